@@ -1,0 +1,53 @@
+// HTTP/1 message heads as the codecs deliver them. Header fields keep their order, their
+// duplicates and their names as sent (lookups are case-insensitive); values are materialised
+// once when the head is complete.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace baton::proxy::http1 {
+
+struct HeaderField {
+  std::string name;
+  std::string value;
+};
+
+using HeaderList = std::vector<HeaderField>;
+
+// Case-insensitive ASCII comparison for header names and tokens.
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// First value of `name`, or nullptr.
+const std::string* findHeader(const HeaderList& headers, std::string_view name);
+size_t countHeader(const HeaderList& headers, std::string_view name);
+
+struct RequestHead {
+  std::string method;      // a validated token, as sent (case-sensitive per RFC 9110)
+  std::string target;      // raw request target exactly as sent (before the URL policy)
+  uint8_t version_minor = 1;  // HTTP/1.0 or HTTP/1.1 only; anything else was refused
+  HeaderList headers;
+  // Framing, already validated by the codec (hostile-inputs.md):
+  bool chunked = false;                  // Transfer-Encoding: chunked (the only TE accepted)
+  std::optional<uint64_t> content_length;  // a single valid Content-Length
+  bool keep_alive = true;                // from version + Connection tokens
+  bool expect_continue = false;          // "Expect: 100-continue" (other expectations -> 417)
+  bool upgrade = false;                  // Connection: upgrade + Upgrade present
+  bool hasBody() const { return chunked || (content_length && *content_length > 0); }
+};
+
+struct ResponseHead {
+  uint16_t status = 0;
+  uint8_t version_minor = 1;
+  std::string reason;
+  HeaderList headers;
+  bool chunked = false;
+  std::optional<uint64_t> content_length;
+  bool keep_alive = true;  // false: the upstream connection must not be reused
+  // No body by definition (HEAD request, 1xx, 204, 304) — set by the client codec.
+  bool no_body = false;
+};
+
+}  // namespace baton::proxy::http1

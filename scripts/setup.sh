@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything baton needs to build, test and benchmark, from Debian 12
+# packages only. Idempotent: safe to run on every invocation.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang-format
+  # libraries baton links
+  libevent-dev libssl-dev libnghttp2-dev node-llhttp libjemalloc-dev
+  libboost-dev libsimdjson-dev libtomlplusplus-dev
+  # unit tests and micro-benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # integration tests: real clients
+  curl nghttp2-client python3 python3-h2 python3-pytest
+  # end-to-end benchmark peers and load generators
+  haproxy nginx-light wrk
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The haproxy and nginx packages start system services; baton's benchmarks run
+# their own instances on ephemeral ports, so stop the packaged ones if running.
+for svc in haproxy nginx; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+  fi
+done
+pkill -x haproxy 2>/dev/null || true
+pkill -x nginx 2>/dev/null || true
