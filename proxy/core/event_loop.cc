@@ -1,0 +1,105 @@
+#include "proxy/core/event_loop.h"
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include <cstdlib>
+#include <cstdio>
+
+namespace baton::core {
+
+namespace {
+// libevent must be told once, before any base exists, that event_active may be called from
+// another thread (post()).
+void enableLibeventThreads() {
+  static const bool done = [] {
+    if (evthread_use_pthreads() != 0) {
+      std::fprintf(stderr, "baton: evthread_use_pthreads failed\n");
+      std::abort();
+    }
+    return true;
+  }();
+  (void)done;
+}
+}  // namespace
+
+EventLoop::EventLoop() {
+  enableLibeventThreads();
+  event_config* cfg = event_config_new();
+  // Precise timers are cheap on Linux (timerfd not needed, epoll timeout is ms-precise anyway).
+  base_ = event_base_new_with_config(cfg);
+  event_config_free(cfg);
+  if (base_ == nullptr) std::abort();  // unrecoverable: no event loop
+  posted_event_ = event_new(base_, -1, 0, &EventLoop::onPosted, this);
+  deferred_event_ = event_new(base_, -1, 0, &EventLoop::onDeferred, this);
+}
+
+EventLoop::~EventLoop() {
+  deferred_.clear();
+  event_free(posted_event_);
+  event_free(deferred_event_);
+  event_base_free(base_);
+}
+
+void EventLoop::run() { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); }
+
+void EventLoop::stop() { event_base_loopbreak(base_); }
+
+void EventLoop::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(posted_mutex_);
+    posted_.push_back(std::move(task));
+  }
+  event_active(posted_event_, 0, 0);
+}
+
+void EventLoop::onPosted(int, short, void* arg) { static_cast<EventLoop*>(arg)->runPosted(); }
+
+void EventLoop::runPosted() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(posted_mutex_);
+    tasks.swap(posted_);
+  }
+  for (auto& task : tasks) task();
+}
+
+void EventLoop::deferDelete(std::unique_ptr<Deletable> object) {
+  deferred_.push_back(std::move(object));
+  if (deferred_.size() == 1) event_active(deferred_event_, 0, 0);
+}
+
+void EventLoop::onDeferred(int, short, void* arg) { static_cast<EventLoop*>(arg)->flushDeferred(); }
+
+void EventLoop::flushDeferred() {
+  // Destructors may defer more objects; loop until the list stays empty.
+  while (!deferred_.empty()) {
+    std::vector<std::unique_ptr<Deletable>> batch;
+    batch.swap(deferred_);
+    batch.clear();
+  }
+}
+
+Timer::Timer(EventLoop& loop, std::function<void()> on_fire) : on_fire_(std::move(on_fire)) {
+  event_ = evtimer_new(loop.base(), &Timer::onFire, this);
+}
+
+Timer::~Timer() { event_free(event_); }
+
+void Timer::arm(std::chrono::milliseconds after) {
+  timeval tv{};
+  tv.tv_sec = after.count() / 1000;
+  tv.tv_usec = (after.count() % 1000) * 1000;
+  evtimer_add(event_, &tv);
+}
+
+void Timer::cancel() { evtimer_del(event_); }
+
+bool Timer::armed() const { return evtimer_pending(event_, nullptr) != 0; }
+
+void Timer::onFire(int, short, void* arg) {
+  auto* self = static_cast<Timer*>(arg);
+  self->on_fire_();
+}
+
+}  // namespace baton::core

@@ -1,0 +1,382 @@
+#include "proxy/downstream_connection.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "proxy/http1/client_codec.h"
+#include "proxy/local_reply.h"
+#include "proxy/worker.h"
+
+namespace baton::proxy {
+
+namespace {
+
+using core::ErrorCode;
+
+constexpr std::chrono::milliseconds kLingerTime{2000};
+
+std::string peerAddressText(const sockaddr* peer) {
+  char text[INET6_ADDRSTRLEN] = "-";
+  if (peer->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(peer)->sin_addr, text, sizeof(text));
+  } else if (peer->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(peer)->sin6_addr, text,
+              sizeof(text));
+  }
+  return text;
+}
+
+}  // namespace
+
+DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockaddr* peer,
+                                           const WorkerListener& listener)
+    : worker_(worker),
+      codec_(*this, http1::ServerCodecLimits::from(worker.snapshot()->config->limits)),
+      head_timer_(worker.loop(), [this] { onHeadTimer(); }),
+      body_timer_(worker.loop(), [this] { onBodyTimer(); }),
+      next_timer_(worker.loop(), [this] { continueWithNextRequest(); }),
+      linger_timer_(worker.loop(), [this] { closeNow(); }) {
+  const auto& snapshot = *worker.snapshot();
+  info_.client_ip = peerAddressText(peer);
+  info_.peer_trusted = snapshot.trusted_proxies && snapshot.trusted_proxies->contains(peer);
+  info_.listener_port = listener.port;
+  info_.raw_bytes = listener.raw_bytes;
+
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  bev_ = bufferevent_socket_new(worker.loop().base(), fd, BEV_OPT_CLOSE_ON_FREE);
+  bufferevent_setcb(bev_, &DownstreamConnection::onRead, &DownstreamConnection::onWrite,
+                    &DownstreamConnection::onEvent, this);
+  const size_t high = snapshot.config->limits.buffer_high_watermark;
+  // Never hold more than `high` unparsed client bytes: the kernel's window pushes back.
+  bufferevent_setwatermark(bev_, EV_READ, 0, high);
+  bufferevent_setwatermark(bev_, EV_WRITE, high / 2, 0);
+  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  head_timer_.arm(snapshot.config->timeouts.request_head);
+}
+
+DownstreamConnection::~DownstreamConnection() {
+  if (stream_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
+  stream_.reset();
+  if (bev_ != nullptr) bufferevent_free(bev_);
+}
+
+// ---- Reading ---------------------------------------------------------------------------------
+
+void DownstreamConnection::onRead(bufferevent*, void* arg) {
+  static_cast<DownstreamConnection*>(arg)->readInput();
+}
+
+void DownstreamConnection::readInput() {
+  if (phase_ == Phase::Closing || phase_ == Phase::Closed) {
+    // Lingering close: read and discard until the client closes or the linger timer fires.
+    evbuffer_drain(bufferevent_get_input(bev_), evbuffer_get_length(bufferevent_get_input(bev_)));
+    return;
+  }
+  if (in_read_) return;  // nested call: the loop below picks up the new state
+  in_read_ = true;
+  evbuffer* in = bufferevent_get_input(bev_);
+  for (;;) {
+    if (want_resume_) {
+      want_resume_ = false;
+      codec_.resume();
+    }
+    if (phase_ != Phase::Idle && phase_ != Phase::Request) break;
+    if (codec_.paused() || evbuffer_get_length(in) == 0) break;
+    if (phase_ == Phase::Idle) {
+      // First byte of a new request: the keep-alive idle timer becomes the head deadline.
+      phase_ = Phase::Request;
+      head_timer_.arm(worker_.snapshot()->config->timeouts.request_head);
+    }
+    evbuffer_iovec chunk{};
+    evbuffer_peek(in, -1, nullptr, &chunk, 1);
+    auto consumed = codec_.feed(static_cast<const char*>(chunk.iov_base), chunk.iov_len);
+    if (!consumed) {
+      in_read_ = false;
+      onCodecError(consumed.error());
+      return;
+    }
+    evbuffer_drain(in, *consumed);
+    if (*consumed < chunk.iov_len && !want_resume_) break;
+  }
+  in_read_ = false;
+}
+
+void DownstreamConnection::onCodecError(const core::Error& error) {
+  head_timer_.cancel();
+  body_timer_.cancel();
+  if (stream_ && !stream_done_) {
+    if (stream_->responseStarted()) {
+      abortResponse();
+      return;
+    }
+    // Mid-body framing error: the stream answers (400) and ends; the connection then closes.
+    stream_->onRequestFailed(error);
+    closeAfterFlush();
+    return;
+  }
+  keep_alive_ = false;
+  sendLocalReply(error.code, {});
+  closeAfterFlush();
+}
+
+// ---- Codec callbacks -------------------------------------------------------------------------
+
+void DownstreamConnection::onRequestHead(http1::RequestHead&& head) {
+  head_timer_.cancel();
+  request_version_minor_ = head.version_minor;
+  head_request_ = head.method == "HEAD";
+  request_has_body_ = head.hasBody();
+  request_done_ = false;
+  stream_done_ = false;
+  chunked_out_ = false;
+  const auto& limits = worker_.snapshot()->config->limits;
+  keep_alive_ = head.keep_alive && !draining_ && !worker_.draining() &&
+                (limits.requests_per_connection == 0 ||
+                 requests_served_ + 1 < limits.requests_per_connection);
+  if (request_has_body_) body_timer_.arm(worker_.snapshot()->config->timeouts.body_idle);
+  stream_ = std::make_unique<Stream>(worker_, *this, info_);
+  stream_->onRequestHead(std::move(head));
+}
+
+void DownstreamConnection::onRequestBody(const char* data, size_t len) {
+  if (!stream_ || stream_done_) return;  // answered early: discard the rest of the body
+  body_timer_.arm(worker_.snapshot()->config->timeouts.body_idle);
+  stream_->onRequestBody(data, len);
+}
+
+void DownstreamConnection::onRequestComplete() {
+  body_timer_.cancel();
+  request_done_ = true;
+  if (stream_ && !stream_done_) stream_->onRequestComplete();
+  maybeNextRequest();
+}
+
+// ---- Request sequencing ----------------------------------------------------------------------
+
+void DownstreamConnection::onStreamDone() {
+  stream_done_ = true;
+  if (!request_done_ && request_has_body_) {
+    // Answered before the body arrived: the rest of the body cannot be skipped safely.
+    keep_alive_ = false;
+  }
+  if (!keep_alive_) {
+    body_timer_.cancel();
+    closeAfterFlush();
+    return;
+  }
+  maybeNextRequest();
+}
+
+void DownstreamConnection::maybeNextRequest() {
+  if (!stream_done_ || !request_done_ || phase_ != Phase::Request) return;
+  worker_.loop().deferDelete(std::move(stream_));
+  ++requests_served_;
+  phase_ = Phase::Idle;
+  head_timer_.arm(worker_.snapshot()->config->timeouts.keepalive_idle);
+  if (in_read_) {
+    want_resume_ = true;  // the read loop resumes the codec once this callback returns
+  } else if (evbuffer_get_length(bufferevent_get_input(bev_)) > 0) {
+    // A pipelined request is waiting; parse it from a fresh callback, not from inside the
+    // upstream codec that just completed this response.
+    next_timer_.arm(std::chrono::milliseconds(0));
+  } else {
+    codec_.resume();
+  }
+}
+
+void DownstreamConnection::continueWithNextRequest() {
+  requestResume();
+}
+
+void DownstreamConnection::requestResume() {
+  if (in_read_) {
+    want_resume_ = true;
+    return;
+  }
+  codec_.resume();
+  readInput();
+}
+
+// ---- DownstreamSink --------------------------------------------------------------------------
+
+void DownstreamConnection::write(std::string_view bytes) {
+  bufferevent_write(bev_, bytes.data(), bytes.size());
+}
+
+void DownstreamConnection::sendResponseHead(uint16_t status, std::string_view reason,
+                                            const http1::HeaderList& headers,
+                                            std::optional<uint64_t> content_length,
+                                            bool no_body) {
+  http1::HeaderList out = headers;
+  if (content_length) {
+    out.push_back({"Content-Length", std::to_string(*content_length)});
+  } else if (!no_body) {
+    if (request_version_minor_ >= 1) {
+      chunked_out_ = true;
+      out.push_back({"Transfer-Encoding", "chunked"});
+    } else {
+      keep_alive_ = false;  // HTTP/1.0 client, unknown length: the close delimits the body
+    }
+  }
+  if (!keep_alive_) {
+    out.push_back({"Connection", "close"});
+  } else if (request_version_minor_ == 0) {
+    out.push_back({"Connection", "keep-alive"});
+  }
+  std::string bytes;
+  bytes.reserve(256 + out.size() * 32);
+  if (auto ok = http1::serializeResponseHead(status, reason, out, bytes); !ok) {
+    // Unreachable with a validated upstream head; refuse rather than emit a split header.
+    sendLocalReply(ErrorCode::UpstreamProtocolError, {});
+    return;
+  }
+  write(bytes);
+}
+
+void DownstreamConnection::sendInformational(uint16_t status, const http1::HeaderList& headers) {
+  if (request_version_minor_ == 0) return;  // HTTP/1.0 clients do not understand 1xx
+  std::string bytes;
+  if (http1::serializeResponseHead(status, status == 100 ? "Continue" : "Early Hints", headers,
+                                   bytes)) {
+    write(bytes);
+  }
+}
+
+void DownstreamConnection::sendResponseBody(const char* data, size_t len) {
+  if (len == 0 || head_request_) return;
+  if (chunked_out_) {
+    std::string header;
+    http1::appendChunkHeader(len, header);
+    write(header);
+    bufferevent_write(bev_, data, len);
+    write("\r\n");
+  } else {
+    bufferevent_write(bev_, data, len);
+  }
+}
+
+void DownstreamConnection::sendResponseEnd() {
+  if (chunked_out_) write(http1::kLastChunk);
+}
+
+void DownstreamConnection::sendLocalReply(ErrorCode code, std::string_view request_id) {
+  const LocalReply& reply = localReplyFor(code);
+  if (reply.close || (!request_done_ && request_has_body_)) keep_alive_ = false;
+  std::string bytes;
+  renderLocalReply(reply, request_id, !keep_alive_, head_request_, bytes);
+  write(bytes);
+}
+
+void DownstreamConnection::abortResponse() {
+  // The client must see a truncation: no last chunk, close after what is already queued.
+  keep_alive_ = false;
+  chunked_out_ = false;
+  closeAfterFlush();
+}
+
+size_t DownstreamConnection::bufferedResponseBytes() const {
+  return evbuffer_get_length(bufferevent_get_output(bev_));
+}
+
+void DownstreamConnection::pauseRequestBody() {
+  body_paused_ = true;
+  body_timer_.cancel();  // the client is not slow; the upstream side is
+  codec_.pause();
+}
+
+void DownstreamConnection::resumeRequestBody() {
+  if (!body_paused_) return;
+  body_paused_ = false;
+  if (request_has_body_ && !request_done_) {
+    body_timer_.arm(worker_.snapshot()->config->timeouts.body_idle);
+  }
+  requestResume();
+}
+
+// ---- Timers, writes, closing -----------------------------------------------------------------
+
+void DownstreamConnection::onHeadTimer() {
+  if (phase_ == Phase::Idle) {
+    closeNow();  // keep-alive idle: nothing to answer
+    return;
+  }
+  if (stream_) return;  // the head completed; the stream owns the timing now
+  keep_alive_ = false;
+  sendLocalReply(ErrorCode::RequestHeadTimeout, {});
+  closeAfterFlush();
+}
+
+void DownstreamConnection::onBodyTimer() {
+  if (!stream_ || stream_done_ || request_done_) return;
+  stream_->onRequestFailed(core::Error::downstream(ErrorCode::RequestBodyTimeout));
+}
+
+void DownstreamConnection::onWrite(bufferevent*, void* arg) {
+  auto* self = static_cast<DownstreamConnection*>(arg);
+  if (self->phase_ == Phase::Closing) {
+    if (evbuffer_get_length(bufferevent_get_output(self->bev_)) == 0) self->startLinger();
+    return;
+  }
+  if (self->stream_ && !self->stream_done_) self->stream_->onDownstreamDrained();
+}
+
+void DownstreamConnection::onEvent(bufferevent*, short events, void* arg) {
+  auto* self = static_cast<DownstreamConnection*>(arg);
+  if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    if ((events & BEV_EVENT_EOF) && self->phase_ == Phase::Request && self->stream_ &&
+        !self->stream_done_ && self->request_done_ &&
+        !(events & BEV_EVENT_ERROR)) {
+      // Half-close after a complete request: still deliver the response, then close.
+      self->keep_alive_ = false;
+      return;
+    }
+    self->closeNow();
+  }
+}
+
+void DownstreamConnection::closeAfterFlush() {
+  if (phase_ == Phase::Closing || phase_ == Phase::Closed) return;
+  phase_ = Phase::Closing;
+  head_timer_.cancel();
+  body_timer_.cancel();
+  next_timer_.cancel();
+  if (stream_ && !stream_done_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
+  // Fire the write callback when the output is fully drained.
+  bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
+  if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0) startLinger();
+}
+
+void DownstreamConnection::startLinger() {
+  // Half-close our side and discard what the client still sends, so the kernel does not answer
+  // unread bytes with a RST that would destroy the reply in flight.
+  shutdown(bufferevent_getfd(bev_), SHUT_WR);
+  bufferevent_enable(bev_, EV_READ);
+  linger_timer_.arm(kLingerTime);
+}
+
+void DownstreamConnection::closeNow() {
+  if (phase_ == Phase::Closed) return;
+  phase_ = Phase::Closed;
+  head_timer_.cancel();
+  body_timer_.cancel();
+  next_timer_.cancel();
+  linger_timer_.cancel();
+  if (stream_ && !stream_done_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
+  bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  worker_.onConnectionClosed(this);
+}
+
+void DownstreamConnection::drain() {
+  draining_ = true;
+  keep_alive_ = false;
+  if (phase_ == Phase::Idle) closeNow();
+}
+
+void DownstreamConnection::forceClose() { closeNow(); }
+
+}  // namespace baton::proxy

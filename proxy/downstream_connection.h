@@ -1,0 +1,101 @@
+// One accepted HTTP/1 client connection: socket + bufferevent, the server codec, the timers of
+// the downstream side, and the Stream serving the current request. It is the DownstreamSink of
+// its streams: it frames responses (Content-Length, chunked, or close-delimited), decides
+// keep-alive, and closes with a lingering close so a client never loses an error reply to a RST.
+//
+// Requests on a connection are served one at a time in order (pipelined requests wait in the
+// input buffer while the codec is paused). Lives on one worker thread; destroyed through the
+// worker (deferred), never from inside its own callbacks.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <memory>
+#include <string>
+
+#include "proxy/core/event_loop.h"
+#include "proxy/http1/server_codec.h"
+#include "proxy/stream.h"
+
+struct bufferevent;
+
+namespace baton::proxy {
+
+class Worker;
+struct WorkerListener;
+
+class DownstreamConnection : public core::Deletable,
+                             private http1::ServerCodecCallbacks,
+                             public DownstreamSink {
+ public:
+  DownstreamConnection(Worker& worker, int fd, const sockaddr* peer,
+                       const WorkerListener& listener);
+  ~DownstreamConnection() override;
+
+  // Graceful drain: close now if idle, else after the current response.
+  void drain();
+  // Immediate close (drain deadline).
+  void forceClose();
+
+ private:
+  enum class Phase : uint8_t { Idle, Request, Closing, Closed };
+
+  static void onRead(bufferevent* bev, void* arg);
+  static void onWrite(bufferevent* bev, void* arg);
+  static void onEvent(bufferevent* bev, short events, void* arg);
+  void readInput();
+  void onCodecError(const core::Error& error);
+  void onHeadTimer();
+  void onBodyTimer();
+  void maybeNextRequest();
+  void continueWithNextRequest();
+  void requestResume();
+  void closeAfterFlush();
+  void startLinger();
+  void closeNow();
+  void write(std::string_view bytes);
+
+  // ServerCodecCallbacks
+  void onRequestHead(http1::RequestHead&& head) override;
+  void onRequestBody(const char* data, size_t len) override;
+  void onRequestComplete() override;
+
+  // DownstreamSink
+  void sendResponseHead(uint16_t status, std::string_view reason,
+                        const http1::HeaderList& headers, std::optional<uint64_t> content_length,
+                        bool no_body) override;
+  void sendInformational(uint16_t status, const http1::HeaderList& headers) override;
+  void sendResponseBody(const char* data, size_t len) override;
+  void sendResponseEnd() override;
+  void sendLocalReply(core::ErrorCode code, std::string_view request_id) override;
+  void abortResponse() override;
+  size_t bufferedResponseBytes() const override;
+  void pauseRequestBody() override;
+  void resumeRequestBody() override;
+  void onStreamDone() override;
+
+  Worker& worker_;
+  bufferevent* bev_ = nullptr;
+  DownstreamInfo info_;
+  http1::ServerCodec codec_;
+  std::unique_ptr<Stream> stream_;
+  core::Timer head_timer_;  // keep-alive idle, then the request-head deadline
+  core::Timer body_timer_;  // request body idle
+  core::Timer next_timer_;  // zero-delay: parse a pipelined request outside other callbacks
+  core::Timer linger_timer_;
+  Phase phase_ = Phase::Idle;
+  uint32_t requests_served_ = 0;
+  uint8_t request_version_minor_ = 1;
+  bool head_request_ = false;
+  bool keep_alive_ = true;
+  bool chunked_out_ = false;
+  bool request_done_ = false;
+  bool request_has_body_ = false;
+  bool stream_done_ = false;
+  bool body_paused_ = false;
+  bool in_read_ = false;
+  bool want_resume_ = false;
+  bool draining_ = false;
+};
+
+}  // namespace baton::proxy

@@ -1,0 +1,72 @@
+#include "proxy/listen_socket.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "upstream/cluster.h"
+
+namespace baton::proxy {
+
+namespace {
+constexpr int kListenBacklog = 4096;
+
+core::Error socketError(const char* what) {
+  return core::Error::internal(std::string(what) + ": " + std::strerror(errno));
+}
+}  // namespace
+
+core::Result<std::pair<sockaddr_storage, socklen_t>> parseListenAddress(std::string_view text) {
+  if (!text.empty() && text.front() == ':') {
+    return upstream::parseSocketAddress("0.0.0.0" + std::string(text));
+  }
+  return upstream::parseSocketAddress(text);
+}
+
+core::Result<int> openListenSocket(const sockaddr_storage& addr, socklen_t len) {
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return core::fail(socketError("socket"));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
+    auto error = socketError("bind");
+    ::close(fd);
+    return core::fail(std::move(error));
+  }
+  if (::listen(fd, kListenBacklog) != 0) {
+    auto error = socketError("listen");
+    ::close(fd);
+    return core::fail(std::move(error));
+  }
+  return fd;
+}
+
+std::string boundAddress(int fd, uint16_t* port_out) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  char text[INET6_ADDRSTRLEN] = "";
+  uint16_t port = 0;
+  std::string out;
+  if (addr.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
+    port = ntohs(v6->sin6_port);
+    out = "[" + std::string(text) + "]:" + std::to_string(port);
+  } else {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
+    port = ntohs(v4->sin_port);
+    out = std::string(text) + ":" + std::to_string(port);
+  }
+  if (port_out != nullptr) *port_out = port;
+  return out;
+}
+
+}  // namespace baton::proxy

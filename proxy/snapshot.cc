@@ -1,0 +1,78 @@
+#include "proxy/snapshot.h"
+
+namespace baton::proxy {
+
+namespace {
+
+bool sameAccessLogSpec(const conf::AccessLogSpec& a, const conf::AccessLogSpec& b) {
+  return a.path == b.path && a.format == b.format;
+}
+
+core::Result<std::shared_ptr<AccessLog>> accessLogFor(const conf::ConfigSpec& config,
+                                                      const ProxySnapshot* previous,
+                                                      uint32_t workers) {
+  if (previous != nullptr && previous->access_log &&
+      sameAccessLogSpec(previous->config->server.access_log, config.server.access_log)) {
+    return previous->access_log;
+  }
+  return AccessLog::create(config.server.access_log, workers);
+}
+
+core::Result<std::vector<std::shared_ptr<const upstream::Cluster>>> buildClusters(
+    const conf::ConfigSpec& config) {
+  std::vector<std::shared_ptr<const upstream::Cluster>> clusters;
+  for (const auto& cluster_spec : config.clusters) {
+    auto cluster = upstream::Cluster::create(cluster_spec);
+    if (!cluster) return core::fail(std::move(cluster.error()));
+    clusters.push_back(std::move(*cluster));
+  }
+  return clusters;
+}
+
+std::vector<std::string> clusterNames(const conf::ConfigSpec& config) {
+  std::vector<std::string> names;
+  for (const auto& cluster_spec : config.clusters) names.push_back(cluster_spec.name);
+  return names;
+}
+
+}  // namespace
+
+core::Result<void> checkConfig(const conf::ConfigSpec& config) {
+  auto clusters = buildClusters(config);
+  if (!clusters) return core::fail(std::move(clusters.error()));
+  auto routes =
+      routing::RouteTable::create(config.vhosts, clusterNames(config), config.limits.body_bytes);
+  if (!routes) return core::fail(std::move(routes.error()));
+  auto trusted = TrustedProxies::create(config.server.trusted_proxies);
+  if (!trusted) return core::fail(std::move(trusted.error()));
+  return {};
+}
+
+core::Result<SnapshotPtr> buildSnapshot(std::shared_ptr<const conf::ConfigSpec> config,
+                                        uint64_t generation, const ProxySnapshot* previous,
+                                        uint32_t workers) {
+  auto snapshot = std::make_shared<ProxySnapshot>();
+  snapshot->generation = generation;
+
+  auto clusters = buildClusters(*config);
+  if (!clusters) return core::fail(std::move(clusters.error()));
+  snapshot->clusters = std::move(*clusters);
+
+  auto routes = routing::RouteTable::create(config->vhosts, clusterNames(*config),
+                                            config->limits.body_bytes);
+  if (!routes) return core::fail(std::move(routes.error()));
+  snapshot->routes = std::move(*routes);
+
+  auto trusted = TrustedProxies::create(config->server.trusted_proxies);
+  if (!trusted) return core::fail(std::move(trusted.error()));
+  snapshot->trusted_proxies.emplace(std::move(*trusted));
+
+  auto access_log = accessLogFor(*config, previous, workers);
+  if (!access_log) return core::fail(std::move(access_log.error()));
+  snapshot->access_log = std::move(*access_log);
+
+  snapshot->config = std::move(config);
+  return SnapshotPtr(std::move(snapshot));
+}
+
+}  // namespace baton::proxy

@@ -1,0 +1,44 @@
+// The immutable runtime state a worker serves from: routes, clusters, limits, timeouts, trusted
+// proxies and the access log. Built and validated on the control thread from a ConfigSpec, then
+// handed to every worker (each keeps its own shared_ptr, replaced by a task posted to its loop:
+// the request path reads a plain member, no atomics, no locks). A stream keeps the snapshot it
+// started with until it ends, so a reload never changes a request mid-way.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "conf/config_spec.h"
+#include "proxy/access_log.h"
+#include "proxy/core/error.h"
+#include "proxy/trusted_proxies.h"
+#include "routing/route_table.h"
+#include "upstream/cluster.h"
+
+namespace baton::proxy {
+
+struct ProxySnapshot {
+  uint64_t generation = 0;
+  std::shared_ptr<const conf::ConfigSpec> config;
+  std::shared_ptr<const routing::RouteTable> routes;
+  // Indexed by routing::Route::cluster_index.
+  std::vector<std::shared_ptr<const upstream::Cluster>> clusters;
+  std::optional<TrustedProxies> trusted_proxies;  // always set in a built snapshot
+  std::shared_ptr<AccessLog> access_log;
+};
+
+using SnapshotPtr = std::shared_ptr<const ProxySnapshot>;
+
+// Builds a complete snapshot or nothing. `previous` (may be null) lets unchanged parts be reused,
+// e.g. the access log writer when its spec did not change.
+core::Result<SnapshotPtr> buildSnapshot(std::shared_ptr<const conf::ConfigSpec> config,
+                                        uint64_t generation, const ProxySnapshot* previous,
+                                        uint32_t workers);
+
+// Validates everything buildSnapshot would (clusters, routes, trusted proxies) without starting
+// anything: `baton --check`.
+core::Result<void> checkConfig(const conf::ConfigSpec& config);
+
+}  // namespace baton::proxy

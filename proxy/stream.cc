@@ -1,0 +1,379 @@
+#include "proxy/stream.h"
+
+#include "proxy/access_log.h"
+#include "proxy/forwarding.h"
+#include "proxy/http1/client_codec.h"
+#include "proxy/local_reply.h"
+#include "proxy/request_id.h"
+#include "proxy/worker.h"
+
+namespace baton::proxy {
+
+namespace {
+
+using core::Error;
+using core::ErrorCode;
+
+bool isIdempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE";
+}
+
+}  // namespace
+
+Stream::Stream(Worker& worker, DownstreamSink& sink, const DownstreamInfo& info)
+    : worker_(worker),
+      sink_(sink),
+      info_(info),
+      snapshot_(worker.snapshot()),
+      started_steady_(std::chrono::steady_clock::now()),
+      started_wall_(std::chrono::system_clock::now()),
+      connect_timer_(worker.loop(),
+                     [this] {
+                       onConnectFailure(Error::upstream(ErrorCode::UpstreamConnectTimeout, true,
+                                                        "connect timeout"));
+                     }),
+      response_timer_(worker.loop(), [this] {
+        failStream(Error::upstream(ErrorCode::UpstreamTimeout, false,
+                                   response_first_byte_ ? "body idle" : "first byte"));
+      }) {}
+
+Stream::~Stream() {
+  if (!done_) onDownstreamGone(ErrorCode::DownstreamClosed);
+}
+
+// ---- Phases 4-8: validate, route, pick, connect ----------------------------------------------
+
+void Stream::onRequestHead(http1::RequestHead&& head) {
+  request_ = std::move(head);
+  head_request_ = request_.method == "HEAD";
+  const std::string* client_id = http1::findHeader(request_.headers, "x-request-id");
+  request_id_ = (client_id != nullptr && isAcceptableRequestId(*client_id))
+                    ? *client_id
+                    : worker_.requestIds().next();
+  if (auto routed = routeRequest(); !routed) {
+    failStream(std::move(routed.error()));
+    return;
+  }
+  // Hold the body in the client's socket until an upstream connection can take it.
+  sink_.pauseRequestBody();
+  pickAndConnect();
+}
+
+core::Result<void> Stream::routeRequest() {
+  auto target = routing::parseRequestTarget(request_.target, request_.method == "OPTIONS");
+  if (!target) return core::fail(std::move(target.error()));
+  target_ = std::move(*target);
+
+  const std::string* host_header = http1::findHeader(request_.headers, "host");
+  host_ = target_.form == routing::TargetForm::Absolute ? target_.authority
+          : host_header != nullptr                      ? *host_header
+                                                        : std::string();
+  route_ = snapshot_->routes->match(host_, target_.route_key);
+  if (route_ == nullptr) return core::fail(Error::downstream(ErrorCode::NoRoute));
+
+  if (route_->body_limit != 0 && request_.content_length &&
+      *request_.content_length > route_->body_limit) {
+    return core::fail(Error::downstream(ErrorCode::BodyTooLarge));
+  }
+  routing::ForwardOptions options{route_->raw_bytes.value_or(info_.raw_bytes),
+                                  route_->merge_slashes};
+  auto forward = routing::renderForwardTarget(target_, options);
+  if (!forward) return core::fail(std::move(forward.error()));
+  forward_target_ = std::move(*forward);
+  lb_ = worker_.loadBalancerFor(snapshot_->clusters[route_->cluster_index]);
+  return {};
+}
+
+void Stream::pickAndConnect() {
+  const auto& cluster = snapshot_->clusters[route_->cluster_index];
+  host_picked_ = tried_.size() < cluster->connectAttempts() ? lb_->pick(tried_) : nullptr;
+  if (host_picked_ == nullptr) {
+    ErrorCode code = tried_.size() == 0 ? ErrorCode::NoHealthyHost : last_connect_error_;
+    failStream(Error::upstream(code, false, "no upstream host left to try"));
+    return;
+  }
+  upstream_ = worker_.pool().take(host_picked_->address);
+  if (upstream_ != nullptr) {
+    upstream_->attach(this);
+    onUpstreamConnected();
+    return;
+  }
+  upstream_ = UpstreamConnection::connect(worker_.loop(), *host_picked_,
+                                          snapshot_->config->limits.buffer_high_watermark, this);
+  if (upstream_->dead()) {
+    onConnectFailure(Error::upstream(ErrorCode::UpstreamConnectFailed, true, "connect failed"));
+    return;
+  }
+  connect_timer_.arm(snapshot_->config->timeouts.upstream_connect);
+}
+
+void Stream::onConnectFailure(Error error) {
+  connect_timer_.cancel();
+  last_connect_error_ = error.code == ErrorCode::UpstreamConnectTimeout
+                            ? ErrorCode::UpstreamConnectTimeout
+                            : ErrorCode::UpstreamConnectFailed;
+  if (host_picked_ != nullptr) tried_.add(host_picked_->index);
+  releaseUpstream(false);
+  pickAndConnect();
+}
+
+// ---- Phase 9: forward the head and stream the request body -----------------------------------
+
+void Stream::onUpstreamConnected() {
+  connect_timer_.cancel();
+  if (!counted_on_host_) {
+    lb_->onRequestStart(*host_picked_);
+    counted_on_host_ = true;
+  }
+  sendRequestHead();
+  startRequestBody();
+}
+
+void Stream::sendRequestHead() {
+  ForwardContext ctx;
+  ctx.client_ip = info_.client_ip;
+  ctx.peer_trusted = info_.peer_trusted;
+  ctx.listener_port = info_.listener_port;
+  ctx.host = host_;
+  ctx.request_id = request_id_;
+  http1::HeaderList headers;
+  headers.reserve(request_.headers.size() + 8);
+  buildUpstreamRequestHeaders(request_.headers, ctx, headers);
+  if (request_.chunked) {
+    headers.push_back({"Transfer-Encoding", "chunked"});
+  } else if (request_.content_length) {
+    headers.push_back({"Content-Length", std::to_string(*request_.content_length)});
+  }
+  std::string bytes;
+  bytes.reserve(512);
+  if (auto ok = http1::serializeRequestHead(request_.method, forward_target_, headers, bytes);
+      !ok) {
+    failStream(std::move(ok.error()));
+    return;
+  }
+  upstream_->startRequest(head_request_);
+  upstream_->send(bytes);
+  head_sent_ = true;
+}
+
+void Stream::startRequestBody() {
+  if (done_) return;
+  if (request_.expect_continue && request_.hasBody() && !request_complete_) {
+    // baton answers the expectation itself (Expect is not forwarded): the client may send now.
+    sink_.sendInformational(100, {});
+  }
+  sink_.resumeRequestBody();
+  if (request_complete_ && !request_body_done_upstream_) onRequestComplete();
+}
+
+void Stream::onRequestBody(const char* data, size_t len) {
+  if (done_) return;
+  bytes_in_ += len;
+  if (route_->body_limit != 0 && bytes_in_ > route_->body_limit) {
+    failStream(Error::downstream(ErrorCode::BodyTooLarge));
+    return;
+  }
+  touchBodyIdle();
+  if (request_.chunked) {
+    std::string header;
+    http1::appendChunkHeader(len, header);
+    upstream_->send(header);
+    upstream_->send(data, len);
+    upstream_->send("\r\n", 2);
+  } else {
+    upstream_->send(data, len);
+  }
+  if (upstream_->pendingOutput() > snapshot_->config->limits.buffer_high_watermark) {
+    downstream_paused_ = true;
+    sink_.pauseRequestBody();
+  }
+}
+
+void Stream::onUpstreamDrained() {
+  if (downstream_paused_ && !done_) {
+    downstream_paused_ = false;
+    sink_.resumeRequestBody();
+  }
+}
+
+void Stream::onRequestComplete() {
+  request_complete_ = true;
+  if (done_ || !head_sent_) return;  // sent once the upstream is connected
+  if (request_.chunked) upstream_->send(http1::kLastChunk);
+  request_body_done_upstream_ = true;
+  if (!response_first_byte_) armFirstByteTimer();
+}
+
+// ---- Phase 10: stream the response back ------------------------------------------------------
+
+void Stream::onUpstreamInformational(http1::ResponseHead&& head) {
+  // 100 was already generated by baton; relay other 1xx (e.g. 103) to HTTP/1.1 clients.
+  if (head.status != 100 && request_.version_minor == 1) sink_.sendInformational(head.status, head.headers);
+}
+
+void Stream::onUpstreamHead(http1::ResponseHead&& head) {
+  response_first_byte_ = true;
+  if (head.status == 101) {
+    // baton strips Upgrade, so a 101 is a protocol violation by the upstream.
+    failStream(Error::upstream(ErrorCode::UpstreamProtocolError, false, "unexpected 101"));
+    return;
+  }
+  status_ = head.status;
+  http1::HeaderList headers;
+  headers.reserve(head.headers.size() + 2);
+  buildDownstreamResponseHeaders(head.headers, headers);
+  std::optional<uint64_t> length = head.content_length;
+  if (head.no_body && (head.status == 204 || head.status < 200)) length.reset();
+  response_started_ = true;
+  sink_.sendResponseHead(head.status, head.reason, headers, length, head.no_body);
+  touchBodyIdle();
+}
+
+void Stream::onUpstreamBody(const char* data, size_t len) {
+  if (done_) return;
+  bytes_out_ += len;
+  sink_.sendResponseBody(data, len);
+  touchBodyIdle();
+  if (!upstream_paused_ &&
+      sink_.bufferedResponseBytes() > snapshot_->config->limits.buffer_high_watermark) {
+    upstream_paused_ = true;
+    upstream_->pauseReading();
+  }
+}
+
+void Stream::onDownstreamDrained() {
+  if (upstream_paused_ && upstream_ != nullptr && !done_) {
+    upstream_paused_ = false;
+    upstream_->resumeReading();
+  }
+}
+
+void Stream::onUpstreamComplete() {
+  if (done_) return;
+  sink_.sendResponseEnd();
+  finish(ErrorCode::Ok);
+}
+
+void Stream::onUpstreamError(Error error) {
+  if (done_) return;
+  if (!head_sent_) {
+    onConnectFailure(std::move(error));
+    return;
+  }
+  if (canRetryOnFreshConnection()) {
+    // A pooled connection the upstream had closed (keep-alive race): nothing of this request
+    // reached a handler, so send it again on a new connection to the same host.
+    retried_fresh_ = true;
+    head_sent_ = false;
+    releaseUpstream(false);
+    upstream_ = UpstreamConnection::connect(worker_.loop(), *host_picked_,
+                                            snapshot_->config->limits.buffer_high_watermark, this);
+    if (upstream_->dead()) {
+      onConnectFailure(Error::upstream(ErrorCode::UpstreamConnectFailed, true, "connect failed"));
+      return;
+    }
+    connect_timer_.arm(snapshot_->config->timeouts.upstream_connect);
+    return;
+  }
+  failStream(std::move(error));
+}
+
+bool Stream::canRetryOnFreshConnection() const {
+  return !retried_fresh_ && upstream_ != nullptr && upstream_->reused() && !response_first_byte_ &&
+         !request_.hasBody() && isIdempotent(request_.method);
+}
+
+// ---- Timers --------------------------------------------------------------------------------
+
+void Stream::armFirstByteTimer() {
+  response_timer_.arm(snapshot_->config->timeouts.upstream_first_byte);
+}
+
+void Stream::touchBodyIdle() {
+  if (response_first_byte_) {
+    response_timer_.arm(snapshot_->config->timeouts.body_idle);
+  }
+}
+
+void Stream::onRequestFailed(Error error) { failStream(std::move(error)); }
+
+// ---- Phases 11-12: finish, log, release -----------------------------------------------------
+
+void Stream::failStream(Error error) {
+  if (done_) return;
+  if (response_started_) {
+    sink_.abortResponse();
+  } else {
+    status_ = 0;  // set by the sink's local reply; recorded below from the table
+    sink_.sendLocalReply(error.code, request_id_);
+  }
+  finish(error.code);
+}
+
+void Stream::finish(ErrorCode outcome) {
+  done_ = true;
+  connect_timer_.cancel();
+  response_timer_.cancel();
+  bool clean = outcome == ErrorCode::Ok && request_body_done_upstream_;
+  releaseUpstream(clean && upstream_ != nullptr && upstream_->reusable());
+  logRequest(outcome);
+  sink_.onStreamDone();
+}
+
+void Stream::onDownstreamGone(ErrorCode why) {
+  if (done_) return;
+  done_ = true;
+  connect_timer_.cancel();
+  response_timer_.cancel();
+  releaseUpstream(false);
+  logRequest(why);
+}
+
+void Stream::releaseUpstream(bool reusable) {
+  if (counted_on_host_) {
+    lb_->onRequestEnd(*host_picked_);
+    counted_on_host_ = false;
+  }
+  if (upstream_ == nullptr) return;
+  upstream_->attach(nullptr);
+  if (reusable) {
+    const auto& cluster = snapshot_->clusters[route_->cluster_index];
+    worker_.pool().release(std::move(upstream_), cluster->maxIdleConnections(),
+                           snapshot_->config->timeouts.upstream_idle);
+  } else {
+    worker_.loop().deferDelete(std::move(upstream_));
+  }
+}
+
+void Stream::logRequest(ErrorCode outcome) {
+  const auto& log = snapshot_->access_log;
+  if (!log || !log->enabled()) return;
+  AccessLogEntry entry{};
+  entry.start = started_wall_;
+  entry.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started_steady_);
+  entry.client_ip = info_.client_ip;
+  entry.method = request_.method;
+  entry.target = forward_target_.empty() ? std::string_view(request_.target)
+                                         : std::string_view(forward_target_);
+  entry.host = host_;
+  entry.request_id = request_id_;
+  const std::string* ua = http1::findHeader(request_.headers, "user-agent");
+  entry.user_agent = ua != nullptr ? std::string_view(*ua) : std::string_view("-");
+  entry.vhost = route_ != nullptr ? std::string_view(route_->vhost_name) : std::string_view("-");
+  entry.upstream_host = host_picked_ != nullptr ? std::string_view(host_picked_->address)
+                                                : std::string_view("-");
+  entry.error = outcome == ErrorCode::Ok ? std::string_view("-") : core::errorCodeName(outcome);
+  const std::string* traceparent = http1::findHeader(request_.headers, "traceparent");
+  entry.traceparent = traceparent != nullptr ? std::string_view(*traceparent) : std::string_view();
+  entry.status = status_ != 0                            ? status_
+                 : outcome == ErrorCode::DownstreamClosed ? 499
+                                                          : localReplyFor(outcome).status;
+  entry.version_minor = request_.version_minor;
+  entry.bytes_in = bytes_in_;
+  entry.bytes_out = bytes_out_;
+  log->log(worker_.index(), entry);
+}
+
+}  // namespace baton::proxy

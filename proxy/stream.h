@@ -1,0 +1,148 @@
+// One request/response exchange, run through the phases of design.md in order:
+//   validate target -> route -> pick host -> connect (retry another host on connect failure) ->
+//   forward head -> stream request body -> stream response back -> log -> release upstream.
+//
+// The stream is protocol-neutral on the downstream side: it talks to a DownstreamSink (the HTTP/1
+// connection today; an HTTP/2 stream later) and receives the request through onRequestHead /
+// onRequestBody / onRequestComplete. Upstream it speaks HTTP/1.1 through UpstreamConnection.
+//
+// Owned by its downstream connection; lives on one worker thread; holds the snapshot it started
+// with until it ends. Never throws: every failure becomes an ErrorCode answered by the local
+// reply table (proxy/local_reply.h) or, once the response has started, a truncation.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "proxy/core/error.h"
+#include "proxy/core/event_loop.h"
+#include "proxy/http1/message.h"
+#include "proxy/snapshot.h"
+#include "proxy/upstream_connection.h"
+#include "routing/request_target.h"
+#include "upstream/load_balancer.h"
+
+namespace baton::proxy {
+
+class Worker;
+
+// Facts about the downstream connection the stream needs for forwarding and logging.
+struct DownstreamInfo {
+  std::string client_ip;
+  bool peer_trusted = false;
+  uint16_t listener_port = 0;
+  conf::RawByteMode raw_bytes = conf::RawByteMode::Forward;
+};
+
+// What a stream needs from the downstream protocol. HTTP/1: the connection; HTTP/2: a stream.
+class DownstreamSink {
+ public:
+  virtual ~DownstreamSink() = default;
+  // Response head; `content_length` unset means the length is unknown (sink picks chunked or
+  // close-delimited). `no_body` for HEAD/204/304.
+  virtual void sendResponseHead(uint16_t status, std::string_view reason,
+                                const http1::HeaderList& headers,
+                                std::optional<uint64_t> content_length, bool no_body) = 0;
+  virtual void sendInformational(uint16_t status, const http1::HeaderList& headers) = 0;
+  virtual void sendResponseBody(const char* data, size_t len) = 0;
+  virtual void sendResponseEnd() = 0;
+  // Error before the response head: one local reply. `close` forces connection close.
+  virtual void sendLocalReply(core::ErrorCode code, std::string_view request_id) = 0;
+  // Error after the head: the client must see a truncation, never a clean end.
+  virtual void abortResponse() = 0;
+  // Response bytes buffered toward the client (backpressure on the upstream).
+  virtual size_t bufferedResponseBytes() const = 0;
+  // Request-body flow control toward the client.
+  virtual void pauseRequestBody() = 0;
+  virtual void resumeRequestBody() = 0;
+  // The stream is finished (response fully queued or aborted); the sink may start the next one.
+  virtual void onStreamDone() = 0;
+};
+
+class Stream : public core::Deletable, private UpstreamConnection::Handler {
+ public:
+  Stream(Worker& worker, DownstreamSink& sink, const DownstreamInfo& info);
+  ~Stream() override;
+
+  // Request events from the downstream codec, in order.
+  void onRequestHead(http1::RequestHead&& head);
+  void onRequestBody(const char* data, size_t len);
+  void onRequestComplete();
+  // The downstream drained its response buffer below the low watermark.
+  void onDownstreamDrained();
+  // The client went away or timed out: release everything, log, no reply.
+  void onDownstreamGone(core::ErrorCode why);
+  // The request failed on the downstream side after its head (body idle timeout, framing error
+  // mid-body): answered by the table if the response has not started, else a truncation.
+  void onRequestFailed(core::Error error);
+
+  bool responseStarted() const { return response_started_; }
+  bool done() const { return done_; }
+  bool requestComplete() const { return request_complete_; }
+
+ private:
+  // Phases.
+  core::Result<void> routeRequest();
+  void pickAndConnect();
+  void onConnectFailure(core::Error error);
+  void sendRequestHead();
+  void startRequestBody();
+  void finishResponse();
+  void failStream(core::Error error);
+  void finish(core::ErrorCode outcome);
+  void releaseUpstream(bool reusable);
+  void logRequest(core::ErrorCode outcome);
+  void armFirstByteTimer();
+  void touchBodyIdle();
+  bool canRetryOnFreshConnection() const;
+
+  // UpstreamConnection::Handler
+  void onUpstreamConnected() override;
+  void onUpstreamInformational(http1::ResponseHead&& head) override;
+  void onUpstreamHead(http1::ResponseHead&& head) override;
+  void onUpstreamBody(const char* data, size_t len) override;
+  void onUpstreamComplete() override;
+  void onUpstreamError(core::Error error) override;
+  void onUpstreamDrained() override;
+
+  Worker& worker_;
+  DownstreamSink& sink_;
+  DownstreamInfo info_;
+  SnapshotPtr snapshot_;
+  std::chrono::steady_clock::time_point started_steady_;
+  std::chrono::system_clock::time_point started_wall_;
+
+  http1::RequestHead request_;
+  routing::ParsedTarget target_;
+  std::string forward_target_;
+  std::string host_;  // effective host: absolute-form authority or Host header
+  std::string request_id_;
+  const routing::Route* route_ = nullptr;
+  std::shared_ptr<upstream::LoadBalancer> lb_;
+  const upstream::Host* host_picked_ = nullptr;
+  upstream::TriedHosts tried_;
+  std::unique_ptr<UpstreamConnection> upstream_;
+  bool counted_on_host_ = false;
+
+  core::Timer connect_timer_;
+  core::Timer response_timer_;  // first byte, then body idle
+
+  uint64_t bytes_in_ = 0;   // request body bytes received
+  uint64_t bytes_out_ = 0;  // response body bytes sent
+  uint16_t status_ = 0;
+  bool head_request_ = false;
+  bool head_sent_ = false;
+  bool request_complete_ = false;
+  bool request_body_done_upstream_ = false;
+  bool response_started_ = false;
+  bool response_first_byte_ = false;
+  bool upstream_paused_ = false;
+  bool downstream_paused_ = false;
+  bool retried_fresh_ = false;
+  bool done_ = false;
+  core::ErrorCode last_connect_error_ = core::ErrorCode::UpstreamConnectFailed;
+};
+
+}  // namespace baton::proxy

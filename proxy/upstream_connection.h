@@ -1,0 +1,99 @@
+// One HTTP/1.1 connection to an upstream host: a non-blocking socket in a bufferevent plus the
+// client codec. Owned by the stream it serves while a request is in flight, and by the worker's
+// UpstreamPool while idle. Used only on its worker thread.
+//
+// Flow control: the owning stream pauses reading when the downstream cannot keep up
+// (pauseReading) and is told when the request bytes it queued have drained (onUpstreamDrained).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "proxy/core/error.h"
+#include "proxy/core/event_loop.h"
+#include "proxy/http1/client_codec.h"
+#include "upstream/cluster.h"
+
+struct bufferevent;
+struct evbuffer;
+
+namespace baton::proxy {
+
+class UpstreamConnection : public core::Deletable, private http1::ClientCodecCallbacks {
+ public:
+  // Events for the stream currently attached. Every call happens on the worker thread, from a
+  // libevent callback; the handler may detach or release the connection from inside.
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    virtual void onUpstreamConnected() = 0;
+    virtual void onUpstreamInformational(http1::ResponseHead&& head) = 0;
+    virtual void onUpstreamHead(http1::ResponseHead&& head) = 0;
+    virtual void onUpstreamBody(const char* data, size_t len) = 0;
+    virtual void onUpstreamComplete() = 0;
+    // Connect failure, reset, protocol error; the connection is dead after this.
+    virtual void onUpstreamError(core::Error error) = 0;
+    // The request bytes queued with send() dropped below the low watermark.
+    virtual void onUpstreamDrained() = 0;
+  };
+
+  // Starts a non-blocking connect; the handler hears onUpstreamConnected or onUpstreamError.
+  static std::unique_ptr<UpstreamConnection> connect(core::EventLoop& loop,
+                                                     const upstream::Host& host,
+                                                     size_t high_watermark, Handler* handler);
+  ~UpstreamConnection() override;
+
+  void attach(Handler* handler) {
+    handler_ = handler;
+    on_dead_ = nullptr;
+  }
+  Handler* handler() const { return handler_; }
+  const std::string& poolKey() const { return pool_key_; }
+  bool reused() const { return requests_ > 0; }
+
+  // Arms the codec for the next response and counts a request on this connection.
+  void startRequest(bool head_request);
+  // Queues request bytes (copied into the socket buffer).
+  void send(const char* data, size_t len);
+  void send(std::string_view bytes) { send(bytes.data(), bytes.size()); }
+  size_t pendingOutput() const;
+  void pauseReading();
+  void resumeReading();
+
+  // True when the last response ended cleanly and the connection may carry another request.
+  bool reusable() const;
+
+  // Pool hooks: while idle nobody is attached; an EOF or stray bytes just mark it dead.
+  void parkIdle(std::function<void()> on_dead);
+  bool dead() const { return dead_; }
+
+ private:
+  UpstreamConnection(core::EventLoop& loop, std::string pool_key, size_t high_watermark);
+  static void onRead(bufferevent* bev, void* arg);
+  static void onWrite(bufferevent* bev, void* arg);
+  static void onEvent(bufferevent* bev, short events, void* arg);
+  void readInput();
+  void fail(core::Error error);
+
+  // ClientCodecCallbacks
+  void onInformational(http1::ResponseHead&& head) override;
+  void onResponseHead(http1::ResponseHead&& head) override;
+  void onResponseBody(const char* data, size_t len) override;
+  void onResponseComplete() override;
+
+  core::EventLoop& loop_;
+  std::string pool_key_;
+  size_t high_watermark_;
+  bufferevent* bev_ = nullptr;
+  http1::ClientCodec codec_;
+  Handler* handler_ = nullptr;
+  std::function<void()> on_dead_;
+  uint32_t requests_ = 0;
+  bool connected_ = false;
+  bool awaiting_response_ = false;
+  bool response_keep_alive_ = false;
+  bool reading_paused_ = false;
+  bool dead_ = false;
+};
+
+}  // namespace baton::proxy

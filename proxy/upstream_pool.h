@@ -1,0 +1,45 @@
+// Per-worker keep-alive pool of idle upstream connections, keyed by host address so a pooled
+// connection survives a reload that keeps its host. Used only on its worker's thread; no locks.
+//
+// An idle connection is dropped when the upstream closes it, sends stray bytes, or stays idle past
+// `idle_timeout`. take() returns the most recently used connection (warmest, least likely to be
+// closed by the upstream's own idle timer).
+#pragma once
+
+#include <chrono>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "proxy/core/event_loop.h"
+#include "proxy/upstream_connection.h"
+
+namespace baton::proxy {
+
+class UpstreamPool {
+ public:
+  explicit UpstreamPool(core::EventLoop& loop) : loop_(loop) {}
+  ~UpstreamPool();
+
+  // An idle connection to `address`, or nullptr.
+  std::unique_ptr<UpstreamConnection> take(const std::string& address);
+  // Parks a reusable connection; closes it instead when the host already has `max_idle`.
+  void release(std::unique_ptr<UpstreamConnection> conn, uint32_t max_idle,
+               std::chrono::milliseconds idle_timeout);
+  void closeAll();
+  size_t idleCount() const;
+
+ private:
+  struct Idle {
+    std::unique_ptr<UpstreamConnection> conn;
+    std::unique_ptr<core::Timer> timer;
+  };
+  using IdleList = std::list<Idle>;
+  void remove(const std::string& address, IdleList::iterator it);
+
+  core::EventLoop& loop_;
+  std::unordered_map<std::string, IdleList> idle_;
+};
+
+}  // namespace baton::proxy

@@ -1,0 +1,92 @@
+// A worker: one thread, one event loop, its own SO_REUSEPORT listening sockets, its own
+// downstream connections, upstream keep-alive pool and load-balancer state. Nothing here is
+// shared mutable with another thread; the control thread talks to a worker only by posting
+// tasks (setSnapshot, drain) to its loop.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "proxy/core/event_loop.h"
+#include "proxy/request_id.h"
+#include "proxy/snapshot.h"
+#include "proxy/upstream_pool.h"
+#include "upstream/load_balancer.h"
+
+struct evconnlistener;
+
+namespace baton::proxy {
+
+class DownstreamConnection;
+
+// A listening socket handed to a worker, with the listener's settings.
+struct WorkerListener {
+  int fd = -1;
+  std::string name;
+  uint16_t port = 0;
+  conf::RawByteMode raw_bytes = conf::RawByteMode::Forward;
+};
+
+class Worker {
+ public:
+  Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPtr snapshot);
+  ~Worker();
+
+  // Control thread: start the thread; post a new snapshot; begin graceful drain (stop accepting,
+  // close idle connections, let in-flight requests finish, force-close at the deadline);
+  // `on_stopped` runs on the worker thread when its loop has no connections left.
+  void start();
+  void setSnapshot(SnapshotPtr snapshot);
+  void drain(std::function<void()> on_stopped);
+  void join();
+
+  // Worker thread only.
+  uint32_t index() const { return index_; }
+  core::EventLoop& loop() { return loop_; }
+  const SnapshotPtr& snapshot() const { return snapshot_; }
+  UpstreamPool& pool() { return pool_; }
+  RequestIdGenerator& requestIds() { return request_ids_; }
+  bool draining() const { return draining_; }
+  // The load balancer for `cluster` in this worker; created on first use, kept while the
+  // cluster is in the current snapshot or a stream still holds it.
+  std::shared_ptr<upstream::LoadBalancer> loadBalancerFor(
+      const std::shared_ptr<const upstream::Cluster>& cluster);
+  void onConnectionClosed(DownstreamConnection* conn);
+
+ private:
+  static void onAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
+  void accept(const WorkerListener& listener, int fd, const sockaddr* addr);
+  void applySnapshot(SnapshotPtr snapshot);
+  void startDrain(std::function<void()> on_stopped);
+  void maybeFinishDrain();
+
+  struct ListenerSlot {
+    Worker* worker;
+    WorkerListener spec;
+    evconnlistener* listener = nullptr;
+  };
+
+  uint32_t index_;
+  uint64_t seed_;  // per-worker seed for request ids and randomised load balancers
+  core::EventLoop loop_;
+  std::vector<std::unique_ptr<ListenerSlot>> listeners_;
+  SnapshotPtr snapshot_;
+  UpstreamPool pool_;
+  RequestIdGenerator request_ids_;
+  std::unordered_map<const upstream::Cluster*, std::shared_ptr<upstream::LoadBalancer>> lbs_;
+  std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
+  std::thread thread_;
+  bool draining_ = false;
+  std::function<void()> on_stopped_;
+  std::unique_ptr<core::Timer> drain_timer_;
+};
+
+}  // namespace baton::proxy
