@@ -1,1 +1,181 @@
-// placeholder: being written
+// Cluster construction: validation of a conf::ClusterSpec and numeric address resolution.
+// Runs on the control thread (load / reload); never on an event loop, but it still does no DNS
+// so that a reload cannot stall on a resolver.
+#include "upstream/cluster.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <string_view>
+#include <unordered_map>
+
+namespace baton::upstream {
+namespace {
+
+constexpr uint32_t kMinWeight = 1;
+constexpr uint32_t kMaxWeight = 256;
+
+core::Error addressError(std::string_view text, std::string_view why) {
+  std::string d = "invalid address \"";
+  d.append(text);
+  d.append("\": ");
+  d.append(why);
+  return core::Error::config(std::move(d));
+}
+
+// Decimal port 1..65535; digits only (no sign, no spaces).
+core::Result<uint16_t> parsePort(std::string_view text, std::string_view port) {
+  if (port.empty()) return core::fail(addressError(text, "missing port"));
+  if (port.size() > 5) return core::fail(addressError(text, "port out of range 1..65535"));
+  uint32_t value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return core::fail(addressError(text, "port is not a decimal number"));
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (value < 1 || value > 65535) {
+    return core::fail(addressError(text, "port out of range 1..65535"));
+  }
+  return static_cast<uint16_t>(value);
+}
+
+// inet_pton needs a NUL-terminated string; copy into a bounded stack buffer (no allocation).
+bool toBinary(int family, std::string_view ip, void* out) {
+  char buf[INET6_ADDRSTRLEN + 1];
+  if (ip.empty() || ip.size() >= sizeof(buf)) return false;
+  std::memcpy(buf, ip.data(), ip.size());
+  buf[ip.size()] = '\0';
+  return inet_pton(family, buf, out) == 1;
+}
+
+using Parsed = std::pair<sockaddr_storage, socklen_t>;
+
+core::Result<Parsed> parseV6(std::string_view text) {
+  size_t close = text.find(']');
+  if (close == std::string_view::npos) return core::fail(addressError(text, "missing ']'"));
+  std::string_view ip = text.substr(1, close - 1);
+  std::string_view rest = text.substr(close + 1);
+  if (rest.empty() || rest[0] != ':') return core::fail(addressError(text, "missing port"));
+  auto port = parsePort(text, rest.substr(1));
+  if (!port) return core::fail(port.error());
+  Parsed out{};
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.first);
+  if (!toBinary(AF_INET6, ip, &sin6->sin6_addr)) {
+    return core::fail(addressError(text, "not a numeric IPv6 address"));
+  }
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(*port);
+  out.second = sizeof(sockaddr_in6);
+  return out;
+}
+
+core::Result<Parsed> parseV4(std::string_view text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return core::fail(addressError(text, "missing port"));
+  std::string_view ip = text.substr(0, colon);
+  if (ip.find(':') != std::string_view::npos) {
+    return core::fail(addressError(text, "IPv6 addresses must be written as [addr]:port"));
+  }
+  if (ip.empty()) return core::fail(addressError(text, "missing IP address"));
+  auto port = parsePort(text, text.substr(colon + 1));
+  if (!port) return core::fail(port.error());
+  Parsed out{};
+  auto* sin = reinterpret_cast<sockaddr_in*>(&out.first);
+  if (!toBinary(AF_INET, ip, &sin->sin_addr)) {
+    return core::fail(
+        addressError(text, "not a numeric IPv4 address (host names are not resolved)"));
+  }
+  sin->sin_family = AF_INET;
+  sin->sin_port = htons(*port);
+  out.second = sizeof(sockaddr_in);
+  return out;
+}
+
+// "file:line: key: message", the format every config error uses.
+core::Error specError(const conf::SourceLoc& loc, std::string_view key, std::string_view msg) {
+  std::string d = loc.file;
+  d.append(":").append(std::to_string(loc.line)).append(": ");
+  d.append(key).append(": ").append(msg);
+  return core::Error::config(std::move(d));
+}
+
+std::string hostKey(const conf::ClusterSpec& spec, size_t i, std::string_view field) {
+  std::string k = "clusters.";
+  k.append(spec.name).append(".hosts[").append(std::to_string(i)).append("].").append(field);
+  return k;
+}
+
+// Host specs carry their own location; fall back to the cluster's when the loader had none.
+const conf::SourceLoc& locOf(const conf::ClusterSpec& spec, const conf::HostSpec& host) {
+  return host.loc.line != 0 ? host.loc : spec.loc;
+}
+
+core::Result<Host> buildHost(const conf::ClusterSpec& spec, size_t i) {
+  const conf::HostSpec& hs = spec.hosts[i];
+  auto addr = parseSocketAddress(hs.address);
+  if (!addr)
+    return core::fail(specError(locOf(spec, hs), hostKey(spec, i, "address"), addr.error().detail));
+  if (hs.weight < kMinWeight || hs.weight > kMaxWeight) {
+    return core::fail(specError(locOf(spec, hs), hostKey(spec, i, "weight"),
+                                "must be in 1..256, got " + std::to_string(hs.weight)));
+  }
+  Host h;
+  h.index = static_cast<uint32_t>(i);
+  h.address = hs.address;
+  h.sockaddr = addr->first;
+  h.sockaddr_len = addr->second;
+  h.weight = hs.weight;
+  return h;
+}
+
+// Two spellings of one endpoint ("[::1]:80", "[0::1]:80") are the same host: compare the
+// binary socket address, which parseSocketAddress zero-fills outside the used fields.
+std::string endpointKey(const Host& h) {
+  return std::string(reinterpret_cast<const char*>(&h.sockaddr), h.sockaddr_len);
+}
+
+}  // namespace
+
+core::Result<Parsed> parseSocketAddress(std::string_view text) {
+  if (text.empty()) return core::fail(core::Error::config("empty address"));
+  if (text.front() == '[') return parseV6(text);
+  return parseV4(text);
+}
+
+core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::ClusterSpec& spec) {
+  std::string prefix = "clusters." + spec.name;
+  if (spec.name.empty())
+    return core::fail(specError(spec.loc, "clusters.name", "must not be empty"));
+  if (spec.hosts.empty()) {
+    return core::fail(specError(spec.loc, prefix + ".hosts", "at least one host is required"));
+  }
+  if (spec.connect_attempts < 1) {
+    return core::fail(specError(spec.loc, prefix + ".connect_attempts", "must be at least 1"));
+  }
+  std::shared_ptr<Cluster> cluster(new Cluster());
+  cluster->name_ = spec.name;
+  cluster->policy_ = spec.policy;
+  cluster->max_idle_connections_ = spec.max_idle_connections;
+  cluster->connect_attempts_ = spec.connect_attempts;
+  cluster->hosts_.reserve(spec.hosts.size());
+  std::unordered_map<std::string, size_t> seen;
+  for (size_t i = 0; i < spec.hosts.size(); ++i) {
+    auto host = buildHost(spec, i);
+    if (!host) return core::fail(std::move(host.error()));
+    auto [it, fresh] = seen.emplace(endpointKey(*host), i);
+    if (!fresh) {
+      return core::fail(specError(locOf(spec, spec.hosts[i]), hostKey(spec, i, "address"),
+                                  "duplicate of hosts[" + std::to_string(it->second) + "] (" +
+                                      spec.hosts[it->second].address + ")"));
+    }
+    cluster->hosts_.push_back(std::move(*host));
+  }
+  return std::shared_ptr<const Cluster>(std::move(cluster));
+}
+
+std::shared_ptr<const Cluster> Cluster::withAdminState(uint32_t index, AdminState state) const {
+  std::shared_ptr<Cluster> copy(new Cluster(*this));
+  if (index < copy->hosts_.size()) copy->hosts_[index].admin_state = state;
+  return copy;
+}
+
+}  // namespace baton::upstream

@@ -18,8 +18,8 @@ namespace baton::upstream {
 enum class AdminState : uint8_t { Active, Draining, Maintenance };
 
 struct Host {
-  uint32_t index = 0;     // position in Cluster::hosts(); stable for this snapshot
-  std::string address;    // as configured, "ip:port" / "[v6]:port"; also the log/metrics name
+  uint32_t index = 0;   // position in Cluster::hosts(); stable for this snapshot
+  std::string address;  // as configured, "ip:port" / "[v6]:port"; also the log/metrics name
   sockaddr_storage sockaddr{};
   socklen_t sockaddr_len = 0;
   uint32_t weight = 1;
@@ -30,6 +30,10 @@ class Cluster {
  public:
   // Errors name file:line:key (unparseable address, weight out of 1..256, no hosts).
   static core::Result<std::shared_ptr<const Cluster>> create(const conf::ClusterSpec& spec);
+
+  // A copy of this cluster with host `index` set to `state` (admin drain / maintenance, and
+  // tests). Builds a new snapshot; this one is untouched. Out-of-range index: unchanged copy.
+  std::shared_ptr<const Cluster> withAdminState(uint32_t index, AdminState state) const;
 
   const std::string& name() const { return name_; }
   conf::LbPolicyKind policy() const { return policy_; }

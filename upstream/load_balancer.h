@@ -42,6 +42,10 @@ class LoadBalancer {
  protected:
   explicit LoadBalancer(std::shared_ptr<const Cluster> cluster)
       : cluster_(std::move(cluster)), outstanding_(cluster_->hosts().size(), 0) {}
+  // The one eligibility rule every policy applies: Active and not yet tried for this request.
+  static bool eligible(const Host& host, const TriedHosts& tried) {
+    return host.admin_state == AdminState::Active && !tried.contains(host.index);
+  }
   std::shared_ptr<const Cluster> cluster_;
   std::vector<uint32_t> outstanding_;
 };

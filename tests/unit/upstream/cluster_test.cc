@@ -1,0 +1,182 @@
+#include "upstream/cluster.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "tests/unit/upstream/test_clusters.h"
+
+namespace baton::upstream {
+namespace {
+
+using conf::LbPolicyKind;
+using testing::makeSpec;
+
+TEST(ParseSocketAddressTest, AcceptsIpv4) {
+  auto r = parseSocketAddress("1.2.3.4:80");
+  ASSERT_TRUE(r.has_value()) << r.error().detail;
+  EXPECT_EQ(r->second, sizeof(sockaddr_in));
+  const auto* sin = reinterpret_cast<const sockaddr_in*>(&r->first);
+  EXPECT_EQ(sin->sin_family, AF_INET);
+  EXPECT_EQ(ntohs(sin->sin_port), 80);
+  EXPECT_EQ(ntohl(sin->sin_addr.s_addr), 0x01020304u);
+}
+
+TEST(ParseSocketAddressTest, AcceptsPortBounds) {
+  EXPECT_TRUE(parseSocketAddress("127.0.0.1:1").has_value());
+  auto r = parseSocketAddress("127.0.0.1:65535");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(ntohs(reinterpret_cast<const sockaddr_in*>(&r->first)->sin_port), 65535);
+}
+
+TEST(ParseSocketAddressTest, AcceptsIpv6) {
+  auto r = parseSocketAddress("[::1]:8080");
+  ASSERT_TRUE(r.has_value()) << r.error().detail;
+  EXPECT_EQ(r->second, sizeof(sockaddr_in6));
+  const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&r->first);
+  EXPECT_EQ(sin6->sin6_family, AF_INET6);
+  EXPECT_EQ(ntohs(sin6->sin6_port), 8080);
+  EXPECT_TRUE(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+  EXPECT_TRUE(parseSocketAddress("[2001:db8::a:b]:443").has_value());
+  EXPECT_TRUE(parseSocketAddress("[::ffff:10.0.0.1]:80").has_value());
+}
+
+TEST(ParseSocketAddressTest, RefusesBadIpv4) {
+  for (const char* bad : {"1.2.3:80", "1.2.3.256:80", "1.2.3.4.5:80", "01.2.3.4:80", "1.2.3.4 :80",
+                          " 1.2.3.4:80", "1.2.3.-4:80", ":80", "1.2.3.4"}) {
+    auto r = parseSocketAddress(bad);
+    EXPECT_FALSE(r.has_value()) << bad;
+    if (!r) {
+      EXPECT_EQ(r.error().code, core::ErrorCode::ConfigInvalid);
+    }
+  }
+}
+
+TEST(ParseSocketAddressTest, RefusesBadIpv6) {
+  for (const char* bad : {"[::1]", "[::1]80", "[::1:80", "::1:80", "[::g]:80", "[]:80",
+                          "[1.2.3.4]:80", "[fe80::1%eth0]:80", "[::1]:"}) {
+    EXPECT_FALSE(parseSocketAddress(bad).has_value()) << bad;
+  }
+}
+
+TEST(ParseSocketAddressTest, RefusesMissingOrBadPort) {
+  for (const char* bad :
+       {"1.2.3.4", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:99999", "1.2.3.4:123456",
+        "1.2.3.4:+80", "1.2.3.4:-1", "1.2.3.4:8o", "1.2.3.4:80 ", "[::1]:0", "[::1]:65536"}) {
+    EXPECT_FALSE(parseSocketAddress(bad).has_value()) << bad;
+  }
+}
+
+TEST(ParseSocketAddressTest, RefusesHostNames) {
+  for (const char* bad : {"localhost:80", "example.com:443", "[localhost]:80"}) {
+    auto r = parseSocketAddress(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.error().detail.find("numeric"), std::string::npos) << r.error().detail;
+  }
+}
+
+TEST(ParseSocketAddressTest, RefusesEmpty) {
+  EXPECT_FALSE(parseSocketAddress("").has_value());
+}
+
+TEST(ClusterTest, BuildsHostsInOrder) {
+  conf::ClusterSpec spec =
+      makeSpec(LbPolicyKind::LeastRequest, {{"10.0.0.1:80", 3}, {"[::1]:81", 1}});
+  spec.max_idle_connections = 7;
+  spec.connect_attempts = 2;
+  auto c = Cluster::create(spec);
+  ASSERT_TRUE(c.has_value()) << c.error().detail;
+  const Cluster& cluster = **c;
+  EXPECT_EQ(cluster.name(), "web");
+  EXPECT_EQ(cluster.policy(), LbPolicyKind::LeastRequest);
+  EXPECT_EQ(cluster.maxIdleConnections(), 7u);
+  EXPECT_EQ(cluster.connectAttempts(), 2u);
+  ASSERT_EQ(cluster.hosts().size(), 2u);
+  for (uint32_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(cluster.hosts()[i].index, i);
+    EXPECT_EQ(cluster.hosts()[i].admin_state, AdminState::Active);
+  }
+  EXPECT_EQ(cluster.hosts()[0].address, "10.0.0.1:80");
+  EXPECT_EQ(cluster.hosts()[0].weight, 3u);
+  EXPECT_EQ(cluster.hosts()[0].sockaddr_len, sizeof(sockaddr_in));
+  EXPECT_EQ(cluster.hosts()[1].address, "[::1]:81");
+  EXPECT_EQ(cluster.hosts()[1].sockaddr.ss_family, AF_INET6);
+}
+
+TEST(ClusterTest, RefusesNoHosts) {
+  auto c = Cluster::create(makeSpec(LbPolicyKind::RoundRobin, {}));
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code, core::ErrorCode::ConfigInvalid);
+  EXPECT_EQ(c.error().source, core::ErrorSource::Config);
+  EXPECT_EQ(c.error().detail, "test.toml:7: clusters.web.hosts: at least one host is required");
+}
+
+TEST(ClusterTest, RefusesBadAddressNamingFileLineKey) {
+  auto c = Cluster::create(
+      makeSpec(LbPolicyKind::RoundRobin, {{"10.0.0.1:80", 1}, {"backend.local:80", 1}}));
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().detail.rfind("test.toml:9: clusters.web.hosts[1].address: ", 0), 0u)
+      << c.error().detail;
+  EXPECT_NE(c.error().detail.find("backend.local:80"), std::string::npos);
+}
+
+TEST(ClusterTest, RefusesWeightOutOfRange) {
+  for (uint32_t w : {0u, 257u, 100000u}) {
+    auto c = Cluster::create(makeSpec(LbPolicyKind::RoundRobin, {{"10.0.0.1:80", w}}));
+    ASSERT_FALSE(c.has_value()) << w;
+    EXPECT_EQ(c.error().detail.rfind("test.toml:8: clusters.web.hosts[0].weight: ", 0), 0u)
+        << c.error().detail;
+  }
+  EXPECT_TRUE(Cluster::create(makeSpec(LbPolicyKind::RoundRobin, {{"10.0.0.1:80", 1}})));
+  EXPECT_TRUE(Cluster::create(makeSpec(LbPolicyKind::RoundRobin, {{"10.0.0.1:80", 256}})));
+}
+
+TEST(ClusterTest, RefusesDuplicateAddresses) {
+  auto c = Cluster::create(makeSpec(LbPolicyKind::RoundRobin,
+                                    {{"10.0.0.1:80", 1}, {"10.0.0.2:80", 1}, {"10.0.0.1:80", 2}}));
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().detail,
+            "test.toml:10: clusters.web.hosts[2].address: duplicate of hosts[0] (10.0.0.1:80)");
+}
+
+TEST(ClusterTest, DuplicateDetectionComparesBinaryAddresses) {
+  // Two spellings of the same IPv6 endpoint.
+  auto c = Cluster::create(makeSpec(LbPolicyKind::RoundRobin, {{"[::1]:80", 1}, {"[0::1]:80", 1}}));
+  EXPECT_FALSE(c.has_value());
+  // Same IP, different ports: distinct hosts.
+  EXPECT_TRUE(Cluster::create(
+      makeSpec(LbPolicyKind::RoundRobin, {{"10.0.0.1:80", 1}, {"10.0.0.1:81", 1}})));
+}
+
+TEST(ClusterTest, HostWithoutLineUsesClusterLocation) {
+  conf::ClusterSpec spec = makeSpec(LbPolicyKind::RoundRobin, {{"nope", 1}});
+  spec.hosts[0].loc = {};
+  auto c = Cluster::create(spec);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().detail.rfind("test.toml:7: clusters.web.hosts[0].address: ", 0), 0u)
+      << c.error().detail;
+}
+
+TEST(ClusterTest, RefusesZeroConnectAttempts) {
+  conf::ClusterSpec spec = makeSpec(LbPolicyKind::RoundRobin, {{"10.0.0.1:80", 1}});
+  spec.connect_attempts = 0;
+  auto c = Cluster::create(spec);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().detail, "test.toml:7: clusters.web.connect_attempts: must be at least 1");
+}
+
+TEST(ClusterTest, WithAdminStateCopiesAndLeavesOriginal) {
+  auto c = testing::makeCluster(LbPolicyKind::RoundRobin, {1, 2, 3});
+  auto drained = c->withAdminState(1, AdminState::Draining);
+  EXPECT_EQ(c->hosts()[1].admin_state, AdminState::Active);
+  EXPECT_EQ(drained->hosts()[1].admin_state, AdminState::Draining);
+  EXPECT_EQ(drained->hosts()[0].admin_state, AdminState::Active);
+  EXPECT_EQ(drained->hosts()[2].weight, 3u);
+  EXPECT_EQ(drained->name(), c->name());
+  auto same = c->withAdminState(99, AdminState::Maintenance);  // out of range: unchanged
+  for (const Host& h : same->hosts()) EXPECT_EQ(h.admin_state, AdminState::Active);
+}
+
+}  // namespace
+}  // namespace baton::upstream
