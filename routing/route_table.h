@@ -25,7 +25,7 @@ namespace baton::routing {
 // One resolved route. Indices are stable for the life of the table.
 struct Route {
   std::string vhost_name;
-  std::string prefix;        // normalised (normalizeRoutePrefix)
+  std::string prefix;  // normalised (normalizeRoutePrefix)
   std::string cluster_name;
   uint32_t cluster_index = 0;  // index into the cluster list the table was built against
   uint64_t body_limit = 0;     // 0 = unlimited
@@ -46,6 +46,9 @@ class RouteTable {
 
   size_t routeCount() const;
 
+  // The route at `index` (0 <= index < routeCount()), in vhost order then route order.
+  const Route& route(size_t index) const;
+
   struct Impl;  // defined in route_table.cc
   explicit RouteTable(std::unique_ptr<Impl> impl);
   ~RouteTable();
@@ -56,5 +59,10 @@ class RouteTable {
 
 // Lower-cases ASCII, strips ":port" (also for "[v6]:port") and one trailing dot.
 std::string canonicalHost(std::string_view host);
+
+// Segment-boundary prefix test on normalised forms: "/api" matches "/api", "/api/", "/api/x"
+// and "/api?x", not "/apix"; "/" matches every key. Used by match() and by create()'s
+// shadowing check.
+bool prefixMatches(std::string_view prefix, std::string_view route_key);
 
 }  // namespace baton::routing
