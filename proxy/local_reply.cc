@@ -1,1 +1,141 @@
-// placeholder: being written
+#include "proxy/local_reply.h"
+
+#include <array>
+#include <charconv>
+
+#include "proxy/request_id.h"
+
+namespace baton::proxy {
+namespace {
+
+using core::ErrorCode;
+
+constexpr LocalReply k400{400, "Bad Request", "400 Bad Request: malformed request\n", true};
+constexpr LocalReply k400Target{400, "Bad Request", "400 Bad Request: invalid request target\n",
+                                true};
+constexpr LocalReply k400Header{400, "Bad Request", "400 Bad Request: invalid header\n", true};
+constexpr LocalReply k400Host{400, "Bad Request", "400 Bad Request: invalid or missing Host\n",
+                              true};
+constexpr LocalReply k400Framing{400, "Bad Request", "400 Bad Request: invalid message framing\n",
+                                 true};
+constexpr LocalReply k404{404, "Not Found", "404 Not Found: no route for this request\n", false};
+constexpr LocalReply k405{405, "Method Not Allowed", "405 Method Not Allowed\n", true};
+constexpr LocalReply k408{408, "Request Timeout", "408 Request Timeout\n", true};
+constexpr LocalReply k413{413, "Content Too Large", "413 Content Too Large\n", true};
+constexpr LocalReply k414{414, "URI Too Long", "414 URI Too Long\n", true};
+constexpr LocalReply k417{417, "Expectation Failed", "417 Expectation Failed\n", true};
+constexpr LocalReply k431{431, "Request Header Fields Too Large",
+                          "431 Request Header Fields Too Large\n", true};
+// Internal errors close: the connection's state can no longer be trusted.
+constexpr LocalReply k500{500, "Internal Server Error", "500 Internal Server Error\n", true};
+constexpr LocalReply k501{501, "Not Implemented",
+                          "501 Not Implemented: unsupported transfer coding\n", true};
+// Upstream failures leave the downstream connection usable; the stream closes it anyway when
+// the request body was not fully read (it passes close=true to renderLocalReply).
+constexpr LocalReply k502{502, "Bad Gateway", "502 Bad Gateway: upstream protocol error\n", false};
+constexpr LocalReply k502Reset{502, "Bad Gateway", "502 Bad Gateway: upstream reset\n", false};
+constexpr LocalReply k503{503, "Service Unavailable",
+                          "503 Service Unavailable: no healthy upstream\n", false};
+constexpr LocalReply k503Connect{503, "Service Unavailable",
+                                 "503 Service Unavailable: upstream connect failed\n", false};
+constexpr LocalReply k504{504, "Gateway Timeout", "504 Gateway Timeout\n", false};
+constexpr LocalReply k505{505, "HTTP Version Not Supported", "505 HTTP Version Not Supported\n",
+                          true};
+
+constexpr const LocalReply& replyFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::BadRequest:
+    case ErrorCode::BadRequestLine:
+    case ErrorCode::DownstreamClosed:
+      return k400;
+    case ErrorCode::BadRequestTarget:
+    case ErrorCode::PathAboveRoot:
+      return k400Target;
+    case ErrorCode::BadHeader:
+      return k400Header;
+    case ErrorCode::BadHost:
+      return k400Host;
+    case ErrorCode::BadFraming:
+      return k400Framing;
+    case ErrorCode::UnsupportedTransferCoding:
+      return k501;
+    case ErrorCode::MethodNotAllowed:
+      return k405;
+    case ErrorCode::UnsupportedVersion:
+      return k505;
+    case ErrorCode::RequestLineTooLong:
+      return k414;
+    case ErrorCode::HeaderTooLarge:
+      return k431;
+    case ErrorCode::BodyTooLarge:
+      return k413;
+    case ErrorCode::ExpectationFailed:
+      return k417;
+    case ErrorCode::RequestHeadTimeout:
+    case ErrorCode::RequestBodyTimeout:
+      return k408;
+    case ErrorCode::NoRoute:
+      return k404;
+    case ErrorCode::NoHealthyHost:
+      return k503;
+    case ErrorCode::UpstreamConnectFailed:
+      return k503Connect;
+    case ErrorCode::UpstreamConnectTimeout:
+    case ErrorCode::UpstreamTimeout:
+      return k504;
+    case ErrorCode::UpstreamProtocolError:
+      return k502;
+    case ErrorCode::UpstreamReset:
+      return k502Reset;
+    case ErrorCode::Ok:
+    case ErrorCode::ConfigInvalid:
+    case ErrorCode::ConfigIo:
+    case ErrorCode::Internal:
+      return k500;
+  }
+  return k500;
+}
+
+// Indexed by the enum's value so the lookup is one load; built at compile time from the switch
+// above, which -Wswitch keeps complete when a code is appended.
+constexpr size_t kTableSize = static_cast<size_t>(ErrorCode::Internal) + 1;
+constexpr std::array<const LocalReply*, kTableSize> kTable = [] {
+  std::array<const LocalReply*, kTableSize> t{};
+  for (size_t i = 0; i < kTableSize; ++i) t[i] = &replyFor(static_cast<ErrorCode>(i));
+  return t;
+}();
+
+void appendNumber(uint64_t v, std::string& out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+}  // namespace
+
+const LocalReply& localReplyFor(core::ErrorCode code) {
+  const auto i = static_cast<size_t>(code);
+  return i < kTableSize ? *kTable[i] : k500;
+}
+
+void renderLocalReply(const LocalReply& reply, std::string_view request_id, bool close,
+                      bool head_request, std::string& out) {
+  out.append("HTTP/1.1 ");
+  appendNumber(reply.status, out);
+  out.push_back(' ');
+  out.append(reply.reason);
+  out.append("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ");
+  appendNumber(reply.body.size(), out);
+  out.append("\r\n");
+  if (reply.status == 405) out.append("Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n");
+  if (close || reply.close) out.append("Connection: close\r\n");
+  if (!request_id.empty() && isAcceptableRequestId(request_id)) {
+    out.append("X-Request-Id: ");
+    out.append(request_id);
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+  if (!head_request) out.append(reply.body);
+}
+
+}  // namespace baton::proxy

@@ -1,0 +1,49 @@
+// Forwarding headers: what baton sends upstream in place of the client's request headers, and
+// downstream in place of the upstream's response headers. Hop-by-hop fields are stripped
+// (hostile-inputs.md "Forwarding headers"), identity fields (X-Forwarded-*, X-Real-IP,
+// Forwarded) are overwritten unless the peer is a trusted proxy, and baton's own fields are
+// appended after the strip, so `Connection: close, X-Forwarded-For` can never remove them.
+//
+// Pure functions, called by the stream on its worker thread once per request / response head.
+// One pass over the input with case-insensitive compares; the only allocations are the output
+// fields themselves (names listed in Connection go into a small fixed array of string_views).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "proxy/http1/message.h"
+
+namespace baton::proxy {
+
+struct ForwardContext {
+  std::string_view client_ip;  // the peer address as text ("127.0.0.1", "::1")
+  bool peer_trusted = false;   // peer in trusted_proxies: append to X-Forwarded-For, keep Forwarded
+  std::string_view proto = "http";
+  uint16_t listener_port = 0;
+  std::string_view host;        // effective host: absolute-form authority, else the Host header
+  std::string_view request_id;  // final id (passed through or generated)
+};
+
+// Request headers for the upstream, in the original order, minus: Connection and every name it
+// lists, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Content-Length, Upgrade,
+// HTTP2-Settings, Host, Expect, X-Request-Id; and (unless peer_trusted) client
+// X-Forwarded-For/-Proto/-Host/-Port, X-Real-IP, Forwarded. Variants of those names spelt with
+// '_' for '-' (X_Forwarded_For) are always dropped: many backends map '_' and '-' alike.
+// Then appended: Host: ctx.host, X-Forwarded-For (existing values joined + ", " + client_ip when
+// trusted, else client_ip), X-Forwarded-Proto, X-Forwarded-Host (when host is non-empty),
+// X-Forwarded-Port, X-Real-IP — each of these four only when a trusted peer's own was not kept —
+// and X-Request-Id (when non-empty). `out` is overwritten; pass the same list again and
+// its strings' capacity is reused (no allocation in the steady state). The caller appends framing
+// (Content-Length or Transfer-Encoding). Zipkin B3 (`b3`, `X-B3-*`) and W3C
+// `traceparent`/`tracestate` pass through untouched like any other end-to-end field.
+// `in` and `out` must be different lists.
+void buildUpstreamRequestHeaders(const http1::HeaderList& in, const ForwardContext& ctx,
+                                 http1::HeaderList& out);
+
+// Response headers for the downstream: minus Connection and the names it lists, Keep-Alive,
+// Proxy-Connection, TE, Transfer-Encoding, Content-Length, Upgrade, HTTP2-Settings. `out` is
+// overwritten, reusing its strings as above. The caller adds framing and Connection.
+void buildDownstreamResponseHeaders(const http1::HeaderList& in, http1::HeaderList& out);
+
+}  // namespace baton::proxy

@@ -1,0 +1,223 @@
+#include "proxy/forwarding.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace baton::proxy {
+namespace {
+
+using http1::HeaderField;
+using http1::HeaderList;
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+Pairs pairs(const HeaderList& h) {
+  Pairs p;
+  for (const auto& f : h) p.emplace_back(f.name, f.value);
+  return p;
+}
+
+ForwardContext context() {
+  ForwardContext ctx;
+  ctx.client_ip = "192.0.2.7";
+  ctx.proto = "http";
+  ctx.listener_port = 8080;
+  ctx.host = "app.example.com";
+  ctx.request_id = "rid-1";
+  return ctx;
+}
+
+const Pairs kBatonTail = {
+    {"Host", "app.example.com"},   {"X-Forwarded-For", "192.0.2.7"},
+    {"X-Forwarded-Proto", "http"}, {"X-Forwarded-Host", "app.example.com"},
+    {"X-Forwarded-Port", "8080"},  {"X-Real-IP", "192.0.2.7"},
+    {"X-Request-Id", "rid-1"},
+};
+
+Pairs withTail(Pairs head) {
+  head.insert(head.end(), kBatonTail.begin(), kBatonTail.end());
+  return head;
+}
+
+TEST(ForwardingTest, PlainRequestKeepsOrderAndAppendsBatonFields) {
+  const HeaderList in = {{"Host", "app.example.com"},
+                         {"User-Agent", "curl/8"},
+                         {"Accept", "*/*"},
+                         {"Cookie", "a=1"},
+                         {"Cookie", "b=2"}};
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, context(), out);
+  EXPECT_EQ(
+      pairs(out),
+      withTail(
+          {{"User-Agent", "curl/8"}, {"Accept", "*/*"}, {"Cookie", "a=1"}, {"Cookie", "b=2"}}));
+}
+
+TEST(ForwardingTest, StripsHopByHopFramingAndBatonOwnedFields) {
+  const HeaderList in = {
+      {"connection", "keep-alive"}, {"Keep-Alive", "timeout=5"},      {"Proxy-Connection", "close"},
+      {"TE", "trailers"},           {"Transfer-Encoding", "chunked"}, {"CONTENT-LENGTH", "5"},
+      {"Upgrade", "h2c"},           {"HTTP2-Settings", "AAA"},        {"host", "other"},
+      {"Expect", "100-continue"},   {"X-Request-Id", "client-id"},    {"Accept", "x"}};
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, context(), out);
+  EXPECT_EQ(pairs(out), withTail({{"Accept", "x"}}));
+}
+
+TEST(ForwardingTest, StripsNamesListedInConnection) {
+  const HeaderList in = {{"X-Secret", "1"},
+                         {"Accept", "x"},
+                         {"Connection", " close ,X-Secret,, x-other\t"},
+                         {"X-Other", "2"},
+                         {"X-Kept", "3"}};
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, context(), out);
+  EXPECT_EQ(pairs(out), withTail({{"Accept", "x"}, {"X-Kept", "3"}}));
+}
+
+TEST(ForwardingTest, ConnectionCannotRemoveBatonFields) {
+  const HeaderList in = {
+      {"Connection",
+       "close, X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Port, "
+       "X-Real-IP, X-Request-Id, Host"},
+      {"Accept", "x"}};
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, context(), out);
+  EXPECT_EQ(pairs(out), withTail({{"Accept", "x"}}));
+}
+
+TEST(ForwardingTest, UntrustedPeerIdentityFieldsAreReplaced) {
+  const HeaderList in = {
+      {"X-Forwarded-For", "6.6.6.6"}, {"x-forwarded-proto", "https"}, {"X-Forwarded-Host", "evil"},
+      {"X-Forwarded-Port", "443"},    {"X-Real-IP", "6.6.6.6"},       {"Forwarded", "for=6.6.6.6"},
+      {"X_Forwarded_For", "6.6.6.6"}, {"x_real_ip", "6.6.6.6"},       {"Accept", "x"}};
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, context(), out);
+  EXPECT_EQ(pairs(out), withTail({{"Accept", "x"}}));
+}
+
+TEST(ForwardingTest, TrustedPeerChainIsAppendedAndIdentityKept) {
+  const HeaderList in = {{"X-Forwarded-For", "203.0.113.1, 198.51.100.2"},
+                         {"X-Forwarded-Proto", "https"},
+                         {"Forwarded", "for=203.0.113.1;proto=https"},
+                         {"X-Forwarded-For", "198.51.100.3"},
+                         {"X_Forwarded_For", "6.6.6.6"},
+                         {"Accept", "x"}};
+  ForwardContext ctx = context();
+  ctx.peer_trusted = true;
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, ctx, out);
+  EXPECT_EQ(pairs(out),
+            (Pairs{{"X-Forwarded-Proto", "https"},
+                   {"Forwarded", "for=203.0.113.1;proto=https"},
+                   {"Accept", "x"},
+                   {"Host", "app.example.com"},
+                   {"X-Forwarded-For", "203.0.113.1, 198.51.100.2, 198.51.100.3, 192.0.2.7"},
+                   {"X-Forwarded-Host", "app.example.com"},
+                   {"X-Forwarded-Port", "8080"},
+                   {"X-Real-IP", "192.0.2.7"},
+                   {"X-Request-Id", "rid-1"}}));
+}
+
+TEST(ForwardingTest, TrustedPeerFieldsListedInConnectionAreHopByHop) {
+  const HeaderList in = {{"X-Forwarded-Proto", "https"},
+                         {"X-Forwarded-For", "203.0.113.1"},
+                         {"Connection", "X-Forwarded-Proto, X-Forwarded-For"}};
+  ForwardContext ctx = context();
+  ctx.peer_trusted = true;
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, ctx, out);
+  EXPECT_EQ(pairs(out), kBatonTail);
+}
+
+TEST(ForwardingTest, TracingHeadersPassThroughUntouched) {
+  const HeaderList in = {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+                         {"tracestate", "congo=t61rcWkgMzE"},
+                         {"b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1"},
+                         {"X-B3-TraceId", "80f198ee56343ba864fe8b2a57d3eff7"},
+                         {"X-B3-SpanId", "e457b5a2e4d86bd1"},
+                         {"X-B3-Sampled", "1"}};
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, context(), out);
+  Pairs expected;
+  for (const auto& f : in) expected.emplace_back(f.name, f.value);
+  EXPECT_EQ(pairs(out), withTail(expected));
+}
+
+TEST(ForwardingTest, EmptyHostAndRequestIdOmitOptionalFields) {
+  ForwardContext ctx = context();
+  ctx.host = "";
+  ctx.request_id = "";
+  ctx.proto = "https";
+  ctx.listener_port = 443;
+  ctx.client_ip = "::1";
+  HeaderList out;
+  buildUpstreamRequestHeaders({}, ctx, out);
+  EXPECT_EQ(pairs(out), (Pairs{{"Host", ""},
+                               {"X-Forwarded-For", "::1"},
+                               {"X-Forwarded-Proto", "https"},
+                               {"X-Forwarded-Port", "443"},
+                               {"X-Real-IP", "::1"}}));
+}
+
+TEST(ForwardingTest, OutputIsClearedFirst) {
+  HeaderList out = {{"Stale", "1"}};
+  buildUpstreamRequestHeaders({}, context(), out);
+  EXPECT_EQ(pairs(out), kBatonTail);
+}
+
+TEST(ForwardingTest, ManyConnectionTokensStillAllStripped) {
+  HeaderList in;
+  std::string list;
+  for (int i = 0; i < 40; ++i) {
+    const std::string name = "X-H" + std::to_string(i);
+    in.push_back({name, "v"});
+    list += (i ? ", " : "") + name;
+  }
+  in.push_back({"Connection", list});
+  in.push_back({"X-Kept", "1"});
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, context(), out);
+  EXPECT_EQ(pairs(out), withTail({{"X-Kept", "1"}}));
+}
+
+TEST(ForwardingTest, NamesAreNotMatchedByPrefixOrSimilarity) {
+  const HeaderList in = {{"Hosts", "1"},       {"X-Forwarded-Fo", "2"},
+                         {"Connections", "3"}, {"Content-Lengthy", "4"},
+                         {"T", "5"},           {"Te-", "6"},
+                         {"Content-Type", "7"}};
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, context(), out);
+  Pairs expected;
+  for (const auto& f : in) expected.emplace_back(f.name, f.value);
+  EXPECT_EQ(pairs(out), withTail(expected));
+}
+
+TEST(ForwardingTest, ResponseHopByHopStripped) {
+  const HeaderList in = {{"Content-Type", "text/html"},
+                         {"Connection", "keep-alive, X-Internal"},
+                         {"Keep-Alive", "timeout=5"},
+                         {"Transfer-Encoding", "chunked"},
+                         {"Content-Length", "10"},
+                         {"X-Internal", "secret"},
+                         {"Upgrade", "websocket"},
+                         {"Proxy-Connection", "x"},
+                         {"TE", "x"},
+                         {"HTTP2-Settings", "x"},
+                         {"Set-Cookie", "a=1"},
+                         {"Set-Cookie", "b=2"},
+                         {"X-Forwarded-For", "1.2.3.4"},
+                         {"X-Request-Id", "abc"}};
+  HeaderList out = {{"Stale", "1"}};
+  buildDownstreamResponseHeaders(in, out);
+  EXPECT_EQ(pairs(out), (Pairs{{"Content-Type", "text/html"},
+                               {"Set-Cookie", "a=1"},
+                               {"Set-Cookie", "b=2"},
+                               {"X-Forwarded-For", "1.2.3.4"},
+                               {"X-Request-Id", "abc"}}));
+}
+
+}  // namespace
+}  // namespace baton::proxy
