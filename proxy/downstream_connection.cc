@@ -81,19 +81,25 @@ void DownstreamConnection::readInput() {
   in_read_ = true;
   evbuffer* in = bufferevent_get_input(bev_);
   for (;;) {
+    // After resume() the codec may owe callbacks for bytes it already holds (the end of a
+    // request whose head or last body byte paused it): one feed, even of zero bytes, delivers them.
+    bool owed_feed = false;
     if (want_resume_) {
       want_resume_ = false;
       codec_.resume();
+      owed_feed = true;
     }
     if (phase_ != Phase::Idle && phase_ != Phase::Request) break;
-    if (codec_.paused() || evbuffer_get_length(in) == 0) break;
-    if (phase_ == Phase::Idle) {
+    if (codec_.paused()) break;
+    const size_t available = evbuffer_get_length(in);
+    if (available == 0 && !owed_feed) break;
+    if (phase_ == Phase::Idle && available > 0) {
       // First byte of a new request: the keep-alive idle timer becomes the head deadline.
       phase_ = Phase::Request;
       head_timer_.arm(worker_.snapshot()->config->timeouts.request_head);
     }
     evbuffer_iovec chunk{};
-    evbuffer_peek(in, -1, nullptr, &chunk, 1);
+    if (available > 0) evbuffer_peek(in, -1, nullptr, &chunk, 1);
     auto consumed = codec_.feed(static_cast<const char*>(chunk.iov_base), chunk.iov_len);
     if (!consumed) {
       in_read_ = false;
@@ -101,7 +107,8 @@ void DownstreamConnection::readInput() {
       return;
     }
     evbuffer_drain(in, *consumed);
-    if (*consumed < chunk.iov_len && !want_resume_) break;
+    if (want_resume_) continue;
+    if (*consumed < chunk.iov_len || chunk.iov_len == 0) break;
   }
   in_read_ = false;
 }
@@ -134,6 +141,7 @@ void DownstreamConnection::onRequestHead(http1::RequestHead&& head) {
   request_done_ = false;
   stream_done_ = false;
   chunked_out_ = false;
+  body_paused_ = false;
   const auto& limits = worker_.snapshot()->config->limits;
   keep_alive_ = head.keep_alive && !draining_ && !worker_.draining() &&
                 (limits.requests_per_connection == 0 ||
@@ -169,6 +177,13 @@ void DownstreamConnection::onStreamDone() {
     closeAfterFlush();
     return;
   }
+  if (!request_done_) {
+    // Answered early (e.g. 503 before any upstream took the request): let the codec reach the
+    // end of this body-less request so the next one can start.
+    body_paused_ = false;
+    requestResume();
+    return;
+  }
   maybeNextRequest();
 }
 
@@ -185,7 +200,7 @@ void DownstreamConnection::maybeNextRequest() {
     // upstream codec that just completed this response.
     next_timer_.arm(std::chrono::milliseconds(0));
   } else {
-    codec_.resume();
+    requestResume();  // nothing buffered: resuming cannot start a request from in here
   }
 }
 
@@ -194,12 +209,8 @@ void DownstreamConnection::continueWithNextRequest() {
 }
 
 void DownstreamConnection::requestResume() {
-  if (in_read_) {
-    want_resume_ = true;
-    return;
-  }
-  codec_.resume();
-  readInput();
+  want_resume_ = true;
+  readInput();  // returns at once when nested: the running read loop resumes the codec
 }
 
 // ---- DownstreamSink --------------------------------------------------------------------------

@@ -87,12 +87,14 @@ core::Result<void> Stream::routeRequest() {
 
 void Stream::pickAndConnect() {
   const auto& cluster = snapshot_->clusters[route_->cluster_index];
-  host_picked_ = tried_.size() < cluster->connectAttempts() ? lb_->pick(tried_) : nullptr;
-  if (host_picked_ == nullptr) {
+  const upstream::Host* host =
+      tried_.size() < cluster->connectAttempts() ? lb_->pick(tried_) : nullptr;
+  if (host == nullptr) {
     ErrorCode code = tried_.size() == 0 ? ErrorCode::NoHealthyHost : last_connect_error_;
     failStream(Error::upstream(code, false, "no upstream host left to try"));
     return;
   }
+  host_picked_ = host;  // kept after a failure so the log names the last host tried
   upstream_ = worker_.pool().take(host_picked_->address);
   if (upstream_ != nullptr) {
     upstream_->attach(this);

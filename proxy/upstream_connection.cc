@@ -73,8 +73,7 @@ void UpstreamConnection::resumeReading() {
 
 bool UpstreamConnection::reusable() const {
   return connected_ && !dead_ && !awaiting_response_ && response_keep_alive_ &&
-         !codec_.extraBytesAfterResponse() && pendingOutput() == 0 &&
-         evbuffer_get_length(bufferevent_get_input(bev_)) == 0;
+         !codec_.extraBytesAfterResponse() && pendingOutput() == 0;
 }
 
 void UpstreamConnection::parkIdle(std::function<void()> on_dead) {
@@ -107,7 +106,9 @@ void UpstreamConnection::readInput() {
       return;
     }
     evbuffer_drain(in, *consumed);
-    if (*consumed < chunk.iov_len) break;  // paused: response complete or backpressure
+    // The codec stops at the end of a response. Bytes left over then are checked at the top
+    // of the loop: with no request outstanding they condemn the connection (never pooled).
+    if (*consumed < chunk.iov_len && awaiting_response_) break;
   }
 }
 

@@ -25,16 +25,16 @@ const std::string* findHeader(const HeaderList& headers, std::string_view name);
 size_t countHeader(const HeaderList& headers, std::string_view name);
 
 struct RequestHead {
-  std::string method;      // a validated token, as sent (case-sensitive per RFC 9110)
-  std::string target;      // raw request target exactly as sent (before the URL policy)
+  std::string method;         // a validated token, as sent (case-sensitive per RFC 9110)
+  std::string target;         // raw request target exactly as sent (before the URL policy)
   uint8_t version_minor = 1;  // HTTP/1.0 or HTTP/1.1 only; anything else was refused
   HeaderList headers;
   // Framing, already validated by the codec (hostile-inputs.md):
-  bool chunked = false;                  // Transfer-Encoding: chunked (the only TE accepted)
+  bool chunked = false;                    // Transfer-Encoding: chunked (the only TE accepted)
   std::optional<uint64_t> content_length;  // a single valid Content-Length
-  bool keep_alive = true;                // from version + Connection tokens
-  bool expect_continue = false;          // "Expect: 100-continue" (other expectations -> 417)
-  bool upgrade = false;                  // Connection: upgrade + Upgrade present
+  bool keep_alive = true;                  // from version + Connection tokens
+  bool expect_continue = false;            // "Expect: 100-continue" (other expectations -> 417)
+  bool upgrade = false;                    // Connection: upgrade + Upgrade present
   bool hasBody() const { return chunked || (content_length && *content_length > 0); }
 };
 

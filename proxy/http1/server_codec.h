@@ -61,6 +61,10 @@ class ServerCodec {
 
   // Flow control from callbacks: pause() stops consuming after the current callback;
   // resume() continues (also used after onRequestComplete to start the next request).
+  // resume() itself never calls back: after it, call feed() again with whatever input is
+  // buffered — even none (len == 0) — because an event held back by the pause (the end of a
+  // request whose last body byte, or whose bodiless head, was delivered just before the
+  // pause) is delivered from feed().
   void pause();
   void resume();
   bool paused() const;

@@ -1,0 +1,158 @@
+// See chunked_body_scanner.h.
+#include "proxy/http1/chunked_body_scanner.h"
+
+#include <algorithm>
+
+#include "proxy/http1/char_class.h"
+
+namespace baton::proxy::http1 {
+
+namespace {
+
+// qdtext of RFC 9110 §5.6.4: HTAB, SP, 0x21, 0x23-0x5B, 0x5D-0x7E, obs-text. (0x5C, the
+// quoted-pair backslash, is not qdtext.)
+bool isQdtext(char ch) {
+  const auto c = static_cast<uint8_t>(ch);
+  return c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) ||
+         (c >= 0x5d && c <= 0x7e) || c >= 0x80;
+}
+
+}  // namespace
+
+ChunkedBodyScanner::ChunkedBodyScanner(const HeaderBlockLimits& trailer_limits,
+                                       core::ErrorSource source)
+    : source_(source), trailers_(trailer_limits, source) {}
+
+void ChunkedBodyScanner::reset() {
+  trailers_.reset();
+  state_ = State::SizeStart;
+  chunk_size_ = 0;
+  remaining_ = 0;
+  digits_ = 0;
+  ext_bytes_ = 0;
+}
+
+core::Error ChunkedBodyScanner::error(const char* detail) const {
+  if (source_ == core::ErrorSource::Upstream) {
+    return core::Error::upstream(core::ErrorCode::UpstreamProtocolError, false, detail);
+  }
+  return core::Error::downstream(core::ErrorCode::BadFraming, detail);
+}
+
+core::Result<size_t> ChunkedBodyScanner::consume(const char* data, size_t len) {
+  size_t i = 0;
+  while (i < len && state_ != State::Done) {
+    if (state_ == State::Data) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, len - i));
+      i += n;
+      remaining_ -= n;
+      if (remaining_ == 0) state_ = State::DataCr;
+      continue;
+    }
+    if (state_ == State::Trailers) {
+      auto r = trailers_.consume(data + i, len - i);
+      if (!r) return core::fail(std::move(r.error()));
+      i += *r;
+      if (trailers_.done()) state_ = State::Done;
+      continue;
+    }
+    auto r = step(data[i]);
+    if (!r) return core::fail(std::move(r.error()));
+    ++i;
+  }
+  return i;
+}
+
+// After an extension name, token or quoted value: another extension or the end of the line.
+core::Result<void> ChunkedBodyScanner::afterExtension(char c) {
+  if (c == ';') {
+    state_ = State::ExtNameStart;
+  } else if (c == '\r') {
+    state_ = State::SizeLf;
+  } else {
+    return core::fail(error("bad chunk extension"));
+  }
+  return {};
+}
+
+core::Result<void> ChunkedBodyScanner::step(char c) {
+  if (state_ >= State::ExtNameStart && state_ <= State::ExtQuotedEnd &&
+      ++ext_bytes_ > kMaxExtensionBytes) {
+    return core::fail(error("chunk extension too long"));
+  }
+  switch (state_) {
+    case State::SizeStart:
+    case State::Size: {
+      const int v = hexValue(c);
+      if (v >= 0) {
+        if (++digits_ > kMaxSizeDigits) return core::fail(error("chunk size too long"));
+        chunk_size_ = (chunk_size_ << 4) | static_cast<uint64_t>(v);
+        state_ = State::Size;
+      } else if (state_ == State::SizeStart) {
+        return core::fail(error("bad chunk size"));
+      } else if (c == ';') {
+        state_ = State::ExtNameStart;
+      } else if (c == '\r') {
+        state_ = State::SizeLf;
+      } else {
+        return core::fail(error("bad byte after chunk size"));
+      }
+      return {};
+    }
+    case State::ExtNameStart:
+      if (!isTchar(c)) return core::fail(error("bad chunk extension name"));
+      state_ = State::ExtName;
+      return {};
+    case State::ExtName:
+      if (isTchar(c)) return {};
+      if (c == '=') {
+        state_ = State::ExtValueStart;
+        return {};
+      }
+      return afterExtension(c);
+    case State::ExtValueStart:
+      if (c == '"') {
+        state_ = State::ExtQuoted;
+      } else if (isTchar(c)) {
+        state_ = State::ExtToken;
+      } else {
+        return core::fail(error("bad chunk extension value"));
+      }
+      return {};
+    case State::ExtToken:
+      if (isTchar(c)) return {};
+      return afterExtension(c);
+    case State::ExtQuoted:
+      if (c == '"') {
+        state_ = State::ExtQuotedEnd;
+      } else if (!isQdtext(c)) {  // also refuses quoted-pair, which llhttp 8.1 does not parse
+        return core::fail(error("bad byte in quoted chunk extension"));
+      }
+      return {};
+    case State::ExtQuotedEnd:
+      return afterExtension(c);
+    case State::SizeLf:
+      if (c != '\n') return core::fail(error("bare CR in chunk size line"));
+      remaining_ = chunk_size_;
+      state_ = chunk_size_ == 0 ? State::Trailers : State::Data;
+      chunk_size_ = 0;
+      digits_ = 0;
+      ext_bytes_ = 0;
+      return {};
+    case State::DataCr:
+      if (c != '\r') return core::fail(error("chunk data not followed by CRLF"));
+      state_ = State::DataLf;
+      return {};
+    case State::DataLf:
+      if (c != '\n') return core::fail(error("chunk data not followed by CRLF"));
+      state_ = State::SizeStart;
+      return {};
+    case State::Data:
+    case State::Trailers:
+    case State::Done:
+      break;
+  }
+  return {};
+}
+
+}  // namespace baton::proxy::http1

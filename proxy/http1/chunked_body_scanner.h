@@ -1,0 +1,69 @@
+// Strict syntax check of a chunked message body (RFC 9112 §7.1), run over the raw bytes BEFORE
+// llhttp sees them, so a malformed body never produces a callback. Closes llhttp 8.1's gaps
+// (hostile-inputs.md): chunk data not followed by CRLF (`3\r\nabcXX0\r\n\r\n`), more than 16
+// hex digits, sign, space/TAB before CRLF, empty size line, bare LF or bare CR. Chunk
+// extensions are syntax-checked with no BWS (`;name`, `;name=token`, `;name="quoted"`; no
+// quoted-pair, which llhttp 8.1 refuses too) and
+// capped at kMaxExtensionBytes per line; they are never delivered (baton re-chunks). Trailers
+// are checked by a HeaderBlockScanner with the header limits (the codec discards them).
+// It also finds where the message ends, so the codec hands llhttp exactly the checked bytes.
+//
+// Byte-level state machine; chunk data is skipped, not copied. Owned by one codec; one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "proxy/core/error.h"
+#include "proxy/http1/header_block_scanner.h"
+
+namespace baton::proxy::http1 {
+
+class ChunkedBodyScanner {
+ public:
+  static constexpr uint32_t kMaxExtensionBytes = 1024;
+  static constexpr uint32_t kMaxSizeDigits = 16;
+
+  // `source`: Downstream -> BadFraming (trailers: BadHeader / HeaderTooLarge),
+  // Upstream -> UpstreamProtocolError.
+  ChunkedBodyScanner(const HeaderBlockLimits& trailer_limits, core::ErrorSource source);
+
+  // Consumes body bytes up to and including the end of the trailer section; returns the
+  // count. Fewer than `len` only when the message ended (done()).
+  core::Result<size_t> consume(const char* data, size_t len);
+
+  bool done() const { return state_ == State::Done; }
+  void reset();
+
+ private:
+  enum class State : uint8_t {
+    SizeStart,
+    Size,
+    ExtNameStart,
+    ExtName,
+    ExtValueStart,
+    ExtToken,
+    ExtQuoted,
+    ExtQuotedEnd,
+    SizeLf,
+    Data,
+    DataCr,
+    DataLf,
+    Trailers,
+    Done,
+  };
+
+  core::Result<void> step(char c);
+  core::Result<void> afterExtension(char c);
+  core::Error error(const char* detail) const;
+
+  core::ErrorSource source_;
+  HeaderBlockScanner trailers_;
+  State state_ = State::SizeStart;
+  uint64_t chunk_size_ = 0;
+  uint64_t remaining_ = 0;
+  uint32_t digits_ = 0;
+  uint32_t ext_bytes_ = 0;
+};
+
+}  // namespace baton::proxy::http1

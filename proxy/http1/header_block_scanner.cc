@@ -1,0 +1,136 @@
+// See header_block_scanner.h. One switch per byte; the common states (name, value) run tight
+// inner loops over a byte table.
+#include "proxy/http1/header_block_scanner.h"
+
+#include <string_view>
+
+#include "proxy/http1/char_class.h"
+
+namespace baton::proxy::http1 {
+
+namespace {
+
+constexpr std::string_view kTransferEncoding = "transfer-encoding";
+
+constexpr char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+
+}  // namespace
+
+HeaderBlockScanner::HeaderBlockScanner(const HeaderBlockLimits& limits, core::ErrorSource source)
+    : limits_(limits), source_(source) {}
+
+void HeaderBlockScanner::reset() {
+  state_ = State::LineStart;
+  line_bytes_ = 0;
+  block_bytes_ = 0;
+  count_ = 0;
+  te_match_ = 0;
+  te_possible_ = true;
+  is_te_ = false;
+}
+
+core::Error HeaderBlockScanner::error(core::ErrorCode downstream_code, const char* detail) const {
+  if (source_ == core::ErrorSource::Upstream) {
+    return core::Error::upstream(core::ErrorCode::UpstreamProtocolError, false, detail);
+  }
+  return core::Error::downstream(downstream_code, detail);
+}
+
+core::Result<size_t> HeaderBlockScanner::consume(const char* data, size_t len) {
+  using core::ErrorCode;
+  size_t i = 0;
+  while (i < len && state_ != State::Done) {
+    const char c = data[i];
+    switch (state_) {
+      case State::LineStart:
+        if (c == '\r') {
+          state_ = State::EndCr;
+        } else if (c == ' ' || c == '\t') {
+          return core::fail(error(ErrorCode::BadHeader, "obs-fold"));
+        } else if (c == ':') {
+          return core::fail(error(ErrorCode::BadHeader, "empty header name"));
+        } else if (c == '\n') {
+          return core::fail(error(ErrorCode::BadHeader, "bare LF"));
+        } else if (!isTchar(c)) {
+          return core::fail(error(ErrorCode::BadHeader, "bad header name byte"));
+        } else {
+          state_ = State::Name;
+          line_bytes_ = 0;
+          te_match_ = 0;
+          te_possible_ = true;
+          continue;  // the Name state consumes this byte
+        }
+        break;
+      case State::Name:
+        while (i < len && isTchar(data[i])) {
+          if (te_possible_ && te_match_ < kTransferEncoding.size() &&
+              lower(data[i]) == kTransferEncoding[te_match_]) {
+            ++te_match_;
+          } else {
+            te_possible_ = false;
+          }
+          ++i;
+          ++line_bytes_;
+          ++block_bytes_;
+        }
+        if (line_bytes_ > limits_.field_bytes || block_bytes_ > limits_.block_bytes) {
+          return core::fail(error(ErrorCode::HeaderTooLarge, "header field too large"));
+        }
+        if (i == len) continue;
+        if (data[i] != ':') {
+          return core::fail(error(ErrorCode::BadHeader, data[i] == ' ' || data[i] == '\t'
+                                                            ? "whitespace before colon"
+                                                            : "bad header name byte"));
+        }
+        is_te_ = te_possible_ && te_match_ == kTransferEncoding.size();
+        state_ = State::Value;
+        break;
+      case State::Value: {
+        const size_t start = i;
+        while (i < len && isFieldValueByte(data[i])) {
+          if (data[i] == '\t' && is_te_) {
+            return core::fail(error(ErrorCode::BadFraming, "HTAB in Transfer-Encoding"));
+          }
+          ++i;
+        }
+        line_bytes_ += static_cast<uint32_t>(i - start);
+        block_bytes_ += static_cast<uint32_t>(i - start);
+        if (line_bytes_ > limits_.field_bytes || block_bytes_ > limits_.block_bytes) {
+          return core::fail(error(ErrorCode::HeaderTooLarge, "header field too large"));
+        }
+        if (i == len) continue;
+        if (data[i] == '\r') {
+          state_ = State::ValueCr;
+        } else {
+          return core::fail(error(ErrorCode::BadHeader,
+                                  data[i] == '\n' ? "bare LF" : "control byte in header value"));
+        }
+        break;
+      }
+      case State::ValueCr:
+        if (c != '\n') return core::fail(error(ErrorCode::BadHeader, "bare CR"));
+        if (++count_ > limits_.count) {
+          return core::fail(error(ErrorCode::HeaderTooLarge, "too many header fields"));
+        }
+        state_ = State::LineStart;
+        break;
+      case State::EndCr:
+        if (c != '\n') return core::fail(error(ErrorCode::BadHeader, "bare CR"));
+        state_ = State::Done;
+        break;
+      case State::Done:
+        break;
+    }
+    ++i;
+    ++block_bytes_;
+    if (state_ == State::Value) ++line_bytes_;  // the colon
+    if (line_bytes_ > limits_.field_bytes || block_bytes_ > limits_.block_bytes) {
+      return core::fail(error(ErrorCode::HeaderTooLarge, "header too large"));
+    }
+  }
+  return i;
+}
+
+}  // namespace baton::proxy::http1

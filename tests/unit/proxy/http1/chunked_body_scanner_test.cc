@@ -1,0 +1,63 @@
+// ChunkedBodyScanner and HeaderBlockScanner on their own: end detection and limits.
+#include "proxy/http1/chunked_body_scanner.h"
+
+#include <gtest/gtest.h>
+
+#include "proxy/http1/header_block_scanner.h"
+
+namespace baton::proxy::http1 {
+namespace {
+
+TEST(ChunkedBodyScannerTest, StopsAtEndOfMessage) {
+  ChunkedBodyScanner s({}, core::ErrorSource::Downstream);
+  const std::string body = "3\r\nabc\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.1\r\n";
+  auto r = s.consume(body.data(), body.size());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, body.find("GET"));
+  EXPECT_TRUE(s.done());
+}
+
+TEST(ChunkedBodyScannerTest, SixteenHexDigitsAccepted) {
+  ChunkedBodyScanner s({}, core::ErrorSource::Downstream);
+  const std::string line = "FFFFFFFFFFFFFFFF\r\n";
+  auto r = s.consume(line.data(), line.size());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, line.size());
+  EXPECT_FALSE(s.done());
+}
+
+TEST(ChunkedBodyScannerTest, UpstreamErrorsAreProtocolErrors) {
+  ChunkedBodyScanner s({}, core::ErrorSource::Upstream);
+  const std::string bad = "3\r\nabcX";
+  auto r = s.consume(bad.data(), bad.size());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::ErrorCode::UpstreamProtocolError);
+}
+
+TEST(HeaderBlockScannerTest, ByteAtATimeFindsEnd) {
+  HeaderBlockScanner s({}, core::ErrorSource::Downstream);
+  const std::string head = "Host: h\r\nX: \t a b\t\r\n\r\nBODY";
+  size_t consumed = 0;
+  for (size_t i = 0; i < head.size() && !s.done(); ++i) {
+    auto r = s.consume(head.data() + i, 1);
+    ASSERT_TRUE(r);
+    consumed += *r;
+  }
+  EXPECT_TRUE(s.done());
+  EXPECT_EQ(consumed, head.find("BODY"));
+  EXPECT_EQ(s.fieldCount(), 2u);
+}
+
+TEST(HeaderBlockScannerTest, TransferEncodingHtabOnlyForThatName) {
+  HeaderBlockScanner s({}, core::ErrorSource::Downstream);
+  const std::string ok = "Transfer-Encodinx:\tchunked\r\nTransfer-Encoding-X:\ta\r\n\r\n";
+  EXPECT_TRUE(s.consume(ok.data(), ok.size()));
+  s.reset();
+  const std::string bad = "transfer-ENCODING: chunked\t\r\n\r\n";
+  auto r = s.consume(bad.data(), bad.size());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::ErrorCode::BadFraming);
+}
+
+}  // namespace
+}  // namespace baton::proxy::http1

@@ -1,0 +1,345 @@
+// ClientCodec from bytes: framing of upstream responses, hostile upstreams, serialisers.
+#include "proxy/http1/client_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace baton::proxy::http1 {
+namespace {
+
+using core::ErrorCode;
+
+struct Recorder : ClientCodecCallbacks {
+  void onInformational(ResponseHead&& head) override {
+    informational.push_back(std::move(head));
+    events.push_back("1xx");
+  }
+  void onResponseHead(ResponseHead&& h) override {
+    head = std::move(h);
+    events.push_back("head");
+  }
+  void onResponseBody(const char* data, size_t len) override {
+    body.append(data, len);
+    if (events.back() != "body") events.push_back("body");
+    if (pause_on_body) codec->pause();
+  }
+  void onResponseComplete() override { events.push_back("complete"); }
+
+  ClientCodec* codec = nullptr;
+  bool pause_on_body = false;
+  std::vector<ResponseHead> informational;
+  std::optional<ResponseHead> head;
+  std::string body;
+  std::vector<std::string> events;
+};
+
+struct Run {
+  Recorder rec;
+  std::unique_ptr<ClientCodec> codec;
+  std::optional<core::Error> error;
+  size_t consumed = 0;
+  bool complete() const { return !rec.events.empty() && rec.events.back() == "complete"; }
+};
+
+// Feeds one response in `step`-byte pieces, resuming pauses from body callbacks.
+std::unique_ptr<Run> run(std::string_view input, bool head_request = false,
+                         size_t step = std::string_view::npos, bool pause_on_body = false) {
+  auto out = std::make_unique<Run>();
+  out->codec = std::make_unique<ClientCodec>(out->rec);
+  out->rec.codec = out->codec.get();
+  out->rec.pause_on_body = pause_on_body;
+  out->codec->expectResponse(head_request);
+  std::string pending;
+  size_t offset = 0;
+  do {
+    const size_t n = std::min(step, input.size() - offset);
+    pending.append(input.substr(offset, n));
+    offset += n;
+    while (!out->complete()) {
+      auto r = out->codec->feed(pending.data(), pending.size());
+      if (!r) {
+        out->error = r.error();
+        return out;
+      }
+      out->consumed += *r;
+      pending.erase(0, *r);
+      if (out->complete() || !out->rec.pause_on_body) break;
+      out->codec->resume();
+      if (*r == 0 && pending.empty()) break;
+    }
+  } while (offset < input.size() && !out->complete());
+  return out;
+}
+
+TEST(ClientCodecTest, ContentLengthBody) {
+  for (size_t step : {size_t{1}, size_t{5}, std::string_view::npos}) {
+    auto r = run("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer: x\r\n\r\nhello", false, step);
+    ASSERT_FALSE(r->error) << r->error->detail;
+    ASSERT_TRUE(r->rec.head);
+    EXPECT_EQ(r->rec.head->status, 200);
+    EXPECT_EQ(r->rec.head->reason, "OK");
+    EXPECT_EQ(r->rec.head->content_length, 5u);
+    EXPECT_TRUE(r->rec.head->keep_alive);
+    EXPECT_EQ(r->rec.body, "hello");
+    EXPECT_TRUE(r->complete());
+    EXPECT_FALSE(r->codec->extraBytesAfterResponse());
+  }
+}
+
+TEST(ClientCodecTest, ChunkedBody) {
+  for (size_t step : {size_t{1}, size_t{3}, std::string_view::npos}) {
+    for (bool pause : {false, true}) {
+      auto r = run(
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n6\r\n world\r\n"
+          "0\r\nTrailer: x\r\n\r\n",
+          false, step, pause);
+      ASSERT_FALSE(r->error) << r->error->detail;
+      EXPECT_TRUE(r->rec.head->chunked);
+      EXPECT_EQ(r->rec.body, "hello world");
+      EXPECT_TRUE(r->complete());
+    }
+  }
+}
+
+TEST(ClientCodecTest, ReadUntilClose) {
+  auto r = run("HTTP/1.1 200 OK\r\n\r\nsome bytes");
+  ASSERT_FALSE(r->error);
+  EXPECT_FALSE(r->rec.head->keep_alive);
+  EXPECT_FALSE(r->complete());
+  EXPECT_EQ(r->rec.body, "some bytes");
+  EXPECT_TRUE(r->codec->onEof());
+  EXPECT_TRUE(r->complete());
+}
+
+TEST(ClientCodecTest, HeadResponseHasNoBody) {
+  auto r = run("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", true);
+  ASSERT_FALSE(r->error);
+  EXPECT_TRUE(r->rec.head->no_body);
+  EXPECT_TRUE(r->complete());
+  EXPECT_TRUE(r->rec.body.empty());
+}
+
+class NoBodyStatusTest : public testing::TestWithParam<int> {};
+
+TEST_P(NoBodyStatusTest, CompletesAtEndOfHead) {
+  const std::string status = std::to_string(GetParam());
+  auto r = run("HTTP/1.1 " + status + " X\r\nContent-Length: 3\r\n\r\n");
+  ASSERT_FALSE(r->error);
+  EXPECT_TRUE(r->rec.head->no_body);
+  EXPECT_TRUE(r->complete());
+  // A body anyway: extra bytes, never pooled.
+  auto r2 = run("HTTP/1.1 " + status + " X\r\n\r\nabc");
+  EXPECT_TRUE(r2->complete());
+  EXPECT_TRUE(r2->codec->extraBytesAfterResponse());
+}
+
+INSTANTIATE_TEST_SUITE_P(Statuses, NoBodyStatusTest, testing::Values(204, 304));
+
+TEST(ClientCodecTest, InformationalThenFinal) {
+  auto r =
+      run("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  ASSERT_FALSE(r->error) << r->error->detail;
+  ASSERT_EQ(r->rec.informational.size(), 2u);
+  EXPECT_EQ(r->rec.informational[0].status, 100);
+  EXPECT_EQ(r->rec.informational[1].status, 103);
+  EXPECT_EQ(r->rec.head->status, 200);
+  EXPECT_EQ(r->rec.body, "ok");
+  EXPECT_EQ(r->rec.events, (std::vector<std::string>{"1xx", "1xx", "head", "body", "complete"}));
+}
+
+TEST(ClientCodecTest, SwitchingProtocolsGoesToResponseHead) {
+  auto r =
+      run("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n");
+  ASSERT_FALSE(r->error);
+  EXPECT_EQ(r->rec.head->status, 101);
+  EXPECT_TRUE(r->rec.informational.empty());
+  EXPECT_FALSE(r->rec.head->keep_alive);
+}
+
+TEST(ClientCodecTest, TruncatedBodiesAreResets) {
+  for (std::string_view input :
+       {std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"),
+        std::string_view("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"),
+        std::string_view("HTTP/1.1 200 OK\r\nContent-Le"), std::string_view("HTTP/1.1 2"),
+        std::string_view("")}) {
+    auto r = run(input);
+    ASSERT_FALSE(r->error);
+    auto e = r->codec->onEof();
+    ASSERT_FALSE(e) << input;
+    EXPECT_EQ(e.error().code, ErrorCode::UpstreamReset);
+    EXPECT_FALSE(r->complete());
+  }
+}
+
+TEST(ClientCodecTest, EofWhenIdleIsClean) {
+  Recorder rec;
+  ClientCodec codec(rec);
+  EXPECT_TRUE(codec.onEof());
+}
+
+class UpstreamHostileTest : public testing::TestWithParam<std::string> {};
+
+TEST_P(UpstreamHostileTest, ProtocolError) {
+  auto r = run(GetParam());
+  ASSERT_TRUE(r->error) << GetParam();
+  EXPECT_EQ(r->error->code, ErrorCode::UpstreamProtocolError) << r->error->detail;
+  EXPECT_EQ(r->error->source, core::ErrorSource::Upstream);
+  auto r1 = run(GetParam(), false, 1);
+  ASSERT_TRUE(r1->error);
+  EXPECT_EQ(r1->error->code, ErrorCode::UpstreamProtocolError);
+  EXPECT_FALSE(r->rec.head) << "nothing is relayed";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Upstream, UpstreamHostileTest,
+    testing::Values("HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",
+                    std::string("HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n", 27),
+                    "HTTP/1.1 200 OK\r\nX: a\nY: b\r\n\r\n",
+                    "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", "HTTP/1.1 200 OK\r\nX : a\r\n\r\n",
+                    "HTTP/1.1 200 OK\nX: a\r\n\r\n", "HTTP/1.1 OK\r\n\r\n",
+                    "HTTP/2.0 200 OK\r\n\r\n", "HTTP/1.1  200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n",
+                    "HTTP/1.1 2000 OK\r\n\r\n", "ICY 200 OK\r\n\r\n", "HTTP/1.1 200 O\x01K\r\n\r\n",
+                    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+                    "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"));
+
+TEST(ClientCodecTest, BadChunkedBodyIsProtocolError) {
+  for (std::string_view body : {std::string_view("3\r\nabcXX0\r\n\r\n"), std::string_view("zz\r\n"),
+                                std::string_view("3 \r\nabc\r\n0\r\n\r\n")}) {
+    auto r = run("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string(body));
+    ASSERT_TRUE(r->error) << body;
+    EXPECT_EQ(r->error->code, ErrorCode::UpstreamProtocolError);
+    EXPECT_FALSE(r->complete()) << "a bad body never ends cleanly";
+  }
+}
+
+TEST(ClientCodecTest, ContentLengthAndTransferEncodingUsesTe) {
+  auto r =
+      run("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "3\r\nabc\r\n0\r\n\r\n");
+  ASSERT_FALSE(r->error) << r->error->detail;
+  EXPECT_TRUE(r->rec.head->chunked);
+  EXPECT_FALSE(r->rec.head->content_length);
+  EXPECT_FALSE(r->rec.head->keep_alive);
+  EXPECT_EQ(r->rec.body, "abc");
+  EXPECT_TRUE(r->complete());
+}
+
+TEST(ClientCodecTest, KeepAliveFromVersionAndConnection) {
+  EXPECT_FALSE(run("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                   ->rec.head->keep_alive);
+  EXPECT_FALSE(run("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")->rec.head->keep_alive);
+  EXPECT_TRUE(run("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n")
+                  ->rec.head->keep_alive);
+  EXPECT_TRUE(run("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")->rec.head->keep_alive);
+}
+
+TEST(ClientCodecTest, ExtraBytesAfterResponse) {
+  auto r = run("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n\r\n");
+  ASSERT_FALSE(r->error);
+  EXPECT_TRUE(r->complete());
+  EXPECT_EQ(r->rec.body, "ok");
+  EXPECT_TRUE(r->codec->extraBytesAfterResponse());
+
+  Recorder rec;
+  ClientCodec codec(rec);
+  const std::string early = "HTTP/1.1 200 OK\r\n\r\n";
+  auto n = codec.feed(early.data(), early.size());
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 0u);
+  EXPECT_TRUE(codec.extraBytesAfterResponse()) << "bytes before any request";
+}
+
+TEST(ClientCodecTest, KeepAliveReuseForSecondResponse) {
+  Recorder rec;
+  ClientCodec codec(rec);
+  const std::string a = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na";
+  const std::string b =
+      "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nb\r\n0\r\n\r\n";
+  codec.expectResponse(false);
+  ASSERT_EQ(*codec.feed(a.data(), a.size()), a.size());
+  codec.expectResponse(false);
+  ASSERT_EQ(*codec.feed(b.data(), b.size()), b.size());
+  EXPECT_EQ(rec.head->status, 404);
+  EXPECT_EQ(rec.body, "ab");
+  EXPECT_FALSE(codec.extraBytesAfterResponse());
+}
+
+TEST(ClientCodecTest, PauseInBodyStopsConsuming) {
+  Recorder rec;
+  ClientCodec codec(rec);
+  rec.codec = &codec;
+  rec.pause_on_body = true;
+  codec.expectResponse(false);
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n";
+  std::string buf = head + "ab";
+  ASSERT_EQ(*codec.feed(buf.data(), buf.size()), buf.size());
+  codec.resume();
+  buf = "cd";
+  ASSERT_EQ(*codec.feed(buf.data(), buf.size()), 2u);
+  EXPECT_EQ(rec.events.back(), "body");
+  codec.resume();
+  ASSERT_EQ(*codec.feed(nullptr, 0), 0u);
+  EXPECT_EQ(rec.events.back(), "complete");
+  EXPECT_EQ(rec.body, "abcd");
+}
+
+TEST(SerializeTest, RequestHead) {
+  std::string out;
+  ASSERT_TRUE(serializeRequestHead("GET", "/\xE4\xB8\xAD?q=1",
+                                   {{"Host", "example.com"}, {"X-Empty", ""}}, out));
+  EXPECT_EQ(out, "GET /\xE4\xB8\xAD?q=1 HTTP/1.1\r\nHost: example.com\r\nX-Empty: \r\n\r\n");
+}
+
+TEST(SerializeTest, ResponseHeadAndChunks) {
+  std::string out;
+  ASSERT_TRUE(serializeResponseHead(502, "Bad Gateway", {{"Content-Length", "0"}}, out));
+  EXPECT_EQ(out, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+  out.clear();
+  appendChunkHeader(0x1a2b, out);
+  appendChunkHeader(0, out);
+  EXPECT_EQ(out, "1a2b\r\n0\r\n");
+  EXPECT_EQ(kLastChunk, "0\r\n\r\n");
+}
+
+struct InjectionCase {
+  std::string method, target, name, value;
+};
+
+class SerializeInjectionTest : public testing::TestWithParam<InjectionCase> {};
+
+TEST_P(SerializeInjectionTest, Refused) {
+  const auto& c = GetParam();
+  std::string out;
+  auto r = serializeRequestHead(c.method, c.target, {{c.name, c.value}}, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::Internal);
+  if (c.method == "GET" && c.target == "/") {
+    auto r2 = serializeResponseHead(200, "OK", {{c.name, c.value}}, out);
+    EXPECT_FALSE(r2);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Injection, SerializeInjectionTest,
+    testing::Values(InjectionCase{"GET", "/", "X", "a\r\nEvil: 1"},
+                    InjectionCase{"GET", "/", "X", "a\nEvil: 1"},
+                    InjectionCase{"GET", "/", "X", "a\rb"},
+                    InjectionCase{"GET", "/", "X", std::string("a\0b", 3)},
+                    InjectionCase{"GET", "/", "X\r\nEvil", "1"}, InjectionCase{"GET", "/", "", "1"},
+                    InjectionCase{"GET", "/", "X Y", "1"},
+                    InjectionCase{"GET", "/a HTTP/1.1\r\nHost: evil\r\n\r\nGET /", "X", "1"},
+                    InjectionCase{"GET", "/a b", "X", "1"},
+                    InjectionCase{"GET\r\n", "/", "X", "1"}));
+
+TEST(SerializeTest, ResponseReasonInjectionRefused) {
+  std::string out;
+  EXPECT_FALSE(serializeResponseHead(200, "OK\r\nSet-Cookie: x", {}, out));
+  EXPECT_FALSE(serializeResponseHead(42, "OK", {}, out));
+}
+
+}  // namespace
+}  // namespace baton::proxy::http1
