@@ -2,10 +2,7 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include "proxy/http1/client_codec.h"
 #include "proxy/local_reply.h"
@@ -46,40 +43,31 @@ DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockadd
   info_.listener_port = listener.port;
   info_.raw_bytes = listener.raw_bytes;
 
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  bev_ = bufferevent_socket_new(worker.loop().base(), fd, BEV_OPT_CLOSE_ON_FREE);
-  bufferevent_setcb(bev_, &DownstreamConnection::onRead, &DownstreamConnection::onWrite,
-                    &DownstreamConnection::onEvent, this);
-  const size_t high = snapshot.config->limits.buffer_high_watermark;
-  // Never hold more than `high` unparsed client bytes: the kernel's window pushes back.
-  bufferevent_setwatermark(bev_, EV_READ, 0, high);
-  bufferevent_setwatermark(bev_, EV_WRITE, high / 2, 0);
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  // Never hold more than the high watermark of unparsed client bytes: the kernel's window
+  // pushes back on the client.
+  transport_ = std::make_unique<core::Transport>(worker.loop(), fd, static_cast<core::Transport::Handler*>(this),
+                                                 snapshot.config->limits.buffer_high_watermark);
   head_timer_.arm(snapshot.config->timeouts.request_head);
 }
 
 DownstreamConnection::~DownstreamConnection() {
   if (stream_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
   stream_.reset();
-  if (bev_ != nullptr) bufferevent_free(bev_);
 }
 
 // ---- Reading ---------------------------------------------------------------------------------
 
-void DownstreamConnection::onRead(bufferevent*, void* arg) {
-  static_cast<DownstreamConnection*>(arg)->readInput();
-}
+void DownstreamConnection::onTransportReadable() { readInput(); }
 
 void DownstreamConnection::readInput() {
   if (phase_ == Phase::Closing || phase_ == Phase::Closed) {
     // Lingering close: read and discard until the client closes or the linger timer fires.
-    evbuffer_drain(bufferevent_get_input(bev_), evbuffer_get_length(bufferevent_get_input(bev_)));
+    evbuffer_drain(transport_->input(), evbuffer_get_length(transport_->input()));
     return;
   }
   if (in_read_) return;  // nested call: the loop below picks up the new state
   in_read_ = true;
-  evbuffer* in = bufferevent_get_input(bev_);
+  evbuffer* in = transport_->input();
   for (;;) {
     // After resume() the codec may owe callbacks for bytes it already holds (the end of a
     // request whose head or last body byte paused it): one feed, even of zero bytes, delivers them.
@@ -111,6 +99,7 @@ void DownstreamConnection::readInput() {
     if (*consumed < chunk.iov_len || chunk.iov_len == 0) break;
   }
   in_read_ = false;
+  if (phase_ == Phase::Idle || phase_ == Phase::Request) transport_->inputConsumed();
 }
 
 void DownstreamConnection::onCodecError(const core::Error& error) {
@@ -195,7 +184,7 @@ void DownstreamConnection::maybeNextRequest() {
   head_timer_.arm(worker_.snapshot()->config->timeouts.keepalive_idle);
   if (in_read_) {
     want_resume_ = true;  // the read loop resumes the codec once this callback returns
-  } else if (evbuffer_get_length(bufferevent_get_input(bev_)) > 0) {
+  } else if (evbuffer_get_length(transport_->input()) > 0) {
     // A pipelined request is waiting; parse it from a fresh callback, not from inside the
     // upstream codec that just completed this response.
     next_timer_.arm(std::chrono::milliseconds(0));
@@ -215,9 +204,7 @@ void DownstreamConnection::requestResume() {
 
 // ---- DownstreamSink --------------------------------------------------------------------------
 
-void DownstreamConnection::write(std::string_view bytes) {
-  bufferevent_write(bev_, bytes.data(), bytes.size());
-}
+void DownstreamConnection::write(std::string_view bytes) { transport_->write(bytes); }
 
 void DownstreamConnection::sendResponseHead(uint16_t status, std::string_view reason,
                                             const http1::HeaderList& headers,
@@ -264,10 +251,10 @@ void DownstreamConnection::sendResponseBody(const char* data, size_t len) {
     std::string header;
     http1::appendChunkHeader(len, header);
     write(header);
-    bufferevent_write(bev_, data, len);
+    transport_->write(data, len);
     write("\r\n");
   } else {
-    bufferevent_write(bev_, data, len);
+    transport_->write(data, len);
   }
 }
 
@@ -291,7 +278,7 @@ void DownstreamConnection::abortResponse() {
 }
 
 size_t DownstreamConnection::bufferedResponseBytes() const {
-  return evbuffer_get_length(bufferevent_get_output(bev_));
+  return transport_->pendingOutput();
 }
 
 void DownstreamConnection::pauseRequestBody() {
@@ -327,27 +314,21 @@ void DownstreamConnection::onBodyTimer() {
   stream_->onRequestFailed(core::Error::downstream(ErrorCode::RequestBodyTimeout));
 }
 
-void DownstreamConnection::onWrite(bufferevent*, void* arg) {
-  auto* self = static_cast<DownstreamConnection*>(arg);
-  if (self->phase_ == Phase::Closing) {
-    if (evbuffer_get_length(bufferevent_get_output(self->bev_)) == 0) self->startLinger();
+void DownstreamConnection::onTransportDrained() {
+  if (phase_ == Phase::Closing) {
+    if (transport_->pendingOutput() == 0) startLinger();
     return;
   }
-  if (self->stream_ && !self->stream_done_) self->stream_->onDownstreamDrained();
+  if (stream_ && !stream_done_) stream_->onDownstreamDrained();
 }
 
-void DownstreamConnection::onEvent(bufferevent*, short events, void* arg) {
-  auto* self = static_cast<DownstreamConnection*>(arg);
-  if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-    if ((events & BEV_EVENT_EOF) && self->phase_ == Phase::Request && self->stream_ &&
-        !self->stream_done_ && self->request_done_ &&
-        !(events & BEV_EVENT_ERROR)) {
-      // Half-close after a complete request: still deliver the response, then close.
-      self->keep_alive_ = false;
-      return;
-    }
-    self->closeNow();
+void DownstreamConnection::onTransportClosed(bool error, int) {
+  if (!error && phase_ == Phase::Request && stream_ && !stream_done_ && request_done_) {
+    // Half-close after a complete request: still deliver the response, then close.
+    keep_alive_ = false;
+    return;
   }
+  closeNow();
 }
 
 void DownstreamConnection::closeAfterFlush() {
@@ -357,16 +338,16 @@ void DownstreamConnection::closeAfterFlush() {
   body_timer_.cancel();
   next_timer_.cancel();
   if (stream_ && !stream_done_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
-  // Fire the write callback when the output is fully drained.
-  bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
-  if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0) startLinger();
+  // Hear onTransportDrained when the output is fully sent.
+  transport_->setWriteLowWatermark(0);
+  if (transport_->pendingOutput() == 0) startLinger();
 }
 
 void DownstreamConnection::startLinger() {
   // Half-close our side and discard what the client still sends, so the kernel does not answer
   // unread bytes with a RST that would destroy the reply in flight.
-  shutdown(bufferevent_getfd(bev_), SHUT_WR);
-  bufferevent_enable(bev_, EV_READ);
+  transport_->shutdownWriteWhenFlushed();
+  transport_->resumeReading();
   linger_timer_.arm(kLingerTime);
 }
 
@@ -378,7 +359,7 @@ void DownstreamConnection::closeNow() {
   next_timer_.cancel();
   linger_timer_.cancel();
   if (stream_ && !stream_done_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
-  bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  transport_->stop();
   worker_.onConnectionClosed(this);
 }
 

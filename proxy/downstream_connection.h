@@ -1,4 +1,4 @@
-// One accepted HTTP/1 client connection: socket + bufferevent, the server codec, the timers of
+// One accepted HTTP/1 client connection: its Transport (socket + buffers), the server codec, the timers of
 // the downstream side, and the Stream serving the current request. It is the DownstreamSink of
 // its streams: it frames responses (Content-Length, chunked, or close-delimited), decides
 // keep-alive, and closes with a lingering close so a client never loses an error reply to a RST.
@@ -14,10 +14,9 @@
 #include <string>
 
 #include "proxy/core/event_loop.h"
+#include "proxy/core/transport.h"
 #include "proxy/http1/server_codec.h"
 #include "proxy/stream.h"
-
-struct bufferevent;
 
 namespace baton::proxy {
 
@@ -26,6 +25,7 @@ struct WorkerListener;
 
 class DownstreamConnection : public core::Deletable,
                              private http1::ServerCodecCallbacks,
+                             private core::Transport::Handler,
                              public DownstreamSink {
  public:
   DownstreamConnection(Worker& worker, int fd, const sockaddr* peer,
@@ -40,9 +40,12 @@ class DownstreamConnection : public core::Deletable,
  private:
   enum class Phase : uint8_t { Idle, Request, Closing, Closed };
 
-  static void onRead(bufferevent* bev, void* arg);
-  static void onWrite(bufferevent* bev, void* arg);
-  static void onEvent(bufferevent* bev, short events, void* arg);
+  // core::Transport::Handler
+  void onTransportReadable() override;
+  void onTransportDrained() override;
+  void onTransportConnected() override {}
+  void onTransportClosed(bool error, int err) override;
+
   void readInput();
   void onCodecError(const core::Error& error);
   void onHeadTimer();
@@ -75,7 +78,7 @@ class DownstreamConnection : public core::Deletable,
   void onStreamDone() override;
 
   Worker& worker_;
-  bufferevent* bev_ = nullptr;
+  std::unique_ptr<core::Transport> transport_;
   DownstreamInfo info_;
   http1::ServerCodec codec_;
   std::unique_ptr<Stream> stream_;

@@ -1,10 +1,6 @@
 #include "proxy/upstream_connection.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <cstring>
 
@@ -14,34 +10,23 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(core::EventLoop&
                                                                 const upstream::Host& host,
                                                                 size_t high_watermark,
                                                                 Handler* handler) {
-  std::unique_ptr<UpstreamConnection> conn(
-      new UpstreamConnection(loop, host.address, high_watermark));
+  std::unique_ptr<UpstreamConnection> conn(new UpstreamConnection(loop, host.address));
   conn->handler_ = handler;
-  auto* addr = reinterpret_cast<const sockaddr*>(&host.sockaddr);
-  if (bufferevent_socket_connect(conn->bev_, addr, static_cast<int>(host.sockaddr_len)) != 0) {
-    // Immediate failure (e.g. no route): report asynchronously-equivalent through the handler
-    // after returning, so the caller's state machine sees one path.
-    conn->dead_ = true;
+  auto transport = core::Transport::connect(
+      loop, reinterpret_cast<const sockaddr*>(&host.sockaddr), host.sockaddr_len, conn.get(),
+      high_watermark);
+  if (!transport) {
+    conn->dead_ = true;  // the caller sees dead() and treats it as a connect failure
+    return conn;
   }
+  conn->transport_ = std::move(*transport);
   return conn;
 }
 
-UpstreamConnection::UpstreamConnection(core::EventLoop& loop, std::string pool_key,
-                                       size_t high_watermark)
-    : loop_(loop), pool_key_(std::move(pool_key)), high_watermark_(high_watermark), codec_(*this) {
-  bev_ = bufferevent_socket_new(loop.base(), -1, BEV_OPT_CLOSE_ON_FREE);
-  bufferevent_setcb(bev_, &UpstreamConnection::onRead, &UpstreamConnection::onWrite,
-                    &UpstreamConnection::onEvent, this);
-  // Stop reading from the upstream socket once this much response is buffered unparsed.
-  bufferevent_setwatermark(bev_, EV_READ, 0, high_watermark_);
-  // Write callback fires when queued request bytes drop to half the high watermark.
-  bufferevent_setwatermark(bev_, EV_WRITE, high_watermark_ / 2, 0);
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
-}
+UpstreamConnection::UpstreamConnection(core::EventLoop&, std::string pool_key)
+    : pool_key_(std::move(pool_key)), codec_(*this) {}
 
-UpstreamConnection::~UpstreamConnection() {
-  if (bev_ != nullptr) bufferevent_free(bev_);
-}
+UpstreamConnection::~UpstreamConnection() = default;
 
 void UpstreamConnection::startRequest(bool head_request) {
   codec_.expectResponse(head_request);
@@ -51,24 +36,28 @@ void UpstreamConnection::startRequest(bool head_request) {
 }
 
 void UpstreamConnection::send(const char* data, size_t len) {
-  bufferevent_write(bev_, data, len);
+  if (transport_) transport_->write(data, len);
 }
 
 size_t UpstreamConnection::pendingOutput() const {
-  return evbuffer_get_length(bufferevent_get_output(bev_));
+  return transport_ ? transport_->pendingOutput() : 0;
 }
 
 void UpstreamConnection::pauseReading() {
   reading_paused_ = true;
-  bufferevent_disable(bev_, EV_READ);
+  if (transport_) transport_->pauseReading();
 }
 
 void UpstreamConnection::resumeReading() {
   if (!reading_paused_ || dead_) return;
   reading_paused_ = false;
-  bufferevent_enable(bev_, EV_READ);
+  transport_->resumeReading();
   // Bytes may already be buffered; parse them now rather than wait for the socket.
-  readInput();
+  if (eof_seen_) {
+    handleEof();
+  } else {
+    readInput();
+  }
 }
 
 bool UpstreamConnection::reusable() const {
@@ -81,16 +70,14 @@ void UpstreamConnection::parkIdle(std::function<void()> on_dead) {
   on_dead_ = std::move(on_dead);
   if (reading_paused_) {
     reading_paused_ = false;
-    bufferevent_enable(bev_, EV_READ);
+    transport_->resumeReading();
   }
 }
 
-void UpstreamConnection::onRead(bufferevent*, void* arg) {
-  static_cast<UpstreamConnection*>(arg)->readInput();
-}
+void UpstreamConnection::onTransportReadable() { readInput(); }
 
 void UpstreamConnection::readInput() {
-  evbuffer* in = bufferevent_get_input(bev_);
+  evbuffer* in = transport_->input();
   while (!dead_ && !reading_paused_ && evbuffer_get_length(in) > 0) {
     if (handler_ == nullptr || !awaiting_response_) {
       // Bytes nobody asked for: an idle pooled connection must never be reused after this.
@@ -110,50 +97,49 @@ void UpstreamConnection::readInput() {
     // of the loop: with no request outstanding they condemn the connection (never pooled).
     if (*consumed < chunk.iov_len && awaiting_response_) break;
   }
+  if (!dead_) transport_->inputConsumed();
 }
 
-void UpstreamConnection::onWrite(bufferevent*, void* arg) {
-  auto* self = static_cast<UpstreamConnection*>(arg);
-  if (self->handler_ != nullptr && self->connected_) self->handler_->onUpstreamDrained();
+void UpstreamConnection::onTransportDrained() {
+  if (handler_ != nullptr && connected_) handler_->onUpstreamDrained();
 }
 
-void UpstreamConnection::onEvent(bufferevent*, short events, void* arg) {
-  auto* self = static_cast<UpstreamConnection*>(arg);
-  if (events & BEV_EVENT_CONNECTED) {
-    self->connected_ = true;
-    int one = 1;
-    setsockopt(bufferevent_getfd(self->bev_), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (self->handler_ != nullptr) self->handler_->onUpstreamConnected();
+void UpstreamConnection::onTransportConnected() {
+  connected_ = true;
+  if (handler_ != nullptr) handler_->onUpstreamConnected();
+}
+
+void UpstreamConnection::onTransportClosed(bool error, int err) {
+  if (!error) {
+    eof_seen_ = true;
+    handleEof();
     return;
   }
-  if (events & BEV_EVENT_EOF) {
-    // Parse what is buffered first: a close-delimited body ends here.
-    self->readInput();
-    if (self->dead_) return;
-    if (self->awaiting_response_ && self->handler_ != nullptr) {
-      auto done = self->codec_.onEof();
-      if (!done) {
-        self->fail(std::move(done.error()));
-        return;
-      }
+  bool retryable = !connected_;
+  auto code = connected_ ? core::ErrorCode::UpstreamReset : core::ErrorCode::UpstreamConnectFailed;
+  fail(core::Error::upstream(code, retryable, std::strerror(err)));
+}
+
+void UpstreamConnection::handleEof() {
+  // Parse what is buffered first: a close-delimited body ends here. If the stream paused us
+  // (slow client), finish when it resumes, or a complete response would look truncated.
+  readInput();
+  if (dead_ || reading_paused_ || evbuffer_get_length(transport_->input()) > 0) return;
+  if (awaiting_response_ && handler_ != nullptr) {
+    auto done = codec_.onEof();
+    if (!done) {
+      fail(std::move(done.error()));
+      return;
     }
-    self->fail(core::Error::upstream(core::ErrorCode::UpstreamReset, false, "upstream closed"));
-    return;
   }
-  if (events & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-    bool retryable = !self->connected_;
-    auto code = self->connected_ ? core::ErrorCode::UpstreamReset
-                                 : core::ErrorCode::UpstreamConnectFailed;
-    self->fail(core::Error::upstream(code, retryable,
-                                     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())));
-  }
+  fail(core::Error::upstream(core::ErrorCode::UpstreamReset, false, "upstream closed"));
 }
 
 void UpstreamConnection::fail(core::Error error) {
   if (dead_) return;
   dead_ = true;
   awaiting_response_ = false;
-  bufferevent_disable(bev_, EV_READ | EV_WRITE);
+  if (transport_) transport_->stop();
   if (handler_ != nullptr) {
     Handler* handler = handler_;
     handler_ = nullptr;

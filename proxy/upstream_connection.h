@@ -1,4 +1,4 @@
-// One HTTP/1.1 connection to an upstream host: a non-blocking socket in a bufferevent plus the
+// One HTTP/1.1 connection to an upstream host: a non-blocking socket (core::Transport) plus the
 // client codec. Owned by the stream it serves while a request is in flight, and by the worker's
 // UpstreamPool while idle. Used only on its worker thread.
 //
@@ -11,15 +11,15 @@
 
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/core/transport.h"
 #include "proxy/http1/client_codec.h"
 #include "upstream/cluster.h"
 
-struct bufferevent;
-struct evbuffer;
-
 namespace baton::proxy {
 
-class UpstreamConnection : public core::Deletable, private http1::ClientCodecCallbacks {
+class UpstreamConnection : public core::Deletable,
+                           private http1::ClientCodecCallbacks,
+                           private core::Transport::Handler {
  public:
   // Events for the stream currently attached. Every call happens on the worker thread, from a
   // libevent callback; the handler may detach or release the connection from inside.
@@ -68,11 +68,15 @@ class UpstreamConnection : public core::Deletable, private http1::ClientCodecCal
   bool dead() const { return dead_; }
 
  private:
-  UpstreamConnection(core::EventLoop& loop, std::string pool_key, size_t high_watermark);
-  static void onRead(bufferevent* bev, void* arg);
-  static void onWrite(bufferevent* bev, void* arg);
-  static void onEvent(bufferevent* bev, short events, void* arg);
+  UpstreamConnection(core::EventLoop& loop, std::string pool_key);
   void readInput();
+  void handleEof();
+
+  // core::Transport::Handler
+  void onTransportReadable() override;
+  void onTransportDrained() override;
+  void onTransportConnected() override;
+  void onTransportClosed(bool error, int err) override;
   void fail(core::Error error);
 
   // ClientCodecCallbacks
@@ -81,10 +85,8 @@ class UpstreamConnection : public core::Deletable, private http1::ClientCodecCal
   void onResponseBody(const char* data, size_t len) override;
   void onResponseComplete() override;
 
-  core::EventLoop& loop_;
   std::string pool_key_;
-  size_t high_watermark_;
-  bufferevent* bev_ = nullptr;
+  std::unique_ptr<core::Transport> transport_;
   http1::ClientCodec codec_;
   Handler* handler_ = nullptr;
   std::function<void()> on_dead_;
@@ -93,6 +95,7 @@ class UpstreamConnection : public core::Deletable, private http1::ClientCodecCal
   bool awaiting_response_ = false;
   bool response_keep_alive_ = false;
   bool reading_paused_ = false;
+  bool eof_seen_ = false;
   bool dead_ = false;
 };
 

@@ -73,6 +73,7 @@ std::shared_ptr<upstream::LoadBalancer> Worker::loadBalancerFor(
 
 void Worker::onAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
   auto* slot = static_cast<ListenerSlot*>(arg);
+  core::EventLoop::CallbackScope scope(slot->worker->loop_);
   slot->worker->accept(slot->spec, fd, addr);
 }
 

@@ -26,7 +26,9 @@ void enableLibeventThreads() {
 EventLoop::EventLoop() {
   enableLibeventThreads();
   event_config* cfg = event_config_new();
-  // Precise timers are cheap on Linux (timerfd not needed, epoll timeout is ms-precise anyway).
+  // Coalesce event add/del within one loop iteration into one epoll_ctl (or none): a proxied
+  // request toggles read/write interest on two sockets several times.
+  event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
   base_ = event_base_new_with_config(cfg);
   event_config_free(cfg);
   if (base_ == nullptr) std::abort();  // unrecoverable: no event loop
@@ -53,7 +55,11 @@ void EventLoop::post(std::function<void()> task) {
   event_active(posted_event_, 0, 0);
 }
 
-void EventLoop::onPosted(int, short, void* arg) { static_cast<EventLoop*>(arg)->runPosted(); }
+void EventLoop::onPosted(int, short, void* arg) {
+  auto* self = static_cast<EventLoop*>(arg);
+  EventLoop::CallbackScope scope(*self);
+  self->runPosted();
+}
 
 void EventLoop::runPosted() {
   std::vector<std::function<void()>> tasks;
@@ -69,7 +75,26 @@ void EventLoop::deferDelete(std::unique_ptr<Deletable> object) {
   if (deferred_.size() == 1) event_active(deferred_event_, 0, 0);
 }
 
-void EventLoop::onDeferred(int, short, void* arg) { static_cast<EventLoop*>(arg)->flushDeferred(); }
+void EventLoop::onDeferred(int, short, void* arg) {
+  auto* self = static_cast<EventLoop*>(arg);
+  EventLoop::CallbackScope scope(*self);
+  self->flushDeferred();
+}
+
+void EventLoop::scheduleFlush(Flushable* f) { to_flush_.push_back(f); }
+
+void EventLoop::cancelFlush(Flushable* f) { std::erase(to_flush_, f); }
+
+void EventLoop::runFlushes() {
+  // A flush may call handlers that queue more output elsewhere: repeat until quiet.
+  ++callback_depth_;
+  while (!to_flush_.empty()) {
+    Flushable* f = to_flush_.back();
+    to_flush_.pop_back();
+    f->flush();
+  }
+  --callback_depth_;
+}
 
 void EventLoop::flushDeferred() {
   // Destructors may defer more objects; loop until the list stays empty.
@@ -80,7 +105,8 @@ void EventLoop::flushDeferred() {
   }
 }
 
-Timer::Timer(EventLoop& loop, std::function<void()> on_fire) : on_fire_(std::move(on_fire)) {
+Timer::Timer(EventLoop& loop, std::function<void()> on_fire)
+    : loop_(loop), on_fire_(std::move(on_fire)) {
   event_ = evtimer_new(loop.base(), &Timer::onFire, this);
 }
 
@@ -99,6 +125,8 @@ bool Timer::armed() const { return evtimer_pending(event_, nullptr) != 0; }
 
 void Timer::onFire(int, short, void* arg) {
   auto* self = static_cast<Timer*>(arg);
+  EventLoop& loop = self->loop_;  // the callback may destroy the timer
+  EventLoop::CallbackScope scope(loop);
   self->on_fire_();
 }
 

@@ -24,6 +24,14 @@ class Deletable {
   virtual ~Deletable() = default;
 };
 
+// Something with output to send once the current callback returns (a Transport). Batching the
+// writes of one callback into one flush turns "head, chunk header, data, CRLF" into one writev.
+class Flushable {
+ public:
+  virtual ~Flushable() = default;
+  virtual void flush() = 0;
+};
+
 class EventLoop {
  public:
   EventLoop();
@@ -47,10 +55,31 @@ class EventLoop {
   // Destroys everything deferred so far, now. For teardown, when the loop no longer runs.
   void flushDeferred();
 
+  // Output batching (owning thread only): `f` is flushed when the outermost callback scope
+  // ends. A Flushable that dies first must cancel.
+  void scheduleFlush(Flushable* f);
+  bool inCallback() const { return callback_depth_ > 0; }
+  void cancelFlush(Flushable* f);
+
+  // Every libevent callback baton installs opens one of these; the outermost one flushes.
+  class CallbackScope {
+   public:
+    explicit CallbackScope(EventLoop& loop) : loop_(loop) { ++loop_.callback_depth_; }
+    ~CallbackScope() {
+      if (--loop_.callback_depth_ == 0) loop_.runFlushes();
+    }
+    CallbackScope(const CallbackScope&) = delete;
+    CallbackScope& operator=(const CallbackScope&) = delete;
+
+   private:
+    EventLoop& loop_;
+  };
+
  private:
   static void onPosted(int fd, short what, void* arg);
   static void onDeferred(int fd, short what, void* arg);
   void runPosted();
+  void runFlushes();
 
   event_base* base_ = nullptr;
   event* posted_event_ = nullptr;
@@ -58,6 +87,8 @@ class EventLoop {
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
   std::vector<std::unique_ptr<Deletable>> deferred_;
+  std::vector<Flushable*> to_flush_;
+  int callback_depth_ = 0;
 };
 
 // A one-shot timer on an EventLoop; re-arming replaces the previous deadline. Owning thread only.
@@ -74,6 +105,7 @@ class Timer {
 
  private:
   static void onFire(int fd, short what, void* arg);
+  EventLoop& loop_;
   event* event_ = nullptr;
   std::function<void()> on_fire_;
 };

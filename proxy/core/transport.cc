@@ -1,0 +1,227 @@
+#include "proxy/core/transport.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace baton::core {
+
+namespace {
+constexpr size_t kReadChunk = 64 * 1024;  // one readv fills up to this much
+}  // namespace
+
+Transport::Transport(EventLoop& loop, int fd, Handler* handler, size_t read_high_watermark)
+    : Transport(loop, fd, handler, read_high_watermark, true) {}
+
+Transport::Transport(EventLoop& loop, int fd, Handler* handler, size_t read_high_watermark,
+                     bool connected)
+    : loop_(loop),
+      fd_(fd),
+      handler_(handler),
+      input_(evbuffer_new()),
+      output_(evbuffer_new()),
+      read_high_watermark_(read_high_watermark),
+      write_low_watermark_(read_high_watermark / 2),
+      connected_(connected) {
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  read_event_ = event_new(loop.base(), fd_, EV_READ | EV_PERSIST, &Transport::onReadEvent, this);
+  write_event_ = event_new(loop.base(), fd_, EV_WRITE, &Transport::onWriteEvent, this);
+  if (connected_) {
+    updateReadInterest();
+  } else {
+    event_add(write_event_, nullptr);  // writable = connect finished (or failed)
+    write_armed_ = true;
+  }
+}
+
+Result<std::unique_ptr<Transport>> Transport::connect(EventLoop& loop, const sockaddr* addr,
+                                                      socklen_t len, Handler* handler,
+                                                      size_t read_high_watermark) {
+  int fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return fail(Error::upstream(ErrorCode::UpstreamConnectFailed, true,
+                                std::string("socket: ") + std::strerror(errno)));
+  }
+  if (::connect(fd, addr, len) != 0 && errno != EINPROGRESS) {
+    int err = errno;
+    ::close(fd);
+    return fail(Error::upstream(ErrorCode::UpstreamConnectFailed, true,
+                                std::string("connect: ") + std::strerror(err)));
+  }
+  return std::unique_ptr<Transport>(new Transport(loop, fd, handler, read_high_watermark, false));
+}
+
+Transport::~Transport() {
+  loop_.cancelFlush(this);
+  event_free(read_event_);
+  event_free(write_event_);
+  evbuffer_free(input_);
+  evbuffer_free(output_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+// ---- Reading ---------------------------------------------------------------------------------
+
+void Transport::onReadEvent(int, short, void* arg) {
+  auto* self = static_cast<Transport*>(arg);
+  EventLoop::CallbackScope scope(self->loop_);
+  self->readOnce();
+}
+
+void Transport::readOnce() {
+  evbuffer_iovec vec[2];
+  int n_vec = evbuffer_reserve_space(input_, kReadChunk, vec, 2);
+  if (n_vec <= 0) return;
+  iovec iov[2];
+  for (int i = 0; i < n_vec; ++i) iov[i] = {vec[i].iov_base, vec[i].iov_len};
+  ssize_t n = ::readv(fd_, iov, n_vec);
+  if (n < 0) {
+    evbuffer_commit_space(input_, vec, 0);
+    if (errno == EAGAIN || errno == EINTR) return;
+    reportClosed(true, errno);
+    return;
+  }
+  if (n == 0) {
+    evbuffer_commit_space(input_, vec, 0);
+    reportClosed(false, 0);
+    return;
+  }
+  size_t left = static_cast<size_t>(n);
+  for (int i = 0; i < n_vec; ++i) {
+    size_t used = left < vec[i].iov_len ? left : vec[i].iov_len;
+    vec[i].iov_len = used;
+    left -= used;
+  }
+  evbuffer_commit_space(input_, vec, n_vec);
+  updateReadInterest();
+  if (handler_ != nullptr) handler_->onTransportReadable();
+}
+
+void Transport::pauseReading() {
+  reading_paused_ = true;
+  updateReadInterest();
+}
+
+void Transport::resumeReading() {
+  reading_paused_ = false;
+  updateReadInterest();
+}
+
+void Transport::inputConsumed() { updateReadInterest(); }
+
+void Transport::updateReadInterest() {
+  bool want = connected_ && !reading_paused_ && !closed_ && !stopped_ &&
+              evbuffer_get_length(input_) < read_high_watermark_;
+  if (want == read_armed_) return;
+  read_armed_ = want;
+  if (want) {
+    event_add(read_event_, nullptr);
+  } else {
+    event_del(read_event_);
+  }
+}
+
+// ---- Writing ---------------------------------------------------------------------------------
+
+void Transport::write(const void* data, size_t len) {
+  if (len == 0 || stopped_) return;
+  const bool was_empty = evbuffer_get_length(output_) == 0;
+  evbuffer_add(output_, data, len);
+  if (!was_empty || write_armed_ || !connected_) return;  // a flush is already due
+  if (loop_.inCallback()) {
+    loop_.scheduleFlush(this);
+  } else {
+    flush();
+  }
+}
+
+size_t Transport::pendingOutput() const { return evbuffer_get_length(output_); }
+
+void Transport::onWriteEvent(int, short, void* arg) {
+  auto* self = static_cast<Transport*>(arg);
+  EventLoop::CallbackScope scope(self->loop_);
+  self->write_armed_ = false;
+  if (!self->connected_) {
+    self->finishConnect();
+    return;
+  }
+  self->flush();
+}
+
+void Transport::finishConnect() {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) {
+    reportClosed(true, err);
+    return;
+  }
+  connected_ = true;
+  updateReadInterest();
+  if (handler_ != nullptr) handler_->onTransportConnected();
+  if (evbuffer_get_length(output_) > 0 && !write_armed_) loop_.scheduleFlush(this);
+}
+
+void Transport::flush() {
+  if (stopped_ || closed_ || !connected_) return;
+  const size_t before = evbuffer_get_length(output_);
+  if (before > 0) {
+    int n = evbuffer_write(output_, fd_);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      reportClosed(true, errno);
+      return;
+    }
+  }
+  const size_t after = evbuffer_get_length(output_);
+  if (after > 0) {
+    if (!write_armed_) {
+      event_add(write_event_, nullptr);
+      write_armed_ = true;
+    }
+  } else if (shutdown_pending_) {
+    shutdown_pending_ = false;
+    ::shutdown(fd_, SHUT_WR);
+  }
+  if (before > write_low_watermark_ && after <= write_low_watermark_ && handler_ != nullptr) {
+    handler_->onTransportDrained();
+  }
+}
+
+void Transport::shutdownWriteWhenFlushed() {
+  if (evbuffer_get_length(output_) == 0) {
+    ::shutdown(fd_, SHUT_WR);
+  } else {
+    shutdown_pending_ = true;
+  }
+}
+
+void Transport::stop() {
+  stopped_ = true;
+  loop_.cancelFlush(this);
+  updateReadInterest();
+  if (write_armed_) {
+    event_del(write_event_);
+    write_armed_ = false;
+  }
+}
+
+void Transport::reportClosed(bool error, int err) {
+  if (closed_) return;
+  closed_ = true;
+  updateReadInterest();
+  if (write_armed_) {
+    event_del(write_event_);
+    write_armed_ = false;
+  }
+  if (handler_ != nullptr) handler_->onTransportClosed(error, err);
+}
+
+}  // namespace baton::core

@@ -1,0 +1,104 @@
+// A non-blocking TCP socket with an input and an output evbuffer, driven by one EventLoop.
+//
+// Why not libevent's bufferevent: a bufferevent asks the kernel how much is readable (an ioctl)
+// before every read and only ever writes from the loop, toggling write interest with two
+// epoll_ctl calls per response. A proxy moves every byte through two sockets, so those syscalls
+// dominated a 16 KiB response (measured: 6 ioctl + 8 epoll_ctl per proxied request). Transport
+// reads into reserved buffer space with readv, and writes inline: output queued during a
+// callback is flushed once when the callback returns (EventLoop's flush scope), and write
+// interest is registered only when the kernel refuses bytes.
+//
+// Threading: used only on its loop's thread. The handler is called from loop callbacks (never
+// from inside write()), and may pause, write or schedule its own destruction from any of them.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <string_view>
+
+#include "proxy/core/error.h"
+#include "proxy/core/event_loop.h"
+
+struct event;
+struct evbuffer;
+
+namespace baton::core {
+
+class Transport : private Flushable {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // New bytes were appended to input().
+    virtual void onTransportReadable() = 0;
+    // Pending output fell to the low watermark or below (after having been above it).
+    virtual void onTransportDrained() = 0;
+    // A connect() completed.
+    virtual void onTransportConnected() = 0;
+    // The peer closed (`error` false: EOF; true: reset/refused/other, errno in `err`).
+    virtual void onTransportClosed(bool error, int err) = 0;
+  };
+
+  // Wraps an accepted, non-blocking socket (takes ownership of `fd`).
+  Transport(EventLoop& loop, int fd, Handler* handler, size_t read_high_watermark);
+  // Creates a socket and starts a non-blocking connect. Returns nullptr-equivalent failures as
+  // an error (e.g. no such address family); refusal is reported through onTransportClosed.
+  static Result<std::unique_ptr<Transport>> connect(EventLoop& loop, const sockaddr* addr,
+                                                    socklen_t len, Handler* handler,
+                                                    size_t read_high_watermark);
+  ~Transport() override;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  void setHandler(Handler* handler) { handler_ = handler; }
+  int fd() const { return fd_; }
+  bool connected() const { return connected_; }
+
+  evbuffer* input() const { return input_; }
+  // Queue bytes; they are sent when the current loop callback returns.
+  void write(const void* data, size_t len);
+  void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+  size_t pendingOutput() const;
+  void setWriteLowWatermark(size_t bytes) { write_low_watermark_ = bytes; }
+
+  // Reading stops while paused, and also by itself while input() holds at least the read high
+  // watermark; call inputConsumed() after draining input() so it can restart.
+  void pauseReading();
+  void resumeReading();
+  void inputConsumed();
+
+  // Half-close once everything queued has been sent (lingering close).
+  void shutdownWriteWhenFlushed();
+  // Stop all I/O now (the object is about to be destroyed or parked).
+  void stop();
+
+ private:
+  Transport(EventLoop& loop, int fd, Handler* handler, size_t read_high_watermark, bool connected);
+  static void onReadEvent(int fd, short what, void* arg);
+  static void onWriteEvent(int fd, short what, void* arg);
+  void readOnce();
+  void flush() override;
+  void updateReadInterest();
+  void finishConnect();
+  void reportClosed(bool error, int err);
+
+  EventLoop& loop_;
+  int fd_;
+  Handler* handler_;
+  evbuffer* input_;
+  evbuffer* output_;
+  event* read_event_ = nullptr;
+  event* write_event_ = nullptr;
+  size_t read_high_watermark_;
+  size_t write_low_watermark_;
+  bool connected_;
+  bool reading_paused_ = false;
+  bool read_armed_ = false;
+  bool write_armed_ = false;
+  bool shutdown_pending_ = false;
+  bool closed_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace baton::core
