@@ -73,6 +73,7 @@ class DownstreamConnection : public core::Deletable,
   void sendLocalReply(core::ErrorCode code, std::string_view request_id) override;
   void abortResponse() override;
   size_t bufferedResponseBytes() const override;
+  void setRequestBodyLimit(uint64_t limit) override { codec_.setBodyLimit(limit); }
   void pauseRequestBody() override;
   void resumeRequestBody() override;
   void onStreamDone() override;

@@ -55,6 +55,7 @@ void Stream::onRequestHead(http1::RequestHead&& head) {
     failStream(std::move(routed.error()));
     return;
   }
+  sink_.setRequestBodyLimit(route_->body_limit);
   // Hold the body in the client's socket until an upstream connection can take it.
   sink_.pauseRequestBody();
   pickAndConnect();

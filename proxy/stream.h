@@ -54,6 +54,8 @@ class DownstreamSink {
   virtual void abortResponse() = 0;
   // Response bytes buffered toward the client (backpressure on the upstream).
   virtual size_t bufferedResponseBytes() const = 0;
+  // The routed request's body limit (0 = none), for early refusal of declared sizes.
+  virtual void setRequestBodyLimit(uint64_t limit) = 0;
   // Request-body flow control toward the client.
   virtual void pauseRequestBody() = 0;
   virtual void resumeRequestBody() = 0;

@@ -28,6 +28,8 @@ void ChunkedBodyScanner::reset() {
   state_ = State::SizeStart;
   chunk_size_ = 0;
   remaining_ = 0;
+  declared_total_ = 0;
+  body_limit_ = 0;
   digits_ = 0;
   ext_bytes_ = 0;
 }
@@ -133,6 +135,12 @@ core::Result<void> ChunkedBodyScanner::step(char c) {
       return afterExtension(c);
     case State::SizeLf:
       if (c != '\n') return core::fail(error("bare CR in chunk size line"));
+      if (body_limit_ != 0 && (chunk_size_ > body_limit_ ||
+                               declared_total_ > body_limit_ - chunk_size_)) {
+        return core::fail(core::Error{core::ErrorCode::BodyTooLarge, source_, false,
+                                      "declared chunk sizes exceed the body limit"});
+      }
+      declared_total_ += chunk_size_;
       remaining_ = chunk_size_;
       state_ = chunk_size_ == 0 ? State::Trailers : State::Data;
       chunk_size_ = 0;

@@ -33,6 +33,9 @@ class ChunkedBodyScanner {
   core::Result<size_t> consume(const char* data, size_t len);
 
   bool done() const { return state_ == State::Done; }
+  // Refuse (BodyTooLarge) as soon as the declared chunk sizes add up past `limit` (0 = no
+  // limit), before any of that data arrives. Cleared by reset().
+  void setBodyLimit(uint64_t limit) { body_limit_ = limit; }
   void reset();
 
  private:
@@ -62,6 +65,8 @@ class ChunkedBodyScanner {
   State state_ = State::SizeStart;
   uint64_t chunk_size_ = 0;
   uint64_t remaining_ = 0;
+  uint64_t declared_total_ = 0;
+  uint64_t body_limit_ = 0;
   uint32_t digits_ = 0;
   uint32_t ext_bytes_ = 0;
 };

@@ -67,6 +67,10 @@ class ServerCodec {
   // pause) is delivered from feed().
   void pause();
   void resume();
+
+  // From onRequestHead (after routing): the current request's body limit (0 = none). A chunked
+  // body whose declared chunk sizes pass it fails with BodyTooLarge before its data arrives.
+  void setBodyLimit(uint64_t limit);
   bool paused() const;
 
   // True between the first byte of a request and onRequestComplete().

@@ -112,7 +112,6 @@ CHUNK_ERRORS = [
 # Behaviour the binary does not implement yet (observed at the end of the suite's time box);
 # strict=False so the tests turn green silently once baton is fixed.
 XFAIL = {
-    "chunk-16-f": "baton does not check a declared chunk size against the body limit: it waits for 2^64 bytes",
 }
 
 

@@ -26,6 +26,35 @@ TEST(ChunkedBodyScannerTest, SixteenHexDigitsAccepted) {
   EXPECT_FALSE(s.done());
 }
 
+TEST(ChunkedBodyScannerTest, DeclaredSizesPastTheBodyLimitAreRefusedBeforeTheData) {
+  ChunkedBodyScanner s({}, core::ErrorSource::Downstream);
+  s.setBodyLimit(10);
+  const std::string ok = "5\r\nabcde\r\n";
+  ASSERT_TRUE(s.consume(ok.data(), ok.size()));
+  const std::string over = "6\r\n";  // 5 + 6 > 10: refused at the size line
+  auto r = s.consume(over.data(), over.size());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::ErrorCode::BodyTooLarge);
+}
+
+TEST(ChunkedBodyScannerTest, HugeDeclaredChunkDoesNotOverflowTheLimitCheck) {
+  ChunkedBodyScanner s({}, core::ErrorSource::Downstream);
+  s.setBodyLimit(1 << 30);
+  const std::string line = "FFFFFFFFFFFFFFFF\r\n";
+  auto r = s.consume(line.data(), line.size());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::ErrorCode::BodyTooLarge);
+}
+
+TEST(ChunkedBodyScannerTest, ResetClearsTheBodyLimit) {
+  ChunkedBodyScanner s({}, core::ErrorSource::Downstream);
+  s.setBodyLimit(1);
+  s.reset();
+  const std::string body = "5\r\nabcde\r\n0\r\n\r\n";
+  ASSERT_TRUE(s.consume(body.data(), body.size()));
+  EXPECT_TRUE(s.done());
+}
+
 TEST(ChunkedBodyScannerTest, UpstreamErrorsAreProtocolErrors) {
   ChunkedBodyScanner s({}, core::ErrorSource::Upstream);
   const std::string bad = "3\r\nabcX";
