@@ -34,23 +34,23 @@ enum class AccessLogFormat : uint8_t { Text, Json };
 enum class LbPolicyKind : uint8_t { RoundRobin, LeastRequest, PowerOfTwo };
 
 struct TimeoutsSpec {
-  Duration request_head{10'000};       // whole request head must arrive within this -> 408
-  Duration keepalive_idle{60'000};     // idle downstream connection between requests
-  Duration upstream_connect{2'000};    // TCP connect to a backend
+  Duration request_head{10'000};         // whole request head must arrive within this -> 408
+  Duration keepalive_idle{60'000};       // idle downstream connection between requests
+  Duration upstream_connect{2'000};      // TCP connect to a backend
   Duration upstream_first_byte{30'000};  // request fully sent -> first response byte
-  Duration body_idle{30'000};          // no body progress in either direction
-  Duration upstream_idle{30'000};      // pooled idle upstream connection lifetime
-  Duration drain{30'000};              // graceful shutdown / reload drain deadline
+  Duration body_idle{30'000};            // no body progress in either direction
+  Duration upstream_idle{30'000};        // pooled idle upstream connection lifetime
+  Duration drain{30'000};                // graceful shutdown / reload drain deadline
 };
 
 struct LimitsSpec {
-  uint32_t request_line_bytes = 8 * 1024;   // -> 414
-  uint32_t header_field_bytes = 8 * 1024;   // one field line -> 431
-  uint32_t header_block_bytes = 32 * 1024;  // whole head -> 431
-  uint32_t header_count = 100;              // -> 431
-  uint64_t body_bytes = 0;                  // default route body cap; 0 = unlimited
-  uint32_t requests_per_connection = 0;     // 0 = unlimited
-  uint32_t max_connections = 10'000;        // per worker
+  uint32_t request_line_bytes = 8 * 1024;       // -> 414
+  uint32_t header_field_bytes = 8 * 1024;       // one field line -> 431
+  uint32_t header_block_bytes = 32 * 1024;      // whole head -> 431
+  uint32_t header_count = 100;                  // -> 431
+  uint64_t body_bytes = 0;                      // default route body cap; 0 = unlimited
+  uint32_t requests_per_connection = 0;         // 0 = unlimited
+  uint32_t max_connections = 10'000;            // per worker
   uint32_t buffer_high_watermark = 256 * 1024;  // stop reading the other side above this
 };
 
@@ -80,8 +80,8 @@ struct RouteSpec {
   SourceLoc loc;
   std::string prefix = "/";  // normalised at load time with the request-target policy
   std::string cluster;
-  std::optional<uint64_t> body_bytes;          // overrides limits.body_bytes
-  std::optional<RawByteMode> raw_bytes;        // overrides the listener's
+  std::optional<uint64_t> body_bytes;    // overrides limits.body_bytes
+  std::optional<RawByteMode> raw_bytes;  // overrides the listener's
   bool merge_slashes = true;
 };
 
@@ -99,7 +99,7 @@ struct AccessLogSpec {
 };
 
 struct ServerSpec {
-  uint32_t workers = 0;  // 0 = number of cores
+  uint32_t workers = 0;                      // 0 = number of cores
   std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-* we append to
   AccessLogSpec access_log;
 };

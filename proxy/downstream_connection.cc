@@ -45,7 +45,8 @@ DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockadd
 
   // Never hold more than the high watermark of unparsed client bytes: the kernel's window
   // pushes back on the client.
-  transport_ = std::make_unique<core::Transport>(worker.loop(), fd, static_cast<core::Transport::Handler*>(this),
+  transport_ = std::make_unique<core::Transport>(worker.loop(), fd,
+                                                 static_cast<core::Transport::Handler*>(this),
                                                  snapshot.config->limits.buffer_high_watermark);
   head_timer_.arm(snapshot.config->timeouts.request_head);
 }
@@ -57,7 +58,9 @@ DownstreamConnection::~DownstreamConnection() {
 
 // ---- Reading ---------------------------------------------------------------------------------
 
-void DownstreamConnection::onTransportReadable() { readInput(); }
+void DownstreamConnection::onTransportReadable() {
+  readInput();
+}
 
 void DownstreamConnection::readInput() {
   if (phase_ == Phase::Closing || phase_ == Phase::Closed) {
@@ -204,12 +207,13 @@ void DownstreamConnection::requestResume() {
 
 // ---- DownstreamSink --------------------------------------------------------------------------
 
-void DownstreamConnection::write(std::string_view bytes) { transport_->write(bytes); }
+void DownstreamConnection::write(std::string_view bytes) {
+  transport_->write(bytes);
+}
 
 void DownstreamConnection::sendResponseHead(uint16_t status, std::string_view reason,
                                             const http1::HeaderList& headers,
-                                            std::optional<uint64_t> content_length,
-                                            bool no_body) {
+                                            std::optional<uint64_t> content_length, bool no_body) {
   http1::HeaderList out = headers;
   if (content_length) {
     out.push_back({"Content-Length", std::to_string(*content_length)});
@@ -369,6 +373,8 @@ void DownstreamConnection::drain() {
   if (phase_ == Phase::Idle) closeNow();
 }
 
-void DownstreamConnection::forceClose() { closeNow(); }
+void DownstreamConnection::forceClose() {
+  closeNow();
+}
 
 }  // namespace baton::proxy

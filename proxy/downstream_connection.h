@@ -1,7 +1,8 @@
-// One accepted HTTP/1 client connection: its Transport (socket + buffers), the server codec, the timers of
-// the downstream side, and the Stream serving the current request. It is the DownstreamSink of
-// its streams: it frames responses (Content-Length, chunked, or close-delimited), decides
-// keep-alive, and closes with a lingering close so a client never loses an error reply to a RST.
+// One accepted HTTP/1 client connection: its Transport (socket + buffers), the server codec, the
+// timers of the downstream side, and the Stream serving the current request. It is the
+// DownstreamSink of its streams: it frames responses (Content-Length, chunked, or close-delimited),
+// decides keep-alive, and closes with a lingering close so a client never loses an error reply to a
+// RST.
 //
 // Requests on a connection are served one at a time in order (pipelined requests wait in the
 // input buffer while the codec is paused). Lives on one worker thread; destroyed through the
@@ -64,9 +65,8 @@ class DownstreamConnection : public core::Deletable,
   void onRequestComplete() override;
 
   // DownstreamSink
-  void sendResponseHead(uint16_t status, std::string_view reason,
-                        const http1::HeaderList& headers, std::optional<uint64_t> content_length,
-                        bool no_body) override;
+  void sendResponseHead(uint16_t status, std::string_view reason, const http1::HeaderList& headers,
+                        std::optional<uint64_t> content_length, bool no_body) override;
   void sendInformational(uint16_t status, const http1::HeaderList& headers) override;
   void sendResponseBody(const char* data, size_t len) override;
   void sendResponseEnd() override;

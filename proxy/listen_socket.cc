@@ -21,8 +21,8 @@ core::Error socketError(const char* what) {
 }  // namespace
 
 core::Result<std::pair<sockaddr_storage, socklen_t>> parseListenAddress(std::string_view text) {
-  std::string address = !text.empty() && text.front() == ':' ? "0.0.0.0" + std::string(text)
-                                                              : std::string(text);
+  std::string address =
+      !text.empty() && text.front() == ':' ? "0.0.0.0" + std::string(text) : std::string(text);
   // Port 0 (the kernel picks) is valid for a listener but not for an upstream host: parse with
   // a placeholder port and clear it again.
   const bool any_port = address.size() >= 2 && address.ends_with(":0");

@@ -129,8 +129,8 @@ int Server::run() {
   std::string listeners;
   for (size_t i = 0; i < config_->listeners.size(); ++i) {
     if (i != 0) listeners += ",";
-    listeners += "\"" + jsonEscape(config_->listeners[i].name) + "\":\"" +
-                 listener_addresses_[i] + "\"";
+    listeners +=
+        "\"" + jsonEscape(config_->listeners[i].name) + "\":\"" + listener_addresses_[i] + "\"";
   }
   std::fprintf(stderr, "baton: serving with %u worker(s)", worker_count_);
   for (size_t i = 0; i < config_->listeners.size(); ++i) {
@@ -181,9 +181,8 @@ void Server::reload() {
     worker->setSnapshot(snapshot_);
     // Acknowledge from the worker's thread once applied, so "reloaded" means every worker
     // serves the new snapshot for its next stream.
-    worker->loop().post([this, generation] {
-      loop_.post([this, generation] { onWorkerApplied(generation); });
-    });
+    worker->loop().post(
+        [this, generation] { loop_.post([this, generation] { onWorkerApplied(generation); }); });
   }
 }
 

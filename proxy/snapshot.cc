@@ -58,8 +58,8 @@ core::Result<SnapshotPtr> buildSnapshot(std::shared_ptr<const conf::ConfigSpec> 
   if (!clusters) return core::fail(std::move(clusters.error()));
   snapshot->clusters = std::move(*clusters);
 
-  auto routes = routing::RouteTable::create(config->vhosts, clusterNames(*config),
-                                            config->limits.body_bytes);
+  auto routes =
+      routing::RouteTable::create(config->vhosts, clusterNames(*config), config->limits.body_bytes);
   if (!routes) return core::fail(std::move(routes.error()));
   snapshot->routes = std::move(*routes);
 

@@ -12,9 +12,8 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(core::EventLoop&
                                                                 Handler* handler) {
   std::unique_ptr<UpstreamConnection> conn(new UpstreamConnection(loop, host.address));
   conn->handler_ = handler;
-  auto transport = core::Transport::connect(
-      loop, reinterpret_cast<const sockaddr*>(&host.sockaddr), host.sockaddr_len, conn.get(),
-      high_watermark);
+  auto transport = core::Transport::connect(loop, reinterpret_cast<const sockaddr*>(&host.sockaddr),
+                                            host.sockaddr_len, conn.get(), high_watermark);
   if (!transport) {
     conn->dead_ = true;  // the caller sees dead() and treats it as a connect failure
     return conn;
@@ -74,7 +73,9 @@ void UpstreamConnection::parkIdle(std::function<void()> on_dead) {
   }
 }
 
-void UpstreamConnection::onTransportReadable() { readInput(); }
+void UpstreamConnection::onTransportReadable() {
+  readInput();
+}
 
 void UpstreamConnection::readInput() {
   evbuffer* in = transport_->input();

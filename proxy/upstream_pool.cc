@@ -2,7 +2,9 @@
 
 namespace baton::proxy {
 
-UpstreamPool::~UpstreamPool() { closeAll(); }
+UpstreamPool::~UpstreamPool() {
+  closeAll();
+}
 
 std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& address) {
   auto found = idle_.find(address);
@@ -43,7 +45,9 @@ void UpstreamPool::remove(const std::string& address, IdleList::iterator it) {
   found->second.erase(it);
 }
 
-void UpstreamPool::closeAll() { idle_.clear(); }
+void UpstreamPool::closeAll() {
+  idle_.clear();
+}
 
 size_t UpstreamPool::idleCount() const {
   size_t n = 0;

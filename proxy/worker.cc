@@ -47,7 +47,8 @@ void Worker::join() {
 }
 
 void Worker::setSnapshot(SnapshotPtr snapshot) {
-  loop_.post([this, snapshot = std::move(snapshot)]() mutable { applySnapshot(std::move(snapshot)); });
+  loop_.post(
+      [this, snapshot = std::move(snapshot)]() mutable { applySnapshot(std::move(snapshot)); });
 }
 
 void Worker::applySnapshot(SnapshotPtr snapshot) {
@@ -96,9 +97,8 @@ void Worker::onConnectionClosed(DownstreamConnection* conn) {
 }
 
 void Worker::drain(std::function<void()> on_stopped) {
-  loop_.post([this, on_stopped = std::move(on_stopped)]() mutable {
-    startDrain(std::move(on_stopped));
-  });
+  loop_.post(
+      [this, on_stopped = std::move(on_stopped)]() mutable { startDrain(std::move(on_stopped)); });
 }
 
 void Worker::startDrain(std::function<void()> on_stopped) {

@@ -4,34 +4,62 @@ namespace baton::core {
 
 std::string_view errorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::Ok: return "Ok";
-    case ErrorCode::BadRequest: return "BadRequest";
-    case ErrorCode::BadRequestLine: return "BadRequestLine";
-    case ErrorCode::BadRequestTarget: return "BadRequestTarget";
-    case ErrorCode::PathAboveRoot: return "PathAboveRoot";
-    case ErrorCode::BadHeader: return "BadHeader";
-    case ErrorCode::BadHost: return "BadHost";
-    case ErrorCode::BadFraming: return "BadFraming";
-    case ErrorCode::UnsupportedTransferCoding: return "UnsupportedTransferCoding";
-    case ErrorCode::MethodNotAllowed: return "MethodNotAllowed";
-    case ErrorCode::UnsupportedVersion: return "UnsupportedVersion";
-    case ErrorCode::RequestLineTooLong: return "RequestLineTooLong";
-    case ErrorCode::HeaderTooLarge: return "HeaderTooLarge";
-    case ErrorCode::BodyTooLarge: return "BodyTooLarge";
-    case ErrorCode::ExpectationFailed: return "ExpectationFailed";
-    case ErrorCode::RequestHeadTimeout: return "RequestHeadTimeout";
-    case ErrorCode::RequestBodyTimeout: return "RequestBodyTimeout";
-    case ErrorCode::DownstreamClosed: return "DownstreamClosed";
-    case ErrorCode::NoRoute: return "NoRoute";
-    case ErrorCode::NoHealthyHost: return "NoHealthyHost";
-    case ErrorCode::UpstreamConnectFailed: return "UpstreamConnectFailed";
-    case ErrorCode::UpstreamConnectTimeout: return "UpstreamConnectTimeout";
-    case ErrorCode::UpstreamTimeout: return "UpstreamTimeout";
-    case ErrorCode::UpstreamProtocolError: return "UpstreamProtocolError";
-    case ErrorCode::UpstreamReset: return "UpstreamReset";
-    case ErrorCode::ConfigInvalid: return "ConfigInvalid";
-    case ErrorCode::ConfigIo: return "ConfigIo";
-    case ErrorCode::Internal: return "Internal";
+    case ErrorCode::Ok:
+      return "Ok";
+    case ErrorCode::BadRequest:
+      return "BadRequest";
+    case ErrorCode::BadRequestLine:
+      return "BadRequestLine";
+    case ErrorCode::BadRequestTarget:
+      return "BadRequestTarget";
+    case ErrorCode::PathAboveRoot:
+      return "PathAboveRoot";
+    case ErrorCode::BadHeader:
+      return "BadHeader";
+    case ErrorCode::BadHost:
+      return "BadHost";
+    case ErrorCode::BadFraming:
+      return "BadFraming";
+    case ErrorCode::UnsupportedTransferCoding:
+      return "UnsupportedTransferCoding";
+    case ErrorCode::MethodNotAllowed:
+      return "MethodNotAllowed";
+    case ErrorCode::UnsupportedVersion:
+      return "UnsupportedVersion";
+    case ErrorCode::RequestLineTooLong:
+      return "RequestLineTooLong";
+    case ErrorCode::HeaderTooLarge:
+      return "HeaderTooLarge";
+    case ErrorCode::BodyTooLarge:
+      return "BodyTooLarge";
+    case ErrorCode::ExpectationFailed:
+      return "ExpectationFailed";
+    case ErrorCode::RequestHeadTimeout:
+      return "RequestHeadTimeout";
+    case ErrorCode::RequestBodyTimeout:
+      return "RequestBodyTimeout";
+    case ErrorCode::DownstreamClosed:
+      return "DownstreamClosed";
+    case ErrorCode::NoRoute:
+      return "NoRoute";
+    case ErrorCode::NoHealthyHost:
+      return "NoHealthyHost";
+    case ErrorCode::UpstreamConnectFailed:
+      return "UpstreamConnectFailed";
+    case ErrorCode::UpstreamConnectTimeout:
+      return "UpstreamConnectTimeout";
+    case ErrorCode::UpstreamTimeout:
+      return "UpstreamTimeout";
+    case ErrorCode::UpstreamProtocolError:
+      return "UpstreamProtocolError";
+    case ErrorCode::UpstreamReset:
+      return "UpstreamReset";
+    case ErrorCode::ConfigInvalid:
+      return "ConfigInvalid";
+    case ErrorCode::ConfigIo:
+      return "ConfigIo";
+    case ErrorCode::Internal:
+      return "Internal";
   }
   return "Unknown";
 }

@@ -21,32 +21,32 @@ namespace baton::core {
 enum class ErrorCode : uint16_t {
   Ok = 0,
   // Downstream request syntax and framing.
-  BadRequest,             // generic malformed request
-  BadRequestLine,         // request line syntax (spaces, HTTP/0.9, bad method token)
-  BadRequestTarget,       // target byte policy or form (url-policy.md)
-  PathAboveRoot,          // dot segments climb above "/"
-  BadHeader,              // header syntax (name, value bytes, obs-fold, bare LF)
-  BadHost,                // Host missing/repeated/invalid
-  BadFraming,             // CL/TE conflicts, bad CL, bad chunked syntax
+  BadRequest,                 // generic malformed request
+  BadRequestLine,             // request line syntax (spaces, HTTP/0.9, bad method token)
+  BadRequestTarget,           // target byte policy or form (url-policy.md)
+  PathAboveRoot,              // dot segments climb above "/"
+  BadHeader,                  // header syntax (name, value bytes, obs-fold, bare LF)
+  BadHost,                    // Host missing/repeated/invalid
+  BadFraming,                 // CL/TE conflicts, bad CL, bad chunked syntax
   UnsupportedTransferCoding,  // TE other than chunked -> 501
-  MethodNotAllowed,       // CONNECT / TRACE -> 405
-  UnsupportedVersion,     // HTTP version other than 1.0/1.1 -> 505
-  RequestLineTooLong,     // -> 414
-  HeaderTooLarge,         // one field, block or count over limit -> 431
-  BodyTooLarge,           // over the route's limit -> 413
-  ExpectationFailed,      // unknown Expect -> 417
-  RequestHeadTimeout,     // slowloris deadline -> 408
-  RequestBodyTimeout,     // body idle timer -> 408
-  DownstreamClosed,       // client went away mid-request
+  MethodNotAllowed,           // CONNECT / TRACE -> 405
+  UnsupportedVersion,         // HTTP version other than 1.0/1.1 -> 505
+  RequestLineTooLong,         // -> 414
+  HeaderTooLarge,             // one field, block or count over limit -> 431
+  BodyTooLarge,               // over the route's limit -> 413
+  ExpectationFailed,          // unknown Expect -> 417
+  RequestHeadTimeout,         // slowloris deadline -> 408
+  RequestBodyTimeout,         // body idle timer -> 408
+  DownstreamClosed,           // client went away mid-request
   // Routing.
-  NoRoute,                // no vhost/path matched -> 404
+  NoRoute,  // no vhost/path matched -> 404
   // Upstream.
-  NoHealthyHost,          // no host left to try -> 503
-  UpstreamConnectFailed,  // connect refused/failed (retry-safe) -> 502/503
-  UpstreamConnectTimeout, // -> 504
-  UpstreamTimeout,        // first byte / body idle -> 504
-  UpstreamProtocolError,  // bad status line, bad header bytes, CL conflicts -> 502
-  UpstreamReset,          // upstream closed mid-response -> 502 (or truncation)
+  NoHealthyHost,           // no host left to try -> 503
+  UpstreamConnectFailed,   // connect refused/failed (retry-safe) -> 502/503
+  UpstreamConnectTimeout,  // -> 504
+  UpstreamTimeout,         // first byte / body idle -> 504
+  UpstreamProtocolError,   // bad status line, bad header bytes, CL conflicts -> 502
+  UpstreamReset,           // upstream closed mid-response -> 502 (or truncation)
   // Control plane.
   ConfigInvalid,
   ConfigIo,
@@ -82,6 +82,8 @@ template <typename T>
 using Result = std::expected<T, Error>;
 
 // Shorthand for returning an error from a function returning Result<T>.
-inline std::unexpected<Error> fail(Error e) { return std::unexpected<Error>(std::move(e)); }
+inline std::unexpected<Error> fail(Error e) {
+  return std::unexpected<Error>(std::move(e));
+}
 
 }  // namespace baton::core

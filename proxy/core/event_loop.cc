@@ -3,8 +3,8 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 namespace baton::core {
 
@@ -43,9 +43,13 @@ EventLoop::~EventLoop() {
   event_base_free(base_);
 }
 
-void EventLoop::run() { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); }
+void EventLoop::run() {
+  event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
+}
 
-void EventLoop::stop() { event_base_loopbreak(base_); }
+void EventLoop::stop() {
+  event_base_loopbreak(base_);
+}
 
 void EventLoop::post(std::function<void()> task) {
   {
@@ -81,9 +85,13 @@ void EventLoop::onDeferred(int, short, void* arg) {
   self->flushDeferred();
 }
 
-void EventLoop::scheduleFlush(Flushable* f) { to_flush_.push_back(f); }
+void EventLoop::scheduleFlush(Flushable* f) {
+  to_flush_.push_back(f);
+}
 
-void EventLoop::cancelFlush(Flushable* f) { std::erase(to_flush_, f); }
+void EventLoop::cancelFlush(Flushable* f) {
+  std::erase(to_flush_, f);
+}
 
 void EventLoop::runFlushes() {
   // A flush may call handlers that queue more output elsewhere: repeat until quiet.
@@ -110,7 +118,9 @@ Timer::Timer(EventLoop& loop, std::function<void()> on_fire)
   event_ = evtimer_new(loop.base(), &Timer::onFire, this);
 }
 
-Timer::~Timer() { event_free(event_); }
+Timer::~Timer() {
+  event_free(event_);
+}
 
 void Timer::arm(std::chrono::milliseconds after) {
   timeval tv{};
@@ -119,9 +129,13 @@ void Timer::arm(std::chrono::milliseconds after) {
   evtimer_add(event_, &tv);
 }
 
-void Timer::cancel() { evtimer_del(event_); }
+void Timer::cancel() {
+  evtimer_del(event_);
+}
 
-bool Timer::armed() const { return evtimer_pending(event_, nullptr) != 0; }
+bool Timer::armed() const {
+  return evtimer_pending(event_, nullptr) != 0;
+}
 
 void Timer::onFire(int, short, void* arg) {
   auto* self = static_cast<Timer*>(arg);

@@ -115,7 +115,9 @@ void Transport::resumeReading() {
   updateReadInterest();
 }
 
-void Transport::inputConsumed() { updateReadInterest(); }
+void Transport::inputConsumed() {
+  updateReadInterest();
+}
 
 void Transport::updateReadInterest() {
   bool want = connected_ && !reading_paused_ && !closed_ && !stopped_ &&
@@ -143,7 +145,9 @@ void Transport::write(const void* data, size_t len) {
   }
 }
 
-size_t Transport::pendingOutput() const { return evbuffer_get_length(output_); }
+size_t Transport::pendingOutput() const {
+  return evbuffer_get_length(output_);
+}
 
 void Transport::onWriteEvent(int, short, void* arg) {
   auto* self = static_cast<Transport*>(arg);

@@ -135,8 +135,8 @@ core::Result<void> ChunkedBodyScanner::step(char c) {
       return afterExtension(c);
     case State::SizeLf:
       if (c != '\n') return core::fail(error("bare CR in chunk size line"));
-      if (body_limit_ != 0 && (chunk_size_ > body_limit_ ||
-                               declared_total_ > body_limit_ - chunk_size_)) {
+      if (body_limit_ != 0 &&
+          (chunk_size_ > body_limit_ || declared_total_ > body_limit_ - chunk_size_)) {
         return core::fail(core::Error{core::ErrorCode::BodyTooLarge, source_, false,
                                       "declared chunk sizes exceed the body limit"});
       }

@@ -429,7 +429,9 @@ void ServerCodec::resume() {
   }
 }
 
-void ServerCodec::setBodyLimit(uint64_t limit) { impl_->chunk_scanner.setBodyLimit(limit); }
+void ServerCodec::setBodyLimit(uint64_t limit) {
+  impl_->chunk_scanner.setBodyLimit(limit);
+}
 
 bool ServerCodec::paused() const {
   return impl_->paused;

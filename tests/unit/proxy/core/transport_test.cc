@@ -47,9 +47,7 @@ std::string drainAll(evbuffer* buf) {
 
 class TransportTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds_), 0);
-  }
+  void SetUp() override { ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds_), 0); }
   void TearDown() override {
     if (fds_[1] >= 0) close(fds_[1]);
   }
