@@ -103,6 +103,7 @@ void DownstreamConnection::readInput() {
   }
   in_read_ = false;
   if (phase_ == Phase::Idle || phase_ == Phase::Request) transport_->inputConsumed();
+  closeIfClientDone();
 }
 
 void DownstreamConnection::onCodecError(const core::Error& error) {
@@ -327,12 +328,33 @@ void DownstreamConnection::onTransportDrained() {
 }
 
 void DownstreamConnection::onTransportClosed(bool error, int) {
-  if (!error && phase_ == Phase::Request && stream_ && !stream_done_ && request_done_) {
-    // Half-close after a complete request: still deliver the response, then close.
-    keep_alive_ = false;
+  if (error || phase_ == Phase::Closing || phase_ == Phase::Closed) {
+    closeNow();
     return;
   }
-  closeNow();
+  // Half-close: the client sends nothing more but may still read. Serve every request it has
+  // already sent (they may wait in the input buffer behind a paused codec), then close.
+  read_eof_ = true;
+  readInput();
+}
+
+void DownstreamConnection::closeIfClientDone() {
+  if (!read_eof_ || phase_ == Phase::Closing || phase_ == Phase::Closed) return;
+  if (evbuffer_get_length(transport_->input()) > 0) return;  // requests still buffered
+  if (phase_ == Phase::Idle) {
+    closeAfterFlush();  // the last response may still be queued
+    return;
+  }
+  if (!stream_) {
+    closeNow();  // half a request head and nothing more coming: nobody to answer
+    return;
+  }
+  if (!request_done_ && !codec_.paused()) {
+    // The body can never complete: the client is gone as far as this request goes.
+    stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
+    closeNow();
+  }
+  // Otherwise the request is complete (or owed by a paused codec): its response goes out first.
 }
 
 void DownstreamConnection::closeAfterFlush() {
@@ -342,12 +364,20 @@ void DownstreamConnection::closeAfterFlush() {
   body_timer_.cancel();
   next_timer_.cancel();
   if (stream_ && !stream_done_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
-  // Hear onTransportDrained when the output is fully sent.
+  // Hear onTransportDrained when the output is fully sent; a client that never reads it gets
+  // body_idle to do so, then the socket is closed anyway.
   transport_->setWriteLowWatermark(0);
+  linger_timer_.arm(worker_.snapshot()->config->timeouts.body_idle);
   if (transport_->pendingOutput() == 0) startLinger();
 }
 
 void DownstreamConnection::startLinger() {
+  if (read_eof_) {
+    // The client already closed its side and we read up to its FIN: nothing unread can turn
+    // our close into a RST, so there is nothing to linger for.
+    closeNow();
+    return;
+  }
   // Half-close our side and discard what the client still sends, so the kernel does not answer
   // unread bytes with a RST that would destroy the reply in flight.
   transport_->shutdownWriteWhenFlushed();
@@ -370,7 +400,8 @@ void DownstreamConnection::closeNow() {
 void DownstreamConnection::drain() {
   draining_ = true;
   keep_alive_ = false;
-  if (phase_ == Phase::Idle) closeNow();
+  // An idle connection may still hold a pipelined request (parsed on next_timer_): serve it.
+  if (phase_ == Phase::Idle && evbuffer_get_length(transport_->input()) == 0) closeNow();
 }
 
 void DownstreamConnection::forceClose() {

@@ -52,6 +52,7 @@ class DownstreamConnection : public core::Deletable,
   void onHeadTimer();
   void onBodyTimer();
   void maybeNextRequest();
+  void closeIfClientDone();
   void continueWithNextRequest();
   void requestResume();
   void closeAfterFlush();
@@ -100,6 +101,7 @@ class DownstreamConnection : public core::Deletable,
   bool in_read_ = false;
   bool want_resume_ = false;
   bool draining_ = false;
+  bool read_eof_ = false;  // the client half-closed
 };
 
 }  // namespace baton::proxy

@@ -73,6 +73,7 @@ constexpr const LocalReply& replyFor(ErrorCode code) {
       return k417;
     case ErrorCode::RequestHeadTimeout:
     case ErrorCode::RequestBodyTimeout:
+    case ErrorCode::DownstreamWriteTimeout:
       return k408;
     case ErrorCode::NoRoute:
       return k404;
@@ -98,7 +99,7 @@ constexpr const LocalReply& replyFor(ErrorCode code) {
 
 // Indexed by the enum's value so the lookup is one load; built at compile time from the switch
 // above, which -Wswitch keeps complete when a code is appended.
-constexpr size_t kTableSize = static_cast<size_t>(ErrorCode::Internal) + 1;
+constexpr size_t kTableSize = static_cast<size_t>(ErrorCode::DownstreamWriteTimeout) + 1;
 constexpr std::array<const LocalReply*, kTableSize> kTable = [] {
   std::array<const LocalReply*, kTableSize> t{};
   for (size_t i = 0; i < kTableSize; ++i) t[i] = &replyFor(static_cast<ErrorCode>(i));

@@ -33,10 +33,7 @@ Stream::Stream(Worker& worker, DownstreamSink& sink, const DownstreamInfo& info)
                        onConnectFailure(Error::upstream(ErrorCode::UpstreamConnectTimeout, true,
                                                         "connect timeout"));
                      }),
-      response_timer_(worker.loop(), [this] {
-        failStream(Error::upstream(ErrorCode::UpstreamTimeout, false,
-                                   response_first_byte_ ? "body idle" : "first byte"));
-      }) {}
+      response_timer_(worker.loop(), [this] { onResponseTimer(); }) {}
 
 Stream::~Stream() {
   if (!done_) onDownstreamGone(ErrorCode::DownstreamClosed);
@@ -102,6 +99,10 @@ void Stream::pickAndConnect() {
     onUpstreamConnected();
     return;
   }
+  connectFresh();
+}
+
+void Stream::connectFresh() {
   upstream_ = UpstreamConnection::connect(worker_.loop(), *host_picked_,
                                           snapshot_->config->limits.buffer_high_watermark, this);
   if (upstream_->dead()) {
@@ -190,12 +191,16 @@ void Stream::onRequestBody(const char* data, size_t len) {
   if (upstream_->pendingOutput() > snapshot_->config->limits.buffer_high_watermark) {
     downstream_paused_ = true;
     sink_.pauseRequestBody();
+    // The upstream must take the body within body_idle, or the request fails (504): an
+    // upstream that stops reading must not hold the client forever.
+    if (!response_first_byte_) response_timer_.arm(snapshot_->config->timeouts.body_idle);
   }
 }
 
 void Stream::onUpstreamDrained() {
   if (downstream_paused_ && !done_) {
     downstream_paused_ = false;
+    if (!response_first_byte_) response_timer_.cancel();
     sink_.resumeRequestBody();
   }
 }
@@ -243,12 +248,16 @@ void Stream::onUpstreamBody(const char* data, size_t len) {
       sink_.bufferedResponseBytes() > snapshot_->config->limits.buffer_high_watermark) {
     upstream_paused_ = true;
     upstream_->pauseReading();
+    // From now on the timer watches the client's reading, not the upstream.
+    buffered_at_check_ = sink_.bufferedResponseBytes();
+    response_timer_.arm(snapshot_->config->timeouts.body_idle);
   }
 }
 
 void Stream::onDownstreamDrained() {
   if (upstream_paused_ && upstream_ != nullptr && !done_) {
     upstream_paused_ = false;
+    response_timer_.arm(snapshot_->config->timeouts.body_idle);
     upstream_->resumeReading();
   }
 }
@@ -265,37 +274,55 @@ void Stream::onUpstreamError(Error error) {
     onConnectFailure(std::move(error));
     return;
   }
-  if (canRetryOnFreshConnection()) {
+  if (canRetryOnFreshConnection(error)) {
     // A pooled connection the upstream had closed (keep-alive race): nothing of this request
     // reached a handler, so send it again on a new connection to the same host.
     retried_fresh_ = true;
     head_sent_ = false;
+    request_body_done_upstream_ = false;
+    response_timer_.cancel();
     releaseUpstream(false);
-    upstream_ = UpstreamConnection::connect(worker_.loop(), *host_picked_,
-                                            snapshot_->config->limits.buffer_high_watermark, this);
-    if (upstream_->dead()) {
-      onConnectFailure(Error::upstream(ErrorCode::UpstreamConnectFailed, true, "connect failed"));
-      return;
-    }
-    connect_timer_.arm(snapshot_->config->timeouts.upstream_connect);
+    connectFresh();
     return;
   }
   failStream(std::move(error));
 }
 
-bool Stream::canRetryOnFreshConnection() const {
-  return !retried_fresh_ && upstream_ != nullptr && upstream_->reused() && !response_first_byte_ &&
-         !request_.hasBody() && isIdempotent(request_.method);
+bool Stream::canRetryOnFreshConnection(const Error& error) const {
+  // Only the keep-alive race: a connection that had served earlier requests, closed or reset
+  // before any byte of this response. A fresh connection failing, or a malformed answer, is a
+  // real upstream fault and is never sent twice.
+  return error.code == ErrorCode::UpstreamReset && !retried_fresh_ && upstream_ != nullptr &&
+         upstream_->reused() && !response_first_byte_ && !request_.hasBody() &&
+         isIdempotent(request_.method);
 }
 
 // ---- Timers --------------------------------------------------------------------------------
+
+void Stream::onResponseTimer() {
+  if (upstream_paused_) {
+    // Waiting on the client to read: fine while it makes progress.
+    const size_t buffered = sink_.bufferedResponseBytes();
+    if (buffered < buffered_at_check_) {
+      buffered_at_check_ = buffered;
+      response_timer_.arm(snapshot_->config->timeouts.body_idle);
+      return;
+    }
+    failStream(Error::downstream(ErrorCode::DownstreamWriteTimeout, "client stopped reading"));
+    return;
+  }
+  const char* what = response_first_byte_ ? "upstream body idle"
+                     : request_complete_  ? "upstream first byte"
+                                          : "upstream stopped reading the request body";
+  failStream(Error::upstream(ErrorCode::UpstreamTimeout, false, what));
+}
 
 void Stream::armFirstByteTimer() {
   response_timer_.arm(snapshot_->config->timeouts.upstream_first_byte);
 }
 
 void Stream::touchBodyIdle() {
-  if (response_first_byte_) {
+  if (response_first_byte_ && !upstream_paused_) {
     response_timer_.arm(snapshot_->config->timeouts.body_idle);
   }
 }

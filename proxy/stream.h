@@ -98,7 +98,9 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   void logRequest(core::ErrorCode outcome);
   void armFirstByteTimer();
   void touchBodyIdle();
-  bool canRetryOnFreshConnection() const;
+  bool canRetryOnFreshConnection(const core::Error& error) const;
+  void connectFresh();
+  void onResponseTimer();
 
   // UpstreamConnection::Handler
   void onUpstreamConnected() override;
@@ -143,6 +145,7 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   bool upstream_paused_ = false;
   bool downstream_paused_ = false;
   bool retried_fresh_ = false;
+  size_t buffered_at_check_ = 0;  // response bytes queued to the client at the last timer check
   bool done_ = false;
   core::ErrorCode last_connect_error_ = core::ErrorCode::UpstreamConnectFailed;
 };

@@ -49,7 +49,8 @@ class UpstreamConnection : public core::Deletable,
   }
   Handler* handler() const { return handler_; }
   const std::string& poolKey() const { return pool_key_; }
-  bool reused() const { return requests_ > 0; }
+  // True when the current request is not the first on this connection (it came from the pool).
+  bool reused() const { return requests_ > 1; }
 
   // Arms the codec for the next response and counts a request on this connection.
   void startRequest(bool head_request);

@@ -60,6 +60,8 @@ std::string_view errorCodeName(ErrorCode code) {
       return "ConfigIo";
     case ErrorCode::Internal:
       return "Internal";
+    case ErrorCode::DownstreamWriteTimeout:
+      return "DownstreamWriteTimeout";
   }
   return "Unknown";
 }

@@ -51,6 +51,8 @@ enum class ErrorCode : uint16_t {
   ConfigInvalid,
   ConfigIo,
   Internal,
+  // Downstream, appended: the client stopped reading a response (logged; the reply is cut).
+  DownstreamWriteTimeout,
 };
 
 // Which side an error came from; drives logging and retry decisions.

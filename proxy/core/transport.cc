@@ -120,7 +120,7 @@ void Transport::inputConsumed() {
 }
 
 void Transport::updateReadInterest() {
-  bool want = connected_ && !reading_paused_ && !closed_ && !stopped_ &&
+  bool want = connected_ && !reading_paused_ && !closed_ && !read_eof_ && !stopped_ &&
               evbuffer_get_length(input_) < read_high_watermark_;
   if (want == read_armed_) return;
   read_armed_ = want;
@@ -219,6 +219,13 @@ void Transport::stop() {
 
 void Transport::reportClosed(bool error, int err) {
   if (closed_) return;
+  if (!error) {
+    if (read_eof_) return;
+    read_eof_ = true;
+    updateReadInterest();
+    if (handler_ != nullptr) handler_->onTransportClosed(false, 0);
+    return;
+  }
   closed_ = true;
   updateReadInterest();
   if (write_armed_) {

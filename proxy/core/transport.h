@@ -36,7 +36,8 @@ class Transport : private Flushable {
     virtual void onTransportDrained() = 0;
     // A connect() completed.
     virtual void onTransportConnected() = 0;
-    // The peer closed (`error` false: EOF; true: reset/refused/other, errno in `err`).
+    // The peer closed (`error` false: EOF — its write side only, we may still write; true:
+    // reset/refused/other, errno in `err`, the socket is dead).
     virtual void onTransportClosed(bool error, int err) = 0;
   };
 
@@ -97,7 +98,8 @@ class Transport : private Flushable {
   bool read_armed_ = false;
   bool write_armed_ = false;
   bool shutdown_pending_ = false;
-  bool closed_ = false;
+  bool read_eof_ = false;  // peer half-closed: no more reading, writing goes on
+  bool closed_ = false;    // error: no more I/O at all
   bool stopped_ = false;
 };
 
