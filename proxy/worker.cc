@@ -1,7 +1,11 @@
 #include "proxy/worker.h"
 
 #include <event2/listener.h>
+#include <event2/util.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
 
 #include "proxy/downstream_connection.h"
 
@@ -21,6 +25,11 @@ Worker::Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPt
     // backlog 0: the socket is already listening (opened by the server before the threads).
     slot->listener = evconnlistener_new(loop_.base(), &Worker::onAccept, slot.get(),
                                         LEV_OPT_CLOSE_ON_FREE, 0, slot->spec.fd);
+    evconnlistener_set_error_cb(slot->listener, &Worker::onAcceptError);
+    ListenerSlot* raw = slot.get();
+    slot->resume_timer = std::make_unique<core::Timer>(loop_, [raw] {
+      if (raw->listener != nullptr) evconnlistener_enable(raw->listener);
+    });
     listeners_.push_back(std::move(slot));
   }
 }
@@ -76,6 +85,18 @@ void Worker::onAccept(evconnlistener*, int fd, sockaddr* addr, int, void* arg) {
   auto* slot = static_cast<ListenerSlot*>(arg);
   core::EventLoop::CallbackScope scope(slot->worker->loop_);
   slot->worker->accept(slot->spec, fd, addr);
+}
+
+void Worker::onAcceptError(evconnlistener* listener, void* arg) {
+  // Out of file descriptors or memory: the listening socket stays readable, so accepting again
+  // at once would spin. Pause this listener briefly (HAProxy does the same) and count on
+  // connections closing meanwhile.
+  auto* slot = static_cast<ListenerSlot*>(arg);
+  int err = EVUTIL_SOCKET_ERROR();
+  std::fprintf(stderr, "baton: worker %u: accept on %s failed: %s; pausing it 100 ms\n",
+               slot->worker->index_, slot->spec.name.c_str(), evutil_socket_error_to_string(err));
+  evconnlistener_disable(listener);
+  slot->resume_timer->arm(std::chrono::milliseconds(100));
 }
 
 void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr) {

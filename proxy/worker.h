@@ -72,7 +72,9 @@ class Worker {
     Worker* worker;
     WorkerListener spec;
     evconnlistener* listener = nullptr;
+    std::unique_ptr<core::Timer> resume_timer;  // re-enables accepting after EMFILE & co
   };
+  static void onAcceptError(evconnlistener* listener, void* arg);
 
   uint32_t index_;
   uint64_t seed_;  // per-worker seed for request ids and randomised load balancers
