@@ -370,7 +370,7 @@ void Stream::releaseUpstream(bool reusable) {
   }
   if (upstream_ == nullptr) return;
   upstream_->attach(nullptr);
-  if (reusable) {
+  if (reusable && !worker_.draining()) {  // a draining worker keeps no idle connections
     const auto& cluster = snapshot_->clusters[route_->cluster_index];
     worker_.pool().release(std::move(upstream_), cluster->maxIdleConnections(),
                            snapshot_->config->timeouts.upstream_idle);

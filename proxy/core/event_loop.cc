@@ -1,30 +1,18 @@
 #include "proxy/core/event_loop.h"
 
 #include <event2/event.h>
-#include <event2/thread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
-#include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 
 namespace baton::core {
 
-namespace {
-// libevent must be told once, before any base exists, that event_active may be called from
-// another thread (post()).
-void enableLibeventThreads() {
-  static const bool done = [] {
-    if (evthread_use_pthreads() != 0) {
-      std::fprintf(stderr, "baton: evthread_use_pthreads failed\n");
-      std::abort();
-    }
-    return true;
-  }();
-  (void)done;
-}
-}  // namespace
-
+// libevent's own locking (evthread_use_pthreads) is deliberately not enabled: it would put a
+// mutex around every event add/del on the request path. The only cross-thread entry, post(),
+// goes through an eventfd instead.
 EventLoop::EventLoop() {
-  enableLibeventThreads();
   event_config* cfg = event_config_new();
   // Coalesce event add/del within one loop iteration into one epoll_ctl (or none): a proxied
   // request toggles read/write interest on two sockets several times.
@@ -32,7 +20,10 @@ EventLoop::EventLoop() {
   base_ = event_base_new_with_config(cfg);
   event_config_free(cfg);
   if (base_ == nullptr) std::abort();  // unrecoverable: no event loop
-  posted_event_ = event_new(base_, -1, 0, &EventLoop::onPosted, this);
+  post_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (post_fd_ < 0) std::abort();  // unrecoverable: no way to reach this loop
+  posted_event_ = event_new(base_, post_fd_, EV_READ | EV_PERSIST, &EventLoop::onPosted, this);
+  event_add(posted_event_, nullptr);
   deferred_event_ = event_new(base_, -1, 0, &EventLoop::onDeferred, this);
 }
 
@@ -41,6 +32,7 @@ EventLoop::~EventLoop() {
   event_free(posted_event_);
   event_free(deferred_event_);
   event_base_free(base_);
+  close(post_fd_);
 }
 
 void EventLoop::run() {
@@ -52,15 +44,24 @@ void EventLoop::stop() {
 }
 
 void EventLoop::post(std::function<void()> task) {
+  bool wake = false;
   {
     std::lock_guard lock(posted_mutex_);
+    wake = posted_.empty();
     posted_.push_back(std::move(task));
   }
-  event_active(posted_event_, 0, 0);
+  if (wake) {
+    uint64_t one = 1;
+    ssize_t n = ::write(post_fd_, &one, sizeof(one));
+    (void)n;  // EAGAIN means the counter is already non-zero: the loop is woken either way
+  }
 }
 
-void EventLoop::onPosted(int, short, void* arg) {
+void EventLoop::onPosted(int fd, short, void* arg) {
   auto* self = static_cast<EventLoop*>(arg);
+  uint64_t count = 0;
+  ssize_t n = ::read(fd, &count, sizeof(count));
+  (void)n;
   EventLoop::CallbackScope scope(*self);
   self->runPosted();
 }

@@ -82,6 +82,7 @@ class EventLoop {
   void runFlushes();
 
   event_base* base_ = nullptr;
+  int post_fd_ = -1;  // eventfd: other threads wake this loop through it
   event* posted_event_ = nullptr;
   event* deferred_event_ = nullptr;
   std::mutex posted_mutex_;
