@@ -14,13 +14,21 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 /usr/bin/python3 scripts/demo_backend.py blue 8081 & pids+=($!)
 /usr/bin/python3 scripts/demo_backend.py green 8082 & pids+=($!)
+# Wait (bounded) until both backends accept connections, so the first request is not a 503.
+for port in 8081 8082; do
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.05
+  done
+done
 
 cat <<'MSG'
 
 baton demo: try
   curl -i http://127.0.0.1:8080/
   curl -i http://127.0.0.1:8080/green/hello
-  curl -i --path-as-is 'http://127.0.0.1:8080/中文/路径?q=搜索'     (raw UTF-8: routed, forwarded as sent)
+  curl -i --request-target '/中文/路径?q=搜索' http://127.0.0.1:8080/   (raw UTF-8 bytes: accepted, forwarded as sent)
+  curl -i 'http://127.0.0.1:8080/中文'                               (curl percent-encodes it: same route)
   curl -i 'http://127.0.0.1:8080/a%20b/../green'                  (dot segments resolved: routed to green)
   kill -HUP <baton pid> after editing conf/examples/demo.toml      (reload without dropping a connection)
 
