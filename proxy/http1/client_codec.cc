@@ -6,6 +6,8 @@
 // read-until-close bodies end at onEof(). See client_codec.h for the contract.
 #include "proxy/http1/client_codec.h"
 
+#include "proxy/http1/checked_execute.h"
+
 #include <charconv>
 #include <cstring>
 #include <optional>
@@ -202,14 +204,13 @@ void ClientCodec::Impl::afterExecute(const LlhttpParser::Outcome& out) {
 }
 
 void ClientCodec::Impl::feedHead(const char* data, size_t len, size_t& pos) {
-  auto r = head_scanner.consume(data + pos, len - pos);
-  if (!r) {
-    error = std::move(r.error());
+  auto out = executeCheckedHead(head_scanner, parser, data + pos, len - pos);
+  if (!out) {
+    error = std::move(out.error());
     return;
   }
-  const auto out = parser.execute(data + pos, *r);
-  pos += out.consumed;
-  afterExecute(out);
+  pos += out->consumed;
+  afterExecute(*out);
   if (!error && head_scanner.done() && phase == Phase::Head) {
     error = protocolError("llhttp disagrees on the end of the head");
   }
@@ -224,21 +225,14 @@ void ClientCodec::Impl::feedBody(const char* data, size_t len, size_t& pos) {
     afterExecute(out);
     return;
   }
-  size_t checked = validated_ahead;
-  if (checked < avail && !chunk_scanner.done()) {
-    auto r = chunk_scanner.consume(data + pos + checked, avail - checked);
-    if (!r) {
-      error = std::move(r.error());
-      return;
-    }
-    checked += *r;
+  auto out = executeCheckedChunked(chunk_scanner, parser, validated_ahead, data + pos, avail);
+  if (!out) {
+    error = std::move(out.error());
+    return;
   }
-  const size_t give = std::min(checked, avail);
-  const auto out = parser.execute(data + pos, give);
-  validated_ahead = checked - out.consumed;
-  pos += out.consumed;
-  afterExecute(out);
-  if (!error && out.status == LlhttpParser::Status::Ok && phase == Phase::Body &&
+  pos += out->consumed;
+  afterExecute(*out);
+  if (!error && out->status == LlhttpParser::Status::Ok && phase == Phase::Body &&
       chunk_scanner.done() && validated_ahead == 0) {
     error = protocolError("llhttp disagrees on the end of the body");
   }
