@@ -66,6 +66,7 @@ void DownstreamConnection::readInput() {
   if (phase_ == Phase::Closing || phase_ == Phase::Closed) {
     // Lingering close: read and discard until the client closes or the linger timer fires.
     evbuffer_drain(transport_->input(), evbuffer_get_length(transport_->input()));
+    transport_->inputConsumed();
     return;
   }
   if (in_read_) return;  // nested call: the loop below picks up the new state
@@ -84,6 +85,14 @@ void DownstreamConnection::readInput() {
     if (codec_.paused()) break;
     const size_t available = evbuffer_get_length(in);
     if (available == 0 && !owed_feed) break;
+    if (phase_ == Phase::Idle && available > 0 &&
+        transport_->pendingOutput() > transport_->highWatermark()) {
+      // The client is not reading its responses: parse nothing more (and stop reading) until
+      // they drain, or a pipelining client could grow our output without bound.
+      output_blocked_ = true;
+      transport_->pauseReading();
+      break;
+    }
     if (phase_ == Phase::Idle && available > 0) {
       // First byte of a new request: the keep-alive idle timer becomes the head deadline.
       phase_ = Phase::Request;
@@ -128,6 +137,7 @@ void DownstreamConnection::onCodecError(const core::Error& error) {
 
 void DownstreamConnection::onRequestHead(http1::RequestHead&& head) {
   head_timer_.cancel();
+  transport_->setHighWatermark(worker_.snapshot()->config->limits.buffer_high_watermark);
   request_version_minor_ = head.version_minor;
   head_request_ = head.method == "HEAD";
   request_has_body_ = head.hasBody();
@@ -305,7 +315,13 @@ void DownstreamConnection::resumeRequestBody() {
 
 void DownstreamConnection::onHeadTimer() {
   if (phase_ == Phase::Idle) {
-    closeNow();  // keep-alive idle: nothing to answer
+    // Keep-alive idle: nothing to answer. Responses still queued (a slow reader) are sent
+    // first, within the closing deadline.
+    if (transport_->pendingOutput() > 0) {
+      closeAfterFlush();
+    } else {
+      closeNow();
+    }
     return;
   }
   if (stream_) return;  // the head completed; the stream owns the timing now
@@ -324,10 +340,22 @@ void DownstreamConnection::onTransportDrained() {
     if (transport_->pendingOutput() == 0) startLinger();
     return;
   }
+  if (output_blocked_) {
+    output_blocked_ = false;
+    transport_->resumeReading();
+    readInput();
+  }
   if (stream_ && !stream_done_) stream_->onDownstreamDrained();
 }
 
 void DownstreamConnection::onTransportClosed(bool error, int) {
+  if (phase_ == Phase::Closing && !error) {
+    // The client half-closed while our reply is still queued: finish sending it; startLinger
+    // then closes at once (read_eof_), and linger_timer_ bounds the wait.
+    read_eof_ = true;
+    if (transport_->pendingOutput() == 0) closeNow();
+    return;
+  }
   if (error || phase_ == Phase::Closing || phase_ == Phase::Closed) {
     closeNow();
     return;
@@ -381,6 +409,9 @@ void DownstreamConnection::startLinger() {
   // Half-close our side and discard what the client still sends, so the kernel does not answer
   // unread bytes with a RST that would destroy the reply in flight.
   transport_->shutdownWriteWhenFlushed();
+  // Discard what is buffered (an upload paused behind a slow upstream can fill the input to the
+  // watermark, which would keep reading off) and keep reading until the client's FIN.
+  evbuffer_drain(transport_->input(), evbuffer_get_length(transport_->input()));
   transport_->resumeReading();
   linger_timer_.arm(kLingerTime);
 }
@@ -401,7 +432,7 @@ void DownstreamConnection::drain() {
   draining_ = true;
   keep_alive_ = false;
   // An idle connection may still hold a pipelined request (parsed on next_timer_): serve it.
-  if (phase_ == Phase::Idle && evbuffer_get_length(transport_->input()) == 0) closeNow();
+  if (phase_ == Phase::Idle && evbuffer_get_length(transport_->input()) == 0) closeAfterFlush();
 }
 
 void DownstreamConnection::forceClose() {

@@ -101,7 +101,8 @@ class DownstreamConnection : public core::Deletable,
   bool in_read_ = false;
   bool want_resume_ = false;
   bool draining_ = false;
-  bool read_eof_ = false;  // the client half-closed
+  bool read_eof_ = false;        // the client half-closed
+  bool output_blocked_ = false;  // next request held back until queued responses drain
 };
 
 }  // namespace baton::proxy

@@ -156,7 +156,7 @@ void Stream::sendRequestHead() {
     failStream(std::move(ok.error()));
     return;
   }
-  upstream_->startRequest(head_request_);
+  upstream_->startRequest(head_request_, snapshot_->config->limits.buffer_high_watermark);
   upstream_->send(bytes);
   head_sent_ = true;
 }

@@ -27,7 +27,8 @@ UpstreamConnection::UpstreamConnection(core::EventLoop&, std::string pool_key)
 
 UpstreamConnection::~UpstreamConnection() = default;
 
-void UpstreamConnection::startRequest(bool head_request) {
+void UpstreamConnection::startRequest(bool head_request, size_t high_watermark) {
+  if (transport_) transport_->setHighWatermark(high_watermark);
   codec_.expectResponse(head_request);
   awaiting_response_ = true;
   response_keep_alive_ = false;

@@ -53,7 +53,7 @@ class UpstreamConnection : public core::Deletable,
   bool reused() const { return requests_ > 1; }
 
   // Arms the codec for the next response and counts a request on this connection.
-  void startRequest(bool head_request);
+  void startRequest(bool head_request, size_t high_watermark);
   // Queues request bytes (copied into the socket buffer).
   void send(const char* data, size_t len);
   void send(std::string_view bytes) { send(bytes.data(), bytes.size()); }

@@ -105,6 +105,14 @@ void Transport::readOnce() {
   if (handler_ != nullptr) handler_->onTransportReadable();
 }
 
+void Transport::readRemaining() {
+  while (!closed_ && !stopped_ && !read_eof_) {
+    const size_t before = evbuffer_get_length(input_);
+    readOnce();
+    if (evbuffer_get_length(input_) == before) break;  // EAGAIN, EOF or error
+  }
+}
+
 void Transport::pauseReading() {
   reading_paused_ = true;
   updateReadInterest();
@@ -116,6 +124,13 @@ void Transport::resumeReading() {
 }
 
 void Transport::inputConsumed() {
+  updateReadInterest();
+}
+
+void Transport::setHighWatermark(size_t bytes) {
+  if (bytes == read_high_watermark_) return;
+  read_high_watermark_ = bytes;
+  write_low_watermark_ = bytes / 2;
   updateReadInterest();
 }
 
@@ -180,7 +195,11 @@ void Transport::flush() {
   if (before > 0) {
     int n = evbuffer_write(output_, fd_);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      reportClosed(true, errno);
+      const int err = errno;
+      // The peer may have answered and closed before reading all we sent (an early 413):
+      // hand over what it did send before reporting the failure.
+      readRemaining();
+      reportClosed(true, err);
       return;
     }
   }

@@ -62,6 +62,10 @@ class Transport : private Flushable {
   void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
   size_t pendingOutput() const;
   void setWriteLowWatermark(size_t bytes) { write_low_watermark_ = bytes; }
+  // Adopts a (reloaded) high watermark: reading stops at it, drained fires at half of it. The
+  // stream using the transport pauses by the same snapshot's value, so both must agree.
+  void setHighWatermark(size_t bytes);
+  size_t highWatermark() const { return read_high_watermark_; }
 
   // Reading stops while paused, and also by itself while input() holds at least the read high
   // watermark; call inputConsumed() after draining input() so it can restart.
@@ -79,6 +83,7 @@ class Transport : private Flushable {
   static void onReadEvent(int fd, short what, void* arg);
   static void onWriteEvent(int fd, short what, void* arg);
   void readOnce();
+  void readRemaining();
   void flush() override;
   void updateReadInterest();
   void finishConnect();

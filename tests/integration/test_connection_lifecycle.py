@@ -4,6 +4,7 @@ upstream failures may be retried. Each reproduces a bug found in review; all wai
 import select
 import socket
 import subprocess
+import threading
 import time
 
 import harness
@@ -144,3 +145,97 @@ def test_fresh_connection_closed_without_response_is_not_retried(start, backend)
     n = len([x for x in backend.requests if x.target == b"/once"])
     assert n == 1, f"GET /once reached the upstream {n} times (status {r.status})"
     assert r.status == 502
+
+
+def test_pipelining_client_that_never_reads_is_held_back(start, backend):
+    # Requests that answer without a body (404 here) never pass through the stream's response
+    # backpressure: baton itself must stop parsing (and reading) while responses pile up.
+    baton = start(timeouts={"keepalive_idle": "10s"},
+                  vhosts=[{"name": "only", "domains": ["only.example"],
+                           "routes": [{"prefix": "/", "cluster": "web"}]}])
+    rss_before = baton.rss_kib()
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", baton.port))
+    s.settimeout(2)
+    flood = b"GET /x HTTP/1.1\r\nHost: other\r\n\r\n" * 1000
+    sent, blocked = 0, False
+    try:
+        while sent < (256 << 20):
+            s.sendall(flood)
+            sent += len(flood)
+    except socket.timeout:
+        blocked = True  # baton stopped reading: the kernel buffers filled up
+    finally:
+        rss_after = baton.rss_kib()
+        s.close()
+    assert blocked, f"baton kept reading: {sent} bytes of requests accepted"
+    assert rss_after - rss_before < 32 * 1024, (rss_before, rss_after)
+
+
+def test_early_error_reply_reaches_a_client_still_uploading(baton):
+    # The upstream answers 413 without reading the body; the client sends its whole body before
+    # reading (like http.client). baton must discard the rest of the upload (lingering close)
+    # so the client can finish sending and read the 413, not get a reset.
+    answered = []
+
+    def serve(conn):
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = conn.recv(4096)
+            if not d:
+                return
+            buf += d
+        conn.sendall(b"HTTP/1.1 413 Too Large\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope")
+        answered.append(True)
+        # Like a real server's lingering close: discard the rest until baton closes.
+        while conn.recv(65536):
+            pass
+        conn.close()
+
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+
+    def accept_loop():
+        try:
+            conn, _ = ls.accept()
+        except OSError:
+            return
+        serve(conn)
+
+    threading.Thread(target=accept_loop, daemon=True).start()
+    address = "127.0.0.1:%d" % ls.getsockname()[1]
+    baton.start(harness.make_config(clusters={"web": [address]}))
+    body = 8 << 20
+    with socket.create_connection(("127.0.0.1", baton.port)) as s:
+        s.settimeout(10)
+        s.sendall(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % body)
+        chunk = b"a" * 65536
+        for _ in range(body // len(chunk)):
+            s.sendall(chunk)
+        reply = recv_until_eof(s)
+    ls.close()
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:100]
+
+
+def test_graceful_stop_flushes_a_queued_response(start, backend):
+    size = 3 << 20
+    backend.on("/big", body_size=size)
+    baton = start(timeouts={"drain": "10s"})
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", baton.port))
+    try:
+        s.sendall(harness.build_request("GET", "/big"))
+        s.settimeout(5)
+        first = s.recv(4096)  # the response has started: the rest is queued in baton
+        assert first.startswith(b"HTTP/1.1 200")
+        backend.wait_requests(1)
+        baton.proc.send_signal(15)
+        data = first + recv_until_eof(s, timeout=10)
+    finally:
+        s.close()
+    body = data.partition(b"\r\n\r\n")[2]
+    assert len(body) == size
+    assert baton.proc.wait(10) == 0
