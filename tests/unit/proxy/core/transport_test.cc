@@ -120,6 +120,21 @@ TEST_F(TransportTest, StopsReadingAtTheHighWatermarkAndResumesWhenConsumed) {
   }
 }
 
+TEST_F(TransportTest, ReloadedHighWatermarkTakesEffect) {
+  Recorder rec(loop_);
+  Transport t(loop_, fds_[0], &rec, 1 << 20);
+  t.setHighWatermark(8);
+  EXPECT_EQ(t.highWatermark(), 8u);
+  std::string big(64, 'x');
+  ASSERT_EQ(write(fds_[1], big.data(), big.size()), 64);
+  loop_.run();
+  const size_t first = evbuffer_get_length(t.input());
+  Timer done(loop_, [&] { loop_.stop(); });
+  done.arm(std::chrono::milliseconds(20));
+  loop_.run();
+  EXPECT_EQ(evbuffer_get_length(t.input()), first);  // stopped at the new, lower watermark
+}
+
 TEST_F(TransportTest, PauseReadingHoldsBytesInTheKernel) {
   Recorder rec(loop_);
   Transport t(loop_, fds_[0], &rec, 1 << 20);
