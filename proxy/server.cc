@@ -37,24 +37,6 @@ uint32_t defaultWorkers() {
   return n == 0 ? 1 : n;
 }
 
-// Listener changes would need sockets opened and closed under traffic; until baton supports
-// that, a reload that changes them is refused as a whole (nothing half-applied).
-std::optional<std::string> listenerChange(const conf::ConfigSpec& running,
-                                          const conf::ConfigSpec& next) {
-  if (running.listeners.size() != next.listeners.size()) {
-    return "listeners changed (added or removed): restart baton to apply";
-  }
-  for (size_t i = 0; i < next.listeners.size(); ++i) {
-    const auto& a = running.listeners[i];
-    const auto& b = next.listeners[i];
-    if (a.name != b.name || a.address != b.address || a.raw_bytes != b.raw_bytes) {
-      return b.loc.file + ":" + std::to_string(b.loc.line) + ": listener[" + std::to_string(i) +
-             "]: listener \"" + b.name + "\" changed: restart baton to apply";
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
@@ -77,41 +59,101 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
   if (!snapshot) return core::fail(std::move(snapshot.error()));
   server->snapshot_ = std::move(*snapshot);
 
-  if (auto opened = server->openListeners(); !opened) return core::fail(std::move(opened.error()));
+  for (const auto& spec : server->config_->listeners) {
+    auto listener = server->openListener(spec);
+    if (!listener) return core::fail(std::move(listener.error()));
+    server->listeners_.push_back(std::move(*listener));
+  }
   return server;
 }
 
-core::Result<void> Server::openListeners() {
-  listener_fds_.assign(worker_count_, {});
-  for (const auto& listener : config_->listeners) {
-    auto parsed = parseListenAddress(listener.address);
-    if (!parsed) {
-      return core::fail(core::Error::config(listener.loc.file + ":" +
-                                            std::to_string(listener.loc.line) + ": listener." +
-                                            listener.name + ".address: " + parsed.error().detail));
+core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec& spec) {
+  auto parsed = parseListenAddress(spec.address);
+  if (!parsed) {
+    return core::fail(core::Error::config(spec.loc.file + ":" + std::to_string(spec.loc.line) +
+                                          ": listener." + spec.name +
+                                          ".address: " + parsed.error().detail));
+  }
+  auto [addr, len] = *parsed;
+  OpenListener out{spec.name, spec.address, spec.raw_bytes, {}, {}};
+  uint16_t port = 0;
+  for (uint32_t w = 0; w < worker_count_; ++w) {
+    auto fd = openListenSocket(addr, len);
+    if (!fd) {
+      closeSockets(out);
+      return core::fail(core::Error::config("listener \"" + spec.name + "\" (" + spec.address +
+                                            "): " + fd.error().detail));
     }
-    auto [addr, len] = *parsed;
-    uint16_t port = 0;
-    for (uint32_t w = 0; w < worker_count_; ++w) {
-      auto fd = openListenSocket(addr, len);
-      if (!fd) {
-        return core::fail(core::Error::config("listener \"" + listener.name + "\" (" +
-                                              listener.address + "): " + fd.error().detail));
+    if (w == 0) {
+      // Port 0: the kernel picked one for the first socket; every other worker binds it too.
+      out.bound = boundAddress(*fd, &port);
+      if (addr.ss_family == AF_INET6) {
+        reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(port);
+      } else {
+        reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(port);
       }
-      if (w == 0) {
-        // Port 0: the kernel picked one for the first socket; every other worker binds it too.
-        std::string bound = boundAddress(*fd, &port);
-        listener_addresses_.push_back(bound);
-        if (addr.ss_family == AF_INET6) {
-          reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(port);
-        } else {
-          reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(port);
+    }
+    out.per_worker.push_back(WorkerListener{*fd, spec.name, port, spec.raw_bytes});
+  }
+  return out;
+}
+
+void Server::closeSockets(const OpenListener& listener) {
+  for (const auto& socket : listener.per_worker) ::close(socket.fd);
+}
+
+std::string Server::listenersJson() const {
+  std::string out = "{";
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    if (i != 0) out += ",";
+    out += "\"" + jsonEscape(listeners_[i].name) + "\":\"" + listeners_[i].bound + "\"";
+  }
+  return out + "}";
+}
+
+core::Result<std::vector<Server::OpenListener>> Server::planListeners(
+    const conf::ConfigSpec& next, std::vector<ListenerChanges>& changes) {
+  changes.assign(worker_count_, {});
+  std::vector<OpenListener> planned;
+  std::vector<OpenListener> opened;  // new sockets: closed again if anything fails
+  std::vector<bool> kept(listeners_.size(), false);
+  for (const auto& spec : next.listeners) {
+    size_t found = listeners_.size();
+    for (size_t i = 0; i < listeners_.size(); ++i) {
+      if (!kept[i] && listeners_[i].name == spec.name && listeners_[i].address == spec.address) {
+        found = i;
+      }
+    }
+    if (found != listeners_.size()) {
+      // Same socket; only its settings may change, in place (no socket is closed).
+      kept[found] = true;
+      OpenListener same = listeners_[found];
+      same.raw_bytes = spec.raw_bytes;
+      for (uint32_t w = 0; w < worker_count_; ++w) {
+        same.per_worker[w].raw_bytes = spec.raw_bytes;
+        if (spec.raw_bytes != listeners_[found].raw_bytes) {
+          changes[w].update.push_back(same.per_worker[w]);
         }
       }
-      listener_fds_[w].push_back(WorkerListener{*fd, listener.name, port, listener.raw_bytes});
+      planned.push_back(std::move(same));
+      continue;
+    }
+    auto fresh = openListener(spec);
+    if (!fresh) {
+      for (const auto& listener : opened) closeSockets(listener);
+      return core::fail(std::move(fresh.error()));
+    }
+    for (uint32_t w = 0; w < worker_count_; ++w) changes[w].add.push_back(fresh->per_worker[w]);
+    opened.push_back(*fresh);
+    planned.push_back(std::move(*fresh));
+  }
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    if (kept[i]) continue;
+    for (uint32_t w = 0; w < worker_count_; ++w) {
+      changes[w].remove_fds.push_back(listeners_[i].per_worker[w].fd);
     }
   }
-  return {};
+  return planned;
 }
 
 int Server::run() {
@@ -122,24 +164,20 @@ int Server::run() {
     signal_events_.push_back(ev);
   }
   for (uint32_t w = 0; w < worker_count_; ++w) {
-    workers_.push_back(std::make_unique<Worker>(w, std::move(listener_fds_[w]), snapshot_));
+    std::vector<WorkerListener> sockets;
+    for (const auto& listener : listeners_) sockets.push_back(listener.per_worker[w]);
+    workers_.push_back(std::make_unique<Worker>(w, std::move(sockets), snapshot_));
   }
   for (auto& worker : workers_) worker->start();
 
-  std::string listeners;
-  for (size_t i = 0; i < config_->listeners.size(); ++i) {
-    if (i != 0) listeners += ",";
-    listeners +=
-        "\"" + jsonEscape(config_->listeners[i].name) + "\":\"" + listener_addresses_[i] + "\"";
-  }
   std::fprintf(stderr, "baton: serving with %u worker(s)", worker_count_);
-  for (size_t i = 0; i < config_->listeners.size(); ++i) {
-    std::fprintf(stderr, ", listener %s on %s", config_->listeners[i].name.c_str(),
-                 listener_addresses_[i].c_str());
+  for (const auto& listener : listeners_) {
+    std::fprintf(stderr, ", listener %s on %s", listener.name.c_str(), listener.bound.c_str());
   }
   std::fprintf(stderr, "\n");
   report("{\"event\":\"ready\",\"generation\":1,\"pid\":" + std::to_string(getpid()) +
-         ",\"workers\":" + std::to_string(worker_count_) + ",\"listeners\":{" + listeners + "}}");
+         ",\"workers\":" + std::to_string(worker_count_) + ",\"listeners\":" + listenersJson() +
+         "}");
 
   loop_.run();
   for (auto& worker : workers_) worker->join();
@@ -164,21 +202,30 @@ void Server::reload() {
     return;
   }
   auto next = std::make_shared<const conf::ConfigSpec>(std::move(*config));
-  if (auto change = listenerChange(*config_, *next)) {
-    reloadFailed(*change);
-    return;
-  }
   auto snapshot = buildSnapshot(next, snapshot_->generation + 1, snapshot_.get(), worker_count_);
   if (!snapshot) {
     reloadFailed(snapshot.error().detail);
     return;
   }
+  // Listeners last: opening sockets is the only step with side effects, and it undoes itself.
+  std::vector<ListenerChanges> changes;
+  auto listeners = planListeners(*next, changes);
+  if (!listeners) {
+    reloadFailed(listeners.error().detail);
+    return;
+  }
+  if (next->server.workers != config_->server.workers) {
+    std::fprintf(stderr, "baton: [server] workers changed in %s: kept at %u until baton restarts\n",
+                 options_.config_path.c_str(), worker_count_);
+  }
   config_ = std::move(next);
   snapshot_ = std::move(*snapshot);
+  listeners_ = std::move(*listeners);
   const uint64_t generation = snapshot_->generation;
   pending_acks_ = worker_count_;
-  for (auto& worker : workers_) {
-    worker->setSnapshot(snapshot_);
+  for (uint32_t w = 0; w < worker_count_; ++w) {
+    auto& worker = workers_[w];
+    worker->reconfigure(snapshot_, std::move(changes[w]));
     // Acknowledge from the worker's thread once applied, so "reloaded" means every worker
     // serves the new snapshot for its next stream.
     worker->loop().post(
@@ -190,7 +237,8 @@ void Server::onWorkerApplied(uint64_t generation) {
   if (pending_acks_ == 0 || --pending_acks_ != 0) return;
   std::fprintf(stderr, "baton: reloaded %s (generation %llu)\n", options_.config_path.c_str(),
                static_cast<unsigned long long>(generation));
-  report("{\"event\":\"reloaded\",\"generation\":" + std::to_string(generation) + "}");
+  report("{\"event\":\"reloaded\",\"generation\":" + std::to_string(generation) +
+         ",\"listeners\":" + listenersJson() + "}");
 }
 
 void Server::reloadFailed(const std::string& why) {

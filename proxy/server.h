@@ -40,7 +40,21 @@ class Server {
 
  private:
   explicit Server(ServerOptions options);
-  core::Result<void> openListeners();
+  // One configured listener: a socket per worker on the same address (SO_REUSEPORT).
+  struct OpenListener {
+    std::string name;
+    std::string address;  // as configured
+    conf::RawByteMode raw_bytes = conf::RawByteMode::Forward;
+    std::string bound;  // "ip:port" actually bound (port 0 resolved)
+    std::vector<WorkerListener> per_worker;
+  };
+  core::Result<OpenListener> openListener(const conf::ListenerSpec& spec);
+  static void closeSockets(const OpenListener& listener);
+  std::string listenersJson() const;
+  // Diffs the running listeners against `next`: opens added ones (all or nothing), and fills
+  // per-worker changes. On error nothing is left open and the running set is untouched.
+  core::Result<std::vector<OpenListener>> planListeners(const conf::ConfigSpec& next,
+                                                        std::vector<ListenerChanges>& changes);
   void reload();
   void reloadFailed(const std::string& why);
   void shutdown();
@@ -54,9 +68,7 @@ class Server {
   std::shared_ptr<const conf::ConfigSpec> config_;
   SnapshotPtr snapshot_;
   core::EventLoop loop_;
-  // listener_fds_[worker][listener]
-  std::vector<std::vector<WorkerListener>> listener_fds_;
-  std::vector<std::string> listener_addresses_;  // reported "ip:port", per listener
+  std::vector<OpenListener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;
   uint32_t workers_stopped_ = 0;

@@ -18,20 +18,7 @@ Worker::Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPt
       snapshot_(std::move(snapshot)),
       pool_(loop_),
       request_ids_(seed_) {
-  for (auto& spec : listeners) {
-    auto slot = std::make_unique<ListenerSlot>();
-    slot->worker = this;
-    slot->spec = std::move(spec);
-    // backlog 0: the socket is already listening (opened by the server before the threads).
-    slot->listener = evconnlistener_new(loop_.base(), &Worker::onAccept, slot.get(),
-                                        LEV_OPT_CLOSE_ON_FREE, 0, slot->spec.fd);
-    evconnlistener_set_error_cb(slot->listener, &Worker::onAcceptError);
-    ListenerSlot* raw = slot.get();
-    slot->resume_timer = std::make_unique<core::Timer>(loop_, [raw] {
-      if (raw->listener != nullptr) evconnlistener_enable(raw->listener);
-    });
-    listeners_.push_back(std::move(slot));
-  }
+  for (auto& spec : listeners) addListener(std::move(spec));
 }
 
 Worker::~Worker() {
@@ -58,6 +45,61 @@ void Worker::join() {
 void Worker::setSnapshot(SnapshotPtr snapshot) {
   loop_.post(
       [this, snapshot = std::move(snapshot)]() mutable { applySnapshot(std::move(snapshot)); });
+}
+
+void Worker::addListener(WorkerListener spec) {
+  auto slot = std::make_unique<ListenerSlot>();
+  slot->worker = this;
+  slot->spec = std::move(spec);
+  // backlog 0: the socket is already listening (opened by the server before the threads).
+  slot->listener = evconnlistener_new(loop_.base(), &Worker::onAccept, slot.get(),
+                                      LEV_OPT_CLOSE_ON_FREE, 0, slot->spec.fd);
+  evconnlistener_set_error_cb(slot->listener, &Worker::onAcceptError);
+  ListenerSlot* raw = slot.get();
+  slot->resume_timer = std::make_unique<core::Timer>(loop_, [raw] {
+    if (raw->listener != nullptr) evconnlistener_enable(raw->listener);
+  });
+  listeners_.push_back(std::move(slot));
+}
+
+void Worker::removeListener(int fd) {
+  for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
+    ListenerSlot& slot = **it;
+    if (slot.spec.fd != fd) continue;
+    if (slot.listener != nullptr) {
+      // Take the connections already in the accept queue: closing the socket would reset them.
+      for (;;) {
+        sockaddr_storage peer{};
+        socklen_t len = sizeof(peer);
+        int conn =
+            ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (conn < 0) break;
+        accept(slot.spec, conn, reinterpret_cast<sockaddr*>(&peer));
+      }
+      evconnlistener_free(slot.listener);  // closes the socket
+    }
+    listeners_.erase(it);
+    return;
+  }
+}
+
+void Worker::reconfigure(SnapshotPtr snapshot, ListenerChanges changes) {
+  loop_.post([this, snapshot = std::move(snapshot), changes = std::move(changes)]() mutable {
+    applySnapshot(std::move(snapshot));
+    for (int fd : changes.remove_fds) removeListener(fd);
+    for (auto& spec : changes.add) {
+      if (draining_) {
+        ::close(spec.fd);
+      } else {
+        addListener(std::move(spec));
+      }
+    }
+    for (const auto& spec : changes.update) {
+      for (auto& slot : listeners_) {
+        if (slot->spec.fd == spec.fd) slot->spec.raw_bytes = spec.raw_bytes;
+      }
+    }
+  });
 }
 
 void Worker::applySnapshot(SnapshotPtr snapshot) {

@@ -35,6 +35,13 @@ struct WorkerListener {
   conf::RawByteMode raw_bytes = conf::RawByteMode::Forward;
 };
 
+// Listener changes a reload hands to one worker, applied together with the new snapshot.
+struct ListenerChanges {
+  std::vector<WorkerListener> add;
+  std::vector<int> remove_fds;         // sockets to stop accepting on (and close)
+  std::vector<WorkerListener> update;  // same socket, new settings (matched by fd)
+};
+
 class Worker {
  public:
   Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPtr snapshot);
@@ -45,6 +52,8 @@ class Worker {
   // `on_stopped` runs on the worker thread when its loop has no connections left.
   void start();
   void setSnapshot(SnapshotPtr snapshot);
+  // A reload: new snapshot plus listener changes, applied in one task on the worker's loop.
+  void reconfigure(SnapshotPtr snapshot, ListenerChanges changes);
   void drain(std::function<void()> on_stopped);
   void join();
 
@@ -65,6 +74,8 @@ class Worker {
   static void onAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   void accept(const WorkerListener& listener, int fd, const sockaddr* addr);
   void applySnapshot(SnapshotPtr snapshot);
+  void addListener(WorkerListener spec);
+  void removeListener(int fd);
   void startDrain(std::function<void()> on_stopped);
   void maybeFinishDrain();
 

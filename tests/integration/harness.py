@@ -832,6 +832,11 @@ class Baton:
         assert ev.get("event") in ("reloaded", "reload_failed"), ev
         if ev["event"] == "reloaded":
             self.generation = ev.get("generation", self.generation)
+            if "listeners" in ev:  # listeners may be added or removed by a reload
+                self.listeners = {}
+                for name, addr in ev["listeners"].items():
+                    host, _, port = addr.rpartition(":")
+                    self.listeners[name] = (host.strip("[]"), int(port))
         return ev
 
     def rss_kib(self) -> int:
