@@ -10,6 +10,15 @@
 #include "conf/loader.h"
 #include "proxy/server.h"
 
+// jemalloc reads this at start-up. A proxied request allocates socket buffers of up to 64 KiB
+// (one readv fills up to that much) and frees them when drained; above jemalloc's default
+// thread-cache limit (32 KiB) each of those went to the arena (jemalloc stats: 2 "large"
+// allocations per proxied request). Caching up to 128 KiB per thread measured 2-10% less CPU
+// per keep-alive request (interleaved runs on a noisy VM: mean 28.9 -> 28.2 us).
+// NOLINTNEXTLINE: jemalloc looks this symbol up by name.
+extern "C" const char* malloc_conf;
+const char* malloc_conf = "tcache_max:131072";
+
 namespace {
 
 constexpr const char* kUsage =

@@ -14,7 +14,10 @@
 namespace baton::core {
 
 namespace {
-constexpr size_t kReadChunk = 64 * 1024;  // one readv fills up to this much
+// Reads start small (a request head fits, and a small buffer stays in the allocator's thread
+// cache) and grow while reads fill them, up to 64 KiB for bodies.
+constexpr size_t kMinReadChunk = 4 * 1024;
+constexpr size_t kMaxReadChunk = 64 * 1024;
 }  // namespace
 
 Transport::Transport(EventLoop& loop, int fd, Handler* handler, size_t read_high_watermark)
@@ -78,7 +81,7 @@ void Transport::onReadEvent(int, short, void* arg) {
 
 void Transport::readOnce() {
   evbuffer_iovec vec[2];
-  int n_vec = evbuffer_reserve_space(input_, kReadChunk, vec, 2);
+  int n_vec = evbuffer_reserve_space(input_, static_cast<ev_ssize_t>(read_chunk_), vec, 2);
   if (n_vec <= 0) return;
   iovec iov[2];
   for (int i = 0; i < n_vec; ++i) iov[i] = {vec[i].iov_base, vec[i].iov_len};
@@ -93,6 +96,11 @@ void Transport::readOnce() {
     evbuffer_commit_space(input_, vec, 0);
     reportClosed(false, 0);
     return;
+  }
+  if (static_cast<size_t>(n) >= read_chunk_ && read_chunk_ < kMaxReadChunk) {
+    read_chunk_ *= 2;
+  } else if (static_cast<size_t>(n) < read_chunk_ / 4 && read_chunk_ > kMinReadChunk) {
+    read_chunk_ /= 2;
   }
   size_t left = static_cast<size_t>(n);
   for (int i = 0; i < n_vec; ++i) {

@@ -97,6 +97,7 @@ class Transport : private Flushable {
   event* read_event_ = nullptr;
   event* write_event_ = nullptr;
   size_t read_high_watermark_;
+  size_t read_chunk_ = 4 * 1024;  // adaptive readv size (see transport.cc)
   size_t write_low_watermark_;
   bool connected_;
   bool reading_paused_ = false;
