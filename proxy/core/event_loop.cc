@@ -116,11 +116,21 @@ void EventLoop::flushDeferred() {
 
 Timer::Timer(EventLoop& loop, std::function<void()> on_fire)
     : loop_(loop), on_fire_(std::move(on_fire)) {
-  event_ = evtimer_new(loop.base(), &Timer::onFire, this);
+  if (event_get_struct_event_size() <= kEventStorage) {
+    event_ = reinterpret_cast<event*>(storage_);
+    event_assign(event_, loop.base(), -1, 0, &Timer::onFire, this);
+    embedded_ = true;
+  } else {
+    event_ = evtimer_new(loop.base(), &Timer::onFire, this);
+  }
 }
 
 Timer::~Timer() {
-  event_free(event_);
+  if (embedded_) {
+    event_del(event_);  // unlink from the base before the storage goes away
+  } else {
+    event_free(event_);
+  }
 }
 
 void Timer::arm(std::chrono::milliseconds after) {
