@@ -35,7 +35,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockadd
       codec_(*this, http1::ServerCodecLimits::from(worker.snapshot()->config->limits)),
       head_timer_(worker.loop(), [this] { onHeadTimer(); }),
       body_timer_(worker.loop(), [this] { onBodyTimer(); }),
-      next_timer_(worker.loop(), [this] { continueWithNextRequest(); }),
+      next_timer_(worker.loop(), [this] { requestResume(); }),
       linger_timer_(worker.loop(), [this] { closeNow(); }) {
   const auto& snapshot = *worker.snapshot();
   info_.client_ip = peerAddressText(peer);
@@ -205,10 +205,6 @@ void DownstreamConnection::maybeNextRequest() {
   } else {
     requestResume();  // nothing buffered: resuming cannot start a request from in here
   }
-}
-
-void DownstreamConnection::continueWithNextRequest() {
-  requestResume();
 }
 
 void DownstreamConnection::requestResume() {

@@ -53,7 +53,6 @@ class DownstreamConnection : public core::Deletable,
   void onBodyTimer();
   void maybeNextRequest();
   void closeIfClientDone();
-  void continueWithNextRequest();
   void requestResume();
   void closeAfterFlush();
   void startLinger();

@@ -117,24 +117,6 @@ bool equalsIgnoreCaseAscii(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Calls f(token) for each non-empty element of a comma-separated list; stops when f is false.
-template <typename F>
-void forEachToken(std::string_view list, F&& f) {
-  while (!list.empty()) {
-    const size_t comma = list.find(',');
-    const std::string_view token = trimOws(list.substr(0, comma));
-    if (!token.empty() && !f(token)) return;
-    if (comma == std::string_view::npos) return;
-    list.remove_prefix(comma + 1);
-  }
-}
-
 // Names listed in the message's Connection header(s). Tokens naming a field that is stripped
 // anyway are not stored, so `Connection: keep-alive` costs nothing later. Past the fixed
 // capacity (a hostile or silly message) lookups fall back to re-reading the Connection fields.
@@ -143,7 +125,7 @@ class ConnectionTokens {
   explicit ConnectionTokens(const HeaderList& in) : in_(in) {}
 
   void add(std::string_view value) {
-    forEachToken(value, [this](std::string_view token) {
+    http1::forEachListElement(value, [this](std::string_view token) {
       bool underscore;
       const Name n = classify(token, underscore);
       if (n == Name::Connection || isHopByHop(n)) return true;
@@ -172,7 +154,7 @@ class ConnectionTokens {
     for (const HeaderField& h : in_) {
       bool underscore;
       if (classify(h.name, underscore) != Name::Connection || underscore) continue;
-      forEachToken(h.value, [&](std::string_view token) {
+      http1::forEachListElement(h.value, [&](std::string_view token) {
         found = equalsIgnoreCaseAscii(token, name);
         return !found;
       });
@@ -272,7 +254,7 @@ void removeListed(const ConnectionTokens& tokens, OutputList& out, KeptIdentity&
 }
 
 void appendForwardedFor(std::string& chain, std::string_view value) {
-  forEachToken(value, [&](std::string_view hop) {
+  http1::forEachListElement(value, [&](std::string_view hop) {
     if (!chain.empty()) chain.append(", ");
     chain.append(hop);
     return true;

@@ -21,21 +21,11 @@ core::Error socketError(const char* what) {
 }  // namespace
 
 core::Result<std::pair<sockaddr_storage, socklen_t>> parseListenAddress(std::string_view text) {
-  std::string address =
-      !text.empty() && text.front() == ':' ? "0.0.0.0" + std::string(text) : std::string(text);
-  // Port 0 (the kernel picks) is valid for a listener but not for an upstream host: parse with
-  // a placeholder port and clear it again.
-  const bool any_port = address.size() >= 2 && address.ends_with(":0");
-  if (any_port) address.back() = '1';
-  auto parsed = upstream::parseSocketAddress(address);
-  if (!parsed || !any_port) return parsed;
-  auto& storage = parsed->first;
-  if (storage.ss_family == AF_INET6) {
-    reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port = 0;
-  } else {
-    reinterpret_cast<sockaddr_in*>(&storage)->sin_port = 0;
+  if (!text.empty() && text.front() == ':') {
+    return upstream::parseSocketAddress("0.0.0.0" + std::string(text),
+                                        upstream::PortRule::ZeroAllowed);
   }
-  return parsed;
+  return upstream::parseSocketAddress(text, upstream::PortRule::ZeroAllowed);
 }
 
 core::Result<int> openListenSocket(const sockaddr_storage& addr, socklen_t len) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/core/fast_random.h"
+
 namespace baton::proxy {
 
 class RequestIdGenerator {
@@ -25,8 +27,7 @@ class RequestIdGenerator {
   void next(std::array<char, kLength>& out);
 
  private:
-  uint64_t nextWord();
-  std::array<uint64_t, 4> state_;
+  core::FastRandom random_;
 };
 
 // A client-supplied X-Request-Id is passed through if it is 1..200 bytes of visible ASCII

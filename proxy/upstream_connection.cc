@@ -10,7 +10,7 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(core::EventLoop&
                                                                 const upstream::Host& host,
                                                                 size_t high_watermark,
                                                                 Handler* handler) {
-  std::unique_ptr<UpstreamConnection> conn(new UpstreamConnection(loop, host.address));
+  std::unique_ptr<UpstreamConnection> conn(new UpstreamConnection(host.address));
   conn->handler_ = handler;
   auto transport = core::Transport::connect(loop, reinterpret_cast<const sockaddr*>(&host.sockaddr),
                                             host.sockaddr_len, conn.get(), high_watermark);
@@ -22,7 +22,7 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(core::EventLoop&
   return conn;
 }
 
-UpstreamConnection::UpstreamConnection(core::EventLoop&, std::string pool_key)
+UpstreamConnection::UpstreamConnection(std::string pool_key)
     : pool_key_(std::move(pool_key)), codec_(*this) {}
 
 UpstreamConnection::~UpstreamConnection() = default;

@@ -69,7 +69,7 @@ class UpstreamConnection : public core::Deletable,
   bool dead() const { return dead_; }
 
  private:
-  UpstreamConnection(core::EventLoop& loop, std::string pool_key);
+  explicit UpstreamConnection(std::string pool_key);
   void readInput();
   void handleEof();
 

@@ -42,11 +42,6 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::setSnapshot(SnapshotPtr snapshot) {
-  loop_.post(
-      [this, snapshot = std::move(snapshot)]() mutable { applySnapshot(std::move(snapshot)); });
-}
-
 void Worker::addListener(WorkerListener spec) {
   auto slot = std::make_unique<ListenerSlot>();
   slot->worker = this;

@@ -1,7 +1,7 @@
 // A worker: one thread, one event loop, its own SO_REUSEPORT listening sockets, its own
 // downstream connections, upstream keep-alive pool and load-balancer state. Nothing here is
 // shared mutable with another thread; the control thread talks to a worker only by posting
-// tasks (setSnapshot, drain) to its loop.
+// tasks (reconfigure, drain) to its loop.
 #pragma once
 
 #include <sys/socket.h>
@@ -47,11 +47,10 @@ class Worker {
   Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPtr snapshot);
   ~Worker();
 
-  // Control thread: start the thread; post a new snapshot; begin graceful drain (stop accepting,
+  // Control thread: start the thread; begin graceful drain (stop accepting,
   // close idle connections, let in-flight requests finish, force-close at the deadline);
   // `on_stopped` runs on the worker thread when its loop has no connections left.
   void start();
-  void setSnapshot(SnapshotPtr snapshot);
   // A reload: new snapshot plus listener changes, applied in one task on the worker's loop.
   void reconfigure(SnapshotPtr snapshot, ListenerChanges changes);
   void drain(std::function<void()> on_stopped);

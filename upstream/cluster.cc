@@ -24,17 +24,18 @@ core::Error addressError(std::string_view text, std::string_view why) {
 }
 
 // Decimal port 1..65535; digits only (no sign, no spaces).
-core::Result<uint16_t> parsePort(std::string_view text, std::string_view port) {
+core::Result<uint16_t> parsePort(std::string_view text, std::string_view port, PortRule rule) {
+  const uint32_t min = rule == PortRule::ZeroAllowed ? 0 : 1;
+  const char* range =
+      rule == PortRule::ZeroAllowed ? "port out of range 0..65535" : "port out of range 1..65535";
   if (port.empty()) return core::fail(addressError(text, "missing port"));
-  if (port.size() > 5) return core::fail(addressError(text, "port out of range 1..65535"));
+  if (port.size() > 5) return core::fail(addressError(text, range));
   uint32_t value = 0;
   for (char c : port) {
     if (c < '0' || c > '9') return core::fail(addressError(text, "port is not a decimal number"));
     value = value * 10 + static_cast<uint32_t>(c - '0');
   }
-  if (value < 1 || value > 65535) {
-    return core::fail(addressError(text, "port out of range 1..65535"));
-  }
+  if (value < min || value > 65535) return core::fail(addressError(text, range));
   return static_cast<uint16_t>(value);
 }
 
@@ -49,13 +50,13 @@ bool toBinary(int family, std::string_view ip, void* out) {
 
 using Parsed = std::pair<sockaddr_storage, socklen_t>;
 
-core::Result<Parsed> parseV6(std::string_view text) {
+core::Result<Parsed> parseV6(std::string_view text, PortRule rule) {
   size_t close = text.find(']');
   if (close == std::string_view::npos) return core::fail(addressError(text, "missing ']'"));
   std::string_view ip = text.substr(1, close - 1);
   std::string_view rest = text.substr(close + 1);
   if (rest.empty() || rest[0] != ':') return core::fail(addressError(text, "missing port"));
-  auto port = parsePort(text, rest.substr(1));
+  auto port = parsePort(text, rest.substr(1), rule);
   if (!port) return core::fail(port.error());
   Parsed out{};
   auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.first);
@@ -68,7 +69,7 @@ core::Result<Parsed> parseV6(std::string_view text) {
   return out;
 }
 
-core::Result<Parsed> parseV4(std::string_view text) {
+core::Result<Parsed> parseV4(std::string_view text, PortRule rule) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) return core::fail(addressError(text, "missing port"));
   std::string_view ip = text.substr(0, colon);
@@ -76,7 +77,7 @@ core::Result<Parsed> parseV4(std::string_view text) {
     return core::fail(addressError(text, "IPv6 addresses must be written as [addr]:port"));
   }
   if (ip.empty()) return core::fail(addressError(text, "missing IP address"));
-  auto port = parsePort(text, text.substr(colon + 1));
+  auto port = parsePort(text, text.substr(colon + 1), rule);
   if (!port) return core::fail(port.error());
   Parsed out{};
   auto* sin = reinterpret_cast<sockaddr_in*>(&out.first);
@@ -135,10 +136,10 @@ std::string endpointKey(const Host& h) {
 
 }  // namespace
 
-core::Result<Parsed> parseSocketAddress(std::string_view text) {
+core::Result<Parsed> parseSocketAddress(std::string_view text, PortRule rule) {
   if (text.empty()) return core::fail(core::Error::config("empty address"));
-  if (text.front() == '[') return parseV6(text);
-  return parseV4(text);
+  if (text.front() == '[') return parseV6(text, rule);
+  return parseV4(text, rule);
 }
 
 core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::ClusterSpec& spec) {

@@ -50,7 +50,11 @@ class Cluster {
   uint32_t connect_attempts_ = 3;
 };
 
+// Port 0 means "the kernel picks": valid for a listening socket, never for a host to connect to.
+enum class PortRule : uint8_t { NonZero, ZeroAllowed };
+
 // Parses "1.2.3.4:80", "[::1]:80" (numeric only). Error detail says what is wrong.
-core::Result<std::pair<sockaddr_storage, socklen_t>> parseSocketAddress(std::string_view text);
+core::Result<std::pair<sockaddr_storage, socklen_t>> parseSocketAddress(
+    std::string_view text, PortRule rule = PortRule::NonZero);
 
 }  // namespace baton::upstream

@@ -10,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "upstream/fast_random.h"
+#include "proxy/core/fast_random.h"
 #include "upstream/load_balancer.h"
 
 namespace baton::upstream {
@@ -27,7 +27,7 @@ class PowerOfTwoLoadBalancer : public LoadBalancer {
 
   void buildAliasTable();
 
-  FastRandom random_;
+  core::FastRandom random_;
   bool uniform_ = true;  // all weights equal: plain uniform draw, no table
   // Walker/Vose alias table for O(1) weighted draws: pick slot i uniformly, keep it when a
   // 32-bit coin is below keep_[i] (out of 2^32), else take alias_[i].

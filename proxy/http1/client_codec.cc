@@ -275,19 +275,11 @@ ResponseHead ClientCodec::Impl::buildHead() {
   bool close = false, keep_alive = false;
   for (const HeaderField& f : h.headers) {
     if (!equalsIgnoreCase(f.name, "connection")) continue;
-    std::string_view v = f.value;
-    while (!v.empty()) {
-      const size_t comma = v.find(',');
-      std::string_view token = v.substr(0, comma);
-      while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-        token.remove_prefix(1);
-      while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
-        token.remove_suffix(1);
+    forEachListElement(f.value, [&](std::string_view token) {
       if (equalsIgnoreCase(token, "close")) close = true;
       if (equalsIgnoreCase(token, "keep-alive")) keep_alive = true;
-      if (comma == std::string_view::npos) break;
-      v.remove_prefix(comma + 1);
-    }
+      return true;
+    });
   }
   const bool read_until_close = !h.no_body && !h.chunked && !h.content_length;
   h.keep_alive = !close && (h.version_minor == 1 || keep_alive) &&

@@ -24,6 +24,26 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b);
 const std::string* findHeader(const HeaderList& headers, std::string_view name);
 size_t countHeader(const HeaderList& headers, std::string_view name);
 
+// Strips optional whitespace (SP, HTAB) from both ends of a field value or list element.
+inline std::string_view trimOws(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// Calls f(element) for each element of a comma-separated field value (RFC 9110 §5.6.1), OWS
+// trimmed, empty elements skipped. f returns false to stop early.
+template <typename F>
+void forEachListElement(std::string_view list, F&& f) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    const std::string_view element = trimOws(list.substr(0, comma));
+    if (!element.empty() && !f(element)) return;
+    if (comma == std::string_view::npos) return;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 struct RequestHead {
   std::string method;         // a validated token, as sent (case-sensitive per RFC 9110)
   std::string target;         // raw request target exactly as sent (before the URL policy)

@@ -39,12 +39,6 @@ core::Result<void> refuse(ErrorCode code, std::string detail) {
   return core::fail(Error::downstream(code, std::move(detail)));
 }
 
-std::string_view trimOws(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
 bool containsIgnoreCase(std::string_view haystack, std::string_view needle) {
   for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
     if (equalsIgnoreCase(haystack.substr(i, needle.size()), needle)) return true;
@@ -58,18 +52,6 @@ bool isToken(std::string_view v) {
     if (!isTchar(c)) return false;
   }
   return true;
-}
-
-// Calls f(token) for each comma-separated element, OWS trimmed, empty elements skipped.
-template <typename F>
-void forEachListElement(std::string_view v, F&& f) {
-  while (!v.empty()) {
-    const size_t comma = v.find(',');
-    const std::string_view element = trimOws(v.substr(0, comma));
-    if (!element.empty()) f(element);
-    if (comma == std::string_view::npos) break;
-    v.remove_prefix(comma + 1);
-  }
 }
 
 // Transfer-Encoding: exactly one `chunked` is accepted. A single other token is an unknown
@@ -324,6 +306,7 @@ core::Result<void> ServerCodec::Impl::validateHead() {
         if (equalsIgnoreCase(token, "close")) connection_close = true;
         if (equalsIgnoreCase(token, "keep-alive")) connection_keep_alive = true;
         if (equalsIgnoreCase(token, "upgrade")) connection_upgrade = true;
+        return true;
       });
     } else if (equalsIgnoreCase(name, "upgrade")) {
       has_upgrade = true;

@@ -1,11 +1,11 @@
 // A small, fast, non-cryptographic PRNG (xoshiro256**, seeded through splitmix64) for
-// load-balancing draws. One instance per load balancer, so per worker: no shared state, no
-// locks, and the same seed gives the same sequence (tests rely on that).
+// load-balancing draws and request ids. One instance per owner (load balancer, worker): no
+// shared state, no locks, and the same seed gives the same sequence (tests rely on that).
 #pragma once
 
 #include <cstdint>
 
-namespace baton::upstream {
+namespace baton::core {
 
 class FastRandom {
  public:
@@ -44,4 +44,4 @@ class FastRandom {
   uint64_t s_[4];
 };
 
-}  // namespace baton::upstream
+}  // namespace baton::core
