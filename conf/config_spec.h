@@ -31,7 +31,17 @@ enum class RawByteMode : uint8_t {
 
 enum class AccessLogFormat : uint8_t { Text, Json };
 
-enum class LbPolicyKind : uint8_t { RoundRobin, LeastRequest, PowerOfTwo };
+// SourceHash: the client address picks the host (marathon-lb's `balance source`), so one client
+// keeps landing on the same host while the host set is unchanged.
+enum class LbPolicyKind : uint8_t { RoundRobin, LeastRequest, PowerOfTwo, SourceHash };
+
+// Http: requests are decoded and routed through the vhosts of the listener's scope.
+// Tcp: a plain L4 proxy to `ListenerSpec::tcp_cluster` (marathon-lb's `HAPROXY_{n}_MODE=tcp`).
+enum class ListenerKind : uint8_t { Http, Tcp };
+
+// What selects the virtual host on an Http listener: the Host header (default), or the
+// X-Marathon-App-Id header (marathon-lb's :9091 listener; vhost domains are then app ids).
+enum class RouteBy : uint8_t { Host, AppIdHeader };
 
 struct TimeoutsSpec {
   Duration request_head{10'000};         // whole request head must arrive within this -> 408
@@ -59,12 +69,31 @@ struct ListenerSpec {
   std::string name;
   std::string address;  // "127.0.0.1:8080", "[::1]:8080", ":8080" (all addresses)
   RawByteMode raw_bytes = RawByteMode::Forward;
+  ListenerKind kind = ListenerKind::Http;
+  RouteBy route_by = RouteBy::Host;
+  // Http: "" serves the shared vhosts (VirtualHostSpec::scope == ""); a name serves only the
+  // vhosts of that scope (a marathon-lb per-service-port frontend never falls back to others).
+  std::string route_scope;
+  std::string tcp_cluster;        // kind == Tcp: every connection goes to this cluster
+  std::string origin = "config";  // "config", or "marathon:/app/id" (status, errors)
 };
 
 struct HostSpec {
   SourceLoc loc;
   std::string address;  // "ip:port"; resolved at load time (numeric only, no DNS on the loop)
   uint32_t weight = 1;  // 1..256
+  // Stats / admin name (marathon-lb's svname, e.g. "10_0_6_25_31704"); "" = the address.
+  std::string name;
+  std::string task_id;    // Marathon task id, "" for configured hosts
+  bool draining = false;  // discovery says: no new requests (task killing, old deployment colour)
+};
+
+// Per-cluster overrides of [timeouts] (BATON_{n}_TIMEOUT_* labels, cluster keys).
+struct TimeoutOverrides {
+  std::optional<Duration> upstream_connect;
+  std::optional<Duration> upstream_first_byte;
+  std::optional<Duration> body_idle;
+  std::optional<Duration> tunnel_idle;  // TCP mode and upgraded connections
 };
 
 struct ClusterSpec {
@@ -74,6 +103,21 @@ struct ClusterSpec {
   std::vector<HostSpec> hosts;
   uint32_t max_idle_connections = 64;  // per worker, per host
   uint32_t connect_attempts = 3;       // distinct hosts tried on connect failure
+  // Cookie stickiness (marathon-lb's HAPROXY_{n}_STICKY): "" = off, else the cookie name
+  // ("mesosphere_server_id" for marathon-lb apps). The cookie value names the host.
+  std::string sticky_cookie;
+  TimeoutOverrides timeouts;
+  std::string origin = "config";  // "config", or "marathon:/app/id"
+};
+
+// HTTP Basic authentication for a route (HAPROXY_{n}_AUTH "realm:user:crypt-hash").
+struct BasicAuthUser {
+  std::string user;
+  std::string password_hash;  // crypt(3) string ("$6$...", "$5$...", "$1$...", "$y$...")
+};
+struct BasicAuthSpec {
+  std::string realm;
+  std::vector<BasicAuthUser> users;
 };
 
 struct RouteSpec {
@@ -83,6 +127,15 @@ struct RouteSpec {
   std::optional<uint64_t> body_bytes;    // overrides limits.body_bytes
   std::optional<RawByteMode> raw_bytes;  // overrides the listener's
   bool merge_slashes = true;
+  // Actions, applied in this order before the request is forwarded (marathon-lb labels):
+  std::vector<std::string> allowed_sources;  // CIDRs; empty = everyone (else 403)
+  std::optional<BasicAuthSpec> basic_auth;   // 401 with WWW-Authenticate unless it matches
+  bool redirect_to_https = false;            // 301 to https://host/target for plain-text requests
+  std::string redirect_root_to;              // "/" exactly -> 301 to this path (BACKEND_REDIR)
+  std::string strip_prefix;      // removed from the forwarded path (PROXYPASS_PATH); "" = none
+  std::string upstream_host;     // Host sent upstream instead of the client's; "" = unchanged
+  std::string location_rewrite;  // REVPROXY_PATH: Location "http(s)://<host>/<p>" -> "<this><p>"
+  bool hsts = false;             // adds Strict-Transport-Security: max-age=15768000 to responses
 };
 
 struct VirtualHostSpec {
@@ -91,6 +144,7 @@ struct VirtualHostSpec {
   // "example.com" exact, "*.example.com" wildcard (any non-empty label sequence), "*" default.
   std::vector<std::string> domains;
   std::vector<RouteSpec> routes;  // tried in order; first match wins
+  std::string scope;              // "" = shared vhosts; else only listeners with this route_scope
 };
 
 struct AccessLogSpec {
@@ -104,6 +158,37 @@ struct ServerSpec {
   AccessLogSpec access_log;
 };
 
+// Discovery settings ([marathon] in the file; `--marathon`, `--group`... on the command line).
+struct MarathonSpec {
+  // "http(s)://host:port" Marathon endpoints (tried in order, failing over), or one
+  // "file:PATH" (same JSON as GET /v2/apps?embed=apps.tasks, re-read on change). Empty = off.
+  std::vector<std::string> urls;
+  std::vector<std::string> groups = {"external"};  // HAPROXY_GROUP selection; "*" = every app
+  bool strict_mode = false;   // a port is exposed only with HAPROXY_{n}_ENABLED=true
+  bool health_check = false;  // only tasks Marathon reports alive (with the last-known cache)
+  std::string domain;         // automatic domains: /team/app -> app.team.<domain>; "" = off
+  std::string username;       // HTTP Basic to Marathon ("" = none)
+  std::string password;
+  std::string auth_token;  // sent as "Authorization: token=<value>" (DC/OS); "" = none
+  std::string ca_file;     // TLS to Marathon: verify against this CA bundle ("" = system CAs)
+  Duration resync_interval{300'000};     // full resync even when the stream is quiet
+  Duration event_debounce{20};           // events within this window coalesce into one resync
+  Duration stream_idle_timeout{60'000};  // no byte (heartbeats are every 10 s) -> reconnect
+  Duration request_timeout{30'000};      // one REST call
+  Duration max_backoff{300'000};
+  std::string state_file;  // last good app document, written atomically; "" = not persisted
+  // marathon-lb's listeners (bound on `bind_address`); 0 = not opened.
+  std::string bind_address;  // "" = all addresses
+  uint16_t http_port = 80;   // shared vhost listener
+  uint16_t app_id_port = 9091;
+  bool bind_service_ports = true;  // one listener per service port
+};
+
+// The admin HTTP listener (control thread): marathon-lb's :9090 endpoints, later metrics.
+struct AdminSpec {
+  std::string http_address;  // "" = off; "127.0.0.1:9090", ":9090"
+};
+
 struct ConfigSpec {
   std::string file;  // path it was loaded from
   ServerSpec server;
@@ -112,6 +197,23 @@ struct ConfigSpec {
   std::vector<ListenerSpec> listeners;
   std::vector<ClusterSpec> clusters;
   std::vector<VirtualHostSpec> vhosts;
+  MarathonSpec marathon;
+  AdminSpec admin;
+};
+
+// What a discovery source (Marathon) contributes on top of the file: merged into a copy of
+// the ConfigSpec by the server (names may not collide with configured ones), then built and
+// published like a reload.
+struct DiscoveryIssue {
+  std::string app_id;   // "/shop/web"
+  std::string subject;  // the label or field, e.g. "HAPROXY_0_SSL_CERT"
+  std::string message;  // "TLS termination is not supported yet; label ignored"
+};
+struct DiscoveredSpec {
+  std::vector<ListenerSpec> listeners;
+  std::vector<ClusterSpec> clusters;
+  std::vector<VirtualHostSpec> vhosts;
+  std::vector<DiscoveryIssue> issues;
 };
 
 }  // namespace baton::conf

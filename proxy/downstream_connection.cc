@@ -42,6 +42,8 @@ DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockadd
   info_.peer_trusted = snapshot.trusted_proxies && snapshot.trusted_proxies->contains(peer);
   info_.listener_port = listener.port;
   info_.raw_bytes = listener.raw_bytes;
+  info_.route_by = listener.route_by;
+  info_.route_scope = listener.route_scope;
 
   // Never hold more than the high watermark of unparsed client bytes: the kernel's window
   // pushes back on the client.

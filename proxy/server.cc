@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <thread>
+#include <unordered_map>
 
 #include "conf/loader.h"
 #include "proxy/listen_socket.h"
@@ -30,6 +31,23 @@ std::string jsonEscape(std::string_view text) {
     }
   }
   return out;
+}
+
+WorkerListener workerListener(const conf::ListenerSpec& spec, int fd, uint16_t port) {
+  return WorkerListener{fd,
+                        spec.name,
+                        port,
+                        spec.raw_bytes,
+                        spec.kind,
+                        spec.route_by,
+                        spec.route_scope,
+                        spec.tcp_cluster};
+}
+
+// Settings a running socket can take in place (everything but the address).
+bool sameSettings(const conf::ListenerSpec& a, const conf::ListenerSpec& b) {
+  return a.raw_bytes == b.raw_bytes && a.kind == b.kind && a.route_by == b.route_by &&
+         a.route_scope == b.route_scope && a.tcp_cluster == b.tcp_cluster;
 }
 
 uint32_t defaultWorkers() {
@@ -75,7 +93,7 @@ core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec
                                           ".address: " + parsed.error().detail));
   }
   auto [addr, len] = *parsed;
-  OpenListener out{spec.name, spec.address, spec.raw_bytes, {}, {}};
+  OpenListener out{spec, {}, {}};
   uint16_t port = 0;
   for (uint32_t w = 0; w < worker_count_; ++w) {
     auto fd = openListenSocket(addr, len);
@@ -93,7 +111,7 @@ core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec
         reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(port);
       }
     }
-    out.per_worker.push_back(WorkerListener{*fd, spec.name, port, spec.raw_bytes});
+    out.per_worker.push_back(workerListener(spec, *fd, port));
   }
   return out;
 }
@@ -106,7 +124,7 @@ std::string Server::listenersJson() const {
   std::string out = "{";
   for (size_t i = 0; i < listeners_.size(); ++i) {
     if (i != 0) out += ",";
-    out += "\"" + jsonEscape(listeners_[i].name) + "\":\"" + listeners_[i].bound + "\"";
+    out += "\"" + jsonEscape(listeners_[i].spec.name) + "\":\"" + listeners_[i].bound + "\"";
   }
   return out + "}";
 }
@@ -114,26 +132,26 @@ std::string Server::listenersJson() const {
 core::Result<std::vector<Server::OpenListener>> Server::planListeners(
     const conf::ConfigSpec& next, std::vector<ListenerChanges>& changes) {
   changes.assign(worker_count_, {});
+  // Running listeners by (name, address): discovery may bring thousands (one per service port).
+  std::unordered_map<std::string, size_t> running;
+  running.reserve(listeners_.size());
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    running.emplace(listeners_[i].spec.name + '\n' + listeners_[i].spec.address, i);
+  }
   std::vector<OpenListener> planned;
   std::vector<OpenListener> opened;  // new sockets: closed again if anything fails
   std::vector<bool> kept(listeners_.size(), false);
   for (const auto& spec : next.listeners) {
-    size_t found = listeners_.size();
-    for (size_t i = 0; i < listeners_.size(); ++i) {
-      if (!kept[i] && listeners_[i].name == spec.name && listeners_[i].address == spec.address) {
-        found = i;
-      }
-    }
-    if (found != listeners_.size()) {
+    auto found = running.find(spec.name + '\n' + spec.address);
+    if (found != running.end() && !kept[found->second]) {
       // Same socket; only its settings may change, in place (no socket is closed).
-      kept[found] = true;
-      OpenListener same = listeners_[found];
-      same.raw_bytes = spec.raw_bytes;
+      const OpenListener& current = listeners_[found->second];
+      kept[found->second] = true;
+      OpenListener same{spec, current.bound, {}};
       for (uint32_t w = 0; w < worker_count_; ++w) {
-        same.per_worker[w].raw_bytes = spec.raw_bytes;
-        if (spec.raw_bytes != listeners_[found].raw_bytes) {
-          changes[w].update.push_back(same.per_worker[w]);
-        }
+        const WorkerListener& old = current.per_worker[w];
+        same.per_worker.push_back(workerListener(spec, old.fd, old.port));
+        if (!sameSettings(spec, current.spec)) changes[w].update.push_back(same.per_worker[w]);
       }
       planned.push_back(std::move(same));
       continue;
@@ -172,7 +190,7 @@ int Server::run() {
 
   std::fprintf(stderr, "baton: serving with %u worker(s)", worker_count_);
   for (const auto& listener : listeners_) {
-    std::fprintf(stderr, ", listener %s on %s", listener.name.c_str(), listener.bound.c_str());
+    std::fprintf(stderr, ", listener %s on %s", listener.spec.name.c_str(), listener.bound.c_str());
   }
   std::fprintf(stderr, "\n");
   report("{\"event\":\"ready\",\"generation\":1,\"pid\":" + std::to_string(getpid()) +

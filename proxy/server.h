@@ -42,9 +42,7 @@ class Server {
   explicit Server(ServerOptions options);
   // One configured listener: a socket per worker on the same address (SO_REUSEPORT).
   struct OpenListener {
-    std::string name;
-    std::string address;  // as configured
-    conf::RawByteMode raw_bytes = conf::RawByteMode::Forward;
+    conf::ListenerSpec spec;
     std::string bound;  // "ip:port" actually bound (port 0 resolved)
     std::vector<WorkerListener> per_worker;
   };

@@ -34,6 +34,8 @@ struct DownstreamInfo {
   bool peer_trusted = false;
   uint16_t listener_port = 0;
   conf::RawByteMode raw_bytes = conf::RawByteMode::Forward;
+  conf::RouteBy route_by = conf::RouteBy::Host;
+  std::string route_scope;  // "" = shared vhosts
 };
 
 // What a stream needs from the downstream protocol. HTTP/1: the connection; HTTP/2: a stream.

@@ -91,7 +91,7 @@ void Worker::reconfigure(SnapshotPtr snapshot, ListenerChanges changes) {
     }
     for (const auto& spec : changes.update) {
       for (auto& slot : listeners_) {
-        if (slot->spec.fd == spec.fd) slot->spec.raw_bytes = spec.raw_bytes;
+        if (slot->spec.fd == spec.fd) slot->spec = spec;
       }
     }
   });

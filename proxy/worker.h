@@ -33,6 +33,10 @@ struct WorkerListener {
   std::string name;
   uint16_t port = 0;
   conf::RawByteMode raw_bytes = conf::RawByteMode::Forward;
+  conf::ListenerKind kind = conf::ListenerKind::Http;
+  conf::RouteBy route_by = conf::RouteBy::Host;
+  std::string route_scope;  // Http: "" = shared vhosts, else only that scope's vhosts
+  std::string tcp_cluster;  // Tcp: the cluster every connection goes to
 };
 
 // Listener changes a reload hands to one worker, applied together with the new snapshot.

@@ -15,6 +15,8 @@ std::unique_ptr<LoadBalancer> createLoadBalancer(std::shared_ptr<const Cluster> 
       return std::make_unique<LeastRequestLoadBalancer>(std::move(cluster));
     case conf::LbPolicyKind::PowerOfTwo:
       return std::make_unique<PowerOfTwoLoadBalancer>(std::move(cluster), seed);
+    case conf::LbPolicyKind::SourceHash:
+      break;  // source_hash.cc is being written; round-robin until then
   }
   // Unreachable with a valid enum; round-robin is the safe default.
   return std::make_unique<RoundRobinLoadBalancer>(std::move(cluster));

@@ -1,0 +1,90 @@
+// Typed Marathon apps and tasks: what parse_apps.h produces from `GET /v2/apps?embed=apps.tasks`
+// (or the same JSON from a file) and what translate.h turns into clusters, routes and listeners.
+//
+// Only the fields a load balancer uses are kept (marathon.md §1.2-1.4). Network resolution
+// (marathon.md §1.3) is done once at parse time, so translation never looks at network modes:
+// every app carries its resolved service ports and every task its backend endpoints, paired
+// with the service ports by position.
+//
+// Pure values; built and used on the control thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace baton::discovery {
+
+enum class NetworkMode : uint8_t { Host, Bridge, Container };  // container = IP-per-task
+
+enum class TaskState : uint8_t {
+  Staging,
+  Starting,
+  Running,
+  Killing,
+  Finished,
+  Failed,
+  Killed,
+  Error,
+  Lost,
+  Dropped,
+  Unreachable,
+  Gone,
+  GoneByOperator,
+  Unknown,
+};
+
+struct HealthCheckResult {
+  bool alive = false;
+};
+
+struct HealthCheck {
+  std::string protocol = "HTTP";  // HTTP, HTTPS, TCP, COMMAND, MESOS_TCP, MESOS_HTTP, MESOS_HTTPS
+  std::string path = "/";
+  std::optional<uint32_t> port_index;
+  std::optional<uint16_t> port;  // explicit port: applies to every service port (marathon-lb)
+  uint32_t interval_seconds = 60;
+  uint32_t timeout_seconds = 20;
+  uint32_t max_consecutive_failures = 3;
+  uint32_t grace_period_seconds = 300;
+};
+
+// Where one service port of one task is reachable.
+struct Endpoint {
+  std::string host;  // task.host (agent) in host/bridge mode, task IP in container mode
+  uint16_t port = 0;
+};
+
+struct Task {
+  std::string id;
+  std::string app_id;
+  std::string host;  // agent hostname or IP ("" = unknown: the task is not routable)
+  TaskState state = TaskState::Unknown;
+  std::string version;     // app version the task was launched from
+  std::string started_at;  // "" until running
+  // Empty when Marathon reported no results (before the first check, after leader failover).
+  std::vector<HealthCheckResult> health;
+  // Resolved at parse time, one per App::service_ports entry (shorter when the task has fewer
+  // ports: the extra service ports have no endpoint for this task). Empty in container mode
+  // until the task has an IP address.
+  std::vector<Endpoint> endpoints;
+};
+
+struct App {
+  std::string id;  // "/shop/web"
+  std::map<std::string, std::string> labels;
+  uint32_t instances = 0;
+  NetworkMode network = NetworkMode::Host;
+  // Resolved service ports, in port index order ({n} of HAPROXY_{n}_*). 0 = none assigned.
+  std::vector<uint16_t> service_ports;
+  std::vector<HealthCheck> health_checks;
+  std::string version;
+  std::string last_scaling_at;        // versionInfo.lastScalingAt
+  std::string last_config_change_at;  // versionInfo.lastConfigChangeAt
+  bool deploying = false;             // deployments[] non-empty
+  std::vector<Task> tasks;
+};
+
+}  // namespace baton::discovery
