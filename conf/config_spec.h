@@ -20,6 +20,7 @@ using Duration = std::chrono::milliseconds;
 struct SourceLoc {
   std::string file;
   uint32_t line = 0;
+  bool operator==(const SourceLoc&) const = default;
 };
 
 // What to do with raw bytes >= 0x80 in a request target (url-policy.md).
@@ -76,6 +77,7 @@ struct ListenerSpec {
   std::string route_scope;
   std::string tcp_cluster;        // kind == Tcp: every connection goes to this cluster
   std::string origin = "config";  // "config", or "marathon:/app/id" (status, errors)
+  bool operator==(const ListenerSpec&) const = default;
 };
 
 struct HostSpec {
@@ -86,6 +88,7 @@ struct HostSpec {
   std::string name;
   std::string task_id;    // Marathon task id, "" for configured hosts
   bool draining = false;  // discovery says: no new requests (task killing, old deployment colour)
+  bool operator==(const HostSpec&) const = default;
 };
 
 // Per-cluster overrides of [timeouts] (BATON_{n}_TIMEOUT_* labels, cluster keys).
@@ -94,6 +97,7 @@ struct TimeoutOverrides {
   std::optional<Duration> upstream_first_byte;
   std::optional<Duration> body_idle;
   std::optional<Duration> tunnel_idle;  // TCP mode and upgraded connections
+  bool operator==(const TimeoutOverrides&) const = default;
 };
 
 struct ClusterSpec {
@@ -108,16 +112,19 @@ struct ClusterSpec {
   std::string sticky_cookie;
   TimeoutOverrides timeouts;
   std::string origin = "config";  // "config", or "marathon:/app/id"
+  bool operator==(const ClusterSpec&) const = default;
 };
 
 // HTTP Basic authentication for a route (HAPROXY_{n}_AUTH "realm:user:crypt-hash").
 struct BasicAuthUser {
   std::string user;
   std::string password_hash;  // crypt(3) string ("$6$...", "$5$...", "$1$...", "$y$...")
+  bool operator==(const BasicAuthUser&) const = default;
 };
 struct BasicAuthSpec {
   std::string realm;
   std::vector<BasicAuthUser> users;
+  bool operator==(const BasicAuthSpec&) const = default;
 };
 
 struct RouteSpec {
@@ -136,6 +143,7 @@ struct RouteSpec {
   std::string upstream_host;     // Host sent upstream instead of the client's; "" = unchanged
   std::string location_rewrite;  // REVPROXY_PATH: Location "http(s)://<host>/<p>" -> "<this><p>"
   bool hsts = false;             // adds Strict-Transport-Security: max-age=15768000 to responses
+  bool operator==(const RouteSpec&) const = default;
 };
 
 struct VirtualHostSpec {
@@ -145,6 +153,7 @@ struct VirtualHostSpec {
   std::vector<std::string> domains;
   std::vector<RouteSpec> routes;  // tried in order; first match wins
   std::string scope;              // "" = shared vhosts; else only listeners with this route_scope
+  bool operator==(const VirtualHostSpec&) const = default;
 };
 
 struct AccessLogSpec {
