@@ -191,11 +191,13 @@ struct MarathonSpec {
   uint16_t http_port = 80;   // shared vhost listener
   uint16_t app_id_port = 9091;
   bool bind_service_ports = true;  // one listener per service port
+  bool operator==(const MarathonSpec&) const = default;
 };
 
 // The admin HTTP listener (control thread): marathon-lb's :9090 endpoints, later metrics.
 struct AdminSpec {
   std::string http_address;  // "" = off; "127.0.0.1:9090", ":9090"
+  bool operator==(const AdminSpec&) const = default;
 };
 
 struct ConfigSpec {

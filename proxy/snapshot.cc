@@ -1,5 +1,8 @@
 #include "proxy/snapshot.h"
 
+#include <string_view>
+#include <unordered_map>
+
 namespace baton::proxy {
 
 namespace {
@@ -18,10 +21,26 @@ core::Result<std::shared_ptr<AccessLog>> accessLogFor(const conf::ConfigSpec& co
   return AccessLog::create(config.server.access_log, workers);
 }
 
+// A cluster whose spec did not change is shared with the previous snapshot: discovery rebuilds
+// on every Marathon change, and an unchanged cluster keeps its load-balancer state in workers
+// (which key balancers by cluster object) and costs nothing to rebuild.
 core::Result<std::vector<std::shared_ptr<const upstream::Cluster>>> buildClusters(
-    const conf::ConfigSpec& config) {
+    const conf::ConfigSpec& config, const ProxySnapshot* previous) {
+  std::unordered_map<std::string_view, size_t> reusable;
+  if (previous != nullptr && previous->config) {
+    const auto& old_specs = previous->config->clusters;
+    for (size_t i = 0; i < old_specs.size() && i < previous->clusters.size(); ++i) {
+      reusable.emplace(old_specs[i].name, i);
+    }
+  }
   std::vector<std::shared_ptr<const upstream::Cluster>> clusters;
+  clusters.reserve(config.clusters.size());
   for (const auto& cluster_spec : config.clusters) {
+    auto same = reusable.find(cluster_spec.name);
+    if (same != reusable.end() && previous->config->clusters[same->second] == cluster_spec) {
+      clusters.push_back(previous->clusters[same->second]);
+      continue;
+    }
     auto cluster = upstream::Cluster::create(cluster_spec);
     if (!cluster) return core::fail(std::move(cluster.error()));
     clusters.push_back(std::move(*cluster));
@@ -38,7 +57,7 @@ std::vector<std::string> clusterNames(const conf::ConfigSpec& config) {
 }  // namespace
 
 core::Result<void> checkConfig(const conf::ConfigSpec& config) {
-  auto clusters = buildClusters(config);
+  auto clusters = buildClusters(config, nullptr);
   if (!clusters) return core::fail(std::move(clusters.error()));
   auto routes =
       routing::RouteTable::create(config.vhosts, clusterNames(config), config.limits.body_bytes);
@@ -54,7 +73,7 @@ core::Result<SnapshotPtr> buildSnapshot(std::shared_ptr<const conf::ConfigSpec> 
   auto snapshot = std::make_shared<ProxySnapshot>();
   snapshot->generation = generation;
 
-  auto clusters = buildClusters(*config);
+  auto clusters = buildClusters(*config, previous);
   if (!clusters) return core::fail(std::move(clusters.error()));
   snapshot->clusters = std::move(*clusters);
 
