@@ -8,8 +8,11 @@
 
 #include <toml++/toml.h>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -66,7 +69,7 @@ std::string_view typeName(const toml::node& node) {
   }
 }
 
-std::string quoted(std::string_view s) {
+std::string inQuotes(std::string_view s) {
   return "\"" + std::string(s) + "\"";
 }
 
@@ -171,9 +174,10 @@ Result<E> asEnum(const Ctx& ctx, const toml::node& node, std::string_view key,
   std::string allowed;
   for (const auto& n : names) {
     if (n.name == *s) return n.value;
-    allowed += (allowed.empty() ? "" : ", ") + quoted(n.name);
+    allowed += (allowed.empty() ? "" : ", ") + inQuotes(n.name);
   }
-  return ctx.error(node, key, "unknown value " + quoted(*s) + " (expected one of " + allowed + ")");
+  return ctx.error(node, key,
+                   "unknown value " + inQuotes(*s) + " (expected one of " + allowed + ")");
 }
 
 constexpr EnumName<RawByteMode> kRawByteModes[] = {{"forward", RawByteMode::Forward},
@@ -183,7 +187,12 @@ constexpr EnumName<AccessLogFormat> kLogFormats[] = {{"text", AccessLogFormat::T
                                                      {"json", AccessLogFormat::Json}};
 constexpr EnumName<LbPolicyKind> kPolicies[] = {{"round_robin", LbPolicyKind::RoundRobin},
                                                 {"least_request", LbPolicyKind::LeastRequest},
-                                                {"power_of_two", LbPolicyKind::PowerOfTwo}};
+                                                {"power_of_two", LbPolicyKind::PowerOfTwo},
+                                                {"source_hash", LbPolicyKind::SourceHash}};
+constexpr EnumName<ListenerKind> kListenerKinds[] = {{"http", ListenerKind::Http},
+                                                     {"tcp", ListenerKind::Tcp}};
+constexpr EnumName<RouteBy> kRouteBy[] = {{"host", RouteBy::Host},
+                                          {"app_id", RouteBy::AppIdHeader}};
 
 // Names of listeners, clusters and vhosts show up in logs and metrics: keep them plain.
 Result<std::string> asName(const Ctx& ctx, const toml::node& node, std::string_view key) {
@@ -193,8 +202,14 @@ Result<std::string> asName(const Ctx& ctx, const toml::node& node, std::string_v
                   s->find_first_not_of(
                       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                       "0123456789_.-") == std::string::npos;
-  if (!ok) return ctx.error(node, key, "name must be 1..64 of [A-Za-z0-9_.-], got " + quoted(*s));
+  if (!ok) return ctx.error(node, key, "name must be 1..64 of [A-Za-z0-9_.-], got " + inQuotes(*s));
   return s;
+}
+
+// A route scope: "" (the shared vhosts) or a name.
+Result<std::string> asScope(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  if (const auto* v = node.as_string(); v && v->get().empty()) return std::string();
+  return asName(ctx, node, key);
 }
 
 // ---- Tables ----
@@ -381,6 +396,15 @@ auto normalisedString(Normalise normalise) {
 
 // ---- Sections ----
 
+// Reads the optional sub-table `name` of `parent` with `read(table, out)`.
+template <typename Spec, typename Read>
+Result<void> readSection(const TableView& parent, std::string_view name, Spec& out, Read&& read) {
+  auto t = subTable(parent, name);
+  if (!t) return core::fail(std::move(t.error()));
+  if (*t) return read(**t, out);
+  return {};
+}
+
 Result<void> readAccessLog(const TableView& t, AccessLogSpec& out) {
   CONF_TRY(t.allowOnly({"path", "format"}));
   CONF_TRY(t.optional("path", out.path, [](const Ctx& c, const toml::node& n, std::string_view k) {
@@ -428,12 +452,35 @@ Result<void> readLimits(const TableView& t, LimitsSpec& out) {
   return t.optional("buffer_high_watermark", out.buffer_high_watermark, u32SizeIn(1));
 }
 
+// Keys that only make sense for one listener kind are refused on the other, at their own line.
+Result<void> checkListenerKindKeys(const TableView& t, ListenerKind kind) {
+  if (kind == ListenerKind::Tcp) {
+    if (!t.get("cluster")) {
+      return t.ctx().error(lineOf(t.table()), t.key("cluster"), "required for kind = \"tcp\"");
+    }
+    for (std::string_view http_only : {"route_by", "scope", "raw_bytes"}) {
+      if (const toml::node* n = t.get(http_only)) {
+        return t.ctx().error(*n, t.key(http_only), "only for kind = \"http\"");
+      }
+    }
+  } else if (const toml::node* n = t.get("cluster")) {
+    return t.ctx().error(*n, t.key("cluster"),
+                         "only for kind = \"tcp\" (an http listener routes through vhosts)");
+  }
+  return {};
+}
+
 Result<ListenerSpec> readListener(const TableView& t) {
   ListenerSpec out;
   out.loc = t.loc();
-  CONF_TRY(t.allowOnly({"name", "address", "raw_bytes"}));
+  CONF_TRY(t.allowOnly({"name", "address", "kind", "cluster", "route_by", "scope", "raw_bytes"}));
   CONF_TRY(t.required("name", out.name, asName));
   CONF_TRY(t.required("address", out.address, checkedString(checkListenerAddress)));
+  CONF_TRY(t.optional("kind", out.kind, enumOf(kListenerKinds)));
+  CONF_TRY(checkListenerKindKeys(t, out.kind));
+  CONF_TRY(t.optional("cluster", out.tcp_cluster, asName));
+  CONF_TRY(t.optional("route_by", out.route_by, enumOf(kRouteBy)));
+  CONF_TRY(t.optional("scope", out.route_scope, asScope));
   CONF_TRY(t.optional("raw_bytes", out.raw_bytes, enumOf(kRawByteModes)));
   return out;
 }
@@ -452,45 +499,128 @@ Result<HostSpec> asHost(const Ctx& ctx, const toml::node& node, std::string_view
   const auto* table = node.as_table();
   if (!table) return ctx.wrongType(node, key, "a string \"ip:port\" or { address, weight }");
   const TableView t(ctx, *table, std::string(key));
-  CONF_TRY(t.allowOnly({"address", "weight"}));
+  CONF_TRY(t.allowOnly({"address", "weight", "name"}));
   CONF_TRY(t.required("address", out.address, address));
   CONF_TRY(t.optional("weight", out.weight, u32In(1, 256)));
+  CONF_TRY(t.optional("name", out.name, asName));
   return out;
+}
+
+Result<void> readClusterTimeouts(const TableView& t, TimeoutOverrides& out) {
+  CONF_TRY(t.allowOnly({"upstream_connect", "upstream_first_byte", "body_idle", "tunnel_idle"}));
+  CONF_TRY(t.optional("upstream_connect", out.upstream_connect, asPositiveDuration));
+  CONF_TRY(t.optional("upstream_first_byte", out.upstream_first_byte, asPositiveDuration));
+  CONF_TRY(t.optional("body_idle", out.body_idle, asPositiveDuration));
+  return t.optional("tunnel_idle", out.tunnel_idle, asPositiveDuration);
+}
+
+// Host names are what stats, admin commands and sticky cookies use to name a host.
+Result<void> checkHostNames(const TableView& t, const std::vector<HostSpec>& hosts) {
+  std::map<std::string_view, size_t> seen;
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    if (hosts[i].name.empty()) continue;
+    const auto [it, inserted] = seen.emplace(hosts[i].name, i);
+    if (inserted) continue;
+    return t.ctx().error(hosts[i].loc.line, t.key("hosts[" + std::to_string(i) + "].name"),
+                         "duplicate host name " + inQuotes(hosts[i].name) + " (hosts[" +
+                             std::to_string(it->second) + "])");
+  }
+  return {};
 }
 
 Result<ClusterSpec> readCluster(const TableView& t) {
   ClusterSpec out;
   out.loc = t.loc();
-  CONF_TRY(t.allowOnly({"name", "policy", "max_idle_connections", "connect_attempts", "hosts"}));
+  CONF_TRY(t.allowOnly({"name", "policy", "max_idle_connections", "connect_attempts",
+                        "sticky_cookie", "timeouts", "hosts"}));
   CONF_TRY(t.required("name", out.name, asName));
   CONF_TRY(t.optional("policy", out.policy, enumOf(kPolicies)));
   CONF_TRY(t.optional("max_idle_connections", out.max_idle_connections, u32In(0, 65'535)));
   CONF_TRY(t.optional("connect_attempts", out.connect_attempts, u32In(1, 16)));
+  CONF_TRY(t.optional("sticky_cookie", out.sticky_cookie, checkedString(checkCookieName)));
+  CONF_TRY(readSection(t, "timeouts", out.timeouts, readClusterTimeouts));
   CONF_TRY(t.required("hosts", out.hosts, readArray(asHost)));
   if (out.hosts.empty())
     return t.ctx().error(*t.get("hosts"), t.key("hosts"), "at least one host required");
+  CONF_TRY(checkHostNames(t, out.hosts));
   return out;
+}
+
+// { user = "u", password_hash = "$6$..." }
+Result<BasicAuthUser> asAuthUser(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  const auto* table = node.as_table();
+  if (!table) return ctx.wrongType(node, key, "a table { user, password_hash }");
+  const TableView t(ctx, *table, std::string(key));
+  BasicAuthUser out;
+  CONF_TRY(t.allowOnly({"user", "password_hash"}));
+  CONF_TRY(t.required("user", out.user, checkedString(checkAuthUser)));
+  CONF_TRY(t.required("password_hash", out.password_hash, checkedString(checkCryptHash)));
+  return out;
+}
+
+Result<void> readBasicAuth(const TableView& t, std::optional<BasicAuthSpec>& out) {
+  BasicAuthSpec spec;
+  CONF_TRY(t.allowOnly({"realm", "users"}));
+  CONF_TRY(t.required("realm", spec.realm, checkedString(checkAuthRealm)));
+  CONF_TRY(t.required("users", spec.users, readArray(asAuthUser)));
+  if (spec.users.empty()) {
+    return t.ctx().error(*t.get("users"), t.key("users"), "at least one user required");
+  }
+  for (size_t i = 1; i < spec.users.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (spec.users[i].user != spec.users[j].user) continue;
+      const std::string key = t.key("users[" + std::to_string(i) + "].user");
+      return t.ctx().error(
+          *t.get("users")->as_array()->get(i), key,
+          "duplicate user " + inQuotes(spec.users[i].user) + " (users[" + std::to_string(j) + "])");
+    }
+  }
+  out = std::move(spec);
+  return {};
+}
+
+// What a route does besides forwarding (marathon-lb's per-app labels).
+Result<void> readRouteActions(const TableView& t, RouteSpec& out) {
+  CONF_TRY(t.optional("allowed_sources", out.allowed_sources,
+                      readArray(normalisedString(normaliseCidr))));
+  CONF_TRY(readSection(t, "basic_auth", out.basic_auth, readBasicAuth));
+  CONF_TRY(t.optional("redirect_to_https", out.redirect_to_https, asBool));
+  CONF_TRY(t.optional("redirect_root_to", out.redirect_root_to, checkedString(checkRedirectPath)));
+  CONF_TRY(t.optional("strip_prefix", out.strip_prefix, checkedString(checkRoutePrefix)));
+  CONF_TRY(t.optional("upstream_host", out.upstream_host, checkedString(checkHostHeader)));
+  CONF_TRY(t.optional("location_rewrite", out.location_rewrite, checkedString(checkRedirectPath)));
+  return t.optional("hsts", out.hsts, asBool);
 }
 
 Result<RouteSpec> readRoute(const TableView& t) {
   RouteSpec out;
   out.loc = t.loc();
-  CONF_TRY(t.allowOnly({"prefix", "cluster", "body_limit", "raw_bytes", "merge_slashes"}));
+  CONF_TRY(t.allowOnly({"prefix", "cluster", "body_limit", "raw_bytes", "merge_slashes",
+                        "allowed_sources", "basic_auth", "redirect_to_https", "redirect_root_to",
+                        "strip_prefix", "upstream_host", "location_rewrite", "hsts"}));
   CONF_TRY(t.optional("prefix", out.prefix, checkedString(checkRoutePrefix)));
   CONF_TRY(t.required("cluster", out.cluster, asString));
   CONF_TRY(
       t.optional("body_limit", out.body_bytes, sizeIn(0, std::numeric_limits<uint64_t>::max())));
   CONF_TRY(t.optional("raw_bytes", out.raw_bytes, enumOf(kRawByteModes)));
   CONF_TRY(t.optional("merge_slashes", out.merge_slashes, asBool));
+  CONF_TRY(readRouteActions(t, out));
   return out;
+}
+
+// A host name pattern, or a Marathon app id ("/shop/web") matched by route_by = "app_id"
+// listeners (a Host header never starts with '/', so the two cannot be confused).
+Result<std::string> normaliseVhostDomain(std::string_view domain) {
+  return domain.starts_with('/') ? normaliseAppId(domain) : normaliseDomain(domain);
 }
 
 Result<VirtualHostSpec> readVhost(const TableView& t) {
   VirtualHostSpec out;
   out.loc = t.loc();
-  CONF_TRY(t.allowOnly({"name", "domains", "route"}));
+  CONF_TRY(t.allowOnly({"name", "domains", "scope", "route"}));
   CONF_TRY(t.required("name", out.name, asName));
-  CONF_TRY(t.required("domains", out.domains, readArray(normalisedString(normaliseDomain))));
+  CONF_TRY(t.optional("scope", out.scope, asScope));
+  CONF_TRY(t.required("domains", out.domains, readArray(normalisedString(normaliseVhostDomain))));
   if (out.domains.empty()) {
     return t.ctx().error(*t.get("domains"), t.key("domains"), "at least one domain required");
   }
@@ -508,6 +638,91 @@ Result<VirtualHostSpec> readVhost(const TableView& t) {
   return out;
 }
 
+// "file:PATH" with a relative PATH is taken relative to the config file's directory, so a config
+// and its app document can move together; http(s) URLs only get their syntax checked.
+auto marathonUrl(const std::string& config_file) {
+  return
+      [config_file](const Ctx& c, const toml::node& n, std::string_view k) -> Result<std::string> {
+        auto s = asString(c, n, k);
+        if (!s || !s->starts_with("file:")) return checkedString(checkMarathonUrl)(c, n, k);
+        const std::filesystem::path path(s->substr(5));
+        if (path.empty()) return c.error(n, k, "\"file:\" needs a path");
+        if (path.is_absolute()) return s;
+        return "file:" + (std::filesystem::path(config_file).parent_path() / path).string();
+      };
+}
+
+Result<uint16_t> asPort(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  auto v = asInteger(ctx, node, key, 0, 65'535);
+  if (!v) return core::fail(std::move(v.error()));
+  return static_cast<uint16_t>(*v);
+}
+
+// A string value sent to Marathon in a header: control characters would split the header.
+Result<std::string> asHeaderString(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  return checkedString(checkHeaderSafe)(ctx, node, key);
+}
+
+Result<std::string> asOptionalIp(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  auto s = asString(ctx, node, key);
+  if (!s || s->empty()) return s;
+  return checkedString(checkNumericIp)(ctx, node, key);
+}
+
+Result<void> readMarathonLists(const TableView& t, MarathonSpec& out) {
+  CONF_TRY(t.optional("urls", out.urls, readArray(marathonUrl(t.ctx().file))));
+  if (const toml::node* n = t.get("urls"); n && out.urls.empty()) {
+    return t.ctx().error(*n, t.key("urls"),
+                         "at least one URL required (omit the key to turn discovery off)");
+  }
+  CONF_TRY(t.optional("groups", out.groups, readArray(checkedString(checkMarathonGroup))));
+  if (out.groups.empty()) {
+    return t.ctx().error(*t.get("groups"), t.key("groups"),
+                         "at least one group required (\"*\" selects every app)");
+  }
+  return {};
+}
+
+Result<void> readMarathonDurations(const TableView& t, MarathonSpec& out) {
+  CONF_TRY(t.optional("resync_interval", out.resync_interval, asPositiveDuration));
+  // "0ms" is meaningful: every event triggers its own resync.
+  CONF_TRY(t.optional("event_debounce", out.event_debounce, asDuration));
+  CONF_TRY(t.optional("stream_idle_timeout", out.stream_idle_timeout, asPositiveDuration));
+  CONF_TRY(t.optional("request_timeout", out.request_timeout, asPositiveDuration));
+  return t.optional("max_backoff", out.max_backoff, asPositiveDuration);
+}
+
+Result<void> readMarathon(const TableView& t, MarathonSpec& out) {
+  CONF_TRY(t.allowOnly({"urls", "groups", "strict_mode", "health_check", "domain", "username",
+                        "password", "auth_token", "ca_file", "resync_interval", "event_debounce",
+                        "stream_idle_timeout", "request_timeout", "max_backoff", "state_file",
+                        "bind_address", "http_port", "app_id_port", "bind_service_ports"}));
+  CONF_TRY(readMarathonLists(t, out));
+  CONF_TRY(t.optional("strict_mode", out.strict_mode, asBool));
+  CONF_TRY(t.optional("health_check", out.health_check, asBool));
+  CONF_TRY(t.optional("domain", out.domain, normalisedString(normaliseDnsName)));
+  CONF_TRY(t.optional("username", out.username, asHeaderString));
+  CONF_TRY(t.optional("password", out.password, asHeaderString));
+  CONF_TRY(t.optional("auth_token", out.auth_token, asHeaderString));
+  CONF_TRY(t.optional("ca_file", out.ca_file, asString));
+  CONF_TRY(readMarathonDurations(t, out));
+  CONF_TRY(t.optional("state_file", out.state_file, asString));
+  CONF_TRY(t.optional("bind_address", out.bind_address, asOptionalIp));
+  CONF_TRY(t.optional("http_port", out.http_port, asPort));
+  CONF_TRY(t.optional("app_id_port", out.app_id_port, asPort));
+  return t.optional("bind_service_ports", out.bind_service_ports, asBool);
+}
+
+Result<void> readAdmin(const TableView& t, AdminSpec& out) {
+  CONF_TRY(t.allowOnly({"http"}));
+  return t.optional("http", out.http_address,
+                    [](const Ctx& c, const toml::node& n, std::string_view k) {
+                      auto s = asString(c, n, k);
+                      if (!s || s->empty()) return s;
+                      return checkedString(checkListenerAddress)(c, n, k);
+                    });
+}
+
 // Reads every element of [[name]] with `read`.
 template <typename T, typename Read>
 Result<void> readAll(const TableView& root, std::string_view name, std::vector<T>& out,
@@ -522,110 +737,321 @@ Result<void> readAll(const TableView& root, std::string_view name, std::vector<T
   return {};
 }
 
-// ---- Cross-references (after every section has been read) ----
+// ---- Whole-spec validation (validateConfig; the loader's last step) ----
 
-// Finds the node a spec's field came from again, to anchor a cross-reference error at its line.
-// Our key paths ("vhost[0].route[1].cluster") are toml++ paths, and they name nodes we just read.
-uint32_t lineAt(const toml::table& root, std::string_view key) {
-  const toml::node* node = root.at_path(key).node();
-  return node ? lineOf(*node) : 1;
+// Names file, line and key in a validation error. A spec read from a file finds the line of the
+// key again in the TOML tree; a spec built in code has only the SourceLoc of the enclosing table,
+// or nothing (then the message is "FILE: KEY: message").
+class Reporter {
+ public:
+  using LineOfKey = std::function<uint32_t(const std::string& key)>;  // 0 = not found
+
+  Reporter(std::string file, LineOfKey line_of_key, uint32_t fallback_line)
+      : file_(std::move(file)), line_of_key_(std::move(line_of_key)), fallback_(fallback_line) {}
+
+  std::unexpected<Error> error(const std::string& key, const SourceLoc* loc,
+                               std::string_view msg) const {
+    uint32_t line = line_of_key_ ? line_of_key_(key) : 0;
+    if (line == 0 && loc) line = loc->line;
+    if (line == 0) line = fallback_;
+    const std::string& file = loc && !loc->file.empty() ? loc->file : file_;
+    std::string where;
+    if (!file.empty()) where = file + (line ? ":" + std::to_string(line) : "") + ": ";
+    return core::fail(Error::config(where + key + ": " + std::string(msg)));
+  }
+
+ private:
+  std::string file_;
+  LineOfKey line_of_key_;
+  uint32_t fallback_;
+};
+
+std::string indexed(std::string_view array, size_t i) {
+  return std::string(array) + "[" + std::to_string(i) + "]";
+}
+
+bool hasCluster(const ConfigSpec& spec, std::string_view name) {
+  for (const auto& c : spec.clusters) {
+    if (c.name == name) return true;
+  }
+  return false;
 }
 
 template <typename Spec>
-Result<void> checkUniqueNames(const Ctx& ctx, const toml::table& root, std::string_view array,
+Result<void> checkUniqueNames(const Reporter& rep, std::string_view array,
                               const std::vector<Spec>& specs) {
-  std::map<std::string_view, const Spec*> seen;
+  std::map<std::string_view, size_t> seen;
   for (size_t i = 0; i < specs.size(); ++i) {
-    const auto [it, inserted] = seen.emplace(specs[i].name, &specs[i]);
+    const auto [it, inserted] = seen.emplace(specs[i].name, i);
     if (inserted) continue;
-    const std::string key = std::string(array) + "[" + std::to_string(i) + "].name";
-    return ctx.error(lineAt(root, key), key,
-                     "duplicate name " + quoted(specs[i].name) + " (first defined at line " +
-                         std::to_string(it->second->loc.line) + ")");
+    const SourceLoc& first = specs[it->second].loc;
+    return rep.error(indexed(array, i) + ".name", &specs[i].loc,
+                     "duplicate name " + inQuotes(specs[i].name) +
+                         (first.line ? " (first defined at line " + std::to_string(first.line)
+                                     : " (first is " + indexed(array, it->second)) +
+                         ")");
   }
   return {};
 }
 
-Result<void> checkListenerAddresses(const Ctx& ctx, const toml::table& root,
-                                    const std::vector<ListenerSpec>& listeners) {
+// Two sockets on one address string would both bind (SO_REUSEPORT) and split the traffic.
+Result<void> checkListenerAddresses(const Reporter& rep, const ConfigSpec& spec) {
   std::map<std::string_view, const ListenerSpec*> seen;
-  for (size_t i = 0; i < listeners.size(); ++i) {
-    const auto [it, inserted] = seen.emplace(listeners[i].address, &listeners[i]);
+  for (size_t i = 0; i < spec.listeners.size(); ++i) {
+    const ListenerSpec& l = spec.listeners[i];
+    const auto [it, inserted] = seen.emplace(l.address, &l);
     if (inserted) continue;
-    const std::string key = "listener[" + std::to_string(i) + "].address";
-    return ctx.error(lineAt(root, key), key,
-                     "address " + quoted(listeners[i].address) + " already used by listener " +
-                         quoted(it->second->name));
+    return rep.error(indexed("listener", i) + ".address", &l.loc,
+                     "address " + inQuotes(l.address) + " already used by listener " +
+                         inQuotes(it->second->name));
+  }
+  if (auto it = seen.find(spec.admin.http_address); it != seen.end()) {
+    return rep.error("admin.http", nullptr,
+                     "address " + inQuotes(spec.admin.http_address) + " already used by listener " +
+                         inQuotes(it->second->name));
   }
   return {};
 }
 
-Result<void> checkVhostDomains(const Ctx& ctx, const toml::table& root,
-                               const std::vector<VirtualHostSpec>& vhosts) {
-  std::map<std::string_view, const VirtualHostSpec*> seen;
+// A domain is unique within its scope: scoped vhosts are only seen by their scope's listeners.
+Result<void> checkVhostDomains(const Reporter& rep, const std::vector<VirtualHostSpec>& vhosts) {
+  std::map<std::pair<std::string_view, std::string_view>, const VirtualHostSpec*> seen;
   for (size_t i = 0; i < vhosts.size(); ++i) {
-    for (size_t d = 0; d < vhosts[i].domains.size(); ++d) {
-      const auto [it, inserted] = seen.emplace(vhosts[i].domains[d], &vhosts[i]);
+    const VirtualHostSpec& vh = vhosts[i];
+    for (size_t d = 0; d < vh.domains.size(); ++d) {
+      const auto [it, inserted] =
+          seen.emplace(std::pair<std::string_view, std::string_view>(vh.scope, vh.domains[d]), &vh);
       if (inserted) continue;
-      const std::string key = "vhost[" + std::to_string(i) + "].domains[" + std::to_string(d) + "]";
-      return ctx.error(lineAt(root, key), key,
-                       "domain " + quoted(vhosts[i].domains[d]) + " already used by vhost " +
-                           quoted(it->second->name));
+      return rep.error(indexed("vhost", i) + ".domains[" + std::to_string(d) + "]", &vh.loc,
+                       "domain " + inQuotes(vh.domains[d]) + " already used by vhost " +
+                           inQuotes(it->second->name) +
+                           (vh.scope.empty() ? "" : " in scope " + inQuotes(vh.scope)));
     }
   }
   return {};
 }
 
-Result<void> checkRouteClusters(const Ctx& ctx, const toml::table& root, const ConfigSpec& spec) {
+Result<void> checkRouteClusters(const Reporter& rep, const ConfigSpec& spec) {
   for (size_t v = 0; v < spec.vhosts.size(); ++v) {
     for (size_t r = 0; r < spec.vhosts[v].routes.size(); ++r) {
       const RouteSpec& route = spec.vhosts[v].routes[r];
-      bool found = false;
-      for (const auto& c : spec.clusters) found = found || c.name == route.cluster;
-      if (found) continue;
-      const std::string key =
-          "vhost[" + std::to_string(v) + "].route[" + std::to_string(r) + "].cluster";
-      return ctx.error(lineAt(root, key), key, "unknown cluster " + quoted(route.cluster));
+      if (hasCluster(spec, route.cluster)) continue;
+      return rep.error(indexed("vhost", v) + ".route[" + std::to_string(r) + "].cluster",
+                       &route.loc, "unknown cluster " + inQuotes(route.cluster));
     }
   }
   return {};
 }
 
-Result<void> checkCrossReferences(const Ctx& ctx, const toml::table& root, const ConfigSpec& spec) {
-  CONF_TRY(checkUniqueNames(ctx, root, "listener", spec.listeners));
-  CONF_TRY(checkListenerAddresses(ctx, root, spec.listeners));
-  CONF_TRY(checkUniqueNames(ctx, root, "cluster", spec.clusters));
-  CONF_TRY(checkUniqueNames(ctx, root, "vhost", spec.vhosts));
-  CONF_TRY(checkVhostDomains(ctx, root, spec.vhosts));
-  return checkRouteClusters(ctx, root, spec);
+Result<void> checkTcpListener(const Reporter& rep, const std::string& key, const ListenerSpec& l,
+                              const ConfigSpec& spec) {
+  if (l.tcp_cluster.empty())
+    return rep.error(key + ".cluster", &l.loc, "required for kind = \"tcp\"");
+  if (!hasCluster(spec, l.tcp_cluster)) {
+    return rep.error(key + ".cluster", &l.loc, "unknown cluster " + inQuotes(l.tcp_cluster));
+  }
+  const char* http_only = l.route_by != RouteBy::Host           ? "route_by"
+                          : !l.route_scope.empty()              ? "scope"
+                          : l.raw_bytes != RawByteMode::Forward ? "raw_bytes"
+                                                                : nullptr;
+  if (http_only) return rep.error(key + "." + http_only, &l.loc, "only for kind = \"http\"");
+  return {};
+}
+
+Result<void> checkHttpListener(const Reporter& rep, const std::string& key, const ListenerSpec& l,
+                               const ConfigSpec& spec) {
+  if (!l.tcp_cluster.empty()) {
+    return rep.error(key + ".cluster", &l.loc,
+                     "only for kind = \"tcp\" (an http listener routes through vhosts)");
+  }
+  if (l.route_scope.empty()) return {};
+  for (const auto& vh : spec.vhosts) {
+    if (vh.scope == l.route_scope) return {};
+  }
+  return rep.error(key + ".scope", &l.loc, "no vhost has scope " + inQuotes(l.route_scope));
+}
+
+Result<void> checkListenerRules(const Reporter& rep, const ConfigSpec& spec) {
+  for (size_t i = 0; i < spec.listeners.size(); ++i) {
+    const ListenerSpec& l = spec.listeners[i];
+    const std::string key = indexed("listener", i);
+    CONF_TRY(l.kind == ListenerKind::Tcp ? checkTcpListener(rep, key, l, spec)
+                                         : checkHttpListener(rep, key, l, spec));
+  }
+  return {};
+}
+
+// Runs a message-only value check and anchors its error at `key`.
+Result<void> checkValue(const Reporter& rep, const std::string& key, Result<void> checked) {
+  if (!checked) return rep.error(key, nullptr, checked.error().detail);
+  return {};
+}
+
+Result<void> checkMarathonUrls(const Reporter& rep, const MarathonSpec& m) {
+  for (size_t i = 0; i < m.urls.size(); ++i) {
+    const std::string key = indexed("marathon.urls", i);
+    if (!m.urls[i].starts_with("file:")) {
+      CONF_TRY(checkValue(rep, key, checkMarathonUrl(m.urls[i])));
+      continue;
+    }
+    if (m.urls.size() > 1) {
+      return rep.error(key, nullptr, "a \"file:\" source must be the only URL");
+    }
+    if (m.urls[i].size() == 5) return rep.error(key, nullptr, "\"file:\" needs a path");
+  }
+  if (m.groups.empty()) {
+    return rep.error("marathon.groups", nullptr,
+                     "at least one group required (\"*\" selects every app)");
+  }
+  for (size_t i = 0; i < m.groups.size(); ++i) {
+    CONF_TRY(checkValue(rep, indexed("marathon.groups", i), checkMarathonGroup(m.groups[i])));
+  }
+  return {};
+}
+
+Result<void> checkMarathonStrings(const Reporter& rep, MarathonSpec& m) {
+  if (!m.domain.empty()) {
+    auto domain = normaliseDnsName(m.domain);
+    if (!domain) return rep.error("marathon.domain", nullptr, domain.error().detail);
+    m.domain = std::move(*domain);
+  }
+  CONF_TRY(checkValue(rep, "marathon.username", checkHeaderSafe(m.username)));
+  CONF_TRY(checkValue(rep, "marathon.password", checkHeaderSafe(m.password)));
+  CONF_TRY(checkValue(rep, "marathon.auth_token", checkHeaderSafe(m.auth_token)));
+  if (m.username.find(':') != std::string::npos) {
+    return rep.error("marathon.username", nullptr, "must not contain ':'");
+  }
+  if (!m.password.empty() && m.username.empty()) {
+    return rep.error("marathon.password", nullptr, "requires marathon.username");
+  }
+  if (!m.bind_address.empty()) {
+    CONF_TRY(checkValue(rep, "marathon.bind_address", checkNumericIp(m.bind_address)));
+  }
+  const std::pair<const char*, Duration> positive[] = {
+      {"resync_interval", m.resync_interval},
+      {"stream_idle_timeout", m.stream_idle_timeout},
+      {"request_timeout", m.request_timeout},
+      {"max_backoff", m.max_backoff}};
+  for (const auto& [name, value] : positive) {
+    if (value.count() <= 0) {
+      return rep.error("marathon." + std::string(name), nullptr, "must be greater than 0");
+    }
+  }
+  if (m.event_debounce.count() < 0) {
+    return rep.error("marathon.event_debounce", nullptr, "must not be negative");
+  }
+  return {};
+}
+
+// "ip:port" / "[v6]:port" / ":port" -> host ("" for all addresses) and port; the address was
+// syntax-checked by the loader (or is garbage, in which case nothing is found to clash).
+std::pair<std::string_view, uint32_t> splitListenAddress(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return {address, 0};
+  std::string_view host = address.substr(0, colon);
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  uint32_t port = 0;
+  const std::string_view digits = address.substr(colon + 1);
+  std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  return {host, port};
+}
+
+bool isAnyAddress(std::string_view host) {
+  return host.empty() || host == "0.0.0.0" || host == "::";
+}
+
+// marathon-lb's own listeners (http_port, app_id_port on bind_address) must not land on a
+// configured listener's or the admin's socket: with SO_REUSEPORT both binds would succeed and
+// split the connections between two unrelated routers.
+Result<void> checkMarathonPorts(const Reporter& rep, const ConfigSpec& spec) {
+  const MarathonSpec& m = spec.marathon;
+  if (m.http_port != 0 && m.http_port == m.app_id_port) {
+    return rep.error("marathon.app_id_port", nullptr,
+                     "port " + std::to_string(m.app_id_port) + " is also marathon.http_port");
+  }
+  std::vector<std::pair<std::string, std::string_view>> taken;  // who, address
+  for (const auto& l : spec.listeners) {
+    // Discovered listeners (in a merged spec) are the Marathon listeners themselves.
+    if (l.origin == "config") taken.emplace_back("listener " + inQuotes(l.name), l.address);
+  }
+  if (!spec.admin.http_address.empty()) taken.emplace_back("admin.http", spec.admin.http_address);
+  for (const auto& [key, port] : {std::pair{"marathon.http_port", m.http_port},
+                                  std::pair{"marathon.app_id_port", m.app_id_port}}) {
+    if (port == 0) continue;
+    for (const auto& [who, address] : taken) {
+      const auto [host, taken_port] = splitListenAddress(address);
+      if (taken_port != port) continue;
+      if (!isAnyAddress(host) && !isAnyAddress(m.bind_address) && host != m.bind_address) continue;
+      return rep.error(key, nullptr,
+                       "port " + std::to_string(port) + " clashes with " + who + " (" +
+                           inQuotes(address) + "); set " + key + " = 0 to not open it");
+    }
+  }
+  return {};
+}
+
+Result<void> checkMarathon(const Reporter& rep, ConfigSpec& spec) {
+  if (spec.marathon.urls.empty()) return {};  // discovery off: nothing else is used
+  CONF_TRY(checkMarathonUrls(rep, spec.marathon));
+  CONF_TRY(checkMarathonStrings(rep, spec.marathon));
+  return checkMarathonPorts(rep, spec);
+}
+
+Result<void> checkAdmin(const Reporter& rep, const AdminSpec& admin) {
+  if (admin.http_address.empty()) return {};
+  return checkValue(rep, "admin.http", checkListenerAddress(admin.http_address));
+}
+
+Result<void> validateWith(const Reporter& rep, ConfigSpec& spec) {
+  if (spec.listeners.empty() && spec.marathon.urls.empty()) {
+    return rep.error("listener", nullptr, "at least one [[listener]] required");
+  }
+  CONF_TRY(checkUniqueNames(rep, "listener", spec.listeners));
+  CONF_TRY(checkAdmin(rep, spec.admin));
+  CONF_TRY(checkListenerAddresses(rep, spec));
+  CONF_TRY(checkUniqueNames(rep, "cluster", spec.clusters));
+  CONF_TRY(checkUniqueNames(rep, "vhost", spec.vhosts));
+  CONF_TRY(checkVhostDomains(rep, spec.vhosts));
+  CONF_TRY(checkRouteClusters(rep, spec));
+  CONF_TRY(checkListenerRules(rep, spec));
+  return checkMarathon(rep, spec);
+}
+
+// The loader's reporter: our key paths ("vhost[0].route[1].cluster") are toml++ paths naming
+// nodes we just read, so errors point at the key's own line; a key left at its default points at
+// the nearest enclosing table or array element that is written.
+Reporter fileReporter(const Ctx& ctx, const toml::table& root) {
+  return Reporter(
+      ctx.file,
+      [&root](const std::string& key) -> uint32_t {
+        std::string_view path = key;
+        while (!path.empty()) {
+          if (const toml::node* node = root.at_path(path).node()) return lineOf(*node);
+          const size_t cut = path.find_last_of(".[");
+          path = path.substr(0, cut == std::string_view::npos ? 0 : cut);
+        }
+        return 0;
+      },
+      1);
 }
 
 // ---- Top level ----
-
-template <typename Spec, typename Read>
-Result<void> readSection(const TableView& root, std::string_view name, Spec& out, Read&& read) {
-  auto t = subTable(root, name);
-  if (!t) return core::fail(std::move(t.error()));
-  if (*t) return read(**t, out);
-  return {};
-}
 
 Result<ConfigSpec> buildSpec(const Ctx& ctx, const toml::table& root_table) {
   const TableView root(ctx, root_table, "");
   ConfigSpec spec;
   spec.file = ctx.file;
-  CONF_TRY(root.allowOnly({"server", "timeouts", "limits", "listener", "cluster", "vhost"}));
+  CONF_TRY(root.allowOnly(
+      {"server", "timeouts", "limits", "listener", "cluster", "vhost", "marathon", "admin"}));
   CONF_TRY(readSection(root, "server", spec.server, readServer));
   CONF_TRY(readSection(root, "timeouts", spec.timeouts, readTimeouts));
   CONF_TRY(readSection(root, "limits", spec.limits, readLimits));
   CONF_TRY(readAll(root, "listener", spec.listeners, readListener));
-  if (spec.listeners.empty()) {
-    const toml::node* node = root.get("listener");
-    return ctx.error(node ? lineOf(*node) : 1, "listener", "at least one [[listener]] required");
-  }
   CONF_TRY(readAll(root, "cluster", spec.clusters, readCluster));
   CONF_TRY(readAll(root, "vhost", spec.vhosts, readVhost));
-  CONF_TRY(checkCrossReferences(ctx, root_table, spec));
+  CONF_TRY(readSection(root, "marathon", spec.marathon, readMarathon));
+  CONF_TRY(readSection(root, "admin", spec.admin, readAdmin));
+  CONF_TRY(validateWith(fileReporter(ctx, root_table), spec));
   return spec;
 }
 
@@ -663,6 +1089,10 @@ Result<ConfigSpec> loadConfigString(std::string_view text, const std::string& na
   auto root = parseToml(ctx, text);
   if (!root) return core::fail(std::move(root.error()));
   return buildSpec(ctx, *root);
+}
+
+Result<void> validateConfig(ConfigSpec& spec) {
+  return validateWith(Reporter(spec.file, nullptr, 0), spec);
 }
 
 Result<ConfigSpec> loadConfigFile(const std::string& path) {

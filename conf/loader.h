@@ -28,6 +28,23 @@ core::Result<ConfigSpec> loadConfigFile(const std::string& path);
 // Same from text; `name` stands in for the file name in messages and in SourceLoc::file.
 core::Result<ConfigSpec> loadConfigString(std::string_view text, const std::string& name);
 
+// The whole-spec checks the loader runs last, for a spec built (or completed) in code, e.g. by
+// main.cc from command-line flags in marathon-lb mode: start from `ConfigSpec{}` (the same
+// defaults as an empty file, which loadConfigString refuses for want of a listener), set
+// `file = "<command line>"`, fill `marathon.urls`, `marathon.groups`..., then validate. Checks: at
+// least one listener unless marathon.urls is set; unique listener / cluster / vhost names; unique
+// listener addresses (and admin.http not one of them); vhost domains unique within a scope; route
+// and tcp-listener clusters defined; listener kind rules (tcp: cluster required, no
+// route_by/scope/raw_bytes; http: no cluster; a scope must be some vhost's); and, when
+// marathon.urls is set, every [marathon] value's syntax (URLs, one "file:" alone, groups, domain,
+// header-safe credentials, password needs username, bind_address, positive durations) and that
+// http_port / app_id_port do not clash with each other, a listener or admin.http. Normalises in
+// place (marathon.domain lower-cased). Messages name the key: "FILE:LINE: marathon.urls[0]: ..." —
+// LINE comes from the spec's SourceLocs (0: omitted), FILE from SourceLoc::file or else spec.file
+// (empty: "KEY: message"). On a merged spec, discovered listeners (origin != "config") are not
+// port clashes. A relative "file:" URL is left as given (the loader resolves it). Control thread.
+core::Result<void> validateConfig(ConfigSpec& spec);
+
 // "250ms", "10s", "2m", "1h": a non-negative integer immediately followed by one unit.
 // A bare integer, a sign, a fraction, spaces or a value overflowing Duration are refused.
 // The error detail is the message alone (the loader prefixes FILE:LINE: KEY:).

@@ -92,6 +92,69 @@ bool isDomainByte(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
+bool isVisibleAscii(unsigned char c) {
+  return c > 0x20 && c < 0x7f;
+}
+
+bool isPrintableAscii(unsigned char c) {
+  return c >= 0x20 && c < 0x7f;
+}
+
+bool allOf(std::string_view text, bool (*pred)(unsigned char)) {
+  for (unsigned char c : text) {
+    if (!pred(c)) return false;
+  }
+  return true;
+}
+
+bool isTokenByte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool isCryptByte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("./$=,-").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+// "host[:port]" where host is a DNS name, an IPv4 address or "[ipv6]"; the port is optional and
+// 1..65535. `what` names the value in the message.
+core::Result<void> checkNameAndPort(std::string_view text, std::string_view what) {
+  const std::string why = "invalid " + std::string(what) + " " + quoted(text) +
+                          ": expected \"name\", \"name:port\", \"ip:port\" or \"[ipv6]:port\"";
+  std::string_view host = text;
+  std::string_view port;
+  if (text.starts_with('[')) {
+    const auto parts = splitHostPort(text);
+    const bool bare = text.ends_with(']');
+    if (bare) {
+      host = text.substr(1, text.size() - 2);
+    } else if (parts) {
+      host = parts->host;
+      port = parts->port;
+    } else {
+      return bad(why);
+    }
+    const auto ip = parseIp(host);
+    if (!ip || ip->family != AF_INET6) return bad(why);
+    if (bare) return {};
+  } else {
+    const size_t colon = text.find(':');
+    if (colon != std::string_view::npos) {
+      host = text.substr(0, colon);
+      port = text.substr(colon + 1);
+      if (port.find(':') != std::string_view::npos) return bad(why);  // unbracketed IPv6
+    }
+    if (!normaliseDnsName(host)) return bad(why);
+    if (colon == std::string_view::npos) return {};
+  }
+  const auto number = parseDecimal(port, 5);
+  if (!number || *number < 1 || *number > 65535) {
+    return bad("invalid port in " + quoted(text) + ": must be 1..65535");
+  }
+  return {};
+}
+
 }  // namespace
 
 core::Result<void> checkListenerAddress(std::string_view address) {
@@ -148,6 +211,20 @@ core::Result<std::string> normaliseDomain(std::string_view domain) {
   return out;
 }
 
+core::Result<std::string> normaliseAppId(std::string_view app_id) {
+  std::string out;
+  out.reserve(app_id.size());
+  for (char c : app_id) out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  bool ok = out.size() > 1 && out.size() <= 512 && out.front() == '/' && !out.ends_with('/') &&
+            out.find("//") == std::string::npos;
+  for (char c : out) ok = ok && (c == '/' || c == '.' || isDomainByte(c));
+  if (!ok) {
+    return bad("invalid app id " + quoted(app_id) +
+               ": expected \"/group/app\" (letters, digits, '-', '.', '_' between slashes)");
+  }
+  return out;
+}
+
 core::Result<void> checkRoutePrefix(std::string_view prefix) {
   if (!prefix.starts_with('/'))
     return bad("route prefix " + quoted(prefix) + " must start with \"/\"");
@@ -155,6 +232,130 @@ core::Result<void> checkRoutePrefix(std::string_view prefix) {
     if (c < 0x20 || c == 0x7f || c == ' ' || c == '?' || c == '#') {
       return bad("route prefix " + quoted(prefix) + " contains a control byte, space, '?' or '#'");
     }
+  }
+  return {};
+}
+
+core::Result<void> checkRedirectPath(std::string_view path) {
+  if (!path.starts_with('/')) return bad("path " + quoted(path) + " must start with \"/\"");
+  for (unsigned char c : path) {
+    if (!isVisibleAscii(c) || c == '?' || c == '#') {
+      return bad("path " + quoted(path) +
+                 " must be visible ASCII without space, '?' or '#' (percent-encode other bytes)");
+    }
+  }
+  return {};
+}
+
+core::Result<void> checkHostHeader(std::string_view host) {
+  return checkNameAndPort(host, "host");
+}
+
+core::Result<void> checkCookieName(std::string_view name) {
+  if (name.empty() || name.size() > 64 || !allOf(name, isTokenByte)) {
+    return bad("invalid cookie name " + quoted(name) +
+               ": expected 1..64 of letters, digits and !#$%&'*+-.^_`|~");
+  }
+  return {};
+}
+
+core::Result<void> checkAuthRealm(std::string_view realm) {
+  const bool ok = !realm.empty() && realm.size() <= 128 && allOf(realm, isPrintableAscii) &&
+                  realm.find_first_of("\"\\") == std::string_view::npos;
+  if (!ok) {
+    return bad("invalid realm " + quoted(realm) +
+               ": expected 1..128 printable ASCII characters without '\"' or '\\'");
+  }
+  return {};
+}
+
+core::Result<void> checkAuthUser(std::string_view user) {
+  const bool ok = !user.empty() && user.size() <= 128 && allOf(user, isPrintableAscii) &&
+                  user.find(':') == std::string_view::npos;
+  if (!ok) {
+    return bad("invalid user " + quoted(user) +
+               ": expected 1..128 printable ASCII characters without ':'");
+  }
+  return {};
+}
+
+core::Result<void> checkCryptHash(std::string_view hash) {
+  // The hash itself is never echoed: a misplaced plain-text password must not reach the logs.
+  if (!hash.starts_with('$')) {
+    return bad(
+        "not a crypt(3) hash (plain-text passwords are refused; make one with "
+        "`mkpasswd -m sha-512` or `openssl passwd -6`)");
+  }
+  // "$id$" then at least one more non-empty '$'-separated field.
+  const size_t id_end = hash.find('$', 1);
+  const bool ok = allOf(hash, isCryptByte) && id_end != std::string_view::npos && id_end > 1 &&
+                  id_end + 1 < hash.size() && !hash.ends_with('$') &&
+                  hash.find("$$") == std::string_view::npos;
+  if (!ok) {
+    return bad(
+        "not a crypt(3) hash: expected \"$id$salt$hash\" (e.g. \"$6$...\") of "
+        "[A-Za-z0-9./$=,-]");
+  }
+  return {};
+}
+
+core::Result<void> checkMarathonUrl(std::string_view url) {
+  std::string_view rest = url;
+  if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+  } else {
+    return bad("invalid URL " + quoted(url) +
+               ": expected \"http://host:port[/path]\", \"https://...\" or \"file:PATH\"");
+  }
+  const size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  const std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
+  if (authority.find('@') != std::string_view::npos) {
+    return bad("invalid URL " + quoted(url) +
+               ": no user info in the URL (use marathon.username / marathon.password)");
+  }
+  if (auto host = checkNameAndPort(authority, "URL host"); !host) return host;
+  for (unsigned char c : path) {
+    if (!isVisibleAscii(c) || c == '?' || c == '#') {
+      return bad("invalid URL " + quoted(url) +
+                 ": the path must be visible ASCII without space, '?' or '#'");
+    }
+  }
+  return {};
+}
+
+core::Result<std::string> normaliseDnsName(std::string_view name) {
+  if (name.starts_with('*')) return bad("invalid DNS name " + quoted(name) + ": no wildcard");
+  auto out = normaliseDomain(name);
+  if (!out) {
+    return bad("invalid DNS name " + quoted(name) +
+               ": expected labels of letters, digits, '-' or '_' separated by dots");
+  }
+  return out;
+}
+
+core::Result<void> checkNumericIp(std::string_view ip) {
+  if (!parseIp(ip)) {
+    return bad("invalid address " + quoted(ip) +
+               ": expected a numeric IPv4 or IPv6 address without port or brackets");
+  }
+  return {};
+}
+
+core::Result<void> checkMarathonGroup(std::string_view group) {
+  if (group.empty() || group.size() > 64 || !allOf(group, isVisibleAscii) ||
+      group.find(',') != std::string_view::npos) {
+    return bad("invalid group " + quoted(group) +
+               ": expected \"*\" or 1..64 visible ASCII characters without ','");
+  }
+  return {};
+}
+
+core::Result<void> checkHeaderSafe(std::string_view value) {
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) return bad("must not contain control characters");
   }
   return {};
 }

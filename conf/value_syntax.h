@@ -1,7 +1,8 @@
 // Syntax checks for config string values that are not plain enums or units: socket addresses,
-// CIDRs, vhost domains and route prefixes. Used by the loader (control thread) while it walks the
-// TOML tree; pure functions, any thread. Errors carry only the message (the loader adds
-// "FILE:LINE: KEY: "). Numeric checks only: nothing here resolves a name.
+// CIDRs, vhost domains, route prefixes and paths, header-borne strings (cookie names, Host values,
+// Basic-auth realms, users and crypt(3) hashes) and Marathon settings. Used by the loader (control
+// thread) while it walks the TOML tree; pure functions, any thread. Errors carry only the message
+// (the loader adds "FILE:LINE: KEY: "). Numeric checks only: nothing here resolves a name.
 #pragma once
 
 #include <string>
@@ -26,8 +27,54 @@ core::Result<std::string> normaliseCidr(std::string_view cidr);
 // and dots (IDNs in punycode); no port, no empty label. Returns it lower-cased.
 core::Result<std::string> normaliseDomain(std::string_view domain);
 
+// A Marathon app id used as a vhost domain (vhosts served by a route_by = "app_id" listener):
+// "/shop/web", segments of letters, digits, '-', '.', '_', no empty segment or trailing '/'.
+// Returns it lower-cased (Marathon ids are lower-case).
+core::Result<std::string> normaliseAppId(std::string_view app_id);
+
 // A route prefix: starts with '/', no control bytes, space, '?' or '#'. Raw UTF-8 and %HH are
 // allowed; routing normalises it with the request-target policy when it builds the table.
 core::Result<void> checkRoutePrefix(std::string_view prefix);
+
+// A path baton writes into a Location header (redirect_root_to, location_rewrite): starts with
+// '/', visible ASCII only (0x21..0x7e): no space, control byte, raw byte >= 0x80, '?' or '#'.
+core::Result<void> checkRedirectPath(std::string_view path);
+
+// A value for the Host header sent upstream: "name", "name:port", "1.2.3.4:80", "[::1]:80".
+// Name labels as in a domain (letters, digits, '-', '_'), no wildcard; port 1..65535.
+core::Result<void> checkHostHeader(std::string_view host);
+
+// A cookie name: an RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~), 1..64 bytes.
+core::Result<void> checkCookieName(std::string_view name);
+
+// Basic-auth realm: 1..128 printable ASCII bytes (space allowed) without '"' or '\' (it is
+// sent inside a quoted-string in WWW-Authenticate).
+core::Result<void> checkAuthRealm(std::string_view realm);
+
+// Basic-auth user: 1..128 printable ASCII bytes without ':' (the user/password separator).
+core::Result<void> checkAuthUser(std::string_view user);
+
+// A crypt(3) hash: "$id$salt$hash" or "$id$param$salt$hash" ("$6$...", "$5$...", "$1$...",
+// "$2b$...", "$y$..."), bytes of [A-Za-z0-9./$=,-]. A value not starting with '$' is refused as a
+// plain-text password.
+core::Result<void> checkCryptHash(std::string_view hash);
+
+// A Marathon endpoint: "http://host[:port][/path]" or "https://...", host a DNS name, an IPv4
+// address or "[ipv6]"; port 1..65535; no user info, query or fragment; visible ASCII only.
+core::Result<void> checkMarathonUrl(std::string_view url);
+
+// A DNS name (marathon.domain): labels of letters, digits, '-', '_'; no wildcard, no trailing
+// dot. Returns it lower-cased.
+core::Result<std::string> normaliseDnsName(std::string_view name);
+
+// A numeric IPv4 or IPv6 address without brackets or port ("0.0.0.0", "::1").
+core::Result<void> checkNumericIp(std::string_view ip);
+
+// A Marathon group (HAPROXY_GROUP value): "*" or 1..64 visible ASCII bytes without ','.
+core::Result<void> checkMarathonGroup(std::string_view group);
+
+// A string sent in an HTTP header (Marathon username, password, token): no control bytes
+// (CR, LF, NUL, ...) and no DEL.
+core::Result<void> checkHeaderSafe(std::string_view value);
 
 }  // namespace baton::conf

@@ -6,46 +6,17 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/unit/conf/loader_test_util.h"
+
 namespace baton::conf {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Lines 1..12: a valid config most tests append to or patch.
-constexpr std::string_view kBase = R"([[listener]]
-name = "http"
-address = "127.0.0.1:8080"
-
-[[cluster]]
-name = "web"
-hosts = ["127.0.0.1:9001"]
-
-[[vhost]]
-name = "site"
-domains = ["*"]
-[[vhost.route]]
-cluster = "web"
-)";
-
-std::string base() {
-  return std::string(kBase);
-}
-
-// Loads `text` as "t.toml" and returns the error detail, or "OK".
-std::string errorOf(std::string_view text) {
-  auto r = loadConfigString(text, "t.toml");
-  if (r) return "OK";
-  EXPECT_EQ(r.error().code, core::ErrorCode::ConfigInvalid);
-  EXPECT_EQ(r.error().source, core::ErrorSource::Config);
-  return r.error().detail;
-}
-
-ConfigSpec load(std::string_view text) {
-  auto r = loadConfigString(text, "t.toml");
-  EXPECT_TRUE(r.has_value()) << r.error().detail;
-  return r.value_or(ConfigSpec{});
-}
+using test::base;
+using test::errorOf;
+using test::load;
 
 // ---- Defaults ----
 
@@ -229,7 +200,7 @@ cluster = "web"
 TEST(LoaderErrors, UnknownTopLevelKey) {
   EXPECT_EQ(errorOf("listner = 1\n" + base()),
             "t.toml:1: listner: unknown key (expected one of: server, timeouts, limits, listener, "
-            "cluster, vhost)");
+            "cluster, vhost, marathon, admin)");
   EXPECT_EQ(errorOf("[servr]\nworkers = 1\n" + base()).substr(0, 31),
             "t.toml:1: servr: unknown key (e");
 }
@@ -249,16 +220,18 @@ TEST(LoaderErrors, UnknownKeyInTable) {
 TEST(LoaderErrors, UnknownKeyInArrayOfTablesElement) {
   EXPECT_EQ(errorOf(base() + "[[vhost.route]]\ncluster = \"web\"\nprefx = \"/a\"\n"),
             "t.toml:16: vhost[0].route[1].prefx: unknown key (expected one of: prefix, cluster, "
-            "body_limit, raw_bytes, merge_slashes)");
+            "body_limit, raw_bytes, merge_slashes, allowed_sources, basic_auth, redirect_to_https, "
+            "redirect_root_to, strip_prefix, upstream_host, location_rewrite, hsts)");
   EXPECT_EQ(errorOf(base() + "[[cluster]]\nname = \"x\"\nhost = [\"127.0.0.1:1\"]\n"),
             "t.toml:16: cluster[1].host: unknown key (expected one of: name, policy, "
-            "max_idle_connections, connect_attempts, hosts)");
+            "max_idle_connections, connect_attempts, sticky_cookie, timeouts, hosts)");
   EXPECT_EQ(errorOf(R"([[listener]]
 name = "http"
 address = "127.0.0.1:8080"
 port = 80
 )"),
-            "t.toml:4: listener[0].port: unknown key (expected one of: name, address, raw_bytes)");
+            "t.toml:4: listener[0].port: unknown key (expected one of: name, address, kind, "
+            "cluster, route_by, scope, raw_bytes)");
 }
 
 TEST(LoaderErrors, UnknownKeyInInlineHostTable) {
@@ -266,7 +239,8 @@ TEST(LoaderErrors, UnknownKeyInInlineHostTable) {
   text.replace(text.find("[\"127.0.0.1:9001\"]"), 18,
                "[{ address = \"127.0.0.1:9001\", wieght = 2 }]");
   EXPECT_EQ(errorOf(text),
-            "t.toml:7: cluster[0].hosts[0].wieght: unknown key (expected one of: address, weight)");
+            "t.toml:7: cluster[0].hosts[0].wieght: unknown key (expected one of: address, weight, "
+            "name)");
 }
 
 // ---- Types ----
@@ -312,7 +286,7 @@ TEST(LoaderErrors, BadEnumValues) {
   text.insert(text.find("hosts"), "policy = \"random\"\n");
   EXPECT_EQ(errorOf(text),
             "t.toml:7: cluster[0].policy: unknown value \"random\" (expected one of "
-            "\"round_robin\", \"least_request\", \"power_of_two\")");
+            "\"round_robin\", \"least_request\", \"power_of_two\", \"source_hash\")");
   text = base();
   text.insert(text.find("\n\n[[cluster]]"), "\nraw_bytes = \"Forward\"");
   EXPECT_EQ(errorOf(text),

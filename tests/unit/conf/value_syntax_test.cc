@@ -73,5 +73,113 @@ TEST(RoutePrefix, Checks) {
   EXPECT_FALSE(checkRoutePrefix("/a\x7f").has_value());
 }
 
+TEST(RedirectPath, Checks) {
+  for (const char* ok : {"/", "/index.html", "/a/b%20c", "/~user/x;y=1"}) {
+    EXPECT_TRUE(checkRedirectPath(ok).has_value()) << ok;
+  }
+  for (const char* bad : {"", "index.html", "/a b", "/a\r\nSet-Cookie: x", "/a?b", "/a#b",
+                          "/\xe7\x94\xb5", "/a\x7f", "//evil\tx"}) {
+    EXPECT_FALSE(checkRedirectPath(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(checkRedirectPath("x").error().detail, "path \"x\" must start with \"/\"");
+}
+
+TEST(HostHeader, AcceptsNamesAndAddressesWithOptionalPort) {
+  for (const char* ok : {"example.com", "Example.COM:8080", "app.internal", "10.0.0.1",
+                         "10.0.0.1:80", "[::1]", "[fd00::1]:443", "a_b-c"}) {
+    EXPECT_TRUE(checkHostHeader(ok).has_value()) << ok;
+  }
+  for (const char* bad : {"", "ex ample.com", "example.com\r\nX: y", "example.com:", ":80",
+                          "example.com:0", "example.com:65536", "example.com:8o", "::1", "[::1",
+                          "[1.2.3.4]:80", "*.example.com", "a..b", "user@host"}) {
+    EXPECT_FALSE(checkHostHeader(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(checkHostHeader("a:0").error().detail, "invalid port in \"a:0\": must be 1..65535");
+}
+
+TEST(CookieName, IsAToken) {
+  for (const char* ok : {"mesosphere_server_id", "SERVERID", "a!#$%&'*+-.^_`|~9"}) {
+    EXPECT_TRUE(checkCookieName(ok).has_value()) << ok;
+  }
+  for (const char* bad : {"", "a b", "a=b", "a;b", "a\"b", "a,b", "caf\xc3\xa9"}) {
+    EXPECT_FALSE(checkCookieName(bad).has_value()) << bad;
+  }
+  EXPECT_FALSE(checkCookieName(std::string(65, 'a')).has_value());
+}
+
+TEST(BasicAuth, RealmUserAndHash) {
+  EXPECT_TRUE(checkAuthRealm("Restricted area").has_value());
+  EXPECT_FALSE(checkAuthRealm("").has_value());
+  EXPECT_FALSE(checkAuthRealm("say \"hi\"").has_value());
+  EXPECT_FALSE(checkAuthRealm("back\\slash").has_value());
+  EXPECT_FALSE(checkAuthRealm("a\nb").has_value());
+  EXPECT_TRUE(checkAuthUser("alice").has_value());
+  EXPECT_TRUE(checkAuthUser("alice smith").has_value());
+  EXPECT_FALSE(checkAuthUser("").has_value());
+  EXPECT_FALSE(checkAuthUser("a:b").has_value());
+  EXPECT_FALSE(checkAuthUser("a\tb").has_value());
+  for (const char* ok :
+       {"$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/"
+        "jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/",
+        "$5$rounds=5000$salt$hash", "$1$abc$def", "$y$j9T$salt$hash", "$2b$10$abcdefghijk"}) {
+    EXPECT_TRUE(checkCryptHash(ok).has_value()) << ok;
+  }
+  for (const char* bad :
+       {"", "hunter2", "$", "$6", "$6$", "$$salt$hash", "$6$salt$", "$6$sa lt$h", "$6$salt$h\n"}) {
+    EXPECT_FALSE(checkCryptHash(bad).has_value()) << bad;
+  }
+  // The refusal never echoes the value: it may be a real password.
+  const std::string plain = checkCryptHash("hunter2").error().detail;
+  EXPECT_EQ(plain.find("hunter2"), std::string::npos);
+  EXPECT_NE(plain.find("plain-text passwords are refused"), std::string::npos) << plain;
+}
+
+TEST(MarathonUrl, Checks) {
+  for (const char* ok : {"http://marathon.mesos:8080", "https://10.0.0.1:8443/marathon",
+                         "http://[fd00::1]:8080/", "http://marathon", "HTTP://x:1"}) {
+    EXPECT_EQ(checkMarathonUrl(ok).has_value(), std::string_view(ok) != "HTTP://x:1") << ok;
+  }
+  for (const char* bad :
+       {"", "marathon:8080", "ftp://m:21", "http://", "http://:8080", "http://m:0",
+        "http://m:99999", "http://user:pw@m:8080", "http://m:8080/a b", "http://m:8080/?x=1",
+        "http://m:8080/#f", "http://m :8080", "file:/x"}) {
+    EXPECT_FALSE(checkMarathonUrl(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(checkMarathonUrl("http://u:p@m:1").error().detail,
+            "invalid URL \"http://u:p@m:1\": no user info in the URL (use marathon.username / "
+            "marathon.password)");
+}
+
+TEST(DnsNameIpGroupHeader, Checks) {
+  EXPECT_EQ(normaliseDnsName("Marathon.Example.COM").value(), "marathon.example.com");
+  EXPECT_FALSE(normaliseDnsName("*.example.com").has_value());
+  EXPECT_FALSE(normaliseDnsName("*").has_value());
+  EXPECT_FALSE(normaliseDnsName("example.com.").has_value());
+  EXPECT_FALSE(normaliseDnsName("").has_value());
+  EXPECT_TRUE(checkNumericIp("0.0.0.0").has_value());
+  EXPECT_TRUE(checkNumericIp("::").has_value());
+  EXPECT_TRUE(checkNumericIp("fd00::1").has_value());
+  EXPECT_FALSE(checkNumericIp("[::1]").has_value());
+  EXPECT_FALSE(checkNumericIp("localhost").has_value());
+  EXPECT_FALSE(checkNumericIp("10.0.0.1:80").has_value());
+  EXPECT_TRUE(checkMarathonGroup("*").has_value());
+  EXPECT_TRUE(checkMarathonGroup("external").has_value());
+  EXPECT_FALSE(checkMarathonGroup("").has_value());
+  EXPECT_FALSE(checkMarathonGroup("a,b").has_value());
+  EXPECT_FALSE(checkMarathonGroup("a b").has_value());
+  EXPECT_TRUE(checkHeaderSafe("").has_value());
+  EXPECT_TRUE(checkHeaderSafe("p@ss w0rd:!").has_value());
+  EXPECT_FALSE(checkHeaderSafe("a\r\nb").has_value());
+  EXPECT_FALSE(checkHeaderSafe(std::string("a\0b", 3)).has_value());
+}
+
+TEST(AppId, NormalisesAndRefuses) {
+  EXPECT_EQ(normaliseAppId("/shop/web").value(), "/shop/web");
+  EXPECT_EQ(normaliseAppId("/Shop/Web-1.v2").value(), "/shop/web-1.v2");
+  for (const char* bad : {"", "/", "shop/web", "/shop/", "//web", "/sh op", "/a?b", "/a:80"}) {
+    EXPECT_FALSE(normaliseAppId(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace baton::conf

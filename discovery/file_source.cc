@@ -1,0 +1,109 @@
+#include "discovery/file_source.h"
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace baton::discovery {
+
+core::Result<std::unique_ptr<FileSource>> FileSource::create(core::EventLoop& loop,
+                                                             std::string path,
+                                                             Callbacks callbacks) {
+  if (path.empty()) return core::fail(core::Error::config("marathon: empty file: path"));
+  std::unique_ptr<FileSource> source(new FileSource(loop, std::move(path), std::move(callbacks)));
+  source->inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (source->inotify_fd_ < 0)
+    return core::fail(core::Error::internal(std::string("inotify_init1: ") + std::strerror(errno)));
+  // The directory, not the file: a rename into place replaces the inode a file watch is on.
+  if (inotify_add_watch(source->inotify_fd_, source->dir_.c_str(),
+                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0)
+    return core::fail(core::Error::config("marathon: cannot watch " + source->dir_ + ": " +
+                                          std::strerror(errno)));
+  source->watch_event_ = event_new(loop.base(), source->inotify_fd_, EV_READ | EV_PERSIST,
+                                   &FileSource::onInotify, source.get());
+  if (source->watch_event_ == nullptr) return core::fail(core::Error::internal("event_new"));
+  return source;
+}
+
+FileSource::FileSource(core::EventLoop& loop, std::string path, Callbacks callbacks)
+    : loop_(loop),
+      path_(std::move(path)),
+      callbacks_(std::move(callbacks)),
+      read_timer_(loop, [this] { readFile(); }) {
+  const size_t slash = path_.rfind('/');
+  dir_ = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
+  name_ = slash == std::string::npos ? path_ : path_.substr(slash + 1);
+  status_.kind = "file";
+  status_.current_url = path_;
+}
+
+FileSource::~FileSource() {
+  if (watch_event_ != nullptr) event_free(watch_event_);
+  if (inotify_fd_ >= 0) ::close(inotify_fd_);
+}
+
+void FileSource::start() {
+  event_add(watch_event_, nullptr);
+  status_.stream_connected = true;
+  read_timer_.arm(std::chrono::milliseconds{0});
+}
+
+void FileSource::onInotify(int, short, void* arg) {
+  auto* self = static_cast<FileSource*>(arg);
+  core::EventLoop::CallbackScope scope(self->loop_);
+  self->drainInotify();
+}
+
+void FileSource::drainInotify() {
+  alignas(inotify_event) char buf[8192];
+  bool ours = false;
+  for (;;) {
+    const ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
+    if (n <= 0) break;  // EAGAIN: drained
+    for (ssize_t at = 0; at < n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(buf + at);
+      if (ev->len > 0 && name_ == ev->name) ours = true;
+      if (ev->mask & IN_Q_OVERFLOW) ours = true;  // events lost: re-read to be safe
+      at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+    }
+  }
+  if (!ours) return;
+  status_.events++;
+  if (!read_timer_.armed()) read_timer_.arm(kDebounce);
+}
+
+void FileSource::readFile() {
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  std::string body;
+  bool ok = fd >= 0;
+  if (ok) {
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) != 0) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        ok = false;
+        break;
+      }
+      body.append(buf, static_cast<size_t>(n));
+    }
+  }
+  const int saved_errno = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok) {
+    status_.failures++;
+    status_.last_error = path_ + ": " + std::strerror(saved_errno);
+    if (callbacks_.on_error) callbacks_.on_error(status_.last_error);
+    return;
+  }
+  status_.documents++;
+  status_.last_success_unix_ms = unixNowMs();
+  status_.last_error.clear();
+  if (callbacks_.on_document) callbacks_.on_document(std::move(body));
+}
+
+}  // namespace baton::discovery

@@ -1,0 +1,257 @@
+#include "discovery/manager.h"
+
+#include <arpa/inet.h>
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "discovery/model/parse_apps.h"
+#include "discovery/state_store.h"
+
+namespace baton::discovery {
+
+namespace {
+
+// A suspicious document (empty, or most tasks gone at once) is applied only when the next
+// resync, this long after, says the same: a Marathon hiccup must not empty the edge.
+constexpr std::chrono::milliseconds kConfirmDelay{1000};
+// Below this many tasks a large relative drop is normal operation (scaling 4 -> 1).
+constexpr size_t kMinTasksForDropRule = 10;
+
+int64_t nowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+size_t countTasks(const std::vector<App>& apps) {
+  size_t n = 0;
+  for (const auto& app : apps) n += app.tasks.size();
+  return n;
+}
+
+bool isNumericAddress(std::string_view host) {
+  std::string text(host);
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+TranslateOptions optionsFrom(const conf::MarathonSpec& spec, std::string self_app_id) {
+  TranslateOptions options;
+  options.groups = spec.groups;
+  options.strict_mode = spec.strict_mode;
+  options.domain = spec.domain;
+  options.bind_address = spec.bind_address;
+  options.http_port = spec.http_port;
+  options.app_id_port = spec.app_id_port;
+  options.bind_service_ports = spec.bind_service_ports;
+  options.self_app_id = std::move(self_app_id);
+  return options;
+}
+
+std::string issueText(const conf::DiscoveryIssue& issue) {
+  return issue.app_id + ": " + issue.subject + ": " + issue.message;
+}
+
+}  // namespace
+
+DiscoveryManager::DiscoveryManager(core::EventLoop& loop, conf::MarathonSpec spec,
+                                   std::string self_app_id, SpecCallback on_spec)
+    : loop_(loop),
+      spec_(std::move(spec)),
+      options_(optionsFrom(spec_, std::move(self_app_id))),
+      on_spec_(std::move(on_spec)),
+      confirm_timer_(loop, [this] {
+        if (source_) source_->resync();
+      }) {}
+
+DiscoveryManager::~DiscoveryManager() = default;
+
+core::Result<void> DiscoveryManager::start() {
+  resolver_ = std::make_unique<HostResolver>(loop_);
+  if (!spec_.state_file.empty()) {
+    auto saved = loadState(spec_.state_file);
+    if (saved) {
+      auto apps = parser_.parse(*saved);
+      if (apps) {
+        std::fprintf(stderr, "baton: discovery: starting from saved state %s (%zu apps)\n",
+                     spec_.state_file.c_str(), apps->size());
+        acceptApps(std::move(*apps), std::move(*saved), /*from_disk=*/true);
+      } else {
+        std::fprintf(stderr, "baton: discovery: ignoring saved state %s: %s\n",
+                     spec_.state_file.c_str(), apps.error().detail.c_str());
+      }
+    } else if (saved.error().code != core::ErrorCode::ConfigIo) {
+      std::fprintf(stderr, "baton: discovery: ignoring saved state %s: %s\n",
+                   spec_.state_file.c_str(), saved.error().detail.c_str());
+    }
+  }
+  Source::Callbacks callbacks;
+  callbacks.on_document = [this](std::string body) { onDocument(std::move(body)); };
+  callbacks.on_task_ending = [this](const std::string& task_id, const std::string& app_id) {
+    onTaskEnding(task_id, app_id);
+  };
+  callbacks.on_error = [this](const std::string& error) { onSourceError(error); };
+  auto source = createSource(loop_, spec_, std::move(callbacks));
+  if (!source) return core::fail(std::move(source.error()));
+  source_ = std::move(*source);
+  source_->start();
+  return {};
+}
+
+void DiscoveryManager::resync() {
+  if (source_) source_->resync();
+}
+
+DiscoveryStatus DiscoveryManager::status() const {
+  DiscoveryStatus out = status_;
+  if (source_) out.source = source_->status();
+  out.holding = holding_;
+  return out;
+}
+
+int64_t DiscoveryManager::stalenessMs() const {
+  if (status_.last_applied_unix_ms == 0) return -1;
+  return nowUnixMs() - status_.last_applied_unix_ms;
+}
+
+static double msSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+void DiscoveryManager::onDocument(std::string body) {
+  const auto start = std::chrono::steady_clock::now();
+  auto apps = parser_.parse(body);
+  status_.last_parse_ms = msSince(start);
+  if (!apps) {
+    refuse("invalid app document: " + apps.error().detail);
+    return;
+  }
+  if (shouldHold(*apps)) return;
+  acceptApps(std::move(*apps), std::move(body), /*from_disk=*/false);
+}
+
+bool DiscoveryManager::shouldHold(const std::vector<App>& apps) {
+  const size_t current = countTasks(apps_);
+  const size_t next = countTasks(apps);
+  const bool emptied = !apps_.empty() && apps.empty();
+  const bool collapsed = current >= kMinTasksForDropRule && next * 2 < current;
+  if (!emptied && !collapsed) {
+    holding_ = false;
+    return false;
+  }
+  if (holding_) {
+    // The previous resync said the same: it is real (an operator scaled everything down).
+    holding_ = false;
+    std::fprintf(stderr, "baton: discovery: %zu -> %zu tasks confirmed by a second resync\n",
+                 current, next);
+    return false;
+  }
+  holding_ = true;
+  held_task_count_ = next;
+  refuse(emptied ? "empty app list after a non-empty one: held until a resync confirms it"
+                 : "task count fell from " + std::to_string(current) + " to " +
+                       std::to_string(next) + ": held until a resync confirms it");
+  confirm_timer_.arm(kConfirmDelay);
+  return true;
+}
+
+void DiscoveryManager::acceptApps(std::vector<App> apps, std::string body, bool from_disk) {
+  // Fast-path drains end when the task is gone from Marathon.
+  std::unordered_set<std::string> present;
+  for (const auto& app : apps) {
+    for (const auto& task : app.tasks) present.insert(task.id);
+  }
+  std::erase_if(killing_, [&](const std::string& id) { return !present.contains(id); });
+
+  apps_ = std::move(apps);
+  status_.from_state_file = from_disk;
+  status_.apps = apps_.size();
+  status_.tasks = countTasks(apps_);
+  if (!from_disk && !spec_.state_file.empty()) {
+    const uint64_t hash = std::hash<std::string_view>{}(body);
+    if (hash != last_body_hash_) {
+      auto saved = saveState(spec_.state_file, body);
+      if (!saved) {
+        std::fprintf(stderr, "baton: discovery: could not save state: %s\n",
+                     saved.error().detail.c_str());
+      } else {
+        last_body_hash_ = hash;
+      }
+    }
+  }
+
+  // Agent host names are resolved off the loop's critical path before translating; numeric
+  // addresses (the usual case) need no lookup.
+  std::set<std::string> names;
+  for (const auto& app : apps_) {
+    for (const auto& task : app.tasks) {
+      for (const auto& endpoint : task.endpoints) {
+        if (!endpoint.host.empty() && !isNumericAddress(endpoint.host)) names.insert(endpoint.host);
+      }
+    }
+  }
+  const uint64_t round = ++resolve_round_;
+  if (names.empty()) {
+    publish();
+    return;
+  }
+  resolver_->resolveAll(std::vector<std::string>(names.begin(), names.end()), [this, round] {
+    if (round == resolve_round_) publish();  // else a newer document is being resolved
+  });
+}
+
+void DiscoveryManager::publish() {
+  TranslateContext context;
+  context.resolve = [this](std::string_view host) -> std::optional<std::string> {
+    if (isNumericAddress(host)) return std::string(host);
+    return resolver_->lookup(host);
+  };
+  context.include = [this](const App& app, const Task& task) {
+    if (!isRoutable(task.state)) return false;
+    return !spec_.health_check || health_.passes(app, task);
+  };
+  context.draining = &killing_;
+  context.deployment_drained = &deployment_drained_;
+  const auto start = std::chrono::steady_clock::now();
+  auto spec = std::make_shared<conf::DiscoveredSpec>(translate(apps_, options_, context));
+  status_.last_translate_ms = msSince(start);
+
+  // Log issues once each, when they first appear; status keeps the full list.
+  std::set<std::string> before;
+  for (const auto& issue : status_.issues) before.insert(issueText(issue));
+  for (const auto& issue : spec->issues) {
+    if (!before.contains(issueText(issue))) {
+      std::fprintf(stderr, "baton: discovery: %s\n", issueText(issue).c_str());
+    }
+  }
+  status_.issues = spec->issues;
+  ++status_.documents_applied;
+  status_.last_applied_unix_ms = nowUnixMs();
+  on_spec_(std::move(spec));
+}
+
+void DiscoveryManager::onTaskEnding(const std::string& task_id, const std::string&) {
+  bool known = false;
+  for (const auto& app : apps_) {
+    for (const auto& task : app.tasks) known = known || task.id == task_id;
+  }
+  if (!known || !killing_.insert(task_id).second) return;
+  std::fprintf(stderr, "baton: discovery: draining task %s (ending)\n", task_id.c_str());
+  publish();
+}
+
+void DiscoveryManager::onSourceError(const std::string& error) {
+  std::fprintf(stderr, "baton: discovery: %s (keeping the last good state)\n", error.c_str());
+}
+
+void DiscoveryManager::refuse(const std::string& why) {
+  ++status_.documents_refused;
+  status_.last_refusal = why;
+  std::fprintf(stderr, "baton: discovery: refused: %s (keeping the last good state)\n",
+               why.c_str());
+}
+
+}  // namespace baton::discovery

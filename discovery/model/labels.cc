@@ -1,0 +1,386 @@
+#include "discovery/model/labels.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+
+#include "conf/loader.h"
+#include "conf/value_syntax.h"
+
+namespace baton::discovery {
+namespace {
+
+using conf::DiscoveryIssue;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+template <typename T>
+std::optional<T> parseInt(std::string_view s) {
+  s = trim(s);
+  T v{};
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+// Reads one label of port `index`; the helpers below each own one label.
+class PortReader {
+ public:
+  PortReader(const App& app, size_t index, std::vector<DiscoveryIssue>& issues)
+      : app_(app),
+        prefix_("HAPROXY_" + std::to_string(index) + "_"),
+        baton_prefix_("BATON_" + std::to_string(index) + "_"),
+        issues_(issues) {}
+
+  const std::string* get(std::string_view key) const { return find(prefix_ + std::string(key)); }
+  const std::string* getBaton(std::string_view key) const {
+    return find(baton_prefix_ + std::string(key));
+  }
+  std::string name(std::string_view key) const { return prefix_ + std::string(key); }
+  std::string batonName(std::string_view key) const { return baton_prefix_ + std::string(key); }
+  void issue(std::string subject, std::string message) const {
+    issues_.push_back(DiscoveryIssue{app_.id, std::move(subject), std::move(message)});
+  }
+  const App& app() const { return app_; }
+
+ private:
+  const std::string* find(const std::string& key) const {
+    const auto it = app_.labels.find(key);
+    return it == app_.labels.end() ? nullptr : &it->second;
+  }
+  const App& app_;
+  std::string prefix_;
+  std::string baton_prefix_;
+  std::vector<DiscoveryIssue>& issues_;
+};
+
+void readGroups(const PortReader& r, PortLabels& out) {
+  if (const std::string* v = r.get("GROUP")) {
+    out.groups = splitTrimmed(*v, ',');
+  } else if (const auto it = r.app().labels.find("HAPROXY_GROUP"); it != r.app().labels.end()) {
+    out.groups = splitTrimmed(it->second, ',');
+  }
+}
+
+void readVhosts(const PortReader& r, PortLabels& out) {
+  const std::string* v = r.get("VHOST");
+  if (v == nullptr) return;
+  for (const std::string& item : splitTrimmed(lower(*v), ',')) {
+    auto domain = conf::normaliseDomain(item);
+    if (!domain || *domain == "*") {
+      r.issue(r.name("VHOST"), "invalid virtual host \"" + item + "\"; ignored");
+      continue;
+    }
+    if (std::find(out.vhosts.begin(), out.vhosts.end(), *domain) == out.vhosts.end()) {
+      out.vhosts.push_back(std::move(*domain));
+    }
+  }
+}
+
+void readPaths(const PortReader& r, PortLabels& out) {
+  const std::string* v = r.get("PATH");
+  if (v == nullptr) return;
+  for (const std::string& item : splitTrimmed(*v, ' ')) {
+    if (item.starts_with('-')) {
+      r.issue(r.name("PATH"), "HAProxy flag \"" + item + "\" is not supported; ignored");
+    } else if (!conf::checkRoutePrefix(item)) {
+      r.issue(r.name("PATH"), "invalid path prefix \"" + item + "\"; ignored");
+    } else {
+      out.paths.push_back(item);
+    }
+  }
+}
+
+void readNumbers(const PortReader& r, PortLabels& out) {
+  if (const std::string* v = r.get("BACKEND_WEIGHT")) {
+    out.backend_weight = parseInt<int64_t>(*v);
+    if (!out.backend_weight) r.issue(r.name("BACKEND_WEIGHT"), "not an integer; ignored");
+  }
+  if (const std::string* v = r.get("PORT")) {
+    out.port = parseInt<uint16_t>(*v);
+    if (!out.port || *out.port == 0) {
+      out.port.reset();
+      r.issue(r.name("PORT"), "not a port number 1..65535; ignored");
+    }
+  }
+  if (const std::string* v = r.get("BIND_ADDR")) {
+    const std::string_view addr = trim(*v);
+    if (addr != "*") out.bind_addr = std::string(addr);
+  }
+}
+
+void readModeAndBalance(const PortReader& r, PortLabels& out) {
+  if (const std::string* v = r.get("MODE")) {
+    const std::string mode = lower(trim(*v));
+    if (mode == "http") {
+      out.mode = conf::ListenerKind::Http;
+    } else if (mode == "tcp") {
+      out.mode = conf::ListenerKind::Tcp;
+    } else {
+      r.issue(r.name("MODE"), "expected http or tcp; using the default mode");
+    }
+  }
+  if (const std::string* v = r.get("BALANCE")) {
+    const std::string balance = lower(trim(*v));
+    if (balance == "leastconn") {
+      out.balance = conf::LbPolicyKind::LeastRequest;
+    } else if (balance == "source") {
+      out.balance = conf::LbPolicyKind::SourceHash;
+    } else if (balance != "roundrobin") {
+      r.issue(r.name("BALANCE"), "\"" + balance +
+                                     "\" is not supported (roundrobin, leastconn, source); "
+                                     "using roundrobin");
+    }
+  }
+}
+
+// A path-valued action; a bad one is ignored (with an issue) rather than handed to the proxy.
+void readPathLabel(const PortReader& r, std::string_view key, std::string& out) {
+  const std::string* v = r.get(key);
+  if (v == nullptr) return;
+  const std::string_view path = trim(*v);
+  if (!conf::checkRoutePrefix(path)) {
+    r.issue(r.name(key), "\"" + std::string(path) + "\" is not a path; ignored");
+    return;
+  }
+  out = std::string(path);
+}
+
+void readFlags(const PortReader& r, PortLabels& out) {
+  if (const std::string* v = r.get("ENABLED")) out.enabled = parseMlbBool(*v);
+  if (const std::string* v = r.get("STICKY")) out.sticky = parseMlbBool(*v);
+  if (const std::string* v = r.get("REDIRECT_TO_HTTPS")) out.redirect_to_https = parseMlbBool(*v);
+  if (const std::string* v = r.get("USE_HSTS")) out.hsts = parseMlbBool(*v);
+  readPathLabel(r, "HTTP_BACKEND_PROXYPASS_PATH", out.proxypass_path);
+  readPathLabel(r, "HTTP_BACKEND_REVPROXY_PATH", out.revproxy_path);
+  readPathLabel(r, "HTTP_BACKEND_REDIR", out.redirect_root_to);
+}
+
+// "realm:user:crypt-hash", split on the first two ':' (a crypt hash has no ':').
+void readAuth(const PortReader& r, PortLabels& out) {
+  const std::string* v = r.get("AUTH");
+  if (v == nullptr) return;
+  const size_t a = v->find(':');
+  const size_t b = a == std::string::npos ? a : v->find(':', a + 1);
+  if (b == std::string::npos || a == 0 || b == a + 1 || b + 1 == v->size()) {
+    out.fail_closed = true;
+    r.issue(r.name("AUTH"), "expected \"realm:user:crypt-hash\"; port not exposed");
+    return;
+  }
+  conf::BasicAuthSpec auth;
+  auth.realm = v->substr(0, a);
+  auth.users.push_back({v->substr(a + 1, b - a - 1), v->substr(b + 1)});
+  out.auth = std::move(auth);
+}
+
+void readAcl(const PortReader& r, PortLabels& out) {
+  const std::string* v = r.get("BACKEND_NETWORK_ALLOWED_ACL");
+  if (v == nullptr) return;
+  for (const std::string& item : splitTrimmed(*v, ' ')) {
+    auto cidr = conf::normaliseCidr(item);
+    if (!cidr) {
+      out.fail_closed = true;
+      r.issue(r.name("BACKEND_NETWORK_ALLOWED_ACL"),
+              "invalid address or CIDR \"" + item + "\"; port not exposed");
+      return;
+    }
+    out.allowed_sources.push_back(std::move(*cidr));
+  }
+  if (out.allowed_sources.empty()) {
+    out.fail_closed = true;
+    r.issue(r.name("BACKEND_NETWORK_ALLOWED_ACL"), "empty allow-list; port not exposed");
+  }
+}
+
+void readTimeout(const PortReader& r, std::string_view key, std::optional<conf::Duration>& out) {
+  const std::string* v = r.getBaton(key);
+  if (v == nullptr) return;
+  auto d = conf::parseDuration(trim(*v));
+  if (!d) {
+    r.issue(r.batonName(key), "invalid duration: " + d.error().detail + "; ignored");
+    return;
+  }
+  out = *d;
+}
+
+void readTimeouts(const PortReader& r, PortLabels& out) {
+  readTimeout(r, "TIMEOUT_CONNECT", out.timeouts.upstream_connect);
+  readTimeout(r, "TIMEOUT_SERVER", out.timeouts.upstream_first_byte);
+  readTimeout(r, "TIMEOUT_BODY_IDLE", out.timeouts.body_idle);
+  readTimeout(r, "TIMEOUT_TUNNEL", out.timeouts.tunnel_idle);
+}
+
+// Per-port label suffixes baton applies (HAPROXY_{n}_<key>).
+constexpr std::array kKnownPortKeys = {
+    "GROUP",
+    "ENABLED",
+    "VHOST",
+    "PATH",
+    "BACKEND_WEIGHT",
+    "PORT",
+    "BIND_ADDR",
+    "MODE",
+    "BALANCE",
+    "STICKY",
+    "REDIRECT_TO_HTTPS",
+    "USE_HSTS",
+    "AUTH",
+    "HTTP_BACKEND_PROXYPASS_PATH",
+    "HTTP_BACKEND_REVPROXY_PATH",
+    "HTTP_BACKEND_REDIR",
+    "BACKEND_NETWORK_ALLOWED_ACL",
+};
+constexpr std::array kBatonPortKeys = {"TIMEOUT_CONNECT", "TIMEOUT_SERVER", "TIMEOUT_BODY_IDLE",
+                                       "TIMEOUT_TUNNEL"};
+constexpr std::array kKnownAppLabels = {
+    "HAPROXY_GROUP",
+    "HAPROXY_APP_ID",
+    "HAPROXY_DEPLOYMENT_GROUP",
+    "HAPROXY_DEPLOYMENT_ALT_PORT",
+    "HAPROXY_DEPLOYMENT_COLOUR",
+    "HAPROXY_DEPLOYMENT_STARTED_AT",
+    "HAPROXY_DEPLOYMENT_TARGET_INSTANCES",
+    "HAPROXY_DEPLOYMENT_NEW_INSTANCES",
+};
+
+template <size_t N>
+bool contains(const std::array<const char*, N>& keys, std::string_view key) {
+  return std::any_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; });
+}
+
+// "HAPROXY_12_VHOST" -> "VHOST" when `label` is "<prefix><digits>_<key>"; nullopt otherwise.
+std::optional<std::string_view> portKey(std::string_view label, std::string_view prefix) {
+  if (!label.starts_with(prefix)) return std::nullopt;
+  label.remove_prefix(prefix.size());
+  size_t digits = 0;
+  while (digits < label.size() && std::isdigit(static_cast<unsigned char>(label[digits]))) {
+    ++digits;
+  }
+  if (digits == 0 || digits >= label.size() || label[digits] != '_') return std::nullopt;
+  return label.substr(digits + 1);
+}
+
+// The {n} of a per-port label ("HAPROXY_12_VHOST" -> 12); nullopt for app-level labels.
+std::optional<size_t> portIndex(std::string_view label) {
+  const size_t start = label.find('_') + 1;
+  size_t n = 0;
+  const auto [end, ec] = std::from_chars(label.data() + start, label.data() + label.size(), n);
+  if (ec != std::errc() || end == label.data() + start) return std::nullopt;
+  return n;
+}
+
+// Why a template-override label is ignored, and what replaces its usual use.
+std::string templateMessage(std::string_view key) {
+  std::string msg = "HAProxy template overrides are not supported; label ignored";
+  if (key.starts_with("BACKEND") || key.starts_with("FRONTEND")) {
+    msg += " (per-app timeouts: BATON_{n}_TIMEOUT_CONNECT, _SERVER, _BODY_IDLE, _TUNNEL)";
+  }
+  return msg;
+}
+
+std::string unsupportedMessage(std::string_view key) {
+  if (key == "SSL_CERT") return "TLS termination is not supported yet; label ignored";
+  if (key == "BIND_OPTIONS") return "bind options are not supported yet; label ignored";
+  return "health checks through another port are not supported yet; label ignored";
+}
+
+bool isTemplateKey(std::string_view key) {
+  constexpr std::array kTemplatePrefixes = {"FRONTEND_HEAD",
+                                            "BACKEND_HEAD",
+                                            "FRONTEND_BACKEND_GLUE",
+                                            "BACKEND_HTTP_OPTIONS",
+                                            "BACKEND_HTTP_HEALTHCHECK_OPTIONS",
+                                            "BACKEND_TCP_HEALTHCHECK_OPTIONS",
+                                            "BACKEND_SERVER_",
+                                            "BACKEND_STICKY_OPTIONS",
+                                            "BACKEND_HSTS_OPTIONS",
+                                            "BACKEND_REDIRECT_HTTP_TO_HTTPS",
+                                            "HTTP_BACKEND_PROXYPASS_GLUE",
+                                            "HTTP_BACKEND_REVPROXY_GLUE",
+                                            "HTTP_BACKEND_NETWORK_ALLOWED_ACL",
+                                            "TCP_BACKEND_NETWORK_ALLOWED_ACL",
+                                            "USERLIST_HEAD",
+                                            "HTTP_FRONTEND_",
+                                            "HTTPS_FRONTEND_",
+                                            "MAP_HTTP_FRONTEND_",
+                                            "MAP_HTTPS_FRONTEND_"};
+  return std::any_of(kTemplatePrefixes.begin(), kTemplatePrefixes.end(),
+                     [&](const char* p) { return key.starts_with(p); });
+}
+
+std::optional<std::string> haproxyLabelIssue(std::string_view label) {
+  if (contains(kKnownAppLabels, label)) return std::nullopt;
+  const auto key = portKey(label, "HAPROXY_");
+  if (!key) return "unknown marathon-lb label; ignored";
+  if (contains(kKnownPortKeys, *key)) return std::nullopt;
+  if (*key == "SSL_CERT" || *key == "BIND_OPTIONS" || *key == "BACKEND_HEALTHCHECK_PORT_INDEX") {
+    return unsupportedMessage(*key);
+  }
+  if (isTemplateKey(*key)) return templateMessage(*key);
+  return "unknown marathon-lb label; ignored";
+}
+
+}  // namespace
+
+bool parseMlbBool(std::string_view value) {
+  const std::string v = lower(trim(value));
+  return v == "true" || v == "t" || v == "yes" || v == "y";
+}
+
+std::vector<std::string> splitTrimmed(std::string_view value, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t end = value.find(sep, start);
+    if (end == std::string_view::npos) end = value.size();
+    const std::string_view item = trim(value.substr(start, end - start));
+    if (!item.empty()) out.emplace_back(item);
+    start = end + 1;
+  }
+  return out;
+}
+
+PortLabels readPortLabels(const App& app, size_t index, std::vector<DiscoveryIssue>& issues) {
+  const PortReader r(app, index, issues);
+  PortLabels out;
+  readGroups(r, out);
+  readFlags(r, out);
+  readVhosts(r, out);
+  readPaths(r, out);
+  readNumbers(r, out);
+  readModeAndBalance(r, out);
+  readAuth(r, out);
+  readAcl(r, out);
+  readTimeouts(r, out);
+  return out;
+}
+
+void checkAppLabels(const App& app, std::vector<DiscoveryIssue>& issues) {
+  for (const auto& [label, value] : app.labels) {
+    std::optional<std::string> problem;
+    if (label.starts_with("HAPROXY_")) {
+      problem = haproxyLabelIssue(label);
+    } else if (label.starts_with("BATON_")) {
+      const auto key = portKey(label, "BATON_");
+      if (!key || !contains(kBatonPortKeys, *key)) problem = "unknown baton label; ignored";
+    }
+    const auto index = portIndex(label);
+    if (!problem && index && *index >= app.service_ports.size()) {
+      problem = "the app has no service port " + std::to_string(*index) + "; label ignored";
+    }
+    if (problem) issues.push_back(DiscoveryIssue{app.id, label, std::move(*problem)});
+  }
+}
+
+}  // namespace baton::discovery

@@ -1,0 +1,59 @@
+// marathon-lb labels (HAPROXY_*) and baton's own (BATON_*), read into typed per-port settings.
+//
+// translate.h calls readPortLabels() once per (app, service port index) and checkAppLabels()
+// once per app, on the control thread. Pure functions: every problem becomes a DiscoveryIssue
+// (marathon.md §3; a label is never dropped silently). Values follow marathon-lb's parsing:
+// booleans accept "true,t,yes,y" in any case, lists are comma-separated and trimmed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/config_spec.h"
+#include "discovery/model/app.h"
+
+namespace baton::discovery {
+
+// marathon-lb's string_to_bool: "true", "t", "yes", "y" in any case; everything else is false.
+bool parseMlbBool(std::string_view value);
+
+// Splits on `sep`, trims ASCII whitespace, drops empty items.
+std::vector<std::string> splitTrimmed(std::string_view value, char sep);
+
+// The labels of one service port, already validated.
+struct PortLabels {
+  std::vector<std::string> groups;  // HAPROXY_{n}_GROUP, else HAPROXY_GROUP ([] = no group)
+  std::optional<bool> enabled;      // HAPROXY_{n}_ENABLED
+  std::vector<std::string> vhosts;  // lower-cased, trimmed, syntax-checked
+  std::vector<std::string> paths;   // HAPROXY_{n}_PATH prefixes (flags removed)
+  std::optional<int64_t> backend_weight;
+  std::optional<uint16_t> port;            // HAPROXY_{n}_PORT
+  std::string bind_addr;                   // HAPROXY_{n}_BIND_ADDR ("" = the default)
+  std::optional<conf::ListenerKind> mode;  // HAPROXY_{n}_MODE (unset when absent or invalid)
+  conf::LbPolicyKind balance = conf::LbPolicyKind::RoundRobin;
+  bool sticky = false;
+  bool redirect_to_https = false;
+  bool hsts = false;
+  std::optional<conf::BasicAuthSpec> auth;
+  std::string proxypass_path;                // HTTP_BACKEND_PROXYPASS_PATH
+  std::string revproxy_path;                 // HTTP_BACKEND_REVPROXY_PATH
+  std::string redirect_root_to;              // HTTP_BACKEND_REDIR
+  std::vector<std::string> allowed_sources;  // canonical CIDRs
+  conf::TimeoutOverrides timeouts;
+  // A security label (AUTH, BACKEND_NETWORK_ALLOWED_ACL) is malformed: the port must not be
+  // exposed at all, since serving it without the check would fail open.
+  bool fail_closed = false;
+};
+
+// Reads the labels of service port `index`. Value errors are appended to `issues`.
+PortLabels readPortLabels(const App& app, size_t index, std::vector<conf::DiscoveryIssue>& issues);
+
+// One issue per label baton does not apply: unsupported (SSL_CERT, BIND_OPTIONS,
+// BACKEND_HEALTHCHECK_PORT_INDEX), template overrides (with the BATON_{n}_* label that replaces
+// their usual use where there is one), and unknown HAPROXY_* / BATON_* names.
+void checkAppLabels(const App& app, std::vector<conf::DiscoveryIssue>& issues);
+
+}  // namespace baton::discovery

@@ -1,0 +1,495 @@
+// One pass over simdjson's DOM: simdjson validates the whole document (syntax, UTF-8, nesting)
+// up front, then each app object is walked once, member by member, dispatching on the key. The
+// DOM rather than On-Demand because On-Demand only validates what it visits, and a document must
+// be rejected as a whole when any part of it is malformed. Strings are copied once, into the
+// result; paths for error messages are linked frames on the stack, rendered only on error.
+#include "discovery/model/parse_apps.h"
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "discovery/model/network.h"
+
+namespace baton::discovery {
+
+namespace {
+
+using core::Error;
+using core::Result;
+using simdjson::dom::array;
+using simdjson::dom::element;
+using simdjson::dom::object;
+using Status = Result<void>;
+
+// Propagates the error of a Status expression out of a function returning Status.
+#define PARSE_TRY(expr)                                        \
+  do {                                                         \
+    if (auto parse_try_status_ = (expr); !parse_try_status_) { \
+      return core::fail(std::move(parse_try_status_.error())); \
+    }                                                          \
+  } while (0)
+
+constexpr uint64_t kU16Max = std::numeric_limits<uint16_t>::max();
+constexpr uint64_t kU32Max = std::numeric_limits<uint32_t>::max();
+
+// Where a value sits in the document: `apps[3].tasks[0].ports[1]`. Each frame lives on the
+// stack of the function reading that value; the string is built only for an error.
+struct Path {
+  const Path* parent = nullptr;
+  std::string_view key;  // member name; unused for an array index
+  size_t index = 0;
+  bool is_index = false;
+
+  Path field(std::string_view k) const { return Path{this, k, 0, false}; }
+  Path item(size_t i) const { return Path{this, {}, i, true}; }
+
+  std::string str() const {
+    std::string out = parent != nullptr ? parent->str() : std::string();
+    if (is_index) return out + "[" + std::to_string(index) + "]";
+    if (!out.empty()) out += '.';
+    return out + std::string(key);
+  }
+};
+
+std::unexpected<Error> bad(const Path& path, std::string_view what) {
+  return core::fail(Error::config(path.str() + ": " + std::string(what)));
+}
+
+Status readString(element value, const Path& path, std::string_view& out) {
+  if (value.get_string().get(out) != simdjson::SUCCESS) return bad(path, "expected a string");
+  return {};
+}
+
+Status readString(element value, const Path& path, std::string& out) {
+  std::string_view view;
+  PARSE_TRY(readString(value, path, view));
+  out.assign(view);
+  return {};
+}
+
+Status readBool(element value, const Path& path, bool& out) {
+  if (value.get_bool().get(out) != simdjson::SUCCESS) return bad(path, "expected a boolean");
+  return {};
+}
+
+template <typename T>
+Status readUint(element value, const Path& path, uint64_t max, T& out) {
+  uint64_t n = 0;
+  if (value.get_uint64().get(n) != simdjson::SUCCESS || n > max) {
+    return bad(path, "expected an integer in 0.." + std::to_string(max));
+  }
+  out = static_cast<T>(n);
+  return {};
+}
+
+Status readPort(element value, const Path& path, uint16_t& out) {
+  return readUint(value, path, kU16Max, out);
+}
+
+Status readObject(element value, const Path& path, object& out) {
+  if (value.get_object().get(out) != simdjson::SUCCESS) return bad(path, "expected an object");
+  return {};
+}
+
+Status readArray(element value, const Path& path, array& out) {
+  if (value.get_array().get(out) != simdjson::SUCCESS) return bad(path, "expected an array");
+  return {};
+}
+
+// Calls fn(key, value, path) for every non-null member of an object value.
+template <typename Fn>
+Status forEachMember(element value, const Path& path, Fn&& fn) {
+  object obj;
+  PARSE_TRY(readObject(value, path, obj));
+  for (auto [key, member] : obj) {
+    if (member.is_null()) continue;
+    PARSE_TRY(fn(key, member, path.field(key)));
+  }
+  return {};
+}
+
+// Calls fn(value, path) for every non-null item of an array value (a null item is skipped).
+template <typename Fn>
+Status forEachItem(element value, const Path& path, Fn&& fn) {
+  array arr;
+  PARSE_TRY(readArray(value, path, arr));
+  size_t i = 0;
+  for (element item : arr) {
+    if (!item.is_null()) PARSE_TRY(fn(item, path.item(i)));
+    ++i;
+  }
+  return {};
+}
+
+// ---- apps: simple fields ---------------------------------------------------------------------
+
+Status readLabels(element value, const Path& path, std::map<std::string, std::string>& out) {
+  return forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
+    std::string_view text;
+    PARSE_TRY(readString(v, p, text));
+    out.insert_or_assign(std::string(key), std::string(text));
+    return {};
+  });
+}
+
+Status readHealthCheckMember(std::string_view key, element v, const Path& p, HealthCheck& hc) {
+  if (key == "protocol") return readString(v, p, hc.protocol);
+  if (key == "path") return readString(v, p, hc.path);
+  if (key == "portIndex") {
+    uint32_t index = 0;
+    PARSE_TRY(readUint(v, p, kU32Max, index));
+    hc.port_index = index;
+  } else if (key == "port") {
+    uint16_t port = 0;
+    PARSE_TRY(readPort(v, p, port));
+    hc.port = port;
+  } else if (key == "intervalSeconds") {
+    return readUint(v, p, kU32Max, hc.interval_seconds);
+  } else if (key == "timeoutSeconds") {
+    return readUint(v, p, kU32Max, hc.timeout_seconds);
+  } else if (key == "maxConsecutiveFailures") {
+    return readUint(v, p, kU32Max, hc.max_consecutive_failures);
+  } else if (key == "gracePeriodSeconds") {
+    return readUint(v, p, kU32Max, hc.grace_period_seconds);
+  }
+  return {};
+}
+
+Status readHealthChecks(element value, const Path& path, std::vector<HealthCheck>& out) {
+  return forEachItem(value, path, [&](element item, const Path& p) -> Status {
+    HealthCheck hc;
+    PARSE_TRY(forEachMember(item, p, [&](std::string_view k, element v, const Path& fp) -> Status {
+      return readHealthCheckMember(k, v, fp, hc);
+    }));
+    out.push_back(std::move(hc));
+    return {};
+  });
+}
+
+Status readVersionInfo(element value, const Path& path, App& app) {
+  return forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
+    if (key == "lastScalingAt") return readString(v, p, app.last_scaling_at);
+    if (key == "lastConfigChangeAt") return readString(v, p, app.last_config_change_at);
+    return {};
+  });
+}
+
+// ---- apps: network fields (into AppNetwork, resolved by network.h) ----------------------------
+
+Status readPortMappings(element value, const Path& path, std::vector<PortMapping>& out) {
+  return forEachItem(value, path, [&](element item, const Path& p) -> Status {
+    PortMapping mapping;
+    PARSE_TRY(
+        forEachMember(item, p, [&](std::string_view key, element v, const Path& fp) -> Status {
+          if (key == "containerPort") return readPort(v, fp, mapping.container_port);
+          if (key != "servicePort") return Status{};
+          uint16_t port = 0;
+          PARSE_TRY(readPort(v, fp, port));
+          mapping.service_port = port;
+          return Status{};
+        }));
+    out.push_back(mapping);
+    return {};
+  });
+}
+
+Status readDocker(element value, const Path& path, AppNetwork& net) {
+  return forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
+    if (key == "portMappings") return readPortMappings(v, p, net.docker_port_mappings);
+    if (key != "network") return {};
+    std::string_view name;
+    PARSE_TRY(readString(v, p, name));
+    net.docker_network = dockerNetworkMode(name);
+    return {};
+  });
+}
+
+Status readContainer(element value, const Path& path, AppNetwork& net) {
+  return forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
+    if (key == "docker") return readDocker(v, p, net);
+    if (key == "portMappings") return readPortMappings(v, p, net.port_mappings);
+    return {};
+  });
+}
+
+Status readNetworks(element value, const Path& path, AppNetwork& net) {
+  return forEachItem(value, path, [&](element item, const Path& p) -> Status {
+    NetworkMode mode = NetworkMode::Container;  // an entry without a mode is "container"
+    PARSE_TRY(
+        forEachMember(item, p, [&](std::string_view key, element v, const Path& fp) -> Status {
+          if (key != "mode") return Status{};
+          std::string_view name;
+          PARSE_TRY(readString(v, fp, name));
+          auto parsed = networkModeFromName(name);
+          if (!parsed) return bad(fp, "unknown network mode \"" + std::string(name) + "\"");
+          mode = *parsed;
+          return Status{};
+        }));
+    net.last_networks_mode = mode;  // the last entry wins (Marathon forbids mixing modes)
+    return {};
+  });
+}
+
+Status readIpAddress(element value, const Path& path, AppNetwork& net) {
+  net.has_ip_address = true;
+  return forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
+    if (key != "discovery") return {};
+    return forEachMember(v, p, [&](std::string_view dkey, element dv, const Path& dp) -> Status {
+      if (dkey != "ports") return {};
+      return forEachItem(dv, dp, [&](element port, const Path& pp) -> Status {
+        object obj;
+        PARSE_TRY(readObject(port, pp, obj));
+        element number;
+        if (obj["number"].get(number) != simdjson::SUCCESS || number.is_null()) {
+          return bad(pp.field("number"), "missing");
+        }
+        uint16_t n = 0;
+        PARSE_TRY(readPort(number, pp.field("number"), n));
+        net.discovery_ports.push_back(n);
+        return {};
+      });
+    });
+  });
+}
+
+Status readPortDefinitions(element value, const Path& path, AppNetwork& net) {
+  net.has_port_definitions = true;
+  return forEachItem(value, path, [&](element item, const Path& p) -> Status {
+    uint16_t port = 0;  // a definition without a port keeps its index
+    PARSE_TRY(
+        forEachMember(item, p, [&](std::string_view key, element v, const Path& fp) -> Status {
+          return key == "port" ? readPort(v, fp, port) : Status{};
+        }));
+    net.port_definitions.push_back(port);
+    return {};
+  });
+}
+
+Status readPortList(element value, const Path& path, std::vector<uint16_t>& out) {
+  array arr;
+  PARSE_TRY(readArray(value, path, arr));
+  out.reserve(arr.size());
+  size_t i = 0;
+  for (element item : arr) {
+    uint16_t port = 0;
+    PARSE_TRY(readPort(item, path.item(i++), port));
+    out.push_back(port);
+  }
+  return {};
+}
+
+// ---- tasks ------------------------------------------------------------------------------------
+
+Status readHealthResults(element value, const Path& path, std::vector<HealthCheckResult>& out) {
+  return forEachItem(value, path, [&](element item, const Path& p) -> Status {
+    HealthCheckResult result;
+    PARSE_TRY(
+        forEachMember(item, p, [&](std::string_view key, element v, const Path& fp) -> Status {
+          return key == "alive" ? readBool(v, fp, result.alive) : Status{};
+        }));
+    out.push_back(result);
+    return {};
+  });
+}
+
+Status readIpAddresses(element value, const Path& path, TaskNetwork& net) {
+  return forEachItem(value, path, [&](element item, const Path& p) -> Status {
+    std::string_view ip;
+    bool has_ip = false;
+    PARSE_TRY(
+        forEachMember(item, p, [&](std::string_view key, element v, const Path& fp) -> Status {
+          if (key != "ipAddress") return Status{};
+          has_ip = true;
+          return readString(v, fp, ip);
+        }));
+    if (has_ip && !net.first_ip) net.first_ip = ip;
+    return {};
+  });
+}
+
+Status readTaskMember(std::string_view key, element v, const Path& p, Task& task,
+                      TaskNetwork& net) {
+  if (key == "id") return readString(v, p, task.id);
+  if (key == "appId") return readString(v, p, task.app_id);
+  if (key == "host") {
+    PARSE_TRY(readString(v, p, net.host));
+    task.host.assign(net.host);
+  } else if (key == "state") {
+    std::string_view name;
+    PARSE_TRY(readString(v, p, name));
+    task.state = taskStateFromName(name);
+  } else if (key == "version") {
+    return readString(v, p, task.version);
+  } else if (key == "startedAt") {
+    return readString(v, p, task.started_at);
+  } else if (key == "ports") {
+    return readPortList(v, p, net.ports);
+  } else if (key == "ipAddresses") {
+    return readIpAddresses(v, p, net);
+  } else if (key == "healthCheckResults") {
+    return readHealthResults(v, p, task.health);
+  }
+  return {};
+}
+
+Status readTask(element value, const Path& path, const AppNetwork& app_net, App& app) {
+  Task task;
+  TaskNetwork net;
+  bool has_id = false;
+  PARSE_TRY(
+      forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
+        has_id = has_id || key == "id";
+        return readTaskMember(key, v, p, task, net);
+      }));
+  if (!has_id) return bad(path.field("id"), "missing");
+  task.endpoints = resolveEndpoints(app_net, app.network, net, app.service_ports.size());
+  app.tasks.push_back(std::move(task));
+  return {};
+}
+
+Status readTasks(element value, const Path& path, const AppNetwork& net, App& app) {
+  array arr;
+  PARSE_TRY(readArray(value, path, arr));
+  app.tasks.reserve(arr.size());
+  return forEachItem(value, path, [&](element item, const Path& p) -> Status {
+    return readTask(item, p, net, app);
+  });
+}
+
+// ---- one app ----------------------------------------------------------------------------------
+
+// Every member except `tasks`, whose endpoints need the resolved network mode first.
+Status readAppMember(std::string_view key, element v, const Path& p, App& app, AppNetwork& net) {
+  if (key == "id") return readString(v, p, app.id);
+  if (key == "labels") return readLabels(v, p, app.labels);
+  if (key == "instances") return readUint(v, p, kU32Max, app.instances);
+  if (key == "container") return readContainer(v, p, net);
+  if (key == "networks") return readNetworks(v, p, net);
+  if (key == "ipAddress") return readIpAddress(v, p, net);
+  if (key == "portDefinitions") return readPortDefinitions(v, p, net);
+  if (key == "ports") return readPortList(v, p, net.legacy_ports);
+  if (key == "healthChecks") return readHealthChecks(v, p, app.health_checks);
+  if (key == "version") return readString(v, p, app.version);
+  if (key == "versionInfo") return readVersionInfo(v, p, app);
+  if (key == "deployments") {
+    array deployments;
+    PARSE_TRY(readArray(v, p, deployments));
+    app.deploying = deployments.size() > 0;
+  }
+  return {};
+}
+
+Status readApp(element value, const Path& path, ServicePortAssigner& assigner, App& app) {
+  AppNetwork net;
+  element tasks;
+  bool has_id = false;
+  bool has_tasks = false;
+  PARSE_TRY(
+      forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
+        if (key == "tasks") {
+          tasks = v;
+          has_tasks = true;
+          return Status{};
+        }
+        has_id = has_id || key == "id";
+        return readAppMember(key, v, p, app, net);
+      }));
+  if (!has_id) return bad(path.field("id"), "missing");
+  if (!app.id.starts_with('/')) return bad(path.field("id"), "must start with \"/\"");
+  app.network = resolveMode(net);
+  app.service_ports = resolveServicePorts(net, app.network, app.id, assigner);
+  if (has_tasks) PARSE_TRY(readTasks(tasks, path.field("tasks"), net, app));
+  return {};
+}
+
+Status readApps(element root, std::vector<App>& apps) {
+  const Path doc{nullptr, "document"};
+  object obj;
+  PARSE_TRY(readObject(root, doc, obj));
+  const Path apps_path{nullptr, "apps"};
+  element list;
+  if (obj["apps"].get(list) != simdjson::SUCCESS || list.is_null()) {
+    return bad(apps_path, "missing");
+  }
+  array arr;
+  PARSE_TRY(readArray(list, apps_path, arr));
+  apps.reserve(arr.size());
+  ServicePortAssigner assigner;
+  size_t i = 0;
+  for (element item : arr) {
+    PARSE_TRY(readApp(item, apps_path.item(i++), assigner, apps.emplace_back()));
+  }
+  return {};
+}
+
+}  // namespace
+
+TaskState taskStateFromName(std::string_view name) {
+  static constexpr std::pair<std::string_view, TaskState> kStates[] = {
+      {"TASK_RUNNING", TaskState::Running},
+      {"TASK_STAGING", TaskState::Staging},
+      {"TASK_STARTING", TaskState::Starting},
+      {"TASK_KILLING", TaskState::Killing},
+      {"TASK_FINISHED", TaskState::Finished},
+      {"TASK_FAILED", TaskState::Failed},
+      {"TASK_KILLED", TaskState::Killed},
+      {"TASK_ERROR", TaskState::Error},
+      {"TASK_LOST", TaskState::Lost},
+      {"TASK_DROPPED", TaskState::Dropped},
+      {"TASK_UNREACHABLE", TaskState::Unreachable},
+      {"TASK_GONE", TaskState::Gone},
+      {"TASK_GONE_BY_OPERATOR", TaskState::GoneByOperator},
+      {"TASK_UNKNOWN", TaskState::Unknown},
+  };
+  for (const auto& [text, state] : kStates) {
+    if (name == text) return state;
+  }
+  return TaskState::Unknown;
+}
+
+struct AppsParser::Impl {
+  simdjson::dom::parser parser;
+  // The document copied with simdjson's required padding, reused across documents.
+  std::unique_ptr<char[]> buffer;
+  size_t buffer_capacity = 0;
+
+  std::string_view copyPadded(std::string_view json) {
+    if (buffer == nullptr || buffer_capacity < json.size()) {
+      buffer_capacity = json.size() + json.size() / 4;
+      buffer.reset(new char[buffer_capacity + simdjson::SIMDJSON_PADDING]);
+    }
+    std::memcpy(buffer.get(), json.data(), json.size());
+    std::memset(buffer.get() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+    return {buffer.get(), json.size()};
+  }
+};
+
+AppsParser::AppsParser() : impl_(std::make_unique<Impl>()) {}
+AppsParser::~AppsParser() = default;
+AppsParser::AppsParser(AppsParser&&) noexcept = default;
+AppsParser& AppsParser::operator=(AppsParser&&) noexcept = default;
+
+core::Result<std::vector<App>> AppsParser::parse(std::string_view json) {
+  std::string_view padded = impl_->copyPadded(json);
+  element root;
+  auto err = impl_->parser.parse(padded.data(), padded.size(), false).get(root);
+  if (err != simdjson::SUCCESS) {
+    return core::fail(
+        Error::config(std::string("document: not valid JSON: ") + simdjson::error_message(err)));
+  }
+  std::vector<App> apps;
+  PARSE_TRY(readApps(root, apps));
+  return apps;
+}
+
+core::Result<std::vector<App>> parseApps(std::string_view json) {
+  return AppsParser().parse(json);
+}
+
+}  // namespace baton::discovery

@@ -1,0 +1,502 @@
+#include "discovery/model/translate.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "conf/value_syntax.h"
+#include "discovery/model/auto_domain.h"
+#include "discovery/model/deployment_group.h"
+#include "discovery/model/labels.h"
+#include "routing/request_target.h"
+#include "routing/route_table.h"
+
+namespace baton::discovery {
+namespace {
+
+using conf::DiscoveryIssue;
+using conf::ListenerKind;
+
+constexpr size_t kMaxVhostName = 64;
+constexpr const char* kAppIdScope = "app_id";
+
+// One selected (app, service port index): everything later steps need.
+struct PortPlan {
+  const App* app = nullptr;
+  size_t index = 0;
+  uint16_t listen_port = 0;  // HAPROXY_{n}_PORT or the service port; 0 = no per-port listener
+  ListenerKind mode = ListenerKind::Http;
+  PortLabels labels;
+  std::string cluster;
+};
+
+// One candidate route of a shared vhost, before ordering and shadow removal.
+struct Candidate {
+  int64_t weight = 0;
+  std::string prefix;      // as written
+  std::string normalized;  // routing::normalizeRoutePrefix form
+  const PortPlan* plan = nullptr;
+};
+
+std::string label(size_t index, std::string_view key) {
+  return "HAPROXY_" + std::to_string(index) + "_" + std::string(key);
+}
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// Vhost names are [A-Za-z0-9_.-]{1,64}: other bytes become '_', long names keep a hash of
+// the raw text so two long domains never share a name.
+std::string safeName(std::string_view raw) {
+  std::string out;
+  for (const char c : raw) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+    out.push_back(ok ? c : '_');
+  }
+  if (out.size() <= kMaxVhostName) return out;
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(raw)));
+  return out.substr(0, kMaxVhostName - 17) + "-" + hash;
+}
+
+std::string listenerAddress(std::string_view bind, uint16_t port) {
+  std::string host(bind);
+  if (host.find(':') != std::string::npos && !host.starts_with('[')) host = "[" + host + "]";
+  return host + ":" + std::to_string(port);
+}
+
+// marathon_lb.py get_health_check: the first check that names a port (it then covers every
+// service port) or whose portIndex is `index`.
+const HealthCheck* healthCheckFor(const App& app, size_t index) {
+  for (const HealthCheck& hc : app.health_checks) {
+    if (hc.port.has_value() && *hc.port != 0) return &hc;
+    if (hc.port_index.has_value() && *hc.port_index == index) return &hc;
+  }
+  return nullptr;
+}
+
+ListenerKind defaultMode(const App& app, size_t index, const PortLabels& labels) {
+  if (labels.mode) return *labels.mode;
+  if (!labels.vhosts.empty()) return ListenerKind::Http;
+  const HealthCheck* hc = healthCheckFor(app, index);
+  if (hc == nullptr) return ListenerKind::Tcp;
+  const std::string& p = hc->protocol;
+  const bool http = p == "HTTP" || p == "HTTPS" || p == "MESOS_HTTP" || p == "MESOS_HTTPS";
+  return http ? ListenerKind::Http : ListenerKind::Tcp;
+}
+
+bool isSelf(const App& app, const std::string& self) {
+  if (self.empty()) return false;
+  return app.id == self || app.id == "/" + self;
+}
+
+conf::SourceLoc originLoc(const App& app) {
+  return conf::SourceLoc{"marathon:" + app.id, 0};
+}
+
+class Translator {
+ public:
+  Translator(const TranslateOptions& options, TranslateContext& context)
+      : options_(options), context_(context) {}
+
+  conf::DiscoveredSpec run(const std::vector<App>& input) {
+    std::vector<const App*> sorted;
+    sorted.reserve(input.size());
+    for (const App& app : input) sorted.push_back(&app);
+    std::stable_sort(sorted.begin(), sorted.end(), byId);
+    merge_ = mergeDeploymentGroups(sorted, context_.deployment_drained, out_.issues);
+    std::vector<const App*> apps = merge_.others;
+    for (const App& app : merge_.merged) apps.push_back(&app);
+    std::stable_sort(apps.begin(), apps.end(), byId);
+    for (const App* app : apps) planApp(*app);
+    for (const PortPlan& plan : plans_) out_.clusters.push_back(buildCluster(plan));
+    addSharedListeners();
+    addAppIdVhosts();
+    addPortListeners();
+    addSharedVhosts();
+    return std::move(out_);
+  }
+
+ private:
+  static bool byId(const App* a, const App* b) { return a->id < b->id; }
+
+  void issue(const App& app, std::string subject, std::string message) {
+    out_.issues.push_back(DiscoveryIssue{app.id, std::move(subject), std::move(message)});
+  }
+
+  bool selected(const PortLabels& labels) const {
+    for (const std::string& g : options_.groups) {
+      if (g == "*") return true;
+      if (std::find(labels.groups.begin(), labels.groups.end(), g) != labels.groups.end()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool enabled(const PortLabels& labels) const {
+    if (options_.strict_mode) return labels.enabled.value_or(false);
+    return labels.enabled.value_or(true);
+  }
+
+  // Label issues of ports that other load balancers serve are not ours to report: they are
+  // collected per port and kept only when the port is selected.
+  void planApp(const App& app) {
+    if (isSelf(app, options_.self_app_id)) return;
+    bool any = false;
+    for (size_t i = 0; i < app.service_ports.size(); ++i) {
+      std::vector<DiscoveryIssue> port_issues;
+      PortLabels labels = readPortLabels(app, i, port_issues);
+      if (!selected(labels) || !enabled(labels)) continue;
+      any = true;
+      out_.issues.insert(out_.issues.end(), port_issues.begin(), port_issues.end());
+      if (labels.fail_closed) continue;
+      planPort(app, i, std::move(labels));
+    }
+    if (any) checkAppLabels(app, out_.issues);
+  }
+
+  void planPort(const App& app, size_t index, PortLabels labels) {
+    PortPlan plan;
+    plan.app = &app;
+    plan.index = index;
+    const uint16_t service_port = app.service_ports[index];
+    plan.listen_port = labels.port.value_or(service_port);
+    plan.mode = defaultMode(app, index, labels);
+    plan.cluster = backendName(app.id, service_port != 0 ? service_port : plan.listen_port);
+    plan.labels = std::move(labels);
+    if (!cluster_names_.insert(plan.cluster).second) {
+      issue(app, "id",
+            "cluster name \"" + plan.cluster + "\" is already used by another app; port index " +
+                std::to_string(index) + " not exposed");
+      return;
+    }
+    plans_.push_back(std::move(plan));
+  }
+
+  std::optional<conf::HostSpec> buildHost(const App& app, const Task& task, size_t index) {
+    if (task.host.empty() || index >= task.endpoints.size()) return std::nullopt;
+    if (context_.include && !context_.include(app, task)) return std::nullopt;
+    const Endpoint& ep = task.endpoints[index];
+    if (ep.host.empty() || ep.port == 0) return std::nullopt;
+    std::optional<std::string> ip = context_.resolve ? context_.resolve(ep.host) : std::nullopt;
+    if (!ip) {
+      if (unresolved_.insert(task.id).second) {
+        issue(app, "task " + task.id, "host \"" + ep.host + "\" is not resolved yet; skipped");
+      }
+      return std::nullopt;
+    }
+    conf::HostSpec host;
+    host.loc = originLoc(app);
+    host.address = listenerAddress(*ip, ep.port);
+    if (!conf::checkHostAddress(host.address)) {
+      issue(app, "task " + task.id, "\"" + host.address + "\" is not a numeric address; skipped");
+      return std::nullopt;
+    }
+    host.name = serverName(task.host, *ip, ep.port);
+    host.task_id = task.id;
+    host.draining = merge_.drained.contains(task.id) ||
+                    (context_.draining != nullptr && context_.draining->contains(task.id));
+    return host;
+  }
+
+  conf::ClusterSpec buildCluster(const PortPlan& plan) {
+    const App& app = *plan.app;
+    conf::ClusterSpec cluster;
+    cluster.loc = originLoc(app);
+    cluster.name = plan.cluster;
+    cluster.policy = plan.labels.balance;
+    if (plan.labels.sticky) cluster.sticky_cookie = "mesosphere_server_id";
+    cluster.timeouts = plan.labels.timeouts;
+    cluster.origin = "marathon:" + app.id;
+    for (const Task& task : app.tasks) {
+      if (auto host = buildHost(app, task, plan.index)) cluster.hosts.push_back(std::move(*host));
+    }
+    std::sort(cluster.hosts.begin(), cluster.hosts.end(),
+              [](const conf::HostSpec& a, const conf::HostSpec& b) {
+                return std::tie(a.task_id, a.address) < std::tie(b.task_id, b.address);
+              });
+    return cluster;
+  }
+
+  // The same actions on every route of a port; redirect_to_https only on the shared vhosts
+  // (marathon-lb ties it to the vhost ACL).
+  conf::RouteSpec routeFor(const PortPlan& plan, std::string prefix, bool shared) const {
+    const PortLabels& l = plan.labels;
+    conf::RouteSpec route;
+    route.loc = originLoc(*plan.app);
+    route.prefix = std::move(prefix);
+    route.cluster = plan.cluster;
+    route.allowed_sources = l.allowed_sources;
+    route.basic_auth = l.auth;
+    route.redirect_to_https = shared && l.redirect_to_https;
+    route.redirect_root_to = l.redirect_root_to;
+    route.strip_prefix = l.proxypass_path;
+    if (!l.proxypass_path.empty() && !l.vhosts.empty()) route.upstream_host = l.vhosts.front();
+    route.location_rewrite = l.revproxy_path;
+    route.hsts = l.hsts;
+    return route;
+  }
+
+  std::string uniqueVhostName(const std::string& raw) {
+    std::string name = safeName(raw);
+    if (vhost_names_.insert(name).second) return name;
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(raw)));
+    name = safeName(raw).substr(0, std::min(name.size(), kMaxVhostName - 17)) + "-" + hash;
+    vhost_names_.insert(name);
+    return name;
+  }
+
+  void addSharedListeners() {
+    if (options_.http_port != 0) {
+      conf::ListenerSpec l;
+      l.name = "marathon_http";
+      l.address = listenerAddress(options_.bind_address, options_.http_port);
+      l.origin = "marathon";
+      out_.listeners.push_back(std::move(l));
+    }
+    if (options_.app_id_port != 0) {
+      conf::ListenerSpec l;
+      l.name = "marathon_app_id";
+      l.address = listenerAddress(options_.bind_address, options_.app_id_port);
+      l.route_by = conf::RouteBy::AppIdHeader;
+      l.route_scope = kAppIdScope;
+      l.origin = "marathon";
+      out_.listeners.push_back(std::move(l));
+    }
+  }
+
+  // X-Marathon-App-Id: <app id> reaches the app's first http-mode port (marathon-lb :9091).
+  void addAppIdVhosts() {
+    if (options_.app_id_port == 0) return;
+    const App* last = nullptr;
+    for (const PortPlan& plan : plans_) {
+      if (plan.mode != ListenerKind::Http || plan.app == last) continue;
+      last = plan.app;
+      conf::VirtualHostSpec vh;
+      vh.loc = originLoc(*plan.app);
+      vh.name = uniqueVhostName("appid_" + plan.app->id);
+      vh.domains = {plan.app->id};
+      vh.routes = {routeFor(plan, "/", false)};
+      vh.scope = kAppIdScope;
+      out_.vhosts.push_back(std::move(vh));
+    }
+  }
+
+  bool portUsable(const PortPlan& plan, std::map<uint16_t, const PortPlan*>& taken) {
+    const uint16_t p = plan.listen_port;
+    if (p == 0) return false;
+    if (p == options_.http_port || p == options_.app_id_port) {
+      issue(*plan.app, label(plan.index, "PORT"),
+            "port " + std::to_string(p) + " is baton's own listener; per-port listener skipped");
+      return false;
+    }
+    auto [it, inserted] = taken.emplace(p, &plan);
+    if (!inserted) {
+      issue(*plan.app, label(plan.index, "PORT"),
+            "port " + std::to_string(p) + " is already served for " + it->second->app->id +
+                "; per-port listener skipped");
+      return false;
+    }
+    if (plan.mode == ListenerKind::Tcp &&
+        (plan.labels.auth || !plan.labels.allowed_sources.empty())) {
+      issue(*plan.app, label(plan.index, "MODE"),
+            "AUTH / BACKEND_NETWORK_ALLOWED_ACL cannot be enforced in tcp mode; per-port listener "
+            "not exposed");
+      taken.erase(p);
+      return false;
+    }
+    return true;
+  }
+
+  void addPortListeners() {
+    if (!options_.bind_service_ports) return;
+    std::map<uint16_t, const PortPlan*> taken;
+    for (const PortPlan& plan : plans_) {
+      if (!portUsable(plan, taken)) continue;
+      const std::string name = "port_" + std::to_string(plan.listen_port);
+      conf::ListenerSpec l;
+      l.name = name;
+      l.address = listenerAddress(
+          plan.labels.bind_addr.empty() ? options_.bind_address : plan.labels.bind_addr,
+          plan.listen_port);
+      l.origin = "marathon:" + plan.app->id;
+      if (!conf::checkListenerAddress(l.address)) {
+        issue(*plan.app, label(plan.index, "BIND_ADDR"),
+              "\"" + l.address + "\" is not a numeric listen address; per-port listener skipped");
+        continue;
+      }
+      if (plan.mode == ListenerKind::Tcp) {
+        l.kind = ListenerKind::Tcp;
+        l.tcp_cluster = plan.cluster;
+      } else {
+        l.route_scope = name;
+        conf::VirtualHostSpec vh;
+        vh.loc = originLoc(*plan.app);
+        vh.name = uniqueVhostName(name);
+        vh.domains = {"*"};
+        vh.routes = {routeFor(plan, "/", false)};
+        vh.scope = name;
+        out_.vhosts.push_back(std::move(vh));
+      }
+      out_.listeners.push_back(std::move(l));
+    }
+  }
+
+  // Explicit VHOST labels first (they win every collision), then automatic domains.
+  std::map<std::string, std::vector<Candidate>> collectDomains() {
+    std::map<std::string, std::vector<Candidate>> domains;
+    for (const PortPlan& plan : plans_) addExplicit(plan, domains);
+    std::set<std::string> explicit_domains;
+    for (const auto& [domain, c] : domains) explicit_domains.insert(domain);
+    for (const PortPlan& plan : plans_) addAuto(plan, explicit_domains, domains);
+    return domains;
+  }
+
+  void addExplicit(const PortPlan& plan, std::map<std::string, std::vector<Candidate>>& domains) {
+    const PortLabels& l = plan.labels;
+    if (l.vhosts.empty()) {
+      if (!l.paths.empty()) issue(*plan.app, label(plan.index, "PATH"), "needs a VHOST; ignored");
+      if (l.redirect_to_https) {
+        issue(*plan.app, label(plan.index, "REDIRECT_TO_HTTPS"), "needs a VHOST; ignored");
+      }
+      return;
+    }
+    if (plan.mode == ListenerKind::Tcp) {
+      issue(*plan.app, label(plan.index, "VHOST"), "ignored on a tcp-mode port");
+      return;
+    }
+    const std::vector<std::string> paths =
+        l.paths.empty() ? std::vector<std::string>{"/"} : l.paths;
+    const int64_t weight = l.backend_weight.value_or(l.paths.empty() ? 0 : 1);
+    for (const std::string& prefix : paths) {
+      auto normalized = routing::normalizeRoutePrefix(prefix);
+      if (!normalized) {
+        issue(*plan.app, label(plan.index, "PATH"),
+              "\"" + prefix + "\": " + normalized.error().detail + "; ignored");
+        continue;
+      }
+      for (const std::string& domain : l.vhosts) {
+        domains[domain].push_back(Candidate{weight, prefix, *normalized, &plan});
+      }
+    }
+  }
+
+  // Only port index 0 gets an automatic domain: one guessable name per app.
+  void addAuto(const PortPlan& plan, const std::set<std::string>& explicit_domains,
+               std::map<std::string, std::vector<Candidate>>& domains) {
+    if (options_.domain.empty() || plan.index != 0 || plan.mode != ListenerKind::Http ||
+        !plan.labels.vhosts.empty()) {
+      return;
+    }
+    const std::string raw = autoDomain(plan.app->id, options_.domain);
+    auto domain = conf::normaliseDomain(raw);
+    if (raw.empty() || !domain) {
+      issue(*plan.app, "domain", "no valid automatic domain for this app id (\"" + raw + "\")");
+      return;
+    }
+    if (explicit_domains.contains(*domain)) {
+      issue(*plan.app, "domain",
+            "automatic domain \"" + *domain + "\" collides with an explicit VHOST; not served");
+      return;
+    }
+    auto [it, inserted] = domains.try_emplace(*domain);
+    if (!inserted) {
+      issue(*plan.app, "domain",
+            "automatic domain \"" + *domain + "\" collides with " +
+                it->second.front().plan->app->id + "; not served");
+      return;
+    }
+    it->second.push_back(Candidate{0, "/", "/", &plan});
+  }
+
+  // HAProxy takes the first matching use_backend: larger weight, then longer prefix, then app id.
+  static void orderCandidates(std::vector<Candidate>& c) {
+    std::stable_sort(c.begin(), c.end(), [](const Candidate& a, const Candidate& b) {
+      if (a.weight != b.weight) return a.weight > b.weight;
+      if (a.normalized.size() != b.normalized.size()) {
+        return a.normalized.size() > b.normalized.size();
+      }
+      if (a.plan->app->id != b.plan->app->id) return a.plan->app->id < b.plan->app->id;
+      if (a.plan->index != b.plan->index) return a.plan->index < b.plan->index;
+      return a.normalized < b.normalized;
+    });
+  }
+
+  std::vector<conf::RouteSpec> keepReachable(const std::string& domain,
+                                             const std::vector<Candidate>& candidates) {
+    std::vector<conf::RouteSpec> routes;
+    std::vector<const Candidate*> kept;
+    for (const Candidate& c : candidates) {
+      const auto shadow = std::find_if(kept.begin(), kept.end(), [&](const Candidate* k) {
+        return routing::prefixMatches(k->normalized, c.normalized);
+      });
+      if (shadow != kept.end()) {
+        const PortPlan& other = *(*shadow)->plan;
+        issue(*c.plan->app, label(c.plan->index, "VHOST"),
+              "collision: " + domain + c.prefix + " is already routed to " + other.app->id +
+                  " (port index " + std::to_string(other.index) + ", prefix " + (*shadow)->prefix +
+                  "); route dropped");
+        continue;
+      }
+      kept.push_back(&c);
+      routes.push_back(routeFor(*c.plan, c.prefix, true));
+    }
+    return routes;
+  }
+
+  void addSharedVhosts() {
+    if (options_.http_port == 0) return;
+    for (auto& [domain, candidates] : collectDomains()) {
+      orderCandidates(candidates);
+      conf::VirtualHostSpec vh;
+      vh.loc = conf::SourceLoc{"marathon", 0};
+      vh.name = uniqueVhostName("mlb_" + domain);
+      vh.domains = {domain};
+      vh.routes = keepReachable(domain, candidates);
+      out_.vhosts.push_back(std::move(vh));
+    }
+  }
+
+  const TranslateOptions& options_;
+  TranslateContext& context_;
+  DeploymentMerge merge_;  // owns the merged deployment-group apps the plans point to
+  std::vector<PortPlan> plans_;
+  std::set<std::string> cluster_names_;
+  std::set<std::string> vhost_names_;
+  std::set<std::string> unresolved_;
+  conf::DiscoveredSpec out_;
+};
+
+}  // namespace
+
+std::string backendName(std::string_view app_id, uint16_t service_port) {
+  std::string name(app_id.starts_with('/') ? app_id.substr(1) : app_id);
+  std::replace(name.begin(), name.end(), '/', '_');
+  return name + "_" + std::to_string(service_port);
+}
+
+std::string serverName(std::string_view host, std::string_view ip, uint16_t port) {
+  std::string name = host == ip ? std::string(ip) : std::string(host) + "_" + std::string(ip);
+  name += "_" + std::to_string(port);
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+conf::DiscoveredSpec translate(const std::vector<App>& apps, const TranslateOptions& options,
+                               TranslateContext& context) {
+  return Translator(options, context).run(apps);
+}
+
+}  // namespace baton::discovery

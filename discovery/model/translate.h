@@ -1,0 +1,76 @@
+// Typed Marathon apps + marathon-lb labels -> the clusters, routes and listeners baton serves
+// (conf::DiscoveredSpec). Pure: no sockets, no clock, no DNS (the caller's `resolve` answers
+// from its cache), so the same apps (in any order) and the same context give the same spec on
+// every baton instance (design.md: decide from the whole state after a resync).
+//
+// Called by the discovery source on the control thread after each resync; the result is
+// merged into the file config by the server and published like a reload.
+//
+// What comes out (marathon.md §3, §4.2-4.4, §8):
+// - one cluster per selected (app, service port index), named like marathon-lb's backend
+//   ("shop_web_10300"), hosts named like its svname, sorted by task id;
+// - listener "marathon_http" (shared vhosts, scope ""), "marathon_app_id" (X-Marathon-App-Id,
+//   scope "app_id"), and "port_<p>" per service port (http: scope "port_<p>"; tcp: L4);
+// - one VirtualHostSpec per HAPROXY_{n}_VHOST / automatic domain, routes ordered by
+//   BACKEND_WEIGHT, then longer prefix, then app id; a shadowed route is dropped and reported.
+// Every label that is not applied, and every collision, becomes a DiscoveryIssue. A port with
+// a malformed AUTH or BACKEND_NETWORK_ALLOWED_ACL is not exposed at all (fail closed); a tcp-mode
+// port with AUTH or an allow-list gets no per-port listener (L4 cannot enforce either).
+// REDIRECT_TO_HTTPS is applied on the shared vhost routes only (marathon-lb ties it to the vhost
+// ACL); the other route actions are the same on the vhost, per-port and app-id routes.
+// Automatic domains (options.domain) go to port index 0 of http-mode apps without a VHOST there;
+// an explicit VHOST always wins a collision, then the first app id.
+// Label issues are reported only for apps with at least one selected port (the apps of other
+// groups belong to other load balancers).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "conf/config_spec.h"
+#include "discovery/model/app.h"
+
+namespace baton::discovery {
+
+struct TranslateOptions {           // from conf::MarathonSpec
+  std::vector<std::string> groups;  // "*" = every app, including apps with no group
+  bool strict_mode = false;
+  std::string domain;           // automatic domains; "" = off
+  std::string bind_address;     // "" = all addresses (listener address ":port")
+  uint16_t http_port = 80;      // 0 = no shared vhost listener
+  uint16_t app_id_port = 9091;  // 0 = no X-Marathon-App-Id listener
+  bool bind_service_ports = true;
+  std::string self_app_id;  // never expose this app (baton's own)
+};
+
+struct TranslateContext {
+  // Numeric IP for a task host ("10.0.6.25" or an agent name); nullopt = unresolved (the task is
+  // skipped this round and an issue reported). Tests pass a lambda.
+  std::function<std::optional<std::string>(std::string_view host)> resolve;
+  // Routable state + health (the caller combines isRoutable and HealthCache); true = include.
+  // Unset = every task. For a deployment group the App is the merged "/<group>" app (the new
+  // colour's labels and health checks, the tasks of both colours).
+  std::function<bool(const App&, const Task&)> include;
+  // Task ids the caller wants drained now (fast path: TASK_KILLING / unhealthy kill events).
+  const std::unordered_set<std::string>* draining = nullptr;
+  // In/out: task ids drained by a deployment-group cutover; a drained task stays drained until it
+  // is gone (pruned when absent from `apps`). See marathon.md §4.2 "Measured flaw".
+  std::unordered_set<std::string>* deployment_drained = nullptr;
+};
+
+conf::DiscoveredSpec translate(const std::vector<App>& apps, const TranslateOptions& options,
+                               TranslateContext& context);
+
+// marathon-lb's backend name: "/shop/web" + 10300 -> "shop_web_10300".
+std::string backendName(std::string_view app_id, uint16_t service_port);
+
+// marathon-lb's server name: "<host>_<ip>_<port>", or "<ip>_<port>" when host == ip, every
+// non-alphanumeric byte replaced by '_' (zdd.py parses these from the stats CSV).
+std::string serverName(std::string_view host, std::string_view ip, uint16_t port);
+
+}  // namespace baton::discovery
