@@ -219,12 +219,14 @@ struct DiscoveryIssue {
   std::string app_id;   // "/shop/web"
   std::string subject;  // the label or field, e.g. "HAPROXY_0_SSL_CERT"
   std::string message;  // "TLS termination is not supported yet; label ignored"
+  bool operator==(const DiscoveryIssue&) const = default;
 };
 struct DiscoveredSpec {
   std::vector<ListenerSpec> listeners;
   std::vector<ClusterSpec> clusters;
   std::vector<VirtualHostSpec> vhosts;
   std::vector<DiscoveryIssue> issues;
+  bool operator==(const DiscoveredSpec&) const = default;
 };
 
 }  // namespace baton::conf

@@ -4,6 +4,8 @@
 #include <event2/buffer.h>
 #include <netinet/in.h>
 
+#include <cstring>
+
 #include "proxy/http1/client_codec.h"
 #include "proxy/local_reply.h"
 #include "proxy/worker.h"
@@ -39,6 +41,11 @@ DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockadd
       linger_timer_(worker.loop(), [this] { closeNow(); }) {
   const auto& snapshot = *worker.snapshot();
   info_.client_ip = peerAddressText(peer);
+  if (peer->sa_family == AF_INET) {
+    std::memcpy(&info_.peer, peer, sizeof(sockaddr_in));
+  } else if (peer->sa_family == AF_INET6) {
+    std::memcpy(&info_.peer, peer, sizeof(sockaddr_in6));
+  }
   info_.peer_trusted = snapshot.trusted_proxies && snapshot.trusted_proxies->contains(peer);
   info_.listener_port = listener.port;
   info_.raw_bytes = listener.raw_bytes;
@@ -131,7 +138,7 @@ void DownstreamConnection::onCodecError(const core::Error& error) {
     return;
   }
   keep_alive_ = false;
-  sendLocalReply(error.code, {});
+  sendLocalReply(error.code, {}, {});
   closeAfterFlush();
 }
 
@@ -151,14 +158,15 @@ void DownstreamConnection::onRequestHead(http1::RequestHead&& head) {
   keep_alive_ = head.keep_alive && !draining_ && !worker_.draining() &&
                 (limits.requests_per_connection == 0 ||
                  requests_served_ + 1 < limits.requests_per_connection);
-  if (request_has_body_) body_timer_.arm(worker_.snapshot()->config->timeouts.body_idle);
+  body_idle_ = worker_.snapshot()->config->timeouts.body_idle;
+  if (request_has_body_) body_timer_.arm(body_idle_);
   stream_ = std::make_unique<Stream>(worker_, *this, info_);
   stream_->onRequestHead(std::move(head));
 }
 
 void DownstreamConnection::onRequestBody(const char* data, size_t len) {
   if (!stream_ || stream_done_) return;  // answered early: discard the rest of the body
-  body_timer_.arm(worker_.snapshot()->config->timeouts.body_idle);
+  body_timer_.arm(body_idle_);
   stream_->onRequestBody(data, len);
 }
 
@@ -243,7 +251,7 @@ void DownstreamConnection::sendResponseHead(uint16_t status, std::string_view re
   bytes.reserve(256 + out.size() * 32);
   if (auto ok = http1::serializeResponseHead(status, reason, out, bytes); !ok) {
     // Unreachable with a validated upstream head; refuse rather than emit a split header.
-    sendLocalReply(ErrorCode::UpstreamProtocolError, {});
+    sendLocalReply(ErrorCode::UpstreamProtocolError, {}, {});
     return;
   }
   write(bytes);
@@ -275,11 +283,12 @@ void DownstreamConnection::sendResponseEnd() {
   if (chunked_out_) write(http1::kLastChunk);
 }
 
-void DownstreamConnection::sendLocalReply(ErrorCode code, std::string_view request_id) {
+void DownstreamConnection::sendLocalReply(ErrorCode code, std::string_view request_id,
+                                          const http1::HeaderList& extra) {
   const LocalReply& reply = localReplyFor(code);
   if (reply.close || (!request_done_ && request_has_body_)) keep_alive_ = false;
   std::string bytes;
-  renderLocalReply(reply, request_id, !keep_alive_, head_request_, bytes);
+  renderLocalReply(reply, request_id, !keep_alive_, head_request_, extra, bytes);
   write(bytes);
 }
 
@@ -294,6 +303,11 @@ size_t DownstreamConnection::bufferedResponseBytes() const {
   return transport_->pendingOutput();
 }
 
+void DownstreamConnection::setRequestBodyIdle(std::chrono::milliseconds timeout) {
+  body_idle_ = timeout;
+  if (body_timer_.armed()) body_timer_.arm(body_idle_);
+}
+
 void DownstreamConnection::pauseRequestBody() {
   body_paused_ = true;
   body_timer_.cancel();  // the client is not slow; the upstream side is
@@ -303,9 +317,7 @@ void DownstreamConnection::pauseRequestBody() {
 void DownstreamConnection::resumeRequestBody() {
   if (!body_paused_) return;
   body_paused_ = false;
-  if (request_has_body_ && !request_done_) {
-    body_timer_.arm(worker_.snapshot()->config->timeouts.body_idle);
-  }
+  if (request_has_body_ && !request_done_) body_timer_.arm(body_idle_);
   requestResume();
 }
 
@@ -324,7 +336,7 @@ void DownstreamConnection::onHeadTimer() {
   }
   if (stream_) return;  // the head completed; the stream owns the timing now
   keep_alive_ = false;
-  sendLocalReply(ErrorCode::RequestHeadTimeout, {});
+  sendLocalReply(ErrorCode::RequestHeadTimeout, {}, {});
   closeAfterFlush();
 }
 

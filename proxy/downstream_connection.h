@@ -70,10 +70,12 @@ class DownstreamConnection : public core::Deletable,
   void sendInformational(uint16_t status, const http1::HeaderList& headers) override;
   void sendResponseBody(const char* data, size_t len) override;
   void sendResponseEnd() override;
-  void sendLocalReply(core::ErrorCode code, std::string_view request_id) override;
+  void sendLocalReply(core::ErrorCode code, std::string_view request_id,
+                      const http1::HeaderList& extra) override;
   void abortResponse() override;
   size_t bufferedResponseBytes() const override;
   void setRequestBodyLimit(uint64_t limit) override { codec_.setBodyLimit(limit); }
+  void setRequestBodyIdle(std::chrono::milliseconds timeout) override;
   void pauseRequestBody() override;
   void resumeRequestBody() override;
   void onStreamDone() override;
@@ -87,6 +89,9 @@ class DownstreamConnection : public core::Deletable,
   core::Timer body_timer_;  // request body idle
   core::Timer next_timer_;  // zero-delay: parse a pipelined request outside other callbacks
   core::Timer linger_timer_;
+  // The current request's body idle timeout: [timeouts] body_idle until routed, then the
+  // routed cluster's override (setRequestBodyIdle).
+  std::chrono::milliseconds body_idle_{0};
   Phase phase_ = Phase::Idle;
   uint32_t requests_served_ = 0;
   uint8_t request_version_minor_ = 1;

@@ -263,7 +263,7 @@ void appendForwardedFor(std::string& chain, std::string_view value) {
 
 void appendBatonFields(const ForwardContext& ctx, const KeptIdentity& kept,
                        std::string_view trusted_chain, OutputList& out) {
-  out.add("Host", ctx.host);
+  out.add("Host", ctx.upstream_host.empty() ? ctx.host : ctx.upstream_host);
   if (trusted_chain.empty()) {
     out.add("X-Forwarded-For", ctx.client_ip);
   } else {

@@ -23,6 +23,9 @@ struct ForwardContext {
   uint16_t listener_port = 0;
   std::string_view host;        // effective host: absolute-form authority, else the Host header
   std::string_view request_id;  // final id (passed through or generated)
+  // A route's upstream_host: sent as Host instead of `host` ("" = `host`). X-Forwarded-Host
+  // still carries the client's host.
+  std::string_view upstream_host;
 };
 
 // Request headers for the upstream, in the original order, minus: Connection and every name it
@@ -30,12 +33,12 @@ struct ForwardContext {
 // HTTP2-Settings, Host, Expect, X-Request-Id; and (unless peer_trusted) client
 // X-Forwarded-For/-Proto/-Host/-Port, X-Real-IP, Forwarded. Variants of those names spelt with
 // '_' for '-' (X_Forwarded_For) are always dropped: many backends map '_' and '-' alike.
-// Then appended: Host: ctx.host, X-Forwarded-For (existing values joined + ", " + client_ip when
-// trusted, else client_ip), X-Forwarded-Proto, X-Forwarded-Host (when host is non-empty),
-// X-Forwarded-Port, X-Real-IP — each of these four only when a trusted peer's own was not kept —
-// and X-Request-Id (when non-empty). `out` is overwritten; pass the same list again and
-// its strings' capacity is reused (no allocation in the steady state). The caller appends framing
-// (Content-Length or Transfer-Encoding). Zipkin B3 (`b3`, `X-B3-*`) and W3C
+// Then appended: Host: ctx.upstream_host or else ctx.host, X-Forwarded-For (existing values joined
+// + ", " + client_ip when trusted, else client_ip), X-Forwarded-Proto, X-Forwarded-Host (when host
+// is non-empty), X-Forwarded-Port, X-Real-IP — each of these four only when a trusted peer's own
+// was not kept — and X-Request-Id (when non-empty). `out` is overwritten; pass the same list again
+// and its strings' capacity is reused (no allocation in the steady state). The caller appends
+// framing (Content-Length or Transfer-Encoding). Zipkin B3 (`b3`, `X-B3-*`) and W3C
 // `traceparent`/`tracestate` pass through untouched like any other end-to-end field.
 // `in` and `out` must be different lists.
 void buildUpstreamRequestHeaders(const http1::HeaderList& in, const ForwardContext& ctx,

@@ -18,6 +18,11 @@ constexpr LocalReply k400Host{400, "Bad Request", "400 Bad Request: invalid or m
                               true};
 constexpr LocalReply k400Framing{400, "Bad Request", "400 Bad Request: invalid message framing\n",
                                  true};
+// Route actions: a refused or redirected request is answered completely (no body follows
+// that baton would need to skip), so the connection stays usable.
+constexpr LocalReply k301{301, "Moved Permanently", "301 Moved Permanently\n", false};
+constexpr LocalReply k401{401, "Unauthorized", "401 Unauthorized\n", false};
+constexpr LocalReply k403{403, "Forbidden", "403 Forbidden\n", false};
 constexpr LocalReply k404{404, "Not Found", "404 Not Found: no route for this request\n", false};
 constexpr LocalReply k405{405, "Method Not Allowed", "405 Method Not Allowed\n", true};
 constexpr LocalReply k408{408, "Request Timeout", "408 Request Timeout\n", true};
@@ -77,6 +82,12 @@ constexpr const LocalReply& replyFor(ErrorCode code) {
       return k408;
     case ErrorCode::NoRoute:
       return k404;
+    case ErrorCode::SourceNotAllowed:
+      return k403;
+    case ErrorCode::AuthRequired:
+      return k401;
+    case ErrorCode::Redirect:
+      return k301;
     case ErrorCode::NoHealthyHost:
       return k503;
     case ErrorCode::UpstreamConnectFailed:
@@ -99,7 +110,7 @@ constexpr const LocalReply& replyFor(ErrorCode code) {
 
 // Indexed by the enum's value so the lookup is one load; built at compile time from the switch
 // above, which -Wswitch keeps complete when a code is appended.
-constexpr size_t kTableSize = static_cast<size_t>(ErrorCode::DownstreamWriteTimeout) + 1;
+constexpr size_t kTableSize = static_cast<size_t>(ErrorCode::Redirect) + 1;
 constexpr std::array<const LocalReply*, kTableSize> kTable = [] {
   std::array<const LocalReply*, kTableSize> t{};
   for (size_t i = 0; i < kTableSize; ++i) t[i] = &replyFor(static_cast<ErrorCode>(i));
@@ -112,6 +123,22 @@ void appendNumber(uint64_t v, std::string& out) {
   out.append(buf, end);
 }
 
+// A field baton adds to a local reply comes from config or from validated request bytes; still,
+// a CR, LF or NUL would split the head, so such a field is dropped rather than written.
+bool safeField(const http1::HeaderField& h) {
+  for (std::string_view s : {std::string_view(h.name), std::string_view(h.value)}) {
+    if (s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) return false;
+  }
+  return !h.name.empty();
+}
+
+void appendExtra(const http1::HeaderList& extra, std::string& out) {
+  for (const http1::HeaderField& h : extra) {
+    if (!safeField(h)) continue;
+    out.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+}
+
 }  // namespace
 
 const LocalReply& localReplyFor(core::ErrorCode code) {
@@ -121,6 +148,11 @@ const LocalReply& localReplyFor(core::ErrorCode code) {
 
 void renderLocalReply(const LocalReply& reply, std::string_view request_id, bool close,
                       bool head_request, std::string& out) {
+  renderLocalReply(reply, request_id, close, head_request, {}, out);
+}
+
+void renderLocalReply(const LocalReply& reply, std::string_view request_id, bool close,
+                      bool head_request, const http1::HeaderList& extra, std::string& out) {
   out.append("HTTP/1.1 ");
   appendNumber(reply.status, out);
   out.push_back(' ');
@@ -130,6 +162,7 @@ void renderLocalReply(const LocalReply& reply, std::string_view request_id, bool
   out.append("\r\n");
   if (reply.status == 405) out.append("Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n");
   if (close || reply.close) out.append("Connection: close\r\n");
+  appendExtra(extra, out);
   if (!request_id.empty() && isAcceptableRequestId(request_id)) {
     out.append("X-Request-Id: ");
     out.append(request_id);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "proxy/core/error.h"
+#include "proxy/http1/message.h"
 
 namespace baton::proxy {
 
@@ -31,5 +32,10 @@ const LocalReply& localReplyFor(core::ErrorCode code);
 // the body's).
 void renderLocalReply(const LocalReply& reply, std::string_view request_id, bool close,
                       bool head_request, std::string& out);
+
+// Same, plus `extra` fields after Connection (Location for 301, WWW-Authenticate for 401).
+// A field whose name or value holds CR, LF or NUL is dropped: it could never split the head.
+void renderLocalReply(const LocalReply& reply, std::string_view request_id, bool close,
+                      bool head_request, const http1::HeaderList& extra, std::string& out);
 
 }  // namespace baton::proxy

@@ -1,7 +1,11 @@
 #include "proxy/server.h"
 
 #include <event2/event.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 
 #include <csignal>
 #include <cstdio>
@@ -9,6 +13,7 @@
 #include <unordered_map>
 
 #include "conf/loader.h"
+#include "proxy/effective_config.h"
 #include "proxy/listen_socket.h"
 
 namespace baton::proxy {
@@ -50,6 +55,16 @@ bool sameSettings(const conf::ListenerSpec& a, const conf::ListenerSpec& b) {
          a.route_scope == b.route_scope && a.tcp_cluster == b.tcp_cluster;
 }
 
+// Discovery may open a listener per service port on every worker: thousands of sockets. Take
+// the hard limit (systemd and Docker set it high) instead of the 1024 soft default.
+void raiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 uint32_t defaultWorkers() {
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
@@ -60,18 +75,39 @@ uint32_t defaultWorkers() {
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
+  // Both hold events on loop_, which is destroyed before them (declaration order).
+  admin_.reset();
+  discovery_.reset();
   for (event* ev : signal_events_) event_free(ev);
   workers_.clear();
 }
 
+core::Result<std::shared_ptr<const conf::ConfigSpec>> Server::loadFileConfig(
+    const ServerOptions& options) {
+  conf::ConfigSpec spec;
+  if (options.config_path.empty()) {
+    spec.file = "<command line>";
+  } else {
+    auto loaded = conf::loadConfigFile(options.config_path);
+    if (!loaded) return core::fail(std::move(loaded.error()));
+    spec = std::move(*loaded);
+  }
+  if (options.overrides) options.overrides(spec);
+  auto valid = conf::validateConfig(spec);
+  if (!valid) return core::fail(std::move(valid.error()));
+  return std::make_shared<const conf::ConfigSpec>(std::move(spec));
+}
+
 core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options) {
   std::unique_ptr<Server> server(new Server(options));
-  auto config = conf::loadConfigFile(options.config_path);
+  auto config = loadFileConfig(options);
   if (!config) return core::fail(std::move(config.error()));
-  server->config_ = std::make_shared<const conf::ConfigSpec>(std::move(*config));
+  server->file_config_ = *config;
+  server->config_ = *config;
   const auto& spec = *server->config_;
   server->worker_count_ = options.workers.value_or(spec.server.workers);
   if (server->worker_count_ == 0) server->worker_count_ = defaultWorkers();
+  raiseFileLimit();
 
   auto snapshot = buildSnapshot(server->config_, 1, nullptr, server->worker_count_);
   if (!snapshot) return core::fail(std::move(snapshot.error()));
@@ -82,6 +118,9 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
     if (!listener) return core::fail(std::move(listener.error()));
     server->listeners_.push_back(std::move(*listener));
   }
+  // Opened before "ready": zdd and health checks find it as soon as baton says it serves.
+  auto admin = server->startAdmin();
+  if (!admin) return core::fail(std::move(admin.error()));
   return server;
 }
 
@@ -157,10 +196,19 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
       continue;
     }
     auto fresh = openListener(spec);
+    if (!fresh && spec.origin != "config") {
+      // A discovered port that cannot be bound (in use by another process) must not hold back
+      // every other app's update: left out now, retried on the next publish.
+      if (failed_listener_addresses_.insert(spec.address).second) {
+        std::fprintf(stderr, "baton: discovery: %s\n", fresh.error().detail.c_str());
+      }
+      continue;
+    }
     if (!fresh) {
       for (const auto& listener : opened) closeSockets(listener);
       return core::fail(std::move(fresh.error()));
     }
+    failed_listener_addresses_.erase(spec.address);
     for (uint32_t w = 0; w < worker_count_; ++w) changes[w].add.push_back(fresh->per_worker[w]);
     opened.push_back(*fresh);
     planned.push_back(std::move(*fresh));
@@ -181,6 +229,7 @@ int Server::run() {
     evsignal_add(ev, nullptr);
     signal_events_.push_back(ev);
   }
+  worker_applied_.assign(worker_count_, snapshot_->generation);
   for (uint32_t w = 0; w < worker_count_; ++w) {
     std::vector<WorkerListener> sockets;
     for (const auto& listener : listeners_) sockets.push_back(listener.per_worker[w]);
@@ -195,12 +244,81 @@ int Server::run() {
   std::fprintf(stderr, "\n");
   report("{\"event\":\"ready\",\"generation\":1,\"pid\":" + std::to_string(getpid()) +
          ",\"workers\":" + std::to_string(worker_count_) + ",\"listeners\":" + listenersJson() +
-         "}");
+         (admin_ ? ",\"admin\":\"" + admin_->boundAddress() + "\"" : std::string()) + "}");
+  startDiscovery();
 
   loop_.run();
+  admin_.reset();
+  discovery_.reset();
   for (auto& worker : workers_) worker->join();
   report("{\"event\":\"stopped\"}");
   return 0;
+}
+
+void Server::startDiscovery() {
+  discovery_.reset();
+  if (file_config_->marathon.urls.empty()) return;
+  discovery_ = std::make_unique<discovery::DiscoveryManager>(
+      loop_, file_config_->marathon, options_.self_app_id,
+      [this](std::shared_ptr<const conf::DiscoveredSpec> found) {
+        onDiscovered(std::move(found));
+      });
+  auto started = discovery_->start();
+  if (!started) {
+    std::fprintf(stderr, "baton: discovery not started: %s\n", started.error().detail.c_str());
+    report("{\"event\":\"discovery_failed\",\"error\":\"" + jsonEscape(started.error().detail) +
+           "\"}");
+    discovery_.reset();
+  }
+}
+
+core::Result<void> Server::startAdmin() {
+  const std::string& address = file_config_->admin.http_address;
+  if (address.empty()) return {};
+  admin_ = std::make_unique<AdminHttpServer>(loop_, *this);
+  auto started = admin_->start(address);
+  if (!started) {
+    admin_.reset();
+    return core::fail(
+        core::Error::config("admin HTTP listener " + address + ": " + started.error().detail));
+  }
+  return {};
+}
+
+void Server::hostLoads(std::function<void(std::vector<HostLoadRow>)> done) {
+  if (shutting_down_) {
+    done({});  // drained workers never answer
+    return;
+  }
+  std::vector<Worker*> workers;
+  for (auto& worker : workers_) workers.push_back(worker.get());
+  gatherHostLoads(loop_, workers, std::move(done));
+}
+
+std::string Server::effectiveConfigText() {
+  std::string out = "# baton generation " + std::to_string(snapshot_->generation) + "\n";
+  if (discovery_) {
+    const auto status = discovery_->status();
+    out += "# marathon: " + status.source.current_url + ", " + std::to_string(status.apps) +
+           " apps, " + std::to_string(status.tasks) + " tasks, last sync " +
+           std::to_string(discovery_->stalenessMs()) + " ms ago" +
+           (status.from_state_file ? " (from the state file)" : "") + "\n";
+    for (const auto& issue : status.issues) {
+      out += "# issue: " + issue.app_id + ": " + issue.subject + ": " + issue.message + "\n";
+    }
+  }
+  for (const auto& issue : merge_issues_) {
+    out += "# issue: " + issue.app_id + ": " + issue.subject + ": " + issue.message + "\n";
+  }
+  return out + describeRouting(*config_);
+}
+
+void Server::requestResync() {
+  if (discovery_) discovery_->resync();
+}
+
+void Server::requestReload() {
+  reload();
 }
 
 void Server::onSignal(int signo, short, void* arg) {
@@ -212,51 +330,130 @@ void Server::onSignal(int signo, short, void* arg) {
   }
 }
 
-void Server::reload() {
-  if (shutting_down_) return;
-  auto config = conf::loadConfigFile(options_.config_path);
-  if (!config) {
-    reloadFailed(config.error().detail);
-    return;
-  }
-  auto next = std::make_shared<const conf::ConfigSpec>(std::move(*config));
+core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
+                                   std::shared_ptr<const conf::DiscoveredSpec> found,
+                                   std::string event_name) {
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<conf::DiscoveryIssue> issues;
+  auto next = found
+                  ? std::make_shared<const conf::ConfigSpec>(mergeDiscovered(*file, *found, issues))
+                  : file;
   auto snapshot = buildSnapshot(next, snapshot_->generation + 1, snapshot_.get(), worker_count_);
-  if (!snapshot) {
-    reloadFailed(snapshot.error().detail);
-    return;
-  }
+  if (!snapshot) return core::fail(std::move(snapshot.error()));
   // Listeners last: opening sockets is the only step with side effects, and it undoes itself.
   std::vector<ListenerChanges> changes;
   auto listeners = planListeners(*next, changes);
-  if (!listeners) {
-    reloadFailed(listeners.error().detail);
-    return;
+  if (!listeners) return core::fail(std::move(listeners.error()));
+
+  for (const auto& issue : issues) {
+    bool known = false;
+    for (const auto& old : merge_issues_) {
+      known = known || (old.subject == issue.subject && old.message == issue.message);
+    }
+    if (!known) {
+      std::fprintf(stderr, "baton: discovery: %s: %s: %s\n", issue.app_id.c_str(),
+                   issue.subject.c_str(), issue.message.c_str());
+    }
   }
-  if (next->server.workers != config_->server.workers) {
-    std::fprintf(stderr, "baton: [server] workers changed in %s: kept at %u until baton restarts\n",
-                 options_.config_path.c_str(), worker_count_);
-  }
+  merge_issues_ = std::move(issues);
+  file_config_ = std::move(file);
+  discovered_ = std::move(found);
   config_ = std::move(next);
   snapshot_ = std::move(*snapshot);
   listeners_ = std::move(*listeners);
   const uint64_t generation = snapshot_->generation;
-  pending_acks_ = worker_count_;
+  bool listeners_changed = false;
+  for (const auto& change : changes) {
+    listeners_changed = listeners_changed || !change.add.empty() || !change.remove_fds.empty();
+  }
+  const double build_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  pending_reports_.push_back(
+      PendingReport{generation, std::move(event_name), listeners_changed, build_ms});
   for (uint32_t w = 0; w < worker_count_; ++w) {
     auto& worker = workers_[w];
     worker->reconfigure(snapshot_, std::move(changes[w]));
-    // Acknowledge from the worker's thread once applied, so "reloaded" means every worker
+    // Acknowledge from the worker's thread once applied, so the report means every worker
     // serves the new snapshot for its next stream.
-    worker->loop().post(
-        [this, generation] { loop_.post([this, generation] { onWorkerApplied(generation); }); });
+    worker->loop().post([this, w, generation] {
+      loop_.post([this, w, generation] { onWorkerApplied(w, generation); });
+    });
+  }
+  return {};
+}
+
+void Server::reload() {
+  if (shutting_down_) return;
+  auto config = loadFileConfig(options_);
+  if (!config) {
+    reloadFailed(config.error().detail);
+    return;
+  }
+  auto next = *config;
+  if (next->server.workers != file_config_->server.workers) {
+    std::fprintf(stderr, "baton: [server] workers changed in %s: kept at %u until baton restarts\n",
+                 options_.config_path.c_str(), worker_count_);
+  }
+  const bool marathon_changed = !(next->marathon == file_config_->marathon);
+  // Discovered state is kept across a reload unless the Marathon settings changed (then the new
+  // source starts from scratch).
+  auto found = marathon_changed ? nullptr : discovered_;
+  auto published = publish(next, found, "reloaded");
+  if (!published) {
+    reloadFailed(published.error().detail);
+    return;
+  }
+  if (marathon_changed) {
+    startDiscovery();
+  } else if (discovery_) {
+    discovery_->resync();  // marathon-lb: SIGHUP = a full resync
   }
 }
 
-void Server::onWorkerApplied(uint64_t generation) {
-  if (pending_acks_ == 0 || --pending_acks_ != 0) return;
-  std::fprintf(stderr, "baton: reloaded %s (generation %llu)\n", options_.config_path.c_str(),
-               static_cast<unsigned long long>(generation));
-  report("{\"event\":\"reloaded\",\"generation\":" + std::to_string(generation) +
-         ",\"listeners\":" + listenersJson() + "}");
+void Server::onDiscovered(std::shared_ptr<const conf::DiscoveredSpec> found) {
+  if (shutting_down_) return;
+  // Most resyncs (periodic, the one on each stream attach, events about other apps' tasks)
+  // change nothing: no new generation, no event.
+  if (discovered_ && *found == *discovered_) return;
+  auto published = publish(file_config_, std::move(found), "discovery");
+  if (!published) {
+    std::fprintf(stderr, "baton: discovery update refused, keeping generation %llu: %s\n",
+                 static_cast<unsigned long long>(snapshot_->generation),
+                 published.error().detail.c_str());
+    report(
+        "{\"event\":\"discovery_failed\",\"generation\":" + std::to_string(snapshot_->generation) +
+        ",\"error\":\"" + jsonEscape(published.error().detail) + "\"}");
+  }
+}
+
+void Server::onWorkerApplied(uint32_t worker, uint64_t generation) {
+  worker_applied_[worker] = std::max(worker_applied_[worker], generation);
+  uint64_t everywhere = generation;
+  for (uint64_t applied : worker_applied_) everywhere = std::min(everywhere, applied);
+  while (!pending_reports_.empty() && pending_reports_.front().generation <= everywhere) {
+    PendingReport done = std::move(pending_reports_.front());
+    pending_reports_.pop_front();
+    std::string extra;
+    if (done.event_name == "reloaded") {
+      std::fprintf(stderr, "baton: reloaded %s (generation %llu)\n", options_.config_path.c_str(),
+                   static_cast<unsigned long long>(done.generation));
+    } else if (discovery_) {
+      const auto status = discovery_->status();
+      char timings[160];
+      std::snprintf(timings, sizeof(timings),
+                    ",\"parse_ms\":%.1f,\"translate_ms\":%.1f,\"build_ms\":%.1f",
+                    status.last_parse_ms, status.last_translate_ms, done.build_ms);
+      extra = ",\"apps\":" + std::to_string(status.apps) +
+              ",\"tasks\":" + std::to_string(status.tasks) +
+              ",\"issues\":" + std::to_string(status.issues.size() + merge_issues_.size()) +
+              timings;
+    }
+    if (done.listeners_changed || done.event_name == "reloaded") {
+      extra += ",\"listeners\":" + listenersJson();
+    }
+    report("{\"event\":\"" + done.event_name +
+           "\",\"generation\":" + std::to_string(done.generation) + extra + "}");
+  }
 }
 
 void Server::reloadFailed(const std::string& why) {
@@ -269,6 +466,8 @@ void Server::reloadFailed(const std::string& why) {
 void Server::shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
+  discovery_.reset();
+  admin_.reset();
   std::fprintf(stderr, "baton: draining (up to %lld ms)\n",
                static_cast<long long>(config_->timeouts.drain.count()));
   for (auto& worker : workers_) {

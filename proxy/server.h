@@ -6,12 +6,17 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "conf/config_spec.h"
+#include "discovery/manager.h"
+#include "proxy/admin_http.h"
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/snapshot.h"
@@ -22,12 +27,17 @@ struct event;
 namespace baton::proxy {
 
 struct ServerOptions {
-  std::string config_path;
+  std::string config_path;          // "" = no file: defaults plus the command line's settings
   std::optional<uint32_t> workers;  // --workers overrides [server] workers
-  int ready_fd = -1;                // JSON lines: ready / reloaded / reload_failed / stopped
+  // JSON lines: ready / reloaded / reload_failed / discovery / discovery_failed / stopped.
+  int ready_fd = -1;
+  // Command-line settings (marathon-lb flags), applied on top of the file at start and on
+  // every reload, so a reload never loses them.
+  std::function<void(conf::ConfigSpec&)> overrides;
+  std::string self_app_id;  // Marathon app id baton runs as (never exposed); "" = none
 };
 
-class Server {
+class Server : public AdminProvider {
  public:
   // Loads the config, opens every listener (reporting the real port for port 0) and builds the
   // first snapshot. Errors name file:line:key or the listener that could not be opened.
@@ -37,6 +47,11 @@ class Server {
   // Starts the workers and runs the control loop until SIGTERM/SIGINT and the drain complete.
   // Returns the process exit code.
   int run();
+
+  // The file's spec (or the defaults without a file) with the command line applied, validated.
+  // Also `baton --check`.
+  static core::Result<std::shared_ptr<const conf::ConfigSpec>> loadFileConfig(
+      const ServerOptions& options);
 
  private:
   explicit Server(ServerOptions options);
@@ -53,24 +68,52 @@ class Server {
   // per-worker changes. On error nothing is left open and the running set is untouched.
   core::Result<std::vector<OpenListener>> planListeners(const conf::ConfigSpec& next,
                                                         std::vector<ListenerChanges>& changes);
+  // One path for reloads and discovery updates: merge, build, plan listeners, publish. On any
+  // error nothing changes and the error is returned.
+  core::Result<void> publish(std::shared_ptr<const conf::ConfigSpec> file,
+                             std::shared_ptr<const conf::DiscoveredSpec> found,
+                             std::string event_name);
   void reload();
   void reloadFailed(const std::string& why);
+  void onDiscovered(std::shared_ptr<const conf::DiscoveredSpec> found);
+  void startDiscovery();
+  core::Result<void> startAdmin();
+  // AdminProvider (the admin HTTP listener's view of the server), control thread.
+  void hostLoads(std::function<void(std::vector<HostLoadRow>)> done) override;
+  std::string effectiveConfigText() override;
+  void requestResync() override;
+  void requestReload() override;
   void shutdown();
   void onWorkerStopped();
-  void onWorkerApplied(uint64_t generation);
+  void onWorkerApplied(uint32_t worker, uint64_t generation);
   void report(const std::string& json_line);
   static void onSignal(int signo, short what, void* arg);
 
   ServerOptions options_;
   uint32_t worker_count_ = 1;
-  std::shared_ptr<const conf::ConfigSpec> config_;
+  std::shared_ptr<const conf::ConfigSpec> file_config_;     // file + command line
+  std::shared_ptr<const conf::DiscoveredSpec> discovered_;  // last applied discovery
+  std::vector<conf::DiscoveryIssue> merge_issues_;          // left out when merging
+  std::shared_ptr<const conf::ConfigSpec> config_;          // effective (merged)
+  std::unique_ptr<discovery::DiscoveryManager> discovery_;
+  std::unique_ptr<AdminHttpServer> admin_;
+  std::unordered_set<std::string> failed_listener_addresses_;  // logged once each
   SnapshotPtr snapshot_;
   core::EventLoop loop_;
   std::vector<OpenListener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;
   uint32_t workers_stopped_ = 0;
-  uint32_t pending_acks_ = 0;
+  // A publish is reported once every worker has applied its generation (workers apply posts in
+  // order, so acknowledging N covers everything before N).
+  struct PendingReport {
+    uint64_t generation;
+    std::string event_name;
+    bool listeners_changed;  // the listener map is sent only then (thousands with discovery)
+    double build_ms;         // merge + snapshot + listener plan
+  };
+  std::vector<uint64_t> worker_applied_;
+  std::deque<PendingReport> pending_reports_;
   bool shutting_down_ = false;
 };
 

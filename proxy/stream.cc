@@ -1,11 +1,14 @@
 #include "proxy/stream.h"
 
 #include "proxy/access_log.h"
+#include "proxy/basic_auth.h"
 #include "proxy/forwarding.h"
 #include "proxy/http1/client_codec.h"
 #include "proxy/local_reply.h"
 #include "proxy/request_id.h"
+#include "proxy/sticky_cookie.h"
 #include "proxy/worker.h"
+#include "routing/rewrite.h"
 
 namespace baton::proxy {
 
@@ -33,7 +36,12 @@ Stream::Stream(Worker& worker, DownstreamSink& sink, const DownstreamInfo& info)
                        onConnectFailure(Error::upstream(ErrorCode::UpstreamConnectTimeout, true,
                                                         "connect timeout"));
                      }),
-      response_timer_(worker.loop(), [this] { onResponseTimer(); }) {}
+      response_timer_(worker.loop(), [this] { onResponseTimer(); }) {
+  const conf::TimeoutsSpec& t = snapshot_->config->timeouts;
+  connect_timeout_ = t.upstream_connect;
+  first_byte_timeout_ = t.upstream_first_byte;
+  body_idle_timeout_ = t.body_idle;
+}
 
 Stream::~Stream() {
   if (!done_) onDownstreamGone(ErrorCode::DownstreamClosed);
@@ -53,6 +61,7 @@ void Stream::onRequestHead(http1::RequestHead&& head) {
     return;
   }
   sink_.setRequestBodyLimit(route_->body_limit);
+  sink_.setRequestBodyIdle(body_idle_timeout_);
   // Hold the body in the client's socket until an upstream connection can take it.
   sink_.pauseRequestBody();
   pickAndConnect();
@@ -67,8 +76,11 @@ core::Result<void> Stream::routeRequest() {
   host_ = target_.form == routing::TargetForm::Absolute ? target_.authority
           : host_header != nullptr                      ? *host_header
                                                         : std::string();
-  route_ = snapshot_->routes->match(host_, target_.route_key);
+  route_ = matchRoute();
   if (route_ == nullptr) return core::fail(Error::downstream(ErrorCode::NoRoute));
+  if (route_->actions.any_request_action) {
+    if (auto acted = applyRouteActions(); !acted) return acted;
+  }
 
   if (route_->body_limit != 0 && request_.content_length &&
       *request_.content_length > route_->body_limit) {
@@ -79,14 +91,105 @@ core::Result<void> Stream::routeRequest() {
   auto forward = routing::renderForwardTarget(target_, options);
   if (!forward) return core::fail(std::move(forward.error()));
   forward_target_ = std::move(*forward);
-  lb_ = worker_.loadBalancerFor(snapshot_->clusters[route_->cluster_index]);
+  const routing::RouteActions& actions = route_->actions;
+  if (!actions.strip_prefix.empty() && target_.form != routing::TargetForm::Asterisk &&
+      routing::prefixMatches(actions.strip_prefix, target_.route_key)) {
+    forward_target_ = routing::stripPathSegments(forward_target_, actions.strip_segments);
+  }
+  prepareUpstreamSide();
   return {};
+}
+
+// The listener's scope only (never the shared vhosts from a scoped listener); by Host, or by
+// X-Marathon-App-Id on an app-id listener (no header: no route).
+const routing::Route* Stream::matchRoute() const {
+  const routing::RouteTable& routes = *snapshot_->routes;
+  const std::optional<uint32_t> scope = routes.findScope(info_.route_scope);
+  if (!scope) return nullptr;
+  if (info_.route_by == conf::RouteBy::AppIdHeader) {
+    const std::string* app_id = http1::findHeader(request_.headers, "x-marathon-app-id");
+    if (app_id == nullptr) return nullptr;
+    return routes.matchAppId(*scope, *app_id, target_.route_key);
+  }
+  return routes.match(*scope, host_, target_.route_key);
+}
+
+// Route actions that answer instead of forwarding, in marathon-lb's order. A refusal or a
+// redirect is a local reply through the one table; its extra fields go in reply_headers_.
+core::Result<void> Stream::applyRouteActions() {
+  const routing::RouteActions& actions = route_->actions;
+  if (!actions.allowed_sources.empty() &&
+      !actions.allowed_sources.contains(reinterpret_cast<const sockaddr*>(&info_.peer))) {
+    return core::fail(Error::downstream(ErrorCode::SourceNotAllowed));
+  }
+  if (actions.basic_auth && !isAuthorized(*actions.basic_auth, request_.headers)) {
+    reply_headers_.push_back({"WWW-Authenticate", wwwAuthenticate(actions.basic_auth->realm)});
+    return core::fail(Error::downstream(ErrorCode::AuthRequired));
+  }
+  if (actions.redirect_to_https && !info_.tls) {
+    reply_headers_.push_back({"Location", routing::httpsLocation(host_, request_.target)});
+    return core::fail(Error::downstream(ErrorCode::Redirect));
+  }
+  if (!actions.redirect_root_to.empty() && target_.route_key == "/" &&
+      target_.form != routing::TargetForm::Asterisk) {
+    reply_headers_.push_back({"Location", actions.redirect_root_to});
+    return core::fail(Error::downstream(ErrorCode::Redirect));
+  }
+  return {};
+}
+
+// Everything the upstream phases need from the routed cluster: its balancer, its timeouts, the
+// pick context, and stickiness (the cookie is read, then removed from what goes upstream).
+void Stream::prepareUpstreamSide() {
+  const auto& cluster = snapshot_->clusters[route_->cluster_index];
+  lb_ = worker_.loadBalancerFor(cluster);
+  const conf::TimeoutOverrides& t = cluster->timeouts();
+  if (t.upstream_connect) connect_timeout_ = *t.upstream_connect;
+  if (t.upstream_first_byte) first_byte_timeout_ = *t.upstream_first_byte;
+  if (t.body_idle) body_idle_timeout_ = *t.body_idle;
+  if (cluster->policy() == conf::LbPolicyKind::SourceHash) {
+    pick_context_.client_hash =
+        upstream::hashClientAddress(reinterpret_cast<const sockaddr*>(&info_.peer));
+  }
+  if (!cluster->stickyCookie().empty()) {
+    sticky_value_ = findCookie(request_.headers, cluster->stickyCookie());
+    removeCookie(request_.headers, cluster->stickyCookie());
+  }
+}
+
+// The cookie's host first (only while Active and not yet tried), else the policy.
+const upstream::Host* Stream::pickHost(const upstream::Cluster& cluster) {
+  if (!sticky_value_.empty()) {
+    const upstream::Host* sticky = cluster.findActiveBySticky(sticky_value_);
+    if (sticky != nullptr && !tried_.contains(sticky->index)) return sticky;
+  }
+  return lb_->pick(tried_, pick_context_);
+}
+
+// Response-side route actions and stickiness, applied to the head sent downstream.
+void Stream::rewriteResponseHeaders(http1::HeaderList& headers) const {
+  const routing::RouteActions& actions = route_->actions;
+  if (!actions.location_rewrite.empty()) {
+    const std::string bare_host = routing::canonicalHost(host_);
+    for (http1::HeaderField& h : headers) {
+      if (!http1::equalsIgnoreCase(h.name, "location")) continue;
+      if (auto rewritten = routing::rewriteLocation(h.value, bare_host, actions.location_rewrite)) {
+        h.value = std::move(*rewritten);
+      }
+    }
+  }
+  if (actions.hsts) headers.push_back({"Strict-Transport-Security", "max-age=15768000"});
+  const auto& cluster = snapshot_->clusters[route_->cluster_index];
+  if (!cluster->stickyCookie().empty() && host_picked_ != nullptr &&
+      sticky_value_ != host_picked_->sticky_value) {
+    addStickyCookie(headers, cluster->stickyCookie(), host_picked_->sticky_value);
+  }
 }
 
 void Stream::pickAndConnect() {
   const auto& cluster = snapshot_->clusters[route_->cluster_index];
   const upstream::Host* host =
-      tried_.size() < cluster->connectAttempts() ? lb_->pick(tried_) : nullptr;
+      tried_.size() < cluster->connectAttempts() ? pickHost(*cluster) : nullptr;
   if (host == nullptr) {
     ErrorCode code = tried_.size() == 0 ? ErrorCode::NoHealthyHost : last_connect_error_;
     failStream(Error::upstream(code, false, "no upstream host left to try"));
@@ -109,7 +212,7 @@ void Stream::connectFresh() {
     onConnectFailure(Error::upstream(ErrorCode::UpstreamConnectFailed, true, "connect failed"));
     return;
   }
-  connect_timer_.arm(snapshot_->config->timeouts.upstream_connect);
+  connect_timer_.arm(connect_timeout_);
 }
 
 void Stream::onConnectFailure(Error error) {
@@ -141,6 +244,7 @@ void Stream::sendRequestHead() {
   ctx.listener_port = info_.listener_port;
   ctx.host = host_;
   ctx.request_id = request_id_;
+  ctx.upstream_host = route_->actions.upstream_host;
   http1::HeaderList headers;
   headers.reserve(request_.headers.size() + 8);
   buildUpstreamRequestHeaders(request_.headers, ctx, headers);
@@ -193,7 +297,7 @@ void Stream::onRequestBody(const char* data, size_t len) {
     sink_.pauseRequestBody();
     // The upstream must take the body within body_idle, or the request fails (504): an
     // upstream that stops reading must not hold the client forever.
-    if (!response_first_byte_) response_timer_.arm(snapshot_->config->timeouts.body_idle);
+    if (!response_first_byte_) response_timer_.arm(body_idle_timeout_);
   }
 }
 
@@ -232,6 +336,7 @@ void Stream::onUpstreamHead(http1::ResponseHead&& head) {
   http1::HeaderList headers;
   headers.reserve(head.headers.size() + 2);
   buildDownstreamResponseHeaders(head.headers, headers);
+  rewriteResponseHeaders(headers);
   std::optional<uint64_t> length = head.content_length;
   if (head.no_body && (head.status == 204 || head.status < 200)) length.reset();
   response_started_ = true;
@@ -250,14 +355,14 @@ void Stream::onUpstreamBody(const char* data, size_t len) {
     upstream_->pauseReading();
     // From now on the timer watches the client's reading, not the upstream.
     buffered_at_check_ = sink_.bufferedResponseBytes();
-    response_timer_.arm(snapshot_->config->timeouts.body_idle);
+    response_timer_.arm(body_idle_timeout_);
   }
 }
 
 void Stream::onDownstreamDrained() {
   if (upstream_paused_ && upstream_ != nullptr && !done_) {
     upstream_paused_ = false;
-    response_timer_.arm(snapshot_->config->timeouts.body_idle);
+    response_timer_.arm(body_idle_timeout_);
     upstream_->resumeReading();
   }
 }
@@ -305,7 +410,7 @@ void Stream::onResponseTimer() {
     const size_t buffered = sink_.bufferedResponseBytes();
     if (buffered < buffered_at_check_) {
       buffered_at_check_ = buffered;
-      response_timer_.arm(snapshot_->config->timeouts.body_idle);
+      response_timer_.arm(body_idle_timeout_);
       return;
     }
     failStream(Error::downstream(ErrorCode::DownstreamWriteTimeout, "client stopped reading"));
@@ -318,12 +423,12 @@ void Stream::onResponseTimer() {
 }
 
 void Stream::armFirstByteTimer() {
-  response_timer_.arm(snapshot_->config->timeouts.upstream_first_byte);
+  response_timer_.arm(first_byte_timeout_);
 }
 
 void Stream::touchBodyIdle() {
   if (response_first_byte_ && !upstream_paused_) {
-    response_timer_.arm(snapshot_->config->timeouts.body_idle);
+    response_timer_.arm(body_idle_timeout_);
   }
 }
 
@@ -339,7 +444,7 @@ void Stream::failStream(Error error) {
     sink_.abortResponse();
   } else {
     status_ = 0;  // set by the sink's local reply; recorded below from the table
-    sink_.sendLocalReply(error.code, request_id_);
+    sink_.sendLocalReply(error.code, request_id_, reply_headers_);
   }
   finish(error.code);
 }

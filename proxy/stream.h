@@ -11,6 +11,8 @@
 // reply table (proxy/local_reply.h) or, once the response has started, a truncation.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -31,11 +33,13 @@ class Worker;
 // Facts about the downstream connection the stream needs for forwarding and logging.
 struct DownstreamInfo {
   std::string client_ip;
+  sockaddr_storage peer{};  // the direct peer (allowed_sources, source hash); never X-F-F
   bool peer_trusted = false;
   uint16_t listener_port = 0;
   conf::RawByteMode raw_bytes = conf::RawByteMode::Forward;
   conf::RouteBy route_by = conf::RouteBy::Host;
   std::string route_scope;  // "" = shared vhosts
+  bool tls = false;         // the downstream connection is TLS (none is yet)
 };
 
 // What a stream needs from the downstream protocol. HTTP/1: the connection; HTTP/2: a stream.
@@ -50,14 +54,18 @@ class DownstreamSink {
   virtual void sendInformational(uint16_t status, const http1::HeaderList& headers) = 0;
   virtual void sendResponseBody(const char* data, size_t len) = 0;
   virtual void sendResponseEnd() = 0;
-  // Error before the response head: one local reply. `close` forces connection close.
-  virtual void sendLocalReply(core::ErrorCode code, std::string_view request_id) = 0;
+  // Error (or route-action answer) before the response head: one local reply from the table,
+  // plus `extra` fields (Location, WWW-Authenticate).
+  virtual void sendLocalReply(core::ErrorCode code, std::string_view request_id,
+                              const http1::HeaderList& extra) = 0;
   // Error after the head: the client must see a truncation, never a clean end.
   virtual void abortResponse() = 0;
   // Response bytes buffered toward the client (backpressure on the upstream).
   virtual size_t bufferedResponseBytes() const = 0;
   // The routed request's body limit (0 = none), for early refusal of declared sizes.
   virtual void setRequestBodyLimit(uint64_t limit) = 0;
+  // The routed cluster's body_idle for the request body from the client (per-cluster override).
+  virtual void setRequestBodyIdle(std::chrono::milliseconds timeout) = 0;
   // Request-body flow control toward the client.
   virtual void pauseRequestBody() = 0;
   virtual void resumeRequestBody() = 0;
@@ -89,6 +97,11 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
  private:
   // Phases.
   core::Result<void> routeRequest();
+  const routing::Route* matchRoute() const;
+  core::Result<void> applyRouteActions();
+  void prepareUpstreamSide();
+  const upstream::Host* pickHost(const upstream::Cluster& cluster);
+  void rewriteResponseHeaders(http1::HeaderList& headers) const;
   void pickAndConnect();
   void onConnectFailure(core::Error error);
   void sendRequestHead();
@@ -127,6 +140,13 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   std::string request_id_;
   const routing::Route* route_ = nullptr;
   std::shared_ptr<upstream::LoadBalancer> lb_;
+  upstream::PickContext pick_context_;
+  std::string sticky_value_;         // the request's sticky cookie value ("" = none / off)
+  http1::HeaderList reply_headers_;  // extra fields of a route action's local reply
+  // [timeouts] with the routed cluster's overrides applied (set once routed).
+  std::chrono::milliseconds connect_timeout_{0};
+  std::chrono::milliseconds first_byte_timeout_{0};
+  std::chrono::milliseconds body_idle_timeout_{0};
   const upstream::Host* host_picked_ = nullptr;
   upstream::TriedHosts tried_;
   std::unique_ptr<UpstreamConnection> upstream_;

@@ -6,8 +6,10 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 #include "proxy/downstream_connection.h"
+#include "proxy/tcp_proxy.h"
 
 namespace baton::proxy {
 
@@ -18,6 +20,7 @@ Worker::Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPt
       snapshot_(std::move(snapshot)),
       pool_(loop_),
       request_ids_(seed_) {
+  indexClusters();
   for (auto& spec : listeners) addListener(std::move(spec));
 }
 
@@ -28,6 +31,7 @@ Worker::~Worker() {
     slot->listener = nullptr;
   }
   connections_.clear();
+  tcp_proxies_.clear();
   loop_.flushDeferred();
   pool_.closeAll();
   loop_.flushDeferred();
@@ -106,6 +110,22 @@ void Worker::applySnapshot(SnapshotPtr snapshot) {
     }
     return true;
   });
+  indexClusters();
+}
+
+void Worker::indexClusters() {
+  cluster_index_.clear();
+  if (!snapshot_) return;
+  // Marathon can bring thousands of clusters: index the specs first instead of a nested scan.
+  std::unordered_map<std::string_view, const conf::ClusterSpec*> specs;
+  if (snapshot_->config) {
+    for (const auto& spec : snapshot_->config->clusters) specs.emplace(spec.name, &spec);
+  }
+  for (size_t i = 0; i < snapshot_->clusters.size(); ++i) {
+    const std::string& name = snapshot_->clusters[i]->name();
+    auto spec = specs.find(name);
+    cluster_index_.emplace(name, ClusterRef{i, spec == specs.end() ? nullptr : spec->second});
+  }
 }
 
 std::shared_ptr<upstream::LoadBalancer> Worker::loadBalancerFor(
@@ -137,8 +157,12 @@ void Worker::onAcceptError(evconnlistener* listener, void* arg) {
 }
 
 void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr) {
-  if (draining_ || connections_.size() >= snapshot_->config->limits.max_connections) {
+  if (draining_ || openConnections() >= snapshot_->config->limits.max_connections) {
     ::close(fd);
+    return;
+  }
+  if (listener.kind == conf::ListenerKind::Tcp) {
+    acceptTcp(listener, fd, addr);
     return;
   }
   auto conn = std::make_unique<DownstreamConnection>(*this, fd, addr, listener);
@@ -152,6 +176,112 @@ void Worker::onConnectionClosed(DownstreamConnection* conn) {
   loop_.deferDelete(std::move(found->second));
   connections_.erase(found);
   maybeFinishDrain();
+}
+
+void Worker::acceptTcp(const WorkerListener& listener, int fd, const sockaddr* peer) {
+  auto found = cluster_index_.find(listener.tcp_cluster);
+  if (found == cluster_index_.end()) {
+    refuseTcp(listener, fd, "unknown cluster");
+    return;
+  }
+  const auto& cluster = snapshot_->clusters[found->second.index];
+  const conf::ClusterSpec* spec = found->second.spec;
+  const conf::TimeoutsSpec& timeouts = snapshot_->config->timeouts;
+  TcpProxySettings settings;
+  settings.high_watermark = snapshot_->config->limits.buffer_high_watermark;
+  settings.connect_timeout = timeouts.upstream_connect;
+  if (spec != nullptr) {
+    settings.connect_timeout = spec->timeouts.upstream_connect.value_or(timeouts.upstream_connect);
+    settings.idle_timeout = spec->timeouts.tunnel_idle.value_or(kDefaultTunnelIdle);
+  }
+  settings.client_hash = upstream::hashClientAddress(peer);
+  auto proxy =
+      std::make_unique<TcpProxy>(loop_, fd, cluster, loadBalancerFor(cluster), std::move(settings),
+                                 [this](TcpProxy* p) { onTcpProxyClosed(p); });
+  TcpProxy* raw = proxy.get();
+  tcp_proxies_.emplace(raw, std::move(proxy));
+  raw->start();
+  if (raw->endReason() == "no host") noteTcpRefusal(listener, "no available host in cluster");
+}
+
+void Worker::refuseTcp(const WorkerListener& listener, int fd, const char* why) {
+  ::close(fd);
+  noteTcpRefusal(listener, why);
+}
+
+void Worker::noteTcpRefusal(const WorkerListener& listener, const char* why) {
+  ++tcp_refused_;
+  // Every connection of a misconfigured listener fails the same way: say it once per worker.
+  if (tcp_refusal_logged_.insert(listener.name).second) {
+    std::fprintf(stderr,
+                 "baton: worker %u: tcp listener %s: %s %s; closing client connections (logged "
+                 "once)\n",
+                 index_, listener.name.c_str(), why, listener.tcp_cluster.c_str());
+  }
+}
+
+void Worker::onTcpProxyClosed(TcpProxy* proxy) {
+  auto found = tcp_proxies_.find(proxy);
+  if (found == tcp_proxies_.end()) return;
+  loop_.deferDelete(std::move(found->second));
+  tcp_proxies_.erase(found);
+  maybeFinishDrain();
+}
+
+std::vector<HostLoadRow> Worker::hostLoads() const {
+  std::vector<HostLoadRow> rows;
+  if (!snapshot_) return rows;
+  for (const auto& cluster : snapshot_->clusters) {
+    auto ref = cluster_index_.find(cluster->name());
+    const conf::ClusterSpec* spec = ref == cluster_index_.end() ? nullptr : ref->second.spec;
+    auto lb = lbs_.find(cluster.get());
+    for (const upstream::Host& host : cluster->hosts()) {
+      HostLoadRow row;
+      row.cluster = cluster->name();
+      row.host = host.address;
+      row.weight = host.weight;
+      row.draining = host.admin_state != upstream::AdminState::Active;
+      if (spec != nullptr && host.index < spec->hosts.size()) {
+        const conf::HostSpec& hs = spec->hosts[host.index];
+        if (!hs.name.empty()) row.host = hs.name;
+        row.draining = row.draining || hs.draining;
+      }
+      if (lb != lbs_.end()) row.outstanding = lb->second->outstanding(host.index);
+      rows.push_back(std::move(row));
+    }
+  }
+  // TCP connections: already in `outstanding` when their balancer is the current one; those
+  // still on a balancer of an older snapshot (the cluster changed) are added by name.
+  std::vector<HostLoadRow> tcp;
+  for (const auto& [raw, proxy] : tcp_proxies_) {
+    const upstream::Host* host = proxy->host();
+    if (host == nullptr) continue;
+    HostLoadRow row;
+    row.cluster = proxy->cluster().name();
+    row.host = host->address;
+    auto ref = cluster_index_.find(row.cluster);
+    if (ref != cluster_index_.end() && ref->second.spec != nullptr &&
+        host->index < ref->second.spec->hosts.size() &&
+        !ref->second.spec->hosts[host->index].name.empty()) {
+      row.host = ref->second.spec->hosts[host->index].name;
+    }
+    row.weight = host->weight;
+    row.tcp_connections = 1;
+    auto lb = lbs_.find(&proxy->cluster());
+    const bool counted = lb != lbs_.end() && lb->second.get() == proxy->loadBalancer();
+    if (!counted) row.outstanding = 1;
+    tcp.push_back(std::move(row));
+  }
+  mergeHostLoads(rows, tcp);
+  return rows;
+}
+
+void Worker::collectHostLoads(core::EventLoop& reply_to,
+                              std::function<void(std::vector<HostLoadRow>)> reply) {
+  loop_.post([this, &reply_to, reply = std::move(reply)]() mutable {
+    reply_to.post(
+        [rows = hostLoads(), reply = std::move(reply)]() mutable { reply(std::move(rows)); });
+  });
 }
 
 void Worker::drain(std::function<void()> on_stopped) {
@@ -175,6 +305,10 @@ void Worker::startDrain(std::function<void()> on_stopped) {
     std::vector<DownstreamConnection*> left;
     for (auto& [raw, conn] : connections_) left.push_back(raw);
     for (DownstreamConnection* conn : left) conn->forceClose();
+    // TCP-mode connections have no request boundary to stop at: they run until the deadline.
+    std::vector<TcpProxy*> tunnels;
+    for (auto& [raw, proxy] : tcp_proxies_) tunnels.push_back(raw);
+    for (TcpProxy* proxy : tunnels) proxy->forceClose();
     maybeFinishDrain();
   });
   drain_timer_->arm(snapshot_->config->timeouts.drain);
@@ -182,7 +316,7 @@ void Worker::startDrain(std::function<void()> on_stopped) {
 }
 
 void Worker::maybeFinishDrain() {
-  if (!draining_ || !connections_.empty() || !on_stopped_) return;
+  if (!draining_ || openConnections() > 0 || !on_stopped_) return;
   if (drain_timer_) drain_timer_->cancel();
   auto on_stopped = std::move(on_stopped_);
   on_stopped_ = nullptr;

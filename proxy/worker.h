@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "proxy/core/event_loop.h"
+#include "proxy/host_load.h"
 #include "proxy/request_id.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"
@@ -26,6 +27,7 @@ struct evconnlistener;
 namespace baton::proxy {
 
 class DownstreamConnection;
+class TcpProxy;
 
 // A listening socket handed to a worker, with the listener's settings.
 struct WorkerListener {
@@ -73,10 +75,25 @@ class Worker {
       const std::shared_ptr<const upstream::Cluster>& cluster);
   void onConnectionClosed(DownstreamConnection* conn);
 
+  // Control thread: reads this worker's per-host load (load-balancer outstanding counts, which
+  // include open TCP-mode connections) on the worker's loop, then posts `reply` with the rows to
+  // `reply_to` (the control loop). Never replies if the worker's loop has already stopped.
+  void collectHostLoads(core::EventLoop& reply_to,
+                        std::function<void(std::vector<HostLoadRow>)> reply);
+  // Worker thread: TCP-mode connections refused because the cluster is unknown or has no host.
+  uint64_t tcpRefused() const { return tcp_refused_; }
+
  private:
   static void onAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   void accept(const WorkerListener& listener, int fd, const sockaddr* addr);
+  void acceptTcp(const WorkerListener& listener, int fd, const sockaddr* peer);
+  void refuseTcp(const WorkerListener& listener, int fd, const char* why);
+  void noteTcpRefusal(const WorkerListener& listener, const char* why);
+  void onTcpProxyClosed(TcpProxy* proxy);
+  std::vector<HostLoadRow> hostLoads() const;
+  size_t openConnections() const { return connections_.size() + tcp_proxies_.size(); }
   void applySnapshot(SnapshotPtr snapshot);
+  void indexClusters();
   void addListener(WorkerListener spec);
   void removeListener(int fd);
   void startDrain(std::function<void()> on_stopped);
@@ -99,6 +116,16 @@ class Worker {
   RequestIdGenerator request_ids_;
   std::unordered_map<const upstream::Cluster*, std::shared_ptr<upstream::LoadBalancer>> lbs_;
   std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
+  std::unordered_map<TcpProxy*, std::unique_ptr<TcpProxy>> tcp_proxies_;
+  // The current snapshot's clusters by name (TCP listeners name their cluster), rebuilt with
+  // each snapshot.
+  struct ClusterRef {
+    size_t index;                   // in snapshot_->clusters
+    const conf::ClusterSpec* spec;  // in snapshot_->config (host names, timeouts, drain flags)
+  };
+  std::unordered_map<std::string, ClusterRef> cluster_index_;
+  uint64_t tcp_refused_ = 0;
+  std::unordered_set<std::string> tcp_refusal_logged_;  // log each listener's refusal once
   std::thread thread_;
   bool draining_ = false;
   std::function<void()> on_stopped_;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "routing/request_target.h"
+#include "routing/rewrite.h"
 
 namespace baton::routing {
 namespace {
@@ -57,6 +58,14 @@ bool isDomainByte(char c) {
 
 // A configured domain, canonical like a request host: "", "*", ".suffix" (wildcard) or a name.
 Result<std::string> canonicalDomain(std::string_view domain) {
+  if (domain.starts_with('/')) {  // a Marathon app id, matched exactly as written
+    for (const char c : domain) {
+      if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+        return fail(Error::config("invalid app id (control byte or space)"));
+      }
+    }
+    return std::string(domain);
+  }
   std::string d = canonicalHost(domain);
   if (d.size() != domain.size() - (domain.ends_with('.') ? 1 : 0)) {
     return fail(Error::config("a domain must not carry a port"));
@@ -88,14 +97,29 @@ struct RouteTable::Impl {
     uint32_t first = 0;  // [first, last) in routes
     uint32_t last = 0;
   };
+  // The vhost indexes one listener can reach.
+  struct Scope {
+    IndexByName exact;
+    IndexByName wildcard;  // keyed by ".example.com"
+    IndexByName app_ids;   // "/shop/web", exact
+    int64_t default_vhost = -1;
+  };
   std::vector<Route> routes;
   std::vector<VirtualHost> vhosts;
-  IndexByName exact;
-  IndexByName wildcard;  // keyed by ".example.com"
-  int64_t default_vhost = -1;
+  std::vector<Scope> scopes = std::vector<Scope>(1);  // [0] = shared
+  IndexByName scope_ids;                              // named scopes only
 
-  const VirtualHost* findVirtualHost(std::string_view canonical) const;
+  const VirtualHost* findVirtualHost(const Scope& scope, std::string_view canonical) const;
+  const Route* matchPath(const VirtualHost* vh, std::string_view route_key) const;
+  uint32_t scopeFor(const std::string& name);
 };
+
+uint32_t RouteTable::Impl::scopeFor(const std::string& name) {
+  if (name.empty()) return kSharedScope;
+  auto [it, inserted] = scope_ids.try_emplace(name, static_cast<uint32_t>(scopes.size()));
+  if (inserted) scopes.emplace_back();
+  return it->second;
+}
 
 namespace {
 
@@ -107,6 +131,7 @@ struct DomainOwner {
 
 Result<void> addDomains(const conf::VirtualHostSpec& vh, uint32_t index, RouteTable::Impl& impl,
                         std::unordered_map<std::string, DomainOwner>& owners) {
+  RouteTable::Impl::Scope& scope = impl.scopes[impl.scopeFor(vh.scope)];
   if (vh.domains.empty()) {
     return fail(configError(vh.loc, "domains", "vhost \"" + vh.name + "\" has no domains"));
   }
@@ -115,7 +140,9 @@ Result<void> addDomains(const conf::VirtualHostSpec& vh, uint32_t index, RouteTa
     if (!key) {
       return fail(configError(vh.loc, "domains", "\"" + domain + "\": " + key.error().detail));
     }
-    auto [it, inserted] = owners.try_emplace(*key, DomainOwner{vh.name, vh.loc});
+    // Unique within a scope only: different scopes are served by different listeners.
+    std::string owner_key = vh.scope + '\0' + *key;
+    auto [it, inserted] = owners.try_emplace(std::move(owner_key), DomainOwner{vh.name, vh.loc});
     if (!inserted) {
       return fail(configError(vh.loc, "domains",
                               "duplicate domain \"" + domain + "\" in vhost \"" + vh.name +
@@ -123,14 +150,44 @@ Result<void> addDomains(const conf::VirtualHostSpec& vh, uint32_t index, RouteTa
                                   where(it->second.loc) + ")"));
     }
     if (*key == "*") {
-      impl.default_vhost = index;
+      scope.default_vhost = index;
+    } else if (key->front() == '/') {
+      scope.app_ids.emplace(std::move(*key), index);
     } else if (key->front() == '.') {
-      impl.wildcard.emplace(std::move(*key), index);
+      scope.wildcard.emplace(std::move(*key), index);
     } else {
-      impl.exact.emplace(std::move(*key), index);
+      scope.exact.emplace(std::move(*key), index);
     }
   }
   return {};
+}
+
+Result<RouteActions> buildActions(const conf::RouteSpec& spec, const std::string& label) {
+  RouteActions a;
+  auto sources = CidrSet::create(spec.allowed_sources);
+  if (!sources) {
+    return fail(configError(spec.loc, "allowed_sources", label + ": " + sources.error().detail));
+  }
+  a.allowed_sources = std::move(*sources);
+  a.basic_auth = spec.basic_auth;
+  a.redirect_to_https = spec.redirect_to_https;
+  a.redirect_root_to = spec.redirect_root_to;
+  if (!spec.strip_prefix.empty()) {
+    auto strip = normalizeRoutePrefix(spec.strip_prefix);
+    if (!strip) {
+      return fail(configError(spec.loc, "strip_prefix",
+                              label + ": \"" + spec.strip_prefix + "\": " + strip.error().detail));
+    }
+    a.strip_segments = prefixSegments(*strip);
+    if (a.strip_segments > 0) a.strip_prefix = std::move(*strip);  // "/" strips nothing
+  }
+  a.upstream_host = spec.upstream_host;
+  a.location_rewrite = spec.location_rewrite;
+  a.hsts = spec.hsts;
+  a.any_request_action = !a.allowed_sources.empty() || a.basic_auth.has_value() ||
+                         a.redirect_to_https || !a.redirect_root_to.empty() ||
+                         !a.strip_prefix.empty() || !a.upstream_host.empty();
+  return a;
 }
 
 Result<Route> buildRoute(const conf::VirtualHostSpec& vh, const conf::RouteSpec& spec, size_t n,
@@ -154,6 +211,9 @@ Result<Route> buildRoute(const conf::VirtualHostSpec& vh, const conf::RouteSpec&
   route.body_limit = spec.body_bytes.value_or(default_body_limit);
   route.raw_bytes = spec.raw_bytes;
   route.merge_slashes = spec.merge_slashes;
+  auto actions = buildActions(spec, label);
+  if (!actions) return fail(std::move(actions.error()));
+  route.actions = std::move(*actions);
   return route;
 }
 
@@ -186,7 +246,10 @@ bool prefixMatches(std::string_view prefix, std::string_view route_key) {
 }
 
 const RouteTable::Impl::VirtualHost* RouteTable::Impl::findVirtualHost(
-    std::string_view canonical) const {
+    const Scope& scope, std::string_view canonical) const {
+  const IndexByName& exact = scope.exact;
+  const IndexByName& wildcard = scope.wildcard;
+  const int64_t default_vhost = scope.default_vhost;
   if (auto it = exact.find(canonical); it != exact.end()) return &vhosts[it->second];
   // Leftmost dot first = longest suffix first; pos > 0 so "*.a.com" never matches "a.com".
   for (size_t pos = canonical.find('.', 1); pos != std::string_view::npos;
@@ -225,22 +288,51 @@ core::Result<std::shared_ptr<const RouteTable>> RouteTable::create(
 RouteTable::RouteTable(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RouteTable::~RouteTable() = default;
 
-const Route* RouteTable::match(std::string_view host, std::string_view route_key) const {
+const Route* RouteTable::Impl::matchPath(const VirtualHost* vh, std::string_view route_key) const {
+  if (vh == nullptr) return nullptr;
+  for (uint32_t i = vh->first; i < vh->last; ++i) {
+    const Route& route = routes[i];
+    if (prefixMatches(route.prefix, route_key)) return &route;
+  }
+  return nullptr;
+}
+
+std::optional<uint32_t> RouteTable::findScope(std::string_view scope) const {
+  if (scope.empty()) return kSharedScope;
+  const auto it = impl_->scope_ids.find(scope);
+  if (it == impl_->scope_ids.end()) return std::nullopt;
+  return it->second;
+}
+
+const Route* RouteTable::match(uint32_t scope_id, std::string_view host,
+                               std::string_view route_key) const {
+  if (scope_id >= impl_->scopes.size()) return nullptr;
+  const Impl::Scope& scope = impl_->scopes[scope_id];
   const std::string_view bare = hostCore(host);
   const Impl::VirtualHost* vh = nullptr;
   if (bare.size() <= kMaxHostBytes) {
     char buf[kMaxHostBytes];
     for (size_t i = 0; i < bare.size(); ++i) buf[i] = lowerAscii(bare[i]);
-    vh = impl_->findVirtualHost(std::string_view(buf, bare.size()));
+    vh = impl_->findVirtualHost(scope, std::string_view(buf, bare.size()));
   } else {
-    vh = impl_->findVirtualHost(canonicalHost(host));
+    vh = impl_->findVirtualHost(scope, canonicalHost(host));
   }
-  if (vh == nullptr) return nullptr;
-  for (uint32_t i = vh->first; i < vh->last; ++i) {
-    const Route& route = impl_->routes[i];
-    if (prefixMatches(route.prefix, route_key)) return &route;
-  }
-  return nullptr;
+  return impl_->matchPath(vh, route_key);
+}
+
+const Route* RouteTable::match(std::string_view scope, std::string_view host,
+                               std::string_view route_key) const {
+  const std::optional<uint32_t> id = findScope(scope);
+  return id ? match(*id, host, route_key) : nullptr;
+}
+
+const Route* RouteTable::matchAppId(uint32_t scope_id, std::string_view app_id,
+                                    std::string_view route_key) const {
+  if (scope_id >= impl_->scopes.size() || app_id.empty()) return nullptr;
+  const IndexByName& ids = impl_->scopes[scope_id].app_ids;
+  const auto it = ids.find(app_id);
+  if (it == ids.end()) return nullptr;
+  return impl_->matchPath(&impl_->vhosts[it->second], route_key);
 }
 
 size_t RouteTable::routeCount() const {

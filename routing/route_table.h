@@ -4,6 +4,11 @@
 // route that can never match because an earlier one shadows it); published to workers inside
 // a snapshot and read concurrently without locks (every method is const).
 //
+// Scopes: every vhost belongs to one scope (VirtualHostSpec::scope; "" = the shared vhosts). A
+// listener serves exactly one scope and never falls back to another, so a domain may appear
+// once per scope. Vhost domains that start with '/' are Marathon app ids, looked up only by
+// matchAppId() (the X-Marathon-App-Id listener), exactly as written.
+//
 // Virtual-host lookup, in order: exact domain; the longest matching wildcard ("*.example.com"
 // matches "a.example.com" and "a.b.example.com", never "example.com"); the default vhost
 // ("*"). The host is ASCII-lower-cased, its port and one trailing dot removed, before lookup.
@@ -19,8 +24,25 @@
 
 #include "conf/config_spec.h"
 #include "proxy/core/error.h"
+#include "routing/cidr_set.h"
 
 namespace baton::routing {
+
+// What a route does besides forwarding, compiled from conf::RouteSpec's actions. The stream
+// applies them in this order (marathon-lb's labels; see conf/config_spec.h).
+struct RouteActions {
+  CidrSet allowed_sources;                        // empty = everyone; else others get 403
+  std::optional<conf::BasicAuthSpec> basic_auth;  // 401 unless one user's password matches
+  bool redirect_to_https = false;                 // 301 to https:// for plain-text connections
+  std::string redirect_root_to;                   // path exactly "/" -> 301 here; "" = off
+  std::string strip_prefix;                       // normalised; "" = off
+  size_t strip_segments = 0;                      // prefixSegments(strip_prefix)
+  std::string upstream_host;                      // Host sent upstream; "" = the client's
+  std::string location_rewrite;                   // response Location rewrite; "" = off
+  bool hsts = false;                              // Strict-Transport-Security on responses
+  // Any of the request-side actions above is set: the stream skips them all otherwise.
+  bool any_request_action = false;
+};
 
 // One resolved route. Indices are stable for the life of the table.
 struct Route {
@@ -31,6 +53,7 @@ struct Route {
   uint64_t body_limit = 0;     // 0 = unlimited
   std::optional<conf::RawByteMode> raw_bytes;  // unset: use the listener's
   bool merge_slashes = true;
+  RouteActions actions;
 };
 
 class RouteTable {
@@ -41,8 +64,25 @@ class RouteTable {
       const std::vector<conf::VirtualHostSpec>& vhosts,
       const std::vector<std::string>& cluster_names, uint64_t default_body_limit);
 
+  // Scope ids: 0 is the shared scope (""); others are stable for the life of the table.
+  static constexpr uint32_t kSharedScope = 0;
+  // The id of `scope`, or nullopt when no vhost has it (the listener then matches nothing).
+  // "" costs no hashing.
+  std::optional<uint32_t> findScope(std::string_view scope) const;
+
   // nullptr when nothing matches (-> NoRoute / 404). `host` may carry a port and any case.
-  const Route* match(std::string_view host, std::string_view route_key) const;
+  const Route* match(uint32_t scope, std::string_view host, std::string_view route_key) const;
+  // Same, resolving the scope by name first (unknown scope -> nullptr).
+  const Route* match(std::string_view scope, std::string_view host,
+                     std::string_view route_key) const;
+  // The shared scope.
+  const Route* match(std::string_view host, std::string_view route_key) const {
+    return match(kSharedScope, host, route_key);
+  }
+  // RouteBy::AppIdHeader: the vhost whose domain is exactly `app_id` ("/shop/web"), then its
+  // routes by path. Empty `app_id` (no header) or an unknown one: nullptr.
+  const Route* matchAppId(uint32_t scope, std::string_view app_id,
+                          std::string_view route_key) const;
 
   size_t routeCount() const;
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets everything up on a fresh Debian 12 machine, builds baton and runs it on its demo:
-# baton on 127.0.0.1:8080 in front of two demo backends, "blue" (127.0.0.1:8081, serves /) and
-# "green" (127.0.0.1:8082, serves /green). Ctrl-C stops everything.
+# Sets everything up on a fresh Debian 12 machine, builds baton and runs it on its demo: baton
+# driven by a Marathon app list in a file (conf/examples/demo_apps.json, the JSON of Marathon's
+# GET /v2/apps?embed=apps.tasks), in front of two demo backends: app /demo/blue (task on
+# 127.0.0.1:8081, serves /) and app /demo/green (task on 127.0.0.1:8082, serves /green).
+# Edit the app list while it runs: routing follows at once. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -24,13 +26,16 @@ done
 
 cat <<'MSG'
 
-baton demo: try
-  curl -i http://127.0.0.1:8080/
-  curl -i http://127.0.0.1:8080/green/hello
-  curl -i --request-target '/中文/路径?q=搜索' http://127.0.0.1:8080/   (raw UTF-8 bytes: accepted, forwarded as sent)
-  curl -i 'http://127.0.0.1:8080/中文'                               (curl percent-encodes it: same route)
+baton demo (apps from conf/examples/demo_apps.json, marathon-lb labels): try
+  curl -i http://127.0.0.1:8080/                  (HAPROXY_0_VHOST 127.0.0.1 -> /demo/blue)
+  curl -i http://127.0.0.1:8080/green/hello       (HAPROXY_0_PATH /green -> /demo/green)
+  curl -i http://127.0.0.1:10001/                 (/demo/blue's own service-port listener)
+  curl -i -H 'X-Marathon-App-Id: /demo/green' http://127.0.0.1:9091/
+  curl 'http://127.0.0.1:9090/haproxy?stats;csv'  (marathon-lb's admin endpoints; also
+  curl http://127.0.0.1:9090/_haproxy_getconfig    the effective routing table)
+  curl -i --request-target '/中文/路径?q=搜索' http://127.0.0.1:8080/   (raw UTF-8: accepted, forwarded as sent)
   curl -i 'http://127.0.0.1:8080/a%20b/../green'                  (dot segments resolved: routed to green)
-  kill -HUP <baton pid> after editing conf/examples/demo.toml      (reload without dropping a connection)
+  Edit conf/examples/demo_apps.json (e.g. add a task, change a VHOST): applied at once, no reload.
 
 MSG
 "$BUILD_DIR/main/baton" --config conf/examples/demo.toml &

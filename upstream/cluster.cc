@@ -4,6 +4,7 @@
 #include "upstream/cluster.h"
 
 #include <arpa/inet.h>
+#include <openssl/sha.h>
 
 #include <cstring>
 #include <string_view>
@@ -125,6 +126,10 @@ core::Result<Host> buildHost(const conf::ClusterSpec& spec, size_t i) {
   h.sockaddr = addr->first;
   h.sockaddr_len = addr->second;
   h.weight = hs.weight;
+  h.name = hs.name.empty() ? hs.address : hs.name;
+  h.task_id = hs.task_id;
+  h.sticky_value = stickyValueFor(h.name);
+  if (hs.draining) h.admin_state = AdminState::Draining;
   return h;
 }
 
@@ -146,7 +151,9 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
   std::string prefix = "clusters." + spec.name;
   if (spec.name.empty())
     return core::fail(specError(spec.loc, "clusters.name", "must not be empty"));
-  if (spec.hosts.empty()) {
+  // Only a configured cluster must have hosts (an empty one there is a typo); a discovered app
+  // may legitimately have no task right now.
+  if (spec.hosts.empty() && spec.origin == "config") {
     return core::fail(specError(spec.loc, prefix + ".hosts", "at least one host is required"));
   }
   if (spec.connect_attempts < 1) {
@@ -157,6 +164,8 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
   cluster->policy_ = spec.policy;
   cluster->max_idle_connections_ = spec.max_idle_connections;
   cluster->connect_attempts_ = spec.connect_attempts;
+  cluster->sticky_cookie_ = spec.sticky_cookie;
+  cluster->timeouts_ = spec.timeouts;
   cluster->hosts_.reserve(spec.hosts.size());
   std::unordered_map<std::string, size_t> seen;
   for (size_t i = 0; i < spec.hosts.size(); ++i) {
@@ -171,6 +180,27 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
     cluster->hosts_.push_back(std::move(*host));
   }
   return std::shared_ptr<const Cluster>(std::move(cluster));
+}
+
+// A linear scan: clusters are small and the compare is 10 bytes; only requests that carry the
+// cookie of a sticky cluster get here.
+const Host* Cluster::findActiveBySticky(std::string_view value) const {
+  for (const Host& h : hosts_) {
+    if (h.admin_state == AdminState::Active && h.sticky_value == value) return &h;
+  }
+  return nullptr;
+}
+
+std::string stickyValueFor(std::string_view name) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(name.data()), name.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(10, '0');
+  for (size_t i = 0; i < 5; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return out;
 }
 
 std::shared_ptr<const Cluster> Cluster::withAdminState(uint32_t index, AdminState state) const {

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "conf/config_spec.h"
@@ -19,7 +20,15 @@ enum class AdminState : uint8_t { Active, Draining, Maintenance };
 
 struct Host {
   uint32_t index = 0;   // position in Cluster::hosts(); stable for this snapshot
-  std::string address;  // as configured, "ip:port" / "[v6]:port"; also the log/metrics name
+  std::string address;  // as configured, "ip:port" / "[v6]:port"; the pool's key
+  // Stats / admin / hashing name (marathon-lb's svname); the address when none was given.
+  // Source hashing keys on it, so it must not depend on the host's position in the cluster.
+  std::string name;
+  std::string task_id;  // Marathon task id, "" for configured hosts
+  // Cookie value naming this host for cluster stickiness: the first 10 hex digits of
+  // SHA-1(name), exactly marathon-lb's `cookie <sha1(servername)[:10]>`, so a client's cookie
+  // survives a move from marathon-lb to baton and between baton instances.
+  std::string sticky_value;
   sockaddr_storage sockaddr{};
   socklen_t sockaddr_len = 0;
   uint32_t weight = 1;
@@ -28,7 +37,10 @@ struct Host {
 
 class Cluster {
  public:
-  // Errors name file:line:key (unparseable address, weight out of 1..256, no hosts).
+  // Errors name file:line:key (unparseable address, weight out of 1..256, duplicate endpoint,
+  // no hosts in a configured cluster). A discovered cluster (origin != "config") may be empty:
+  // a Marathon app with no running task still routes, and its requests get 503 NoHealthyHost.
+  // HostSpec::draining becomes AdminState::Draining.
   static core::Result<std::shared_ptr<const Cluster>> create(const conf::ClusterSpec& spec);
 
   // A copy of this cluster with host `index` set to `state` (admin drain / maintenance, and
@@ -40,6 +52,13 @@ class Cluster {
   const std::vector<Host>& hosts() const { return hosts_; }
   uint32_t maxIdleConnections() const { return max_idle_connections_; }
   uint32_t connectAttempts() const { return connect_attempts_; }
+  // "" = no cookie stickiness; else the cookie name (HAProxy `cookie NAME insert indirect
+  // nocache`).
+  const std::string& stickyCookie() const { return sticky_cookie_; }
+  // Per-cluster overrides of [timeouts]; unset fields use the global value.
+  const conf::TimeoutOverrides& timeouts() const { return timeouts_; }
+  // The Active host whose sticky_value is `value`, else nullptr (unknown, draining, gone).
+  const Host* findActiveBySticky(std::string_view value) const;
 
  private:
   Cluster() = default;
@@ -48,7 +67,12 @@ class Cluster {
   std::vector<Host> hosts_;
   uint32_t max_idle_connections_ = 64;
   uint32_t connect_attempts_ = 3;
+  std::string sticky_cookie_;
+  conf::TimeoutOverrides timeouts_;
 };
+
+// First 10 lower-case hex digits of SHA-1(`name`) (marathon-lb's sticky cookie value).
+std::string stickyValueFor(std::string_view name);
 
 // Port 0 means "the kernel picks": valid for a listening socket, never for a host to connect to.
 enum class PortRule : uint8_t { NonZero, ZeroAllowed };

@@ -19,7 +19,7 @@ bool LeastRequestLoadBalancer::lessLoaded(size_t a, size_t b) const {
   return lhs < rhs;
 }
 
-const Host* LeastRequestLoadBalancer::pick(const TriedHosts& tried) {
+const Host* LeastRequestLoadBalancer::choose(const TriedHosts& tried, const PickContext& /*ctx*/) {
   const size_t n = weights_.size();
   size_t best = n;
   size_t i = start_;

@@ -16,9 +16,9 @@ namespace baton::upstream {
 class LeastRequestLoadBalancer : public LoadBalancer {
  public:
   explicit LeastRequestLoadBalancer(std::shared_ptr<const Cluster> cluster);
-  const Host* pick(const TriedHosts& tried) override;
 
  private:
+  const Host* choose(const TriedHosts& tried, const PickContext& ctx) override;
   bool lessLoaded(size_t a, size_t b) const;
   // Per-host weight, 0 when not Active: a dense array the scan walks instead of the Hosts
   // (the cluster is immutable, so admin state is folded in once).

@@ -4,6 +4,7 @@
 //   round_robin.cc    — smooth weighted round-robin (nginx's algorithm)
 //   least_request.cc  — least outstanding requests, weighted, ties broken round-robin
 //   power_of_two.cc   — two random hosts (weighted draw), pick the one with fewer outstanding
+//   source_hash.cc    — the client address picks the host (weighted rendezvous hashing)
 #pragma once
 
 #include <cstdint>
@@ -29,17 +30,27 @@ class TriedHosts {
   std::vector<uint32_t> tried_;  // tiny (<= connect_attempts), linear scan beats a set
 };
 
+// What a pick may depend on besides the balancer's own state. Small and built per pick.
+struct PickContext {
+  // hashClientAddress() of the client's IP (direct peer); only SourceHash reads it.
+  uint64_t client_hash = 0;
+};
+
 class LoadBalancer {
  public:
   virtual ~LoadBalancer() = default;
   // Picks an Active host not in `tried`; nullptr when none is left (-> NoHealthyHost / 503).
-  virtual const Host* pick(const TriedHosts& tried) = 0;
+  const Host* pick(const TriedHosts& tried, const PickContext& ctx = {}) {
+    return choose(tried, ctx);
+  }
   // The stream calls these around each upstream request so policies can count load.
   void onRequestStart(const Host& host) { ++outstanding_[host.index]; }
   void onRequestEnd(const Host& host) { --outstanding_[host.index]; }
   uint32_t outstanding(uint32_t index) const { return outstanding_[index]; }
 
  protected:
+  // The policy. Called only through pick() (the one place to add common checks later).
+  virtual const Host* choose(const TriedHosts& tried, const PickContext& ctx) = 0;
   explicit LoadBalancer(std::shared_ptr<const Cluster> cluster)
       : cluster_(std::move(cluster)), outstanding_(cluster_->hosts().size(), 0) {}
   // The one eligibility rule every policy applies: Active and not yet tried for this request.
@@ -49,6 +60,10 @@ class LoadBalancer {
   std::shared_ptr<const Cluster> cluster_;
   std::vector<uint32_t> outstanding_;
 };
+
+// A stable 64-bit hash of a client IP address (IPv4, IPv6; a v4-mapped v6 address hashes like
+// its IPv4 form), the same on every worker and every baton instance. Other families: 0.
+uint64_t hashClientAddress(const sockaddr* addr);
 
 // `seed` makes random policies deterministic in tests; workers pass a per-thread seed.
 std::unique_ptr<LoadBalancer> createLoadBalancer(std::shared_ptr<const Cluster> cluster,

@@ -13,7 +13,7 @@ PowerOfTwoLoadBalancer::PowerOfTwoLoadBalancer(std::shared_ptr<const Cluster> cl
                                                uint64_t seed)
     : LoadBalancer(std::move(cluster)), random_(seed) {
   for (const Host& h : cluster_->hosts()) {
-    if (h.weight != cluster_->hosts().front().weight) uniform_ = false;
+    if (h.weight != cluster_->hosts().front().weight) uniform_ = false;  // not reached if empty
   }
   if (!uniform_) buildAliasTable();
 }
@@ -79,7 +79,8 @@ const Host* PowerOfTwoLoadBalancer::scan(const TriedHosts& tried, const Host* ot
   return best;
 }
 
-const Host* PowerOfTwoLoadBalancer::pick(const TriedHosts& tried) {
+const Host* PowerOfTwoLoadBalancer::choose(const TriedHosts& tried, const PickContext& /*ctx*/) {
+  if (cluster_->hosts().empty()) return nullptr;  // a discovered app with no task: no draw
   const Host* a = drawEligible(tried, nullptr);
   if (a == nullptr) return scan(tried, nullptr);
   const Host* b = drawEligible(tried, a);

@@ -18,9 +18,9 @@ namespace baton::upstream {
 class PowerOfTwoLoadBalancer : public LoadBalancer {
  public:
   PowerOfTwoLoadBalancer(std::shared_ptr<const Cluster> cluster, uint64_t seed);
-  const Host* pick(const TriedHosts& tried) override;
 
  private:
+  const Host* choose(const TriedHosts& tried, const PickContext& ctx) override;
   uint32_t drawIndex();
   const Host* drawEligible(const TriedHosts& tried, const Host* other);
   const Host* scan(const TriedHosts& tried, const Host* other);

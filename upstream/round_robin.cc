@@ -10,7 +10,7 @@ RoundRobinLoadBalancer::RoundRobinLoadBalancer(std::shared_ptr<const Cluster> cl
   }
 }
 
-const Host* RoundRobinLoadBalancer::pick(const TriedHosts& tried) {
+const Host* RoundRobinLoadBalancer::choose(const TriedHosts& tried, const PickContext& /*ctx*/) {
   const size_t n = slots_.size();
   size_t best = n;
   int64_t total = 0;

@@ -15,9 +15,9 @@ namespace baton::upstream {
 class RoundRobinLoadBalancer : public LoadBalancer {
  public:
   explicit RoundRobinLoadBalancer(std::shared_ptr<const Cluster> cluster);
-  const Host* pick(const TriedHosts& tried) override;
 
  private:
+  const Host* choose(const TriedHosts& tried, const PickContext& ctx) override;
   // Dense per-host state, same indexing as hosts(): a pick walks 16 bytes per host instead
   // of the whole Host. The cluster is immutable, so admin state is folded in once.
   struct Slot {

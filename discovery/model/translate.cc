@@ -224,7 +224,29 @@ class Translator {
               [](const conf::HostSpec& a, const conf::HostSpec& b) {
                 return std::tie(a.task_id, a.address) < std::tie(b.task_id, b.address);
               });
+    dropDuplicateAddresses(app, cluster);
     return cluster;
+  }
+
+  // Two routable tasks can share an address (a LOST task whose port the agent gave to a new
+  // task). One backend entry serves both; it drains only when every task behind it does.
+  void dropDuplicateAddresses(const App& app, conf::ClusterSpec& cluster) {
+    std::unordered_map<std::string, size_t> first;
+    std::vector<conf::HostSpec> kept;
+    kept.reserve(cluster.hosts.size());
+    for (auto& host : cluster.hosts) {
+      auto [it, inserted] = first.emplace(host.address, kept.size());
+      if (inserted) {
+        kept.push_back(std::move(host));
+        continue;
+      }
+      conf::HostSpec& same = kept[it->second];
+      same.draining = same.draining && host.draining;
+      issue(app, "task " + host.task_id,
+            "same address " + host.address + " as task " + same.task_id +
+                "; one backend serves both");
+    }
+    cluster.hosts = std::move(kept);
   }
 
   // The same actions on every route of a port; redirect_to_https only on the shared vhosts

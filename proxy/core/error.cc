@@ -62,6 +62,12 @@ std::string_view errorCodeName(ErrorCode code) {
       return "Internal";
     case ErrorCode::DownstreamWriteTimeout:
       return "DownstreamWriteTimeout";
+    case ErrorCode::SourceNotAllowed:
+      return "SourceNotAllowed";
+    case ErrorCode::AuthRequired:
+      return "AuthRequired";
+    case ErrorCode::Redirect:
+      return "Redirect";
   }
   return "Unknown";
 }

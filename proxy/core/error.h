@@ -53,6 +53,10 @@ enum class ErrorCode : uint16_t {
   Internal,
   // Downstream, appended: the client stopped reading a response (logged; the reply is cut).
   DownstreamWriteTimeout,
+  // Route actions, appended (marathon-lb labels): answered by baton, never forwarded.
+  SourceNotAllowed,  // client address outside the route's allowed_sources -> 403
+  AuthRequired,      // basic_auth missing or wrong -> 401 with WWW-Authenticate
+  Redirect,          // redirect_to_https / redirect_root_to -> 301 with Location
 };
 
 // Which side an error came from; drives logging and retry decisions.

@@ -756,6 +756,7 @@ class Baton:
         self.conf_path = os.path.join(str(tmp_path), "baton.toml")
         self.proc: subprocess.Popen | None = None
         self.listeners: dict[str, tuple[str, int]] = {}
+        self.admin: tuple[str, int] | None = None  # admin HTTP listener, when configured
         self.generation = 0
         self.events: list[dict] = []
         self._rfd = -1
@@ -771,10 +772,13 @@ class Baton:
         with open(self.conf_path, "w", encoding="utf-8") as f:
             f.write(text)
 
-    def start(self, config: str, workers: int | None = None, extra_args: list | None = None) -> "Baton":
-        self.write_config(config)
+    def start(self, config: str | None, workers: int | None = None, extra_args: list | None = None) -> "Baton":
+        """Starts baton; config None = no --config (marathon-lb style command line only)."""
         rfd, wfd = os.pipe()
-        args = [self.bin, "--config", self.conf_path, "--ready-fd", str(wfd)]
+        args = [self.bin, "--ready-fd", str(wfd)]
+        if config is not None:
+            self.write_config(config)
+            args += ["--config", self.conf_path]
         if workers is not None:
             args += ["--workers", str(workers)]
         args += extra_args or []
@@ -785,9 +789,10 @@ class Baton:
         ev = self.next_event()
         assert ev.get("event") == "ready", f"expected ready, got {ev}"
         self.generation = ev.get("generation", 0)
-        for name, addr in ev["listeners"].items():
-            host, _, port = addr.rpartition(":")
-            self.listeners[name] = (host.strip("[]"), int(port))
+        self._take_listeners(ev)
+        if ev.get("admin"):
+            host, _, port = ev["admin"].rpartition(":")
+            self.admin = (host.strip("[]"), int(port))
         return self
 
     def stderr(self) -> str:
@@ -838,6 +843,34 @@ class Baton:
                     host, _, port = addr.rpartition(":")
                     self.listeners[name] = (host.strip("[]"), int(port))
         return ev
+
+    def _take_listeners(self, ev: dict) -> None:
+        if "listeners" in ev:  # listeners may be added or removed by a reload or by discovery
+            self.listeners = {}
+            for name, addr in ev["listeners"].items():
+                host, _, port = addr.rpartition(":")
+                self.listeners[name] = (host.strip("[]"), int(port))
+
+    def wait_event(self, name: str, timeout: float = 10.0, where=None) -> dict:
+        """Reads events until one named `name` (and matching `where(ev)`, if given) arrives.
+
+        Listener maps from reloaded/discovery events are applied on the way, so .listeners is
+        current afterwards."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {name} event within {timeout}s; seen {self.events[-5:]};"
+                                     f" stderr:\n{self.stderr()[-3000:]}")
+            ev = self.next_event(left)
+            if ev.get("event") in ("reloaded", "discovery"):
+                self.generation = ev.get("generation", self.generation)
+                self._take_listeners(ev)
+            if ev.get("event") == name and (where is None or where(ev)):
+                return ev
+
+    def port_of(self, listener: str) -> int:
+        return self.listeners[listener][1]
 
     def rss_kib(self) -> int:
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -964,6 +997,14 @@ class Blackhole:
         for s in self.fillers:
             s.close()
         self.lsock.close()
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (for service ports that come from Marathon's JSON and
+    so cannot be 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOCAL, 0))
+        return s.getsockname()[1]
 
 
 def dead_address() -> str:

@@ -30,20 +30,14 @@ TEST(Examples, EveryExampleLoads) {
 TEST(Examples, DemoIsWhatTheReadmePromises) {
   auto spec = loadConfigFile((examplesDir() / "demo.toml").string());
   ASSERT_TRUE(spec.has_value()) << spec.error().detail;
-  ASSERT_EQ(spec->listeners.size(), 1u);
-  EXPECT_EQ(spec->listeners[0].address, "127.0.0.1:8080");
-  ASSERT_EQ(spec->clusters.size(), 2u);
-  EXPECT_EQ(spec->clusters[0].name, "blue");
-  EXPECT_EQ(spec->clusters[0].hosts[0].address, "127.0.0.1:8081");
-  EXPECT_EQ(spec->clusters[1].name, "green");
-  EXPECT_EQ(spec->clusters[1].hosts[0].address, "127.0.0.1:8082");
-  ASSERT_EQ(spec->vhosts.size(), 1u);
-  EXPECT_EQ(spec->vhosts[0].domains, std::vector<std::string>{"*"});
-  ASSERT_EQ(spec->vhosts[0].routes.size(), 2u);
-  EXPECT_EQ(spec->vhosts[0].routes[0].prefix, "/green");
-  EXPECT_EQ(spec->vhosts[0].routes[0].cluster, "green");
-  EXPECT_EQ(spec->vhosts[0].routes[1].prefix, "/");
-  EXPECT_EQ(spec->vhosts[0].routes[1].cluster, "blue");
+  EXPECT_TRUE(spec->listeners.empty());  // every listener comes from the app list
+  ASSERT_EQ(spec->marathon.urls.size(), 1u);
+  // A relative file: URL is resolved against the config file's directory.
+  EXPECT_EQ(spec->marathon.urls[0], "file:" + (examplesDir() / "demo_apps.json").string());
+  EXPECT_EQ(spec->marathon.bind_address, "127.0.0.1");
+  EXPECT_EQ(spec->marathon.http_port, 8080);
+  EXPECT_EQ(spec->marathon.app_id_port, 9091);
+  EXPECT_EQ(spec->admin.http_address, "127.0.0.1:9090");
   EXPECT_EQ(spec->server.access_log.path, "stdout");
   EXPECT_EQ(spec->server.access_log.format, AccessLogFormat::Text);
 }

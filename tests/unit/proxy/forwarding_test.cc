@@ -219,5 +219,15 @@ TEST(ForwardingTest, ResponseHopByHopStripped) {
                                {"X-Request-Id", "abc"}}));
 }
 
+TEST(ForwardingTest, UpstreamHostReplacesHostButNotForwardedHost) {
+  ForwardContext ctx = context();
+  ctx.upstream_host = "backend.internal";
+  HeaderList out;
+  buildUpstreamRequestHeaders({{"Host", "app.example.com"}, {"Accept", "*/*"}}, ctx, out);
+  Pairs expected = withTail({{"Accept", "*/*"}});
+  expected[1].second = "backend.internal";
+  EXPECT_EQ(pairs(out), expected);
+}
+
 }  // namespace
 }  // namespace baton::proxy

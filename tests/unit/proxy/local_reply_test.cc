@@ -35,6 +35,9 @@ TEST(LocalReplyTest, EveryCodeMapsAsSpecified) {
       {ErrorCode::RequestHeadTimeout, 408, true},
       {ErrorCode::RequestBodyTimeout, 408, true},
       {ErrorCode::NoRoute, 404, false},
+      {ErrorCode::SourceNotAllowed, 403, false},
+      {ErrorCode::AuthRequired, 401, false},
+      {ErrorCode::Redirect, 301, false},
       {ErrorCode::NoHealthyHost, 503, false},
       {ErrorCode::UpstreamConnectFailed, 503, false},
       {ErrorCode::UpstreamConnectTimeout, 504, false},
@@ -118,6 +121,27 @@ TEST(LocalReplyTest, MethodNotAllowedCarriesAllow) {
   std::string out;
   renderLocalReply(localReplyFor(ErrorCode::MethodNotAllowed), "", false, false, out);
   EXPECT_NE(out.find("\r\nAllow: "), std::string::npos);
+}
+
+TEST(LocalReplyTest, ExtraFieldsFollowConnection) {
+  std::string out;
+  const http1::HeaderList extra = {{"Location", "https://h/x"}};
+  renderLocalReply(localReplyFor(ErrorCode::Redirect), "", true, false, extra, out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 301 Moved Permanently\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Length: 22\r\nConnection: close\r\nLocation: https://h/x\r\n\r\n"
+            "301 Moved Permanently\n");
+}
+
+TEST(LocalReplyTest, ExtraFieldWithLineBreakIsDropped) {
+  std::string out;
+  const http1::HeaderList extra = {{"Location", "/x\r\nSet-Cookie: a=b"},
+                                   {"WWW-Authenticate", "Basic realm=\"r\""}};
+  renderLocalReply(localReplyFor(ErrorCode::AuthRequired), "", false, false, extra, out);
+  EXPECT_EQ(out.find("Set-Cookie"), std::string::npos);
+  EXPECT_EQ(out.find("Location"), std::string::npos);
+  EXPECT_NE(out.find("\r\nWWW-Authenticate: Basic realm=\"r\"\r\n"), std::string::npos);
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
 }
 
 }  // namespace

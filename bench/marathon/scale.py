@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Scale: 10,000 apps / 100,000 tasks from one Marathon document.
+
+Measures, on the real baton binary with the file source (the same JSON as Marathon's
+GET /v2/apps?embed=apps.tasks):
+  1. resync cost: file replaced -> `discovery` event (read + parse + validate + translate + merge +
+     build + publish to every worker), and the parse/translate/build split baton reports;
+  2. memory: baton's RSS with the whole state loaded;
+  3. the data path while resyncs run every second: wrk req/s on one app, idle vs under resyncs.
+
+    BATON_BIN=build/main/baton /usr/bin/python3 bench/marathon/scale.py
+    APPS=10000 TASKS_PER_APP=10 SERVICE_PORTS=1 DURATION=10 ... (defaults shown)
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
+
+import harness  # noqa: E402
+
+APPS = int(os.environ.get("APPS", "10000"))
+TASKS = int(os.environ.get("TASKS_PER_APP", "10"))
+SERVICE_PORTS = os.environ.get("SERVICE_PORTS", "1") == "1"
+DURATION = int(os.environ.get("DURATION", "10"))
+
+
+def document(backend_port: int, generation: int) -> str:
+    apps = []
+    for i in range(APPS):
+        app_id = f"/team{i % 100}/app{i}"
+        tasks = []
+        for t in range(TASKS):
+            if i == 0:
+                host, port = "127.0.0.1", backend_port  # the one app wrk talks to
+            else:
+                host, port = f"10.{(i >> 8) & 255}.{i & 255}.{t + 1}", 31000 + t
+            tasks.append({
+                "id": f"team{i % 100}_app{i}.{generation}-{t}", "appId": app_id, "host": host,
+                "ports": [port], "state": "TASK_RUNNING", "version": "2026-01-01T00:00:00.000Z",
+                "startedAt": "2026-01-01T00:00:01.000Z", "slaveId": f"agent-{t}",
+                "healthCheckResults": [{"alive": True, "consecutiveFailures": 0}],
+            })
+        apps.append({
+            "id": app_id, "instances": TASKS, "networks": [{"mode": "host"}],
+            "portDefinitions": [{"port": 10000 + i, "protocol": "tcp", "name": "http"}],
+            "labels": {"HAPROXY_GROUP": "external", "HAPROXY_0_VHOST": f"app{i}.example.com"},
+            "healthChecks": [{"protocol": "HTTP", "path": "/health", "portIndex": 0}],
+            "version": "2026-01-01T00:00:00.000Z", "tasks": tasks,
+        })
+    return json.dumps({"apps": apps})
+
+
+def replace(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def wrk(port: int, seconds: int) -> float:
+    out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s", "-H", "Host: app0.example.com",
+                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    return float(m.group(1)) if m else 0.0
+
+
+def main():
+    backend = harness.Backend("origin")
+    tmp = tempfile.mkdtemp(prefix="baton-scale-")
+    path = os.path.join(tmp, "apps.json")
+    docs = [document(backend.port, g) for g in range(2)]
+    print(f"document: {APPS} apps, {APPS * TASKS} tasks, {len(docs[0]) / 1e6:.1f} MB")
+    replace(path, docs[0])
+    baton = harness.Baton(tmp)
+    config = (
+        "[marathon]\n"
+        f'urls = ["file:{path}"]\n'
+        f'groups = ["external"]\nbind_address = "127.0.0.1"\nhttp_port = {harness.free_port()}\napp_id_port = 0\n'
+        f"bind_service_ports = {'true' if SERVICE_PORTS else 'false'}\nhealth_check = true\n"
+    )
+    t0 = time.perf_counter()
+    baton.start(config, workers=2)
+    ev = baton.wait_event("discovery", timeout=120)
+    print(f"first load (start -> discovery event): {(time.perf_counter() - t0) * 1000:.0f} ms; "
+          f"baton reports {json.dumps({k: ev.get(k) for k in ('parse_ms', 'translate_ms', 'build_ms')})}")
+    print(f"listeners open: {len(baton.listeners)}; RSS {baton.rss_kib() / 1024:.1f} MiB")
+    samples = []
+    for g in range(6):
+        t0 = time.perf_counter()
+        replace(path, docs[(g + 1) % 2])
+        ev = baton.wait_event("discovery", timeout=120)
+        samples.append((time.perf_counter() - t0) * 1000)
+        print(f"resync {g}: {samples[-1]:.0f} ms (parse {ev.get('parse_ms')} ms, translate "
+              f"{ev.get('translate_ms')} ms, build+publish {ev.get('build_ms')} ms)")
+    print(f"resync median {sorted(samples)[len(samples) // 2]:.0f} ms; RSS {baton.rss_kib() / 1024:.1f} MiB")
+
+    port = baton.port_of("marathon_http")
+    idle = wrk(port, DURATION)
+    stop = threading.Event()
+
+    def churn():
+        g = 0
+        while not stop.is_set():
+            replace(path, docs[g % 2])
+            g += 1
+            stop.wait(1.0)
+
+    t = threading.Thread(target=churn, daemon=True)
+    t.start()
+    busy = wrk(port, DURATION)
+    stop.set()
+    t.join()
+    print(f"data path: idle {idle:.0f} req/s, with a resync every second {busy:.0f} req/s "
+          f"({busy / idle:.2f}x)")
+    baton.stop()
+    backend.close()
+
+
+if __name__ == "__main__":
+    main()
