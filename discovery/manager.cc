@@ -160,13 +160,14 @@ bool DiscoveryManager::shouldHold(const std::vector<App>& apps) {
 
 void DiscoveryManager::acceptApps(std::vector<App> apps, std::string body, bool from_disk) {
   // Fast-path drains end when the task is gone from Marathon.
-  std::unordered_set<std::string> present;
-  for (const auto& app : apps) {
-    for (const auto& task : app.tasks) present.insert(task.id);
-  }
-  std::erase_if(killing_, [&](const std::string& id) { return !present.contains(id); });
-
   apps_ = std::move(apps);
+  if (!killing_.empty()) {
+    std::unordered_set<std::string_view> present;
+    for (const auto& app : apps_) {
+      for (const auto& task : app.tasks) present.insert(task.id);
+    }
+    std::erase_if(killing_, [&](const std::string& id) { return !present.contains(id); });
+  }
   status_.from_state_file = from_disk;
   status_.apps = apps_.size();
   status_.tasks = countTasks(apps_);

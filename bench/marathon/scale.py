@@ -31,7 +31,9 @@ SERVICE_PORTS = os.environ.get("SERVICE_PORTS", "1") == "1"
 DURATION = int(os.environ.get("DURATION", "10"))
 
 
-def document(backend_port: int, generation: int) -> str:
+def document(backend_port: int, generation: int, only_app: int | None = None) -> str:
+    """Every task id carries `generation` (a resync where every task changed), or only
+    `only_app`'s do (the common case: one app scaled or redeployed)."""
     apps = []
     for i in range(APPS):
         app_id = f"/team{i % 100}/app{i}"
@@ -42,7 +44,8 @@ def document(backend_port: int, generation: int) -> str:
             else:
                 host, port = f"10.{(i >> 8) & 255}.{i & 255}.{t + 1}", 31000 + t
             tasks.append({
-                "id": f"team{i % 100}_app{i}.{generation}-{t}", "appId": app_id, "host": host,
+                "id": f"team{i % 100}_app{i}.{generation if only_app in (None, i) else 0}-{t}",
+                "appId": app_id, "host": host,
                 "ports": [port], "state": "TASK_RUNNING", "version": "2026-01-01T00:00:00.000Z",
                 "startedAt": "2026-01-01T00:00:01.000Z", "slaveId": f"agent-{t}",
                 "healthCheckResults": [{"alive": True, "consecutiveFailures": 0}],
@@ -100,6 +103,17 @@ def main():
         print(f"resync {g}: {samples[-1]:.0f} ms (parse {ev.get('parse_ms')} ms, translate "
               f"{ev.get('translate_ms')} ms, build+publish {ev.get('build_ms')} ms)")
     print(f"resync median {sorted(samples)[len(samples) // 2]:.0f} ms; RSS {baton.rss_kib() / 1024:.1f} MiB")
+    # The common case: one app changed (scaled, redeployed); unchanged clusters are reused.
+    one = [document(backend.port, g, only_app=7) for g in (2, 3)]
+    samples = []
+    for g in range(6):
+        t0 = time.perf_counter()
+        replace(path, one[g % 2])
+        ev = baton.wait_event("discovery", timeout=120)
+        samples.append((time.perf_counter() - t0) * 1000)
+    print(f"one app changed: resync median {sorted(samples)[len(samples) // 2]:.0f} ms (last: parse "
+          f"{ev.get('parse_ms')} ms, translate {ev.get('translate_ms')} ms, build+publish "
+          f"{ev.get('build_ms')} ms); RSS {baton.rss_kib() / 1024:.1f} MiB")
 
     port = baton.port_of("marathon_http")
     idle = wrk(port, DURATION)

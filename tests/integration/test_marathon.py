@@ -34,13 +34,14 @@ def marathon_config(urls, **extra) -> str:
     return "\n".join(lines) + "\n"
 
 
-def web_app(app_id, backends, vhost="shop.example.com", service_port=None, labels=None, **kw):
+def web_app(app_id, backends, vhost="shop.example.com", service_port=None, labels=None, ids=None, **kw):
+    """An app whose tasks are `backends`; task i is "<app>.t<ids[i]>" (ids default 0, 1, ...)."""
     labels = dict({"HAPROXY_GROUP": "external", "HAPROXY_0_VHOST": vhost}, **(labels or {}))
     if vhost is None:
         labels.pop("HAPROXY_0_VHOST")
     tasks = [
         task(app_id, host=LOCAL, ports=(b.port,), task_id=f"{app_id.strip('/').replace('/', '_')}.t{i}")
-        for i, b in enumerate(backends)
+        for i, b in zip(ids or range(len(backends)), backends)
     ]
     return app(app_id, labels=labels, tasks=tasks, service_ports=(service_port or free_port(),), **kw)
 
@@ -279,3 +280,47 @@ def test_marathon_lb_command_line_without_config(baton, marathon, backends):
     )
     baton.wait_event("discovery")
     assert get(baton).status == 200
+
+
+def test_scale_and_kill_under_load_lose_no_request(baton, marathon, backends):
+    """wrk keeps 8 connections busy while tasks are added, killed (TASK_KILLING first, as Marathon
+    does before SIGTERM) and removed: not one request may fail."""
+    import re
+    import subprocess
+    import threading
+
+    b0, b1, b2 = backends(3)
+    m = marathon(apps=[web_app("/shop/web", [b0, b1])])
+    start_with(baton, m)
+    port = baton.port_of("marathon_http")
+    out = {}
+
+    def load():
+        out["wrk"] = subprocess.run(
+            ["wrk", "-t1", "-c8", "-d3s", "-H", "Host: shop.example.com", f"http://{LOCAL}:{port}/"],
+            capture_output=True, text=True, timeout=30).stdout
+
+    t = threading.Thread(target=load)
+    t.start()
+    b2.wait_requests(0)
+    b0.wait_requests(20)  # load is flowing
+    # Scale up: a third task.
+    m.set_apps([web_app("/shop/web", [b0, b1, b2])])
+    m.status_update("shop_web.t2", "/shop/web", "TASK_RUNNING")
+    baton.wait_event("discovery", where=lambda e: e["tasks"] == 3)
+    b2.wait_requests(20)
+    # Kill t0: drained at once on TASK_KILLING; the task keeps serving what it has, then goes.
+    m.status_update("shop_web.t0", "/shop/web", "TASK_KILLING")
+    baton.wait_event("discovery")
+    served = len(b0.requests)
+    m.set_apps([web_app("/shop/web", [b1, b2], ids=[1, 2])])
+    m.status_update("shop_web.t0", "/shop/web", "TASK_KILLED")
+    baton.wait_event("discovery", where=lambda e: e["tasks"] == 2)
+    t.join()
+    text = out["wrk"]
+    total = int(re.search(r"(\d+) requests in", text).group(1))
+    assert total > 100, text
+    assert "Non-2xx" not in text and "Socket errors" not in text, text
+    # After the drain was acknowledged, no new request reached the killed task (at most the ones
+    # already in flight on its connections when the event arrived: wrk pipelines nothing).
+    assert len(b0.requests) <= served + 8
