@@ -324,3 +324,44 @@ def test_scale_and_kill_under_load_lose_no_request(baton, marathon, backends):
     # After the drain was acknowledged, no new request reached the killed task (at most the ones
     # already in flight on its connections when the event arrived: wrk pipelines nothing).
     assert len(b0.requests) <= served + 8
+
+
+def test_deployment_group_cutover_drains_old_tasks_as_zdd_expects(baton, marathon, backends):
+    """A zdd-style blue/green step: blue (2 tasks) and green (1 healthy task) share
+    HAPROXY_DEPLOYMENT_GROUP=shop; one backend "shop_<HAPROXY_0_PORT>" holds all three tasks and
+    one old task is drained (MAINT in the stats CSV that zdd polls), so no request reaches it."""
+    import csv
+    import io
+    import urllib.request
+
+    old0, old1, new0 = backends(3)
+    port, alt = free_port(), free_port()
+    hc = [{"protocol": "HTTP", "path": "/", "portIndex": 0}]
+
+    def colour(app_id, name, started, tasks, ids, service_port):
+        labels = {"HAPROXY_DEPLOYMENT_GROUP": "shop", "HAPROXY_DEPLOYMENT_ALT_PORT": str(alt),
+                  "HAPROXY_0_PORT": str(port), "HAPROXY_DEPLOYMENT_COLOUR": name,
+                  "HAPROXY_DEPLOYMENT_STARTED_AT": started,
+                  "HAPROXY_DEPLOYMENT_TARGET_INSTANCES": "2", "HAPROXY_DEPLOYMENT_NEW_INSTANCES": "0"}
+        a = web_app(app_id, tasks, labels=labels, ids=ids, service_port=service_port, health_checks=hc)
+        for t in a["tasks"]:
+            t["healthCheckResults"] = [{"alive": True}]
+        return a
+
+    blue = colour("/shop-blue", "blue", "2026-11-25T10:00:00Z", [old0, old1], [0, 1], port)
+    green = colour("/shop-green", "green", "2026-11-25T11:00:00Z", [new0], [0], alt)
+    m = marathon(apps=[blue, green])
+    admin = free_port()
+    baton.start(marathon_config([m.url], health_check=True) + f'[admin]\nhttp = "{LOCAL}:{admin}"\n', workers=2)
+    baton.wait_event("discovery")
+    body = urllib.request.urlopen(f"http://{LOCAL}:{admin}/haproxy?stats;csv", timeout=5).read().decode()
+    rows = [r for r in csv.DictReader(io.StringIO(body.lstrip("# "))) if r["pxname"] == f"shop_{port}"]
+    servers = {r["svname"]: r["status"] for r in rows if r["svname"] not in ("FRONTEND", "BACKEND")}
+    assert len(servers) == 3, servers
+    assert sorted(servers.values()) == ["MAINT", "UP", "UP"], servers
+    drained = next(s for s, st in servers.items() if st == "MAINT")
+    assert drained.endswith(f"_{old0.port}")  # old tasks sorted by id: the first is drained
+    for _ in range(6):
+        assert get(baton).status == 200
+    assert old0.requests == []
+    assert len(old1.requests) + len(new0.requests) == 6
