@@ -220,6 +220,8 @@ struct DiscoveryIssue {
   std::string subject;  // the label or field, e.g. "HAPROXY_0_SSL_CERT"
   std::string message;  // "TLS termination is not supported yet; label ignored"
   bool operator==(const DiscoveryIssue&) const = default;
+  // "app: subject: message", as logged and listed in /_haproxy_getconfig.
+  std::string text() const { return app_id + ": " + subject + ": " + message; }
 };
 struct DiscoveredSpec {
   std::vector<ListenerSpec> listeners;

@@ -9,13 +9,13 @@
 #include <algorithm>
 
 namespace baton::discovery {
-namespace {
-
-bool isNumeric(std::string_view host) {
+bool isNumericAddress(std::string_view host) {
   const std::string h(host);
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
 }
+
+namespace {
 
 std::optional<std::string> firstAddress(const evutil_addrinfo* ai) {
   for (; ai != nullptr; ai = ai->ai_next) {
@@ -87,7 +87,7 @@ void HostResolver::resolveAll(const std::vector<std::string>& hosts, std::functi
   Waiter waiter{{}, std::move(done)};
   const auto now = std::chrono::steady_clock::now();
   for (const auto& host : hosts) {
-    if (host.empty() || isNumeric(host)) continue;
+    if (host.empty() || isNumericAddress(host)) continue;
     if (auto it = cache_.find(host); it != cache_.end() && it->second.expires > now) continue;
     waiter.remaining.insert(host);
     if (pending_.contains(host) || dns_ == nullptr) continue;
@@ -144,7 +144,7 @@ void HostResolver::finishReadyWaiters() {
 }
 
 std::optional<std::string> HostResolver::lookup(std::string_view host) const {
-  if (isNumeric(host)) return std::string(host);
+  if (isNumericAddress(host)) return std::string(host);
   auto it = cache_.find(std::string(host));
   if (it == cache_.end()) return std::nullopt;
   return it->second.address;

@@ -23,6 +23,9 @@ struct addrinfo;
 
 namespace baton::discovery {
 
+// A numeric IPv4 or IPv6 address (needs no lookup).
+bool isNumericAddress(std::string_view host);
+
 class HostResolver {
  public:
   static constexpr std::chrono::seconds kTtl{60};

@@ -1,7 +1,5 @@
 #include "discovery/manager.h"
 
-#include <arpa/inet.h>
-
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -31,12 +29,6 @@ size_t countTasks(const std::vector<App>& apps) {
   return n;
 }
 
-bool isNumericAddress(std::string_view host) {
-  std::string text(host);
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
-}
-
 TranslateOptions optionsFrom(const conf::MarathonSpec& spec, std::string self_app_id) {
   TranslateOptions options;
   options.groups = spec.groups;
@@ -48,10 +40,6 @@ TranslateOptions optionsFrom(const conf::MarathonSpec& spec, std::string self_ap
   options.bind_service_ports = spec.bind_service_ports;
   options.self_app_id = std::move(self_app_id);
   return options;
-}
-
-std::string issueText(const conf::DiscoveryIssue& issue) {
-  return issue.app_id + ": " + issue.subject + ": " + issue.message;
 }
 
 }  // namespace
@@ -206,10 +194,7 @@ void DiscoveryManager::acceptApps(std::vector<App> apps, std::string body, bool 
 
 void DiscoveryManager::publish() {
   TranslateContext context;
-  context.resolve = [this](std::string_view host) -> std::optional<std::string> {
-    if (isNumericAddress(host)) return std::string(host);
-    return resolver_->lookup(host);
-  };
+  context.resolve = [this](std::string_view host) { return resolver_->lookup(host); };
   context.include = [this](const App& app, const Task& task) {
     if (!isRoutable(task.state)) return false;
     return !spec_.health_check || health_.passes(app, task);
@@ -222,10 +207,10 @@ void DiscoveryManager::publish() {
 
   // Log issues once each, when they first appear; status keeps the full list.
   std::set<std::string> before;
-  for (const auto& issue : status_.issues) before.insert(issueText(issue));
+  for (const auto& issue : status_.issues) before.insert(issue.text());
   for (const auto& issue : spec->issues) {
-    if (!before.contains(issueText(issue))) {
-      std::fprintf(stderr, "baton: discovery: %s\n", issueText(issue).c_str());
+    if (!before.contains(issue.text())) {
+      std::fprintf(stderr, "baton: discovery: %s\n", issue.text().c_str());
     }
   }
   status_.issues = spec->issues;

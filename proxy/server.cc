@@ -304,11 +304,11 @@ std::string Server::effectiveConfigText() {
            std::to_string(discovery_->stalenessMs()) + " ms ago" +
            (status.from_state_file ? " (from the state file)" : "") + "\n";
     for (const auto& issue : status.issues) {
-      out += "# issue: " + issue.app_id + ": " + issue.subject + ": " + issue.message + "\n";
+      out += "# issue: " + issue.text() + "\n";
     }
   }
   for (const auto& issue : merge_issues_) {
-    out += "# issue: " + issue.app_id + ": " + issue.subject + ": " + issue.message + "\n";
+    out += "# issue: " + issue.text() + "\n";
   }
   return out + describeRouting(*config_);
 }
@@ -345,14 +345,9 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
   auto listeners = planListeners(*next, changes);
   if (!listeners) return core::fail(std::move(listeners.error()));
 
-  for (const auto& issue : issues) {
-    bool known = false;
-    for (const auto& old : merge_issues_) {
-      known = known || (old.subject == issue.subject && old.message == issue.message);
-    }
-    if (!known) {
-      std::fprintf(stderr, "baton: discovery: %s: %s: %s\n", issue.app_id.c_str(),
-                   issue.subject.c_str(), issue.message.c_str());
+  for (const auto& issue : issues) {  // logged once, when it first appears
+    if (std::find(merge_issues_.begin(), merge_issues_.end(), issue) == merge_issues_.end()) {
+      std::fprintf(stderr, "baton: discovery: %s\n", issue.text().c_str());
     }
   }
   merge_issues_ = std::move(issues);
