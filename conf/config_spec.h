@@ -52,6 +52,9 @@ struct TimeoutsSpec {
   Duration body_idle{30'000};            // no body progress in either direction
   Duration upstream_idle{30'000};        // pooled idle upstream connection lifetime
   Duration drain{30'000};                // graceful shutdown / reload drain deadline
+  // A host an operator drains: in-flight requests to it may run this long, then are cut
+  // (0 = never cut).
+  Duration host_drain{60'000};
 };
 
 struct LimitsSpec {
@@ -197,6 +200,16 @@ struct MarathonSpec {
 // The admin HTTP listener (control thread): marathon-lb's :9090 endpoints, later metrics.
 struct AdminSpec {
   std::string http_address;  // "" = off; "127.0.0.1:9090", ":9090"
+  // The admin socket (UNIX stream, line protocol): "" = off. Created with `socket_mode`; a peer
+  // is accepted when its uid is 0, baton's own uid, in `socket_uids`, or its gid in
+  // `socket_gids` (SO_PEERCRED).
+  std::string socket_path;
+  uint32_t socket_mode = 0600;
+  std::vector<uint32_t> socket_uids;
+  std::vector<uint32_t> socket_gids;
+  // Bearer token the admin HTTP listener requires for write actions (and the dashboard's
+  // buttons); "" = none (the listener is loopback by default). `token_file` is read at load.
+  std::string token;
   bool operator==(const AdminSpec&) const = default;
 };
 
@@ -223,11 +236,25 @@ struct DiscoveryIssue {
   // "app: subject: message", as logged and listed in /_haproxy_getconfig.
   std::string text() const { return app_id + ": " + subject + ": " + message; }
 };
+// One marathon-lb deployment group as the last resync saw it (admin `show groups`, dashboard).
+struct DeploymentGroupInfo {
+  std::string group;    // HAPROXY_DEPLOYMENT_GROUP
+  std::string old_app;  // "" when only one colour runs
+  std::string new_app;
+  uint32_t old_tasks = 0;
+  uint32_t new_tasks = 0;
+  uint32_t old_drained = 0;  // old tasks drained so far (sticky: they stay drained)
+  uint32_t new_healthy = 0;
+  uint32_t target = 0;  // HAPROXY_DEPLOYMENT_TARGET_INSTANCES (1 when absent)
+  bool operator==(const DeploymentGroupInfo&) const = default;
+};
+
 struct DiscoveredSpec {
   std::vector<ListenerSpec> listeners;
   std::vector<ClusterSpec> clusters;
   std::vector<VirtualHostSpec> vhosts;
   std::vector<DiscoveryIssue> issues;
+  std::vector<DeploymentGroupInfo> groups;  // sorted by group name
   bool operator==(const DiscoveredSpec&) const = default;
 };
 

@@ -7,11 +7,13 @@
 #include "conf/loader.h"
 
 #include <toml++/toml.h>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -428,7 +430,7 @@ Result<void> readServer(const TableView& t, ServerSpec& out) {
 
 Result<void> readTimeouts(const TableView& t, TimeoutsSpec& out) {
   CONF_TRY(t.allowOnly({"request_head", "keepalive_idle", "upstream_connect", "upstream_first_byte",
-                        "body_idle", "upstream_idle", "drain"}));
+                        "body_idle", "upstream_idle", "drain", "host_drain"}));
   CONF_TRY(t.optional("request_head", out.request_head, asPositiveDuration));
   CONF_TRY(t.optional("keepalive_idle", out.keepalive_idle, asPositiveDuration));
   CONF_TRY(t.optional("upstream_connect", out.upstream_connect, asPositiveDuration));
@@ -436,7 +438,9 @@ Result<void> readTimeouts(const TableView& t, TimeoutsSpec& out) {
   CONF_TRY(t.optional("body_idle", out.body_idle, asPositiveDuration));
   CONF_TRY(t.optional("upstream_idle", out.upstream_idle, asPositiveDuration));
   // drain = "0s" is meaningful: close in-flight streams at once on shutdown.
-  return t.optional("drain", out.drain, asDuration);
+  CONF_TRY(t.optional("drain", out.drain, asDuration));
+  // host_drain = "0s": never cut a drained host's requests.
+  return t.optional("host_drain", out.host_drain, asDuration);
 }
 
 Result<void> readLimits(const TableView& t, LimitsSpec& out) {
@@ -713,14 +717,53 @@ Result<void> readMarathon(const TableView& t, MarathonSpec& out) {
   return t.optional("bind_service_ports", out.bind_service_ports, asBool);
 }
 
+// "0600" (an octal string, as chmod takes it): at most 0777, and never writable by others.
+Result<uint32_t> asSocketMode(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  auto s = asString(ctx, node, key);
+  if (!s) return core::fail(std::move(s.error()));
+  uint32_t mode = 0;
+  if (s->empty() || s->size() > 4)
+    return ctx.error(node, key, "must be an octal mode like \"0600\"");
+  for (char c : *s) {
+    if (c < '0' || c > '7') return ctx.error(node, key, "must be an octal mode like \"0600\"");
+    mode = mode * 8 + static_cast<uint32_t>(c - '0');
+  }
+  if (mode > 0777) return ctx.error(node, key, "must be at most 0777");
+  if ((mode & 0002) != 0) {
+    return ctx.error(node, key, "must not be writable by others (anyone could drain hosts)");
+  }
+  return mode;
+}
+
+// The token from `token_file` (first line, trailing whitespace dropped), read at load time.
+Result<std::string> asTokenFile(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  auto path = asString(ctx, node, key);
+  if (!path) return core::fail(std::move(path.error()));
+  std::ifstream in(*path);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return ctx.error(node, key, "cannot read " + inQuotes(*path));
+  }
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  if (line.empty()) return ctx.error(node, key, inQuotes(*path) + " holds no token");
+  return line;
+}
+
 Result<void> readAdmin(const TableView& t, AdminSpec& out) {
-  CONF_TRY(t.allowOnly({"http"}));
-  return t.optional("http", out.http_address,
-                    [](const Ctx& c, const toml::node& n, std::string_view k) {
-                      auto s = asString(c, n, k);
-                      if (!s || s->empty()) return s;
-                      return checkedString(checkListenerAddress)(c, n, k);
-                    });
+  CONF_TRY(t.allowOnly(
+      {"http", "socket", "socket_mode", "socket_uids", "socket_gids", "token", "token_file"}));
+  CONF_TRY(t.optional("http", out.http_address,
+                      [](const Ctx& c, const toml::node& n, std::string_view k) {
+                        auto s = asString(c, n, k);
+                        if (!s || s->empty()) return s;
+                        return checkedString(checkListenerAddress)(c, n, k);
+                      }));
+  CONF_TRY(t.optional("socket", out.socket_path, asString));
+  CONF_TRY(t.optional("socket_mode", out.socket_mode, asSocketMode));
+  CONF_TRY(t.optional("socket_uids", out.socket_uids, readArray(u32In(0, kU32Max))));
+  CONF_TRY(t.optional("socket_gids", out.socket_gids, readArray(u32In(0, kU32Max))));
+  CONF_TRY(t.optional("token", out.token, asString));
+  return t.optional("token_file", out.token, asTokenFile);
 }
 
 // Reads every element of [[name]] with `read`.

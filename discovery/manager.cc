@@ -1,11 +1,11 @@
 #include "discovery/manager.h"
 
 #include <chrono>
-#include <cstdio>
 #include <set>
 
 #include "discovery/model/parse_apps.h"
 #include "discovery/state_store.h"
+#include "proxy/core/log.h"
 
 namespace baton::discovery {
 
@@ -63,16 +63,16 @@ core::Result<void> DiscoveryManager::start() {
     if (saved) {
       auto apps = parser_.parse(*saved);
       if (apps) {
-        std::fprintf(stderr, "baton: discovery: starting from saved state %s (%zu apps)\n",
-                     spec_.state_file.c_str(), apps->size());
+        core::logf(core::LogLevel::Info, "discovery: starting from saved state %s (%zu apps)",
+                   spec_.state_file.c_str(), apps->size());
         acceptApps(std::move(*apps), std::move(*saved), /*from_disk=*/true);
       } else {
-        std::fprintf(stderr, "baton: discovery: ignoring saved state %s: %s\n",
-                     spec_.state_file.c_str(), apps.error().detail.c_str());
+        core::logf(core::LogLevel::Warn, "discovery: ignoring saved state %s: %s",
+                   spec_.state_file.c_str(), apps.error().detail.c_str());
       }
     } else if (saved.error().code != core::ErrorCode::ConfigIo) {
-      std::fprintf(stderr, "baton: discovery: ignoring saved state %s: %s\n",
-                   spec_.state_file.c_str(), saved.error().detail.c_str());
+      core::logf(core::LogLevel::Warn, "discovery: ignoring saved state %s: %s",
+                 spec_.state_file.c_str(), saved.error().detail.c_str());
     }
   }
   Source::Callbacks callbacks;
@@ -133,8 +133,8 @@ bool DiscoveryManager::shouldHold(const std::vector<App>& apps) {
   if (holding_) {
     // The previous resync said the same: it is real (an operator scaled everything down).
     holding_ = false;
-    std::fprintf(stderr, "baton: discovery: %zu -> %zu tasks confirmed by a second resync\n",
-                 current, next);
+    core::logf(core::LogLevel::Info, "discovery: %zu -> %zu tasks confirmed by a second resync",
+               current, next);
     return false;
   }
   holding_ = true;
@@ -164,8 +164,8 @@ void DiscoveryManager::acceptApps(std::vector<App> apps, std::string body, bool 
     if (hash != last_body_hash_) {
       auto saved = saveState(spec_.state_file, body);
       if (!saved) {
-        std::fprintf(stderr, "baton: discovery: could not save state: %s\n",
-                     saved.error().detail.c_str());
+        core::logf(core::LogLevel::Error, "discovery: could not save state: %s",
+                   saved.error().detail.c_str());
       } else {
         last_body_hash_ = hash;
       }
@@ -210,7 +210,7 @@ void DiscoveryManager::publish() {
   for (const auto& issue : status_.issues) before.insert(issue.text());
   for (const auto& issue : spec->issues) {
     if (!before.contains(issue.text())) {
-      std::fprintf(stderr, "baton: discovery: %s\n", issue.text().c_str());
+      core::logf(core::LogLevel::Warn, "discovery: %s", issue.text().c_str());
     }
   }
   status_.issues = spec->issues;
@@ -225,19 +225,19 @@ void DiscoveryManager::onTaskEnding(const std::string& task_id, const std::strin
     for (const auto& task : app.tasks) known = known || task.id == task_id;
   }
   if (!known || !killing_.insert(task_id).second) return;
-  std::fprintf(stderr, "baton: discovery: draining task %s (ending)\n", task_id.c_str());
+  core::logf(core::LogLevel::Info, "discovery: draining task %s (ending)", task_id.c_str());
   publish();
 }
 
 void DiscoveryManager::onSourceError(const std::string& error) {
-  std::fprintf(stderr, "baton: discovery: %s (keeping the last good state)\n", error.c_str());
+  core::logf(core::LogLevel::Warn, "discovery: %s (keeping the last good state)", error.c_str());
 }
 
 void DiscoveryManager::refuse(const std::string& why) {
   ++status_.documents_refused;
   status_.last_refusal = why;
-  std::fprintf(stderr, "baton: discovery: refused: %s (keeping the last good state)\n",
-               why.c_str());
+  core::logf(core::LogLevel::Warn, "discovery: refused: %s (keeping the last good state)",
+             why.c_str());
 }
 
 }  // namespace baton::discovery

@@ -1,5 +1,6 @@
 #include "main/cli.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -38,6 +39,8 @@ const char* const kUsage =
     "  --http-port N             shared vhost listener port (default 80)\n"
     "  --app-id-port N           X-Marathon-App-Id listener port (default 9091; 0 = off)\n"
     "  --admin ADDRESS           admin HTTP listener (default :9090 without --config; '' = off)\n"
+    "  --admin-socket PATH       admin socket for batonctl ([admin] socket; mode 0600)\n"
+    "  --admin-token-file FILE   bearer token the admin HTTP write actions require\n"
     "  --dont-bind-service-ports no listener per service port\n"
     "  accepted and unnecessary: --sse, --haproxy-map, --lru-cache-capacity N, --reload-interval "
     "N,\n"
@@ -48,6 +51,20 @@ const char* const kUsage =
     "drain and stop.\n";
 
 namespace {
+
+// First line of FILE, trailing whitespace dropped (the same rule as [admin] token_file).
+core::Result<std::string> readTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return core::fail(core::Error::config("--admin-token-file: cannot read \"" + path + "\""));
+  }
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  if (line.empty()) {
+    return core::fail(core::Error::config("--admin-token-file: \"" + path + "\" holds no token"));
+  }
+  return line;
+}
 
 core::Result<uint64_t> parseNumber(std::string_view flag, std::string_view text, uint64_t max) {
   std::string copy(text);
@@ -132,6 +149,8 @@ void CommandLineSettings::applyTo(conf::ConfigSpec& spec) const {
   if (bind_address) m.bind_address = *bind_address;
   if (http_port) m.http_port = *http_port;
   if (app_id_port) m.app_id_port = *app_id_port;
+  if (admin_socket) spec.admin.socket_path = *admin_socket;
+  if (admin_token) spec.admin.token = *admin_token;
   if (admin_address) {
     spec.admin.http_address = *admin_address;
   } else if (spec.file == "<command line>" && !m.urls.empty()) {
@@ -220,6 +239,14 @@ core::Result<Arguments> parseArguments(int argc, char** argv) {
     } else if (arg == "--admin") {
       CLI_VALUE(v);
       s.admin_address = *v;
+    } else if (arg == "--admin-socket") {
+      CLI_VALUE(v);
+      s.admin_socket = *v;
+    } else if (arg == "--admin-token-file") {
+      CLI_VALUE(v);
+      auto token = readTokenFile(*v);
+      if (!token) return core::fail(std::move(token.error()));
+      s.admin_token = *token;
     } else if (isAcceptedNoOp(arg, noop_takes_value)) {
       if (noop_takes_value) {
         CLI_VALUE(v);

@@ -32,6 +32,8 @@ struct CommandLineSettings {
   std::optional<uint16_t> http_port;
   std::optional<uint16_t> app_id_port;
   std::optional<std::string> admin_address;
+  std::optional<std::string> admin_socket;  // --admin-socket
+  std::optional<std::string> admin_token;   // --admin-token-file's content
   bool dont_bind_service_ports = false;
   std::vector<std::string> notes;  // accepted marathon-lb flags that change nothing, and why
 

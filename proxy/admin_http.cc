@@ -6,61 +6,42 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
 
+#include "proxy/admin/dashboard_page.h"
+#include "proxy/admin/render.h"
 #include "proxy/core/event_loop.h"
 
 namespace baton::proxy {
 
 namespace {
 
-// HAProxy's stats CSV columns up to `type`, in HAProxy's order (management guide, "CSV format").
-// zdd.py splits the header after "# " and drops the trailing comma; it keeps `row[0:-1]` of every
-// data row, so each line, header included, must end with a comma like HAProxy's do.
-constexpr std::string_view kStatsHeader =
-    "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,"
-    "wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,"
-    "lbtot,tracked,type,\n";
-
 // Small admin requests only: bound what a client can make us buffer or hold open.
 constexpr ev_ssize_t kMaxHeadersSize = 8 * 1024;
 constexpr ev_ssize_t kMaxBodySize = 1024;
 constexpr int kTimeoutSeconds = 10;
 
-struct BackendTotals {
-  uint64_t scur = 0;
-  uint32_t weight = 0;
-  uint32_t active = 0;
-};
-
-// One line: pxname, svname, qcur, qmax, scur, then the columns we do not track empty up to
-// status, then weight, act, bck, ..., pid, iid, sid, ..., type.
-void appendRow(std::string& out, std::string_view pxname, std::string_view svname, uint64_t scur,
-               std::string_view status, uint32_t weight, uint32_t act, uint32_t iid, uint32_t sid,
-               int type) {
-  out.append(pxname).append(",").append(svname).append(",0,0,");
-  out.append(std::to_string(scur)).append(",");
-  out.append(",,,,,,,,,,,,");  // smax slim stot bin bout dreq dresp ereq econ eresp wretr wredis
-  out.append(status).append(",");
-  out.append(std::to_string(weight)).append(",");
-  out.append(std::to_string(act)).append(",0,");  // act, bck
-  out.append(",,,,,");                            // chkfail chkdown lastchg downtime qlimit
-  out.append("1,");                               // pid: HAProxy's process number, 1-based
-  out.append(std::to_string(iid)).append(",").append(std::to_string(sid)).append(",");
-  out.append(",,,");  // throttle lbtot tracked
-  out.append(std::to_string(type)).append(",\n");
-}
+constexpr const char* kTextPlain = "text/plain; charset=utf-8";
+constexpr const char* kJson = "application/json";
+constexpr const char* kPrometheus = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kNoncePlaceholder = "__CSP_NONCE__";
 
 void reply(evhttp_request* req, int code, const char* reason, std::string_view body,
-           const char* content_type = "text/plain; charset=utf-8") {
+           const char* content_type = kTextPlain) {
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
   evhttp_add_header(headers, "Content-Type", content_type);
-  evhttp_add_header(headers, "Cache-Control", "no-cache");
+  if (evhttp_find_header(headers, "Cache-Control") == nullptr) {
+    evhttp_add_header(headers, "Cache-Control", "no-cache");
+  }
+  evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
   evbuffer* buf = evbuffer_new();
   if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
     // libevent would send the body of a HEAD reply: send only the length it would have had.
@@ -70,6 +51,133 @@ void reply(evhttp_request* req, int code, const char* reason, std::string_view b
   }
   evhttp_send_reply(req, code, reason, buf);
   evbuffer_free(buf);
+}
+
+const char* reasonPhrase(int code) {
+  switch (code) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Internal Server Error";
+  }
+}
+
+void replyResult(evhttp_request* req, const admin::CommandResult& result) {
+  const int code = result ? 200 : admin_http::httpStatusForError(result.error().word);
+  if (code == 401) {
+    evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                      "Bearer realm=\"baton admin\"");
+  }
+  reply(req, code, reasonPhrase(code), admin_http::resultJson(result) + "\n", kJson);
+}
+
+void replyMethodNotAllowed(evhttp_request* req, const char* allow) {
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+  reply(req, 405, "Method Not Allowed", "method not allowed\n");
+}
+
+std::string_view inputHeader(evhttp_request* req, const char* name) {
+  const char* value = evhttp_find_header(evhttp_request_get_input_headers(req), name);
+  return value != nullptr ? value : "";
+}
+
+// A fresh CSP nonce per page load (128 bits from the kernel): the policy then allows exactly the
+// page's own inline script and style, not any script an injected string could smuggle in.
+std::string cspNonce() {
+  unsigned char bytes[16] = {};
+  if (getrandom(bytes, sizeof(bytes), 0) != static_cast<ssize_t>(sizeof(bytes))) {
+    // Never expected; a fixed value still only authorizes the page's own elements.
+    return "baton";
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
+std::string withNonce(std::string_view page, const std::string& nonce) {
+  std::string out;
+  out.reserve(page.size() + 64);
+  size_t from = 0;
+  for (size_t at = page.find(kNoncePlaceholder); at != std::string_view::npos;
+       at = page.find(kNoncePlaceholder, from)) {
+    out.append(page.substr(from, at - from)).append(nonce);
+    from = at + kNoncePlaceholder.size();
+  }
+  out.append(page.substr(from));
+  return out;
+}
+
+void appendJsonString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20) {
+      out += "\\u00";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> formDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      const int hi = hexValue(text[i + 1]);
+      const int lo = hexValue(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // ":9090" -> all IPv4 addresses (marathon-lb's `bind 0.0.0.0:9090`), "[::1]:9090" -> "::1".
@@ -117,42 +225,79 @@ std::string formatBound(int fd) {
 
 }  // namespace
 
-std::string renderStatsCsv(const std::vector<HostLoadRow>& rows) {
-  std::string out(kStatsHeader);
-  // Rows arrive grouped by cluster (each worker lists a cluster's hosts together); a cluster's
-  // BACKEND row follows its last host, like HAProxy's.
-  uint32_t iid = 0;
-  uint32_t sid = 0;
-  BackendTotals totals;
-  std::string_view current;
-  auto close_backend = [&] {
-    if (iid == 0) return;
-    appendRow(out, current, "BACKEND", totals.scur, totals.active > 0 ? "UP" : "DOWN",
-              totals.weight, totals.active, iid, 0, 1);
-  };
-  for (const HostLoadRow& row : rows) {
-    if (iid == 0 || row.cluster != current) {
-      close_backend();
-      current = row.cluster;
-      ++iid;
-      sid = 0;
-      totals = {};
-    }
-    ++sid;
-    totals.scur += row.outstanding;
-    if (!row.draining) {
-      totals.weight += row.weight;
-      ++totals.active;
-    }
-    appendRow(out, row.cluster, row.host, row.outstanding, row.draining ? "MAINT" : "UP",
-              row.weight, row.draining ? 0 : 1, iid, sid, 2);
+namespace admin_http {
+
+bool authorized(std::string_view token, std::string_view authorization_header) {
+  if (token.empty()) return true;
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization_header.size() < kScheme.size() ||
+      !equalsIgnoreCase(authorization_header.substr(0, kScheme.size()), kScheme)) {
+    return false;
   }
-  close_backend();
-  return out;
+  std::string_view given = authorization_header.substr(kScheme.size());
+  while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+  while (!given.empty() && given.back() == ' ') given.remove_suffix(1);
+  // Constant time in the token's content: every byte of the longer input is compared, and the
+  // length difference is folded into the result instead of returning early.
+  const size_t n = std::max(given.size(), token.size());
+  unsigned diff = given.size() == token.size() ? 0u : 1u;
+  for (size_t i = 0; i < n; ++i) {
+    const auto a = static_cast<unsigned char>(i < given.size() ? given[i] : 0);
+    const auto b = static_cast<unsigned char>(i < token.size() ? token[i] : 0);
+    diff |= static_cast<unsigned>(a ^ b);
+  }
+  return diff == 0;
 }
 
-AdminHttpServer::AdminHttpServer(core::EventLoop& control, AdminProvider& provider)
-    : control_(control), provider_(provider) {}
+bool sameOrigin(std::string_view origin_header, std::string_view host_header) {
+  if (origin_header.empty()) return true;
+  const size_t scheme_end = origin_header.find("://");
+  if (scheme_end == std::string_view::npos) return false;  // "null" and garbage
+  std::string_view origin_host = origin_header.substr(scheme_end + 3);
+  if (origin_host.empty() || origin_host.find('/') != std::string_view::npos) return false;
+  return equalsIgnoreCase(origin_host, host_header);
+}
+
+std::optional<std::string> queryParam(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    auto name = formDecode(pair.substr(0, eq));
+    if (!name || *name != key) continue;
+    return formDecode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
+int httpStatusForError(std::string_view word) {
+  if (word == "usage" || word == "invalid" || word == "unknown") return 400;
+  if (word == "notfound") return 404;
+  if (word == "denied") return 401;
+  if (word == "timeout") return 504;
+  return 500;
+}
+
+std::string resultJson(const admin::CommandResult& result) {
+  std::string out = "{\"ok\":";
+  if (result) {
+    out += "true,\"message\":";
+    appendJsonString(out, *result);
+  } else {
+    out += "false,\"error\":";
+    appendJsonString(out, result.error().word);
+    out += ",\"message\":";
+    appendJsonString(out, result.error().message);
+  }
+  return out + "}";
+}
+
+}  // namespace admin_http
+
+AdminHttpServer::AdminHttpServer(core::EventLoop& control, admin::AdminService& service,
+                                 std::string token)
+    : control_(control), service_(service), token_(std::move(token)) {}
 
 AdminHttpServer::~AdminHttpServer() {
   *alive_ = false;
@@ -194,45 +339,153 @@ void AdminHttpServer::onRequest(evhttp_request* req, void* arg) {
 
 void AdminHttpServer::handle(evhttp_request* req) {
   const evhttp_cmd_type method = evhttp_request_get_command(req);
-  if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-    reply(req, 405, "Method Not Allowed", "method not allowed\n");
-    return;
-  }
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
   const char* raw_path = uri != nullptr ? evhttp_uri_get_path(uri) : nullptr;
   const char* raw_query = uri != nullptr ? evhttp_uri_get_query(uri) : nullptr;
   const std::string_view path = raw_path != nullptr ? raw_path : "";
   const std::string_view query = raw_query != nullptr ? raw_query : "";
 
+  if (path.starts_with("/api/")) {
+    if (method != EVHTTP_REQ_POST) {
+      replyMethodNotAllowed(req, "POST");
+      return;
+    }
+    serveWrite(req, path, query);
+    return;
+  }
+  if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+    replyMethodNotAllowed(req, "GET, HEAD");
+    return;
+  }
+  if (!serveRead(req, path, query)) reply(req, 404, "Not Found", "not found\n");
+}
+
+bool AdminHttpServer::serveRead(evhttp_request* req, std::string_view path,
+                                std::string_view query) {
   if (path == "/_haproxy_health_check") {
     reply(req, 200, "OK", "OK\n");
   } else if (path == "/haproxy" && query.starts_with("stats")) {
-    serveStats(req);
+    serveStatus(req, &admin::renderStatCsv, kTextPlain);
+  } else if (path == "/metrics") {
+    serveStatus(req, &admin::renderPrometheus, kPrometheus);
+  } else if (path == "/status") {
+    serveStatus(req, &admin::renderStatusJson, kJson);
+  } else if (path == "/" || path == "/dashboard") {
+    serveDashboard(req);
   } else if (path == "/_haproxy_getconfig") {
-    reply(req, 200, "OK", provider_.effectiveConfigText());
+    reply(req, 200, "OK", service_.configText());
   } else if (path == "/_haproxy_getpids") {
     reply(req, 200, "OK", std::to_string(::getpid()) + "\n");
   } else if (path == "/_mlb_signal/hup") {
-    provider_.requestResync();
+    service_.resync();
     reply(req, 200, "OK", "OK\n");
   } else if (path == "/_mlb_signal/usr1") {
-    provider_.requestReload();
-    reply(req, 200, "OK", "OK\n");
+    auto reloaded = service_.reload();
+    if (reloaded) {
+      reply(req, 200, "OK", "OK\n");
+    } else {
+      reply(req, 500, "Internal Server Error", reloaded.error().message + "\n");
+    }
   } else {
-    reply(req, 404, "Not Found", "not found\n");
+    return false;
   }
+  return true;
 }
 
-void AdminHttpServer::serveStats(evhttp_request* req) {
-  // The rows come back later from the workers. If the client goes away meanwhile, libevent keeps
-  // the request (detached from its connection) until we reply, and evhttp_send_reply then just
-  // frees it; if this server is gone, evhttp_free has freed the request and we must not touch it.
+void AdminHttpServer::serveStatus(evhttp_request* req,
+                                  std::string (*render)(const admin::EdgeStatus&),
+                                  const char* content_type) {
+  // The model comes back later from the workers. If the client goes away meanwhile, libevent
+  // keeps the request (detached from its connection) until we reply, and evhttp_send_reply then
+  // just frees it; if this server is gone, evhttp_free has freed the request and we must not
+  // touch it.
   std::weak_ptr<bool> alive = alive_;
-  provider_.hostLoads([alive, req](std::vector<HostLoadRow> rows) {
+  service_.status([alive, req, render, content_type](admin::EdgeStatus status) {
     if (alive.expired()) return;
-    reply(req, 200, "OK", renderStatsCsv(rows));
+    reply(req, 200, "OK", render(status), content_type);
   });
+}
+
+void AdminHttpServer::serveDashboard(evhttp_request* req) {
+  const std::string nonce = cspNonce();
+  evkeyvalq* headers = evhttp_request_get_output_headers(req);
+  // Only the page's own inline script and style (by nonce), fetches to this origin, no frames,
+  // no forms, no plugins, no external anything: the page works offline and an injected string
+  // cannot run.
+  const std::string csp = "default-src 'none'; script-src 'nonce-" + nonce +
+                          "'; style-src 'nonce-" + nonce +
+                          "'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                          "form-action 'none'; frame-ancestors 'none'";
+  evhttp_add_header(headers, "Content-Security-Policy", csp.c_str());
+  evhttp_add_header(headers, "Cache-Control", "no-store");
+  evhttp_add_header(headers, "X-Frame-Options", "DENY");
+  evhttp_add_header(headers, "Referrer-Policy", "no-referrer");
+  reply(req, 200, "OK", withNonce(admin::dashboardPage(), nonce), "text/html; charset=utf-8");
+}
+
+void AdminHttpServer::serveWrite(evhttp_request* req, std::string_view path,
+                                 std::string_view query) {
+  if (!admin_http::authorized(token_, inputHeader(req, "Authorization"))) {
+    replyResult(req, admin::commandError("denied",
+                                         "a valid \"Authorization: Bearer <token>\" "
+                                         "is required for admin writes"));
+    return;
+  }
+  if (!admin_http::sameOrigin(inputHeader(req, "Origin"), inputHeader(req, "Host"))) {
+    // Authenticated or not, a page of another origin must not drive the operator's browser.
+    const std::string body =
+        admin_http::resultJson(admin::commandError(
+            "denied", "cross-origin write refused: Origin does not match Host")) +
+        "\n";
+    reply(req, 403, "Forbidden", body, kJson);
+    return;
+  }
+  replyResult(req, runWrite(path, query));
+}
+
+admin::CommandResult AdminHttpServer::runWrite(std::string_view path, std::string_view query) {
+  using admin_http::queryParam;
+  auto state_of = [&]() -> std::optional<upstream::AdminState> {
+    auto word = queryParam(query, "state");
+    return word ? admin::parseAdminState(*word) : std::nullopt;
+  };
+  if (path == "/api/host/state" || path == "/api/host/weight") {
+    auto cluster = queryParam(query, "cluster");
+    auto host = queryParam(query, "host");
+    if (!cluster || !host || cluster->empty() || host->empty()) {
+      return admin::commandError("usage", "cluster=<cluster>&host=<host> are required");
+    }
+    if (path == "/api/host/state") {
+      auto state = state_of();
+      if (!state) return admin::commandError("usage", "state=ready|drain|maint is required");
+      return service_.setHostState(*cluster, *host, *state);
+    }
+    auto weight_text = queryParam(query, "weight");
+    uint32_t weight = 0;
+    if (!weight_text || weight_text->empty() || weight_text->size() > 6) {
+      return admin::commandError("usage", "weight=<1..256> is required");
+    }
+    for (char c : *weight_text) {
+      if (c < '0' || c > '9') return admin::commandError("invalid", "weight must be a number");
+      weight = weight * 10 + static_cast<uint32_t>(c - '0');
+    }
+    return service_.setHostWeight(*cluster, *host, weight);
+  }
+  if (path == "/api/cluster/state") {
+    auto cluster = queryParam(query, "cluster");
+    auto state = state_of();
+    if (!cluster || cluster->empty() || !state) {
+      return admin::commandError("usage", "cluster=<cluster>&state=ready|drain|maint are required");
+    }
+    return service_.setClusterState(*cluster, *state);
+  }
+  if (path == "/api/log-level") {
+    auto level = queryParam(query, "level");
+    if (!level) return admin::commandError("usage", "level=error|warn|info|debug is required");
+    return service_.setLogLevel(*level);
+  }
+  if (path == "/api/reload") return service_.reload();
+  return admin::commandError("unknown", "no such action: " + std::string(path));
 }
 
 }  // namespace baton::proxy

@@ -34,6 +34,7 @@ std::string peerAddressText(const sockaddr* peer) {
 DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockaddr* peer,
                                            const WorkerListener& listener)
     : worker_(worker),
+      listener_stats_(worker.listenerRuntime(listener.name)),
       codec_(*this, http1::ServerCodecLimits::from(worker.snapshot()->config->limits)),
       head_timer_(worker.loop(), [this] { onHeadTimer(); }),
       body_timer_(worker.loop(), [this] { onBodyTimer(); }),
@@ -51,6 +52,8 @@ DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockadd
   info_.raw_bytes = listener.raw_bytes;
   info_.route_by = listener.route_by;
   info_.route_scope = listener.route_scope;
+  info_.listener_stats = listener_stats_.get();
+  ++listener_stats_->active;
 
   // Never hold more than the high watermark of unparsed client bytes: the kernel's window
   // pushes back on the client.
@@ -63,6 +66,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockadd
 DownstreamConnection::~DownstreamConnection() {
   if (stream_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
   stream_.reset();
+  --listener_stats_->active;
 }
 
 // ---- Reading ---------------------------------------------------------------------------------
@@ -138,8 +142,31 @@ void DownstreamConnection::onCodecError(const core::Error& error) {
     return;
   }
   keep_alive_ = false;
+  noteRejected(error.code);
   sendLocalReply(error.code, {}, {});
   closeAfterFlush();
+}
+
+// A request refused by the codec (no stream): counted on the listener and kept for `show
+// errors` with the start of what the client sent.
+void DownstreamConnection::noteRejected(ErrorCode code) {
+  const uint16_t status = localReplyFor(code).status;
+  listener_stats_->traffic.record(status, 0, 0, std::chrono::microseconds(0));
+  evbuffer* in = transport_->input();
+  char excerpt[128];
+  const ev_ssize_t n = evbuffer_copyout(in, excerpt, sizeof(excerpt));
+  worker_.noteRejected(RejectedEntry{
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count(),
+      listener_stats_->name, info_.client_ip, status, std::string(core::errorCodeName(code)),
+      escapeExcerpt(std::string_view(excerpt, n > 0 ? static_cast<size_t>(n) : 0))});
+}
+
+void DownstreamConnection::cutStreamOn(const std::unordered_set<const HostRuntime*>& hosts) {
+  if (!stream_ || stream_done_ || !stream_->runsOn(hosts)) return;
+  keep_alive_ = false;  // the reply (or truncation) ends this connection
+  stream_->cutForDrain();
 }
 
 // ---- Codec callbacks -------------------------------------------------------------------------

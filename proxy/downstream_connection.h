@@ -13,11 +13,13 @@
 
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "proxy/core/event_loop.h"
 #include "proxy/core/transport.h"
 #include "proxy/http1/server_codec.h"
 #include "proxy/stream.h"
+#include "proxy/worker_stats.h"
 
 namespace baton::proxy {
 
@@ -37,6 +39,9 @@ class DownstreamConnection : public core::Deletable,
   void drain();
   // Immediate close (drain deadline).
   void forceClose();
+  // The operator's host drain deadline passed: cut the running request if it is on one of
+  // `hosts` (answered 503 if nothing was sent yet, else truncated) and close the connection.
+  void cutStreamOn(const std::unordered_set<const HostRuntime*>& hosts);
 
  private:
   enum class Phase : uint8_t { Idle, Request, Closing, Closed };
@@ -80,7 +85,10 @@ class DownstreamConnection : public core::Deletable,
   void resumeRequestBody() override;
   void onStreamDone() override;
 
+  void noteRejected(core::ErrorCode code);
+
   Worker& worker_;
+  StatsRef<ListenerRuntime> listener_stats_;  // before the stream, which records into it
   std::unique_ptr<core::Transport> transport_;
   DownstreamInfo info_;
   http1::ServerCodec codec_;

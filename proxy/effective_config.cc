@@ -126,8 +126,6 @@ conf::ConfigSpec mergeDiscovered(const conf::ConfigSpec& file, const conf::Disco
   return out;
 }
 
-namespace {
-
 const char* policyName(conf::LbPolicyKind policy) {
   switch (policy) {
     case conf::LbPolicyKind::RoundRobin:
@@ -141,6 +139,8 @@ const char* policyName(conf::LbPolicyKind policy) {
   }
   return "?";
 }
+
+namespace {
 
 void describeRoute(const conf::RouteSpec& route, std::string& out) {
   out += "    route " + route.prefix + " -> " + route.cluster;

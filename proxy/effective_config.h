@@ -21,4 +21,7 @@ conf::ConfigSpec mergeDiscovered(const conf::ConfigSpec& file, const conf::Disco
 // /_haproxy_getconfig and `show config`.
 std::string describeRouting(const conf::ConfigSpec& config);
 
+// HAProxy's word for a policy ("roundrobin", "leastconn", "source"; "power_of_two").
+const char* policyName(conf::LbPolicyKind policy);
+
 }  // namespace baton::proxy

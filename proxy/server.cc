@@ -13,6 +13,9 @@
 #include <unordered_map>
 
 #include "conf/loader.h"
+#include "proxy/admin/commands.h"
+#include "proxy/admin_status_builder.h"
+#include "proxy/core/log.h"
 #include "proxy/effective_config.h"
 #include "proxy/listen_socket.h"
 
@@ -75,7 +78,8 @@ uint32_t defaultWorkers() {
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
-  // Both hold events on loop_, which is destroyed before them (declaration order).
+  // These hold events on loop_, which is destroyed before them (declaration order).
+  admin_socket_.reset();
   admin_.reset();
   discovery_.reset();
   for (event* ev : signal_events_) event_free(ev);
@@ -111,7 +115,11 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
 
   auto snapshot = buildSnapshot(server->config_, 1, nullptr, server->worker_count_);
   if (!snapshot) return core::fail(std::move(snapshot.error()));
-  server->snapshot_ = std::move(*snapshot);
+  server->base_snapshot_ = std::move(*snapshot);
+  server->snapshot_ = server->base_snapshot_;
+  server->started_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
 
   for (const auto& spec : server->config_->listeners) {
     auto listener = server->openListener(spec);
@@ -121,6 +129,8 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
   // Opened before "ready": zdd and health checks find it as soon as baton says it serves.
   auto admin = server->startAdmin();
   if (!admin) return core::fail(std::move(admin.error()));
+  auto socket = server->startAdminSocket();
+  if (!socket) return core::fail(std::move(socket.error()));
   return server;
 }
 
@@ -248,6 +258,7 @@ int Server::run() {
   startDiscovery();
 
   loop_.run();
+  admin_socket_.reset();
   admin_.reset();
   discovery_.reset();
   for (auto& worker : workers_) worker->join();
@@ -275,12 +286,34 @@ void Server::startDiscovery() {
 core::Result<void> Server::startAdmin() {
   const std::string& address = file_config_->admin.http_address;
   if (address.empty()) return {};
-  admin_ = std::make_unique<AdminHttpServer>(loop_, *this);
+  admin_ = std::make_unique<AdminHttpServer>(loop_, static_cast<admin::AdminService&>(*this),
+                                             file_config_->admin.token);
   auto started = admin_->start(address);
   if (!started) {
     admin_.reset();
     return core::fail(
         core::Error::config("admin HTTP listener " + address + ": " + started.error().detail));
+  }
+  return {};
+}
+
+core::Result<void> Server::startAdminSocket() {
+  const conf::AdminSpec& spec = file_config_->admin;
+  if (spec.socket_path.empty()) return {};
+  admin::AdminSocketOptions options{spec.socket_path, spec.socket_mode, spec.socket_uids,
+                                    spec.socket_gids};
+  admin_socket_ = std::make_unique<admin::AdminSocketServer>(
+      loop_, std::move(options),
+      [this](std::string_view line, std::function<void(std::string)> done) {
+        // Answer only once every worker serves what the command changed.
+        admin::executeCommand(*this, line, [this, done](std::string answer) {
+          whenApplied([done, answer = std::move(answer)] { done(answer); });
+        });
+      });
+  auto started = admin_socket_->start();
+  if (!started) {
+    admin_socket_.reset();
+    return core::fail(started.error());  // names admin.socket and the path
   }
   return {};
 }
@@ -318,13 +351,13 @@ void Server::requestResync() {
 }
 
 void Server::requestReload() {
-  reload();
+  reloadFromSignal();
 }
 
 void Server::onSignal(int signo, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
   if (signo == SIGHUP) {
-    self->reload();
+    self->reloadFromSignal();
   } else {
     self->shutdown();
   }
@@ -338,7 +371,8 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
   auto next = found
                   ? std::make_shared<const conf::ConfigSpec>(mergeDiscovered(*file, *found, issues))
                   : file;
-  auto snapshot = buildSnapshot(next, snapshot_->generation + 1, snapshot_.get(), worker_count_);
+  auto snapshot =
+      buildSnapshot(next, snapshot_->generation + 1, base_snapshot_.get(), worker_count_);
   if (!snapshot) return core::fail(std::move(snapshot.error()));
   // Listeners last: opening sockets is the only step with side effects, and it undoes itself.
   std::vector<ListenerChanges> changes;
@@ -354,15 +388,29 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
   file_config_ = std::move(file);
   discovered_ = std::move(found);
   config_ = std::move(next);
-  snapshot_ = std::move(*snapshot);
+  base_snapshot_ = std::move(*snapshot);
+  snapshot_ = overrides_.empty()
+                  ? base_snapshot_
+                  : applyOverrides(base_snapshot_, overrides_, base_snapshot_->generation);
   listeners_ = std::move(*listeners);
-  const uint64_t generation = snapshot_->generation;
   bool listeners_changed = false;
   for (const auto& change : changes) {
     listeners_changed = listeners_changed || !change.add.empty() || !change.remove_fds.empty();
   }
   const double build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  sendToWorkers(std::move(changes), std::move(event_name), listeners_changed, build_ms);
+  return {};
+}
+
+void Server::publishOverrides() {
+  snapshot_ = applyOverrides(base_snapshot_, overrides_, snapshot_->generation + 1);
+  sendToWorkers(std::vector<ListenerChanges>(worker_count_), "admin", false, 0);
+}
+
+void Server::sendToWorkers(std::vector<ListenerChanges> changes, std::string event_name,
+                           bool listeners_changed, double build_ms) {
+  const uint64_t generation = snapshot_->generation;
   pending_reports_.push_back(
       PendingReport{generation, std::move(event_name), listeners_changed, build_ms});
   for (uint32_t w = 0; w < worker_count_; ++w) {
@@ -374,16 +422,17 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
       loop_.post([this, w, generation] { onWorkerApplied(w, generation); });
     });
   }
-  return {};
 }
 
-void Server::reload() {
+void Server::reloadFromSignal() {
   if (shutting_down_) return;
+  auto reloaded = reloadNow();
+  if (!reloaded) reloadFailed(reloaded.error().detail);
+}
+
+core::Result<void> Server::reloadNow() {
   auto config = loadFileConfig(options_);
-  if (!config) {
-    reloadFailed(config.error().detail);
-    return;
-  }
+  if (!config) return core::fail(std::move(config.error()));
   auto next = *config;
   if (next->server.workers != file_config_->server.workers) {
     std::fprintf(stderr, "baton: [server] workers changed in %s: kept at %u until baton restarts\n",
@@ -394,15 +443,14 @@ void Server::reload() {
   // source starts from scratch).
   auto found = marathon_changed ? nullptr : discovered_;
   auto published = publish(next, found, "reloaded");
-  if (!published) {
-    reloadFailed(published.error().detail);
-    return;
-  }
+  if (!published) return published;
+  ++reloads_;
   if (marathon_changed) {
     startDiscovery();
   } else if (discovery_) {
     discovery_->resync();  // marathon-lb: SIGHUP = a full resync
   }
+  return {};
 }
 
 void Server::onDiscovered(std::shared_ptr<const conf::DiscoveredSpec> found) {
@@ -432,6 +480,8 @@ void Server::onWorkerApplied(uint32_t worker, uint64_t generation) {
     if (done.event_name == "reloaded") {
       std::fprintf(stderr, "baton: reloaded %s (generation %llu)\n", options_.config_path.c_str(),
                    static_cast<unsigned long long>(done.generation));
+    } else if (done.event_name == "admin") {
+      // Operator change: the generation is the whole news.
     } else if (discovery_) {
       const auto status = discovery_->status();
       char timings[160];
@@ -449,9 +499,16 @@ void Server::onWorkerApplied(uint32_t worker, uint64_t generation) {
     report("{\"event\":\"" + done.event_name +
            "\",\"generation\":" + std::to_string(done.generation) + extra + "}");
   }
+  while (!applied_waiters_.empty() && applied_waiters_.front().first <= everywhere) {
+    auto then = std::move(applied_waiters_.front().second);
+    applied_waiters_.pop_front();
+    then();
+  }
 }
 
 void Server::reloadFailed(const std::string& why) {
+  ++reload_failures_;
+  last_reload_error_ = why;
   std::fprintf(stderr, "baton: reload failed, keeping generation %llu: %s\n",
                static_cast<unsigned long long>(snapshot_->generation), why.c_str());
   report("{\"event\":\"reload_failed\",\"generation\":" + std::to_string(snapshot_->generation) +
@@ -462,6 +519,13 @@ void Server::shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   discovery_.reset();
+  // Nobody will acknowledge anything any more: answer the waiting admin commands first.
+  while (!applied_waiters_.empty()) {
+    auto then = std::move(applied_waiters_.front().second);
+    applied_waiters_.pop_front();
+    then();
+  }
+  admin_socket_.reset();
   admin_.reset();
   std::fprintf(stderr, "baton: draining (up to %lld ms)\n",
                static_cast<long long>(config_->timeouts.drain.count()));
@@ -488,6 +552,239 @@ void Server::report(const std::string& json_line) {
     data += n;
     left -= static_cast<size_t>(n);
   }
+}
+
+// ---- AdminService: the admin socket's and the dashboard's view of the server ----------------
+
+namespace {
+
+int64_t unixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void Server::gatherReports(std::function<void(std::vector<WorkerReport>)> done) {
+  if (shutting_down_ || workers_.empty()) {
+    done({});  // drained workers never answer
+    return;
+  }
+  struct Gather {
+    std::vector<WorkerReport> reports;
+    size_t waiting;
+    std::function<void(std::vector<WorkerReport>)> done;
+  };
+  auto gather = std::make_shared<Gather>(Gather{{}, workers_.size(), std::move(done)});
+  for (auto& worker : workers_) {
+    worker->collectStats(loop_, [gather](WorkerReport report) {
+      gather->reports.push_back(std::move(report));
+      if (--gather->waiting == 0) gather->done(std::move(gather->reports));
+    });
+  }
+}
+
+void Server::fillProcessStatus(admin::EdgeStatus& status) const {
+  status.version = BATON_VERSION;
+  status.pid = getpid();
+  status.started_unix_ms = started_unix_ms_;
+  status.now_unix_ms = unixMs();
+  status.workers = worker_count_;
+  status.generation = snapshot_->generation;
+  status.reloads = reloads_;
+  status.reload_failures = reload_failures_;
+  status.last_reload_error = last_reload_error_;
+  status.log_level = std::string(core::logLevelName(core::logLevel()));
+  if (discovery_) {
+    const auto d = discovery_->status();
+    status.discovery.enabled = true;
+    status.discovery.url = d.source.current_url;
+    status.discovery.apps = d.apps;
+    status.discovery.tasks = d.tasks;
+    status.discovery.sync_age_ms = discovery_->stalenessMs();
+    status.discovery.documents_applied = d.documents_applied;
+    status.discovery.documents_refused = d.documents_refused;
+    status.discovery.last_refusal = d.last_refusal;
+    status.discovery.from_state_file = d.from_state_file;
+    status.discovery.holding = d.holding;
+    for (const auto& issue : d.issues) status.discovery.issues.push_back(issue.text());
+  }
+  for (const auto& issue : merge_issues_) status.discovery.issues.push_back(issue.text());
+  if (discovered_) {
+    for (const auto& g : discovered_->groups) {
+      status.groups.push_back(admin::DeploymentGroupStatus{
+          g.group, g.old_app, g.new_app, g.old_tasks, g.new_tasks, g.old_drained, g.new_healthy,
+          g.target, !g.old_app.empty() && g.old_tasks > 0 && g.new_tasks > 0});
+    }
+  }
+}
+
+void Server::status(std::function<void(admin::EdgeStatus)> done) {
+  gatherReports([this, done = std::move(done)](std::vector<WorkerReport> reports) {
+    admin::EdgeStatus status;
+    fillProcessStatus(status);
+    std::vector<BoundListener> bound;
+    bound.reserve(listeners_.size());
+    for (const auto& listener : listeners_) bound.push_back({&listener.spec, listener.bound});
+    fillEdgeStatus(*snapshot_, overrides_, bound, reports, status);
+    done(std::move(status));
+  });
+}
+
+const upstream::Cluster* Server::findCluster(std::string_view name) const {
+  for (const auto& cluster : snapshot_->clusters) {
+    if (cluster->name() == name) return cluster.get();
+  }
+  return nullptr;
+}
+
+std::expected<std::pair<std::string, std::string>, admin::CommandError> Server::resolveHost(
+    std::string_view cluster, std::string_view host) const {
+  const upstream::Cluster* found = findCluster(cluster);
+  if (found == nullptr) {
+    return std::unexpected(admin::CommandError{"notfound", "no cluster " + std::string(cluster)});
+  }
+  for (const upstream::Host& h : found->hosts()) {
+    if (h.name == host || h.address == host) return std::pair{found->name(), h.name};
+  }
+  return std::unexpected(admin::CommandError{
+      "notfound", "no host " + std::string(host) + " in cluster " + std::string(cluster)});
+}
+
+admin::CommandResult Server::setHostState(std::string_view cluster, std::string_view host,
+                                          upstream::AdminState state) {
+  auto resolved = resolveHost(cluster, host);
+  if (!resolved) return std::unexpected(resolved.error());
+  const auto& [cluster_name, host_name] = *resolved;
+  if (overrides_.setHostState(cluster_name, host_name, state)) publishOverrides();
+  const std::string word(admin::adminStateName(state));
+  core::logf(core::LogLevel::Info, "admin: host %s/%s set to %s (generation %llu)",
+             cluster_name.c_str(), host_name.c_str(), word.c_str(),
+             static_cast<unsigned long long>(snapshot_->generation));
+  return "host " + cluster_name + "/" + host_name + " set to " + word;
+}
+
+admin::CommandResult Server::setClusterState(std::string_view cluster, upstream::AdminState state) {
+  const upstream::Cluster* found = findCluster(cluster);
+  if (found == nullptr) {
+    return admin::commandError("notfound", "no cluster " + std::string(cluster));
+  }
+  const std::string name = found->name();
+  if (overrides_.setClusterState(name, state)) publishOverrides();
+  const std::string word(admin::adminStateName(state));
+  core::logf(core::LogLevel::Info, "admin: cluster %s set to %s (generation %llu)", name.c_str(),
+             word.c_str(), static_cast<unsigned long long>(snapshot_->generation));
+  return "cluster " + name + " set to " + word;
+}
+
+admin::CommandResult Server::setHostWeight(std::string_view cluster, std::string_view host,
+                                           uint32_t weight) {
+  if (weight < 1 || weight > 256) {
+    return admin::commandError("invalid", "weight must be 1..256 (use drain to stop traffic)");
+  }
+  auto resolved = resolveHost(cluster, host);
+  if (!resolved) return std::unexpected(resolved.error());
+  const auto& [cluster_name, host_name] = *resolved;
+  if (overrides_.setHostWeight(cluster_name, host_name, weight)) publishOverrides();
+  core::logf(core::LogLevel::Info, "admin: host %s/%s weight set to %u", cluster_name.c_str(),
+             host_name.c_str(), weight);
+  return "host " + cluster_name + "/" + host_name + " weight set to " + std::to_string(weight);
+}
+
+void Server::waitHostIdle(std::string_view cluster, std::string_view host,
+                          std::chrono::milliseconds timeout,
+                          std::function<void(admin::CommandResult)> done) {
+  auto resolved = resolveHost(cluster, host);
+  if (!resolved) {
+    done(std::unexpected(resolved.error()));
+    return;
+  }
+  // Polls the workers' counters (every 100 ms) until the host has nothing in flight anywhere.
+  struct Wait {
+    std::string cluster;
+    std::string host;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(admin::CommandResult)> done;
+    std::unique_ptr<core::Timer> timer;
+    uint64_t last_in_flight = 0;
+  };
+  auto wait = std::make_shared<Wait>();
+  wait->cluster = resolved->first;
+  wait->host = resolved->second;
+  wait->deadline = std::chrono::steady_clock::now() + timeout;
+  wait->done = std::move(done);
+  auto check = std::make_shared<std::function<void()>>();
+  *check = [this, wait] {
+    gatherReports([this, wait](std::vector<WorkerReport> reports) {
+      uint64_t in_flight = 0;
+      for (const auto& report : reports) {
+        for (const auto& c : report.clusters) {
+          if (c.name != wait->cluster) continue;
+          for (const auto& h : c.hosts) {
+            if (h.name == wait->host) in_flight += h.in_flight;
+          }
+        }
+      }
+      wait->last_in_flight = in_flight;
+      // Breaks the wait -> timer -> check -> wait cycle, outside any of their callbacks.
+      auto finish = [this, wait] { loop_.post([wait] { wait->timer.reset(); }); };
+      if (in_flight == 0 || shutting_down_) {
+        finish();
+        wait->done("host " + wait->cluster + "/" + wait->host + " has nothing in flight");
+        return;
+      }
+      if (std::chrono::steady_clock::now() >= wait->deadline) {
+        finish();
+        wait->done(admin::commandError("timeout", "host " + wait->cluster + "/" + wait->host +
+                                                      " still has " + std::to_string(in_flight) +
+                                                      " in flight"));
+        return;
+      }
+      wait->timer->arm(std::chrono::milliseconds(100));
+    });
+  };
+  // The timer owns the check; the check holds the wait; the wait owns the timer until done.
+  wait->timer = std::make_unique<core::Timer>(loop_, [check] { (*check)(); });
+  (*check)();
+}
+
+admin::CommandResult Server::reload() {
+  if (shutting_down_) return admin::commandError("failed", "baton is stopping");
+  auto reloaded = reloadNow();
+  if (!reloaded) {
+    reloadFailed(reloaded.error().detail);
+    return admin::commandError("failed", reloaded.error().detail);
+  }
+  return "reloaded (generation " + std::to_string(snapshot_->generation) + ")";
+}
+
+void Server::resync() {
+  requestResync();
+}
+
+std::string Server::configText() {
+  return effectiveConfigText();
+}
+
+admin::CommandResult Server::setLogLevel(std::string_view level) {
+  auto parsed = core::parseLogLevel(level);
+  if (!parsed) {
+    return admin::commandError("invalid", "log level must be error, warn, info or debug");
+  }
+  core::setLogLevel(*parsed);
+  return "log level set to " + std::string(core::logLevelName(*parsed));
+}
+
+void Server::whenApplied(std::function<void()> then) {
+  const uint64_t latest = snapshot_->generation;
+  uint64_t everywhere = latest;
+  for (uint64_t applied : worker_applied_) everywhere = std::min(everywhere, applied);
+  if (everywhere >= latest || shutting_down_ || workers_.empty()) {
+    then();
+    return;
+  }
+  applied_waiters_.emplace_back(latest, std::move(then));
 }
 
 }  // namespace baton::proxy

@@ -16,7 +16,10 @@
 
 #include "conf/config_spec.h"
 #include "discovery/manager.h"
+#include "proxy/admin/service.h"
+#include "proxy/admin/socket_server.h"
 #include "proxy/admin_http.h"
+#include "proxy/admin_overrides.h"
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/snapshot.h"
@@ -37,7 +40,7 @@ struct ServerOptions {
   std::string self_app_id;  // Marathon app id baton runs as (never exposed); "" = none
 };
 
-class Server : public AdminProvider {
+class Server : public AdminProvider, public admin::AdminService {
  public:
   // Loads the config, opens every listener (reporting the real port for port 0) and builds the
   // first snapshot. Errors name file:line:key or the listener that could not be opened.
@@ -73,11 +76,42 @@ class Server : public AdminProvider {
   core::Result<void> publish(std::shared_ptr<const conf::ConfigSpec> file,
                              std::shared_ptr<const conf::DiscoveredSpec> found,
                              std::string event_name);
-  void reload();
+  void reloadFromSignal();  // SIGHUP, /_mlb_signal/usr1: reports the outcome on the ready fd
+  core::Result<void> reloadNow();
   void reloadFailed(const std::string& why);
   void onDiscovered(std::shared_ptr<const conf::DiscoveredSpec> found);
   void startDiscovery();
   core::Result<void> startAdmin();
+  core::Result<void> startAdminSocket();
+  // Publishes the current base snapshot with the operator overrides as a new generation (no
+  // listener changes).
+  void publishOverrides();
+  // Sends `snapshot` (and listener changes) to every worker and queues the applied report.
+  void sendToWorkers(std::vector<ListenerChanges> changes, std::string event_name,
+                     bool listeners_changed, double build_ms);
+  void gatherReports(std::function<void(std::vector<WorkerReport>)> done);
+  // The cluster named `cluster` in the effective snapshot and the canonical name of its host
+  // `host` (a name or an address); a "notfound" error otherwise.
+  std::expected<std::pair<std::string, std::string>, admin::CommandError> resolveHost(
+      std::string_view cluster, std::string_view host) const;
+  const upstream::Cluster* findCluster(std::string_view name) const;
+  void fillProcessStatus(admin::EdgeStatus& status) const;
+  // AdminService (admin socket, dashboard), control thread.
+  void status(std::function<void(admin::EdgeStatus)> done) override;
+  admin::CommandResult setHostState(std::string_view cluster, std::string_view host,
+                                    upstream::AdminState state) override;
+  admin::CommandResult setClusterState(std::string_view cluster,
+                                       upstream::AdminState state) override;
+  admin::CommandResult setHostWeight(std::string_view cluster, std::string_view host,
+                                     uint32_t weight) override;
+  void waitHostIdle(std::string_view cluster, std::string_view host,
+                    std::chrono::milliseconds timeout,
+                    std::function<void(admin::CommandResult)> done) override;
+  admin::CommandResult reload() override;
+  void resync() override;
+  std::string configText() override;
+  admin::CommandResult setLogLevel(std::string_view level) override;
+  void whenApplied(std::function<void()> then) override;
   // AdminProvider (the admin HTTP listener's view of the server), control thread.
   void hostLoads(std::function<void(std::vector<HostLoadRow>)> done) override;
   std::string effectiveConfigText() override;
@@ -98,7 +132,16 @@ class Server : public AdminProvider {
   std::unique_ptr<discovery::DiscoveryManager> discovery_;
   std::unique_ptr<AdminHttpServer> admin_;
   std::unordered_set<std::string> failed_listener_addresses_;  // logged once each
-  SnapshotPtr snapshot_;
+  SnapshotPtr base_snapshot_;  // built from config_ alone (reused by the next build)
+  SnapshotPtr snapshot_;       // base + operator overrides: what the workers serve
+  AdminOverrides overrides_;
+  std::unique_ptr<admin::AdminSocketServer> admin_socket_;
+  // Callers waiting until every worker serves the latest generation (admin answers).
+  std::deque<std::pair<uint64_t, std::function<void()>>> applied_waiters_;
+  uint64_t reloads_ = 0;
+  uint64_t reload_failures_ = 0;
+  std::string last_reload_error_;
+  int64_t started_unix_ms_ = 0;
   core::EventLoop loop_;
   std::vector<OpenListener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -78,6 +78,7 @@ core::Result<void> Stream::routeRequest() {
                                                         : std::string();
   route_ = matchRoute();
   if (route_ == nullptr) return core::fail(Error::downstream(ErrorCode::NoRoute));
+  route_stats_ = StatsRef<RouteRuntime>(worker_.routeRuntime(*snapshot_, *route_));
   if (route_->actions.any_request_action) {
     if (auto acted = applyRouteActions(); !acted) return acted;
   }
@@ -143,6 +144,8 @@ core::Result<void> Stream::applyRouteActions() {
 void Stream::prepareUpstreamSide() {
   const auto& cluster = snapshot_->clusters[route_->cluster_index];
   lb_ = worker_.loadBalancerFor(cluster);
+  cluster_stats_ =
+      StatsRef<ClusterRuntime>(worker_.clusterRuntime(*snapshot_, route_->cluster_index));
   const conf::TimeoutOverrides& t = cluster->timeouts();
   if (t.upstream_connect) connect_timeout_ = *t.upstream_connect;
   if (t.upstream_first_byte) first_byte_timeout_ = *t.upstream_first_byte;
@@ -192,10 +195,20 @@ void Stream::pickAndConnect() {
       tried_.size() < cluster->connectAttempts() ? pickHost(*cluster) : nullptr;
   if (host == nullptr) {
     ErrorCode code = tried_.size() == 0 ? ErrorCode::NoHealthyHost : last_connect_error_;
+    if (code == ErrorCode::NoHealthyHost && cluster_stats_) ++cluster_stats_->no_host;
     failStream(Error::upstream(code, false, "no upstream host left to try"));
     return;
   }
-  host_picked_ = host;  // kept after a failure so the log names the last host tried
+  if (tried_.size() > 0 && cluster_stats_) ++cluster_stats_->retries;
+  host_picked_ = host;
+  host_stats_ =
+      StatsRef<HostRuntime>(worker_.hostRuntime(*snapshot_, route_->cluster_index, *host));
+  // In flight from the pick (connecting included): an operator's `wait` must not see zero
+  // while a connection to the host is being opened.
+  if (host_stats_) {
+    ++host_stats_->in_flight;
+    in_flight_on_host_ = true;
+  }  // kept after a failure so the log names the last host tried
   upstream_ = worker_.pool().take(host_picked_->address);
   if (upstream_ != nullptr) {
     upstream_->attach(this);
@@ -221,6 +234,7 @@ void Stream::onConnectFailure(Error error) {
                             ? ErrorCode::UpstreamConnectTimeout
                             : ErrorCode::UpstreamConnectFailed;
   if (host_picked_ != nullptr) tried_.add(host_picked_->index);
+  if (host_stats_) ++host_stats_->connect_failures;
   releaseUpstream(false);
   pickAndConnect();
 }
@@ -455,6 +469,7 @@ void Stream::finish(ErrorCode outcome) {
   response_timer_.cancel();
   bool clean = outcome == ErrorCode::Ok && request_body_done_upstream_;
   releaseUpstream(clean && upstream_ != nullptr && upstream_->reusable());
+  recordStats(outcome);
   logRequest(outcome);
   sink_.onStreamDone();
 }
@@ -465,6 +480,7 @@ void Stream::onDownstreamGone(ErrorCode why) {
   connect_timer_.cancel();
   response_timer_.cancel();
   releaseUpstream(false);
+  recordStats(why);
   logRequest(why);
 }
 
@@ -473,9 +489,16 @@ void Stream::releaseUpstream(bool reusable) {
     lb_->onRequestEnd(*host_picked_);
     counted_on_host_ = false;
   }
+  if (in_flight_on_host_) {
+    --host_stats_->in_flight;
+    in_flight_on_host_ = false;
+  }
   if (upstream_ == nullptr) return;
   upstream_->attach(nullptr);
-  if (reusable && !worker_.draining()) {  // a draining worker keeps no idle connections
+  // A draining worker keeps no idle connections; nor does a host an operator took out (its
+  // keep-alive connections close after their current response).
+  const bool host_in_service = !host_stats_ || host_stats_->state == upstream::AdminState::Active;
+  if (reusable && host_in_service && !worker_.draining()) {
     const auto& cluster = snapshot_->clusters[route_->cluster_index];
     worker_.pool().release(std::move(upstream_), cluster->maxIdleConnections(),
                            snapshot_->config->timeouts.upstream_idle);
@@ -505,13 +528,53 @@ void Stream::logRequest(ErrorCode outcome) {
   entry.error = outcome == ErrorCode::Ok ? std::string_view("-") : core::errorCodeName(outcome);
   const std::string* traceparent = http1::findHeader(request_.headers, "traceparent");
   entry.traceparent = traceparent != nullptr ? std::string_view(*traceparent) : std::string_view();
-  entry.status = status_ != 0                             ? status_
-                 : outcome == ErrorCode::DownstreamClosed ? 499
-                                                          : localReplyFor(outcome).status;
+  entry.status = statusFor(outcome);
   entry.version_minor = request_.version_minor;
   entry.bytes_in = bytes_in_;
   entry.bytes_out = bytes_out_;
   log->log(worker_.index(), entry);
+}
+
+uint16_t Stream::statusFor(ErrorCode outcome) const {
+  if (status_ != 0) return status_;
+  if (outcome == ErrorCode::DownstreamClosed) return 499;
+  return localReplyFor(outcome).status;
+}
+
+// Counters for the admin model (always, unlike the access log). A client that went away before
+// any response is "other"; requests refused before routing go to `show errors`.
+void Stream::recordStats(ErrorCode outcome) {
+  const uint16_t status = status_ != 0                             ? status_
+                          : outcome == ErrorCode::DownstreamClosed ? uint16_t{0}
+                                                                   : localReplyFor(outcome).status;
+  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started_steady_);
+  if (info_.listener_stats != nullptr) {
+    info_.listener_stats->traffic.record(status, bytes_in_, bytes_out_, elapsed);
+  }
+  if (route_stats_) route_stats_->traffic.record(status, bytes_in_, bytes_out_, elapsed);
+  if (cluster_stats_) cluster_stats_->traffic.record(status, bytes_in_, bytes_out_, elapsed);
+  if (host_stats_) host_stats_->traffic.record(status, bytes_in_, bytes_out_, elapsed);
+  if (route_ == nullptr && (status == 400 || status == 414 || status == 431) &&
+      info_.listener_stats != nullptr) {
+    worker_.noteRejected(RejectedEntry{std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count(),
+                                       info_.listener_stats->name, info_.client_ip, status,
+                                       std::string(core::errorCodeName(outcome)),
+                                       escapeExcerpt(request_.method + " " + request_.target)});
+  }
+}
+
+bool Stream::runsOn(const std::unordered_set<const HostRuntime*>& hosts) const {
+  return !done_ && in_flight_on_host_ && hosts.contains(host_stats_.get());
+}
+
+void Stream::cutForDrain() {
+  if (done_) return;
+  if (host_stats_) ++host_stats_->drain_cut;
+  failStream(
+      Error::upstream(ErrorCode::UpstreamDrainDeadline, false, "host drain deadline passed"));
 }
 
 }  // namespace baton::proxy

@@ -17,12 +17,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/http1/message.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_connection.h"
+#include "proxy/worker_stats.h"
 #include "routing/request_target.h"
 #include "upstream/load_balancer.h"
 
@@ -40,6 +42,8 @@ struct DownstreamInfo {
   conf::RouteBy route_by = conf::RouteBy::Host;
   std::string route_scope;  // "" = shared vhosts
   bool tls = false;         // the downstream connection is TLS (none is yet)
+  // The listener's counters (held by the connection, which outlives its streams).
+  ListenerRuntime* listener_stats = nullptr;
 };
 
 // What a stream needs from the downstream protocol. HTTP/1: the connection; HTTP/2: a stream.
@@ -90,6 +94,12 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   // mid-body): answered by the table if the response has not started, else a truncation.
   void onRequestFailed(core::Error error);
 
+  // Is the stream's request running on (in flight to) one of `hosts`?
+  bool runsOn(const std::unordered_set<const HostRuntime*>& hosts) const;
+  // The operator's drain deadline for that host passed: answered 503 (or truncated once the
+  // response started), and the stream ends.
+  void cutForDrain();
+
   bool responseStarted() const { return response_started_; }
   bool done() const { return done_; }
   bool requestComplete() const { return request_complete_; }
@@ -111,6 +121,8 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   void finish(core::ErrorCode outcome);
   void releaseUpstream(bool reusable);
   void logRequest(core::ErrorCode outcome);
+  uint16_t statusFor(core::ErrorCode outcome) const;
+  void recordStats(core::ErrorCode outcome);
   void armFirstByteTimer();
   void touchBodyIdle();
   bool canRetryOnFreshConnection(const core::Error& error) const;
@@ -151,6 +163,11 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   upstream::TriedHosts tried_;
   std::unique_ptr<UpstreamConnection> upstream_;
   bool counted_on_host_ = false;
+  // Counters this stream records into at its end (see worker_stats.h).
+  StatsRef<RouteRuntime> route_stats_;
+  StatsRef<ClusterRuntime> cluster_stats_;
+  StatsRef<HostRuntime> host_stats_;
+  bool in_flight_on_host_ = false;  // counted in host_stats_->in_flight
 
   core::Timer connect_timer_;
   core::Timer response_timer_;  // first byte, then body idle

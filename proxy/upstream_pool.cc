@@ -49,6 +49,17 @@ void UpstreamPool::closeAll() {
   idle_.clear();
 }
 
+void UpstreamPool::closeIdle(const std::string& address) {
+  // Not inside any of these connections' callbacks (called from a snapshot change): erasing
+  // destroys them and their timers at once.
+  idle_.erase(address);
+}
+
+size_t UpstreamPool::idleCount(const std::string& address) const {
+  auto found = idle_.find(address);
+  return found == idle_.end() ? 0 : found->second.size();
+}
+
 size_t UpstreamPool::idleCount() const {
   size_t n = 0;
   for (const auto& [address, list] : idle_) n += list.size();

@@ -28,7 +28,10 @@ class UpstreamPool {
   void release(std::unique_ptr<UpstreamConnection> conn, uint32_t max_idle,
                std::chrono::milliseconds idle_timeout);
   void closeAll();
+  // Closes the idle connections to one host (an operator drained it).
+  void closeIdle(const std::string& address);
   size_t idleCount() const;
+  size_t idleCount(const std::string& address) const;
 
  private:
   struct Idle {

@@ -21,6 +21,9 @@ Worker::Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPt
       pool_(loop_),
       request_ids_(seed_) {
   indexClusters();
+  std::vector<HostRuntime*> left_active;
+  if (snapshot_) stats_.attach(*snapshot_, left_active);
+  host_drain_timer_ = std::make_unique<core::Timer>(loop_, [this] { cutOverdueDrains(); });
   for (auto& spec : listeners) addListener(std::move(spec));
 }
 
@@ -58,7 +61,7 @@ void Worker::addListener(WorkerListener spec) {
   slot->resume_timer = std::make_unique<core::Timer>(loop_, [raw] {
     if (raw->listener != nullptr) evconnlistener_enable(raw->listener);
   });
-  listeners_.push_back(std::move(slot));
+  stats_.listener(listeners_.emplace_back(std::move(slot))->spec.name);
 }
 
 void Worker::removeListener(int fd) {
@@ -77,7 +80,9 @@ void Worker::removeListener(int fd) {
       }
       evconnlistener_free(slot.listener);  // closes the socket
     }
+    const std::string name = slot.spec.name;
     listeners_.erase(it);
+    stats_.listenerGone(name);
     return;
   }
 }
@@ -103,6 +108,9 @@ void Worker::reconfigure(SnapshotPtr snapshot, ListenerChanges changes) {
 
 void Worker::applySnapshot(SnapshotPtr snapshot) {
   snapshot_ = std::move(snapshot);
+  std::vector<HostRuntime*> left_active;
+  stats_.attach(*snapshot_, left_active);
+  if (!left_active.empty()) onHostsLeftActive(left_active);
   // Forget load balancers of clusters that left the snapshot; streams still using one hold it.
   std::erase_if(lbs_, [this](const auto& entry) {
     for (const auto& cluster : snapshot_->clusters) {
@@ -126,6 +134,73 @@ void Worker::indexClusters() {
     auto spec = specs.find(name);
     cluster_index_.emplace(name, ClusterRef{i, spec == specs.end() ? nullptr : spec->second});
   }
+}
+
+void Worker::onHostsLeftActive(const std::vector<HostRuntime*>& hosts) {
+  for (HostRuntime* host : hosts) pool_.closeIdle(host->address);
+  const auto deadline = snapshot_->config->timeouts.host_drain;
+  if (deadline.count() > 0 && !host_drain_timer_->armed()) host_drain_timer_->arm(deadline);
+}
+
+// Requests (and TCP-mode connections) still running on a host past its drain deadline are cut:
+// the operator asked for the host to be free by then.
+void Worker::cutOverdueDrains() {
+  const auto deadline = snapshot_->config->timeouts.host_drain;
+  if (deadline.count() == 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  auto next_due = std::chrono::steady_clock::time_point::max();
+  std::unordered_set<const HostRuntime*> overdue;
+  stats_.forEachHost([&](const std::string&, const HostRuntime& host) {
+    if (host.state == upstream::AdminState::Active) return;
+    const auto due = host.left_active_at + deadline;
+    if (due <= now) {
+      overdue.insert(&host);
+    } else {
+      next_due = std::min(next_due, due);
+    }
+  });
+  if (!overdue.empty()) {
+    std::vector<DownstreamConnection*> conns;
+    for (auto& [raw, conn] : connections_) conns.push_back(raw);
+    for (DownstreamConnection* conn : conns) {
+      if (connections_.contains(conn)) conn->cutStreamOn(overdue);
+    }
+    std::vector<TcpProxy*> tunnels;
+    for (auto& [raw, entry] : tcp_proxies_) {
+      if (raw->host() == nullptr) continue;
+      HostRuntime* host = stats_.findHost(raw->cluster().name(), raw->host()->name);
+      if (host != nullptr && overdue.contains(host)) tunnels.push_back(raw);
+    }
+    for (TcpProxy* proxy : tunnels) {
+      if (!tcp_proxies_.contains(proxy)) continue;
+      HostRuntime* host = stats_.findHost(proxy->cluster().name(), proxy->host()->name);
+      if (host != nullptr) ++host->drain_cut;
+      proxy->forceClose();
+    }
+  }
+  if (next_due != std::chrono::steady_clock::time_point::max()) {
+    host_drain_timer_->arm(std::chrono::duration_cast<std::chrono::milliseconds>(next_due - now) +
+                           std::chrono::milliseconds(1));
+  }
+}
+
+RouteRuntime* Worker::routeRuntime(const ProxySnapshot& snapshot, const routing::Route& route) {
+  if (&snapshot == snapshot_.get()) {
+    const size_t index = static_cast<size_t>(&route - &snapshot.routes->route(0));
+    return stats_.route(index);
+  }
+  return stats_.findRoute(routeId(route.vhost_name, route.prefix));
+}
+
+ClusterRuntime* Worker::clusterRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index) {
+  if (&snapshot == snapshot_.get()) return stats_.cluster(cluster_index);
+  return stats_.findCluster(snapshot.clusters[cluster_index]->name());
+}
+
+HostRuntime* Worker::hostRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index,
+                                 const upstream::Host& host) {
+  if (&snapshot == snapshot_.get()) return stats_.host(cluster_index, host.index);
+  return stats_.findHost(snapshot.clusters[cluster_index]->name(), host.name);
 }
 
 std::shared_ptr<upstream::LoadBalancer> Worker::loadBalancerFor(
@@ -161,6 +236,8 @@ void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr
     ::close(fd);
     return;
   }
+  ListenerRuntime* counters = stats_.listener(listener.name);
+  ++counters->accepted;
   if (listener.kind == conf::ListenerKind::Tcp) {
     acceptTcp(listener, fd, addr);
     return;
@@ -199,7 +276,9 @@ void Worker::acceptTcp(const WorkerListener& listener, int fd, const sockaddr* p
       std::make_unique<TcpProxy>(loop_, fd, cluster, loadBalancerFor(cluster), std::move(settings),
                                  [this](TcpProxy* p) { onTcpProxyClosed(p); });
   TcpProxy* raw = proxy.get();
-  tcp_proxies_.emplace(raw, std::move(proxy));
+  StatsRef<ListenerRuntime> counters(stats_.listener(listener.name));
+  ++counters->active;
+  tcp_proxies_.emplace(raw, TcpEntry{std::move(proxy), std::move(counters)});
   raw->start();
   if (raw->endReason() == "no host") noteTcpRefusal(listener, "no available host in cluster");
 }
@@ -223,7 +302,8 @@ void Worker::noteTcpRefusal(const WorkerListener& listener, const char* why) {
 void Worker::onTcpProxyClosed(TcpProxy* proxy) {
   auto found = tcp_proxies_.find(proxy);
   if (found == tcp_proxies_.end()) return;
-  loop_.deferDelete(std::move(found->second));
+  --found->second.listener->active;
+  loop_.deferDelete(std::move(found->second.proxy));
   tcp_proxies_.erase(found);
   maybeFinishDrain();
 }
@@ -253,7 +333,7 @@ std::vector<HostLoadRow> Worker::hostLoads() const {
   // TCP connections: already in `outstanding` when their balancer is the current one; those
   // still on a balancer of an older snapshot (the cluster changed) are added by name.
   std::vector<HostLoadRow> tcp;
-  for (const auto& [raw, proxy] : tcp_proxies_) {
+  for (const auto& [proxy, entry] : tcp_proxies_) {
     const upstream::Host* host = proxy->host();
     if (host == nullptr) continue;
     HostLoadRow row;
@@ -284,6 +364,41 @@ void Worker::collectHostLoads(core::EventLoop& reply_to,
   });
 }
 
+WorkerReport Worker::statsReport() const {
+  WorkerReport report = stats_.report();
+  report.worker = index_;
+  report.generation = snapshot_ ? snapshot_->generation : 0;
+  // Pooled idle connections and TCP-mode tunnels are not counted on the request path: read
+  // them here.
+  std::unordered_map<std::string_view, uint64_t> tunnels;  // "cluster\nhost" -> open
+  std::vector<std::string> keys;
+  for (const auto& [proxy, entry] : tcp_proxies_) {
+    if (proxy->host() == nullptr) continue;
+    keys.push_back(proxy->cluster().name() + '\n' + proxy->host()->name);
+  }
+  for (const auto& key : keys) ++tunnels[key];
+  for (ClusterReport& cluster : report.clusters) {
+    for (HostReport& host : cluster.hosts) {
+      host.pooled_idle = pool_.idleCount(host.address);
+      if (!tunnels.empty()) {
+        auto found = tunnels.find(cluster.name + '\n' + host.name);
+        if (found != tunnels.end()) {
+          host.tcp_active = found->second;
+          host.in_flight += found->second;
+        }
+      }
+    }
+  }
+  return report;
+}
+
+void Worker::collectStats(core::EventLoop& reply_to, std::function<void(WorkerReport)> reply) {
+  loop_.post([this, &reply_to, reply = std::move(reply)]() mutable {
+    reply_to.post(
+        [report = statsReport(), reply = std::move(reply)]() mutable { reply(std::move(report)); });
+  });
+}
+
 void Worker::drain(std::function<void()> on_stopped) {
   loop_.post(
       [this, on_stopped = std::move(on_stopped)]() mutable { startDrain(std::move(on_stopped)); });
@@ -307,7 +422,7 @@ void Worker::startDrain(std::function<void()> on_stopped) {
     for (DownstreamConnection* conn : left) conn->forceClose();
     // TCP-mode connections have no request boundary to stop at: they run until the deadline.
     std::vector<TcpProxy*> tunnels;
-    for (auto& [raw, proxy] : tcp_proxies_) tunnels.push_back(raw);
+    for (auto& [raw, entry] : tcp_proxies_) tunnels.push_back(raw);
     for (TcpProxy* proxy : tunnels) proxy->forceClose();
     maybeFinishDrain();
   });

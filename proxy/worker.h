@@ -20,6 +20,7 @@
 #include "proxy/request_id.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"
+#include "proxy/worker_stats.h"
 #include "upstream/load_balancer.h"
 
 struct evconnlistener;
@@ -83,6 +84,19 @@ class Worker {
   // Worker thread: TCP-mode connections refused because the cluster is unknown or has no host.
   uint64_t tcpRefused() const { return tcp_refused_; }
 
+  // Control thread: copies this worker's counters on its loop, then posts `reply` with them to
+  // `reply_to`. Never replies if the worker's loop has already stopped.
+  void collectStats(core::EventLoop& reply_to, std::function<void(WorkerReport)> reply);
+
+  // Worker thread: the counters a stream records into. `snapshot` is the stream's own: when the
+  // worker has moved on to a newer one, runtimes are found by name (nullptr when gone).
+  RouteRuntime* routeRuntime(const ProxySnapshot& snapshot, const routing::Route& route);
+  ClusterRuntime* clusterRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index);
+  HostRuntime* hostRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index,
+                           const upstream::Host& host);
+  ListenerRuntime* listenerRuntime(const std::string& name) { return stats_.listener(name); }
+  void noteRejected(RejectedEntry entry) { stats_.noteRejected(std::move(entry)); }
+
  private:
   static void onAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   void accept(const WorkerListener& listener, int fd, const sockaddr* addr);
@@ -93,6 +107,11 @@ class Worker {
   std::vector<HostLoadRow> hostLoads() const;
   size_t openConnections() const { return connections_.size() + tcp_proxies_.size(); }
   void applySnapshot(SnapshotPtr snapshot);
+  WorkerReport statsReport() const;
+  // Hosts an operator (or discovery) took out of service: their idle pooled connections close
+  // at once; requests still running on them are cut at [timeouts] host_drain.
+  void onHostsLeftActive(const std::vector<HostRuntime*>& hosts);
+  void cutOverdueDrains();
   void indexClusters();
   void addListener(WorkerListener spec);
   void removeListener(int fd);
@@ -115,8 +134,15 @@ class Worker {
   UpstreamPool pool_;
   RequestIdGenerator request_ids_;
   std::unordered_map<const upstream::Cluster*, std::shared_ptr<upstream::LoadBalancer>> lbs_;
+  // Before the connections: their streams hold references into it.
+  WorkerStats stats_;
   std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
-  std::unordered_map<TcpProxy*, std::unique_ptr<TcpProxy>> tcp_proxies_;
+  struct TcpEntry {
+    std::unique_ptr<TcpProxy> proxy;
+    StatsRef<ListenerRuntime> listener;
+  };
+  std::unordered_map<TcpProxy*, TcpEntry> tcp_proxies_;
+  std::unique_ptr<core::Timer> host_drain_timer_;
   // The current snapshot's clusters by name (TCP listeners name their cluster), rebuilt with
   // each snapshot.
   struct ClusterRef {

@@ -2,6 +2,7 @@
 # Installs everything baton needs to build, test and benchmark, from Debian 12
 # packages only. Idempotent: safe to run on every invocation.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PACKAGES=(
   # toolchain
@@ -13,6 +14,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # integration tests: real clients
   curl nghttp2-client python3 python3-h2 python3-pytest
+  # admin: /metrics parsed by Prometheus' own parser, the dashboard driven in a real browser
+  # (playwright-core from npm, pinned in tests/dashboard/package-lock.json), unit-file checks
+  python3-prometheus-client chromium nodejs npm systemd
   # end-to-end benchmark peers and load generators
   haproxy nginx-light wrk
 )
@@ -35,3 +39,7 @@ for svc in haproxy nginx; do
 done
 pkill -x haproxy 2>/dev/null || true
 pkill -x nginx 2>/dev/null || true
+# The dashboard test's node modules (playwright-core only: it drives Debian's chromium).
+if [[ -f tests/dashboard/package-lock.json && ! -d tests/dashboard/node_modules/playwright-core ]]; then
+  (cd tests/dashboard && npm ci --no-audit --no-fund --loglevel=error)
+fi

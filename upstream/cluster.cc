@@ -209,4 +209,11 @@ std::shared_ptr<const Cluster> Cluster::withAdminState(uint32_t index, AdminStat
   return copy;
 }
 
+std::shared_ptr<const Cluster> Cluster::withAdjustedHosts(
+    const std::function<void(Host&)>& adjust) const {
+  std::shared_ptr<Cluster> copy(new Cluster(*this));
+  for (Host& host : copy->hosts_) adjust(host);
+  return copy;
+}
+
 }  // namespace baton::upstream

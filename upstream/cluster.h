@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,6 +47,9 @@ class Cluster {
   // A copy of this cluster with host `index` set to `state` (admin drain / maintenance, and
   // tests). Builds a new snapshot; this one is untouched. Out-of-range index: unchanged copy.
   std::shared_ptr<const Cluster> withAdminState(uint32_t index, AdminState state) const;
+  // A copy with `adjust` applied to every host (operator states and weights from the admin
+  // socket). `adjust` must not change a host's index, address or name.
+  std::shared_ptr<const Cluster> withAdjustedHosts(const std::function<void(Host&)>& adjust) const;
 
   const std::string& name() const { return name_; }
   conf::LbPolicyKind policy() const { return policy_; }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <map>
 #include <optional>
 
@@ -61,16 +62,56 @@ void drainOld(const App& old_app, const App& new_app, const std::unordered_set<s
   }
 }
 
-App mergePair(const App& prev, const App& cur, const std::unordered_set<std::string>* sticky,
-              std::unordered_set<std::string>& drained) {
-  const auto [old_app, new_app] = orderPair(prev, cur);
+// One group while it is being merged: the app so far and what `show groups` reports of it.
+struct GroupState {
+  App app;
+  conf::DeploymentGroupInfo info;
+  std::vector<std::string> old_ids;  // old-colour task ids (old_drained is counted at the end)
+};
+
+int64_t healthyNew(const App& new_app) {
+  if (new_app.health_checks.empty()) return new_app.instances;
+  return std::count_if(new_app.tasks.begin(), new_app.tasks.end(), alive);
+}
+
+uint32_t targetInstances(const App& new_app) {
+  const int64_t target = intLabel(new_app, "HAPROXY_DEPLOYMENT_TARGET_INSTANCES").value_or(1);
+  return static_cast<uint32_t>(std::clamp<int64_t>(target, 0, UINT32_MAX));
+}
+
+// The first (or only) colour of a group: everything is "new", nothing drained.
+GroupState startGroup(const std::string& group, const App& app) {
+  GroupState g{app, {}, {}};
+  g.info.group = group;
+  g.info.new_app = app.id;
+  g.info.new_tasks = static_cast<uint32_t>(app.tasks.size());
+  g.info.new_healthy = static_cast<uint32_t>(healthyNew(app));
+  g.info.target = targetInstances(app);
+  return g;
+}
+
+void mergePair(GroupState& g, const App& cur, const std::unordered_set<std::string>* sticky,
+               std::unordered_set<std::string>& drained) {
+  const auto [old_app, new_app] = orderPair(g.app, cur);
   drainOld(*old_app, *new_app, sticky, drained);
+  conf::DeploymentGroupInfo info{g.info.group,
+                                 old_app->id,
+                                 new_app->id,
+                                 static_cast<uint32_t>(old_app->tasks.size()),
+                                 static_cast<uint32_t>(new_app->tasks.size()),
+                                 0,
+                                 static_cast<uint32_t>(healthyNew(*new_app)),
+                                 targetInstances(*new_app)};
+  std::vector<std::string> old_ids;
+  for (const Task& t : old_app->tasks) old_ids.push_back(t.id);
   App merged = *new_app;
   merged.instances = old_app->instances + new_app->instances;
   merged.deploying = old_app->deploying || new_app->deploying;
   merged.tasks = old_app->tasks;
   merged.tasks.insert(merged.tasks.end(), new_app->tasks.begin(), new_app->tasks.end());
-  return merged;
+  g.app = std::move(merged);  // last: old_app or new_app may point at g.app
+  g.info = std::move(info);
+  g.old_ids = std::move(old_ids);
 }
 
 // Renames to "/<group>" and pins service port 0 to HAPROXY_0_PORT (zdd's original port).
@@ -104,12 +145,7 @@ void updateSticky(const std::vector<const App*>& apps,
 }  // namespace
 
 uint32_t deploymentDrainCount(const App& old_app, const App& new_app) {
-  int64_t healthy_new = 0;
-  if (new_app.health_checks.empty()) {
-    healthy_new = new_app.instances;
-  } else {
-    healthy_new = std::count_if(new_app.tasks.begin(), new_app.tasks.end(), alive);
-  }
+  const int64_t healthy_new = healthyNew(new_app);
   const int64_t target = intLabel(new_app, "HAPROXY_DEPLOYMENT_TARGET_INSTANCES").value_or(1);
   const int64_t drainable = std::max<int64_t>(0, healthy_new + old_app.instances - target);
   const int64_t n = std::min({static_cast<int64_t>(old_app.tasks.size()), healthy_new, drainable});
@@ -120,7 +156,7 @@ DeploymentMerge mergeDeploymentGroups(const std::vector<const App*>& apps,
                                       std::unordered_set<std::string>* sticky,
                                       std::vector<conf::DiscoveryIssue>& issues) {
   DeploymentMerge out;
-  std::map<std::string, App> groups;  // ordered: deterministic output
+  std::map<std::string, GroupState> groups;  // ordered: deterministic output
   for (const App* app : apps) {
     const std::string group = label(*app, kGroupLabel);
     if (group.empty()) {
@@ -129,18 +165,22 @@ DeploymentMerge mergeDeploymentGroups(const std::vector<const App*>& apps,
     }
     auto it = groups.find(group);
     if (it == groups.end()) {
-      groups.emplace(group, *app);
+      groups.emplace(group, startGroup(group, *app));
     } else {
-      it->second = mergePair(it->second, *app, sticky, out.drained);
+      mergePair(it->second, *app, sticky, out.drained);
     }
-  }
-  for (auto& [group, app] : groups) {
-    finishMerged(app, group, issues);
-    out.merged.push_back(std::move(app));
   }
   if (sticky != nullptr) {
     updateSticky(apps, out.drained, *sticky);
     out.drained.insert(sticky->begin(), sticky->end());
+  }
+  for (auto& [group, g] : groups) {
+    finishMerged(g.app, group, issues);
+    g.info.old_drained = static_cast<uint32_t>(
+        std::count_if(g.old_ids.begin(), g.old_ids.end(),
+                      [&](const std::string& id) { return out.drained.contains(id); }));
+    out.merged.push_back(std::move(g.app));
+    out.groups.push_back(std::move(g.info));
   }
   return out;
 }

@@ -34,6 +34,10 @@ struct DeploymentMerge {
   std::vector<App> merged;         // one per deployment group, id "/<group>", by group name
   std::vector<const App*> others;  // the apps outside groups (not copied), in input order
   std::unordered_set<std::string> drained;  // task ids to mark draining this round
+  // One per merged app, same order (by group name): the cutover as `show groups` reports it.
+  // A group with one colour has old_app "" and old counts 0; old_drained counts the old tasks
+  // in `drained` (sticky ones included); new_healthy is the rule's healthy_new.
+  std::vector<conf::DeploymentGroupInfo> groups;
 };
 
 // `apps` must be sorted by id (determinism) and outlive the result (`others` points into it).

@@ -117,6 +117,7 @@ class Translator {
     for (const App& app : merge_.merged) apps.push_back(&app);
     std::stable_sort(apps.begin(), apps.end(), byId);
     for (const App* app : apps) planApp(*app);
+    addGroups();
     for (const PortPlan& plan : plans_) out_.clusters.push_back(buildCluster(plan));
     addSharedListeners();
     addAppIdVhosts();
@@ -161,7 +162,16 @@ class Translator {
       if (labels.fail_closed) continue;
       planPort(app, i, std::move(labels));
     }
-    if (any) checkAppLabels(app, out_.issues);
+    if (!any) return;
+    checkAppLabels(app, out_.issues);
+    served_.insert(&app);
+  }
+
+  // The deployment groups this instance serves (a port selected), already sorted by group name.
+  void addGroups() {
+    for (size_t i = 0; i < merge_.merged.size(); ++i) {
+      if (served_.contains(&merge_.merged[i])) out_.groups.push_back(merge_.groups[i]);
+    }
   }
 
   void planPort(const App& app, size_t index, PortLabels labels) {
@@ -496,6 +506,7 @@ class Translator {
   std::set<std::string> cluster_names_;
   std::set<std::string> vhost_names_;
   std::set<std::string> unresolved_;
+  std::unordered_set<const App*> served_;  // apps with at least one selected, enabled port
   conf::DiscoveredSpec out_;
 };
 

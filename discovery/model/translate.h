@@ -22,6 +22,8 @@
 // an explicit VHOST always wins a collision, then the first app id.
 // Label issues are reported only for apps with at least one selected port (the apps of other
 // groups belong to other load balancers).
+// `groups` lists the marathon-lb deployment groups (HAPROXY_DEPLOYMENT_GROUP) with at least one
+// selected port, one colour or two, by group name (admin `show groups`, the dashboard).
 #pragma once
 
 #include <cstdint>

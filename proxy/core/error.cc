@@ -68,6 +68,8 @@ std::string_view errorCodeName(ErrorCode code) {
       return "AuthRequired";
     case ErrorCode::Redirect:
       return "Redirect";
+    case ErrorCode::UpstreamDrainDeadline:
+      return "UpstreamDrainDeadline";
   }
   return "Unknown";
 }

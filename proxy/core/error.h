@@ -57,6 +57,9 @@ enum class ErrorCode : uint16_t {
   SourceNotAllowed,  // client address outside the route's allowed_sources -> 403
   AuthRequired,      // basic_auth missing or wrong -> 401 with WWW-Authenticate
   Redirect,          // redirect_to_https / redirect_root_to -> 301 with Location
+  // Operator drain, appended: the request was still running on a drained host at
+  // [timeouts] host_drain -> 503 (or a truncation once the response started).
+  UpstreamDrainDeadline,
 };
 
 // Which side an error came from; drives logging and retry decisions.

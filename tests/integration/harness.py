@@ -834,6 +834,8 @@ class Baton:
         self.write_config(config)
         self.proc.send_signal(signal.SIGHUP)
         ev = self.next_event(timeout)
+        while ev.get("event") == "admin":  # operator changes published meanwhile
+            ev = self.next_event(timeout)
         assert ev.get("event") in ("reloaded", "reload_failed"), ev
         if ev["event"] == "reloaded":
             self.generation = ev.get("generation", self.generation)

@@ -232,8 +232,9 @@ TEST(AdminKeysErrors, Values) {
             "\"[ipv6]:port\" or \":port\" with a numeric IP (names are not resolved)");
   EXPECT_EQ(errorOf(base() + "[admin]\nhttp = 9090\n"),
             "t.toml:15: admin.http: expected a string, got integer");
-  EXPECT_EQ(errorOf(base() + "[admin]\nsocket = \"/run/baton.sock\"\n"),
-            "t.toml:15: admin.socket: unknown key (expected one of: http)");
+  EXPECT_EQ(errorOf(base() + "[admin]\nsockets = \"/run/baton.sock\"\n"),
+            "t.toml:15: admin.sockets: unknown key (expected one of: http, socket, socket_mode, "
+            "socket_uids, socket_gids, token, token_file)");
   EXPECT_EQ(errorOf(base() + "[admin]\nhttp = \"127.0.0.1:8080\"\n"),
             "t.toml:15: admin.http: address \"127.0.0.1:8080\" already used by listener "
             "\"http\"");

@@ -62,54 +62,6 @@ std::string column(const std::vector<std::string>& header, const std::vector<std
   return {};
 }
 
-TEST(StatsCsv, HeaderFollowsHaproxyOrderAndRowsParseLikeZdd) {
-  std::vector<HostLoadRow> rows = {
-      {"shop_10000", "10_0_0_1_31000", 2, false, 3, 1},
-      {"shop_10000", "10_0_0_2_31001", 1, true, 0, 0},
-      {"api", "127.0.0.1:9000", 1, false, 0, 0},
-  };
-  std::vector<std::string> header;
-  auto parsed = parseLikeZdd(renderStatsCsv(rows), &header);
-  ASSERT_GE(header.size(), 18u);
-  const std::vector<std::string> first18 = {
-      "pxname", "svname", "qcur",  "qmax", "scur", "smax",  "slim",  "stot",   "bin",
-      "bout",   "dreq",   "dresp", "ereq", "econ", "eresp", "wretr", "wredis", "status"};
-  EXPECT_EQ(std::vector<std::string>(header.begin(), header.begin() + 18), first18);
-  EXPECT_EQ(header[18], "weight");
-
-  ASSERT_EQ(parsed.size(), 5u);  // 2 servers + BACKEND, 1 server + BACKEND
-  EXPECT_EQ(column(header, parsed[0], "pxname"), "shop_10000");
-  EXPECT_EQ(column(header, parsed[0], "svname"), "10_0_0_1_31000");
-  EXPECT_EQ(column(header, parsed[0], "status"), "UP");
-  EXPECT_EQ(column(header, parsed[0], "scur"), "3");
-  EXPECT_EQ(column(header, parsed[0], "qcur"), "0");
-  EXPECT_EQ(column(header, parsed[0], "weight"), "2");
-  EXPECT_EQ(column(header, parsed[0], "type"), "2");
-  EXPECT_EQ(column(header, parsed[1], "status"), "MAINT");
-  EXPECT_EQ(column(header, parsed[1], "scur"), "0");
-  EXPECT_EQ(column(header, parsed[2], "svname"), "BACKEND");
-  EXPECT_EQ(column(header, parsed[2], "scur"), "3");
-  EXPECT_EQ(column(header, parsed[2], "act"), "1");
-  EXPECT_EQ(column(header, parsed[2], "type"), "1");
-  EXPECT_EQ(column(header, parsed[3], "pxname"), "api");
-  EXPECT_EQ(column(header, parsed[4], "svname"), "BACKEND");
-  EXPECT_EQ(column(header, parsed[4], "iid"), "2");
-}
-
-TEST(StatsCsv, AllHostsDrainingMakesTheBackendDown) {
-  std::vector<std::string> header;
-  auto parsed = parseLikeZdd(renderStatsCsv({{"c", "h", 1, true, 0, 0}}), &header);
-  ASSERT_EQ(parsed.size(), 2u);
-  EXPECT_EQ(column(header, parsed[1], "status"), "DOWN");
-  EXPECT_EQ(column(header, parsed[1], "weight"), "0");
-}
-
-TEST(StatsCsv, NoClustersIsJustTheHeader) {
-  std::string csv = renderStatsCsv({});
-  EXPECT_TRUE(csv.starts_with("# pxname,svname,"));
-  EXPECT_EQ(csv.find('\n'), csv.size() - 1);
-}
-
 TEST(HostLoads, MergeSumsSameHostAndKeepsOrder) {
   std::vector<HostLoadRow> into = {{"a", "h1", 1, false, 1, 0}, {"a", "h2", 1, false, 0, 0}};
   mergeHostLoads(into, {{"a", "h2", 1, true, 2, 1}, {"b", "x", 1, false, 5, 5}});
@@ -120,28 +72,14 @@ TEST(HostLoads, MergeSumsSameHostAndKeepsOrder) {
   EXPECT_EQ(into[2].cluster, "b");
 }
 
-// A provider answering hostLoads later (as the real one does, after the workers reply).
-struct FakeProvider : AdminProvider {
-  explicit FakeProvider(core::EventLoop& loop) : loop(loop) {}
-  void hostLoads(std::function<void(std::vector<HostLoadRow>)> done) override {
-    loop.post([this, done = std::move(done)] { done(rows); });
-  }
-  std::string effectiveConfigText() override { return "listener x\n"; }
-  void requestResync() override { ++resyncs; }
-  void requestReload() override { ++reloads; }
-  core::EventLoop& loop;
-  std::vector<HostLoadRow> rows = {{"web", "h1", 1, false, 4, 0}};
-  int resyncs = 0;
-  int reloads = 0;
-};
-
 struct HttpReply {
   int status = 0;
   std::string head;
   std::string body;
 };
 
-HttpReply fetch(uint16_t port, const std::string& method, const std::string& target) {
+HttpReply fetch(uint16_t port, const std::string& method, const std::string& target,
+                const std::string& extra_headers = "") {
   HttpReply out;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{5, 0};
@@ -154,7 +92,10 @@ HttpReply fetch(uint16_t port, const std::string& method, const std::string& tar
     close(fd);
     return out;
   }
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                    "\r\nConnection: close\r\n" + extra_headers;
+  if (method == "POST") req += "Content-Length: 0\r\n";
+  req += "\r\n";
   EXPECT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
   std::string all;
   char buf[4096];
@@ -172,10 +113,156 @@ HttpReply fetch(uint16_t port, const std::string& method, const std::string& tar
   return out;
 }
 
+std::string headerValue(const std::string& head, const std::string& name) {
+  size_t at = head.find("\r\n" + name + ": ");
+  if (at == std::string::npos) return {};
+  at += name.size() + 4;
+  return head.substr(at, head.find("\r\n", at) - at);
+}
+
+// ---- pure helpers -----------------------------------------------------------------------------
+
+TEST(AdminHttpAuth, EmptyTokenAcceptsAnything) {
+  EXPECT_TRUE(admin_http::authorized("", ""));
+  EXPECT_TRUE(admin_http::authorized("", "Bearer whatever"));
+}
+
+TEST(AdminHttpAuth, BearerMustMatchExactly) {
+  EXPECT_TRUE(admin_http::authorized("s3cret", "Bearer s3cret"));
+  EXPECT_TRUE(admin_http::authorized("s3cret", "bearer s3cret"));  // scheme is case-insensitive
+  EXPECT_TRUE(admin_http::authorized("s3cret", "Bearer  s3cret "));
+  EXPECT_FALSE(admin_http::authorized("s3cret", ""));
+  EXPECT_FALSE(admin_http::authorized("s3cret", "s3cret"));
+  EXPECT_FALSE(admin_http::authorized("s3cret", "Basic s3cret"));
+  EXPECT_FALSE(admin_http::authorized("s3cret", "Bearer S3cret"));  // the token is not
+  EXPECT_FALSE(admin_http::authorized("s3cret", "Bearer s3cre"));
+  EXPECT_FALSE(admin_http::authorized("s3cret", "Bearer s3cretx"));
+  EXPECT_FALSE(admin_http::authorized("s3cret", "Bearer "));
+  EXPECT_FALSE(admin_http::authorized("s3cret", std::string("Bearer s3cret\0", 14)));
+}
+
+TEST(AdminHttpOrigin, AbsentOrSameOriginPasses) {
+  EXPECT_TRUE(admin_http::sameOrigin("", "127.0.0.1:9090"));
+  EXPECT_TRUE(admin_http::sameOrigin("http://127.0.0.1:9090", "127.0.0.1:9090"));
+  EXPECT_TRUE(admin_http::sameOrigin("http://Edge.Example:9090", "edge.example:9090"));
+}
+
+TEST(AdminHttpOrigin, OtherOriginsAreRefused) {
+  EXPECT_FALSE(admin_http::sameOrigin("http://evil.example", "127.0.0.1:9090"));
+  EXPECT_FALSE(admin_http::sameOrigin("http://127.0.0.1:9091", "127.0.0.1:9090"));
+  EXPECT_FALSE(admin_http::sameOrigin("http://127.0.0.1", "127.0.0.1:9090"));
+  EXPECT_FALSE(admin_http::sameOrigin("null", "127.0.0.1:9090"));
+  EXPECT_FALSE(admin_http::sameOrigin("http://127.0.0.1:9090", ""));
+  EXPECT_FALSE(admin_http::sameOrigin("http://127.0.0.1:9090/x", "127.0.0.1:9090"));
+}
+
+TEST(AdminHttpQuery, FindsAndDecodesValues) {
+  const std::string_view q = "cluster=shop_web&host=10.0.6.25%3A31704&note=a+b&empty=&flag";
+  EXPECT_EQ(admin_http::queryParam(q, "cluster"), "shop_web");
+  EXPECT_EQ(admin_http::queryParam(q, "host"), "10.0.6.25:31704");
+  EXPECT_EQ(admin_http::queryParam(q, "note"), "a b");
+  EXPECT_EQ(admin_http::queryParam(q, "empty"), "");
+  EXPECT_EQ(admin_http::queryParam(q, "flag"), "");
+  EXPECT_EQ(admin_http::queryParam(q, "missing"), std::nullopt);
+  EXPECT_EQ(admin_http::queryParam("", "x"), std::nullopt);
+  EXPECT_EQ(admin_http::queryParam("a=1&a=2", "a"), "1");  // the first wins
+  EXPECT_EQ(admin_http::queryParam("h%6Fst=x", "host"), "x");
+}
+
+TEST(AdminHttpQuery, BadEscapesAreRefused) {
+  EXPECT_EQ(admin_http::queryParam("a=%zz", "a"), std::nullopt);
+  EXPECT_EQ(admin_http::queryParam("a=%4", "a"), std::nullopt);
+  EXPECT_EQ(admin_http::queryParam("a=%", "a"), std::nullopt);
+  EXPECT_EQ(admin_http::queryParam("a=%00", "a"), std::string(1, '\0'));
+}
+
+TEST(AdminHttpErrors, WordsMapToStatuses) {
+  EXPECT_EQ(admin_http::httpStatusForError("usage"), 400);
+  EXPECT_EQ(admin_http::httpStatusForError("invalid"), 400);
+  EXPECT_EQ(admin_http::httpStatusForError("unknown"), 400);
+  EXPECT_EQ(admin_http::httpStatusForError("notfound"), 404);
+  EXPECT_EQ(admin_http::httpStatusForError("denied"), 401);
+  EXPECT_EQ(admin_http::httpStatusForError("timeout"), 504);
+  EXPECT_EQ(admin_http::httpStatusForError("failed"), 500);
+  EXPECT_EQ(admin_http::httpStatusForError("something new"), 500);
+}
+
+TEST(AdminHttpErrors, ResultJsonEscapes) {
+  EXPECT_EQ(admin_http::resultJson(std::string("host a/\"b\" set to drain")),
+            R"({"ok":true,"message":"host a/\"b\" set to drain"})");
+  EXPECT_EQ(admin_http::resultJson(admin::commandError("notfound", "no host x\\y\n")),
+            R"({"ok":false,"error":"notfound","message":"no host x\\y\u000a"})");
+}
+
+// ---- the listener against a fake service -----------------------------------------------------
+
+// Answers status() later (as the real server does, after the workers reply) and records writes.
+struct FakeService : admin::AdminService {
+  explicit FakeService(core::EventLoop& loop) : loop(loop) {
+    admin::ClusterStatus web;
+    web.name = "web";
+    admin::HostStatus h1;
+    h1.name = "h1";
+    h1.address = "127.0.0.1:8001";
+    h1.in_flight = 4;
+    h1.traffic.record(200, 10, 20, std::chrono::microseconds(1500));
+    web.hosts.push_back(h1);
+    edge.clusters.push_back(web);
+    edge.version = "test";
+  }
+  void status(std::function<void(admin::EdgeStatus)> done) override {
+    loop.post([this, done = std::move(done)] { done(edge); });
+  }
+  admin::CommandResult setHostState(std::string_view cluster, std::string_view host,
+                                    upstream::AdminState state) override {
+    if (cluster != "web" || (host != "h1" && host != "127.0.0.1:8001")) {
+      return admin::commandError("notfound", "no host " + std::string(host));
+    }
+    calls.push_back("state " + std::string(host) + " " + std::string(admin::adminStateName(state)));
+    return "host web/h1 set to " + std::string(admin::adminStateName(state));
+  }
+  admin::CommandResult setClusterState(std::string_view cluster,
+                                       upstream::AdminState state) override {
+    calls.push_back("cluster " + std::string(cluster) + " " +
+                    std::string(admin::adminStateName(state)));
+    return std::string("ok");
+  }
+  admin::CommandResult setHostWeight(std::string_view, std::string_view host,
+                                     uint32_t weight) override {
+    if (weight == 0 || weight > 256) return admin::commandError("invalid", "weight 1..256");
+    calls.push_back("weight " + std::string(host) + " " + std::to_string(weight));
+    return std::string("ok");
+  }
+  void waitHostIdle(std::string_view, std::string_view, std::chrono::milliseconds,
+                    std::function<void(admin::CommandResult)> done) override {
+    done(std::string("idle"));
+  }
+  admin::CommandResult reload() override {
+    ++reloads;
+    if (fail_reload) return admin::commandError("failed", "baton.toml:3: listeners: bad");
+    return std::string("reloaded");
+  }
+  void resync() override { ++resyncs; }
+  std::string configText() override { return "listener x\n"; }
+  admin::CommandResult setLogLevel(std::string_view level) override {
+    if (level != "debug") return admin::commandError("invalid", "no level " + std::string(level));
+    calls.push_back("log " + std::string(level));
+    return std::string("log level debug");
+  }
+
+  core::EventLoop& loop;
+  admin::EdgeStatus edge;
+  std::vector<std::string> calls;
+  int resyncs = 0;
+  int reloads = 0;
+  bool fail_reload = false;
+};
+
 class AdminServerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    server_ = std::make_unique<AdminHttpServer>(loop_, provider_);
+  void SetUp() override { startWith(""); }
+  void startWith(std::string token) {
+    server_ = std::make_unique<AdminHttpServer>(loop_, service_, std::move(token));
     auto started = server_->start("127.0.0.1:0");
     ASSERT_TRUE(started.has_value()) << started.error().detail;
     const std::string& bound = server_->boundAddress();
@@ -184,16 +271,30 @@ class AdminServerTest : public ::testing::Test {
     ASSERT_NE(port_, 0);
     thread_ = std::thread([this] { loop_.run(); });
   }
-  void TearDown() override {
+  void TearDown() override { stop(); }
+  void stop() {
+    if (!thread_.joinable()) return;
     loop_.post([this] { loop_.stop(); });
     thread_.join();
     server_.reset();
   }
+  // The fake's fields are written on the loop thread; read them there.
+  template <typename F>
+  auto onLoop(F f) {
+    std::promise<decltype(f())> done;
+    loop_.post([&] { done.set_value(f()); });
+    return done.get_future().get();
+  }
   core::EventLoop loop_;
-  FakeProvider provider_{loop_};
+  FakeService service_{loop_};
   std::unique_ptr<AdminHttpServer> server_;
   std::thread thread_;
   uint16_t port_ = 0;
+};
+
+class TokenServerTest : public AdminServerTest {
+ protected:
+  void SetUp() override { startWith("s3cret"); }
 };
 
 TEST_F(AdminServerTest, HealthCheck) {
@@ -202,14 +303,67 @@ TEST_F(AdminServerTest, HealthCheck) {
   EXPECT_EQ(r.body, "OK\n");
 }
 
-TEST_F(AdminServerTest, StatsCsvBothSpellings) {
+TEST_F(AdminServerTest, StatsCsvBothSpellingsParseLikeZdd) {
   for (const char* target : {"/haproxy?stats;csv", "/haproxy?stats"}) {
     auto r = fetch(port_, "GET", target);
     EXPECT_EQ(r.status, 200) << target;
-    EXPECT_TRUE(r.body.starts_with("# pxname,svname,")) << r.body;
-    EXPECT_NE(r.body.find("\nweb,h1,0,0,4,"), std::string::npos) << r.body;
-    EXPECT_NE(r.body.find("\nweb,BACKEND,0,0,4,"), std::string::npos) << r.body;
+    std::vector<std::string> header;
+    auto rows = parseLikeZdd(r.body, &header);
+    ASSERT_EQ(rows.size(), 2u) << r.body;  // h1 + BACKEND
+    EXPECT_EQ(column(header, rows[0], "pxname"), "web");
+    EXPECT_EQ(column(header, rows[0], "svname"), "h1");
+    EXPECT_EQ(column(header, rows[0], "scur"), "4");
+    EXPECT_EQ(column(header, rows[0], "status"), "UP");
+    EXPECT_EQ(column(header, rows[1], "svname"), "BACKEND");
   }
+}
+
+TEST_F(AdminServerTest, StatusIsTheModelAsJson) {
+  auto r = fetch(port_, "GET", "/status");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(headerValue(r.head, "Content-Type"), "application/json");
+  EXPECT_NE(r.body.find("\"version\":\"test\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"name\":\"h1\""), std::string::npos) << r.body;
+}
+
+TEST_F(AdminServerTest, MetricsArePrometheusText) {
+  auto r = fetch(port_, "GET", "/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(headerValue(r.head, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(r.body.find("# TYPE "), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("host=\"h1\""), std::string::npos) << r.body;
+}
+
+TEST_F(AdminServerTest, DashboardHasAStrictPolicyWithAFreshNonce) {
+  for (const char* target : {"/", "/dashboard"}) {
+    auto r = fetch(port_, "GET", target);
+    EXPECT_EQ(r.status, 200) << target;
+    EXPECT_EQ(headerValue(r.head, "Content-Type"), "text/html; charset=utf-8");
+    EXPECT_EQ(headerValue(r.head, "Cache-Control"), "no-store");
+    const std::string csp = headerValue(r.head, "Content-Security-Policy");
+    EXPECT_TRUE(csp.starts_with("default-src 'none'; script-src 'nonce-")) << csp;
+    EXPECT_EQ(csp.find("unsafe"), std::string::npos) << csp;
+    EXPECT_EQ(csp.find("http"), std::string::npos) << csp;  // no other origin
+    const size_t at = csp.find("'nonce-") + 7;
+    const std::string nonce = csp.substr(at, csp.find('\'', at) - at);
+    EXPECT_EQ(nonce.size(), 32u);
+    EXPECT_NE(r.body.find("<script nonce=\"" + nonce + "\">"), std::string::npos);
+    EXPECT_NE(r.body.find("<style nonce=\"" + nonce + "\">"), std::string::npos);
+    EXPECT_EQ(r.body.find("__CSP_NONCE__"), std::string::npos);
+  }
+  const std::string a = headerValue(fetch(port_, "GET", "/").head, "Content-Security-Policy");
+  const std::string b = headerValue(fetch(port_, "GET", "/").head, "Content-Security-Policy");
+  EXPECT_NE(a, b);
+}
+
+TEST_F(AdminServerTest, DashboardPageIsSelfContained) {
+  auto r = fetch(port_, "GET", "/dashboard");
+  // No external asset: nothing is loaded from another origin (works offline).
+  for (const char* needle :
+       {"src=\"http", "href=\"http", "src=\"//", "href=\"//", "@import", "url(http", "innerHTML"}) {
+    EXPECT_EQ(r.body.find(needle), std::string::npos) << needle;
+  }
+  EXPECT_NE(r.body.find("fetch(\"/status\""), std::string::npos);
 }
 
 TEST_F(AdminServerTest, ConfigPidsAndSignals) {
@@ -222,10 +376,12 @@ TEST_F(AdminServerTest, ConfigPidsAndSignals) {
   EXPECT_EQ(fetch(port_, "GET", "/_mlb_signal/hup").status, 200);
   EXPECT_EQ(fetch(port_, "GET", "/_mlb_signal/usr1").status, 200);
   EXPECT_EQ(fetch(port_, "GET", "/_mlb_signal/usr1").status, 200);
-  // The counters are written on the loop thread; read them there.
-  std::promise<std::pair<int, int>> seen;
-  loop_.post([&] { seen.set_value({provider_.resyncs, provider_.reloads}); });
-  EXPECT_EQ(seen.get_future().get(), std::make_pair(1, 2));
+  EXPECT_EQ(onLoop([&] { return std::make_pair(service_.resyncs, service_.reloads); }),
+            std::make_pair(1, 2));
+  onLoop([&] { return service_.fail_reload = true; });
+  auto failed = fetch(port_, "GET", "/_mlb_signal/usr1");
+  EXPECT_EQ(failed.status, 500);
+  EXPECT_EQ(failed.body, "baton.toml:3: listeners: bad\n");
 }
 
 TEST_F(AdminServerTest, UnknownPathIs404AndOtherMethods405) {
@@ -233,29 +389,98 @@ TEST_F(AdminServerTest, UnknownPathIs404AndOtherMethods405) {
   EXPECT_EQ(fetch(port_, "GET", "/haproxy?other").status, 404);
   auto post = fetch(port_, "POST", "/_mlb_signal/hup");
   EXPECT_EQ(post.status, 405);
-  EXPECT_NE(post.head.find("Allow: GET, HEAD"), std::string::npos) << post.head;
+  EXPECT_EQ(headerValue(post.head, "Allow"), "GET, HEAD");
   EXPECT_EQ(fetch(port_, "DELETE", "/_haproxy_health_check").status, 405);
+  auto get = fetch(port_, "GET", "/api/host/state?cluster=web&host=h1&state=drain");
+  EXPECT_EQ(get.status, 405);  // a GET (a link, an <img>) never writes
+  EXPECT_EQ(headerValue(get.head, "Allow"), "POST");
+  EXPECT_TRUE(onLoop([&] { return service_.calls.empty(); }));
 }
 
 TEST_F(AdminServerTest, HeadHasNoBody) {
   auto r = fetch(port_, "HEAD", "/_haproxy_health_check");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "");
-  EXPECT_NE(r.head.find("Content-Length: 3"), std::string::npos) << r.head;  // as GET's "OK\n"
+  EXPECT_EQ(headerValue(r.head, "Content-Length"), "3");  // as GET's "OK\n"
+}
+
+TEST_F(AdminServerTest, WritesCallTheServiceAndAnswerJson) {
+  auto r = fetch(port_, "POST", "/api/host/state?cluster=web&host=127.0.0.1%3A8001&state=drain");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(headerValue(r.head, "Content-Type"), "application/json");
+  EXPECT_EQ(r.body, "{\"ok\":true,\"message\":\"host web/h1 set to drain\"}\n");
+  EXPECT_EQ(fetch(port_, "POST", "/api/host/weight?cluster=web&host=h1&weight=7").status, 200);
+  EXPECT_EQ(fetch(port_, "POST", "/api/cluster/state?cluster=web&state=maint").status, 200);
+  EXPECT_EQ(fetch(port_, "POST", "/api/log-level?level=debug").status, 200);
+  EXPECT_EQ(fetch(port_, "POST", "/api/reload").status, 200);
+  EXPECT_EQ(onLoop([&] { return service_.calls; }),
+            (std::vector<std::string>{"state 127.0.0.1:8001 drain", "weight h1 7",
+                                      "cluster web maint", "log debug"}));
+  EXPECT_EQ(onLoop([&] { return service_.reloads; }), 1);
+}
+
+TEST_F(AdminServerTest, WriteErrorsCarryTheWordAndStatus) {
+  auto missing = fetch(port_, "POST", "/api/host/state?cluster=web&host=nope&state=drain");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.body, "{\"ok\":false,\"error\":\"notfound\",\"message\":\"no host nope\"}\n");
+  auto bad_state = fetch(port_, "POST", "/api/host/state?cluster=web&host=h1&state=off");
+  EXPECT_EQ(bad_state.status, 400);
+  EXPECT_NE(bad_state.body.find("\"error\":\"usage\""), std::string::npos);
+  EXPECT_EQ(fetch(port_, "POST", "/api/host/state?host=h1&state=drain").status, 400);
+  auto bad_weight = fetch(port_, "POST", "/api/host/weight?cluster=web&host=h1&weight=x1");
+  EXPECT_EQ(bad_weight.status, 400);
+  EXPECT_NE(bad_weight.body.find("\"error\":\"invalid\""), std::string::npos);
+  EXPECT_EQ(fetch(port_, "POST", "/api/host/weight?cluster=web&host=h1&weight=0").status, 400);
+  EXPECT_EQ(fetch(port_, "POST", "/api/host/weight?cluster=web&host=h1&weight=9999999").status,
+            400);
+  EXPECT_EQ(fetch(port_, "POST", "/api/log-level?level=loud").status, 400);
+  EXPECT_EQ(fetch(port_, "POST", "/api/nope").status, 400);
+  onLoop([&] { return service_.fail_reload = true; });
+  auto reload = fetch(port_, "POST", "/api/reload");
+  EXPECT_EQ(reload.status, 500);
+  EXPECT_NE(reload.body.find("baton.toml:3: listeners: bad"), std::string::npos);
+  EXPECT_TRUE(onLoop([&] { return service_.calls.empty(); }));
+}
+
+TEST_F(AdminServerTest, CrossOriginWritesAreRefused) {
+  auto evil = fetch(port_, "POST", "/api/host/state?cluster=web&host=h1&state=drain",
+                    "Origin: http://evil.example\r\n");
+  EXPECT_EQ(evil.status, 403);
+  EXPECT_NE(evil.body.find("\"error\":\"denied\""), std::string::npos);
+  auto same = fetch(port_, "POST", "/api/host/state?cluster=web&host=h1&state=drain",
+                    "Origin: http://127.0.0.1:" + std::to_string(port_) + "\r\n");
+  EXPECT_EQ(same.status, 200);
+  EXPECT_EQ(onLoop([&] { return service_.calls.size(); }), 1u);
+}
+
+TEST_F(TokenServerTest, WritesNeedTheBearerToken) {
+  const std::string target = "/api/host/state?cluster=web&host=h1&state=maint";
+  auto none = fetch(port_, "POST", target);
+  EXPECT_EQ(none.status, 401);
+  EXPECT_TRUE(headerValue(none.head, "WWW-Authenticate").starts_with("Bearer")) << none.head;
+  EXPECT_NE(none.body.find("\"error\":\"denied\""), std::string::npos);
+  EXPECT_EQ(fetch(port_, "POST", target, "Authorization: Bearer wrong\r\n").status, 401);
+  EXPECT_EQ(fetch(port_, "POST", "/api/reload", "Authorization: Basic czNjcmV0\r\n").status, 401);
+  EXPECT_TRUE(onLoop([&] { return service_.calls.empty() && service_.reloads == 0; }));
+  EXPECT_EQ(fetch(port_, "POST", target, "Authorization: Bearer s3cret\r\n").status, 200);
+  EXPECT_EQ(onLoop([&] { return service_.calls; }), (std::vector<std::string>{"state h1 maint"}));
+  // Reads stay open (Prometheus, the page itself, zdd).
+  EXPECT_EQ(fetch(port_, "GET", "/status").status, 200);
+  EXPECT_EQ(fetch(port_, "GET", "/metrics").status, 200);
 }
 
 TEST(AdminServer, RefusesABadAddress) {
   core::EventLoop loop;
-  FakeProvider provider(loop);
-  AdminHttpServer server(loop, provider);
+  FakeService service(loop);
+  AdminHttpServer server(loop, service, "");
   EXPECT_FALSE(server.start("127.0.0.1").has_value());
   EXPECT_FALSE(server.start("127.0.0.1:99999").has_value());
 }
 
 TEST(AdminServer, AllAddressesForABarePort) {
   core::EventLoop loop;
-  FakeProvider provider(loop);
-  AdminHttpServer server(loop, provider);
+  FakeService service(loop);
+  AdminHttpServer server(loop, service, "");
   ASSERT_TRUE(server.start(":0").has_value());
   EXPECT_TRUE(server.boundAddress().starts_with("0.0.0.0:")) << server.boundAddress();
 }

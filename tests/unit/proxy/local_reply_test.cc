@@ -38,6 +38,7 @@ TEST(LocalReplyTest, EveryCodeMapsAsSpecified) {
       {ErrorCode::SourceNotAllowed, 403, false},
       {ErrorCode::AuthRequired, 401, false},
       {ErrorCode::Redirect, 301, false},
+      {ErrorCode::UpstreamDrainDeadline, 503, true},
       {ErrorCode::NoHealthyHost, 503, false},
       {ErrorCode::UpstreamConnectFailed, 503, false},
       {ErrorCode::UpstreamConnectTimeout, 504, false},

@@ -169,5 +169,64 @@ TEST(DeploymentGroup, BadPortLabelReported) {
   EXPECT_EQ(d.issues[0].subject, "HAPROXY_0_PORT");
 }
 
+// What `show groups` reports, step by step through the same cutover (one resync per step).
+TEST(DeploymentGroup, GroupInfoFollowsTheCutover) {
+  Deploy d;
+  d.green.tasks = {task("shop-green.x", false)};
+  auto info = [&] {
+    DeploymentMerge m;
+    std::vector<const App*> ptrs = {&d.blue, &d.green};
+    m = mergeDeploymentGroups(ptrs, &d.sticky, d.issues);
+    EXPECT_EQ(m.groups.size(), m.merged.size());
+    return m.groups.empty() ? conf::DeploymentGroupInfo{} : m.groups[0];
+  };
+  conf::DeploymentGroupInfo g = info();
+  EXPECT_EQ(g, (conf::DeploymentGroupInfo{"shop", "/shop-blue", "/shop-green", 2, 1, 0, 0, 2}));
+  d.green.tasks = {task("shop-green.x", true)};
+  g = info();
+  EXPECT_EQ(g.old_drained, 1u);
+  EXPECT_EQ(g.new_healthy, 1u);
+  // The drain count falls to 0 (blue scaled down) but the drained task still counts: sticky.
+  d.blue.instances = 1;
+  d.green.instances = 2;
+  d.green.tasks = {task("shop-green.x", true), task("shop-green.y", false)};
+  g = info();
+  EXPECT_EQ(g.old_drained, 1u);
+  EXPECT_EQ(g.new_tasks, 2u);
+  EXPECT_EQ(g.new_healthy, 1u);
+}
+
+TEST(DeploymentGroup, GroupInfoForOneColourAndSortedByGroup) {
+  App zed = colour("blue", "2024-01-01T00:00:00Z", 3, 10000);
+  zed.id = "/zed-blue";
+  zed.labels["HAPROXY_DEPLOYMENT_GROUP"] = "zed";
+  zed.labels.erase("HAPROXY_DEPLOYMENT_TARGET_INSTANCES");
+  zed.tasks = {task("zed.1", true), task("zed.2", false)};
+  Deploy d;
+  d.green.tasks = {task("shop-green.x", true)};
+  App plain;
+  plain.id = "/plain";
+  std::vector<const App*> ptrs = {&plain, &d.blue, &d.green, &zed};
+  const DeploymentMerge m = mergeDeploymentGroups(ptrs, nullptr, d.issues);
+  ASSERT_EQ(m.groups.size(), 2u);
+  EXPECT_EQ(m.groups[0].group, "shop");
+  EXPECT_EQ(m.merged[0].id, "/shop");
+  // One colour: nothing old, the app is the new one; target defaults to 1 like marathon-lb.
+  EXPECT_EQ(m.groups[1], (conf::DeploymentGroupInfo{"zed", "", "/zed-blue", 0, 2, 0, 1, 1}));
+  EXPECT_EQ(m.merged[1].id, "/zed");
+}
+
+TEST(DeploymentGroup, GroupInfoWithoutHealthChecksCountsInstances) {
+  Deploy d;
+  d.green.health_checks.clear();
+  d.green.instances = 2;
+  d.green.tasks = {task("shop-green.x", false)};
+  std::vector<const App*> ptrs = {&d.blue, &d.green};
+  const DeploymentMerge m = mergeDeploymentGroups(ptrs, nullptr, d.issues);
+  ASSERT_EQ(m.groups.size(), 1u);
+  EXPECT_EQ(m.groups[0].new_healthy, 2u);  // the rule's healthy_new, as the drain count uses it
+  EXPECT_EQ(m.groups[0].old_drained, 2u);  // N = min(2, 2, 2 + 2 - 2)
+}
+
 }  // namespace
 }  // namespace baton::discovery

@@ -500,6 +500,37 @@ TEST(Translate, DeploymentGroupServedAsOneCluster) {
   EXPECT_NE(listener(s, "port_10000"), nullptr);
 }
 
+// `show groups`: the groups this instance serves, in DiscoveredSpec::groups by group name.
+TEST(Translate, DeploymentGroupsListedWhenServed) {
+  Fixture f;
+  App blue = app("/shop-blue", 10000,
+                 {{"HAPROXY_DEPLOYMENT_GROUP", "shop"},
+                  {"HAPROXY_DEPLOYMENT_STARTED_AT", "2024-01-01T00:00:00Z"},
+                  {"HAPROXY_DEPLOYMENT_TARGET_INSTANCES", "2"}});
+  blue.instances = 2;
+  blue.tasks = {task("shop-blue.a", "10.0.0.1", 31000), task("shop-blue.b", "10.0.0.2", 31000)};
+  App green = blue;
+  green.id = "/shop-green";
+  green.service_ports = {10001};
+  green.instances = 1;
+  green.labels["HAPROXY_DEPLOYMENT_STARTED_AT"] = "2024-02-01T00:00:00Z";
+  green.tasks = {task("shop-green.x", "10.0.0.3", 31000)};
+  App alone = app("/api-v1", 10010, {{"HAPROXY_DEPLOYMENT_GROUP", "api"}});
+  alone.tasks = {task("api-v1.a", "10.0.0.4", 31000)};
+  App internal =
+      app("/int-v1", 10020, {{"HAPROXY_DEPLOYMENT_GROUP", "int"}, {"HAPROXY_GROUP", "internal"}});
+  App plain = app("/plain", 10030, {});
+  const DiscoveredSpec s = f.run({plain, internal, green, alone, blue});
+  ASSERT_EQ(s.groups.size(), 2u);  // "int" belongs to another load balancer; /plain is no group
+  EXPECT_EQ(s.groups[0], (conf::DeploymentGroupInfo{"api", "", "/api-v1", 0, 1, 0, 1, 1}));
+  EXPECT_EQ(s.groups[1],
+            (conf::DeploymentGroupInfo{"shop", "/shop-blue", "/shop-green", 2, 1, 1, 1, 2}));
+  // Deterministic and part of spec equality: the same input gives an equal spec.
+  EXPECT_EQ(s, f.run({blue, green, alone, internal, plain}));
+  f.options.groups = {"*"};
+  EXPECT_EQ(f.run({plain, internal, green, alone, blue}).groups.size(), 3u);
+}
+
 TEST(Translate, ClusterNameCollisionReported) {
   Fixture f;
   const DiscoveredSpec s = f.run({app("/a/b", 10000, {}), app("/a_b", 10000, {})});

@@ -1,0 +1,140 @@
+// The admin model: one plain, self-contained picture of the whole edge (listeners, routes,
+// clusters, hosts, Marathon, deployment groups, recent rejected requests) that every admin view
+// renders from: the socket's `show` commands (text and --json), /status (JSON), /metrics
+// (Prometheus text), the stats CSV and the dashboard.
+//
+// Built on the control thread by the server (AdminService::status): it merges the counters every
+// worker sends back into the current snapshot's structure. Renderers (proxy/admin/render.h) are
+// pure functions of it, so they are tested from structs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/traffic_stats.h"
+#include "upstream/cluster.h"
+
+namespace baton::proxy::admin {
+
+// "ready" / "drain" / "maint" (HAProxy's `set server state` words).
+std::string_view adminStateName(upstream::AdminState state);
+std::optional<upstream::AdminState> parseAdminState(std::string_view word);
+
+struct HostStatus {
+  std::string name;     // svname (marathon-lb style for Marathon tasks), the address otherwise
+  std::string address;  // "ip:port"
+  std::string task_id;  // Marathon task id, "" for configured hosts
+  uint32_t weight = 1;  // what the balancer uses now
+  uint32_t configured_weight = 1;  // from the file or the app's labels
+  bool weight_overridden = false;  // an operator set the weight
+  // What picks see: the stricter of the operator's state, the cluster's and discovery's.
+  upstream::AdminState state = upstream::AdminState::Active;
+  upstream::AdminState admin_state = upstream::AdminState::Active;  // set by an operator
+  bool discovery_draining = false;   // Marathon: task killing, old deployment colour
+  std::string health = "unchecked";  // active health checks come later (issue 8)
+  bool present = true;       // false: gone from the config, still finishing in-flight requests
+  uint64_t in_flight = 0;    // HTTP requests in flight + open TCP-mode connections
+  uint64_t tcp_active = 0;   // the TCP-mode part of in_flight
+  uint64_t pooled_idle = 0;  // idle keep-alive connections in the workers' pools
+  uint64_t connect_failures = 0;
+  uint64_t drain_cut = 0;  // requests cut at the host drain deadline
+  TrafficCounters traffic;
+};
+
+struct ClusterStatus {
+  std::string name;
+  std::string origin;  // "config" or "marathon:/app/id"
+  std::string policy;  // "round_robin", "least_request", "p2c", "source_hash"
+  std::string sticky_cookie;
+  upstream::AdminState admin_state = upstream::AdminState::Active;  // cluster-wide operator state
+  uint64_t no_host = 0;  // requests answered 503: no host left to try
+  uint64_t retries = 0;  // connect attempts on another host after a failure
+  TrafficCounters traffic;
+  std::vector<HostStatus> hosts;
+};
+
+struct RouteStatus {
+  // Stable, bounded label: "<scope>|<vhost>|<prefix>" ("" scope = shared).
+  std::string id;
+  std::string scope;
+  std::string vhost;
+  std::string prefix;
+  std::string cluster;
+  TrafficCounters traffic;
+};
+
+struct ListenerStatus {
+  std::string name;
+  std::string address;  // bound "ip:port"
+  std::string kind;     // "http" or "tcp"
+  std::string origin;   // "config" or "marathon"
+  uint64_t accepted = 0;
+  uint64_t active_connections = 0;
+  TrafficCounters traffic;  // HTTP requests answered on it (incl. local replies)
+};
+
+struct DiscoveryView {
+  bool enabled = false;
+  std::string url;  // the Marathon (or file:) source in use
+  size_t apps = 0;
+  size_t tasks = 0;
+  int64_t sync_age_ms = -1;  // since the last applied document; -1 = none yet
+  uint64_t documents_applied = 0;
+  uint64_t documents_refused = 0;
+  std::string last_refusal;
+  bool from_state_file = false;
+  bool holding = false;  // a suspicious change waits for a confirming resync
+  std::vector<std::string> issues;
+};
+
+struct DeploymentGroupStatus {
+  std::string group;    // HAPROXY_DEPLOYMENT_GROUP
+  std::string old_app;  // "" when only one colour runs
+  std::string new_app;
+  uint32_t old_tasks = 0;
+  uint32_t new_tasks = 0;
+  uint32_t old_drained = 0;
+  uint32_t new_healthy = 0;
+  uint32_t target = 0;      // HAPROXY_DEPLOYMENT_TARGET_INSTANCES
+  bool in_cutover = false;  // both colours have tasks
+};
+
+// A request refused before it reached a route (malformed, smuggling attempt, limit): the
+// operator's "why did this client get a 400".
+struct RejectedRequest {
+  int64_t unix_ms = 0;
+  std::string listener;
+  std::string client_ip;
+  uint16_t status = 0;
+  std::string reason;   // the error code's stable name ("BadRequestTarget", ...)
+  std::string excerpt;  // first bytes of the offending input, escaped (printable ASCII only)
+};
+
+struct EdgeStatus {
+  std::string version;
+  int64_t pid = 0;
+  int64_t started_unix_ms = 0;
+  int64_t now_unix_ms = 0;
+  uint32_t workers = 0;
+  uint64_t generation = 0;
+  uint64_t reloads = 0;
+  uint64_t reload_failures = 0;
+  std::string last_reload_error;
+  std::string log_level;
+  std::vector<ListenerStatus> listeners;
+  std::vector<RouteStatus> routes;
+  std::vector<ClusterStatus> clusters;
+  DiscoveryView discovery;
+  std::vector<DeploymentGroupStatus> groups;
+  std::vector<RejectedRequest> errors;  // newest first, bounded
+};
+
+// Lookup helpers shared by the commands and the HTTP actions. `host` matches a host's name or
+// its address ("10_0_6_25_31704" or "10.0.6.25:31704").
+const ClusterStatus* findCluster(const EdgeStatus& status, std::string_view cluster);
+const HostStatus* findHost(const ClusterStatus& cluster, std::string_view host);
+
+}  // namespace baton::proxy::admin

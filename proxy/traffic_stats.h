@@ -1,0 +1,49 @@
+// Traffic counters shared by the data plane (each worker owns its own copies, plain integers,
+// no atomics: one thread writes them) and the admin model (the control thread merges the copies
+// every worker sends back; see proxy/admin/status.h).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace baton::proxy {
+
+// Requests by HTTP status class: 0 = 1xx ... 4 = 5xx, 5 = "other" (no status sent: the client
+// went away first, logged as 499).
+inline constexpr size_t kStatusClasses = 6;
+size_t statusClassIndex(uint16_t status);
+std::string_view statusClassLabel(size_t index);  // "1xx" .. "5xx", "other"
+
+// Request latency (start of the request head to the end of the response), Prometheus-style
+// buckets. Counts are per bucket (not cumulative); renderers accumulate.
+struct LatencyHistogram {
+  static constexpr size_t kBounds = 13;
+  // Upper bounds in seconds; the bucket after the last is +Inf.
+  static constexpr std::array<double, kBounds> kBoundsSeconds{
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
+  std::array<uint64_t, kBounds + 1> buckets{};
+  uint64_t count = 0;
+  uint64_t sum_us = 0;
+
+  void record(std::chrono::microseconds elapsed);
+  void merge(const LatencyHistogram& other);
+  // Upper bound (seconds) of the bucket holding quantile `q` (0..1); 0 when empty; the last
+  // finite bound when the quantile falls in +Inf. Coarse on purpose: for dashboards.
+  double quantileSeconds(double q) const;
+};
+
+struct TrafficCounters {
+  std::array<uint64_t, kStatusClasses> requests{};
+  uint64_t bytes_in = 0;   // request body bytes from clients
+  uint64_t bytes_out = 0;  // response body bytes to clients
+  LatencyHistogram latency;
+
+  void record(uint16_t status, uint64_t in, uint64_t out, std::chrono::microseconds elapsed);
+  void merge(const TrafficCounters& other);
+  uint64_t total() const;
+};
+
+}  // namespace baton::proxy

@@ -1,0 +1,197 @@
+// A worker's own counters for the admin model: per listener, route, cluster and host. Plain
+// integers written only by the worker's thread (no atomics, no locks on the request path); the
+// control thread gets copies by posting a task (Worker::collectStats) and merges them.
+//
+// Counters outlive snapshots: they are keyed by name (listener name, route id, cluster name,
+// host name), so a Marathon resync or a reload that keeps a host keeps its counters. A stream
+// holds a StatsRef to each runtime it records into; a runtime whose name left the snapshot stays
+// until the last ref is gone (and is reported meanwhile with present = false).
+//
+// Threading: one WorkerStats per worker, used only on that worker's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/traffic_stats.h"
+#include "upstream/cluster.h"
+
+namespace baton::proxy {
+
+struct ProxySnapshot;
+
+// Non-atomic reference count: runtimes are shared only within one worker thread.
+struct StatsRefCounted {
+  uint32_t refs = 0;
+  bool present = true;  // named by the worker's current snapshot
+};
+
+template <typename T>
+class StatsRef {
+ public:
+  StatsRef() = default;
+  explicit StatsRef(T* target) : target_(target) {
+    if (target_ != nullptr) ++target_->refs;
+  }
+  StatsRef(const StatsRef& other) : StatsRef(other.target_) {}
+  StatsRef& operator=(const StatsRef& other) {
+    StatsRef copy(other);
+    std::swap(target_, copy.target_);
+    return *this;
+  }
+  ~StatsRef() {
+    if (target_ != nullptr) --target_->refs;
+  }
+  T* get() const { return target_; }
+  T* operator->() const { return target_; }
+  explicit operator bool() const { return target_ != nullptr; }
+
+ private:
+  T* target_ = nullptr;
+};
+
+struct HostRuntime : StatsRefCounted {
+  std::string name;
+  std::string address;
+  TrafficCounters traffic;
+  uint64_t in_flight = 0;  // HTTP requests between upstream start and end
+  uint64_t connect_failures = 0;
+  uint64_t drain_cut = 0;
+  // What the worker's current snapshot says; streams check it when releasing a connection.
+  upstream::AdminState state = upstream::AdminState::Active;
+  std::chrono::steady_clock::time_point left_active_at{};  // when it stopped being Active
+};
+
+struct ClusterRuntime : StatsRefCounted {
+  TrafficCounters traffic;
+  uint64_t no_host = 0;
+  uint64_t retries = 0;
+  std::unordered_map<std::string, std::unique_ptr<HostRuntime>> hosts;  // by host name
+};
+
+struct RouteRuntime : StatsRefCounted {
+  TrafficCounters traffic;
+};
+
+struct ListenerRuntime : StatsRefCounted {
+  std::string name;
+  uint64_t accepted = 0;
+  uint64_t active = 0;
+  TrafficCounters traffic;
+};
+
+// One host as a worker reports it (copied to the control thread).
+struct HostReport {
+  std::string name;
+  std::string address;
+  bool present = true;
+  TrafficCounters traffic;
+  uint64_t in_flight = 0;
+  uint64_t tcp_active = 0;
+  uint64_t pooled_idle = 0;
+  uint64_t connect_failures = 0;
+  uint64_t drain_cut = 0;
+};
+
+struct ClusterReport {
+  std::string name;
+  bool present = true;
+  TrafficCounters traffic;
+  uint64_t no_host = 0;
+  uint64_t retries = 0;
+  std::vector<HostReport> hosts;
+};
+
+struct NamedTraffic {
+  std::string name;  // listener name or route id
+  bool present = true;
+  TrafficCounters traffic;
+  uint64_t accepted = 0;  // listeners only
+  uint64_t active = 0;    // listeners only
+};
+
+// A request refused before routing (codec errors, bad targets): the admin `show errors` ring.
+struct RejectedEntry {
+  int64_t unix_ms = 0;
+  std::string listener;
+  std::string client_ip;
+  uint16_t status = 0;
+  std::string reason;
+  std::string excerpt;  // already escaped
+};
+
+struct WorkerReport {
+  uint32_t worker = 0;
+  uint64_t generation = 0;  // the snapshot the worker serves
+  std::vector<NamedTraffic> listeners;
+  std::vector<NamedTraffic> routes;
+  std::vector<ClusterReport> clusters;
+  std::vector<RejectedEntry> rejected;  // oldest first
+};
+
+// "<vhost>|<prefix>": a route's stable name in stats (bounded by the config, never a request
+// path).
+std::string routeId(const std::string& vhost, const std::string& prefix);
+
+// Printable-ASCII rendering of raw request bytes for `show errors`: other bytes as \xHH, at most
+// `max` input bytes.
+std::string escapeExcerpt(std::string_view bytes, size_t max = 96);
+
+class WorkerStats {
+ public:
+  // Maps the snapshot's clusters, hosts and routes to runtimes (new names get fresh counters),
+  // marks the others absent and frees absent runtimes nobody refers to. Hosts that stop being
+  // Active in this snapshot are appended to `left_active` (their pooled connections are closed
+  // by the caller).
+  void attach(const ProxySnapshot& snapshot, std::vector<HostRuntime*>& left_active);
+
+  // For the snapshot last attached (indices as in that snapshot).
+  ClusterRuntime* cluster(uint32_t cluster_index) const {
+    return clusters_by_index_[cluster_index];
+  }
+  HostRuntime* host(uint32_t cluster_index, uint32_t host_index) const {
+    return hosts_by_index_[cluster_index][host_index];
+  }
+  RouteRuntime* route(size_t route_index) const { return routes_by_index_[route_index]; }
+  ListenerRuntime* listener(const std::string& name);  // created on first use
+  // By name, present or not (nullptr when unknown).
+  ClusterRuntime* findCluster(const std::string& name) const;
+  HostRuntime* findHost(const std::string& cluster, const std::string& host) const;
+  RouteRuntime* findRoute(const std::string& id) const;
+
+  void listenerGone(const std::string& name);  // the listener was removed from the worker
+  void noteRejected(RejectedEntry entry);
+
+  // Every runtime currently known (present or still referenced). Pooled idle and TCP counts are
+  // filled by the worker.
+  WorkerReport report() const;
+
+  // Hosts not Active now with requests still in flight (for the drain deadline).
+  template <typename F>
+  void forEachHost(F&& f) const {
+    for (const auto& [name, cluster] : clusters_) {
+      for (const auto& [host_name, host] : cluster->hosts) f(name, *host);
+    }
+  }
+
+ private:
+  void prune();
+
+  std::unordered_map<std::string, std::unique_ptr<ClusterRuntime>> clusters_;
+  std::unordered_map<std::string, std::unique_ptr<RouteRuntime>> routes_;
+  std::unordered_map<std::string, std::unique_ptr<ListenerRuntime>> listeners_;
+  std::vector<ClusterRuntime*> clusters_by_index_;
+  std::vector<std::vector<HostRuntime*>> hosts_by_index_;
+  std::vector<RouteRuntime*> routes_by_index_;
+  // The last attach's host tables by cluster object: an unchanged cluster (shared between
+  // snapshots) skips the per-host lookups, which matters with thousands of Marathon apps.
+  std::unordered_map<const upstream::Cluster*, std::vector<HostRuntime*>> last_hosts_;
+  std::vector<RejectedEntry> rejected_;  // ring
+  size_t rejected_next_ = 0;
+};
+
+}  // namespace baton::proxy

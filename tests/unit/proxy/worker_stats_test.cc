@@ -1,0 +1,147 @@
+// WorkerStats: counters keyed by name survive snapshots, absent runtimes live while referenced,
+// hosts leaving service are reported once.
+#include "proxy/worker_stats.h"
+
+#include <gtest/gtest.h>
+
+#include "proxy/admin_overrides.h"
+#include "proxy/snapshot.h"
+
+namespace baton::proxy {
+namespace {
+
+conf::HostSpec hostSpec(const std::string& address, bool draining = false) {
+  conf::HostSpec h;
+  h.address = address;
+  h.draining = draining;
+  return h;
+}
+
+std::shared_ptr<const conf::ConfigSpec> configWith(std::vector<conf::HostSpec> hosts,
+                                                   const std::string& cluster = "web") {
+  auto config = std::make_shared<conf::ConfigSpec>();
+  conf::ClusterSpec c;
+  c.name = cluster;
+  c.hosts = std::move(hosts);
+  config->clusters.push_back(c);
+  conf::VirtualHostSpec vhost;
+  vhost.name = "site";
+  vhost.domains = {"*"};
+  conf::RouteSpec route;
+  route.prefix = "/";
+  route.cluster = cluster;
+  vhost.routes.push_back(route);
+  config->vhosts.push_back(vhost);
+  return config;
+}
+
+SnapshotPtr snapshotOf(std::shared_ptr<const conf::ConfigSpec> config, uint64_t generation,
+                       const ProxySnapshot* previous = nullptr) {
+  auto built = buildSnapshot(std::move(config), generation, previous, 1);
+  EXPECT_TRUE(built.has_value()) << (built ? "" : built.error().detail);
+  return *built;
+}
+
+TEST(WorkerStats, CountersSurviveASnapshotThatKeepsTheHost) {
+  WorkerStats stats;
+  std::vector<HostRuntime*> left;
+  auto first = snapshotOf(configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")}), 1);
+  stats.attach(*first, left);
+  stats.host(0, 1)->traffic.record(200, 1, 2, std::chrono::microseconds(5));
+  stats.route(0)->traffic.record(200, 1, 2, std::chrono::microseconds(5));
+
+  // The new config drops the first host: the second moves to index 0, its counters follow.
+  auto second = snapshotOf(configWith({hostSpec("127.0.0.1:1001")}), 2, first.get());
+  stats.attach(*second, left);
+  EXPECT_TRUE(left.empty());
+  EXPECT_EQ(stats.host(0, 0)->traffic.total(), 1u);
+  EXPECT_EQ(stats.route(0)->traffic.total(), 1u);
+  const WorkerReport report = stats.report();
+  ASSERT_EQ(report.clusters.size(), 1u);
+  EXPECT_EQ(report.clusters[0].hosts.size(), 1u) << "the dropped, idle host is forgotten";
+}
+
+TEST(WorkerStats, AnAbsentHostStaysWhileAStreamHoldsIt) {
+  WorkerStats stats;
+  std::vector<HostRuntime*> left;
+  auto first = snapshotOf(configWith({hostSpec("127.0.0.1:1000")}), 1);
+  stats.attach(*first, left);
+  StatsRef<HostRuntime> held(stats.host(0, 0));
+  held->in_flight = 1;
+  auto second = snapshotOf(configWith({hostSpec("127.0.0.1:2000")}), 2);
+  stats.attach(*second, left);
+  WorkerReport report = stats.report();
+  ASSERT_EQ(report.clusters[0].hosts.size(), 2u);
+  bool saw_absent = false;
+  for (const auto& h : report.clusters[0].hosts) {
+    if (h.address == "127.0.0.1:1000") {
+      saw_absent = true;
+      EXPECT_FALSE(h.present);
+      EXPECT_EQ(h.in_flight, 1u);
+    }
+  }
+  EXPECT_TRUE(saw_absent);
+  held = StatsRef<HostRuntime>();
+  stats.attach(*second, left);  // next snapshot prunes it
+  EXPECT_EQ(stats.report().clusters[0].hosts.size(), 1u);
+}
+
+TEST(WorkerStats, HostsLeavingServiceAreReportedOnce) {
+  WorkerStats stats;
+  std::vector<HostRuntime*> left;
+  auto config = configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")});
+  auto base = snapshotOf(config, 1);
+  stats.attach(*base, left);
+  EXPECT_TRUE(left.empty());
+
+  AdminOverrides overrides;
+  overrides.setHostState("web", "127.0.0.1:1001", upstream::AdminState::Draining);
+  auto drained = applyOverrides(base, overrides, 2);
+  stats.attach(*drained, left);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0]->address, "127.0.0.1:1001");
+  EXPECT_EQ(left[0]->state, upstream::AdminState::Draining);
+
+  left.clear();
+  stats.attach(*applyOverrides(base, overrides, 3), left);
+  EXPECT_TRUE(left.empty()) << "still draining: not reported again";
+  overrides.setHostState("web", "127.0.0.1:1001", upstream::AdminState::Active);
+  stats.attach(*applyOverrides(base, overrides, 4), left);
+  EXPECT_TRUE(left.empty());
+  EXPECT_EQ(stats.host(0, 1)->state, upstream::AdminState::Active);
+}
+
+TEST(WorkerStats, RejectedRingKeepsTheNewest) {
+  WorkerStats stats;
+  for (int i = 0; i < 100; ++i) {
+    stats.noteRejected(RejectedEntry{i, "l", "127.0.0.1", 400, "BadRequest", std::to_string(i)});
+  }
+  const WorkerReport report = stats.report();
+  ASSERT_EQ(report.rejected.size(), 64u);
+  EXPECT_EQ(report.rejected.front().unix_ms, 36);
+  EXPECT_EQ(report.rejected.back().unix_ms, 99);
+}
+
+TEST(EscapeExcerpt, PrintableAsciiOnly) {
+  EXPECT_EQ(escapeExcerpt("GET /\xe4\xb8\xad HTTP/1.1\r\n"), "GET /\\xe4\\xb8\\xad HTTP/1.1\\r\\n");
+  EXPECT_EQ(escapeExcerpt("a\\b"), "a\\\\b");
+  EXPECT_EQ(escapeExcerpt(std::string(10, 'x'), 4), "xxxx...");
+}
+
+TEST(TrafficCounters, StatusClassesAndQuantiles) {
+  TrafficCounters t;
+  t.record(204, 0, 0, std::chrono::microseconds(500));
+  t.record(503, 0, 0, std::chrono::milliseconds(30));
+  t.record(0, 0, 0, std::chrono::seconds(20));
+  EXPECT_EQ(t.requests[1], 1u);
+  EXPECT_EQ(t.requests[4], 1u);
+  EXPECT_EQ(t.requests[5], 1u);
+  EXPECT_EQ(t.total(), 3u);
+  EXPECT_DOUBLE_EQ(t.latency.quantileSeconds(0.3), 0.001);
+  EXPECT_DOUBLE_EQ(t.latency.quantileSeconds(0.6), 0.05);
+  EXPECT_DOUBLE_EQ(t.latency.quantileSeconds(1.0), 10.0) << "+Inf reports the last bound";
+  EXPECT_EQ(t.latency.buckets.back(), 1u);
+}
+
+}  // namespace
+}  // namespace baton::proxy
