@@ -42,7 +42,6 @@
 
 #include "proxy/admin/service.h"
 #include "proxy/core/error.h"
-#include "proxy/host_load.h"
 
 struct evhttp;
 struct evhttp_request;
@@ -52,16 +51,6 @@ class EventLoop;
 }
 
 namespace baton::proxy {
-
-// DEPRECATED, unused by this listener: proxy::Server still derives from it. Delete it once
-// server.h no longer does (the listener only needs admin::AdminService).
-struct AdminProvider {
-  virtual ~AdminProvider() = default;
-  virtual void hostLoads(std::function<void(std::vector<HostLoadRow>)> done) = 0;
-  virtual std::string effectiveConfigText() = 0;
-  virtual void requestResync() = 0;
-  virtual void requestReload() = 0;
-};
 
 // Pure helpers of the listener, exposed for tests.
 namespace admin_http {

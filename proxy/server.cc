@@ -318,17 +318,7 @@ core::Result<void> Server::startAdminSocket() {
   return {};
 }
 
-void Server::hostLoads(std::function<void(std::vector<HostLoadRow>)> done) {
-  if (shutting_down_) {
-    done({});  // drained workers never answer
-    return;
-  }
-  std::vector<Worker*> workers;
-  for (auto& worker : workers_) workers.push_back(worker.get());
-  gatherHostLoads(loop_, workers, std::move(done));
-}
-
-std::string Server::effectiveConfigText() {
+std::string Server::configText() {
   std::string out = "# baton generation " + std::to_string(snapshot_->generation) + "\n";
   if (discovery_) {
     const auto status = discovery_->status();
@@ -344,14 +334,6 @@ std::string Server::effectiveConfigText() {
     out += "# issue: " + issue.text() + "\n";
   }
   return out + describeRouting(*config_);
-}
-
-void Server::requestResync() {
-  if (discovery_) discovery_->resync();
-}
-
-void Server::requestReload() {
-  reloadFromSignal();
 }
 
 void Server::onSignal(int signo, short, void* arg) {
@@ -445,6 +427,8 @@ core::Result<void> Server::reloadNow() {
   auto published = publish(next, found, "reloaded");
   if (!published) return published;
   ++reloads_;
+  // A new token takes effect at once; the admin addresses and socket path need a restart.
+  if (admin_) admin_->setToken(file_config_->admin.token);
   if (marathon_changed) {
     startDiscovery();
   } else if (discovery_) {
@@ -760,11 +744,7 @@ admin::CommandResult Server::reload() {
 }
 
 void Server::resync() {
-  requestResync();
-}
-
-std::string Server::configText() {
-  return effectiveConfigText();
+  if (discovery_) discovery_->resync();
 }
 
 admin::CommandResult Server::setLogLevel(std::string_view level) {

@@ -40,7 +40,7 @@ struct ServerOptions {
   std::string self_app_id;  // Marathon app id baton runs as (never exposed); "" = none
 };
 
-class Server : public AdminProvider, public admin::AdminService {
+class Server : public admin::AdminService {
  public:
   // Loads the config, opens every listener (reporting the real port for port 0) and builds the
   // first snapshot. Errors name file:line:key or the listener that could not be opened.
@@ -112,11 +112,6 @@ class Server : public AdminProvider, public admin::AdminService {
   std::string configText() override;
   admin::CommandResult setLogLevel(std::string_view level) override;
   void whenApplied(std::function<void()> then) override;
-  // AdminProvider (the admin HTTP listener's view of the server), control thread.
-  void hostLoads(std::function<void(std::vector<HostLoadRow>)> done) override;
-  std::string effectiveConfigText() override;
-  void requestResync() override;
-  void requestReload() override;
   void shutdown();
   void onWorkerStopped();
   void onWorkerApplied(uint32_t worker, uint64_t generation);

@@ -308,62 +308,6 @@ void Worker::onTcpProxyClosed(TcpProxy* proxy) {
   maybeFinishDrain();
 }
 
-std::vector<HostLoadRow> Worker::hostLoads() const {
-  std::vector<HostLoadRow> rows;
-  if (!snapshot_) return rows;
-  for (const auto& cluster : snapshot_->clusters) {
-    auto ref = cluster_index_.find(cluster->name());
-    const conf::ClusterSpec* spec = ref == cluster_index_.end() ? nullptr : ref->second.spec;
-    auto lb = lbs_.find(cluster.get());
-    for (const upstream::Host& host : cluster->hosts()) {
-      HostLoadRow row;
-      row.cluster = cluster->name();
-      row.host = host.address;
-      row.weight = host.weight;
-      row.draining = host.admin_state != upstream::AdminState::Active;
-      if (spec != nullptr && host.index < spec->hosts.size()) {
-        const conf::HostSpec& hs = spec->hosts[host.index];
-        if (!hs.name.empty()) row.host = hs.name;
-        row.draining = row.draining || hs.draining;
-      }
-      if (lb != lbs_.end()) row.outstanding = lb->second->outstanding(host.index);
-      rows.push_back(std::move(row));
-    }
-  }
-  // TCP connections: already in `outstanding` when their balancer is the current one; those
-  // still on a balancer of an older snapshot (the cluster changed) are added by name.
-  std::vector<HostLoadRow> tcp;
-  for (const auto& [proxy, entry] : tcp_proxies_) {
-    const upstream::Host* host = proxy->host();
-    if (host == nullptr) continue;
-    HostLoadRow row;
-    row.cluster = proxy->cluster().name();
-    row.host = host->address;
-    auto ref = cluster_index_.find(row.cluster);
-    if (ref != cluster_index_.end() && ref->second.spec != nullptr &&
-        host->index < ref->second.spec->hosts.size() &&
-        !ref->second.spec->hosts[host->index].name.empty()) {
-      row.host = ref->second.spec->hosts[host->index].name;
-    }
-    row.weight = host->weight;
-    row.tcp_connections = 1;
-    auto lb = lbs_.find(&proxy->cluster());
-    const bool counted = lb != lbs_.end() && lb->second.get() == proxy->loadBalancer();
-    if (!counted) row.outstanding = 1;
-    tcp.push_back(std::move(row));
-  }
-  mergeHostLoads(rows, tcp);
-  return rows;
-}
-
-void Worker::collectHostLoads(core::EventLoop& reply_to,
-                              std::function<void(std::vector<HostLoadRow>)> reply) {
-  loop_.post([this, &reply_to, reply = std::move(reply)]() mutable {
-    reply_to.post(
-        [rows = hostLoads(), reply = std::move(reply)]() mutable { reply(std::move(rows)); });
-  });
-}
-
 WorkerReport Worker::statsReport() const {
   WorkerReport report = stats_.report();
   report.worker = index_;

@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "proxy/core/event_loop.h"
-#include "proxy/host_load.h"
 #include "proxy/request_id.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"
@@ -76,11 +75,6 @@ class Worker {
       const std::shared_ptr<const upstream::Cluster>& cluster);
   void onConnectionClosed(DownstreamConnection* conn);
 
-  // Control thread: reads this worker's per-host load (load-balancer outstanding counts, which
-  // include open TCP-mode connections) on the worker's loop, then posts `reply` with the rows to
-  // `reply_to` (the control loop). Never replies if the worker's loop has already stopped.
-  void collectHostLoads(core::EventLoop& reply_to,
-                        std::function<void(std::vector<HostLoadRow>)> reply);
   // Worker thread: TCP-mode connections refused because the cluster is unknown or has no host.
   uint64_t tcpRefused() const { return tcp_refused_; }
 
@@ -104,7 +98,6 @@ class Worker {
   void refuseTcp(const WorkerListener& listener, int fd, const char* why);
   void noteTcpRefusal(const WorkerListener& listener, const char* why);
   void onTcpProxyClosed(TcpProxy* proxy);
-  std::vector<HostLoadRow> hostLoads() const;
   size_t openConnections() const { return connections_.size() + tcp_proxies_.size(); }
   void applySnapshot(SnapshotPtr snapshot);
   WorkerReport statsReport() const;

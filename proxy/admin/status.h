@@ -47,7 +47,7 @@ struct HostStatus {
 struct ClusterStatus {
   std::string name;
   std::string origin;  // "config" or "marathon:/app/id"
-  std::string policy;  // "round_robin", "least_request", "p2c", "source_hash"
+  std::string policy;  // policyName(): "roundrobin", "leastconn", "power_of_two", "source"
   std::string sticky_cookie;
   upstream::AdminState admin_state = upstream::AdminState::Active;  // cluster-wide operator state
   uint64_t no_host = 0;  // requests answered 503: no host left to try

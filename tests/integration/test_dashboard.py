@@ -188,3 +188,30 @@ def test_dashboard_drives_a_drain_in_chromium(baton, backends, tmp_path):
         answer = socket_command(sock, f"show hosts {shop}")
         line = next(l for l in answer.splitlines() if host_name(target) in l)
         assert "drain" in line, answer
+
+
+@pytest.mark.parametrize("document", ["sample_status.json", "sparse_status.json"])
+def test_page_on_sample_documents(tmp_path, document):
+    """The page alone against tests/dashboard/serve_sample.py: a full document (Marathon, groups,
+    rejected requests, every state) and a sparse one (missing fields, nulls, wrong types, as an
+    older server or a bug could send) both render with no console or page error, and a drain
+    click round-trips."""
+    require_browser()
+    env = dict(os.environ, SAMPLE_STATUS=os.path.join(DASHBOARD_DIR, document))
+    server = subprocess.Popen(
+        ["/usr/bin/python3", os.path.join(DASHBOARD_DIR, "serve_sample.py"), "0"],
+        stdout=subprocess.PIPE, env=env)
+    try:
+        url = server.stdout.readline().decode().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        host = "shop_web_10001/10_0_6_31_31022" if document == "sample_status.json" else "legacy/h1"
+        run = subprocess.run(
+            ["node", os.path.join(DASHBOARD_DIR, "dashboard.spec.mjs")], cwd=DASHBOARD_DIR,
+            env=dict(os.environ, DASHBOARD_URL=url, EXPECT_HOSTS=host, DRAIN_HOST=host,
+                     SCREENSHOT=os.path.join(str(tmp_path), "page.png")),
+            capture_output=True, timeout=120)
+    finally:
+        server.terminate()
+        server.wait(10)
+    out = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    assert run.returncode == 0 and "PASS" in out, out

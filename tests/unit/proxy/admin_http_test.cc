@@ -1,4 +1,5 @@
 #include "proxy/admin_http.h"
+#include "proxy/admin_status_builder.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -60,16 +61,6 @@ std::string column(const std::vector<std::string>& header, const std::vector<std
   }
   ADD_FAILURE() << "no column " << name;
   return {};
-}
-
-TEST(HostLoads, MergeSumsSameHostAndKeepsOrder) {
-  std::vector<HostLoadRow> into = {{"a", "h1", 1, false, 1, 0}, {"a", "h2", 1, false, 0, 0}};
-  mergeHostLoads(into, {{"a", "h2", 1, true, 2, 1}, {"b", "x", 1, false, 5, 5}});
-  ASSERT_EQ(into.size(), 3u);
-  EXPECT_EQ(into[1].outstanding, 2u);
-  EXPECT_TRUE(into[1].draining);
-  EXPECT_EQ(into[1].tcp_connections, 1u);
-  EXPECT_EQ(into[2].cluster, "b");
 }
 
 struct HttpReply {
@@ -491,12 +482,14 @@ TEST(AdminServer, AllAddressesForABarePort) {
 namespace baton::proxy {
 namespace {
 
-// The real collection path: a running worker reads its snapshot and balancers on its own
-// thread and posts the rows back to the control loop.
-TEST(GatherHostLoads, RowsFromARunningWorkerWithNamesAndDrainFlags) {
+// The real collection path: a running worker copies its counters on its own thread and posts
+// them back to the control loop; the builder turns them into the admin model with names,
+// weights and discovery's drain flags.
+TEST(CollectStats, FromARunningWorkerIntoTheModel) {
   auto config = std::make_shared<conf::ConfigSpec>();
   conf::ClusterSpec cluster;
   cluster.name = "shop_10000";
+  cluster.origin = "marathon:/shop";
   conf::HostSpec a;
   a.address = "127.0.0.1:31000";
   a.name = "127_0_0_1_31000";
@@ -512,29 +505,34 @@ TEST(GatherHostLoads, RowsFromARunningWorkerWithNamesAndDrainFlags) {
   core::EventLoop control;
   Worker worker(0, {}, *snapshot);
   worker.start();
-  std::vector<HostLoadRow> got;
-  gatherHostLoads(control, {&worker}, [&](std::vector<HostLoadRow> rows) {
-    got = std::move(rows);
+  std::vector<WorkerReport> reports;
+  worker.collectStats(control, [&](WorkerReport report) {
+    reports.push_back(std::move(report));
     control.stop();
   });
   control.run();
   worker.drain([] {});
   worker.join();
 
-  ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(got[0], (HostLoadRow{"shop_10000", "127_0_0_1_31000", 1, false, 0, 0}));
-  EXPECT_EQ(got[1], (HostLoadRow{"shop_10000", "127.0.0.1:31001", 3, true, 0, 0}));
-}
-
-TEST(GatherHostLoads, NoWorkersAnswersEmpty) {
-  core::EventLoop control;
-  bool called = false;
-  gatherHostLoads(control, {}, [&](std::vector<HostLoadRow> rows) {
-    called = rows.empty();
-    control.stop();
-  });
-  control.run();
-  EXPECT_TRUE(called);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].generation, 1u);
+  admin::EdgeStatus status;
+  AdminOverrides overrides;
+  overrides.setHostWeight("shop_10000", "127_0_0_1_31000", 5);
+  fillEdgeStatus(**snapshot, overrides, {}, reports, status);
+  ASSERT_EQ(status.clusters.size(), 1u);
+  const admin::ClusterStatus& c = status.clusters[0];
+  EXPECT_EQ(c.origin, "marathon:/shop");
+  ASSERT_EQ(c.hosts.size(), 2u);
+  EXPECT_EQ(c.hosts[0].name, "127_0_0_1_31000");
+  EXPECT_EQ(c.hosts[0].configured_weight, 1u);
+  EXPECT_TRUE(c.hosts[0].weight_overridden);
+  EXPECT_EQ(c.hosts[1].name, "127.0.0.1:31001");
+  EXPECT_EQ(c.hosts[1].weight, 3u);
+  EXPECT_TRUE(c.hosts[1].discovery_draining);
+  EXPECT_EQ(c.hosts[1].state, upstream::AdminState::Draining);
+  EXPECT_EQ(c.hosts[1].admin_state, upstream::AdminState::Active);
+  EXPECT_EQ(c.hosts[1].in_flight, 0u);
 }
 
 }  // namespace
