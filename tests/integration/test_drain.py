@@ -292,3 +292,35 @@ def test_operator_drain_survives_marathon_resyncs(baton, backends, tmp_path):
         assert seen == {"b1", "b2"}
     finally:
         m.stop()
+
+
+def test_sigterm_finishes_in_flight_closes_keepalives_then_exits(baton, backends):
+    b0 = backends(1)[0]
+    b0.on("/slow", first_byte_wait=20)
+    baton.start(harness.make_config({"web": [b0.address]}, timeouts={"drain": "10s"}))
+    idle = harness.Client(baton.port)
+    assert idle.request("GET", "/warm").status == 200  # an idle keep-alive connection
+    busy = harness.Client(baton.port, timeout=30)
+    busy.send(harness.build_request("GET", "/slow"))
+    b0.wait_heads(2)
+    baton.proc.send_signal(15)
+    assert idle.is_closed(timeout=5), "an idle keep-alive connection is closed at once"
+    # Stopped accepting: a new connection is refused (or closed unanswered).
+    deadline = time.monotonic() + 5
+    refused = False
+    while not refused and time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", baton.port), timeout=2) as s:
+                s.sendall(harness.build_request("GET", "/late"))
+                refused = s.recv(1) == b""
+        except OSError:
+            refused = True
+    assert refused
+    assert baton.proc.poll() is None, "exited with a request in flight"
+    b0.release.set()
+    response = busy.read_response()
+    assert response.status == 200
+    assert response.header("connection") == "close"
+    assert baton.proc.wait(10) == 0
+    busy.close()
+    idle.close()
