@@ -16,7 +16,7 @@ PACKAGES=(
   curl nghttp2-client python3 python3-h2 python3-pytest
   # admin: /metrics parsed by Prometheus' own parser, the dashboard driven in a real browser
   # (playwright-core from npm, pinned in tests/dashboard/package-lock.json), unit-file checks
-  python3-prometheus-client chromium nodejs npm systemd
+  python3-prometheus-client chromium nodejs systemd
   # end-to-end benchmark peers and load generators
   haproxy nginx-light wrk
 )
@@ -39,6 +39,11 @@ for svc in haproxy nginx; do
 done
 pkill -x haproxy 2>/dev/null || true
 pkill -x nginx 2>/dev/null || true
+# npm: Debian's package on a stock Debian 12; a Node.js from elsewhere (NodeSource) ships its own npm
+# and its nodejs package conflicts with Debian's npm, so install it only when missing.
+if ! command -v npm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
 # The dashboard test's node modules (playwright-core only: it drives Debian's chromium).
 if [[ -f tests/dashboard/package-lock.json && ! -d tests/dashboard/node_modules/playwright-core ]]; then
   (cd tests/dashboard && npm ci --no-audit --no-fund --loglevel=error)
