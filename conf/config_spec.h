@@ -66,6 +66,17 @@ struct LimitsSpec {
   uint32_t requests_per_connection = 0;         // 0 = unlimited
   uint32_t max_connections = 10'000;            // per worker
   uint32_t buffer_high_watermark = 256 * 1024;  // stop reading the other side above this
+  // Slow and abusive clients (issue 5). A request body slower than body_min_rate bytes/s over a
+  // body_rate_window (time paused by upstream backpressure excluded) -> 408; 0 = off.
+  uint64_t body_min_rate = 0;
+  Duration body_rate_window{10'000};
+  uint32_t max_connections_total = 0;  // downstream connections, all workers; 0 = off
+  // Bytes buffered in every worker's client and upstream connections; over it the process
+  // sheds (503, idle keep-alives closed, no accepting) until it falls below 3/4. 0 = off.
+  uint64_t buffer_budget = 0;
+  // File descriptors kept free for the admin socket / admin HTTP and upstream connects: a client
+  // connection accepted on a descriptor this close to RLIMIT_NOFILE is closed at once.
+  uint32_t fd_reserve = 32;
 };
 
 struct ListenerSpec {

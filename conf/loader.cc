@@ -443,9 +443,31 @@ Result<void> readTimeouts(const TableView& t, TimeoutsSpec& out) {
   return t.optional("host_drain", out.host_drain, asDuration);
 }
 
+// A byte rate: "1KiB/s" (a size string with "/s"), or an integer of bytes per second; 0 = off.
+Result<uint64_t> asRate(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  if (const auto* i = node.as_integer()) {
+    if (i->get() < 0) return ctx.error(node, key, "must not be negative");
+    return static_cast<uint64_t>(i->get());
+  }
+  const auto* s = node.as_string();
+  if (s == nullptr) {
+    return ctx.wrongType(node, key,
+                         "a rate (integer bytes per second, or a string such as \"1KiB/s\")");
+  }
+  std::string_view text = s->get();
+  if (!text.ends_with("/s"))
+    return ctx.error(node, key, "a rate ends with \"/s\", e.g. \"1KiB/s\"");
+  text.remove_suffix(2);
+  auto parsed = parseSize(text);
+  if (!parsed) return ctx.at(node, key, parsed.error());
+  return *parsed;
+}
+
 Result<void> readLimits(const TableView& t, LimitsSpec& out) {
   CONF_TRY(t.allowOnly({"request_line", "header_field", "header_block", "header_count", "body",
-                        "requests_per_connection", "max_connections", "buffer_high_watermark"}));
+                        "requests_per_connection", "max_connections", "buffer_high_watermark",
+                        "body_min_rate", "body_rate_window", "max_connections_total",
+                        "buffer_budget", "fd_reserve"}));
   CONF_TRY(t.optional("request_line", out.request_line_bytes, u32SizeIn(1)));
   CONF_TRY(t.optional("header_field", out.header_field_bytes, u32SizeIn(1)));
   CONF_TRY(t.optional("header_block", out.header_block_bytes, u32SizeIn(1)));
@@ -453,7 +475,13 @@ Result<void> readLimits(const TableView& t, LimitsSpec& out) {
   CONF_TRY(t.optional("body", out.body_bytes, sizeIn(0, std::numeric_limits<uint64_t>::max())));
   CONF_TRY(t.optional("requests_per_connection", out.requests_per_connection, u32In(0, kU32Max)));
   CONF_TRY(t.optional("max_connections", out.max_connections, u32In(1, kU32Max)));
-  return t.optional("buffer_high_watermark", out.buffer_high_watermark, u32SizeIn(1));
+  CONF_TRY(t.optional("buffer_high_watermark", out.buffer_high_watermark, u32SizeIn(1)));
+  CONF_TRY(t.optional("body_min_rate", out.body_min_rate, asRate));
+  CONF_TRY(t.optional("body_rate_window", out.body_rate_window, asPositiveDuration));
+  CONF_TRY(t.optional("max_connections_total", out.max_connections_total, u32In(0, kU32Max)));
+  CONF_TRY(t.optional("buffer_budget", out.buffer_budget,
+                      sizeIn(0, std::numeric_limits<uint64_t>::max())));
+  return t.optional("fd_reserve", out.fd_reserve, u32In(0, 65'536));
 }
 
 // Keys that only make sense for one listener kind are refused on the other, at their own line.

@@ -290,7 +290,14 @@ class Exchange {
         return finish(core::fail(
             httpError("GET " + url_ + ": a second redirect (to " + location_ + ") refused")));
       --redirects_left_;
-      redirect_to_ = resolveLocation(url_, location_);
+      std::string next = resolveLocation(url_, location_);
+      // Credentials never follow a downgrade to plain HTTP (python-requests, which marathon-lb
+      // uses, strips them; refusing is clearer than a silent 401 later).
+      if (url_.starts_with("https://") && !next.starts_with("https://")) {
+        return finish(core::fail(httpError("GET " + url_ + ": redirect from https to " + next +
+                                           " refused (credentials would go in clear text)")));
+      }
+      redirect_to_ = std::move(next);
       soon_.arm(std::chrono::milliseconds{0});  // free this connection outside its callback
       return;
     }

@@ -61,7 +61,7 @@ core::Result<void> DiscoveryManager::start() {
   if (!spec_.state_file.empty()) {
     auto saved = loadState(spec_.state_file);
     if (saved) {
-      auto apps = parser_.parse(*saved);
+      auto apps = parser_.parseInPlace(*saved);
       if (apps) {
         core::logf(core::LogLevel::Info, "discovery: starting from saved state %s (%zu apps)",
                    spec_.state_file.c_str(), apps->size());
@@ -111,7 +111,7 @@ static double msSince(std::chrono::steady_clock::time_point start) {
 
 void DiscoveryManager::onDocument(std::string body) {
   const auto start = std::chrono::steady_clock::now();
-  auto apps = parser_.parse(body);
+  auto apps = parser_.parseInPlace(body);
   status_.last_parse_ms = msSince(start);
   if (!apps) {
     refuse("invalid app document: " + apps.error().detail);

@@ -13,9 +13,11 @@ using std::chrono::milliseconds;
 // fleet of proxies anyway. Capped by spec.max_backoff (tests use tiny values).
 constexpr milliseconds kInitialBackoff{1000};
 
-constexpr std::array kEndingStates = {"TASK_KILLING",  "TASK_KILLED", "TASK_FAILED",
-                                      "TASK_FINISHED", "TASK_LOST",   "TASK_GONE",
-                                      "TASK_DROPPED",  "TASK_ERROR",  "TASK_GONE_BY_OPERATOR"};
+// Not TASK_LOST: a partitioned task may still serve, and marathon-lb keeps routing to it (it is
+// routable in task_filter.cc); draining it here would keep it out for as long as it is listed.
+constexpr std::array kEndingStates = {
+    "TASK_KILLING", "TASK_KILLED",  "TASK_FAILED", "TASK_FINISHED",
+    "TASK_GONE",    "TASK_DROPPED", "TASK_ERROR",  "TASK_GONE_BY_OPERATOR"};
 
 std::string base64(std::string_view in) {
   static constexpr char kAlphabet[] =

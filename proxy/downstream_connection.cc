@@ -39,7 +39,8 @@ DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockadd
       head_timer_(worker.loop(), [this] { onHeadTimer(); }),
       body_timer_(worker.loop(), [this] { onBodyTimer(); }),
       next_timer_(worker.loop(), [this] { requestResume(); }),
-      linger_timer_(worker.loop(), [this] { closeNow(); }) {
+      linger_timer_(worker.loop(), [this] { closeNow(); }),
+      rate_timer_(worker.loop(), [this] { onRateTimer(); }) {
   const auto& snapshot = *worker.snapshot();
   info_.client_ip = peerAddressText(peer);
   if (peer->sa_family == AF_INET) {
@@ -131,6 +132,7 @@ void DownstreamConnection::readInput() {
 void DownstreamConnection::onCodecError(const core::Error& error) {
   head_timer_.cancel();
   body_timer_.cancel();
+  rate_timer_.cancel();
   if (stream_ && !stream_done_) {
     if (stream_->responseStarted()) {
       abortResponse();
@@ -185,8 +187,15 @@ void DownstreamConnection::onRequestHead(http1::RequestHead&& head) {
   keep_alive_ = head.keep_alive && !draining_ && !worker_.draining() &&
                 (limits.requests_per_connection == 0 ||
                  requests_served_ + 1 < limits.requests_per_connection);
+  if (worker_.overloaded()) {
+    shedRequest();
+    return;
+  }
   body_idle_ = worker_.snapshot()->config->timeouts.body_idle;
-  if (request_has_body_) body_timer_.arm(body_idle_);
+  if (request_has_body_) {
+    body_timer_.arm(body_idle_);
+    startRateWindow();
+  }
   stream_ = std::make_unique<Stream>(worker_, *this, info_);
   stream_->onRequestHead(std::move(head));
 }
@@ -194,11 +203,13 @@ void DownstreamConnection::onRequestHead(http1::RequestHead&& head) {
 void DownstreamConnection::onRequestBody(const char* data, size_t len) {
   if (!stream_ || stream_done_) return;  // answered early: discard the rest of the body
   body_timer_.arm(body_idle_);
+  window_body_bytes_ += len;
   stream_->onRequestBody(data, len);
 }
 
 void DownstreamConnection::onRequestComplete() {
   body_timer_.cancel();
+  rate_timer_.cancel();
   request_done_ = true;
   if (stream_ && !stream_done_) stream_->onRequestComplete();
   maybeNextRequest();
@@ -338,13 +349,17 @@ void DownstreamConnection::setRequestBodyIdle(std::chrono::milliseconds timeout)
 void DownstreamConnection::pauseRequestBody() {
   body_paused_ = true;
   body_timer_.cancel();  // the client is not slow; the upstream side is
+  rate_timer_.cancel();
   codec_.pause();
 }
 
 void DownstreamConnection::resumeRequestBody() {
   if (!body_paused_) return;
   body_paused_ = false;
-  if (request_has_body_ && !request_done_) body_timer_.arm(body_idle_);
+  if (request_has_body_ && !request_done_) {
+    body_timer_.arm(body_idle_);
+    if (!overloaded_) startRateWindow();
+  }
   requestResume();
 }
 
@@ -370,6 +385,61 @@ void DownstreamConnection::onHeadTimer() {
 void DownstreamConnection::onBodyTimer() {
   if (!stream_ || stream_done_ || request_done_) return;
   stream_->onRequestFailed(core::Error::downstream(ErrorCode::RequestBodyTimeout));
+}
+
+// ---- Slow and abusive clients ----------------------------------------------------------------
+
+// A fresh window starts with the body and after every pause that was not the client's doing
+// (upstream backpressure, process overload), so only time the client had to send counts.
+void DownstreamConnection::startRateWindow() {
+  const auto& limits = worker_.snapshot()->config->limits;
+  if (limits.body_min_rate == 0) return;
+  window_body_bytes_ = 0;
+  rate_timer_.arm(limits.body_rate_window);
+}
+
+// A body trickling in just fast enough to beat body_idle would hold a connection (and an
+// upstream one) for as long as the client likes: each window must bring body_min_rate.
+void DownstreamConnection::onRateTimer() {
+  if (!stream_ || stream_done_ || request_done_ || body_paused_ || overloaded_) return;
+  const auto& limits = worker_.snapshot()->config->limits;
+  const uint64_t needed =
+      limits.body_min_rate * static_cast<uint64_t>(limits.body_rate_window.count()) / 1000;
+  if (window_body_bytes_ < needed) {
+    stream_->onRequestFailed(core::Error::downstream(
+        ErrorCode::RequestBodyTimeout, "request body slower than [limits] body_min_rate"));
+    return;
+  }
+  startRateWindow();
+}
+
+// Over the buffer budget: answer 503 without routing, and close (the connection's descriptor
+// and buffers are what the process is short of). Called from the codec's head callback.
+void DownstreamConnection::shedRequest() {
+  keep_alive_ = false;
+  noteRejected(ErrorCode::Overloaded);
+  sendLocalReply(ErrorCode::Overloaded, {}, {});
+  codec_.pause();
+  closeAfterFlush();
+}
+
+void DownstreamConnection::setOverloaded(bool on) {
+  if (phase_ == Phase::Closing || phase_ == Phase::Closed) return;
+  if (on && phase_ == Phase::Idle && evbuffer_get_length(transport_->input()) == 0) {
+    closeAfterFlush();  // idle keep-alive: its (possible) queued response still goes out
+    return;
+  }
+  // A request head is small and bounded by [limits]: keep reading it so it can be shed with a
+  // 503 instead of timing out. A body is what stops.
+  const bool suspend = on && stream_ && !stream_done_ && !request_done_;
+  if (suspend == overloaded_) return;
+  overloaded_ = suspend;
+  transport_->setReadSuspended(suspend);
+  if (suspend) {
+    rate_timer_.cancel();
+  } else if (!body_paused_) {
+    startRateWindow();
+  }
 }
 
 void DownstreamConnection::onTransportDrained() {
@@ -427,6 +497,7 @@ void DownstreamConnection::closeAfterFlush() {
   phase_ = Phase::Closing;
   head_timer_.cancel();
   body_timer_.cancel();
+  rate_timer_.cancel();
   next_timer_.cancel();
   if (stream_ && !stream_done_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
   // Hear onTransportDrained when the output is fully sent; a client that never reads it gets
@@ -458,6 +529,7 @@ void DownstreamConnection::closeNow() {
   phase_ = Phase::Closed;
   head_timer_.cancel();
   body_timer_.cancel();
+  rate_timer_.cancel();
   next_timer_.cancel();
   linger_timer_.cancel();
   if (stream_ && !stream_done_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);

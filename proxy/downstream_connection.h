@@ -42,6 +42,10 @@ class DownstreamConnection : public core::Deletable,
   // The operator's host drain deadline passed: cut the running request if it is on one of
   // `hosts` (answered 503 if nothing was sent yet, else truncated) and close the connection.
   void cutStreamOn(const std::unordered_set<const HostRuntime*>& hosts);
+  // The process went over (true) or back under (false) [limits] buffer_budget: an idle
+  // keep-alive closes, a request body stops being read until it is back under; a request head
+  // that completes meanwhile is shed with 503 (onRequestHead asks the worker).
+  void setOverloaded(bool on);
 
  private:
   enum class Phase : uint8_t { Idle, Request, Closing, Closed };
@@ -56,6 +60,9 @@ class DownstreamConnection : public core::Deletable,
   void onCodecError(const core::Error& error);
   void onHeadTimer();
   void onBodyTimer();
+  void startRateWindow();
+  void onRateTimer();
+  void shedRequest();
   void maybeNextRequest();
   void closeIfClientDone();
   void requestResume();
@@ -97,6 +104,8 @@ class DownstreamConnection : public core::Deletable,
   core::Timer body_timer_;  // request body idle
   core::Timer next_timer_;  // zero-delay: parse a pipelined request outside other callbacks
   core::Timer linger_timer_;
+  core::Timer rate_timer_;  // [limits] body_min_rate: one measurement window
+  uint64_t window_body_bytes_ = 0;
   // The current request's body idle timeout: [timeouts] body_idle until routed, then the
   // routed cluster's override (setRequestBodyIdle).
   std::chrono::milliseconds body_idle_{0};
@@ -115,6 +124,7 @@ class DownstreamConnection : public core::Deletable,
   bool draining_ = false;
   bool read_eof_ = false;        // the client half-closed
   bool output_blocked_ = false;  // next request held back until queued responses drain
+  bool overloaded_ = false;      // reading a request body is suspended (setOverloaded)
 };
 
 }  // namespace baton::proxy

@@ -46,6 +46,9 @@ constexpr LocalReply k503Connect{503, "Service Unavailable",
 // The request body may not have been read: close.
 constexpr LocalReply k503Drain{503, "Service Unavailable",
                                "503 Service Unavailable: upstream host drained\n", true};
+// Shed under overload: closing frees the connection's buffers and descriptor too.
+constexpr LocalReply k503Overload{503, "Service Unavailable",
+                                  "503 Service Unavailable: overloaded, retry later\n", true};
 constexpr LocalReply k504{504, "Gateway Timeout", "504 Gateway Timeout\n", false};
 constexpr LocalReply k505{505, "HTTP Version Not Supported", "505 HTTP Version Not Supported\n",
                           true};
@@ -93,6 +96,8 @@ constexpr const LocalReply& replyFor(ErrorCode code) {
       return k301;
     case ErrorCode::UpstreamDrainDeadline:
       return k503Drain;
+    case ErrorCode::Overloaded:
+      return k503Overload;
     case ErrorCode::NoHealthyHost:
       return k503;
     case ErrorCode::UpstreamConnectFailed:
@@ -115,7 +120,7 @@ constexpr const LocalReply& replyFor(ErrorCode code) {
 
 // Indexed by the enum's value so the lookup is one load; built at compile time from the switch
 // above, which -Wswitch keeps complete when a code is appended.
-constexpr size_t kTableSize = static_cast<size_t>(ErrorCode::UpstreamDrainDeadline) + 1;
+constexpr size_t kTableSize = static_cast<size_t>(ErrorCode::Overloaded) + 1;
 constexpr std::array<const LocalReply*, kTableSize> kTable = [] {
   std::array<const LocalReply*, kTableSize> t{};
   for (size_t i = 0; i < kTableSize; ++i) t[i] = &replyFor(static_cast<ErrorCode>(i));

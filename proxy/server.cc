@@ -367,9 +367,11 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
     }
   }
   merge_issues_ = std::move(issues);
+  // The replaced specs (100,000 hosts each at Marathon scale) are freed after the workers have
+  // been sent the new snapshot, not before: freeing them is not on the way to serving it.
+  auto old_discovered = std::exchange(discovered_, std::move(found));
+  auto old_config = std::exchange(config_, std::move(next));
   file_config_ = std::move(file);
-  discovered_ = std::move(found);
-  config_ = std::move(next);
   base_snapshot_ = std::move(*snapshot);
   snapshot_ = overrides_.empty()
                   ? base_snapshot_

@@ -2,7 +2,12 @@
 
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
 
 #include <cstdio>
 #include <cstring>
@@ -13,10 +18,36 @@
 
 namespace baton::proxy {
 
+namespace {
+
+// Shared by every worker of the process; relaxed: each is a counter compared against a limit,
+// never used to publish other memory.
+std::atomic<uint64_t> g_connections{0};
+std::atomic<int64_t> g_buffered{0};
+
+constexpr std::chrono::milliseconds kOverloadPoll{50};
+// EMFILE: clients taken off the accept queue (and closed) per error, before pausing the listener.
+constexpr int kShedPerAcceptError = 64;
+
+int openSpareFd() {
+  return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+}  // namespace
+
+uint64_t Worker::processConnections() {
+  return g_connections.load(std::memory_order_relaxed);
+}
+
+int64_t Worker::processBufferedBytes() {
+  return g_buffered.load(std::memory_order_relaxed);
+}
+
 Worker::Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPtr snapshot)
     : index_(index),
       seed_(0x9e3779b97f4a7c15ULL * (index + 1) ^
             static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())),
+      buffer_account_(g_buffered),
       snapshot_(std::move(snapshot)),
       pool_(loop_),
       request_ids_(seed_) {
@@ -24,7 +55,10 @@ Worker::Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPt
   std::vector<HostRuntime*> left_active;
   if (snapshot_) stats_.attach(*snapshot_, left_active);
   host_drain_timer_ = std::make_unique<core::Timer>(loop_, [this] { cutOverdueDrains(); });
+  overload_timer_ = std::make_unique<core::Timer>(loop_, [this] { pollOverload(); });
   for (auto& spec : listeners) addListener(std::move(spec));
+  spare_fd_ = openSpareFd();
+  refreshFdLimit();
 }
 
 Worker::~Worker() {
@@ -33,16 +67,24 @@ Worker::~Worker() {
     if (slot->listener != nullptr) evconnlistener_free(slot->listener);
     slot->listener = nullptr;
   }
+  g_connections.fetch_sub(openConnections(), std::memory_order_relaxed);
   connections_.clear();
   tcp_proxies_.clear();
   loop_.flushDeferred();
   pool_.closeAll();
   loop_.flushDeferred();
   lbs_.clear();
+  if (spare_fd_ >= 0) ::close(spare_fd_);
 }
 
 void Worker::start() {
-  thread_ = std::thread([this] { loop_.run(); });
+  thread_ = std::thread([this] {
+    // Every transport this thread creates (client and upstream) counts into the budget.
+    core::BufferAccount::setCurrent(&buffer_account_);
+    if (snapshot_->config->limits.buffer_budget > 0) overload_timer_->arm(kOverloadPoll);
+    loop_.run();
+    core::BufferAccount::setCurrent(nullptr);
+  });
 }
 
 void Worker::join() {
@@ -59,8 +101,12 @@ void Worker::addListener(WorkerListener spec) {
   evconnlistener_set_error_cb(slot->listener, &Worker::onAcceptError);
   ListenerSlot* raw = slot.get();
   slot->resume_timer = std::make_unique<core::Timer>(loop_, [raw] {
-    if (raw->listener != nullptr) evconnlistener_enable(raw->listener);
+    // Under overload the listener stays off: setOverloaded(false) turns it back on.
+    if (raw->listener != nullptr && !raw->worker->overloaded_) {
+      evconnlistener_enable(raw->listener);
+    }
   });
+  if (overloaded_) evconnlistener_disable(slot->listener);
   stats_.listener(listeners_.emplace_back(std::move(slot))->spec.name);
 }
 
@@ -119,6 +165,12 @@ void Worker::applySnapshot(SnapshotPtr snapshot) {
     return true;
   });
   indexClusters();
+  refreshFdLimit();
+  if (snapshot_->config->limits.buffer_budget > 0) {
+    if (!overload_timer_->armed()) overload_timer_->arm(kOverloadPoll);
+  } else if (overloaded_) {
+    setOverloaded(false);
+  }
 }
 
 void Worker::indexClusters() {
@@ -225,14 +277,103 @@ void Worker::onAcceptError(evconnlistener* listener, void* arg) {
   // connections closing meanwhile.
   auto* slot = static_cast<ListenerSlot*>(arg);
   int err = EVUTIL_SOCKET_ERROR();
+  Worker* self = slot->worker;
+  if (err == EMFILE || err == ENFILE) {
+    // Clients left in the accept queue would wait out their own timeouts: give up the spare
+    // descriptor to accept and close them now (nginx and HAProxy do the same).
+    self->shedWaitingClients(slot->spec.fd);
+  }
   std::fprintf(stderr, "baton: worker %u: accept on %s failed: %s; pausing it 100 ms\n",
-               slot->worker->index_, slot->spec.name.c_str(), evutil_socket_error_to_string(err));
+               self->index_, slot->spec.name.c_str(), evutil_socket_error_to_string(err));
   evconnlistener_disable(listener);
   slot->resume_timer->arm(std::chrono::milliseconds(100));
 }
 
+void Worker::shedWaitingClients(int listen_fd) {
+  if (spare_fd_ < 0) spare_fd_ = openSpareFd();
+  if (spare_fd_ < 0) return;  // another thread took it: the listener pause still bounds the CPU
+  ::close(spare_fd_);
+  spare_fd_ = -1;
+  for (int i = 0; i < kShedPerAcceptError; ++i) {
+    int conn = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (conn < 0) break;
+    ::close(conn);
+    ++shed_connections_;
+  }
+  spare_fd_ = openSpareFd();
+}
+
+void Worker::refreshFdLimit() {
+  rlimit limit{};
+  fd_limit_ =
+      getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? limit.rlim_cur : 0;
+}
+
+// The accept-time guards, cheapest first. Takes a process-wide connection slot on success.
+bool Worker::admit(int fd) {
+  const conf::LimitsSpec& limits = snapshot_->config->limits;
+  if (draining_ || overloaded_ || openConnections() >= limits.max_connections) return false;
+  // The kernel hands out the lowest free descriptor: one this close to the limit means fewer
+  // than fd_reserve are left for the admin listeners and upstream connects.
+  if (fd_limit_ > 0 && static_cast<uint64_t>(fd) + limits.fd_reserve >= fd_limit_) return false;
+  const uint64_t before = g_connections.fetch_add(1, std::memory_order_relaxed);
+  if (limits.max_connections_total > 0 && before >= limits.max_connections_total) {
+    g_connections.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+void Worker::releaseConnectionSlot() {
+  g_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::pollOverload() {
+  const uint64_t budget = snapshot_->config->limits.buffer_budget;
+  if (budget == 0) return;  // turned off by a reload (applySnapshot left overload)
+  const int64_t total = g_buffered.load(std::memory_order_relaxed);
+  // Hysteresis: shed from the budget down to three quarters of it, so the state does not flap
+  // with every buffer that fills and drains around the line.
+  if (!overloaded_ && total >= static_cast<int64_t>(budget)) {
+    setOverloaded(true);
+  } else if (overloaded_ && total < static_cast<int64_t>(budget / 4 * 3)) {
+    setOverloaded(false);
+  }
+  overload_timer_->arm(kOverloadPoll);
+}
+
+void Worker::setOverloaded(bool on) {
+  if (overloaded_ == on) return;
+  overloaded_ = on;
+  std::fprintf(stderr, "baton: worker %u: %s (buffered %lld bytes, budget %llu)\n", index_,
+               on ? "over the buffer budget: shedding" : "back under the buffer budget",
+               static_cast<long long>(g_buffered.load(std::memory_order_relaxed)),
+               static_cast<unsigned long long>(snapshot_->config->limits.buffer_budget));
+  if (!draining_) setListenersEnabled(!on);
+  // A connection may close itself from in here: iterate a copy and skip the departed.
+  std::vector<DownstreamConnection*> conns;
+  conns.reserve(connections_.size());
+  for (auto& [raw, conn] : connections_) conns.push_back(raw);
+  for (DownstreamConnection* conn : conns) {
+    if (connections_.contains(conn)) conn->setOverloaded(on);
+  }
+}
+
+void Worker::setListenersEnabled(bool on) {
+  for (auto& slot : listeners_) {
+    if (slot->listener == nullptr) continue;
+    if (on) {
+      slot->resume_timer->cancel();
+      evconnlistener_enable(slot->listener);
+    } else {
+      evconnlistener_disable(slot->listener);
+    }
+  }
+}
+
 void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr) {
-  if (draining_ || openConnections() >= snapshot_->config->limits.max_connections) {
+  if (!admit(fd)) {
+    ++shed_connections_;
     ::close(fd);
     return;
   }
@@ -250,6 +391,7 @@ void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr
 void Worker::onConnectionClosed(DownstreamConnection* conn) {
   auto found = connections_.find(conn);
   if (found == connections_.end()) return;
+  releaseConnectionSlot();
   loop_.deferDelete(std::move(found->second));
   connections_.erase(found);
   maybeFinishDrain();
@@ -258,6 +400,7 @@ void Worker::onConnectionClosed(DownstreamConnection* conn) {
 void Worker::acceptTcp(const WorkerListener& listener, int fd, const sockaddr* peer) {
   auto found = cluster_index_.find(listener.tcp_cluster);
   if (found == cluster_index_.end()) {
+    releaseConnectionSlot();
     refuseTcp(listener, fd, "unknown cluster");
     return;
   }
@@ -302,6 +445,7 @@ void Worker::noteTcpRefusal(const WorkerListener& listener, const char* why) {
 void Worker::onTcpProxyClosed(TcpProxy* proxy) {
   auto found = tcp_proxies_.find(proxy);
   if (found == tcp_proxies_.end()) return;
+  releaseConnectionSlot();
   --found->second.listener->active;
   loop_.deferDelete(std::move(found->second.proxy));
   tcp_proxies_.erase(found);

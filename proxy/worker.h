@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "proxy/core/event_loop.h"
+#include "proxy/core/transport.h"
 #include "proxy/request_id.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"
@@ -74,6 +75,15 @@ class Worker {
   std::shared_ptr<upstream::LoadBalancer> loadBalancerFor(
       const std::shared_ptr<const upstream::Cluster>& cluster);
   void onConnectionClosed(DownstreamConnection* conn);
+  // Worker thread: the process is over [limits] buffer_budget (as this worker last saw it,
+  // polled every kOverloadPoll): new request heads are shed with 503.
+  bool overloaded() const { return overloaded_; }
+
+  // Any thread: process-wide figures behind [limits] max_connections_total and buffer_budget
+  // (downstream connections of every worker; bytes buffered, exact to BufferAccount::kStep per
+  // worker).
+  static uint64_t processConnections();
+  static int64_t processBufferedBytes();
 
   // Worker thread: TCP-mode connections refused because the cluster is unknown or has no host.
   uint64_t tcpRefused() const { return tcp_refused_; }
@@ -118,9 +128,20 @@ class Worker {
     std::unique_ptr<core::Timer> resume_timer;  // re-enables accepting after EMFILE & co
   };
   static void onAcceptError(evconnlistener* listener, void* arg);
+  // Abuse guards (issue 5): process-wide connection limit, descriptor reserve, overload.
+  bool admit(int fd);
+  void releaseConnectionSlot();
+  void refreshFdLimit();
+  void shedWaitingClients(int listen_fd);
+  void pollOverload();
+  void setOverloaded(bool on);
+  void setListenersEnabled(bool on);
 
   uint32_t index_;
   uint64_t seed_;  // per-worker seed for request ids and randomised load balancers
+  // Counts the buffers of this worker's transports; declared before everything that owns one
+  // (the loop's deferred deletes included), so it outlives them all.
+  core::BufferAccount buffer_account_;
   core::EventLoop loop_;
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;
   SnapshotPtr snapshot_;
@@ -149,6 +170,11 @@ class Worker {
   bool draining_ = false;
   std::function<void()> on_stopped_;
   std::unique_ptr<core::Timer> drain_timer_;
+  std::unique_ptr<core::Timer> overload_timer_;  // polls the process buffer total
+  bool overloaded_ = false;
+  uint64_t fd_limit_ = 0;  // RLIMIT_NOFILE soft limit, read at start and on each reload
+  int spare_fd_ = -1;      // given up on EMFILE to accept-and-close waiting clients
+  uint64_t shed_connections_ = 0;
 };
 
 }  // namespace baton::proxy

@@ -162,11 +162,19 @@ Result<void> addDomains(const conf::VirtualHostSpec& vh, uint32_t index, RouteTa
   return {};
 }
 
-Result<RouteActions> buildActions(const conf::RouteSpec& spec, const std::string& label) {
+// Error messages name the route ("route 2 in vhost \"shop\""); built only on the error path,
+// since a discovered table has tens of thousands of routes.
+std::string routeLabel(const conf::VirtualHostSpec& vh, size_t n) {
+  return "route " + std::to_string(n + 1) + " in vhost \"" + vh.name + "\"";
+}
+
+Result<RouteActions> buildActions(const conf::VirtualHostSpec& vh, const conf::RouteSpec& spec,
+                                  size_t n) {
   RouteActions a;
   auto sources = CidrSet::create(spec.allowed_sources);
   if (!sources) {
-    return fail(configError(spec.loc, "allowed_sources", label + ": " + sources.error().detail));
+    return fail(configError(spec.loc, "allowed_sources",
+                            routeLabel(vh, n) + ": " + sources.error().detail));
   }
   a.allowed_sources = std::move(*sources);
   a.basic_auth = spec.basic_auth;
@@ -175,8 +183,9 @@ Result<RouteActions> buildActions(const conf::RouteSpec& spec, const std::string
   if (!spec.strip_prefix.empty()) {
     auto strip = normalizeRoutePrefix(spec.strip_prefix);
     if (!strip) {
-      return fail(configError(spec.loc, "strip_prefix",
-                              label + ": \"" + spec.strip_prefix + "\": " + strip.error().detail));
+      return fail(configError(
+          spec.loc, "strip_prefix",
+          routeLabel(vh, n) + ": \"" + spec.strip_prefix + "\": " + strip.error().detail));
     }
     a.strip_segments = prefixSegments(*strip);
     if (a.strip_segments > 0) a.strip_prefix = std::move(*strip);  // "/" strips nothing
@@ -192,16 +201,16 @@ Result<RouteActions> buildActions(const conf::RouteSpec& spec, const std::string
 
 Result<Route> buildRoute(const conf::VirtualHostSpec& vh, const conf::RouteSpec& spec, size_t n,
                          const IndexByName& clusters, uint64_t default_body_limit) {
-  const std::string label = "route " + std::to_string(n + 1) + " in vhost \"" + vh.name + "\"";
   auto prefix = normalizeRoutePrefix(spec.prefix);
   if (!prefix) {
-    return fail(configError(spec.loc, "prefix",
-                            label + ": \"" + spec.prefix + "\": " + prefix.error().detail));
+    return fail(
+        configError(spec.loc, "prefix",
+                    routeLabel(vh, n) + ": \"" + spec.prefix + "\": " + prefix.error().detail));
   }
   const auto cluster = clusters.find(spec.cluster);
   if (cluster == clusters.end()) {
-    return fail(
-        configError(spec.loc, "cluster", label + ": unknown cluster \"" + spec.cluster + "\""));
+    return fail(configError(spec.loc, "cluster",
+                            routeLabel(vh, n) + ": unknown cluster \"" + spec.cluster + "\""));
   }
   Route route;
   route.vhost_name = vh.name;
@@ -211,7 +220,7 @@ Result<Route> buildRoute(const conf::VirtualHostSpec& vh, const conf::RouteSpec&
   route.body_limit = spec.body_bytes.value_or(default_body_limit);
   route.raw_bytes = spec.raw_bytes;
   route.merge_slashes = spec.merge_slashes;
-  auto actions = buildActions(spec, label);
+  auto actions = buildActions(vh, spec, n);
   if (!actions) return fail(std::move(actions.error()));
   route.actions = std::move(*actions);
   return route;
@@ -265,11 +274,17 @@ core::Result<std::shared_ptr<const RouteTable>> RouteTable::create(
     const std::vector<conf::VirtualHostSpec>& vhosts, const std::vector<std::string>& cluster_names,
     uint64_t default_body_limit) {
   IndexByName clusters;
+  clusters.reserve(cluster_names.size());
   for (size_t i = 0; i < cluster_names.size(); ++i) {
     clusters.emplace(cluster_names[i], static_cast<uint32_t>(i));
   }
   auto impl = std::make_unique<Impl>();
+  impl->vhosts.reserve(vhosts.size());
+  size_t route_count = 0;
+  for (const conf::VirtualHostSpec& vh : vhosts) route_count += vh.routes.size();
+  impl->routes.reserve(route_count);
   std::unordered_map<std::string, DomainOwner> owners;
+  owners.reserve(vhosts.size());
   for (const conf::VirtualHostSpec& vh : vhosts) {
     const auto index = static_cast<uint32_t>(impl->vhosts.size());
     if (auto r = addDomains(vh, index, *impl, owners); !r) return fail(std::move(r.error()));

@@ -18,7 +18,7 @@ PACKAGES=(
   # (playwright-core from npm, pinned in tests/dashboard/package-lock.json), unit-file checks
   python3-prometheus-client chromium nodejs systemd
   # end-to-end benchmark peers and load generators
-  haproxy nginx-light wrk
+  haproxy nginx-light wrk slowhttptest
 )
 
 missing=()

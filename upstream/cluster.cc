@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -128,7 +129,7 @@ core::Result<Host> buildHost(const conf::ClusterSpec& spec, size_t i) {
   h.weight = hs.weight;
   h.name = hs.name.empty() ? hs.address : hs.name;
   h.task_id = hs.task_id;
-  h.sticky_value = stickyValueFor(h.name);
+  if (!spec.sticky_cookie.empty()) h.sticky_value = stickyValueFor(h.name);
   if (hs.draining) h.admin_state = AdminState::Draining;
   return h;
 }
@@ -137,6 +138,32 @@ core::Result<Host> buildHost(const conf::ClusterSpec& spec, size_t i) {
 // binary socket address, which parseSocketAddress zero-fills outside the used fields.
 std::string endpointKey(const Host& h) {
   return std::string(reinterpret_cast<const char*>(&h.sockaddr), h.sockaddr_len);
+}
+
+// Index of the earlier host with `host`'s endpoint, if any. Small clusters (a Marathon app's
+// few tasks, 100,000 hosts in 10,000 clusters) compare directly: a hash map per cluster cost
+// more than the rest of the build. `seen` takes over from kSmallCluster hosts on.
+constexpr size_t kSmallCluster = 32;
+
+bool sameEndpoint(const Host& a, const Host& b) {
+  return a.sockaddr_len == b.sockaddr_len &&
+         std::memcmp(&a.sockaddr, &b.sockaddr, a.sockaddr_len) == 0;
+}
+
+std::optional<size_t> firstSame(const std::vector<Host>& earlier, const Host& host,
+                                std::unordered_map<std::string, size_t>& seen) {
+  if (earlier.size() < kSmallCluster) {
+    for (size_t j = 0; j < earlier.size(); ++j) {
+      if (sameEndpoint(earlier[j], host)) return j;
+    }
+    return std::nullopt;
+  }
+  if (seen.empty()) {
+    for (size_t j = 0; j < earlier.size(); ++j) seen.emplace(endpointKey(earlier[j]), j);
+  }
+  auto [it, fresh] = seen.emplace(endpointKey(host), earlier.size());
+  if (fresh) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace
@@ -167,15 +194,15 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
   cluster->sticky_cookie_ = spec.sticky_cookie;
   cluster->timeouts_ = spec.timeouts;
   cluster->hosts_.reserve(spec.hosts.size());
-  std::unordered_map<std::string, size_t> seen;
+  std::unordered_map<std::string, size_t> seen;  // only for large clusters, see firstSame
   for (size_t i = 0; i < spec.hosts.size(); ++i) {
     auto host = buildHost(spec, i);
     if (!host) return core::fail(std::move(host.error()));
-    auto [it, fresh] = seen.emplace(endpointKey(*host), i);
-    if (!fresh) {
-      return core::fail(specError(locOf(spec, spec.hosts[i]), hostKey(spec, i, "address"),
-                                  "duplicate of hosts[" + std::to_string(it->second) + "] (" +
-                                      spec.hosts[it->second].address + ")"));
+    const std::optional<size_t> same = firstSame(cluster->hosts_, *host, seen);
+    if (same) {
+      return core::fail(specError(
+          locOf(spec, spec.hosts[i]), hostKey(spec, i, "address"),
+          "duplicate of hosts[" + std::to_string(*same) + "] (" + spec.hosts[*same].address + ")"));
     }
     cluster->hosts_.push_back(std::move(*host));
   }

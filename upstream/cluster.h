@@ -28,7 +28,8 @@ struct Host {
   std::string task_id;  // Marathon task id, "" for configured hosts
   // Cookie value naming this host for cluster stickiness: the first 10 hex digits of
   // SHA-1(name), exactly marathon-lb's `cookie <sha1(servername)[:10]>`, so a client's cookie
-  // survives a move from marathon-lb to baton and between baton instances.
+  // survives a move from marathon-lb to baton and between baton instances. Empty in a cluster
+  // without a sticky cookie (nothing reads it there; SHA-1 of 100,000 hosts costs a resync).
   std::string sticky_value;
   sockaddr_storage sockaddr{};
   socklen_t sockaddr_len = 0;

@@ -4,12 +4,15 @@
 Measures, on the real baton binary with the file source (the same JSON as Marathon's
 GET /v2/apps?embed=apps.tasks):
   1. resync cost: file replaced -> `discovery` event (read + parse + validate + translate + merge +
-     build + publish to every worker), and the parse/translate/build split baton reports;
+     build + publish to every worker), and the parse/translate/build split baton reports; also
+     the control thread's CPU time per resync (from /proc schedstat), the figure that stays
+     meaningful when other processes share the CPUs (wall times then include waiting for a core);
   2. memory: baton's RSS with the whole state loaded;
   3. the data path while resyncs run every second: wrk req/s on one app, idle vs under resyncs.
 
     BATON_BIN=build/main/baton /usr/bin/python3 bench/marathon/scale.py
-    APPS=10000 TASKS_PER_APP=10 SERVICE_PORTS=1 DURATION=10 ... (defaults shown)
+    APPS=10000 TASKS_PER_APP=10 SERVICE_PORTS=1 DURATION=10 REST=12 ... (defaults shown;
+    DURATION=0 skips the data-path part)
 """
 import json
 import os
@@ -29,6 +32,7 @@ APPS = int(os.environ.get("APPS", "10000"))
 TASKS = int(os.environ.get("TASKS_PER_APP", "10"))
 SERVICE_PORTS = os.environ.get("SERVICE_PORTS", "1") == "1"
 DURATION = int(os.environ.get("DURATION", "10"))
+REST = float(os.environ.get("REST", "12"))  # seconds to wait before the "RSS at rest" figure
 
 
 def document(backend_port: int, generation: int, only_app: int | None = None) -> str:
@@ -58,6 +62,38 @@ def document(backend_port: int, generation: int, only_app: int | None = None) ->
             "version": "2026-01-01T00:00:00.000Z", "tasks": tasks,
         })
     return json.dumps({"apps": apps})
+
+
+def status_kib(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def control_cpu_ms(pid: int) -> float:
+    """CPU time the control thread (baton's main thread) has used so far, in ms."""
+    with open(f"/proc/{pid}/task/{pid}/schedstat") as f:
+        return int(f.read().split()[0]) / 1e6
+
+
+def resyncs(baton, path: str, docs: list, label: str) -> None:
+    """Six resyncs alternating `docs`; prints each, then the medians of wall and CPU time."""
+    walls, cpus = [], []
+    for g in range(6):
+        cpu0 = control_cpu_ms(baton.proc.pid)
+        t0 = time.perf_counter()
+        replace(path, docs[g % len(docs)])
+        ev = baton.wait_event("discovery", timeout=300)
+        walls.append((time.perf_counter() - t0) * 1000)
+        cpus.append(control_cpu_ms(baton.proc.pid) - cpu0)
+        print(f"{label} {g}: {walls[-1]:.0f} ms, control thread CPU {cpus[-1]:.0f} ms (parse "
+              f"{ev.get('parse_ms')} ms, translate {ev.get('translate_ms')} ms, build+publish "
+              f"{ev.get('build_ms')} ms)", flush=True)
+    print(f"{label}: resync median {sorted(walls)[len(walls) // 2]:.0f} ms, control thread CPU "
+          f"median {sorted(cpus)[len(cpus) // 2]:.0f} ms; RSS {baton.rss_kib() / 1024:.1f} MiB",
+          flush=True)
 
 
 def replace(path: str, text: str) -> None:
@@ -90,30 +126,23 @@ def main():
     )
     t0 = time.perf_counter()
     baton.start(config, workers=2)
-    ev = baton.wait_event("discovery", timeout=120)
+    ev = baton.wait_event("discovery", timeout=300)
     print(f"first load (start -> discovery event): {(time.perf_counter() - t0) * 1000:.0f} ms; "
           f"baton reports {json.dumps({k: ev.get(k) for k in ('parse_ms', 'translate_ms', 'build_ms')})}")
     print(f"listeners open: {len(baton.listeners)}; RSS {baton.rss_kib() / 1024:.1f} MiB")
-    samples = []
-    for g in range(6):
-        t0 = time.perf_counter()
-        replace(path, docs[(g + 1) % 2])
-        ev = baton.wait_event("discovery", timeout=120)
-        samples.append((time.perf_counter() - t0) * 1000)
-        print(f"resync {g}: {samples[-1]:.0f} ms (parse {ev.get('parse_ms')} ms, translate "
-              f"{ev.get('translate_ms')} ms, build+publish {ev.get('build_ms')} ms)")
-    print(f"resync median {sorted(samples)[len(samples) // 2]:.0f} ms; RSS {baton.rss_kib() / 1024:.1f} MiB")
+    print(f"baton pid {baton.proc.pid}", flush=True)
+    resyncs(baton, path, [docs[1], docs[0]], "every task changed")
     # The common case: one app changed (scaled, redeployed); unchanged clusters are reused.
-    one = [document(backend.port, g, only_app=7) for g in (2, 3)]
-    samples = []
-    for g in range(6):
-        t0 = time.perf_counter()
-        replace(path, one[g % 2])
-        ev = baton.wait_event("discovery", timeout=120)
-        samples.append((time.perf_counter() - t0) * 1000)
-    print(f"one app changed: resync median {sorted(samples)[len(samples) // 2]:.0f} ms (last: parse "
-          f"{ev.get('parse_ms')} ms, translate {ev.get('translate_ms')} ms, build+publish "
-          f"{ev.get('build_ms')} ms); RSS {baton.rss_kib() / 1024:.1f} MiB")
+    resyncs(baton, path, [document(backend.port, g, only_app=7) for g in (2, 3)], "one app changed")
+    # jemalloc returns freed pages to the kernel over dirty_decay_ms (10 s by default): RSS right
+    # after a resync counts the previous state's pages too; at rest it is the live state.
+    time.sleep(REST)
+    print(f"RSS at rest ({REST:.0f} s after the last resync) {baton.rss_kib() / 1024:.1f} MiB; "
+          f"peak (VmHWM) {status_kib(baton.proc.pid, 'VmHWM') / 1024:.1f} MiB", flush=True)
+    if DURATION == 0:
+        baton.stop()
+        backend.close()
+        return
 
     port = baton.port_of("marathon_http")
     idle = wrk(port, DURATION)

@@ -339,7 +339,8 @@ Status readTaskMember(std::string_view key, element v, const Path& p, Task& task
 }
 
 Status readTask(element value, const Path& path, const AppNetwork& app_net, App& app) {
-  Task task;
+  // Built in place (a failed task fails the whole document, which is then dropped).
+  Task& task = app.tasks.emplace_back();
   TaskNetwork net;
   bool has_id = false;
   PARSE_TRY(
@@ -349,7 +350,6 @@ Status readTask(element value, const Path& path, const AppNetwork& app_net, App&
       }));
   if (!has_id) return bad(path.field("id"), "missing");
   task.endpoints = resolveEndpoints(app_net, app.network, net, app.service_ports.size());
-  app.tasks.push_back(std::move(task));
   return {};
 }
 
@@ -475,8 +475,21 @@ AppsParser::~AppsParser() = default;
 AppsParser::AppsParser(AppsParser&&) noexcept = default;
 AppsParser& AppsParser::operator=(AppsParser&&) noexcept = default;
 
+static_assert(AppsParser::kPadding >= simdjson::SIMDJSON_PADDING);
+
 core::Result<std::vector<App>> AppsParser::parse(std::string_view json) {
-  std::string_view padded = impl_->copyPadded(json);
+  return parsePadded(impl_->copyPadded(json));
+}
+
+core::Result<std::vector<App>> AppsParser::parseInPlace(std::string& body) {
+  const size_t size = body.size();
+  body.resize(size + kPadding, '\0');  // within the reserved capacity: no copy
+  auto apps = parsePadded(std::string_view(body.data(), size));
+  body.resize(size);
+  return apps;
+}
+
+core::Result<std::vector<App>> AppsParser::parsePadded(std::string_view padded) {
   element root;
   auto err = impl_->parser.parse(padded.data(), padded.size(), false).get(root);
   if (err != simdjson::SUCCESS) {

@@ -56,7 +56,7 @@ void HealthCache::store(std::string_view task_id, bool verdict) {
     return;
   }
   if (map_.size() >= capacity_) {
-    map_.erase(lru_.back().first);
+    map_.erase(std::string_view(lru_.back().first));  // before the node owning the key goes
     lru_.pop_back();
   }
   lru_.emplace_front(std::string(task_id), verdict);

@@ -58,7 +58,9 @@ class HealthCache {
 
   size_t capacity_;
   Lru lru_;
-  std::unordered_map<std::string, Lru::iterator, Hash, std::equal_to<>> map_;
+  // Keys view the task id owned by the list node (list nodes never move): one copy of each of
+  // up to 100,000 task ids instead of two, and half the allocations when ids turn over.
+  std::unordered_map<std::string_view, Lru::iterator, Hash, std::equal_to<>> map_;
 };
 
 }  // namespace baton::discovery

@@ -116,6 +116,10 @@ class Translator {
     std::vector<const App*> apps = merge_.others;
     for (const App& app : merge_.merged) apps.push_back(&app);
     std::stable_sort(apps.begin(), apps.end(), byId);
+    size_t ports = 0;
+    for (const App* app : apps) ports += app->service_ports.size();
+    plans_.reserve(ports);  // a PortPlan is large: no reallocation moves
+    out_.clusters.reserve(ports);
     for (const App* app : apps) planApp(*app);
     addGroups();
     for (const PortPlan& plan : plans_) out_.clusters.push_back(buildCluster(plan));
@@ -204,8 +208,9 @@ class Translator {
       }
       return std::nullopt;
     }
+    // No per-host SourceLoc: a discovered host's errors name its cluster's (cluster.cc falls
+    // back to it), and 100,000 copies of "marathon:/app/id" cost every resync and snapshot.
     conf::HostSpec host;
-    host.loc = originLoc(app);
     host.address = listenerAddress(*ip, ep.port);
     if (!conf::checkHostAddress(host.address)) {
       issue(app, "task " + task.id, "\"" + host.address + "\" is not a numeric address; skipped");
@@ -227,6 +232,7 @@ class Translator {
     if (plan.labels.sticky) cluster.sticky_cookie = "mesosphere_server_id";
     cluster.timeouts = plan.labels.timeouts;
     cluster.origin = "marathon:" + app.id;
+    cluster.hosts.reserve(app.tasks.size());
     for (const Task& task : app.tasks) {
       if (auto host = buildHost(app, task, plan.index)) cluster.hosts.push_back(std::move(*host));
     }
@@ -241,6 +247,7 @@ class Translator {
   // Two routable tasks can share an address (a LOST task whose port the agent gave to a new
   // task). One backend entry serves both; it drains only when every task behind it does.
   void dropDuplicateAddresses(const App& app, conf::ClusterSpec& cluster) {
+    if (!hasDuplicateAddress(cluster.hosts)) return;  // the usual case: nothing to merge
     std::unordered_map<std::string, size_t> first;
     std::vector<conf::HostSpec> kept;
     kept.reserve(cluster.hosts.size());
@@ -257,6 +264,14 @@ class Translator {
                 "; one backend serves both");
     }
     cluster.hosts = std::move(kept);
+  }
+
+  static bool hasDuplicateAddress(const std::vector<conf::HostSpec>& hosts) {
+    std::vector<std::string_view> addresses;
+    addresses.reserve(hosts.size());
+    for (const auto& host : hosts) addresses.push_back(host.address);
+    std::sort(addresses.begin(), addresses.end());
+    return std::adjacent_find(addresses.begin(), addresses.end()) != addresses.end();
   }
 
   // The same actions on every route of a port; redirect_to_https only on the shared vhosts

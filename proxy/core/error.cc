@@ -70,6 +70,8 @@ std::string_view errorCodeName(ErrorCode code) {
       return "Redirect";
     case ErrorCode::UpstreamDrainDeadline:
       return "UpstreamDrainDeadline";
+    case ErrorCode::Overloaded:
+      return "Overloaded";
   }
   return "Unknown";
 }

@@ -60,6 +60,9 @@ enum class ErrorCode : uint16_t {
   // Operator drain, appended: the request was still running on a drained host at
   // [timeouts] host_drain -> 503 (or a truncation once the response started).
   UpstreamDrainDeadline,
+  // Overload, appended: the process is over its [limits] buffer_budget; a new request is shed
+  // -> 503 and close (issue 5).
+  Overloaded,
 };
 
 // Which side an error came from; drives logging and retry decisions.

@@ -20,6 +20,28 @@ constexpr size_t kMinReadChunk = 4 * 1024;
 constexpr size_t kMaxReadChunk = 64 * 1024;
 }  // namespace
 
+namespace {
+thread_local BufferAccount* t_account = nullptr;
+}  // namespace
+
+BufferAccount::~BufferAccount() {
+  // Whatever this thread still published leaves the shared total with it.
+  total_.fetch_sub(published_steps_ * kStep, std::memory_order_relaxed);
+}
+
+void BufferAccount::publish(int64_t steps) {
+  total_.fetch_add((steps - published_steps_) * kStep, std::memory_order_relaxed);
+  published_steps_ = steps;
+}
+
+BufferAccount* BufferAccount::current() {
+  return t_account;
+}
+
+void BufferAccount::setCurrent(BufferAccount* account) {
+  t_account = account;
+}
+
 Transport::Transport(EventLoop& loop, int fd, Handler* handler, size_t read_high_watermark)
     : Transport(loop, fd, handler, read_high_watermark, true) {}
 
@@ -33,6 +55,7 @@ Transport::Transport(EventLoop& loop, int fd, Handler* handler, size_t read_high
       read_high_watermark_(read_high_watermark),
       write_low_watermark_(read_high_watermark / 2),
       connected_(connected) {
+  attachAccount();
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   read_event_ = event_new(loop.base(), fd_, EV_READ | EV_PERSIST, &Transport::onReadEvent, this);
@@ -63,12 +86,37 @@ Result<std::unique_ptr<Transport>> Transport::connect(EventLoop& loop, const soc
 }
 
 Transport::~Transport() {
+  detachAccount();
   loop_.cancelFlush(this);
   event_free(read_event_);
   event_free(write_event_);
   evbuffer_free(input_);
   evbuffer_free(output_);
   if (fd_ >= 0) ::close(fd_);
+}
+
+// ---- Buffer accounting -----------------------------------------------------------------------
+
+// evbuffer callbacks see every change, including drains and moves made by the handler on
+// input() directly, so the count cannot drift from the buffers' real sizes.
+void Transport::attachAccount() {
+  account_ = BufferAccount::current();
+  if (account_ == nullptr) return;
+  input_cb_ = evbuffer_add_cb(input_, &Transport::onBufferChanged, this);
+  output_cb_ = evbuffer_add_cb(output_, &Transport::onBufferChanged, this);
+}
+
+void Transport::detachAccount() {
+  if (account_ == nullptr) return;
+  evbuffer_remove_cb_entry(input_, input_cb_);
+  evbuffer_remove_cb_entry(output_, output_cb_);
+  account_->add(-static_cast<int64_t>(evbuffer_get_length(input_) + evbuffer_get_length(output_)));
+  account_ = nullptr;
+}
+
+void Transport::onBufferChanged(evbuffer*, const evbuffer_cb_info* info, void* arg) {
+  auto* self = static_cast<Transport*>(arg);
+  self->account_->add(static_cast<int64_t>(info->n_added) - static_cast<int64_t>(info->n_deleted));
 }
 
 // ---- Reading ---------------------------------------------------------------------------------
@@ -131,6 +179,11 @@ void Transport::resumeReading() {
   updateReadInterest();
 }
 
+void Transport::setReadSuspended(bool suspended) {
+  read_suspended_ = suspended;
+  updateReadInterest();
+}
+
 void Transport::inputConsumed() {
   updateReadInterest();
 }
@@ -143,8 +196,8 @@ void Transport::setHighWatermark(size_t bytes) {
 }
 
 void Transport::updateReadInterest() {
-  bool want = connected_ && !reading_paused_ && !closed_ && !read_eof_ && !stopped_ &&
-              evbuffer_get_length(input_) < read_high_watermark_;
+  bool want = connected_ && !reading_paused_ && !read_suspended_ && !closed_ && !read_eof_ &&
+              !stopped_ && evbuffer_get_length(input_) < read_high_watermark_;
   if (want == read_armed_) return;
   read_armed_ = want;
   if (want) {

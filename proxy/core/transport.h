@@ -14,7 +14,9 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "proxy/core/error.h"
@@ -22,8 +24,47 @@
 
 struct event;
 struct evbuffer;
+struct evbuffer_cb_entry;
+struct evbuffer_cb_info;
 
 namespace baton::core {
+
+// Bytes buffered by one thread's transports (input + output evbuffers), rolled up into a
+// process-wide total for [limits] buffer_budget without a lock: the thread keeps its exact count
+// in a plain integer and moves the shared relaxed atomic only when its count crosses a
+// kStep boundary, so the total is exact to within kStep per thread and a busy connection costs
+// no shared write per read or write.
+//
+// Threading: add() on the owning thread only; total() from any thread.
+class BufferAccount {
+ public:
+  static constexpr int64_t kStep = 16 * 1024;
+
+  explicit BufferAccount(std::atomic<int64_t>& total) : total_(total) {}
+  ~BufferAccount();
+  BufferAccount(const BufferAccount&) = delete;
+  BufferAccount& operator=(const BufferAccount&) = delete;
+
+  void add(int64_t delta) {
+    bytes_ += delta;
+    const int64_t steps = bytes_ / kStep;
+    if (steps != published_steps_) publish(steps);
+  }
+  int64_t bytes() const { return bytes_; }
+  int64_t total() const { return total_.load(std::memory_order_relaxed); }
+
+  // The account of the calling thread's transports (a worker installs its own when its thread
+  // starts); nullptr = not counted. Transport reads it when constructed.
+  static BufferAccount* current();
+  static void setCurrent(BufferAccount* account);
+
+ private:
+  void publish(int64_t steps);
+
+  std::atomic<int64_t>& total_;
+  int64_t bytes_ = 0;
+  int64_t published_steps_ = 0;
+};
 
 class Transport : private Flushable {
  public:
@@ -72,6 +113,9 @@ class Transport : private Flushable {
   void pauseReading();
   void resumeReading();
   void inputConsumed();
+  // A second, independent reason not to read (process overload): reading resumes only when
+  // neither pauseReading() nor this holds it.
+  void setReadSuspended(bool suspended);
 
   // Half-close once everything queued has been sent (lingering close).
   void shutdownWriteWhenFlushed();
@@ -89,7 +133,14 @@ class Transport : private Flushable {
   void finishConnect();
   void reportClosed(bool error, int err);
 
+  static void onBufferChanged(evbuffer* buffer, const evbuffer_cb_info* info, void* arg);
+  void attachAccount();
+  void detachAccount();
+
   EventLoop& loop_;
+  BufferAccount* account_ = nullptr;  // counts input_ + output_ while set
+  evbuffer_cb_entry* input_cb_ = nullptr;
+  evbuffer_cb_entry* output_cb_ = nullptr;
   int fd_;
   Handler* handler_;
   evbuffer* input_;
@@ -101,6 +152,7 @@ class Transport : private Flushable {
   size_t write_low_watermark_;
   bool connected_;
   bool reading_paused_ = false;
+  bool read_suspended_ = false;
   bool read_armed_ = false;
   bool write_armed_ = false;
   bool shutdown_pending_ = false;

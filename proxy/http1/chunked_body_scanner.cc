@@ -41,9 +41,25 @@ core::Error ChunkedBodyScanner::error(const char* detail) const {
   return core::Error::downstream(core::ErrorCode::BadFraming, detail);
 }
 
+bool ChunkedBodyScanner::isExtensionByte(char next) const {
+  // A CR inside an extension either ends the line (SizeLf) or is refused by step(): in both
+  // cases llhttp must see it (or nothing further happens).
+  if (inExtension()) return next != '\r';
+  return state_ == State::Size && next == ';';
+}
+
 core::Result<size_t> ChunkedBodyScanner::consume(const char* data, size_t len) {
+  return consumeImpl(data, len, Run::All);
+}
+
+core::Result<size_t> ChunkedBodyScanner::consumeRun(const char* data, size_t len, bool extension) {
+  return consumeImpl(data, len, extension ? Run::Extension : Run::Body);
+}
+
+core::Result<size_t> ChunkedBodyScanner::consumeImpl(const char* data, size_t len, Run run) {
   size_t i = 0;
   while (i < len && state_ != State::Done) {
+    if (run != Run::All && isExtensionByte(data[i]) != (run == Run::Extension)) break;
     if (state_ == State::Data) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, len - i));
       i += n;

@@ -3,10 +3,15 @@
 // (hostile-inputs.md): chunk data not followed by CRLF (`3\r\nabcXX0\r\n\r\n`), more than 16
 // hex digits, sign, space/TAB before CRLF, empty size line, bare LF or bare CR. Chunk
 // extensions are syntax-checked with no BWS (`;name`, `;name=token`, `;name="quoted"`; no
-// quoted-pair, which llhttp 8.1 refuses too) and
-// capped at kMaxExtensionBytes per line; they are never delivered (baton re-chunks). Trailers
-// are checked by a HeaderBlockScanner with the header limits (the codec discards them).
-// It also finds where the message ends, so the codec hands llhttp exactly the checked bytes.
+// quoted-pair: no client needs one) and capped at kMaxExtensionBytes per line; they are never
+// delivered (baton re-chunks). Trailers are checked by a HeaderBlockScanner with the header limits
+// (the codec discards them). It also finds where the message ends, so the codec hands llhttp
+// exactly the checked bytes.
+//
+// Extension bytes (from the `;` to the CR ending the size line) are never shown to llhttp:
+// llhttp 8.1 refuses the valid `5;a=b;c=d` (a token value followed by another extension), and
+// baton drops extensions anyway. consumeRun() splits the input into runs of body bytes (for
+// llhttp) and extension bytes (skipped), see checked_execute.cc.
 //
 // Byte-level state machine; chunk data is skipped, not copied. Owned by one codec; one thread.
 #pragma once
@@ -32,6 +37,13 @@ class ChunkedBodyScanner {
   // count. Fewer than `len` only when the message ended (done()).
   core::Result<size_t> consume(const char* data, size_t len);
 
+  // Whether `next`, the next input byte, is a chunk-extension byte (`;` after the size, the
+  // extensions themselves; not the CR that ends the line).
+  bool isExtensionByte(char next) const;
+  // consume() limited to one run: extension == false stops before the first extension byte,
+  // extension == true stops at the first byte that is not one. May return 0.
+  core::Result<size_t> consumeRun(const char* data, size_t len, bool extension);
+
   bool done() const { return state_ == State::Done; }
   // Refuse (BodyTooLarge) as soon as the declared chunk sizes add up past `limit` (0 = no
   // limit), before any of that data arrives. Cleared by reset().
@@ -56,6 +68,11 @@ class ChunkedBodyScanner {
     Done,
   };
 
+  enum class Run : uint8_t { All, Body, Extension };
+  core::Result<size_t> consumeImpl(const char* data, size_t len, Run run);
+  bool inExtension() const {
+    return state_ >= State::ExtNameStart && state_ <= State::ExtQuotedEnd;
+  }
   core::Result<void> step(char c);
   core::Result<void> afterExtension(char c);
   core::Error error(const char* detail) const;

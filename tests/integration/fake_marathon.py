@@ -10,9 +10,13 @@ In-process:
     m = FakeMarathon(apps=[app("/web", tasks=[task("/web", ports=(8080,))])])
     m.url                                  # "http://127.0.0.1:PORT"
     m.set_apps([...]); m.emit("api_post_event", {...}); m.status_update(tid, "/web", "TASK_KILLING")
-    m.fail_next(1, "500")                  # or "garbage", "truncated", "hang", "empty_apps"
+    m.fail_next(1, "500")                  # or "garbage", "truncated", "truncated_chunked", "hang",
+                                           # "trickle", "empty_apps"
     m.redirect_to(leader)                  # act as a standby: 302 to the leader
-    m.stall_streams(); m.close_streams()
+    m.stall_streams(); m.close_streams(); m.emit_raw(b"data: {not json\r\n\r\n")
+    m.chunked = True                       # JSON bodies sent chunked, as Jetty does for large ones
+    m.tls_failures / m.wait_tls_failures(1)  # handshakes a client refused (https only)
+    pki = make_pki(tmp_path); FakeMarathon(ssl_context=pki.server_context())   # https://
     m.requests                             # [(method, path, headers)], headers case-insensitive
     m.wait_for_request("/v2/apps", 5)      # the first such request since the last action
     m.stop()
@@ -37,8 +41,11 @@ import argparse
 import base64
 import copy
 import json
+import os
 import queue
 import signal
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -48,7 +55,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 VERSION = "2017-07-19T17:34:41.967Z"
-FAIL_KINDS = ("500", "garbage", "truncated", "hang", "empty_apps")
+FAIL_KINDS = ("500", "garbage", "truncated", "truncated_chunked", "hang", "trickle", "empty_apps")
 _CLOSE = object()
 
 
@@ -157,6 +164,61 @@ def app(app_id, labels=None, tasks=(), mode="host", service_ports=(10000,), heal
     return a
 
 
+# ---- TLS: a throw-away PKI made with /usr/bin/openssl ----
+
+
+class Pki:
+    """Files of a test PKI in `dir`: ca.pem (the CA that signed every server cert), other_ca.pem
+    (a CA that signed nothing we serve) and server certs by name: cert(name) -> (crt, key)."""
+
+    def __init__(self, dir):
+        self.dir = str(dir)
+        self.ca = os.path.join(self.dir, "ca.pem")
+        self.other_ca = os.path.join(self.dir, "other_ca.pem")
+        self._certs: dict[str, tuple[str, str]] = {}
+
+    def cert(self, name):
+        return self._certs[name]
+
+    def server_context(self, name="good") -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*self._certs[name])
+        return ctx
+
+
+def _openssl(*args, cwd):
+    subprocess.run(["/usr/bin/openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
+
+
+def _make_ca(dir, name):
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={name}",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=dir)
+
+
+def make_pki(dir, sans=None) -> Pki:
+    """A CA, an unrelated CA, and one server cert per entry of `sans` (name -> subjectAltName),
+    by default "good" (DNS:localhost, IP:127.0.0.1) and "wrong_name" (DNS:marathon.invalid only),
+    both signed by ca.pem."""
+    dir = str(dir)
+    os.makedirs(dir, exist_ok=True)
+    sans = sans or {"good": "DNS:localhost,IP:127.0.0.1", "wrong_name": "DNS:marathon.invalid"}
+    _make_ca(dir, "ca")
+    _make_ca(dir, "other_ca")
+    pki = Pki(dir)
+    for name, san in sans.items():
+        with open(os.path.join(dir, f"{name}.ext"), "w") as f:
+            f.write(f"subjectAltName={san}\nbasicConstraints=CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
+        _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                 "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=dir)
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext", cwd=dir)
+        pki._certs[name] = (os.path.join(dir, f"{name}.pem"), os.path.join(dir, f"{name}.key"))
+    return pki
+
+
 # ---- the server ----
 
 
@@ -164,6 +226,7 @@ class _Stream:
     def __init__(self, filters):
         self.filters = filters  # set of event types, or None for all
         self.q: queue.Queue = queue.Queue()
+        self.stalled = False  # set by stall_streams: nothing more is written, not even heartbeats
 
     def wants(self, event_type):
         return self.filters is None or event_type in self.filters
@@ -171,16 +234,20 @@ class _Stream:
 
 class FakeMarathon:
     def __init__(self, apps=(), username=None, password=None, token=None, heartbeat_interval=10.0,
-                 host="127.0.0.1", port=0, ssl_context=None):
-        """ssl_context: an ssl.SSLContext (server side) to serve https:// instead."""
+                 host="127.0.0.1", port=0, ssl_context=None, path_prefix=""):
+        """ssl_context: an ssl.SSLContext (server side) to serve https:// instead.
+        path_prefix: serve the API under it, as behind DC/OS's admin router ("/marathon": then
+        GET /marathon/v2/apps; anything outside the prefix is 404). self.url includes it."""
         self._lock = threading.Condition()
         self._apps = copy.deepcopy(list(apps))
         self.username, self.password, self.token = username, password, token
         self.heartbeat_interval = heartbeat_interval
+        self.chunked = False  # True: JSON answers use Transfer-Encoding: chunked (as Jetty does)
+        self.chunk_size = 8192
         self._failures: list[str] = []
         self._redirect: FakeMarathon | None = None
         self._streams: list[_Stream] = []
-        self._stalled = False
+        self.tls_failures: list[str] = []  # why each refused TLS handshake failed (server side)
         self._stopping = threading.Event()
         self._mark = 0
         self.requests: list[tuple[str, str, Message]] = []
@@ -190,6 +257,7 @@ class FakeMarathon:
             fake = outer
 
         self._server = _Server((host, port), Handler)
+        self._server.fake = self
         self._server.daemon_threads = True
         if ssl_context is not None:
             # Handshake in the handler thread, not in accept(): a slow client must not block others.
@@ -199,7 +267,9 @@ class FakeMarathon:
                                         daemon=True)
         self._thread.start()
         h, p = self._server.server_address[:2]
-        self.url = f"{'https' if ssl_context is not None else 'http'}://{h}:{p}"
+        self.origin = f"{'https' if ssl_context is not None else 'http'}://{h}:{p}"
+        self.path_prefix = path_prefix.rstrip("/")
+        self.url = self.origin + self.path_prefix
         self.port = p
 
     # -- control --
@@ -248,16 +318,31 @@ class FakeMarathon:
             "version": VERSION,
         })
 
-    def stall_streams(self):
-        """Attached streams stay open but get nothing more, not even heartbeats."""
+    def emit_raw(self, data: bytes):
+        """Writes bytes as they are to every attached stream (malformed frames, garbage)."""
         with self._lock:
-            self._stalled = True
+            self._mark = len(self.requests)
+            for s in self._streams:
+                s.q.put(data)
+
+    def stall_streams(self):
+        """The streams attached now stay open but get nothing more, not even heartbeats (what
+        a dead leader behind a NAT looks like); streams attached later are served normally."""
+        with self._lock:
+            for s in self._streams:
+                s.stalled = True
 
     def close_streams(self):
         with self._lock:
-            self._stalled = False
             for s in self._streams:
                 s.q.put(_CLOSE)
+
+    def wait_tls_failures(self, n=1, timeout=5.0):
+        """Blocks until at least n TLS handshakes have failed; returns their reasons."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self.tls_failures) >= n, timeout):
+                raise TimeoutError(f"{len(self.tls_failures)} TLS handshakes failed, wanted {n}")
+            return list(self.tls_failures)
 
     def stream_count(self):
         with self._lock:
@@ -315,6 +400,22 @@ class FakeMarathon:
 
 
 class _Server(ThreadingHTTPServer):
+    fake: FakeMarathon
+
+    def finish_request(self, request, client_address):
+        # TLS: handshake here (in the handler thread) so a refused one is recorded for tests.
+        if isinstance(request, ssl.SSLSocket):
+            request.settimeout(10)
+            try:
+                request.do_handshake()
+            except (ssl.SSLError, OSError) as e:
+                with self.fake._lock:
+                    self.fake.tls_failures.append(str(e))
+                    self.fake._lock.notify_all()
+                return
+            request.settimeout(None)
+        super().finish_request(request, client_address)
+
     def handle_error(self, request, client_address):
         # Clients that hang up or fail a TLS handshake are part of the tests, not errors.
         if isinstance(sys.exc_info()[1], OSError):
@@ -333,12 +434,16 @@ class _Handler(BaseHTTPRequestHandler):
         m = self.fake
         m._record("GET", self.path, self.headers)
         if m._redirect is not None:
-            return self._reply(302, b"", extra={"Location": m._redirect.url + self.path})
+            return self._reply(302, b"", extra={"Location": m._redirect.origin + self.path})
         if not m._authorized(self.headers.get("Authorization")):
             return self._reply(401, b"{\"message\":\"invalid username or password\"}",
                                extra={"WWW-Authenticate": 'Basic realm="Mesosphere"'})
         url = urlsplit(self.path)
         query = parse_qs(url.query)
+        if m.path_prefix:
+            if not url.path.startswith(m.path_prefix + "/"):
+                return self._reply(404, b"{\"message\":\"not found\"}")
+            url = url._replace(path=url.path[len(m.path_prefix):])
         if url.path == "/v2/events":
             return self._events(query)
         if url.path in ("/v2/apps", "/v2/apps/"):
@@ -348,9 +453,9 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/ping":
             return self._reply(200, b"pong", ctype="text/plain")
         if url.path == "/v2/info":
-            return self._json({"name": "marathon", "version": "1.7.0", "leader": m.url.split("//")[1]})
+            return self._json({"name": "marathon", "version": "1.7.0", "leader": m.origin.split("//")[1]})
         if url.path == "/v2/leader":
-            return self._json({"leader": m.url.split("//")[1]})
+            return self._json({"leader": m.origin.split("//")[1]})
         return self._reply(404, b"{\"message\":\"not found\"}")
 
     def do_POST(self):
@@ -362,14 +467,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body) if length is None else length))
-        self.send_header("X-Marathon-Leader", self.fake.url)
+        self.send_header("X-Marathon-Leader", self.fake.origin)
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
 
     def _json(self, obj):
-        return self._reply(200, json.dumps(obj).encode())
+        body = json.dumps(obj).encode()
+        if not self.fake.chunked:
+            return self._reply(200, body)
+        # Jetty streams large JSON bodies chunked: pieces of chunk_size bytes, then the last chunk.
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("X-Marathon-Leader", self.fake.origin)
+        self.end_headers()
+        step = self.fake.chunk_size
+        for i in range(0, len(body), step):
+            piece = body[i:i + step]
+            self.wfile.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
 
     def _failure(self) -> bool:
         kind = self.fake._take_failure()
@@ -382,6 +500,31 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "truncated":
             full = json.dumps({"apps": self.fake.apps()}).encode()
             self._reply(200, full[: len(full) // 2], length=len(full))
+            self.close_connection = True
+        elif kind == "truncated_chunked":
+            # Half of the document in complete chunks, then the connection closes: no last chunk.
+            full = json.dumps({"apps": self.fake.apps()}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            half = full[: len(full) // 2]
+            self.wfile.write(b"%x\r\n" % len(half) + half + b"\r\n")
+            self.close_connection = True
+        elif kind == "trickle":
+            # Headers at once, then the body one byte every 50 ms (a sick leader, a slow proxy):
+            # alive, never idle, far too slow. Ends when the client hangs up.
+            full = json.dumps({"apps": self.fake.apps()}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(full)))
+            self.end_headers()
+            self.wfile.flush()
+            for i in range(len(full)):
+                if self.fake._stopping.wait(0.05):
+                    break
+                self.wfile.write(full[i:i + 1])
+                self.wfile.flush()
             self.close_connection = True
         elif kind == "hang":
             self.fake._stopping.wait(120)  # no answer until stopped
@@ -450,7 +593,7 @@ class _Handler(BaseHTTPRequestHandler):
                 item = None
             if item is _CLOSE:
                 return
-            if m._stalled:
+            if stream.stalled:
                 continue  # connection open, nothing written
             if item is None:  # Jetty's heartbeat: "\r", flush, "\n", flush
                 self._write(b"\r")

@@ -39,6 +39,7 @@ TEST(LocalReplyTest, EveryCodeMapsAsSpecified) {
       {ErrorCode::AuthRequired, 401, false},
       {ErrorCode::Redirect, 301, false},
       {ErrorCode::UpstreamDrainDeadline, 503, true},
+      {ErrorCode::Overloaded, 503, true},
       {ErrorCode::NoHealthyHost, 503, false},
       {ErrorCode::UpstreamConnectFailed, 503, false},
       {ErrorCode::UpstreamConnectTimeout, 504, false},

@@ -52,6 +52,10 @@ TEST(ClusterDiscoveryTest, StickyValueIsMarathonLbsSha1Prefix) {
   EXPECT_EQ(stickyValueFor("10_0_6_25_31704"), "107b97c58d");
   EXPECT_EQ(stickyValueFor("10.0.0.1:80"), "84c5b17305");
   conf::ClusterSpec spec = makeSpec(LbPolicyKind::RoundRobin, {{"10.0.0.1:80", 1}});
+  auto plain = Cluster::create(spec);
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ((*plain)->hosts()[0].sticky_value, "");  // not computed without a sticky cookie
+  spec.sticky_cookie = "mesosphere_server_id";
   auto cluster = Cluster::create(spec);
   ASSERT_TRUE(cluster.has_value());
   EXPECT_EQ((*cluster)->hosts()[0].sticky_value, "84c5b17305");

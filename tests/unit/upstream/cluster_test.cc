@@ -149,6 +149,29 @@ TEST(ClusterTest, DuplicateDetectionComparesBinaryAddresses) {
       makeSpec(LbPolicyKind::RoundRobin, {{"10.0.0.1:80", 1}, {"10.0.0.1:81", 1}})));
 }
 
+// Small clusters compare endpoints directly, large ones switch to a hash map part-way: the
+// same first duplicate is reported either way, wherever it sits.
+TEST(ClusterTest, DuplicateDetectionInLargeClusters) {
+  for (const size_t size : {31u, 32u, 33u, 100u}) {
+    conf::ClusterSpec spec = makeSpec(LbPolicyKind::RoundRobin, {{"10.0.0.1:80", 1}});
+    spec.hosts.clear();
+    for (size_t i = 0; i < size; ++i) {
+      spec.hosts.push_back(conf::HostSpec{{}, "10.0.1." + std::to_string(i) + ":80", 1});
+    }
+    ASSERT_TRUE(Cluster::create(spec).has_value()) << size;
+    for (const size_t dup_of : {size_t{0}, size - 1}) {
+      conf::ClusterSpec with_dup = spec;
+      with_dup.hosts.push_back(conf::HostSpec{{}, "[::ffff:1.2.3.4]:80", 1});
+      with_dup.hosts.push_back(spec.hosts[dup_of]);
+      auto c = Cluster::create(with_dup);
+      ASSERT_FALSE(c.has_value()) << size;
+      EXPECT_EQ(c.error().detail, "test.toml:7: clusters.web.hosts[" + std::to_string(size + 1) +
+                                      "].address: duplicate of hosts[" + std::to_string(dup_of) +
+                                      "] (" + spec.hosts[dup_of].address + ")");
+    }
+  }
+}
+
 TEST(ClusterTest, HostWithoutLineUsesClusterLocation) {
   conf::ClusterSpec spec = makeSpec(LbPolicyKind::RoundRobin, {{"nope", 1}});
   spec.hosts[0].loc = {};

@@ -511,5 +511,31 @@ TEST(ParseAppsTest, ReusedParserGivesSameResultsAndErrors) {
   EXPECT_EQ(again->at(1).tasks.at(0).endpoints.at(0).port, 31704);
 }
 
+TEST(ParseAppsTest, InPlaceParseMatchesCopyAndLeavesTheBodyUnchanged) {
+  AppsParser parser;
+  std::string body(kExample);  // no spare capacity reserved: the padding may reallocate
+  auto in_place = parser.parseInPlace(body);
+  ASSERT_TRUE(in_place.has_value()) << in_place.error().detail;
+  EXPECT_EQ(body, kExample);
+  auto copied = parser.parse(kExample);
+  ASSERT_TRUE(copied.has_value());
+  ASSERT_EQ(in_place->size(), copied->size());
+  EXPECT_EQ(in_place->at(1).tasks.at(0).id, copied->at(1).tasks.at(0).id);
+  EXPECT_EQ(in_place->at(1).tasks.at(0).endpoints.at(0).port, 31704);
+
+  std::string reserved(kExample);
+  reserved.reserve(reserved.size() + AppsParser::kPadding);  // what FileSource does
+  const char* data = reserved.data();
+  ASSERT_TRUE(parser.parseInPlace(reserved).has_value());
+  EXPECT_EQ(reserved.data(), data);  // parsed where it was read: no copy
+  EXPECT_EQ(reserved, kExample);
+
+  std::string truncated(kExample.substr(0, kExample.size() / 2));
+  auto bad = parser.parseInPlace(truncated);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().detail.substr(0, 24), "document: not valid JSON");
+  EXPECT_EQ(truncated, kExample.substr(0, kExample.size() / 2));
+}
+
 }  // namespace
 }  // namespace baton::discovery

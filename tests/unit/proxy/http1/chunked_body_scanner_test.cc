@@ -17,6 +17,39 @@ TEST(ChunkedBodyScannerTest, StopsAtEndOfMessage) {
   EXPECT_TRUE(s.done());
 }
 
+// consumeRun() splits the body into runs llhttp sees and extension runs it never sees.
+TEST(ChunkedBodyScannerTest, RunsSeparateExtensionBytes) {
+  ChunkedBodyScanner s({}, core::ErrorSource::Downstream);
+  const std::string body = "5;a=b;c=\"d\"\r\nhello\r\n0;e\r\n\r\n";
+  std::string seen, skipped;
+  size_t pos = 0;
+  while (!s.done()) {
+    const bool ext = s.isExtensionByte(body[pos]);
+    auto r = s.consumeRun(body.data() + pos, body.size() - pos, ext);
+    ASSERT_TRUE(r);
+    ASSERT_GT(*r, 0u) << "no progress at " << pos;
+    (ext ? skipped : seen) += body.substr(pos, *r);
+    pos += *r;
+  }
+  EXPECT_EQ(pos, body.size());
+  EXPECT_EQ(seen, "5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_EQ(skipped, ";a=b;c=\"d\";e");
+}
+
+TEST(ChunkedBodyScannerTest, BodyRunStopsBeforeAnExtension) {
+  ChunkedBodyScanner s({}, core::ErrorSource::Downstream);
+  const std::string body = "5;x\r\n";
+  auto r = s.consumeRun(body.data(), body.size(), false);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 1u);
+  EXPECT_TRUE(s.isExtensionByte(';'));
+  EXPECT_FALSE(s.isExtensionByte('\r'));
+  auto e = s.consumeRun(body.data() + 1, body.size() - 1, true);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(*e, 2u);  // ";x", not the CR
+  EXPECT_FALSE(s.isExtensionByte('\r'));
+}
+
 TEST(ChunkedBodyScannerTest, SixteenHexDigitsAccepted) {
   ChunkedBodyScanner s({}, core::ErrorSource::Downstream);
   const std::string line = "FFFFFFFFFFFFFFFF\r\n";

@@ -216,6 +216,22 @@ TEST(ClientCodecTest, BadChunkedBodyIsProtocolError) {
   }
 }
 
+// The response side shares the extension skipping (llhttp 8.1 alone refuses `;a=b;c=d`).
+TEST(ClientCodecTest, ChunkExtensionListAccepted) {
+  const std::string input =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5;a=b;c=d\r\nhello\r\n0;e=f;g\r\n\r\n";
+  for (size_t step : {size_t{1}, size_t{4}, std::string_view::npos}) {
+    for (bool pause : {false, true}) {
+      auto r = run(input, false, step, pause);
+      ASSERT_FALSE(r->error) << r->error->detail << " step " << step;
+      EXPECT_TRUE(r->complete()) << "step " << step;
+      EXPECT_EQ(r->rec.body, "hello");
+      EXPECT_EQ(r->consumed, input.size());
+    }
+  }
+}
+
 TEST(ClientCodecTest, ContentLengthAndTransferEncodingUsesTe) {
   auto r =
       run("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n"
