@@ -183,7 +183,9 @@ void ServerCodec::Impl::feedRequestLine(const char* data, size_t len, size_t& po
     return;
   }
   pos += *r;
-  if (line.started()) mid_request = true;
+  // Only the line decides while it is being read: a lone CR of a skipped empty line between
+  // requests (its LF in the next read) must not leave an idle connection "mid-request".
+  mid_request = line.started();
   if (line.done()) startHead();
 }
 

@@ -154,21 +154,6 @@ std::string run(std::string_view input, Piece&& piece, bool pause_on_body) {
   return rec.log + (eof ? "EOF ok" : "EOF " + verdict(eof.error().code));
 }
 
-// KNOWN ISSUE, pending in proxy/http1 (corpus/server_codec/crash-*-eof, README.md): an empty
-// line (CRLF) whose CR and LF arrive in separate reads leaves ServerCodec::midRequest() true,
-// so EOF after it reports DownstreamClosed where the whole CRLF reports nothing. Until that is
-// fixed, a split run that differs from the whole run only by that EOF verdict, on input that
-// ends with CRLF, is tolerated so the fuzzer can look further. Remove with the fix.
-std::string tolerateLoneCrEof(std::string_view input, const std::string& whole, std::string split) {
-  constexpr std::string_view kOk = "EOF ok", kClosed = "EOF 400";
-  if (input.ends_with("\r\n") && whole.ends_with(kOk) && split.ends_with(kClosed) &&
-      std::string_view(whole).substr(0, whole.size() - kOk.size()) ==
-          std::string_view(split).substr(0, split.size() - kClosed.size())) {
-    return whole;
-  }
-  return split;
-}
-
 }  // namespace
 
 BATON_FUZZ_ENTRY(server_codec) {
@@ -176,11 +161,11 @@ BATON_FUZZ_ENTRY(server_codec) {
   auto whole_piece = [&] { return input.size(); };
   const std::string whole = run(input, whole_piece, false);
   auto one_byte = [] { return size_t{1}; };
-  const std::string bytewise = tolerateLoneCrEof(input, whole, run(input, one_byte, false));
+  const std::string bytewise = run(input, one_byte, false);
   BATON_FUZZ_CHECK_EQ(whole, bytewise);
   baton::fuzz::SplitPlan plan(data, size, 16);
   auto random_piece = [&] { return plan.next(); };
-  const std::string split = tolerateLoneCrEof(input, whole, run(input, random_piece, true));
+  const std::string split = run(input, random_piece, true);
   BATON_FUZZ_CHECK_EQ(whole, split);
   return 0;
 }

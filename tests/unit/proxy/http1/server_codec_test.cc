@@ -579,6 +579,21 @@ TEST(ServerCodecTest, PipelinedTwoInOneBuffer) {
   EXPECT_EQ(r->rec.events, (std::vector<std::string>{"head", "complete", "head", "complete"}));
 }
 
+// Fuzzer finding (tests/fuzz/corpus/server_codec/crash-lone-cr-after-request-eof): an empty line
+// between requests whose CR and LF arrive in separate reads left an idle connection
+// "mid-request", so the client's EOF was answered as a truncated request.
+TEST(ServerCodecTest, EmptyLineSplitAcrossReadsLeavesTheConnectionIdle) {
+  Recorder rec;
+  ServerCodec codec(rec, {});
+  ASSERT_TRUE(codec.feed(kGet.data(), kGet.size()));
+  codec.resume();
+  ASSERT_TRUE(codec.feed("\r", 1));
+  EXPECT_TRUE(codec.midRequest()) << "a CR may start a request line";
+  ASSERT_TRUE(codec.feed("\n", 1));
+  EXPECT_FALSE(codec.midRequest());
+  EXPECT_EQ(rec.heads.size(), 1u);
+}
+
 TEST(ServerCodecTest, PauseAfterEachRequestReportsConsumed) {
   Recorder rec;
   ServerCodec codec(rec, {});
