@@ -52,8 +52,8 @@ struct TimeoutsSpec {
   Duration body_idle{30'000};            // no body progress in either direction
   Duration upstream_idle{30'000};        // pooled idle upstream connection lifetime
   Duration drain{30'000};                // graceful shutdown / reload drain deadline
-  // A host an operator drains: in-flight requests to it may run this long, then are cut
-  // (0 = never cut).
+  // A host taken out of service (operator drain or maintenance, Marathon task killing or old
+  // deployment colour): in-flight requests to it may run this long, then are cut (0 = never).
   Duration host_drain{60'000};
 };
 
