@@ -763,18 +763,13 @@ Result<uint32_t> asSocketMode(const Ctx& ctx, const toml::node& node, std::strin
   return mode;
 }
 
-// The token from `token_file` (first line, trailing whitespace dropped), read at load time.
+// The token from `token_file`, read at load time (readTokenFile's rule).
 Result<std::string> asTokenFile(const Ctx& ctx, const toml::node& node, std::string_view key) {
   auto path = asString(ctx, node, key);
   if (!path) return core::fail(std::move(path.error()));
-  std::ifstream in(*path);
-  std::string line;
-  if (!in || !std::getline(in, line)) {
-    return ctx.error(node, key, "cannot read " + inQuotes(*path));
-  }
-  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-  if (line.empty()) return ctx.error(node, key, inQuotes(*path) + " holds no token");
-  return line;
+  auto token = readTokenFile(*path);
+  if (!token) return ctx.error(node, key, token.error().detail);
+  return token;
 }
 
 Result<void> readAdmin(const TableView& t, AdminSpec& out) {
@@ -1171,6 +1166,17 @@ Result<ConfigSpec> loadConfigFile(const std::string& path) {
   auto text = readFile(path);
   if (!text) return core::fail(std::move(text.error()));
   return loadConfigString(*text, path);
+}
+
+Result<std::string> readTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return core::fail(Error::config("cannot read " + inQuotes(path)));
+  }
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  if (line.empty()) return core::fail(Error::config(inQuotes(path) + " holds no token"));
+  return line;
 }
 
 }  // namespace baton::conf

@@ -55,4 +55,8 @@ core::Result<Duration> parseDuration(std::string_view text);
 // are refused. (In a config file an integer TOML value is also accepted, as bytes.)
 core::Result<uint64_t> parseSize(std::string_view text);
 
+// A secret kept in a file ([admin] token_file, --admin-token-file): its first line, trailing
+// whitespace dropped. Errors: "cannot read \"PATH\"", "\"PATH\" holds no token".
+core::Result<std::string> readTokenFile(const std::string& path);
+
 }  // namespace baton::conf

@@ -1,6 +1,5 @@
 #include "main/cli.h"
 
-#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -51,20 +50,6 @@ const char* const kUsage =
     "drain and stop.\n";
 
 namespace {
-
-// First line of FILE, trailing whitespace dropped (the same rule as [admin] token_file).
-core::Result<std::string> readTokenFile(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line)) {
-    return core::fail(core::Error::config("--admin-token-file: cannot read \"" + path + "\""));
-  }
-  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-  if (line.empty()) {
-    return core::fail(core::Error::config("--admin-token-file: \"" + path + "\" holds no token"));
-  }
-  return line;
-}
 
 core::Result<uint64_t> parseNumber(std::string_view flag, std::string_view text, uint64_t max) {
   std::string copy(text);
@@ -244,8 +229,10 @@ core::Result<Arguments> parseArguments(int argc, char** argv) {
       s.admin_socket = *v;
     } else if (arg == "--admin-token-file") {
       CLI_VALUE(v);
-      auto token = readTokenFile(*v);
-      if (!token) return core::fail(std::move(token.error()));
+      auto token = conf::readTokenFile(*v);
+      if (!token) {
+        return core::fail(core::Error::config("--admin-token-file: " + token.error().detail));
+      }
       s.admin_token = *token;
     } else if (isAcceptedNoOp(arg, noop_takes_value)) {
       if (noop_takes_value) {

@@ -32,7 +32,7 @@ constexpr int kTimeoutSeconds = 10;
 constexpr const char* kTextPlain = "text/plain; charset=utf-8";
 constexpr const char* kJson = "application/json";
 constexpr const char* kPrometheus = "text/plain; version=0.0.4; charset=utf-8";
-constexpr std::string_view kNoncePlaceholder = "__CSP_NONCE__";
+constexpr std::string_view kNonceMarker = "__CSP_NONCE__";
 
 void reply(evhttp_request* req, int code, const char* reason, std::string_view body,
            const char* content_type = kTextPlain) {
@@ -114,10 +114,10 @@ std::string withNonce(std::string_view page, const std::string& nonce) {
   std::string out;
   out.reserve(page.size() + 64);
   size_t from = 0;
-  for (size_t at = page.find(kNoncePlaceholder); at != std::string_view::npos;
-       at = page.find(kNoncePlaceholder, from)) {
+  for (size_t at = page.find(kNonceMarker); at != std::string_view::npos;
+       at = page.find(kNonceMarker, from)) {
     out.append(page.substr(from, at - from)).append(nonce);
-    from = at + kNoncePlaceholder.size();
+    from = at + kNonceMarker.size();
   }
   out.append(page.substr(from));
   return out;

@@ -600,8 +600,7 @@ void Server::fillProcessStatus(admin::EdgeStatus& status) const {
   if (discovered_) {
     for (const auto& g : discovered_->groups) {
       status.groups.push_back(admin::DeploymentGroupStatus{
-          g.group, g.old_app, g.new_app, g.old_tasks, g.new_tasks, g.old_drained, g.new_healthy,
-          g.target, !g.old_app.empty() && g.old_tasks > 0 && g.new_tasks > 0});
+          g, !g.old_app.empty() && g.old_tasks > 0 && g.new_tasks > 0});
     }
   }
 }

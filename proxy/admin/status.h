@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "conf/config_spec.h"
 #include "proxy/traffic_stats.h"
 #include "upstream/cluster.h"
 
@@ -90,15 +91,8 @@ struct DiscoveryView {
   std::vector<std::string> issues;
 };
 
-struct DeploymentGroupStatus {
-  std::string group;    // HAPROXY_DEPLOYMENT_GROUP
-  std::string old_app;  // "" when only one colour runs
-  std::string new_app;
-  uint32_t old_tasks = 0;
-  uint32_t new_tasks = 0;
-  uint32_t old_drained = 0;
-  uint32_t new_healthy = 0;
-  uint32_t target = 0;      // HAPROXY_DEPLOYMENT_TARGET_INSTANCES
+// A deployment group as discovery last saw it, plus whether it is mid-cutover.
+struct DeploymentGroupStatus : conf::DeploymentGroupInfo {
   bool in_cutover = false;  // both colours have tasks
 };
 
