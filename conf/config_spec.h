@@ -55,6 +55,11 @@ struct TimeoutsSpec {
   // A host taken out of service (operator drain or maintenance, Marathon task killing or old
   // deployment colour): in-flight requests to it may run this long, then are cut (0 = never).
   Duration host_drain{60'000};
+  Duration tls_handshake{10'000};  // accept -> TLS handshake done, else the connection closes
+  // An upgraded (WebSocket) or TCP-mode tunnel with no byte either way for this long is closed.
+  // marathon-lb's `timeout tunnel 3600s` cut every WebSocket after an hour of quiet: the default
+  // is kept for compatibility, and routes and clusters override it (tunnel_idle).
+  Duration tunnel_idle{3'600'000};
 };
 
 struct LimitsSpec {
@@ -79,6 +84,54 @@ struct LimitsSpec {
   uint32_t fd_reserve = 32;
 };
 
+// One certificate (chain) and its key for TLS listeners. The names it serves come from the
+// certificate itself (subjectAltName DNS entries, else the subject CN), as HAProxy's `crt` does.
+struct CertificateSpec {
+  SourceLoc loc;
+  std::string cert;  // PEM: the leaf first, then intermediates
+  std::string key;   // PEM private key; "" = in the cert file (marathon-lb's combined PEM)
+  std::string ocsp;  // DER OCSP response stapled to handshakes ("" = none); re-read on change
+  bool is_default = false;        // served to clients without SNI or with an unknown name
+  std::string origin = "config";  // "config", or "marathon:/app/id" (HAPROXY_{n}_SSL_CERT)
+  bool operator==(const CertificateSpec&) const = default;
+};
+
+enum class TlsVersion : uint8_t { Tls12, Tls13 };
+
+// [tls]: settings shared by every TLS listener, and the certificates they choose from by SNI.
+struct TlsSpec {
+  TlsVersion min_version = TlsVersion::Tls12;  // TLS 1.0/1.1 are never offered
+  // TLS 1.2 ciphers (OpenSSL list syntax): forward-secret AEAD only, as Mozilla's "intermediate".
+  std::string ciphers =
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+      "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+  std::string ciphersuites =  // TLS 1.3
+      "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+  // Session-ticket keys rotate this often (the previous key still decrypts for one more period);
+  // 0 = no session tickets.
+  Duration ticket_key_rotation{3'600'000};
+  // Certificate, key and OCSP files are checked for changes this often and reloaded without a
+  // restart (0 = only on `reload certs` / SIGHUP).
+  Duration watch_interval{5'000};
+  std::vector<CertificateSpec> certificates;
+  bool operator==(const TlsSpec&) const = default;
+};
+
+// [http2]: limits of baton's HTTP/2 server sessions (hostile-inputs.md, HTTP/2).
+struct Http2Spec {
+  uint32_t max_concurrent_streams = 100;       // more -> RST_STREAM REFUSED_STREAM
+  uint32_t initial_window_bytes = 256 * 1024;  // per stream receive window (request bodies)
+  uint32_t max_header_list_bytes = 64 * 1024;  // decoded name+value+32 per field -> 431 / reset
+  // Flood guards, each per connection: past the budget the connection gets GOAWAY
+  // ENHANCE_YOUR_CALM. Resets: streams the client cancelled (nghttp2's rate limit, CVE-2023-44487)
+  // plus stream errors baton sent (MadeYouReset); control: SETTINGS and PING frames.
+  uint32_t reset_burst = 1000;
+  uint32_t reset_rate = 33;  // per second, refilling the burst
+  uint32_t control_frame_burst = 1000;
+  uint32_t control_frame_rate = 100;  // per second
+  bool operator==(const Http2Spec&) const = default;
+};
+
 struct ListenerSpec {
   SourceLoc loc;
   std::string name;
@@ -91,6 +144,12 @@ struct ListenerSpec {
   std::string route_scope;
   std::string tcp_cluster;        // kind == Tcp: every connection goes to this cluster
   std::string origin = "config";  // "config", or "marathon:/app/id" (status, errors)
+  // Http: TLS with a certificate chosen by SNI from [tls] certificates, offering `alpn` (any of
+  // "h2", "http/1.1", in preference order).
+  bool tls = false;
+  std::vector<std::string> alpn = {"h2", "http/1.1"};
+  // Http, plain: a connection opening with the HTTP/2 preface speaks h2c (prior knowledge).
+  bool h2c = true;
   bool operator==(const ListenerSpec&) const = default;
 };
 
@@ -157,6 +216,10 @@ struct RouteSpec {
   std::string upstream_host;     // Host sent upstream instead of the client's; "" = unchanged
   std::string location_rewrite;  // REVPROXY_PATH: Location "http(s)://<host>/<p>" -> "<this><p>"
   bool hsts = false;             // adds Strict-Transport-Security: max-age=15768000 to responses
+  // `Upgrade: websocket` is forwarded and, after the backend's 101, the connection becomes a
+  // tunnel (HAProxy, so marathon-lb, allowed it on every HTTP backend: so does baton by default).
+  bool websocket = true;
+  std::optional<Duration> tunnel_idle;  // overrides the cluster's and [timeouts] tunnel_idle
   bool operator==(const RouteSpec&) const = default;
 };
 
@@ -204,6 +267,9 @@ struct MarathonSpec {
   std::string bind_address;  // "" = all addresses
   uint16_t http_port = 80;   // shared vhost listener
   uint16_t app_id_port = 9091;
+  // marathon-lb's :443 frontend: the shared vhosts over TLS, opened when at least one certificate
+  // is known ([tls] or HAPROXY_{n}_SSL_CERT); 0 = not opened.
+  uint16_t https_port = 443;
   bool bind_service_ports = true;  // one listener per service port
   bool operator==(const MarathonSpec&) const = default;
 };
@@ -229,6 +295,8 @@ struct ConfigSpec {
   ServerSpec server;
   TimeoutsSpec timeouts;
   LimitsSpec limits;
+  TlsSpec tls;
+  Http2Spec http2;
   std::vector<ListenerSpec> listeners;
   std::vector<ClusterSpec> clusters;
   std::vector<VirtualHostSpec> vhosts;
@@ -265,7 +333,8 @@ struct DiscoveredSpec {
   std::vector<ClusterSpec> clusters;
   std::vector<VirtualHostSpec> vhosts;
   std::vector<DiscoveryIssue> issues;
-  std::vector<DeploymentGroupInfo> groups;  // sorted by group name
+  std::vector<DeploymentGroupInfo> groups;    // sorted by group name
+  std::vector<CertificateSpec> certificates;  // HAPROXY_{n}_SSL_CERT (combined PEM files)
   bool operator==(const DiscoveredSpec&) const = default;
 };
 

@@ -195,6 +195,8 @@ constexpr EnumName<ListenerKind> kListenerKinds[] = {{"http", ListenerKind::Http
                                                      {"tcp", ListenerKind::Tcp}};
 constexpr EnumName<RouteBy> kRouteBy[] = {{"host", RouteBy::Host},
                                           {"app_id", RouteBy::AppIdHeader}};
+constexpr EnumName<TlsVersion> kTlsVersions[] = {{"1.2", TlsVersion::Tls12},
+                                                 {"1.3", TlsVersion::Tls13}};
 
 // Names of listeners, clusters and vhosts show up in logs and metrics: keep them plain.
 Result<std::string> asName(const Ctx& ctx, const toml::node& node, std::string_view key) {
@@ -430,7 +432,10 @@ Result<void> readServer(const TableView& t, ServerSpec& out) {
 
 Result<void> readTimeouts(const TableView& t, TimeoutsSpec& out) {
   CONF_TRY(t.allowOnly({"request_head", "keepalive_idle", "upstream_connect", "upstream_first_byte",
-                        "body_idle", "upstream_idle", "drain", "host_drain"}));
+                        "body_idle", "upstream_idle", "drain", "host_drain", "tls_handshake",
+                        "tunnel_idle"}));
+  CONF_TRY(t.optional("tls_handshake", out.tls_handshake, asPositiveDuration));
+  CONF_TRY(t.optional("tunnel_idle", out.tunnel_idle, asPositiveDuration));
   CONF_TRY(t.optional("request_head", out.request_head, asPositiveDuration));
   CONF_TRY(t.optional("keepalive_idle", out.keepalive_idle, asPositiveDuration));
   CONF_TRY(t.optional("upstream_connect", out.upstream_connect, asPositiveDuration));
@@ -490,7 +495,7 @@ Result<void> checkListenerKindKeys(const TableView& t, ListenerKind kind) {
     if (!t.get("cluster")) {
       return t.ctx().error(lineOf(t.table()), t.key("cluster"), "required for kind = \"tcp\"");
     }
-    for (std::string_view http_only : {"route_by", "scope", "raw_bytes"}) {
+    for (std::string_view http_only : {"route_by", "scope", "raw_bytes", "tls", "alpn", "h2c"}) {
       if (const toml::node* n = t.get(http_only)) {
         return t.ctx().error(*n, t.key(http_only), "only for kind = \"http\"");
       }
@@ -502,10 +507,39 @@ Result<void> checkListenerKindKeys(const TableView& t, ListenerKind kind) {
   return {};
 }
 
+// An ALPN protocol baton speaks: "h2" or "http/1.1".
+Result<std::string> asAlpn(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  auto s = asString(ctx, node, key);
+  if (s && *s != "h2" && *s != "http/1.1") {
+    return ctx.error(node, key, "unknown protocol " + inQuotes(*s) + " (\"h2\" or \"http/1.1\")");
+  }
+  return s;
+}
+
+// tls / alpn / h2c: what an http listener speaks besides plain HTTP/1.
+Result<void> readListenerProtocols(const TableView& t, ListenerSpec& out) {
+  CONF_TRY(t.optional("tls", out.tls, asBool));
+  CONF_TRY(t.optional("alpn", out.alpn, readArray(asAlpn)));
+  CONF_TRY(t.optional("h2c", out.h2c, asBool));
+  if (const toml::node* n = t.get("alpn")) {
+    if (!out.tls) return t.ctx().error(*n, t.key("alpn"), "only for tls = true");
+    if (out.alpn.empty()) return t.ctx().error(*n, t.key("alpn"), "at least one protocol");
+    if (out.alpn.size() == 2 && out.alpn[0] == out.alpn[1]) {
+      return t.ctx().error(*n, t.key("alpn"), "lists " + inQuotes(out.alpn[0]) + " twice");
+    }
+  }
+  if (const toml::node* n = t.get("h2c"); n && out.tls) {
+    return t.ctx().error(*n, t.key("h2c"), "only for plain listeners (TLS ones use alpn)");
+  }
+  if (out.tls) out.h2c = false;
+  return {};
+}
+
 Result<ListenerSpec> readListener(const TableView& t) {
   ListenerSpec out;
   out.loc = t.loc();
-  CONF_TRY(t.allowOnly({"name", "address", "kind", "cluster", "route_by", "scope", "raw_bytes"}));
+  CONF_TRY(t.allowOnly({"name", "address", "kind", "cluster", "route_by", "scope", "raw_bytes",
+                        "tls", "alpn", "h2c"}));
   CONF_TRY(t.required("name", out.name, asName));
   CONF_TRY(t.required("address", out.address, checkedString(checkListenerAddress)));
   CONF_TRY(t.optional("kind", out.kind, enumOf(kListenerKinds)));
@@ -514,6 +548,7 @@ Result<ListenerSpec> readListener(const TableView& t) {
   CONF_TRY(t.optional("route_by", out.route_by, enumOf(kRouteBy)));
   CONF_TRY(t.optional("scope", out.route_scope, asScope));
   CONF_TRY(t.optional("raw_bytes", out.raw_bytes, enumOf(kRawByteModes)));
+  CONF_TRY(readListenerProtocols(t, out));
   return out;
 }
 
@@ -621,6 +656,8 @@ Result<void> readRouteActions(const TableView& t, RouteSpec& out) {
   CONF_TRY(t.optional("strip_prefix", out.strip_prefix, checkedString(checkRoutePrefix)));
   CONF_TRY(t.optional("upstream_host", out.upstream_host, checkedString(checkHostHeader)));
   CONF_TRY(t.optional("location_rewrite", out.location_rewrite, checkedString(checkRedirectPath)));
+  CONF_TRY(t.optional("websocket", out.websocket, asBool));
+  CONF_TRY(t.optional("tunnel_idle", out.tunnel_idle, asPositiveDuration));
   return t.optional("hsts", out.hsts, asBool);
 }
 
@@ -629,7 +666,8 @@ Result<RouteSpec> readRoute(const TableView& t) {
   out.loc = t.loc();
   CONF_TRY(t.allowOnly({"prefix", "cluster", "body_limit", "raw_bytes", "merge_slashes",
                         "allowed_sources", "basic_auth", "redirect_to_https", "redirect_root_to",
-                        "strip_prefix", "upstream_host", "location_rewrite", "hsts"}));
+                        "strip_prefix", "upstream_host", "location_rewrite", "hsts", "websocket",
+                        "tunnel_idle"}));
   CONF_TRY(t.optional("prefix", out.prefix, checkedString(checkRoutePrefix)));
   CONF_TRY(t.required("cluster", out.cluster, asString));
   CONF_TRY(
@@ -725,10 +763,26 @@ Result<void> readMarathonDurations(const TableView& t, MarathonSpec& out) {
 }
 
 Result<void> readMarathon(const TableView& t, MarathonSpec& out) {
-  CONF_TRY(t.allowOnly({"urls", "groups", "strict_mode", "health_check", "domain", "username",
-                        "password", "auth_token", "ca_file", "resync_interval", "event_debounce",
-                        "stream_idle_timeout", "request_timeout", "max_backoff", "state_file",
-                        "bind_address", "http_port", "app_id_port", "bind_service_ports"}));
+  CONF_TRY(t.allowOnly({"urls",
+                        "groups",
+                        "strict_mode",
+                        "health_check",
+                        "domain",
+                        "username",
+                        "password",
+                        "auth_token",
+                        "ca_file",
+                        "resync_interval",
+                        "event_debounce",
+                        "stream_idle_timeout",
+                        "request_timeout",
+                        "max_backoff",
+                        "state_file",
+                        "bind_address",
+                        "http_port",
+                        "app_id_port",
+                        "https_port",
+                        "bind_service_ports"}));
   CONF_TRY(readMarathonLists(t, out));
   CONF_TRY(t.optional("strict_mode", out.strict_mode, asBool));
   CONF_TRY(t.optional("health_check", out.health_check, asBool));
@@ -742,6 +796,7 @@ Result<void> readMarathon(const TableView& t, MarathonSpec& out) {
   CONF_TRY(t.optional("bind_address", out.bind_address, asOptionalIp));
   CONF_TRY(t.optional("http_port", out.http_port, asPort));
   CONF_TRY(t.optional("app_id_port", out.app_id_port, asPort));
+  CONF_TRY(t.optional("https_port", out.https_port, asPort));
   return t.optional("bind_service_ports", out.bind_service_ports, asBool);
 }
 
@@ -801,6 +856,69 @@ Result<void> readAll(const TableView& root, std::string_view name, std::vector<T
     out.push_back(std::move(*spec));
   }
   return {};
+}
+
+// A file path; relative paths are taken relative to the config file's directory.
+auto filePath(const std::string& config_file) {
+  return
+      [config_file](const Ctx& c, const toml::node& n, std::string_view k) -> Result<std::string> {
+        auto s = asString(c, n, k);
+        if (!s || s->empty()) return s;
+        const std::filesystem::path path(*s);
+        if (path.is_absolute()) return s;
+        return (std::filesystem::path(config_file).parent_path() / path).string();
+      };
+}
+
+Result<CertificateSpec> readCertificate(const TableView& t) {
+  CertificateSpec out;
+  out.loc = t.loc();
+  CONF_TRY(t.allowOnly({"cert", "key", "ocsp", "default"}));
+  CONF_TRY(t.required("cert", out.cert, filePath(t.ctx().file)));
+  if (out.cert.empty()) return t.ctx().error(*t.get("cert"), t.key("cert"), "must not be empty");
+  CONF_TRY(t.optional("key", out.key, filePath(t.ctx().file)));
+  CONF_TRY(t.optional("ocsp", out.ocsp, filePath(t.ctx().file)));
+  CONF_TRY(t.optional("default", out.is_default, asBool));
+  return out;
+}
+
+// [tls] and its [[tls.certificate]] entries (the files themselves are read by proxy/tls when the
+// server builds its contexts, which names file and key on failure).
+Result<void> readTls(const TableView& t, TlsSpec& out) {
+  CONF_TRY(t.allowOnly({"min_version", "ciphers", "ciphersuites", "ticket_key_rotation",
+                        "watch_interval", "certificate"}));
+  CONF_TRY(t.optional("min_version", out.min_version, enumOf(kTlsVersions)));
+  CONF_TRY(t.optional("ciphers", out.ciphers, asString));
+  CONF_TRY(t.optional("ciphersuites", out.ciphersuites, asString));
+  CONF_TRY(t.optional("ticket_key_rotation", out.ticket_key_rotation, asDuration));
+  CONF_TRY(t.optional("watch_interval", out.watch_interval, asDuration));
+  CONF_TRY(readAll(t, "certificate", out.certificates, readCertificate));
+  size_t defaults = 0;
+  for (const auto& c : out.certificates) defaults += c.is_default ? 1 : 0;
+  if (defaults > 1) {
+    return t.ctx().error(lineOf(t.table()), t.key("certificate"),
+                         "more than one certificate has default = true");
+  }
+  return {};
+}
+
+Result<void> readHttp2(const TableView& t, Http2Spec& out) {
+  CONF_TRY(t.allowOnly({"max_concurrent_streams", "initial_window", "max_header_list",
+                        "reset_burst", "reset_rate", "control_frame_burst", "control_frame_rate"}));
+  CONF_TRY(t.optional("max_concurrent_streams", out.max_concurrent_streams, u32In(1, 10'000)));
+  // RFC 9113 6.9.2: a window is at most 2^31-1.
+  CONF_TRY(
+      t.optional("initial_window", out.initial_window_bytes,
+                 [](const Ctx& c, const toml::node& n, std::string_view k) -> Result<uint32_t> {
+                   auto v = asSize(c, n, k, 1024, 0x7fffffff);
+                   if (!v) return core::fail(std::move(v.error()));
+                   return static_cast<uint32_t>(*v);
+                 }));
+  CONF_TRY(t.optional("max_header_list", out.max_header_list_bytes, u32SizeIn(1024)));
+  CONF_TRY(t.optional("reset_burst", out.reset_burst, u32In(1, kU32Max)));
+  CONF_TRY(t.optional("reset_rate", out.reset_rate, u32In(1, kU32Max)));
+  CONF_TRY(t.optional("control_frame_burst", out.control_frame_burst, u32In(1, kU32Max)));
+  return t.optional("control_frame_rate", out.control_frame_rate, u32In(1, kU32Max));
 }
 
 // ---- Whole-spec validation (validateConfig; the loader's last step) ----
@@ -941,6 +1059,10 @@ Result<void> checkListenerRules(const Reporter& rep, const ConfigSpec& spec) {
   for (size_t i = 0; i < spec.listeners.size(); ++i) {
     const ListenerSpec& l = spec.listeners[i];
     const std::string key = indexed("listener", i);
+    // With Marathon on, HAPROXY_{n}_SSL_CERT labels may still bring certificates.
+    if (l.tls && spec.tls.certificates.empty() && spec.marathon.urls.empty()) {
+      return rep.error(key + ".tls", &l.loc, "no [[tls.certificate]] to serve");
+    }
     CONF_TRY(l.kind == ListenerKind::Tcp ? checkTcpListener(rep, key, l, spec)
                                          : checkHttpListener(rep, key, l, spec));
   }
@@ -1107,11 +1229,13 @@ Result<ConfigSpec> buildSpec(const Ctx& ctx, const toml::table& root_table) {
   const TableView root(ctx, root_table, "");
   ConfigSpec spec;
   spec.file = ctx.file;
-  CONF_TRY(root.allowOnly(
-      {"server", "timeouts", "limits", "listener", "cluster", "vhost", "marathon", "admin"}));
+  CONF_TRY(root.allowOnly({"server", "timeouts", "limits", "tls", "http2", "listener", "cluster",
+                           "vhost", "marathon", "admin"}));
   CONF_TRY(readSection(root, "server", spec.server, readServer));
   CONF_TRY(readSection(root, "timeouts", spec.timeouts, readTimeouts));
   CONF_TRY(readSection(root, "limits", spec.limits, readLimits));
+  CONF_TRY(readSection(root, "tls", spec.tls, readTls));
+  CONF_TRY(readSection(root, "http2", spec.http2, readHttp2));
   CONF_TRY(readAll(root, "listener", spec.listeners, readListener));
   CONF_TRY(readAll(root, "cluster", spec.clusters, readCluster));
   CONF_TRY(readAll(root, "vhost", spec.vhosts, readVhost));

@@ -18,23 +18,15 @@ using core::ErrorCode;
 
 constexpr std::chrono::milliseconds kLingerTime{2000};
 
-std::string peerAddressText(const sockaddr* peer) {
-  char text[INET6_ADDRSTRLEN] = "-";
-  if (peer->sa_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(peer)->sin_addr, text, sizeof(text));
-  } else if (peer->sa_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(peer)->sin6_addr, text,
-              sizeof(text));
-  }
-  return text;
-}
-
 }  // namespace
 
-DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockaddr* peer,
-                                           const WorkerListener& listener)
+DownstreamConnection::DownstreamConnection(Worker& worker,
+                                           std::unique_ptr<core::Transport> transport,
+                                           const sockaddr* peer, const WorkerListener& listener,
+                                           bool tls)
     : worker_(worker),
       listener_stats_(worker.listenerRuntime(listener.name)),
+      transport_(std::move(transport)),
       codec_(*this, http1::ServerCodecLimits::from(worker.snapshot()->config->limits)),
       head_timer_(worker.loop(), [this] { onHeadTimer(); }),
       body_timer_(worker.loop(), [this] { onBodyTimer(); }),
@@ -42,26 +34,15 @@ DownstreamConnection::DownstreamConnection(Worker& worker, int fd, const sockadd
       linger_timer_(worker.loop(), [this] { closeNow(); }),
       rate_timer_(worker.loop(), [this] { onRateTimer(); }) {
   const auto& snapshot = *worker.snapshot();
-  info_.client_ip = peerAddressText(peer);
-  if (peer->sa_family == AF_INET) {
-    std::memcpy(&info_.peer, peer, sizeof(sockaddr_in));
-  } else if (peer->sa_family == AF_INET6) {
-    std::memcpy(&info_.peer, peer, sizeof(sockaddr_in6));
-  }
-  info_.peer_trusted = snapshot.trusted_proxies && snapshot.trusted_proxies->contains(peer);
-  info_.listener_port = listener.port;
-  info_.raw_bytes = listener.raw_bytes;
-  info_.route_by = listener.route_by;
-  info_.route_scope = listener.route_scope;
+  info_ = makeDownstreamInfo(snapshot, peer, listener, tls);
   info_.listener_stats = listener_stats_.get();
   ++listener_stats_->active;
-
-  // Never hold more than the high watermark of unparsed client bytes: the kernel's window
-  // pushes back on the client.
-  transport_ = std::make_unique<core::Transport>(worker.loop(), fd,
-                                                 static_cast<core::Transport::Handler*>(this),
-                                                 snapshot.config->limits.buffer_high_watermark);
+  transport_->setHandler(static_cast<core::Transport::Handler*>(this));
   head_timer_.arm(snapshot.config->timeouts.request_head);
+}
+
+void DownstreamConnection::start() {
+  if (evbuffer_get_length(transport_->input()) > 0) readInput();
 }
 
 DownstreamConnection::~DownstreamConnection() {

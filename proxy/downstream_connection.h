@@ -15,6 +15,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "proxy/client_connection.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/core/transport.h"
 #include "proxy/http1/server_codec.h"
@@ -26,26 +27,30 @@ namespace baton::proxy {
 class Worker;
 struct WorkerListener;
 
-class DownstreamConnection : public core::Deletable,
+class DownstreamConnection : public ClientConnection,
                              private http1::ServerCodecCallbacks,
                              private core::Transport::Handler,
                              public DownstreamSink {
  public:
-  DownstreamConnection(Worker& worker, int fd, const sockaddr* peer,
-                       const WorkerListener& listener);
+  // Takes over `transport` (plain, or TLS with the handshake done and "http/1.1" or no ALPN);
+  // bytes already in its input (read while sniffing for the HTTP/2 preface) are parsed by
+  // start().
+  DownstreamConnection(Worker& worker, std::unique_ptr<core::Transport> transport,
+                       const sockaddr* peer, const WorkerListener& listener, bool tls);
   ~DownstreamConnection() override;
+  void start();
 
   // Graceful drain: close now if idle, else after the current response.
-  void drain();
+  void drain() override;
   // Immediate close (drain deadline).
-  void forceClose();
+  void forceClose() override;
   // The operator's host drain deadline passed: cut the running request if it is on one of
   // `hosts` (answered 503 if nothing was sent yet, else truncated) and close the connection.
-  void cutStreamOn(const std::unordered_set<const HostRuntime*>& hosts);
+  void cutStreamOn(const std::unordered_set<const HostRuntime*>& hosts) override;
   // The process went over (true) or back under (false) [limits] buffer_budget: an idle
   // keep-alive closes, a request body stops being read until it is back under; a request head
   // that completes meanwhile is shed with 503 (onRequestHead asks the worker).
-  void setOverloaded(bool on);
+  void setOverloaded(bool on) override;
 
  private:
   enum class Phase : uint8_t { Idle, Request, Closing, Closed };

@@ -98,6 +98,20 @@ constexpr const LocalReply& replyFor(ErrorCode code) {
       return k503Drain;
     case ErrorCode::Overloaded:
       return k503Overload;
+    // Connection-level failures have no request to answer; the table still names a status for
+    // the access log and counters: 400 for what the client got wrong, 408 for its slowness.
+    case ErrorCode::TlsHandshakeFailed:
+    case ErrorCode::Http2ProtocolError:
+    case ErrorCode::Http2StreamError:
+    case ErrorCode::Http2EnhanceYourCalm:
+      return k400;
+    case ErrorCode::TlsHandshakeTimeout:
+      return k408;
+    // The client cancelled: nginx's 499 is not a status a client ever sees; logged as 400.
+    case ErrorCode::Http2StreamCancelled:
+      return k400;
+    case ErrorCode::TunnelIdleTimeout:
+      return k504;
     case ErrorCode::NoHealthyHost:
       return k503;
     case ErrorCode::UpstreamConnectFailed:
@@ -120,7 +134,7 @@ constexpr const LocalReply& replyFor(ErrorCode code) {
 
 // Indexed by the enum's value so the lookup is one load; built at compile time from the switch
 // above, which -Wswitch keeps complete when a code is appended.
-constexpr size_t kTableSize = static_cast<size_t>(ErrorCode::Overloaded) + 1;
+constexpr size_t kTableSize = static_cast<size_t>(ErrorCode::TunnelIdleTimeout) + 1;
 constexpr std::array<const LocalReply*, kTableSize> kTable = [] {
   std::array<const LocalReply*, kTableSize> t{};
   for (size_t i = 0; i < kTableSize; ++i) t[i] = &replyFor(static_cast<ErrorCode>(i));

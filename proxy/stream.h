@@ -41,7 +41,7 @@ struct DownstreamInfo {
   conf::RawByteMode raw_bytes = conf::RawByteMode::Forward;
   conf::RouteBy route_by = conf::RouteBy::Host;
   std::string route_scope;  // "" = shared vhosts
-  bool tls = false;         // the downstream connection is TLS (none is yet)
+  bool tls = false;         // the downstream connection is TLS
   // The listener's counters (held by the connection, which outlives its streams).
   ListenerRuntime* listener_stats = nullptr;
 };

@@ -212,9 +212,9 @@ void Worker::cutOverdueDrains() {
     }
   });
   if (!overdue.empty()) {
-    std::vector<DownstreamConnection*> conns;
+    std::vector<ClientConnection*> conns;
     for (auto& [raw, conn] : connections_) conns.push_back(raw);
-    for (DownstreamConnection* conn : conns) {
+    for (ClientConnection* conn : conns) {
       if (connections_.contains(conn)) conn->cutStreamOn(overdue);
     }
     std::vector<TcpProxy*> tunnels;
@@ -351,10 +351,10 @@ void Worker::setOverloaded(bool on) {
                static_cast<unsigned long long>(snapshot_->config->limits.buffer_budget));
   if (!draining_) setListenersEnabled(!on);
   // A connection may close itself from in here: iterate a copy and skip the departed.
-  std::vector<DownstreamConnection*> conns;
+  std::vector<ClientConnection*> conns;
   conns.reserve(connections_.size());
   for (auto& [raw, conn] : connections_) conns.push_back(raw);
-  for (DownstreamConnection* conn : conns) {
+  for (ClientConnection* conn : conns) {
     if (connections_.contains(conn)) conn->setOverloaded(on);
   }
 }
@@ -383,12 +383,18 @@ void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr
     acceptTcp(listener, fd, addr);
     return;
   }
-  auto conn = std::make_unique<DownstreamConnection>(*this, fd, addr, listener);
+  // Never hold more than the high watermark of unparsed client bytes: the kernel's window
+  // pushes back on the client.
+  auto transport = std::make_unique<core::Transport>(
+      loop_, fd, nullptr, snapshot_->config->limits.buffer_high_watermark);
+  auto conn =
+      std::make_unique<DownstreamConnection>(*this, std::move(transport), addr, listener, false);
   DownstreamConnection* raw = conn.get();
   connections_.emplace(raw, std::move(conn));
+  raw->start();
 }
 
-void Worker::onConnectionClosed(DownstreamConnection* conn) {
+void Worker::onConnectionClosed(ClientConnection* conn) {
   auto found = connections_.find(conn);
   if (found == connections_.end()) return;
   releaseConnectionSlot();
@@ -500,14 +506,14 @@ void Worker::startDrain(std::function<void()> on_stopped) {
     slot->listener = nullptr;
   }
   pool_.closeAll();
-  std::vector<DownstreamConnection*> open;
+  std::vector<ClientConnection*> open;
   open.reserve(connections_.size());
   for (auto& [raw, conn] : connections_) open.push_back(raw);
-  for (DownstreamConnection* conn : open) conn->drain();
+  for (ClientConnection* conn : open) conn->drain();
   drain_timer_ = std::make_unique<core::Timer>(loop_, [this] {
-    std::vector<DownstreamConnection*> left;
+    std::vector<ClientConnection*> left;
     for (auto& [raw, conn] : connections_) left.push_back(raw);
-    for (DownstreamConnection* conn : left) conn->forceClose();
+    for (ClientConnection* conn : left) conn->forceClose();
     // TCP-mode connections have no request boundary to stop at: they run until the deadline.
     std::vector<TcpProxy*> tunnels;
     for (auto& [raw, entry] : tcp_proxies_) tunnels.push_back(raw);

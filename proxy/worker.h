@@ -27,7 +27,7 @@ struct evconnlistener;
 
 namespace baton::proxy {
 
-class DownstreamConnection;
+class ClientConnection;
 class TcpProxy;
 
 // A listening socket handed to a worker, with the listener's settings.
@@ -74,7 +74,7 @@ class Worker {
   // cluster is in the current snapshot or a stream still holds it.
   std::shared_ptr<upstream::LoadBalancer> loadBalancerFor(
       const std::shared_ptr<const upstream::Cluster>& cluster);
-  void onConnectionClosed(DownstreamConnection* conn);
+  void onConnectionClosed(ClientConnection* conn);
   // Worker thread: the process is over [limits] buffer_budget (as this worker last saw it,
   // polled every kOverloadPoll): new request heads are shed with 503.
   bool overloaded() const { return overloaded_; }
@@ -150,7 +150,7 @@ class Worker {
   std::unordered_map<const upstream::Cluster*, std::shared_ptr<upstream::LoadBalancer>> lbs_;
   // Before the connections: their streams hold references into it.
   WorkerStats stats_;
-  std::unordered_map<DownstreamConnection*, std::unique_ptr<DownstreamConnection>> connections_;
+  std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> connections_;
   struct TcpEntry {
     std::unique_ptr<TcpProxy> proxy;
     StatsRef<ListenerRuntime> listener;

@@ -72,6 +72,20 @@ std::string_view errorCodeName(ErrorCode code) {
       return "UpstreamDrainDeadline";
     case ErrorCode::Overloaded:
       return "Overloaded";
+    case ErrorCode::TlsHandshakeFailed:
+      return "TlsHandshakeFailed";
+    case ErrorCode::TlsHandshakeTimeout:
+      return "TlsHandshakeTimeout";
+    case ErrorCode::Http2ProtocolError:
+      return "Http2ProtocolError";
+    case ErrorCode::Http2StreamError:
+      return "Http2StreamError";
+    case ErrorCode::Http2StreamCancelled:
+      return "Http2StreamCancelled";
+    case ErrorCode::Http2EnhanceYourCalm:
+      return "Http2EnhanceYourCalm";
+    case ErrorCode::TunnelIdleTimeout:
+      return "TunnelIdleTimeout";
   }
   return "Unknown";
 }

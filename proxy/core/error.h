@@ -63,6 +63,14 @@ enum class ErrorCode : uint16_t {
   // Overload, appended: the process is over its [limits] buffer_budget; a new request is shed
   // -> 503 and close (issue 5).
   Overloaded,
+  // TLS, HTTP/2 and tunnels, appended (issue 6).
+  TlsHandshakeFailed,    // bad ClientHello, no shared cipher/version, alert -> connection closed
+  TlsHandshakeTimeout,   // [timeouts] tls_handshake passed -> connection closed
+  Http2ProtocolError,    // connection error: GOAWAY PROTOCOL_ERROR (or the frame's own code)
+  Http2StreamError,      // malformed request on one stream: RST_STREAM PROTOCOL_ERROR
+  Http2StreamCancelled,  // the client reset its stream (RST_STREAM CANCEL): upstream cancelled
+  Http2EnhanceYourCalm,  // flood limits (resets, SETTINGS, PING, errors we sent): GOAWAY
+  TunnelIdleTimeout,     // an upgraded (WebSocket) or TCP tunnel saw no byte in either direction
 };
 
 // Which side an error came from; drives logging and retry decisions.

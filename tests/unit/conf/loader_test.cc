@@ -199,8 +199,8 @@ cluster = "web"
 
 TEST(LoaderErrors, UnknownTopLevelKey) {
   EXPECT_EQ(errorOf("listner = 1\n" + base()),
-            "t.toml:1: listner: unknown key (expected one of: server, timeouts, limits, listener, "
-            "cluster, vhost, marathon, admin)");
+            "t.toml:1: listner: unknown key (expected one of: server, timeouts, limits, tls, http2, "
+            "listener, cluster, vhost, marathon, admin)");
   EXPECT_EQ(errorOf("[servr]\nworkers = 1\n" + base()).substr(0, 31),
             "t.toml:1: servr: unknown key (e");
 }
@@ -221,7 +221,8 @@ TEST(LoaderErrors, UnknownKeyInArrayOfTablesElement) {
   EXPECT_EQ(errorOf(base() + "[[vhost.route]]\ncluster = \"web\"\nprefx = \"/a\"\n"),
             "t.toml:16: vhost[0].route[1].prefx: unknown key (expected one of: prefix, cluster, "
             "body_limit, raw_bytes, merge_slashes, allowed_sources, basic_auth, redirect_to_https, "
-            "redirect_root_to, strip_prefix, upstream_host, location_rewrite, hsts)");
+            "redirect_root_to, strip_prefix, upstream_host, location_rewrite, hsts, websocket, "
+            "tunnel_idle)");
   EXPECT_EQ(errorOf(base() + "[[cluster]]\nname = \"x\"\nhost = [\"127.0.0.1:1\"]\n"),
             "t.toml:16: cluster[1].host: unknown key (expected one of: name, policy, "
             "max_idle_connections, connect_attempts, sticky_cookie, timeouts, hosts)");
@@ -231,7 +232,7 @@ address = "127.0.0.1:8080"
 port = 80
 )"),
             "t.toml:4: listener[0].port: unknown key (expected one of: name, address, kind, "
-            "cluster, route_by, scope, raw_bytes)");
+            "cluster, route_by, scope, raw_bytes, tls, alpn, h2c)");
 }
 
 TEST(LoaderErrors, UnknownKeyInInlineHostTable) {

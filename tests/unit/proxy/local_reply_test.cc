@@ -49,6 +49,13 @@ TEST(LocalReplyTest, EveryCodeMapsAsSpecified) {
       {ErrorCode::Internal, 500, true},
       {ErrorCode::ConfigInvalid, 500, true},
       {ErrorCode::ConfigIo, 500, true},
+      {ErrorCode::TlsHandshakeFailed, 400, true},
+      {ErrorCode::TlsHandshakeTimeout, 408, true},
+      {ErrorCode::Http2ProtocolError, 400, true},
+      {ErrorCode::Http2StreamError, 400, true},
+      {ErrorCode::Http2StreamCancelled, 400, true},
+      {ErrorCode::Http2EnhanceYourCalm, 400, true},
+      {ErrorCode::TunnelIdleTimeout, 504, false},
   };
   for (const Row& r : rows) {
     const LocalReply& reply = localReplyFor(r.code);
