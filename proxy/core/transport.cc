@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -18,6 +19,8 @@ namespace {
 // cache) and grow while reads fill them, up to 64 KiB for bodies.
 constexpr size_t kMinReadChunk = 4 * 1024;
 constexpr size_t kMaxReadChunk = 64 * 1024;
+// TLS writes go out one full record at a time: fewer records = less framing and fewer MACs.
+constexpr size_t kTlsRecordBytes = 16 * 1024;
 }  // namespace
 
 namespace {
@@ -68,6 +71,25 @@ Transport::Transport(EventLoop& loop, int fd, Handler* handler, size_t read_high
   }
 }
 
+Transport::Transport(EventLoop& loop, int fd, std::unique_ptr<SecureLayer> layer, Handler* handler,
+                     size_t read_high_watermark)
+    : Transport(loop, fd, handler, read_high_watermark, true) {
+  attachSecure(std::move(layer));
+}
+
+Result<std::unique_ptr<Transport>> Transport::connect(EventLoop& loop, const sockaddr* addr,
+                                                      socklen_t len,
+                                                      const SecureLayerFactory& make_layer,
+                                                      Handler* handler,
+                                                      size_t read_high_watermark) {
+  auto transport = connect(loop, addr, len, handler, read_high_watermark);
+  if (!transport) return transport;
+  auto layer = make_layer((*transport)->fd());
+  if (!layer) return fail(std::move(layer.error()));
+  (*transport)->attachSecure(std::move(*layer));
+  return transport;
+}
+
 Result<std::unique_ptr<Transport>> Transport::connect(EventLoop& loop, const sockaddr* addr,
                                                       socklen_t len, Handler* handler,
                                                       size_t read_high_watermark) {
@@ -90,6 +112,8 @@ Transport::~Transport() {
   loop_.cancelFlush(this);
   event_free(read_event_);
   event_free(write_event_);
+  if (pending_event_ != nullptr) event_free(pending_event_);
+  secure_.reset();  // before the descriptor it uses goes away
   evbuffer_free(input_);
   evbuffer_free(output_);
   if (fd_ >= 0) ::close(fd_);
@@ -128,6 +152,10 @@ void Transport::onReadEvent(int, short, void* arg) {
 }
 
 void Transport::readOnce() {
+  if (secure_ != nullptr) {
+    secureReadOnce();
+    return;
+  }
   evbuffer_iovec vec[2];
   int n_vec = evbuffer_reserve_space(input_, static_cast<ev_ssize_t>(read_chunk_), vec, 2);
   if (n_vec <= 0) return;
@@ -195,9 +223,21 @@ void Transport::setHighWatermark(size_t bytes) {
   updateReadInterest();
 }
 
+bool Transport::wantsAppRead() const {
+  return connected_ && !reading_paused_ && !read_suspended_ && !closed_ && !read_eof_ &&
+         !stopped_ && evbuffer_get_length(input_) < read_high_watermark_;
+}
+
 void Transport::updateReadInterest() {
-  bool want = connected_ && !reading_paused_ && !read_suspended_ && !closed_ && !read_eof_ &&
-              !stopped_ && evbuffer_get_length(input_) < read_high_watermark_;
+  bool want = wantsAppRead();
+  if (secure_ != nullptr) {
+    // Bytes already decrypted inside the layer will not make the socket readable: fetch them
+    // from a loop callback of our own whenever reading is allowed.
+    if (want && handshake_done_ && !read_wants_write_ && secure_->hasPending()) {
+      schedulePendingRead();
+    }
+    want = secureWantsRead(want);
+  }
   if (want == read_armed_) return;
   read_armed_ = want;
   if (want) {
@@ -213,7 +253,8 @@ void Transport::write(const void* data, size_t len) {
   if (len == 0 || stopped_) return;
   const bool was_empty = evbuffer_get_length(output_) == 0;
   evbuffer_add(output_, data, len);
-  if (!was_empty || write_armed_ || !connected_) return;  // a flush is already due
+  // A flush is already due, or cannot happen yet (connecting, TLS handshake running).
+  if (!was_empty || write_armed_ || !connected_ || !handshake_done_) return;
   if (loop_.inCallback()) {
     loop_.scheduleFlush(this);
   } else {
@@ -233,6 +274,18 @@ void Transport::onWriteEvent(int, short, void* arg) {
     self->finishConnect();
     return;
   }
+  if (self->secure_ != nullptr) {
+    if (!self->handshake_done_) {
+      self->advanceHandshake();
+      return;
+    }
+    if (self->read_wants_write_) {
+      self->read_wants_write_ = false;
+      self->updateReadInterest();
+      self->secureReadOnce();
+      if (self->closed_ || self->stopped_) return;
+    }
+  }
   self->flush();
 }
 
@@ -247,11 +300,19 @@ void Transport::finishConnect() {
   connected_ = true;
   updateReadInterest();
   if (handler_ != nullptr) handler_->onTransportConnected();
+  if (secure_ != nullptr && !closed_ && !stopped_) {
+    advanceHandshake();  // the client speaks first
+    return;
+  }
   if (evbuffer_get_length(output_) > 0 && !write_armed_) loop_.scheduleFlush(this);
 }
 
 void Transport::flush() {
   if (stopped_ || closed_ || !connected_) return;
+  if (secure_ != nullptr) {
+    secureFlush();
+    return;
+  }
   const size_t before = evbuffer_get_length(output_);
   if (before > 0) {
     int n = evbuffer_write(output_, fd_);
@@ -280,7 +341,8 @@ void Transport::flush() {
 }
 
 void Transport::shutdownWriteWhenFlushed() {
-  if (evbuffer_get_length(output_) == 0) {
+  if (evbuffer_get_length(output_) == 0 && handshake_done_) {
+    if (secure_ != nullptr) secure_->shutdown();  // close_notify first
     ::shutdown(fd_, SHUT_WR);
   } else {
     shutdown_pending_ = true;
@@ -290,6 +352,7 @@ void Transport::shutdownWriteWhenFlushed() {
 void Transport::stop() {
   stopped_ = true;
   loop_.cancelFlush(this);
+  if (pending_event_ != nullptr) event_del(pending_event_);
   updateReadInterest();
   if (write_armed_) {
     event_del(write_event_);
@@ -313,6 +376,188 @@ void Transport::reportClosed(bool error, int err) {
     write_armed_ = false;
   }
   if (handler_ != nullptr) handler_->onTransportClosed(error, err);
+}
+
+// ---- TLS -------------------------------------------------------------------------------------
+//
+// The layer does the socket I/O; the Transport only decides when to call it. Three things differ
+// from the plain path: (1) nothing is read or written for the application until the handshake
+// is done; (2) the layer may hold decrypted bytes the socket will never signal again
+// (schedulePendingRead); (3) a read may need the socket writable (a TLS 1.3 KeyUpdate answer)
+// and a write may need it readable, so each direction can borrow the other's event.
+
+void Transport::attachSecure(std::unique_ptr<SecureLayer> layer) {
+  secure_ = std::move(layer);
+  handshake_done_ = false;
+  handshake_wants_write_ = !connected_;  // a client writes first (see finishConnect)
+  pending_event_ = event_new(loop_.base(), -1, 0, &Transport::onPendingEvent, this);
+  updateReadInterest();
+}
+
+bool Transport::secureWantsRead(bool app_wants) const {
+  if (closed_ || stopped_ || !connected_) return false;
+  if (!handshake_done_) return !handshake_wants_write_;
+  // While a read waits for writability, a readable socket would only spin on the same answer.
+  return (app_wants && !read_wants_write_) || write_wants_read_;
+}
+
+void Transport::schedulePendingRead() {
+  event_active(pending_event_, EV_READ, 0);  // runs after the current callback, same iteration
+}
+
+void Transport::onPendingEvent(int, short, void* arg) {
+  auto* self = static_cast<Transport*>(arg);
+  EventLoop::CallbackScope scope(self->loop_);
+  if (self->wantsAppRead() && self->handshake_done_ && self->secure_->hasPending()) {
+    self->secureReadOnce();
+  }
+}
+
+void Transport::advanceHandshake() {
+  const SecureLayer::IoResult r = secure_->handshake();
+  switch (r.status) {
+    case SecureLayer::Status::Ok:
+      handshake_done_ = true;
+      handshake_wants_write_ = false;
+      if (write_armed_) {
+        event_del(write_event_);
+        write_armed_ = false;
+      }
+      updateReadInterest();
+      if (handler_ != nullptr) handler_->onTransportSecured();
+      if (stopped_ || closed_) return;
+      if (evbuffer_get_length(output_) > 0 || shutdown_pending_) {
+        if (loop_.inCallback()) {
+          loop_.scheduleFlush(this);
+        } else {
+          flush();
+        }
+      }
+      return;
+    case SecureLayer::Status::WantRead:
+      handshake_wants_write_ = false;
+      if (write_armed_) {
+        event_del(write_event_);
+        write_armed_ = false;
+      }
+      updateReadInterest();
+      return;
+    case SecureLayer::Status::WantWrite:
+      handshake_wants_write_ = true;
+      updateReadInterest();
+      if (!write_armed_) {
+        event_add(write_event_, nullptr);
+        write_armed_ = true;
+      }
+      return;
+    case SecureLayer::Status::Eof:
+    case SecureLayer::Status::Error:
+      secureFailed("handshake", r);
+      return;
+  }
+}
+
+void Transport::secureReadOnce() {
+  if (closed_ || stopped_) return;
+  if (!handshake_done_) {
+    advanceHandshake();
+    return;
+  }
+  if (write_wants_read_) {
+    write_wants_read_ = false;
+    secureFlush();
+    if (closed_ || stopped_) return;
+    updateReadInterest();
+  }
+  if (!wantsAppRead() || read_wants_write_) return;
+  // One contiguous reservation: the layer decrypts into a single buffer, record by record.
+  evbuffer_iovec vec;
+  if (evbuffer_reserve_space(input_, static_cast<ev_ssize_t>(read_chunk_), &vec, 1) != 1) return;
+  auto* base = static_cast<char*>(vec.iov_base);
+  const size_t room = std::min(vec.iov_len, read_chunk_);  // the reservation may be larger
+  size_t got = 0;
+  SecureLayer::IoResult r;
+  while (got < room) {
+    r = secure_->read(base + got, room - got);
+    if (r.status != SecureLayer::Status::Ok) break;
+    got += r.bytes;
+  }
+  vec.iov_len = got;
+  evbuffer_commit_space(input_, &vec, 1);
+  if (got >= read_chunk_ && read_chunk_ < kMaxReadChunk) {
+    read_chunk_ *= 2;
+  } else if (got < read_chunk_ / 4 && read_chunk_ > kMinReadChunk) {
+    read_chunk_ /= 2;
+  }
+  if (r.status == SecureLayer::Status::WantWrite) {
+    read_wants_write_ = true;
+    if (!write_armed_) {
+      event_add(write_event_, nullptr);
+      write_armed_ = true;
+    }
+  }
+  updateReadInterest();  // also schedules what stayed inside the layer
+  if (got > 0 && handler_ != nullptr) handler_->onTransportReadable();
+  if (closed_ || stopped_) return;
+  if (r.status == SecureLayer::Status::Eof) {
+    reportClosed(false, 0);
+  } else if (r.status == SecureLayer::Status::Error) {
+    secureFailed("read", r);
+  }
+}
+
+void Transport::secureFlush() {
+  if (!handshake_done_ || write_wants_read_) return;
+  const size_t before = evbuffer_get_length(output_);
+  while (evbuffer_get_length(output_) > 0) {
+    // After WantRead/WantWrite the layer must be given the same bytes again.
+    const size_t len = retry_write_len_ != 0
+                           ? retry_write_len_
+                           : std::min(evbuffer_get_length(output_), kTlsRecordBytes);
+    const unsigned char* data = evbuffer_pullup(output_, static_cast<ev_ssize_t>(len));
+    const SecureLayer::IoResult r = secure_->write(data, len);
+    if (r.status == SecureLayer::Status::Ok) {
+      retry_write_len_ = 0;
+      evbuffer_drain(output_, r.bytes);
+      continue;
+    }
+    if (r.status == SecureLayer::Status::WantWrite) {
+      retry_write_len_ = len;
+      if (!write_armed_) {
+        event_add(write_event_, nullptr);
+        write_armed_ = true;
+      }
+      break;
+    }
+    if (r.status == SecureLayer::Status::WantRead) {
+      retry_write_len_ = len;
+      write_wants_read_ = true;
+      updateReadInterest();
+      break;
+    }
+    readRemaining();  // what the peer sent before failing is still worth handing over
+    secureFailed("write", r);
+    return;
+  }
+  const size_t after = evbuffer_get_length(output_);
+  if (after == 0 && shutdown_pending_) {
+    shutdown_pending_ = false;
+    secure_->shutdown();
+    ::shutdown(fd_, SHUT_WR);
+  }
+  if (before > write_low_watermark_ && after <= write_low_watermark_ && handler_ != nullptr) {
+    handler_->onTransportDrained();
+  }
+}
+
+void Transport::secureFailed(std::string_view what, const SecureLayer::IoResult& r) {
+  if (closed_) return;
+  if (close_reason_.empty()) {
+    std::string reason =
+        r.status == SecureLayer::Status::Eof ? std::string("peer closed") : secure_->errorReason();
+    close_reason_ = std::string("TLS ") + std::string(what) + ": " + reason;
+  }
+  reportClosed(true, r.sys_errno != 0 ? r.sys_errno : EPROTO);
 }
 
 }  // namespace baton::core

@@ -8,6 +8,11 @@
 // callback is flushed once when the callback returns (EventLoop's flush scope), and write
 // interest is registered only when the kernel refuses bytes.
 //
+// TLS: with a SecureLayer (proxy/tls/ makes them), the Transport first runs the handshake by
+// itself (arming read/write interest as the layer asks), calls onTransportSecured(), then behaves
+// exactly as a plain one, encrypting on flush and decrypting on read. Without one, the only cost
+// is a null-pointer branch on read and flush.
+//
 // Threading: used only on its loop's thread. The handler is called from loop callbacks (never
 // from inside write()), and may pause, write or schedule its own destruction from any of them.
 #pragma once
@@ -17,10 +22,14 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/core/secure_layer.h"
 
 struct event;
 struct evbuffer;
@@ -80,15 +89,31 @@ class Transport : private Flushable {
     // The peer closed (`error` false: EOF — its write side only, we may still write; true:
     // reset/refused/other, errno in `err`, the socket is dead).
     virtual void onTransportClosed(bool error, int err) = 0;
+    // TLS only: the handshake completed (alpn()/serverName() are known); before it, nothing is
+    // read and queued writes wait. A failed handshake is onTransportClosed(true, EPROTO or the
+    // socket errno) with handshakeDone() false and closeReason() saying why.
+    virtual void onTransportSecured() {}
   };
+
+  // Makes the client-side SecureLayer for a socket connect() just created (TLS to a backend).
+  using SecureLayerFactory = std::function<Result<std::unique_ptr<SecureLayer>>(int fd)>;
 
   // Wraps an accepted, non-blocking socket (takes ownership of `fd`).
   Transport(EventLoop& loop, int fd, Handler* handler, size_t read_high_watermark);
+  // Same, with TLS: `layer` was made for `fd` (e.g. tls::ServerContexts::newSession); the
+  // handshake starts at once.
+  Transport(EventLoop& loop, int fd, std::unique_ptr<SecureLayer> layer, Handler* handler,
+            size_t read_high_watermark);
   // Creates a socket and starts a non-blocking connect. Returns nullptr-equivalent failures as
   // an error (e.g. no such address family); refusal is reported through onTransportClosed.
   static Result<std::unique_ptr<Transport>> connect(EventLoop& loop, const sockaddr* addr,
                                                     socklen_t len, Handler* handler,
                                                     size_t read_high_watermark);
+  // Same, then a TLS handshake (client side) over the connected socket, made by `make_layer`.
+  static Result<std::unique_ptr<Transport>> connect(EventLoop& loop, const sockaddr* addr,
+                                                    socklen_t len,
+                                                    const SecureLayerFactory& make_layer,
+                                                    Handler* handler, size_t read_high_watermark);
   ~Transport() override;
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
@@ -96,6 +121,12 @@ class Transport : private Flushable {
   void setHandler(Handler* handler) { handler_ = handler; }
   int fd() const { return fd_; }
   bool connected() const { return connected_; }
+  // TLS: whether there is a layer, whether its handshake completed (true without TLS), the
+  // layer itself (alpn(), serverName()), and why the connection failed ("" = not a TLS failure).
+  bool secure() const { return secure_ != nullptr; }
+  bool handshakeDone() const { return handshake_done_; }
+  const SecureLayer* secureLayer() const { return secure_.get(); }
+  const std::string& closeReason() const { return close_reason_; }
 
   evbuffer* input() const { return input_; }
   // Queue bytes; they are sent when the current loop callback returns.
@@ -132,6 +163,16 @@ class Transport : private Flushable {
   void updateReadInterest();
   void finishConnect();
   void reportClosed(bool error, int err);
+  // TLS (transport.cc, "TLS" section).
+  void attachSecure(std::unique_ptr<SecureLayer> layer);
+  bool wantsAppRead() const;
+  void advanceHandshake();
+  void secureReadOnce();
+  void secureFlush();
+  void secureFailed(std::string_view what, const SecureLayer::IoResult& r);
+  bool secureWantsRead(bool app_wants) const;
+  void schedulePendingRead();
+  static void onPendingEvent(int fd, short what, void* arg);
 
   static void onBufferChanged(evbuffer* buffer, const evbuffer_cb_info* info, void* arg);
   void attachAccount();
@@ -159,6 +200,15 @@ class Transport : private Flushable {
   bool read_eof_ = false;  // peer half-closed: no more reading, writing goes on
   bool closed_ = false;    // error: no more I/O at all
   bool stopped_ = false;
+  // TLS state; secure_ == nullptr on the plain path.
+  std::unique_ptr<SecureLayer> secure_;
+  event* pending_event_ = nullptr;  // delivers bytes buffered inside the layer
+  std::string close_reason_;
+  size_t retry_write_len_ = 0;  // a write the layer must be given again (same bytes)
+  bool handshake_done_ = true;
+  bool handshake_wants_write_ = false;
+  bool write_wants_read_ = false;  // the layer's write needs the socket readable first
+  bool read_wants_write_ = false;  // the layer's read needs the socket writable first
 };
 
 }  // namespace baton::core

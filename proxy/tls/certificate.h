@@ -1,0 +1,52 @@
+// Loading one certificate (chain + key + optional OCSP staple) from its files, on the control
+// thread. Internal to tls/ (includes OpenSSL).
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/config_spec.h"
+#include "proxy/core/error.h"
+
+namespace baton::tls {
+
+// Identity of a file's current content, cheap enough to poll: a rewrite (new inode or mtime) or
+// a truncation shows up without reading the file.
+struct FileStamp {
+  bool exists = false;
+  uint64_t dev = 0, ino = 0, size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+FileStamp stampOf(const std::string& path);
+
+// A parsed certificate; immutable once loaded, shared by every ServerContexts built from it.
+struct LoadedCertificate {
+  LoadedCertificate() = default;
+  ~LoadedCertificate();
+  LoadedCertificate(const LoadedCertificate&) = delete;
+  LoadedCertificate& operator=(const LoadedCertificate&) = delete;
+
+  X509* leaf = nullptr;
+  STACK_OF(X509) * chain = nullptr;  // intermediates, may be empty
+  EVP_PKEY* key = nullptr;
+  std::string ocsp;                // DER, "" = no staple
+  std::vector<std::string> names;  // lowercase DNS names (SAN, else CN); "*.x.y" wildcards
+  std::chrono::system_clock::time_point not_before, not_after;
+};
+
+// Reads the files of `spec`. Errors are "<where>: <file>: <what>", `where` naming the config
+// key (see ContextBuilder). Expiry is not an error (the caller warns).
+// The reason of the first error on this thread's OpenSSL error queue, which it empties
+// ("rejected by OpenSSL" when the queue held no reason). For config and setup messages.
+std::string lastSslError();
+
+core::Result<std::shared_ptr<const LoadedCertificate>> loadCertificate(
+    const conf::CertificateSpec& spec, const std::string& where);
+
+}  // namespace baton::tls

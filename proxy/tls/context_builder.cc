@@ -1,0 +1,152 @@
+#include "proxy/tls/context_builder.h"
+
+#include <algorithm>
+
+#include "proxy/tls/certificate.h"
+#include "proxy/tls/server_contexts_impl.h"
+
+namespace baton::tls {
+
+// What the builder remembers about one certificate spec across builds.
+struct ContextBuilder::Slot {
+  conf::CertificateSpec spec;
+  std::string where;  // error prefix naming file:line and key, or the Marathon origin
+  std::shared_ptr<const LoadedCertificate> good;  // last good load (kept when files go bad)
+  std::vector<FileStamp> stamps;                  // files at the latest attempt
+  std::vector<FileStamp> good_stamps;             // files at the last good load
+  std::string last_error;
+};
+
+namespace {
+
+std::vector<std::string> filesOf(const conf::CertificateSpec& spec) {
+  return {spec.cert, spec.key, spec.ocsp};
+}
+
+std::vector<FileStamp> stampsOf(const conf::CertificateSpec& spec) {
+  std::vector<FileStamp> out;
+  for (const auto& f : filesOf(spec)) out.push_back(stampOf(f));
+  return out;
+}
+
+// A spec's identity across builds: the same files for the same origin are the same certificate.
+std::string identityOf(const conf::CertificateSpec& spec) {
+  return spec.origin + '\n' + spec.cert + '\n' + spec.key + '\n' + spec.ocsp;
+}
+
+// "baton.toml:12: tls.certificate[0]" for config entries, "marathon:/app" for label ones.
+std::string whereOf(const conf::CertificateSpec& spec, size_t config_index) {
+  if (spec.origin != "config") return spec.origin + ": certificate";
+  std::string where;
+  if (!spec.loc.file.empty()) {
+    where = spec.loc.file + ":" + std::to_string(spec.loc.line) + ": ";
+  }
+  return where + "tls.certificate[" + std::to_string(config_index) + "]";
+}
+
+}  // namespace
+
+ContextBuilder::ContextBuilder() : ticket_keys_(std::make_shared<TicketKeys>()) {}
+ContextBuilder::~ContextBuilder() = default;
+
+core::Result<ContextBuilder::Build> ContextBuilder::build(
+    const conf::TlsSpec& spec, std::span<const conf::CertificateSpec> extra) {
+  Build out;
+  std::vector<const conf::CertificateSpec*> specs;
+  for (const auto& c : spec.certificates) specs.push_back(&c);
+  for (const auto& c : extra) specs.push_back(&c);
+
+  std::vector<std::string> order;
+  std::vector<std::shared_ptr<const LoadedCertificate>> certs;
+  std::vector<std::string> cert_keys;
+  const auto now = std::chrono::system_clock::now();
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const conf::CertificateSpec& c = *specs[i];
+    const std::string key = identityOf(c);
+    if (std::find(order.begin(), order.end(), key) != order.end()) continue;  // listed twice
+    order.push_back(key);
+    auto& slot = slots_[key];
+    if (!slot) slot = std::make_unique<Slot>();
+    slot->spec = c;
+    slot->where = whereOf(c, i);
+    slot->stamps = stampsOf(c);
+    // Unchanged files since the last good load: reuse it without reading anything.
+    if (!slot->good || slot->stamps != slot->good_stamps) {
+      auto loaded = loadCertificate(c, slot->where);
+      if (loaded) {
+        slot->good = std::move(*loaded);
+        slot->good_stamps = slot->stamps;
+        slot->last_error.clear();
+      } else {
+        slot->last_error = loaded.error().detail;
+        out.errors.push_back(slot->last_error + (slot->good ? " (still serving the previous one)"
+                                                            : " (certificate skipped)"));
+      }
+    }
+    if (!slot->good) continue;
+    if (slot->good->not_after < now) {
+      out.warnings.push_back(slot->where + ": " + c.cert + ": certificate has expired");
+    } else if (slot->good->not_before > now) {
+      out.warnings.push_back(slot->where + ": " + c.cert + ": certificate is not valid yet");
+    }
+    certs.push_back(slot->good);
+    cert_keys.push_back(key);
+  }
+  // Forget certificates no longer configured (a removed Marathon app's label).
+  std::erase_if(slots_, [&](const auto& kv) {
+    return std::find(order.begin(), order.end(), kv.first) == order.end();
+  });
+  order_ = std::move(order);
+
+  if (certs.empty()) {
+    return core::fail(core::Error::config(out.errors.empty() ? "tls: no certificate configured"
+                                                             : "tls: no usable certificate: " +
+                                                                   out.errors.front()));
+  }
+  size_t default_index = 0;
+  for (size_t i = 0; i < cert_keys.size(); ++i) {
+    if (slots_.at(cert_keys[i])->spec.is_default) {
+      default_index = i;
+      break;
+    }
+  }
+  auto impl = ServerContexts::Impl::create(
+      spec, std::move(certs), default_index,
+      spec.ticket_key_rotation.count() > 0 ? ticket_keys_ : nullptr, &out.warnings);
+  if (!impl) return core::fail(std::move(impl.error()));
+  default_key_ = cert_keys[default_index];
+  out.contexts = std::make_shared<ServerContexts>(std::move(*impl));
+  return out;
+}
+
+bool ContextBuilder::filesChanged() const {
+  for (const auto& key : order_) {
+    const Slot& slot = *slots_.at(key);
+    if (stampsOf(slot.spec) != slot.stamps) return true;
+  }
+  return false;
+}
+
+std::vector<CertificateStatus> ContextBuilder::describe() const {
+  std::vector<CertificateStatus> out;
+  const auto now = std::chrono::system_clock::now();
+  for (const auto& key : order_) {
+    const Slot& slot = *slots_.at(key);
+    CertificateStatus s;
+    s.origin = slot.spec.origin;
+    s.where = slot.where;
+    s.cert_file = slot.spec.cert;
+    s.serving = slot.good != nullptr;
+    s.is_default = key == default_key_;
+    s.last_error = slot.last_error;
+    if (slot.good) {
+      s.names = slot.good->names;
+      s.not_after = slot.good->not_after;
+      s.expired = slot.good->not_after < now;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace baton::tls

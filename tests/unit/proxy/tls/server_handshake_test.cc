@@ -1,0 +1,219 @@
+// A server-side Transport with a layer from ServerContexts, against a real OpenSSL client:
+// SNI, ALPN, protocol versions, session tickets across rotations, OCSP stapling, failures.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "proxy/tls/context_builder.h"
+#include "tests/unit/proxy/tls/tls_test_support.h"
+
+namespace baton::tls {
+namespace {
+
+using testing::ClientOutcome;
+using testing::ClientSpec;
+using ::testing::HasSubstr;
+using testing::makeCertificate;
+using testing::runClient;
+using testing::TempDir;
+using testing::TlsServer;
+using testing::writeCertificate;
+using testing::writeFile;
+
+const std::vector<std::string> kH2First{"h2", "http/1.1"};
+
+class ServerHandshakeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto exact = writeCertificate(dir_, "exact", makeCertificate("exact", {"www.example.com"}));
+    auto wild = writeCertificate(dir_, "wild", makeCertificate("wild", {"*.example.com"}));
+    auto dflt = writeCertificate(dir_, "dflt", makeCertificate("dflt", {"default.test"}));
+    dflt.is_default = true;
+    spec_.certificates = {exact, wild, dflt};
+    rebuild();
+  }
+  void rebuild() {
+    auto built = builder_.build(spec_);
+    ASSERT_TRUE(built.has_value()) << built.error().detail;
+    contexts_ = built->contexts;
+  }
+  // One connection: the client runs on this thread, the server on the loop thread.
+  ClientOutcome connect(const ClientSpec& client, std::vector<std::string> alpn = kH2First,
+                        testing::ServerRecord* server = nullptr) {
+    size_t index = 0;
+    const int fd = server_.connect(contexts_, std::move(alpn), &index);
+    ClientOutcome out = runClient(fd, client);
+    testing::ServerRecord rec = server_.waitClosed(index);
+    if (server != nullptr) *server = rec;
+    return out;
+  }
+
+  TempDir dir_;
+  conf::TlsSpec spec_;
+  ContextBuilder builder_;
+  std::shared_ptr<const ServerContexts> contexts_;
+  TlsServer server_;
+};
+
+TEST_F(ServerHandshakeTest, HandshakeEchoAndCloseNotify) {
+  testing::ServerRecord server;
+  auto out = connect({.sni = "www.example.com", .send = "hello over tls"}, kH2First, &server);
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.echoed, "hello over tls");
+  EXPECT_TRUE(out.got_close_notify);  // shutdownWriteWhenFlushed sent close_notify
+  EXPECT_TRUE(server.secured);
+  EXPECT_TRUE(server.handshake_done);
+  EXPECT_FALSE(server.closed_error);  // the client's close_notify is a clean EOF
+  EXPECT_EQ(server.close_reason, "");
+}
+
+TEST_F(ServerHandshakeTest, SniPicksExactThenWildcardThenDefault) {
+  testing::ServerRecord server;
+  auto out = connect({.sni = "www.example.com"}, kH2First, &server);
+  EXPECT_EQ(out.peer_cn, "exact");
+  EXPECT_EQ(server.server_name, "www.example.com");
+  out = connect({.sni = "API.Example.com"}, kH2First, &server);
+  EXPECT_EQ(out.peer_cn, "wild");
+  EXPECT_EQ(server.server_name, "api.example.com");
+  out = connect({.sni = "a.b.example.com"}, kH2First, &server);
+  EXPECT_EQ(out.peer_cn, "dflt");
+  out = connect({.sni = "unknown.test"}, kH2First, &server);
+  EXPECT_EQ(out.peer_cn, "dflt");
+  out = connect({}, kH2First, &server);
+  EXPECT_EQ(out.peer_cn, "dflt");
+  EXPECT_EQ(server.server_name, "");
+}
+
+TEST_F(ServerHandshakeTest, AlpnFollowsTheListenerPreference) {
+  testing::ServerRecord server;
+  auto out = connect({.alpn = {"http/1.1", "h2"}}, kH2First, &server);
+  EXPECT_EQ(out.alpn, "h2");  // the server's first choice the client also offers
+  EXPECT_EQ(server.alpn, "h2");
+  out = connect({.alpn = {"http/1.1"}}, kH2First, &server);
+  EXPECT_EQ(out.alpn, "http/1.1");
+  EXPECT_EQ(server.alpn, "http/1.1");
+  out = connect({.alpn = {"h2", "http/1.1"}}, {"http/1.1"}, &server);
+  EXPECT_EQ(out.alpn, "http/1.1");
+  out = connect({}, kH2First, &server);  // no ALPN: HTTP/1.1 without a protocol name
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.alpn, "");
+  EXPECT_EQ(server.alpn, "");
+  out = connect({.alpn = {"h3"}}, kH2First, &server);  // no overlap: no ALPN, still served
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(server.alpn, "");
+  out = connect({.alpn = {"h2"}}, {}, &server);  // a listener offering nothing
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(server.alpn, "");
+}
+
+TEST_F(ServerHandshakeTest, Tls11IsRefused) {
+  testing::ServerRecord server;
+  auto out = connect({.max_version = TLS1_1_VERSION}, kH2First, &server);
+  EXPECT_FALSE(out.ok);
+  EXPECT_TRUE(server.closed_error);
+  EXPECT_FALSE(server.secured);
+  EXPECT_FALSE(server.handshake_done);
+  EXPECT_THAT(server.close_reason, HasSubstr("TLS handshake: "));
+  EXPECT_THAT(server.close_reason, HasSubstr("protocol"));
+}
+
+TEST_F(ServerHandshakeTest, Tls12StillWorks) {
+  auto out = connect({.sni = "www.example.com", .max_version = TLS1_2_VERSION});
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.echoed, "ping");
+}
+
+TEST_F(ServerHandshakeTest, PlainHttpToATlsPortIsAHandshakeFailure) {
+  size_t index = 0;
+  const int fd = server_.connect(contexts_, kH2First, &index);
+  const std::string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  auto server = server_.waitClosed(index);
+  ::close(fd);
+  EXPECT_TRUE(server.closed);
+  EXPECT_TRUE(server.closed_error);
+  EXPECT_FALSE(server.handshake_done);
+  EXPECT_THAT(server.close_reason, HasSubstr("TLS handshake: "));
+}
+
+TEST_F(ServerHandshakeTest, PeerGoneDuringHandshakeIsAHandshakeFailure) {
+  size_t index = 0;
+  ::close(server_.connect(contexts_, kH2First, &index));
+  auto server = server_.waitClosed(index);
+  EXPECT_TRUE(server.closed_error);
+  EXPECT_FALSE(server.handshake_done);
+  EXPECT_EQ(server.close_reason, "TLS handshake: peer closed");
+}
+
+TEST_F(ServerHandshakeTest, TicketsResumeAcrossOneRotationAndRebuildsNotTwo) {
+  for (int max_version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    SCOPED_TRACE(max_version);
+    auto first = connect({.sni = "www.example.com", .max_version = max_version});
+    ASSERT_TRUE(first.ok) << first.error;
+    EXPECT_FALSE(first.reused);
+    ASSERT_TRUE(first.session);
+    // Same contexts.
+    auto again = connect(
+        {.sni = "www.example.com", .session = first.session.get(), .max_version = max_version});
+    EXPECT_TRUE(again.reused);
+    // New contexts (a reload) and one rotation: still resumes.
+    rebuild();
+    builder_.ticketKeys().rotate();
+    auto rotated = connect(
+        {.sni = "www.example.com", .session = first.session.get(), .max_version = max_version});
+    ASSERT_TRUE(rotated.ok) << rotated.error;
+    EXPECT_TRUE(rotated.reused);
+    // Two rotations: a full handshake, no error.
+    builder_.ticketKeys().rotate();
+    auto expired = connect(
+        {.sni = "www.example.com", .session = first.session.get(), .max_version = max_version});
+    ASSERT_TRUE(expired.ok) << expired.error;
+    EXPECT_FALSE(expired.reused);
+    EXPECT_EQ(expired.echoed, "ping");
+  }
+}
+
+TEST_F(ServerHandshakeTest, NoTicketsWhenRotationIsZero) {
+  spec_.ticket_key_rotation = conf::Duration{0};
+  rebuild();
+  auto first = connect({.sni = "www.example.com"});
+  ASSERT_TRUE(first.ok);
+  auto again = connect({.sni = "www.example.com", .session = first.session.get()});
+  ASSERT_TRUE(again.ok) << again.error;
+  EXPECT_FALSE(again.reused);
+}
+
+TEST_F(ServerHandshakeTest, OcspResponseIsStapled) {
+  const std::string der = testing::makeOcspDer();
+  spec_.certificates[0].ocsp = dir_.file("exact.ocsp");
+  writeFile(spec_.certificates[0].ocsp, der);
+  rebuild();
+  auto out = connect({.sni = "www.example.com", .want_ocsp = true});
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.ocsp, der);
+  out = connect({.sni = "other.test", .want_ocsp = true});  // the default has none
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.ocsp, "");
+}
+
+TEST_F(ServerHandshakeTest, PreviousCertificateStillServedAfterABadRebuild) {
+  writeFile(spec_.certificates[0].key, makeCertificate("other", {"o.test"}).key);
+  auto built = builder_.build(spec_);
+  ASSERT_TRUE(built.has_value());
+  EXPECT_EQ(built->errors.size(), 1u);
+  contexts_ = built->contexts;
+  auto out = connect({.sni = "www.example.com"});
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.peer_cn, "exact");
+}
+
+TEST_F(ServerHandshakeTest, CombinedPemServes) {
+  spec_.certificates = {
+      writeCertificate(dir_, "combined", makeCertificate("combined", {"c.test"}), true)};
+  rebuild();
+  auto out = connect({.sni = "c.test"});
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.peer_cn, "combined");
+}
+
+}  // namespace
+}  // namespace baton::tls
