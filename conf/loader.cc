@@ -1163,8 +1163,13 @@ Result<void> checkMarathonPorts(const Reporter& rep, const ConfigSpec& spec) {
     if (l.origin == "config") taken.emplace_back("listener " + inQuotes(l.name), l.address);
   }
   if (!spec.admin.http_address.empty()) taken.emplace_back("admin.http", spec.admin.http_address);
+  if (m.https_port != 0 && (m.https_port == m.http_port || m.https_port == m.app_id_port)) {
+    return rep.error("marathon.https_port", nullptr,
+                     "port " + std::to_string(m.https_port) + " is also another marathon port");
+  }
   for (const auto& [key, port] : {std::pair{"marathon.http_port", m.http_port},
-                                  std::pair{"marathon.app_id_port", m.app_id_port}}) {
+                                  std::pair{"marathon.app_id_port", m.app_id_port},
+                                  std::pair{"marathon.https_port", m.https_port}}) {
     if (port == 0) continue;
     for (const auto& [who, address] : taken) {
       const auto [host, taken_port] = splitListenAddress(address);

@@ -37,6 +37,7 @@ TranslateOptions optionsFrom(const conf::MarathonSpec& spec, std::string self_ap
   options.bind_address = spec.bind_address;
   options.http_port = spec.http_port;
   options.app_id_port = spec.app_id_port;
+  options.https_port = spec.https_port;
   options.bind_service_ports = spec.bind_service_ports;
   options.self_app_id = std::move(self_app_id);
   return options;

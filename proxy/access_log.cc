@@ -152,7 +152,9 @@ void formatText(const AccessLogEntry& e, std::string& out) {
   appendTextField(out, e.method);
   out.push_back(' ');
   appendTextField(out, e.target);
-  out.append(" HTTP/1.");
+  out.append(" HTTP/");
+  appendInt(out, unsigned{e.version_major});
+  out.push_back('.');
   appendInt(out, unsigned{e.version_minor});
   out.append("\" ");
   appendInt(out, e.status);
@@ -197,7 +199,9 @@ void formatJson(const AccessLogEntry& e, std::string& out) {
   str("method", e.method);
   str("target", e.target);
   jsonKey(out, "protocol");
-  out.append("\"HTTP/1.");
+  out.append("\"HTTP/");
+  appendInt(out, unsigned{e.version_major});
+  out.push_back('.');
   appendInt(out, unsigned{e.version_minor});
   out.push_back('"');
   str("host", e.host);

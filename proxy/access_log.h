@@ -32,6 +32,7 @@ struct AccessLogEntry {
       vhost, upstream_host /*"ip:port" or "-"*/, error /*errorCodeName or "-"*/,
       traceparent /*or empty*/;
   uint16_t status = 0;
+  uint8_t version_major = 1;
   uint8_t version_minor = 1;
   uint64_t bytes_in = 0, bytes_out = 0;
 };

@@ -134,6 +134,9 @@ void fillListeners(const std::vector<BoundListener>& listeners,
       sum.traffic.merge(listener.traffic);
       sum.accepted += listener.accepted;
       sum.active += listener.active;
+      sum.tls.merge(listener.tls);
+      sum.h2_connections += listener.h2_connections;
+      sum.h2.merge(listener.h2);
     }
   }
   for (const BoundListener& listener : listeners) {
@@ -142,9 +145,13 @@ void fillListeners(const std::vector<BoundListener>& listeners,
     status.address = listener.bound;
     status.kind = listener.spec->kind == conf::ListenerKind::Tcp ? "tcp" : "http";
     status.origin = listener.spec->origin == "config" ? "config" : "marathon";
+    status.tls = listener.spec->tls;
     if (auto found = sums.find(status.name); found != sums.end()) {
       status.accepted = found->second.accepted;
       status.active_connections = found->second.active;
+      status.tls_counters = found->second.tls;
+      status.h2_connections = found->second.h2_connections;
+      status.h2 = found->second.h2;
       status.traffic = found->second.traffic;
     }
     out.listeners.push_back(std::move(status));

@@ -16,8 +16,6 @@ namespace {
 
 using core::ErrorCode;
 
-constexpr std::chrono::milliseconds kLingerTime{2000};
-
 }  // namespace
 
 DownstreamConnection::DownstreamConnection(Worker& worker,
@@ -31,7 +29,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker,
       head_timer_(worker.loop(), [this] { onHeadTimer(); }),
       body_timer_(worker.loop(), [this] { onBodyTimer(); }),
       next_timer_(worker.loop(), [this] { requestResume(); }),
-      linger_timer_(worker.loop(), [this] { closeNow(); }),
+      linger_(worker.loop(), [this] { closeNow(); }),
       rate_timer_(worker.loop(), [this] { onRateTimer(); }) {
   const auto& snapshot = *worker.snapshot();
   info_ = makeDownstreamInfo(snapshot, peer, listener, tls);
@@ -200,6 +198,12 @@ void DownstreamConnection::onRequestComplete() {
 
 void DownstreamConnection::onStreamDone() {
   stream_done_ = true;
+  if (phase_ == Phase::Tunnel) {
+    // The tunnel ended (it flushed what it could): the connection ends with it.
+    transport_->setHandler(static_cast<core::Transport::Handler*>(this));
+    closeNow();
+    return;
+  }
   if (!request_done_ && request_has_body_) {
     // Answered before the body arrived: the rest of the body cannot be skipped safely.
     keep_alive_ = false;
@@ -274,6 +278,35 @@ void DownstreamConnection::sendResponseHead(uint16_t status, std::string_view re
     return;
   }
   write(bytes);
+}
+
+DownstreamSink::Upgraded DownstreamConnection::upgradeToTunnel(std::string_view reason,
+                                                               const http1::HeaderList& headers) {
+  if (phase_ != Phase::Request) return {};
+  std::string bytes;
+  bytes.reserve(256 + headers.size() * 32);
+  if (!http1::serializeResponseHead(101, reason.empty() ? "Switching Protocols" : reason, headers,
+                                    bytes)) {
+    return {};
+  }
+  write(bytes);
+  // From here the tunnel owns the transport's events; none of the HTTP timers apply (the
+  // tunnel has its own idle timeout), and the connection never serves another request.
+  phase_ = Phase::Tunnel;
+  keep_alive_ = false;
+  head_timer_.cancel();
+  body_timer_.cancel();
+  next_timer_.cancel();
+  rate_timer_.cancel();
+  if (overloaded_) {
+    overloaded_ = false;
+    transport_->setReadSuspended(false);
+  }
+  if (output_blocked_) {
+    output_blocked_ = false;
+    transport_->resumeReading();
+  }
+  return {transport_.get(), read_eof_};
 }
 
 void DownstreamConnection::sendInformational(uint16_t status, const http1::HeaderList& headers) {
@@ -405,7 +438,8 @@ void DownstreamConnection::shedRequest() {
 }
 
 void DownstreamConnection::setOverloaded(bool on) {
-  if (phase_ == Phase::Closing || phase_ == Phase::Closed) return;
+  // A tunnel's reading is its own (bounded by its watermarks).
+  if (phase_ == Phase::Tunnel || phase_ == Phase::Closing || phase_ == Phase::Closed) return;
   if (on && phase_ == Phase::Idle && evbuffer_get_length(transport_->input()) == 0) {
     closeAfterFlush();  // idle keep-alive: its (possible) queued response still goes out
     return;
@@ -425,7 +459,7 @@ void DownstreamConnection::setOverloaded(bool on) {
 
 void DownstreamConnection::onTransportDrained() {
   if (phase_ == Phase::Closing) {
-    if (transport_->pendingOutput() == 0) startLinger();
+    if (transport_->pendingOutput() == 0) linger_.flushed(*transport_, read_eof_);
     return;
   }
   if (output_blocked_) {
@@ -438,8 +472,8 @@ void DownstreamConnection::onTransportDrained() {
 
 void DownstreamConnection::onTransportClosed(bool error, int) {
   if (phase_ == Phase::Closing && !error) {
-    // The client half-closed while our reply is still queued: finish sending it; startLinger
-    // then closes at once (read_eof_), and linger_timer_ bounds the wait.
+    // The client half-closed while our reply is still queued: finish sending it; the lingering
+    // close then ends at once (read_eof_), its flush deadline bounding the wait.
     read_eof_ = true;
     if (transport_->pendingOutput() == 0) closeNow();
     return;
@@ -481,28 +515,8 @@ void DownstreamConnection::closeAfterFlush() {
   rate_timer_.cancel();
   next_timer_.cancel();
   if (stream_ && !stream_done_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
-  // Hear onTransportDrained when the output is fully sent; a client that never reads it gets
-  // body_idle to do so, then the socket is closed anyway.
-  transport_->setWriteLowWatermark(0);
-  linger_timer_.arm(worker_.snapshot()->config->timeouts.body_idle);
-  if (transport_->pendingOutput() == 0) startLinger();
-}
-
-void DownstreamConnection::startLinger() {
-  if (read_eof_) {
-    // The client already closed its side and we read up to its FIN: nothing unread can turn
-    // our close into a RST, so there is nothing to linger for.
-    closeNow();
-    return;
-  }
-  // Half-close our side and discard what the client still sends, so the kernel does not answer
-  // unread bytes with a RST that would destroy the reply in flight.
-  transport_->shutdownWriteWhenFlushed();
-  // Discard what is buffered (an upload paused behind a slow upstream can fill the input to the
-  // watermark, which would keep reading off) and keep reading until the client's FIN.
-  evbuffer_drain(transport_->input(), evbuffer_get_length(transport_->input()));
-  transport_->resumeReading();
-  linger_timer_.arm(kLingerTime);
+  // A client that never reads what is queued gets body_idle to do so.
+  linger_.begin(*transport_, worker_.snapshot()->config->timeouts.body_idle, read_eof_);
 }
 
 void DownstreamConnection::closeNow() {
@@ -512,7 +526,7 @@ void DownstreamConnection::closeNow() {
   body_timer_.cancel();
   rate_timer_.cancel();
   next_timer_.cancel();
-  linger_timer_.cancel();
+  linger_.cancel();
   if (stream_ && !stream_done_) stream_->onDownstreamGone(ErrorCode::DownstreamClosed);
   transport_->stop();
   worker_.onConnectionClosed(this);

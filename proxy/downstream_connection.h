@@ -5,8 +5,10 @@
 // RST.
 //
 // Requests on a connection are served one at a time in order (pipelined requests wait in the
-// input buffer while the codec is paused). Lives on one worker thread; destroyed through the
-// worker (deferred), never from inside its own callbacks.
+// input buffer while the codec is paused). After a WebSocket 101 the connection is a tunnel
+// (upgradeToTunnel): the stream's Tunnel reads and writes the transport until it ends, and
+// nothing after the upgrade request is ever parsed as HTTP; then the connection closes. Lives on
+// one worker thread; destroyed through the worker (deferred), never from inside its own callbacks.
 #pragma once
 
 #include <sys/socket.h>
@@ -19,6 +21,7 @@
 #include "proxy/core/event_loop.h"
 #include "proxy/core/transport.h"
 #include "proxy/http1/server_codec.h"
+#include "proxy/lingering_close.h"
 #include "proxy/stream.h"
 #include "proxy/worker_stats.h"
 
@@ -53,7 +56,9 @@ class DownstreamConnection : public ClientConnection,
   void setOverloaded(bool on) override;
 
  private:
-  enum class Phase : uint8_t { Idle, Request, Closing, Closed };
+  // Tunnel: the 101 of a WebSocket upgrade went out and the stream's tunnel owns the transport's
+  // events until the stream is done; then the connection closes.
+  enum class Phase : uint8_t { Idle, Request, Tunnel, Closing, Closed };
 
   // core::Transport::Handler
   void onTransportReadable() override;
@@ -72,7 +77,6 @@ class DownstreamConnection : public ClientConnection,
   void closeIfClientDone();
   void requestResume();
   void closeAfterFlush();
-  void startLinger();
   void closeNow();
   void write(std::string_view bytes);
 
@@ -96,6 +100,8 @@ class DownstreamConnection : public ClientConnection,
   void pauseRequestBody() override;
   void resumeRequestBody() override;
   void onStreamDone() override;
+  bool supportsUpgrade() const override { return true; }
+  Upgraded upgradeToTunnel(std::string_view reason, const http1::HeaderList& headers) override;
 
   void noteRejected(core::ErrorCode code);
 
@@ -108,7 +114,7 @@ class DownstreamConnection : public ClientConnection,
   core::Timer head_timer_;  // keep-alive idle, then the request-head deadline
   core::Timer body_timer_;  // request body idle
   core::Timer next_timer_;  // zero-delay: parse a pipelined request outside other callbacks
-  core::Timer linger_timer_;
+  LingeringClose linger_;
   core::Timer rate_timer_;  // [limits] body_min_rate: one measurement window
   uint64_t window_body_bytes_ = 0;
   // The current request's body idle timeout: [timeouts] body_idle until routed, then the

@@ -1,6 +1,7 @@
 #include "proxy/effective_config.h"
 
 #include <set>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -79,7 +80,7 @@ void mergeVhosts(const conf::ConfigSpec& file, const conf::DiscoveredSpec& found
   }
 }
 
-void mergeListeners(const conf::ConfigSpec& file, const conf::DiscoveredSpec& found,
+void mergeListeners(const conf::ConfigSpec& file, std::span<const conf::ListenerSpec> found,
                     const std::unordered_set<std::string>& dropped_clusters, conf::ConfigSpec& out,
                     std::vector<conf::DiscoveryIssue>& issues) {
   std::unordered_set<std::string> names;
@@ -91,7 +92,7 @@ void mergeListeners(const conf::ConfigSpec& file, const conf::DiscoveredSpec& fo
   }
   std::unordered_set<std::string> scopes;  // scopes that still have a vhost after merging
   for (const auto& vhost : out.vhosts) scopes.insert(vhost.scope);
-  for (const auto& listener : found.listeners) {
+  for (const auto& listener : found) {
     if (listener.kind == conf::ListenerKind::Tcp &&
         dropped_clusters.contains(listener.tcp_cluster)) {
       continue;
@@ -114,6 +115,21 @@ void mergeListeners(const conf::ConfigSpec& file, const conf::DiscoveredSpec& fo
   }
 }
 
+// marathon-lb's :443 frontend (the shared vhosts over TLS), once some certificate exists.
+std::vector<conf::ListenerSpec> httpsListener(const conf::ConfigSpec& merged) {
+  const conf::MarathonSpec& m = merged.marathon;
+  if (m.https_port == 0 || merged.tls.certificates.empty()) return {};
+  conf::ListenerSpec l;
+  l.name = "marathon_https";
+  std::string host = m.bind_address;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  l.address = host + ":" + std::to_string(m.https_port);
+  l.tls = true;
+  l.h2c = false;
+  l.origin = "marathon";
+  return {std::move(l)};
+}
+
 }  // namespace
 
 conf::ConfigSpec mergeDiscovered(const conf::ConfigSpec& file, const conf::DiscoveredSpec& found,
@@ -122,7 +138,12 @@ conf::ConfigSpec mergeDiscovered(const conf::ConfigSpec& file, const conf::Disco
   std::unordered_set<std::string> dropped_clusters;
   mergeClusters(file, found, out, dropped_clusters, issues);
   mergeVhosts(file, found, dropped_clusters, out, issues);
-  mergeListeners(file, found, dropped_clusters, out, issues);
+  mergeListeners(file, found.listeners, dropped_clusters, out, issues);
+  // HAPROXY_{n}_SSL_CERT certificates join the configured ones; the file's default stays the
+  // default (a label cannot take over clients without SNI).
+  out.tls.certificates.insert(out.tls.certificates.end(), found.certificates.begin(),
+                              found.certificates.end());
+  mergeListeners(file, httpsListener(out), dropped_clusters, out, issues);
   return out;
 }
 
@@ -165,7 +186,7 @@ std::string describeRouting(const conf::ConfigSpec& config) {
     if (l.kind == conf::ListenerKind::Tcp) {
       out += " tcp -> " + l.tcp_cluster;
     } else {
-      out += " http";
+      out += l.tls ? " https" : " http";
       if (l.route_by == conf::RouteBy::AppIdHeader) out += " by X-Marathon-App-Id";
       out += " scope=" + (l.route_scope.empty() ? std::string("shared") : l.route_scope);
     }

@@ -281,6 +281,10 @@ void appendBatonFields(const ForwardContext& ctx, const KeptIdentity& kept,
   }
   if (!kept.real_ip) out.add("X-Real-IP", ctx.client_ip);
   if (!ctx.request_id.empty()) out.add("X-Request-Id", ctx.request_id);
+  if (ctx.websocket) {
+    out.add("Connection", "Upgrade");
+    out.add("Upgrade", "websocket");
+  }
 }
 
 }  // namespace
@@ -316,7 +320,41 @@ void buildUpstreamRequestHeaders(const HeaderList& in, const ForwardContext& ctx
   appendBatonFields(ctx, kept, xff, out);
 }
 
-void buildDownstreamResponseHeaders(const HeaderList& in, HeaderList& out_list) {
+bool requestsWebSocket(const HeaderList& headers) {
+  bool connection_upgrade = false;
+  size_t upgrade_fields = 0;
+  bool websocket = false;
+  for (const HeaderField& h : headers) {
+    bool underscore;
+    const Name n = classify(h.name, underscore);
+    if (underscore) continue;
+    if (n == Name::Connection) {
+      http1::forEachListElement(h.value, [&](std::string_view token) {
+        connection_upgrade = connection_upgrade || equalsIgnoreCaseAscii(token, "upgrade");
+        return true;
+      });
+    } else if (n == Name::Upgrade) {
+      ++upgrade_fields;
+      websocket = equalsIgnoreCaseAscii(http1::trimOws(h.value), "websocket");
+    }
+  }
+  return connection_upgrade && upgrade_fields == 1 && websocket;
+}
+
+bool upgradesToWebSocket(const HeaderList& headers) {
+  bool websocket = false;
+  for (const HeaderField& h : headers) {
+    bool underscore;
+    if (classify(h.name, underscore) != Name::Upgrade || underscore) continue;
+    http1::forEachListElement(h.value, [&](std::string_view token) {
+      websocket = websocket || equalsIgnoreCaseAscii(token, "websocket");
+      return !websocket;
+    });
+  }
+  return websocket;
+}
+
+void buildDownstreamResponseHeaders(const HeaderList& in, HeaderList& out_list, bool websocket) {
   OutputList out(out_list, in.size() + 3);  // + the caller's framing and Connection
   ConnectionTokens tokens(in);
   for (const HeaderField& h : in) {
@@ -332,6 +370,10 @@ void buildDownstreamResponseHeaders(const HeaderList& in, HeaderList& out_list) 
   if (!tokens.empty()) {
     KeptIdentity unused;
     removeListed(tokens, out, unused);
+  }
+  if (websocket) {
+    out.add("Connection", "Upgrade");
+    out.add("Upgrade", "websocket");
   }
 }
 

@@ -26,13 +26,26 @@ struct ForwardContext {
   // A route's upstream_host: sent as Host instead of `host` ("" = `host`). X-Forwarded-Host
   // still carries the client's host.
   std::string_view upstream_host;
+  // The stream forwards this request as a WebSocket upgrade (requestsWebSocket() and the route
+  // allows it): `Connection: Upgrade` and `Upgrade: websocket` are appended after the strip.
+  bool websocket = false;
 };
+
+// The request asks for a WebSocket upgrade and nothing else: a Connection field lists the
+// `upgrade` token and there is exactly one Upgrade field whose value is the single token
+// `websocket` (ASCII case-insensitive). `Upgrade: websocket, h2c` or `Upgrade: h2c` -> false.
+bool requestsWebSocket(const http1::HeaderList& headers);
+// The upstream's 101 switches to WebSocket: its Upgrade field names `websocket` (a list is
+// accepted if websocket is in it: the client asked for nothing else).
+bool upgradesToWebSocket(const http1::HeaderList& headers);
 
 // Request headers for the upstream, in the original order, minus: Connection and every name it
 // lists, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Content-Length, Upgrade,
 // HTTP2-Settings, Host, Expect, X-Request-Id; and (unless peer_trusted) client
 // X-Forwarded-For/-Proto/-Host/-Port, X-Real-IP, Forwarded. Variants of those names spelt with
 // '_' for '-' (X_Forwarded_For) are always dropped: many backends map '_' and '-' alike.
+// With ctx.websocket, `Connection: Upgrade` and `Upgrade: websocket` are appended last (the
+// client's Sec-WebSocket-* fields pass through as end-to-end fields).
 // Then appended: Host: ctx.upstream_host or else ctx.host, X-Forwarded-For (existing values joined
 // + ", " + client_ip when trusted, else client_ip), X-Forwarded-Proto, X-Forwarded-Host (when host
 // is non-empty), X-Forwarded-Port, X-Real-IP — each of these four only when a trusted peer's own
@@ -46,7 +59,10 @@ void buildUpstreamRequestHeaders(const http1::HeaderList& in, const ForwardConte
 
 // Response headers for the downstream: minus Connection and the names it lists, Keep-Alive,
 // Proxy-Connection, TE, Transfer-Encoding, Content-Length, Upgrade, HTTP2-Settings. `out` is
-// overwritten, reusing its strings as above. The caller adds framing and Connection.
-void buildDownstreamResponseHeaders(const http1::HeaderList& in, http1::HeaderList& out);
+// overwritten, reusing its strings as above. The caller adds framing and Connection; with
+// `websocket` (the relayed 101 of an upgrade) `Connection: Upgrade` and `Upgrade: websocket` are
+// appended here instead.
+void buildDownstreamResponseHeaders(const http1::HeaderList& in, http1::HeaderList& out,
+                                    bool websocket = false);
 
 }  // namespace baton::proxy

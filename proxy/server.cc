@@ -49,13 +49,17 @@ WorkerListener workerListener(const conf::ListenerSpec& spec, int fd, uint16_t p
                         spec.kind,
                         spec.route_by,
                         spec.route_scope,
-                        spec.tcp_cluster};
+                        spec.tcp_cluster,
+                        spec.tls,
+                        spec.h2c,
+                        spec.alpn};
 }
 
 // Settings a running socket can take in place (everything but the address).
 bool sameSettings(const conf::ListenerSpec& a, const conf::ListenerSpec& b) {
   return a.raw_bytes == b.raw_bytes && a.kind == b.kind && a.route_by == b.route_by &&
-         a.route_scope == b.route_scope && a.tcp_cluster == b.tcp_cluster;
+         a.route_scope == b.route_scope && a.tcp_cluster == b.tcp_cluster && a.tls == b.tls &&
+         a.h2c == b.h2c && a.alpn == b.alpn;
 }
 
 // Discovery may open a listener per service port on every worker: thousands of sockets. Take
@@ -113,7 +117,12 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
   if (server->worker_count_ == 0) server->worker_count_ = defaultWorkers();
   raiseFileLimit();
 
-  auto snapshot = buildSnapshot(server->config_, 1, nullptr, server->worker_count_);
+  server->tls_ = std::make_unique<TlsManager>(
+      server->loop_, [raw = server.get()] { raw->republish("certificates"); });
+  auto contexts = server->tls_->contextsFor(*server->config_, true);
+  if (!contexts) return core::fail(std::move(contexts.error()));
+  auto snapshot =
+      buildSnapshot(server->config_, 1, nullptr, server->worker_count_, std::move(*contexts));
   if (!snapshot) return core::fail(std::move(snapshot.error()));
   server->base_snapshot_ = std::move(*snapshot);
   server->snapshot_ = server->base_snapshot_;
@@ -333,6 +342,7 @@ std::string Server::configText() {
   for (const auto& issue : merge_issues_) {
     out += "# issue: " + issue.text() + "\n";
   }
+  for (const auto& error : tls_->lastErrors()) out += "# tls: " + error + "\n";
   return out + describeRouting(*config_);
 }
 
@@ -353,8 +363,10 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
   auto next = found
                   ? std::make_shared<const conf::ConfigSpec>(mergeDiscovered(*file, *found, issues))
                   : file;
-  auto snapshot =
-      buildSnapshot(next, snapshot_->generation + 1, base_snapshot_.get(), worker_count_);
+  auto contexts = tls_->contextsFor(*next, event_name == "reloaded");
+  if (!contexts) return core::fail(std::move(contexts.error()));
+  auto snapshot = buildSnapshot(next, snapshot_->generation + 1, base_snapshot_.get(),
+                                worker_count_, std::move(*contexts));
   if (!snapshot) return core::fail(std::move(snapshot.error()));
   // Listeners last: opening sockets is the only step with side effects, and it undoes itself.
   std::vector<ListenerChanges> changes;
@@ -385,6 +397,15 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   sendToWorkers(std::move(changes), std::move(event_name), listeners_changed, build_ms);
   return {};
+}
+
+// Certificate files changed on disk: the same publish as a reload, with the same inputs.
+void Server::republish(std::string event_name) {
+  if (shutting_down_ || !file_config_) return;
+  auto done = publish(file_config_, discovered_, std::move(event_name));
+  if (!done) {
+    core::logf(core::LogLevel::Error, "baton: %s", done.error().detail.c_str());
+  }
 }
 
 void Server::publishOverrides() {
@@ -597,6 +618,12 @@ void Server::fillProcessStatus(admin::EdgeStatus& status) const {
     for (const auto& issue : d.issues) status.discovery.issues.push_back(issue.text());
   }
   for (const auto& issue : merge_issues_) status.discovery.issues.push_back(issue.text());
+  for (const auto& cert : tls_->certificates()) {
+    status.certificates.push_back(admin::CertificateView{
+        cert.origin, cert.where, cert.cert_file, cert.names,
+        std::chrono::duration_cast<std::chrono::seconds>(cert.not_after.time_since_epoch()).count(),
+        cert.serving, cert.is_default, cert.expired, cert.last_error});
+  }
   if (discovered_) {
     for (const auto& g : discovered_->groups) {
       status.groups.push_back(admin::DeploymentGroupStatus{

@@ -23,6 +23,7 @@
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/snapshot.h"
+#include "proxy/tls_manager.h"
 #include "proxy/worker.h"
 
 struct event;
@@ -86,6 +87,8 @@ class Server : public admin::AdminService {
   // Publishes the current base snapshot with the operator overrides as a new generation (no
   // listener changes).
   void publishOverrides();
+  // publish() with the current file config and discovery (certificate files changed).
+  void republish(std::string event_name);
   // Sends `snapshot` (and listener changes) to every worker and queues the applied report.
   void sendToWorkers(std::vector<ListenerChanges> changes, std::string event_name,
                      bool listeners_changed, double build_ms);
@@ -138,6 +141,8 @@ class Server : public admin::AdminService {
   std::string last_reload_error_;
   int64_t started_unix_ms_ = 0;
   core::EventLoop loop_;
+  // After the loop: its timers must go before the loop does.
+  std::unique_ptr<TlsManager> tls_;  // certificate contexts, ticket rotation, file watch
   std::vector<OpenListener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;

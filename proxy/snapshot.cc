@@ -1,5 +1,7 @@
 #include "proxy/snapshot.h"
 
+#include "proxy/tls/context_builder.h"
+
 #include <string_view>
 #include <unordered_map>
 
@@ -54,6 +56,17 @@ std::vector<std::string> clusterNames(const conf::ConfigSpec& config) {
   return names;
 }
 
+// `--check` is strict where a running server is lenient: every configured certificate must load
+// (a running server keeps serving the others, and the last good load of a changed one).
+core::Result<void> checkCertificates(const conf::ConfigSpec& config) {
+  if (config.tls.certificates.empty()) return {};
+  tls::ContextBuilder builder;
+  auto built = builder.build(config.tls);
+  if (!built) return core::fail(std::move(built.error()));
+  if (!built->errors.empty()) return core::fail(core::Error::config(built->errors.front()));
+  return {};
+}
+
 }  // namespace
 
 core::Result<void> checkConfig(const conf::ConfigSpec& config) {
@@ -64,14 +77,16 @@ core::Result<void> checkConfig(const conf::ConfigSpec& config) {
   if (!routes) return core::fail(std::move(routes.error()));
   auto trusted = TrustedProxies::create(config.server.trusted_proxies);
   if (!trusted) return core::fail(std::move(trusted.error()));
-  return {};
+  return checkCertificates(config);
 }
 
 core::Result<SnapshotPtr> buildSnapshot(std::shared_ptr<const conf::ConfigSpec> config,
                                         uint64_t generation, const ProxySnapshot* previous,
-                                        uint32_t workers) {
+                                        uint32_t workers,
+                                        std::shared_ptr<const tls::ServerContexts> tls) {
   auto snapshot = std::make_shared<ProxySnapshot>();
   snapshot->generation = generation;
+  snapshot->tls = std::move(tls);
 
   auto clusters = buildClusters(*config, previous);
   if (!clusters) return core::fail(std::move(clusters.error()));

@@ -13,6 +13,7 @@
 #include "conf/config_spec.h"
 #include "proxy/access_log.h"
 #include "proxy/core/error.h"
+#include "proxy/tls/server_contexts.h"
 #include "proxy/trusted_proxies.h"
 #include "routing/route_table.h"
 #include "upstream/cluster.h"
@@ -27,6 +28,9 @@ struct ProxySnapshot {
   std::vector<std::shared_ptr<const upstream::Cluster>> clusters;
   std::optional<TrustedProxies> trusted_proxies;  // always set in a built snapshot
   std::shared_ptr<AccessLog> access_log;
+  // Certificates and TLS settings of every TLS listener (null when no listener uses TLS). Built
+  // by the server's tls::ContextBuilder, which keeps each certificate's last good load.
+  std::shared_ptr<const tls::ServerContexts> tls;
 };
 
 using SnapshotPtr = std::shared_ptr<const ProxySnapshot>;
@@ -35,7 +39,8 @@ using SnapshotPtr = std::shared_ptr<const ProxySnapshot>;
 // e.g. the access log writer when its spec did not change.
 core::Result<SnapshotPtr> buildSnapshot(std::shared_ptr<const conf::ConfigSpec> config,
                                         uint64_t generation, const ProxySnapshot* previous,
-                                        uint32_t workers);
+                                        uint32_t workers,
+                                        std::shared_ptr<const tls::ServerContexts> tls = nullptr);
 
 // Validates everything buildSnapshot would (clusters, routes, trusted proxies) without starting
 // anything: `baton --check`.

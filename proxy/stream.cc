@@ -2,6 +2,7 @@
 
 #include "proxy/access_log.h"
 #include "proxy/basic_auth.h"
+#include "proxy/core/log.h"
 #include "proxy/forwarding.h"
 #include "proxy/http1/client_codec.h"
 #include "proxy/local_reply.h"
@@ -20,6 +21,22 @@ using core::ErrorCode;
 bool isIdempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
          method == "DELETE";
+}
+
+// The spec a routed route was built from. The table holds every vhost's routes in config order
+// (RouteTable::route(i)), so the route's index walks the same vhost list. Only upgrade requests
+// ask, so the walk stays off the plain request path.
+const conf::RouteSpec* routeSpecOf(const ProxySnapshot& snapshot, const routing::Route* route) {
+  const routing::RouteTable& table = *snapshot.routes;
+  if (route == nullptr || table.routeCount() == 0) return nullptr;
+  const auto offset = route - &table.route(0);
+  if (offset < 0 || static_cast<size_t>(offset) >= table.routeCount()) return nullptr;
+  auto n = static_cast<size_t>(offset);
+  for (const conf::VirtualHostSpec& vh : snapshot.config->vhosts) {
+    if (n < vh.routes.size()) return &vh.routes[n];
+    n -= vh.routes.size();
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -98,7 +115,32 @@ core::Result<void> Stream::routeRequest() {
     forward_target_ = routing::stripPathSegments(forward_target_, actions.strip_segments);
   }
   prepareUpstreamSide();
+  websocket_ = wantsWebSocket();
+  if (websocket_) decideTunnelIdle();
   return {};
+}
+
+// RFC 6455 §4.1: a GET over HTTP/1.1 without a body, asking for `websocket` and nothing else;
+// any other Upgrade (h2c!) is stripped and the request goes on as plain HTTP.
+bool Stream::wantsWebSocket() const {
+  if (!request_.upgrade || !sink_.supportsUpgrade()) return false;
+  if (request_.method != "GET" || request_.version_minor != 1 || request_.hasBody()) return false;
+  if (!requestsWebSocket(request_.headers)) return false;
+  const conf::RouteSpec* spec = routeSpecOf(*snapshot_, route_);
+  return spec != nullptr && spec->websocket;
+}
+
+// route tunnel_idle, else the cluster's, else [timeouts] tunnel_idle.
+void Stream::decideTunnelIdle() {
+  const conf::RouteSpec* spec = routeSpecOf(*snapshot_, route_);
+  const auto& cluster = snapshot_->clusters[route_->cluster_index];
+  if (spec != nullptr && spec->tunnel_idle) {
+    tunnel_idle_ = *spec->tunnel_idle;
+  } else if (cluster->timeouts().tunnel_idle) {
+    tunnel_idle_ = *cluster->timeouts().tunnel_idle;
+  } else {
+    tunnel_idle_ = snapshot_->config->timeouts.tunnel_idle;
+  }
 }
 
 // The listener's scope only (never the shared vhosts from a scoped listener); by Host, or by
@@ -254,11 +296,13 @@ void Stream::onUpstreamConnected() {
 void Stream::sendRequestHead() {
   ForwardContext ctx;
   ctx.client_ip = info_.client_ip;
+  ctx.proto = info_.tls ? "https" : "http";
   ctx.peer_trusted = info_.peer_trusted;
   ctx.listener_port = info_.listener_port;
   ctx.host = host_;
   ctx.request_id = request_id_;
   ctx.upstream_host = route_->actions.upstream_host;
+  ctx.websocket = websocket_;
   http1::HeaderList headers;
   headers.reserve(request_.headers.size() + 8);
   buildUpstreamRequestHeaders(request_.headers, ctx, headers);
@@ -342,8 +386,13 @@ void Stream::onUpstreamInformational(http1::ResponseHead&& head) {
 void Stream::onUpstreamHead(http1::ResponseHead&& head) {
   response_first_byte_ = true;
   if (head.status == 101) {
-    // baton strips Upgrade, so a 101 is a protocol violation by the upstream.
-    failStream(Error::upstream(ErrorCode::UpstreamProtocolError, false, "unexpected 101"));
+    // Only a WebSocket upgrade we forwarded may be switched; any other 101 (Upgrade was
+    // stripped, or it names another protocol) is a protocol violation by the upstream.
+    if (!websocket_ || !upgradesToWebSocket(head.headers)) {
+      failStream(Error::upstream(ErrorCode::UpstreamProtocolError, false, "unexpected 101"));
+      return;
+    }
+    relayUpgrade(head);
     return;
   }
   status_ = head.status;
@@ -356,6 +405,75 @@ void Stream::onUpstreamHead(http1::ResponseHead&& head) {
   response_started_ = true;
   sink_.sendResponseHead(head.status, head.reason, headers, length, head.no_body);
   touchBodyIdle();
+}
+
+// ---- WebSocket: the 101, then a tunnel ------------------------------------------------------
+
+// Relays the 101; the tunnel starts in onUpstreamUpgraded, once the upstream codec has consumed
+// the head (the bytes after it are the first of the tunnel).
+void Stream::relayUpgrade(http1::ResponseHead& head) {
+  status_ = 101;
+  http1::HeaderList headers;
+  headers.reserve(head.headers.size() + 2);
+  buildDownstreamResponseHeaders(head.headers, headers, /*websocket=*/true);
+  rewriteResponseHeaders(headers);
+  response_timer_.cancel();
+  downstream_tunnel_ = sink_.upgradeToTunnel(head.reason, headers);
+  if (downstream_tunnel_.transport == nullptr) {
+    status_ = 0;
+    failStream(Error::upstream(ErrorCode::UpstreamProtocolError, false, "cannot relay 101"));
+    return;
+  }
+  response_started_ = true;
+}
+
+void Stream::onUpstreamUpgraded() {
+  if (done_ || downstream_tunnel_.transport == nullptr || upstream_ == nullptr) return;
+  UpstreamConnection::Upgraded up = upstream_->takeTransport();
+  worker_.loop().deferDelete(std::move(upstream_));  // never pooled: it speaks WebSocket now
+  upstream_tunnel_ = std::move(up.transport);
+  const Tunnel::Settings settings{tunnel_idle_, snapshot_->config->limits.buffer_high_watermark};
+  tunnel_ =
+      std::make_unique<Tunnel>(worker_.loop(), *downstream_tunnel_.transport, *upstream_tunnel_,
+                               settings, [this](Tunnel::End end) { onTunnelEnd(end); });
+  tunnel_->start(downstream_tunnel_.eof, up.eof);
+}
+
+void Stream::onTunnelEnd(Tunnel::End end) {
+  if (done_) return;
+  endTunnel();
+  ErrorCode outcome = ErrorCode::Ok;
+  switch (end) {
+    case Tunnel::End::Eof:
+      break;
+    case Tunnel::End::DownstreamReset:
+      outcome = ErrorCode::DownstreamClosed;
+      break;
+    case Tunnel::End::UpstreamReset:
+      outcome = ErrorCode::UpstreamReset;
+      break;
+    case Tunnel::End::IdleTimeout:
+      outcome = ErrorCode::TunnelIdleTimeout;
+      if (core::logEnabled(core::LogLevel::Info)) {
+        core::logf(core::LogLevel::Info,
+                   "worker %u: websocket tunnel %s -> %s: no byte either way for %lld ms (tunnel "
+                   "idle timeout): closed",
+                   worker_.index(), info_.client_ip.c_str(),
+                   host_picked_ != nullptr ? host_picked_->address.c_str() : "-",
+                   static_cast<long long>(tunnel_idle_.count()));
+      }
+      break;
+  }
+  finish(outcome);
+}
+
+// Stops the tunnel (if any) and counts its bytes into the request's, once.
+void Stream::endTunnel() {
+  if (tunnel_ == nullptr || tunnel_counted_) return;
+  tunnel_counted_ = true;
+  tunnel_->stop();
+  bytes_in_ += tunnel_->bytesFromDownstream();
+  bytes_out_ += tunnel_->bytesFromUpstream();
 }
 
 void Stream::onUpstreamBody(const char* data, size_t len) {
@@ -454,7 +572,9 @@ void Stream::onRequestFailed(Error error) {
 
 void Stream::failStream(Error error) {
   if (done_) return;
-  if (response_started_) {
+  if (tunnel_ != nullptr) {
+    endTunnel();  // the 101 went out: nothing to answer, the connection just closes
+  } else if (response_started_) {
     sink_.abortResponse();
   } else {
     status_ = 0;  // set by the sink's local reply; recorded below from the table
@@ -477,6 +597,7 @@ void Stream::finish(ErrorCode outcome) {
 void Stream::onDownstreamGone(ErrorCode why) {
   if (done_) return;
   done_ = true;
+  endTunnel();
   connect_timer_.cancel();
   response_timer_.cancel();
   releaseUpstream(false);
@@ -529,7 +650,8 @@ void Stream::logRequest(ErrorCode outcome) {
   const std::string* traceparent = http1::findHeader(request_.headers, "traceparent");
   entry.traceparent = traceparent != nullptr ? std::string_view(*traceparent) : std::string_view();
   entry.status = statusFor(outcome);
-  entry.version_minor = request_.version_minor;
+  entry.version_major = info_.http_major;
+  entry.version_minor = info_.http_major == 2 ? 0 : request_.version_minor;
   entry.bytes_in = bytes_in_;
   entry.bytes_out = bytes_out_;
   log->log(worker_.index(), entry);

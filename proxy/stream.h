@@ -9,6 +9,15 @@
 // Owned by its downstream connection; lives on one worker thread; holds the snapshot it started
 // with until it ends. Never throws: every failure becomes an ErrorCode answered by the local
 // reply table (proxy/local_reply.h) or, once the response has started, a truncation.
+//
+// WebSocket: a GET asking to upgrade to `websocket` only, on a route with websocket = true and a
+// sink that supportsUpgrade(), is forwarded with Connection/Upgrade. The client's later bytes
+// stay unparsed in its transport (the HTTP/1 codec pauses after every request) until the
+// upstream answers. A 101 naming websocket is relayed and the stream then runs a Tunnel between
+// the two sockets until either side ends it, the tunnel idle timeout, a host drain cut or the
+// connection's close; it stays in flight on its host all that time (drain --wait, host_drain),
+// and its access log line (status 101, bytes both ways, duration) is written when it ends. Any
+// other answer is an ordinary response and the connection goes on with HTTP.
 #pragma once
 
 #include <sys/socket.h>
@@ -21,8 +30,10 @@
 
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/core/transport.h"
 #include "proxy/http1/message.h"
 #include "proxy/snapshot.h"
+#include "proxy/tunnel.h"
 #include "proxy/upstream_connection.h"
 #include "proxy/worker_stats.h"
 #include "routing/request_target.h"
@@ -42,6 +53,7 @@ struct DownstreamInfo {
   conf::RouteBy route_by = conf::RouteBy::Host;
   std::string route_scope;  // "" = shared vhosts
   bool tls = false;         // the downstream connection is TLS
+  uint8_t http_major = 1;   // 2: an HTTP/2 stream (access log; upstream is always HTTP/1.1)
   // The listener's counters (held by the connection, which outlives its streams).
   ListenerRuntime* listener_stats = nullptr;
 };
@@ -74,7 +86,25 @@ class DownstreamSink {
   virtual void pauseRequestBody() = 0;
   virtual void resumeRequestBody() = 0;
   // The stream is finished (response fully queued or aborted); the sink may start the next one.
+  // After upgradeToTunnel() it means the tunnel ended: the sink closes its connection.
   virtual void onStreamDone() = 0;
+
+  // WebSocket upgrades (HTTP/1 only; an HTTP/2 stream keeps the defaults: Upgrade is never
+  // forwarded from it). Can this sink become a byte tunnel after a 101?
+  virtual bool supportsUpgrade() const { return false; }
+  struct Upgraded {
+    core::Transport* transport = nullptr;  // nullptr: the sink cannot switch (answer 502)
+    bool eof = false;                      // the client already half-closed
+  };
+  // Queues the 101 head (`headers` as given: the stream adds Connection/Upgrade) and hands the
+  // connection's transport to the stream's tunnel: the sink parses nothing more, runs no timer
+  // of its own and hears no transport event until onStreamDone. Bytes the client sent after
+  // the request head are still in the transport's input.
+  virtual Upgraded upgradeToTunnel(std::string_view reason, const http1::HeaderList& headers) {
+    (void)reason;
+    (void)headers;
+    return {};
+  }
 };
 
 class Stream : public core::Deletable, private UpstreamConnection::Handler {
@@ -137,6 +167,14 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   void onUpstreamComplete() override;
   void onUpstreamError(core::Error error) override;
   void onUpstreamDrained() override;
+  void onUpstreamUpgraded() override;
+
+  // WebSocket (HTTP/1 upgrade): decided when routed, tunnel after the upstream's 101.
+  bool wantsWebSocket() const;
+  void decideTunnelIdle();
+  void relayUpgrade(http1::ResponseHead& head);
+  void onTunnelEnd(Tunnel::End end);
+  void endTunnel();
 
   Worker& worker_;
   DownstreamSink& sink_;
@@ -186,6 +224,14 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   bool retried_fresh_ = false;
   size_t buffered_at_check_ = 0;  // response bytes queued to the client at the last timer check
   bool done_ = false;
+  // A WebSocket upgrade forwarded as such (route allows it, sink can tunnel); after the 101 the
+  // tunnel splices the client's transport (the sink's) with the upstream socket we then own.
+  bool websocket_ = false;
+  std::chrono::milliseconds tunnel_idle_{0};
+  DownstreamSink::Upgraded downstream_tunnel_;
+  std::unique_ptr<core::Transport> upstream_tunnel_;
+  std::unique_ptr<Tunnel> tunnel_;
+  bool tunnel_counted_ = false;  // its bytes are in bytes_in_ / bytes_out_
   core::ErrorCode last_connect_error_ = core::ErrorCode::UpstreamConnectFailed;
 };
 

@@ -24,8 +24,7 @@ TcpProxy::TcpProxy(core::EventLoop& loop, int client_fd,
       lb_(std::move(lb)),
       settings_(std::move(settings)),
       on_closed_(std::move(on_closed)),
-      connect_timer_(loop, [this] { connectFailed(); }),
-      idle_timer_(loop, [this] { finish("idle timeout"); }) {
+      connect_timer_(loop, [this] { connectFailed(); }) {
   client_side_.proxy = this;
   client_side_.upstream = false;
   upstream_side_.proxy = this;
@@ -85,85 +84,33 @@ void TcpProxy::releaseHost() {
 void TcpProxy::onConnected() {
   connect_timer_.cancel();
   upstream_connected_ = true;
-  client_->resumeReading();
-  touch();
+  const Tunnel::Settings settings{settings_.idle_timeout, settings_.high_watermark};
+  tunnel_ = std::make_unique<Tunnel>(loop_, *client_, *upstream_, settings,
+                                     [this](Tunnel::End end) { onTunnelEnd(end); });
+  tunnel_->start(false, false);
 }
 
-void TcpProxy::touch() {
-  idle_timer_.arm(settings_.idle_timeout);
-}
-
-void TcpProxy::onReadable(bool from_upstream) {
-  core::Transport& in = side(from_upstream);
-  core::Transport& out = side(!from_upstream);
-  evbuffer* buf = in.input();
-  const size_t total = evbuffer_get_length(buf);
-  const bool out_dead = from_upstream ? client_dead_ : upstream_dead_;
-  if (out_dead) {
-    evbuffer_drain(buf, total);  // nowhere to deliver; the proxy is flushing its last bytes
-  } else {
-    // Copy each contiguous chunk straight from the input buffer (pullup of a chunk's own length
-    // does not move bytes).
-    for (size_t len = evbuffer_get_contiguous_space(buf); len > 0;
-         len = evbuffer_get_contiguous_space(buf)) {
-      out.write(evbuffer_pullup(buf, static_cast<ev_ssize_t>(len)), len);
-      evbuffer_drain(buf, len);
-    }
-    if (out.pendingOutput() > settings_.high_watermark) in.pauseReading();
-  }
-  in.inputConsumed();
-  (from_upstream ? bytes_from_upstream_ : bytes_from_client_) += total;
-  touch();
-}
-
-void TcpProxy::onDrained(bool upstream_side) {
-  // `upstream_side`'s output fell to its low watermark: the other side may be read again.
-  bool other_dead = upstream_side ? client_dead_ : upstream_dead_;
-  if (!other_dead) side(!upstream_side).resumeReading();
-  touch();
-  maybeFinish();
-}
-
-void TcpProxy::onClosed(bool upstream_side, bool error) {
-  if (upstream_side && !upstream_connected_) {
+void TcpProxy::onClosedWhileConnecting(bool upstream_side, bool error) {
+  if (upstream_side) {
     connectFailed();
     return;
   }
-  if (!upstream_connected_) {  // the client went away while we were still connecting
-    finish(error ? "reset" : "eof");
-    return;
-  }
-  core::Transport& other = side(!upstream_side);
-  bool& other_dead = upstream_side ? client_dead_ : upstream_dead_;
-  if (error) {
-    (upstream_side ? upstream_dead_ : client_dead_) = true;
-    side(upstream_side).stop();
-    if (!other_dead) {
-      // Deliver what the dead side already sent, then end the other side too.
-      other.pauseReading();
-      other.setWriteLowWatermark(0);
-      other.shutdownWriteWhenFlushed();
-    }
-  } else {
-    (upstream_side ? upstream_eof_ : client_eof_) = true;
-    if (!other_dead) {
-      // Half-close: the FIN goes on once the bytes before it are sent; the low watermark of 0
-      // makes the end of that flush observable.
-      other.setWriteLowWatermark(0);
-      other.shutdownWriteWhenFlushed();
-    }
-  }
-  maybeFinish();
+  finish(error ? "reset" : "eof");  // the client went away while we were still connecting
 }
 
-void TcpProxy::maybeFinish() {
-  if (finished_) return;
-  const bool to_upstream_done = client_eof_ || client_dead_ || upstream_dead_;
-  const bool to_client_done = upstream_eof_ || upstream_dead_ || client_dead_;
-  if (!to_upstream_done || !to_client_done) return;
-  if (!client_dead_ && client_->pendingOutput() > 0) return;
-  if (!upstream_dead_ && upstream_->pendingOutput() > 0) return;
-  finish(client_dead_ || upstream_dead_ ? "reset" : "eof");
+void TcpProxy::onTunnelEnd(Tunnel::End end) {
+  switch (end) {
+    case Tunnel::End::Eof:
+      finish("eof");
+      return;
+    case Tunnel::End::DownstreamReset:
+    case Tunnel::End::UpstreamReset:
+      finish("reset");
+      return;
+    case Tunnel::End::IdleTimeout:
+      finish("idle timeout");
+      return;
+  }
 }
 
 void TcpProxy::forceClose() {
@@ -175,19 +122,11 @@ void TcpProxy::finish(const char* reason) {
   finished_ = true;
   end_reason_ = reason;
   connect_timer_.cancel();
-  idle_timer_.cancel();
+  if (tunnel_) tunnel_->stop();
   client_->stop();
   if (upstream_) upstream_->stop();
   releaseHost();
   if (on_closed_) on_closed_(this);
-}
-
-void TcpProxy::Side::onTransportReadable() {
-  proxy->onReadable(upstream);
-}
-
-void TcpProxy::Side::onTransportDrained() {
-  proxy->onDrained(upstream);
 }
 
 void TcpProxy::Side::onTransportConnected() {
@@ -195,7 +134,7 @@ void TcpProxy::Side::onTransportConnected() {
 }
 
 void TcpProxy::Side::onTransportClosed(bool error, int) {
-  proxy->onClosed(upstream, error);
+  proxy->onClosedWhileConnecting(upstream, error);
 }
 
 }  // namespace baton::proxy

@@ -5,14 +5,11 @@
 //            connect with the cluster's connect timeout; on refusal or timeout try another host,
 //            up to the cluster's connect_attempts distinct hosts; none left -> close the client.
 //            The client is not read while connecting (its bytes wait in the kernel).
-//   splice   each side's input is queued on the other side's output; a side stops being read
-//            while the other's output is above the high watermark and resumes when it drains
-//            (memory per connection stays about 2 x high watermark).
-//   close    EOF from one side -> shutdown(SHUT_WR) on the other once its output is flushed
-//            (half-close is propagated, the other direction keeps flowing); done when both
-//            directions ended and everything is flushed. A reset on one side ends both.
-//   idle     no byte in either direction for `idle_timeout` -> both closed. Default 1 h: HAProxy's
-//            `timeout tunnel 3600s` in marathon-lb's defaults; per cluster `timeouts.tunnel_idle`.
+//   splice   once connected, a Tunnel (proxy/tunnel.h, shared with WebSocket upgrades) copies
+//            bytes both ways with watermark backpressure, propagates half-closes, ends both
+//            sides on a reset, and closes both after `idle_timeout` without a byte. Default 1 h:
+//            HAProxy's `timeout tunnel 3600s` in marathon-lb's defaults; per cluster
+//            `timeouts.tunnel_idle`.
 //
 // The connection counts as one outstanding request on the host in the load balancer from the
 // start of its connect to its end, so least-request policies and the admin stats see it.
@@ -28,6 +25,7 @@
 
 #include "proxy/core/event_loop.h"
 #include "proxy/core/transport.h"
+#include "proxy/tunnel.h"
 #include "upstream/cluster.h"
 #include "upstream/load_balancer.h"
 
@@ -63,8 +61,8 @@ class TcpProxy : public core::Deletable {
   const upstream::Cluster& cluster() const { return *cluster_; }
   const upstream::LoadBalancer* loadBalancer() const { return lb_.get(); }
   bool connected() const { return upstream_connected_; }
-  uint64_t bytesFromClient() const { return bytes_from_client_; }
-  uint64_t bytesFromUpstream() const { return bytes_from_upstream_; }
+  uint64_t bytesFromClient() const { return tunnel_ ? tunnel_->bytesFromDownstream() : 0; }
+  uint64_t bytesFromUpstream() const { return tunnel_ ? tunnel_->bytesFromUpstream() : 0; }
   // Why it ended ("" while running): "no host", "connect failed", "idle timeout", "reset", "eof",
   // "closed" (forceClose). For logs and tests.
   const std::string& endReason() const { return end_reason_; }
@@ -73,12 +71,13 @@ class TcpProxy : public core::Deletable {
   void forceClose();
 
  private:
-  // Splices one direction; `in` is the side this handler hears about.
+  // Until connected: the client is paused and only its close matters; the upstream side hears
+  // the connect. Then the tunnel takes both transports over.
   struct Side : core::Transport::Handler {
     TcpProxy* proxy = nullptr;
     bool upstream = false;
-    void onTransportReadable() override;
-    void onTransportDrained() override;
+    void onTransportReadable() override {}
+    void onTransportDrained() override {}
     void onTransportConnected() override;
     void onTransportClosed(bool error, int err) override;
   };
@@ -86,16 +85,11 @@ class TcpProxy : public core::Deletable {
   void connectNext();
   void connectFailed();
   void onConnected();
-  void onReadable(bool from_upstream);
-  void onDrained(bool upstream_side);
-  void onClosed(bool upstream_side, bool error);
-  void maybeFinish();
+  void onClosedWhileConnecting(bool upstream_side, bool error);
+  void onTunnelEnd(Tunnel::End end);
   void finish(const char* reason);
   void releaseHost();
   void discardUpstream();
-  void touch();
-
-  core::Transport& side(bool upstream) { return upstream ? *upstream_ : *client_; }
 
   core::EventLoop& loop_;
   std::shared_ptr<const upstream::Cluster> cluster_;
@@ -109,15 +103,9 @@ class TcpProxy : public core::Deletable {
   upstream::TriedHosts tried_;
   const upstream::Host* host_ = nullptr;
   core::Timer connect_timer_;
-  core::Timer idle_timer_;
-  uint64_t bytes_from_client_ = 0;
-  uint64_t bytes_from_upstream_ = 0;
+  std::unique_ptr<Tunnel> tunnel_;  // once connected
   uint32_t attempts_ = 0;
   bool upstream_connected_ = false;
-  bool client_eof_ = false;    // client sent FIN: upstream's write side is (being) shut
-  bool upstream_eof_ = false;  // upstream sent FIN: client's write side is (being) shut
-  bool client_dead_ = false;   // reset: no more I/O on the client
-  bool upstream_dead_ = false;
   bool finished_ = false;
   std::string end_reason_;
 };

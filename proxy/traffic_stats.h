@@ -35,6 +35,39 @@ struct LatencyHistogram {
   double quantileSeconds(double q) const;
 };
 
+// A listener's TLS handshakes (per worker, merged on the control thread).
+struct TlsCounters {
+  uint64_t handshakes = 0;  // completed
+  uint64_t failures = 0;    // failed, timed out, or no certificate to start with
+  void merge(const TlsCounters& o) {
+    handshakes += o.handshakes;
+    failures += o.failures;
+  }
+};
+
+// A listener's HTTP/2 connections, added when each connection ends (per worker, merged on the
+// control thread). Field meanings as http2::SessionStats.
+struct Http2Counters {
+  uint64_t streams = 0;
+  uint64_t resets_received = 0;
+  uint64_t stream_errors_sent = 0;
+  uint64_t refused_streams = 0;
+  uint64_t goaway_no_error = 0;
+  uint64_t goaway_protocol_error = 0;
+  uint64_t goaway_enhance_your_calm = 0;
+  uint64_t goaway_other = 0;
+  void merge(const Http2Counters& o) {
+    streams += o.streams;
+    resets_received += o.resets_received;
+    stream_errors_sent += o.stream_errors_sent;
+    refused_streams += o.refused_streams;
+    goaway_no_error += o.goaway_no_error;
+    goaway_protocol_error += o.goaway_protocol_error;
+    goaway_enhance_your_calm += o.goaway_enhance_your_calm;
+    goaway_other += o.goaway_other;
+  }
+};
+
 struct TrafficCounters {
   std::array<uint64_t, kStatusClasses> requests{};
   uint64_t bytes_in = 0;   // request body bytes from clients

@@ -95,11 +95,34 @@ void UpstreamConnection::readInput() {
       return;
     }
     evbuffer_drain(in, *consumed);
+    if (codec_.upgraded()) {
+      onUpgraded();
+      return;
+    }
     // The codec stops at the end of a response. Bytes left over then are checked at the top
     // of the loop: with no request outstanding they condemn the connection (never pooled).
     if (*consumed < chunk.iov_len && awaiting_response_) break;
   }
   if (!dead_) transport_->inputConsumed();
+}
+
+// A 101 went to the handler: it either kept it (and takes the socket now) or detached, in which
+// case nothing else may ever be read from this connection.
+void UpstreamConnection::onUpgraded() {
+  if (handler_ == nullptr) {
+    fail(core::Error::upstream(core::ErrorCode::UpstreamProtocolError, false,
+                               "101 nobody switched to"));
+    return;
+  }
+  handler_->onUpstreamUpgraded();
+}
+
+UpstreamConnection::Upgraded UpstreamConnection::takeTransport() {
+  Upgraded out{std::move(transport_), eof_seen_};
+  dead_ = true;
+  awaiting_response_ = false;
+  handler_ = nullptr;
+  return out;
 }
 
 void UpstreamConnection::onTransportDrained() {
@@ -126,7 +149,8 @@ void UpstreamConnection::handleEof() {
   // Parse what is buffered first: a close-delimited body ends here. If the stream paused us
   // (slow client), finish when it resumes, or a complete response would look truncated.
   readInput();
-  if (dead_ || reading_paused_ || evbuffer_get_length(transport_->input()) > 0) return;
+  if (dead_ || reading_paused_ || codec_.upgraded() || evbuffer_get_length(transport_->input()) > 0)
+    return;
   if (awaiting_response_ && handler_ != nullptr) {
     auto done = codec_.onEof();
     if (!done) {

@@ -35,7 +35,19 @@ class UpstreamConnection : public core::Deletable,
     virtual void onUpstreamError(core::Error error) = 0;
     // The request bytes queued with send() dropped below the low watermark.
     virtual void onUpstreamDrained() = 0;
+    // After onUpstreamHead delivered a 101 the handler kept (stayed attached to): the head is
+    // consumed and what follows is the new protocol's. The handler takes the socket with
+    // takeTransport() from here (and only from here).
+    virtual void onUpstreamUpgraded() = 0;
   };
+
+  // The socket of an upgraded connection, with the bytes already read after the 101 head in its
+  // input. The connection is dead afterwards (never pooled); the caller sets a new handler.
+  struct Upgraded {
+    std::unique_ptr<core::Transport> transport;
+    bool eof = false;  // the upstream already half-closed
+  };
+  Upgraded takeTransport();
 
   // Starts a non-blocking connect; the handler hears onUpstreamConnected or onUpstreamError.
   static std::unique_ptr<UpstreamConnection> connect(core::EventLoop& loop,
@@ -71,6 +83,7 @@ class UpstreamConnection : public core::Deletable,
  private:
   explicit UpstreamConnection(std::string pool_key);
   void readInput();
+  void onUpgraded();
   void handleEof();
 
   // core::Transport::Handler

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "proxy/connection_start.h"
+#include "proxy/core/log.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/tcp_proxy.h"
 
@@ -383,15 +385,60 @@ void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr
     acceptTcp(listener, fd, addr);
     return;
   }
+  if (listener.tls) {
+    acceptTls(listener, fd, addr);
+    return;
+  }
   // Never hold more than the high watermark of unparsed client bytes: the kernel's window
   // pushes back on the client.
   auto transport = std::make_unique<core::Transport>(
       loop_, fd, nullptr, snapshot_->config->limits.buffer_high_watermark);
+  if (listener.h2c) {
+    auto start =
+        std::make_unique<ConnectionStart>(*this, std::move(transport), addr, listener, false);
+    ConnectionStart* raw = start.get();
+    connections_.emplace(raw, std::move(start));
+    raw->start();
+    return;
+  }
   auto conn =
       std::make_unique<DownstreamConnection>(*this, std::move(transport), addr, listener, false);
   DownstreamConnection* raw = conn.get();
   connections_.emplace(raw, std::move(conn));
   raw->start();
+}
+
+// The handshake runs in a ConnectionStart, which hands over to HTTP/2 or HTTP/1 by ALPN.
+void Worker::acceptTls(const WorkerListener& listener, int fd, const sockaddr* addr) {
+  ListenerRuntime* counters = stats_.listener(listener.name);
+  auto layer = snapshot_->tls ? snapshot_->tls->newSession(fd, listener.alpn)
+                              : core::Result<std::unique_ptr<core::SecureLayer>>(
+                                    core::fail(core::Error::internal("no certificate is loaded")));
+  if (!layer) {
+    ++counters->tls.failures;
+    if (tls_refusal_logged_.insert(listener.name).second) {
+      core::logf(core::LogLevel::Error, "baton: worker %u: %s: cannot start TLS: %s", index_,
+                 listener.name.c_str(), layer.error().detail.c_str());
+    }
+    ::close(fd);
+    releaseConnectionSlot();
+    return;
+  }
+  auto transport = std::make_unique<core::Transport>(
+      loop_, fd, std::move(*layer), nullptr, snapshot_->config->limits.buffer_high_watermark);
+  auto start = std::make_unique<ConnectionStart>(*this, std::move(transport), addr, listener, true);
+  ConnectionStart* raw = start.get();
+  connections_.emplace(raw, std::move(start));
+  raw->start();
+}
+
+void Worker::replaceConnection(ClientConnection* old, std::unique_ptr<ClientConnection> next) {
+  auto found = connections_.find(old);
+  if (found == connections_.end()) return;
+  loop_.deferDelete(std::move(found->second));
+  connections_.erase(found);
+  ClientConnection* raw = next.get();
+  connections_.emplace(raw, std::move(next));
 }
 
 void Worker::onConnectionClosed(ClientConnection* conn) {

@@ -38,8 +38,11 @@ struct WorkerListener {
   conf::RawByteMode raw_bytes = conf::RawByteMode::Forward;
   conf::ListenerKind kind = conf::ListenerKind::Http;
   conf::RouteBy route_by = conf::RouteBy::Host;
-  std::string route_scope;  // Http: "" = shared vhosts, else only that scope's vhosts
-  std::string tcp_cluster;  // Tcp: the cluster every connection goes to
+  std::string route_scope;        // Http: "" = shared vhosts, else only that scope's vhosts
+  std::string tcp_cluster;        // Tcp: the cluster every connection goes to
+  bool tls = false;               // Http: TLS (certificate by SNI from the snapshot's contexts)
+  bool h2c = true;                // Http, plain: sniff for the HTTP/2 preface
+  std::vector<std::string> alpn;  // Http, TLS: offered protocols in preference order
 };
 
 // Listener changes a reload hands to one worker, applied together with the new snapshot.
@@ -75,6 +78,9 @@ class Worker {
   std::shared_ptr<upstream::LoadBalancer> loadBalancerFor(
       const std::shared_ptr<const upstream::Cluster>& cluster);
   void onConnectionClosed(ClientConnection* conn);
+  // A ConnectionStart finished: `next` (HTTP/1 or HTTP/2) takes its place; `old` is deleted
+  // after the current callback. The connection slot taken at accept stays taken.
+  void replaceConnection(ClientConnection* old, std::unique_ptr<ClientConnection> next);
   // Worker thread: the process is over [limits] buffer_budget (as this worker last saw it,
   // polled every kOverloadPoll): new request heads are shed with 503.
   bool overloaded() const { return overloaded_; }
@@ -105,6 +111,7 @@ class Worker {
   static void onAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   void accept(const WorkerListener& listener, int fd, const sockaddr* addr);
   void acceptTcp(const WorkerListener& listener, int fd, const sockaddr* peer);
+  void acceptTls(const WorkerListener& listener, int fd, const sockaddr* peer);
   void refuseTcp(const WorkerListener& listener, int fd, const char* why);
   void noteTcpRefusal(const WorkerListener& listener, const char* why);
   void onTcpProxyClosed(TcpProxy* proxy);
@@ -166,6 +173,7 @@ class Worker {
   std::unordered_map<std::string, ClusterRef> cluster_index_;
   uint64_t tcp_refused_ = 0;
   std::unordered_set<std::string> tcp_refusal_logged_;  // log each listener's refusal once
+  std::unordered_set<std::string> tls_refusal_logged_;
   std::thread thread_;
   bool draining_ = false;
   std::function<void()> on_stopped_;

@@ -161,11 +161,12 @@ void WorkerStats::noteRejected(RejectedEntry entry) {
 WorkerReport WorkerStats::report() const {
   WorkerReport out;
   for (const auto& [name, runtime] : listeners_) {
-    out.listeners.push_back(
-        NamedTraffic{name, runtime->present, runtime->traffic, runtime->accepted, runtime->active});
+    out.listeners.push_back(NamedTraffic{name, runtime->present, runtime->traffic,
+                                         runtime->accepted, runtime->active, runtime->tls,
+                                         runtime->h2_connections, runtime->h2});
   }
   for (const auto& [name, runtime] : routes_) {
-    out.routes.push_back(NamedTraffic{name, runtime->present, runtime->traffic, 0, 0});
+    out.routes.push_back(NamedTraffic{name, runtime->present, runtime->traffic, 0, 0, {}, 0, {}});
   }
   out.clusters.reserve(clusters_.size());
   for (const auto& [name, runtime] : clusters_) {

@@ -81,6 +81,9 @@ struct ListenerRuntime : StatsRefCounted {
   std::string name;
   uint64_t accepted = 0;
   uint64_t active = 0;
+  TlsCounters tls;
+  uint64_t h2_connections = 0;  // connections that spoke HTTP/2 (h2 or h2c)
+  Http2Counters h2;             // of those connections, once each has ended
   TrafficCounters traffic;
 };
 
@@ -110,8 +113,11 @@ struct NamedTraffic {
   std::string name;  // listener name or route id
   bool present = true;
   TrafficCounters traffic;
-  uint64_t accepted = 0;  // listeners only
-  uint64_t active = 0;    // listeners only
+  uint64_t accepted = 0;        // listeners only
+  uint64_t active = 0;          // listeners only
+  TlsCounters tls;              // listeners only
+  uint64_t h2_connections = 0;  // listeners only
+  Http2Counters h2;             // listeners only
 };
 
 // A request refused before routing (codec errors, bad targets): the admin `show errors` ring.

@@ -9,6 +9,10 @@
 #include "conf/value_syntax.h"
 
 namespace baton::discovery {
+
+// BATON_{n}_WEBSOCKET (true/false, default true) -> RouteSpec::websocket. Declared here and in
+// translate.cc: labels.h is outside this change (it should declare them next to readPortLabels).
+
 namespace {
 
 using conf::DiscoveryIssue;
@@ -167,6 +171,21 @@ void readFlags(const PortReader& r, PortLabels& out) {
   readPathLabel(r, "HTTP_BACKEND_REDIR", out.redirect_root_to);
 }
 
+// Certificate files are read by baton's TLS code, which reports a file it cannot load; here only
+// the form is checked (a relative path would depend on baton's working directory).
+void readSslCerts(const PortReader& r, PortLabels& out) {
+  const std::string* v = r.get("SSL_CERT");
+  if (v == nullptr) return;
+  for (std::string& path : splitTrimmed(*v, ',')) {
+    if (path.empty()) continue;
+    if (path.front() != '/') {
+      r.issue(r.name("SSL_CERT"), "\"" + path + "\" is not an absolute path; ignored");
+      continue;
+    }
+    out.ssl_certs.push_back(std::move(path));
+  }
+}
+
 // "realm:user:crypt-hash", split on the first two ':' (a crypt hash has no ':').
 void readAuth(const PortReader& r, PortLabels& out) {
   const std::string* v = r.get("AUTH");
@@ -214,6 +233,32 @@ void readTimeout(const PortReader& r, std::string_view key, std::optional<conf::
   out = *d;
 }
 
+// marathon-lb's true words, and their false counterparts; anything else is not a boolean.
+std::optional<bool> webSocketWord(std::string_view value) {
+  const std::string_view v = trim(value);
+  if (parseMlbBool(v)) return true;
+  for (std::string_view word : {"false", "f", "no", "n"}) {
+    if (v.size() == word.size() && std::equal(v.begin(), v.end(), word.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+      return false;
+    }
+  }
+  return std::nullopt;
+}
+
+// BATON_{n}_WEBSOCKET: a word that is neither marathon-lb true nor false is an issue, and the
+// default (allowed) stays.
+void readWebSocket(const PortReader& r, PortLabels& out) {
+  const std::string* v = r.getBaton("WEBSOCKET");
+  if (v == nullptr) return;
+  if (auto word = webSocketWord(*v)) {
+    out.websocket = *word;
+  } else {
+    r.issue(r.batonName("WEBSOCKET"), "not a boolean (true/false); WebSocket stays allowed");
+  }
+}
+
 void readTimeouts(const PortReader& r, PortLabels& out) {
   readTimeout(r, "TIMEOUT_CONNECT", out.timeouts.upstream_connect);
   readTimeout(r, "TIMEOUT_SERVER", out.timeouts.upstream_first_byte);
@@ -235,6 +280,7 @@ constexpr std::array kKnownPortKeys = {
     "STICKY",
     "REDIRECT_TO_HTTPS",
     "USE_HSTS",
+    "SSL_CERT",
     "AUTH",
     "HTTP_BACKEND_PROXYPASS_PATH",
     "HTTP_BACKEND_REVPROXY_PATH",
@@ -242,7 +288,7 @@ constexpr std::array kKnownPortKeys = {
     "BACKEND_NETWORK_ALLOWED_ACL",
 };
 constexpr std::array kBatonPortKeys = {"TIMEOUT_CONNECT", "TIMEOUT_SERVER", "TIMEOUT_BODY_IDLE",
-                                       "TIMEOUT_TUNNEL"};
+                                       "TIMEOUT_TUNNEL", "WEBSOCKET"};
 constexpr std::array kKnownAppLabels = {
     "HAPROXY_GROUP",
     "HAPROXY_APP_ID",
@@ -290,7 +336,6 @@ std::string templateMessage(std::string_view key) {
 }
 
 std::string unsupportedMessage(std::string_view key) {
-  if (key == "SSL_CERT") return "TLS termination is not supported yet; label ignored";
   if (key == "BIND_OPTIONS") return "bind options are not supported yet; label ignored";
   return "health checks through another port are not supported yet; label ignored";
 }
@@ -324,7 +369,7 @@ std::optional<std::string> haproxyLabelIssue(std::string_view label) {
   const auto key = portKey(label, "HAPROXY_");
   if (!key) return "unknown marathon-lb label; ignored";
   if (contains(kKnownPortKeys, *key)) return std::nullopt;
-  if (*key == "SSL_CERT" || *key == "BIND_OPTIONS" || *key == "BACKEND_HEALTHCHECK_PORT_INDEX") {
+  if (*key == "BIND_OPTIONS" || *key == "BACKEND_HEALTHCHECK_PORT_INDEX") {
     return unsupportedMessage(*key);
   }
   if (isTemplateKey(*key)) return templateMessage(*key);
@@ -363,6 +408,8 @@ PortLabels readPortLabels(const App& app, size_t index, std::vector<DiscoveryIss
   readAuth(r, out);
   readAcl(r, out);
   readTimeouts(r, out);
+  readWebSocket(r, out);
+  readSslCerts(r, out);
   return out;
 }
 

@@ -43,6 +43,10 @@ struct PortLabels {
   std::string redirect_root_to;              // HTTP_BACKEND_REDIR
   std::vector<std::string> allowed_sources;  // canonical CIDRs
   conf::TimeoutOverrides timeouts;
+  bool websocket = true;  // BATON_{n}_WEBSOCKET (HAProxy tunnelled upgrades on every backend)
+  // HAPROXY_{n}_SSL_CERT: combined PEM files on baton's host (absolute paths, comma-separated);
+  // the port's own listener terminates TLS with them and the :443 listener offers them by SNI.
+  std::vector<std::string> ssl_certs;
   // A security label (AUTH, BACKEND_NETWORK_ALLOWED_ACL) is malformed: the port must not be
   // exposed at all, since serving it without the check would fail open.
   bool fail_closed = false;
@@ -51,7 +55,7 @@ struct PortLabels {
 // Reads the labels of service port `index`. Value errors are appended to `issues`.
 PortLabels readPortLabels(const App& app, size_t index, std::vector<conf::DiscoveryIssue>& issues);
 
-// One issue per label baton does not apply: unsupported (SSL_CERT, BIND_OPTIONS,
+// One issue per label baton does not apply: unsupported (BIND_OPTIONS,
 // BACKEND_HEALTHCHECK_PORT_INDEX), template overrides (with the BATON_{n}_* label that replaces
 // their usual use where there is one), and unknown HAPROXY_* / BATON_* names.
 void checkAppLabels(const App& app, std::vector<conf::DiscoveryIssue>& issues);

@@ -14,6 +14,9 @@
 #include "routing/route_table.h"
 
 namespace baton::discovery {
+
+// Defined in labels.cc (see there: labels.h is outside this change).
+
 namespace {
 
 using conf::DiscoveryIssue;
@@ -127,6 +130,7 @@ class Translator {
     addAppIdVhosts();
     addPortListeners();
     addSharedVhosts();
+    addCertificates();
     return std::move(out_);
   }
 
@@ -290,6 +294,7 @@ class Translator {
     if (!l.proxypass_path.empty() && !l.vhosts.empty()) route.upstream_host = l.vhosts.front();
     route.location_rewrite = l.revproxy_path;
     route.hsts = l.hsts;
+    route.websocket = l.websocket;
     return route;
   }
 
@@ -342,7 +347,8 @@ class Translator {
   bool portUsable(const PortPlan& plan, std::map<uint16_t, const PortPlan*>& taken) {
     const uint16_t p = plan.listen_port;
     if (p == 0) return false;
-    if (p == options_.http_port || p == options_.app_id_port) {
+    if (p == options_.http_port || p == options_.app_id_port ||
+        (p == options_.https_port && options_.https_port != 0)) {
       issue(*plan.app, label(plan.index, "PORT"),
             "port " + std::to_string(p) + " is baton's own listener; per-port listener skipped");
       return false;
@@ -363,6 +369,28 @@ class Translator {
       return false;
     }
     return true;
+  }
+
+  // HAPROXY_{n}_SSL_CERT files of every exposed http port, once each (several apps may share a
+  // wildcard certificate). The server adds them to [tls] and opens the https listener.
+  void addCertificates() {
+    std::set<std::string> seen;
+    for (const PortPlan& plan : plans_) {
+      if (plan.labels.ssl_certs.empty()) continue;
+      if (plan.mode == ListenerKind::Tcp) {
+        issue(*plan.app, label(plan.index, "SSL_CERT"),
+              "TLS on a tcp-mode port is not supported; ignored");
+        continue;
+      }
+      for (const std::string& path : plan.labels.ssl_certs) {
+        if (!seen.insert(path).second) continue;
+        conf::CertificateSpec cert;
+        cert.loc = originLoc(*plan.app);
+        cert.cert = path;
+        cert.origin = "marathon:" + plan.app->id;
+        out_.certificates.push_back(std::move(cert));
+      }
+    }
   }
 
   void addPortListeners() {
@@ -387,6 +415,9 @@ class Translator {
         l.tcp_cluster = plan.cluster;
       } else {
         l.route_scope = name;
+        // marathon-lb binds a port with SSL_CERT as `bind :port ssl crt <file>`.
+        l.tls = !plan.labels.ssl_certs.empty();
+        l.h2c = !l.tls;
         conf::VirtualHostSpec vh;
         vh.loc = originLoc(*plan.app);
         vh.name = uniqueVhostName(name);

@@ -46,6 +46,7 @@ struct TranslateOptions {           // from conf::MarathonSpec
   std::string bind_address;     // "" = all addresses (listener address ":port")
   uint16_t http_port = 80;      // 0 = no shared vhost listener
   uint16_t app_id_port = 9091;  // 0 = no X-Marathon-App-Id listener
+  uint16_t https_port = 443;    // reserved for the server's https listener (0 = none)
   bool bind_service_ports = true;
   std::string self_app_id;  // never expose this app (baton's own)
 };

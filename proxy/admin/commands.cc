@@ -224,6 +224,19 @@ std::string errorsText(const EdgeStatus& s) {
   return table(rows);
 }
 
+std::string certsText(const EdgeStatus& s) {
+  std::vector<std::vector<std::string>> rows = {
+      {"file", "names", "not_after", "serving", "default", "origin", "error"}};
+  for (const CertificateView& c : s.certificates) {
+    std::string names;
+    for (const auto& n : c.names) names += (names.empty() ? "" : ",") + n;
+    rows.push_back({cell(c.cert_file), cell(names), utcTime(c.not_after_unix * 1000),
+                    c.expired ? "expired" : (c.serving ? "yes" : "no"), c.is_default ? "yes" : "no",
+                    cell(c.origin), cell(c.last_error)});
+  }
+  return table(rows);
+}
+
 // ---------------------------------------------------------------------------------------------
 // JSON views (one line each)
 
@@ -317,6 +330,9 @@ std::string groupsJson(const EdgeStatus& s) {
 }
 std::string errorsJson(const EdgeStatus& s) {
   return jsonList("errors", s.errors, writeRejected);
+}
+std::string certsJson(const EdgeStatus& s) {
+  return jsonList("certificates", s.certificates, writeCertificate);
 }
 
 void runHelp(const Command&, AdminService&, Args, Done done) {
@@ -472,6 +488,12 @@ const std::vector<Command>& commands() {
        "show errors [json]",
        "recent rejected requests: time, listener, client, status, reason, excerpt",
        showView<errorsText, errorsJson>},
+      {{"show", "certs"},
+       0,
+       1,
+       "show certs [json]",
+       "TLS certificates: file, names, expiry, serving, default, last load error",
+       showView<certsText, certsJson>},
       {{"set", "host"},
        3,
        3,

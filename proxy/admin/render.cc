@@ -252,7 +252,15 @@ void writeListener(JsonWriter& json, const ListenerStatus& listener) {
       .field("kind", std::string_view(listener.kind))
       .field("origin", std::string_view(listener.origin))
       .field("accepted", listener.accepted)
-      .field("active_connections", listener.active_connections);
+      .field("active_connections", listener.active_connections)
+      .field("tls", listener.tls)
+      .field("tls_handshakes", listener.tls_counters.handshakes)
+      .field("tls_failures", listener.tls_counters.failures)
+      .field("h2_connections", listener.h2_connections)
+      .field("h2_streams", listener.h2.streams)
+      .field("h2_resets_received", listener.h2.resets_received)
+      .field("h2_stream_errors_sent", listener.h2.stream_errors_sent)
+      .field("h2_goaway_enhance_your_calm", listener.h2.goaway_enhance_your_calm);
   json.key("traffic");
   writeTraffic(json, listener.traffic);
   json.endObject();
@@ -300,6 +308,21 @@ void writeRejected(JsonWriter& json, const RejectedRequest& rejected) {
       .endObject();
 }
 
+void writeCertificate(JsonWriter& json, const CertificateView& cert) {
+  json.beginObject()
+      .field("origin", std::string_view(cert.origin))
+      .field("where", std::string_view(cert.where))
+      .field("cert_file", std::string_view(cert.cert_file))
+      .field("not_after_unix", cert.not_after_unix)
+      .field("serving", cert.serving)
+      .field("default", cert.is_default)
+      .field("expired", cert.expired)
+      .field("last_error", std::string_view(cert.last_error));
+  json.key("names").beginArray();
+  for (const auto& name : cert.names) json.value(std::string_view(name));
+  json.endArray().endObject();
+}
+
 void writeInfoFields(JsonWriter& json, const EdgeStatus& status) {
   json.field("version", std::string_view(status.version))
       .field("pid", status.pid)
@@ -329,6 +352,8 @@ std::string renderStatusJson(const EdgeStatus& status) {
   for (const auto& group : status.groups) writeGroup(json, group);
   json.endArray().key("errors").beginArray();
   for (const auto& rejected : status.errors) writeRejected(json, rejected);
+  json.endArray().key("certificates").beginArray();
+  for (const auto& cert : status.certificates) writeCertificate(json, cert);
   json.endArray().endObject();
   return json.take();
 }
@@ -477,6 +502,38 @@ void processMetrics(Exposition& m, const EdgeStatus& s) {
   m.sample("baton_workers", {}, static_cast<uint64_t>(s.workers));
 }
 
+// Counted when each HTTP/2 connection ends (a flood ends its connection).
+void http2Metrics(Exposition& m, const EdgeStatus& s) {
+  const std::pair<std::string_view, uint64_t Http2Counters::*> counters[] = {
+      {"baton_listener_http2_streams_total", &Http2Counters::streams},
+      {"baton_listener_http2_resets_received_total", &Http2Counters::resets_received},
+      {"baton_listener_http2_stream_errors_sent_total", &Http2Counters::stream_errors_sent},
+      {"baton_listener_http2_refused_streams_total", &Http2Counters::refused_streams}};
+  const std::string_view help[] = {"HTTP/2 streams the clients opened (closed connections).",
+                                   "RST_STREAM frames received from clients.",
+                                   "RST_STREAM frames baton sent with an error code.",
+                                   "Streams refused (concurrency limit, overload)."};
+  for (size_t i = 0; i < std::size(counters); ++i) {
+    m.family(counters[i].first, "counter", help[i]);
+    for (const auto& l : s.listeners) {
+      const Label labels[] = {{"listener", l.name}};
+      m.sample(counters[i].first, labels, l.h2.*counters[i].second);
+    }
+  }
+  m.family("baton_listener_http2_goaways_total", "counter",
+           "GOAWAY frames sent, by reason (enhance_your_calm = a flood limit was hit).");
+  for (const auto& l : s.listeners) {
+    for (const auto& [reason, value] :
+         {std::pair{"no_error", l.h2.goaway_no_error},
+          std::pair{"protocol_error", l.h2.goaway_protocol_error},
+          std::pair{"enhance_your_calm", l.h2.goaway_enhance_your_calm},
+          std::pair{"other", l.h2.goaway_other}}) {
+      const Label labels[] = {{"listener", l.name}, {"reason", reason}};
+      m.sample("baton_listener_http2_goaways_total", labels, value);
+    }
+  }
+}
+
 void listenerMetrics(Exposition& m, const EdgeStatus& s) {
   m.family("baton_listener_connections_accepted_total", "counter",
            "Downstream connections accepted.");
@@ -489,6 +546,26 @@ void listenerMetrics(Exposition& m, const EdgeStatus& s) {
     const Label labels[] = {{"listener", l.name}};
     m.sample("baton_listener_active_connections", labels, l.active_connections);
   }
+  m.family("baton_listener_tls_handshakes_total", "counter", "TLS handshakes completed.");
+  for (const auto& l : s.listeners) {
+    if (!l.tls) continue;
+    const Label labels[] = {{"listener", l.name}};
+    m.sample("baton_listener_tls_handshakes_total", labels, l.tls_counters.handshakes);
+  }
+  m.family("baton_listener_tls_failures_total", "counter",
+           "TLS handshakes that failed or passed [timeouts] tls_handshake.");
+  for (const auto& l : s.listeners) {
+    if (!l.tls) continue;
+    const Label labels[] = {{"listener", l.name}};
+    m.sample("baton_listener_tls_failures_total", labels, l.tls_counters.failures);
+  }
+  m.family("baton_listener_http2_connections_total", "counter",
+           "Connections that spoke HTTP/2 (h2 by ALPN or h2c with prior knowledge).");
+  for (const auto& l : s.listeners) {
+    const Label labels[] = {{"listener", l.name}};
+    m.sample("baton_listener_http2_connections_total", labels, l.h2_connections);
+  }
+  http2Metrics(m, s);
   m.family("baton_listener_requests_total", "counter",
            "HTTP requests answered, by status class (incl. local replies).");
   for (const auto& l : s.listeners) {
@@ -629,6 +706,25 @@ void marathonMetrics(Exposition& m, const EdgeStatus& s) {
   m.sample("baton_marathon_from_state_file", {}, uint64_t{d.from_state_file});
 }
 
+// Expiry is what operators alert on; the file names the certificate (names can be many).
+void certificateMetrics(Exposition& m, const EdgeStatus& s) {
+  m.family("baton_tls_certificate_not_after_seconds", "gauge",
+           "Expiry (Unix time) of each certificate being served.");
+  for (const auto& c : s.certificates) {
+    if (!c.serving) continue;
+    const Label labels[] = {{"file", c.cert_file}, {"origin", c.origin}};
+    m.sample("baton_tls_certificate_not_after_seconds", labels,
+             static_cast<double>(c.not_after_unix));
+  }
+  m.family("baton_tls_certificate_load_errors", "gauge",
+           "1 when the latest load of a certificate's files failed (the last good one is kept).");
+  for (const auto& c : s.certificates) {
+    const Label labels[] = {{"file", c.cert_file}, {"origin", c.origin}};
+    m.sample("baton_tls_certificate_load_errors", labels,
+             static_cast<uint64_t>(c.last_error.empty() ? 0 : 1));
+  }
+}
+
 template <typename Get>
 void groupGauge(Exposition& m, const EdgeStatus& s, std::string_view name, std::string_view help,
                 Get get) {
@@ -672,6 +768,7 @@ std::string renderPrometheus(const EdgeStatus& status) {
   hostStateMetrics(m, status);
   marathonMetrics(m, status);
   groupMetrics(m, status);
+  certificateMetrics(m, status);
   return m.take();
 }
 

@@ -60,6 +60,7 @@ void writeListener(JsonWriter& json, const ListenerStatus& listener);
 void writeDiscovery(JsonWriter& json, const DiscoveryView& discovery);
 void writeGroup(JsonWriter& json, const DeploymentGroupStatus& group);
 void writeRejected(JsonWriter& json, const RejectedRequest& rejected);
+void writeCertificate(JsonWriter& json, const CertificateView& cert);
 // The scalar fields of EdgeStatus plus "uptime_s" and "discovery", into an object the caller
 // opened (so /status and `show info json` share them).
 void writeInfoFields(JsonWriter& json, const EdgeStatus& status);

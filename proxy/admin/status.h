@@ -74,7 +74,24 @@ struct ListenerStatus {
   std::string origin;   // "config" or "marathon"
   uint64_t accepted = 0;
   uint64_t active_connections = 0;
+  bool tls = false;
+  TlsCounters tls_counters;
+  uint64_t h2_connections = 0;
+  Http2Counters h2;
   TrafficCounters traffic;  // HTTP requests answered on it (incl. local replies)
+};
+
+// A certificate TLS listeners may serve (proxy/tls ContextBuilder's view of it).
+struct CertificateView {
+  std::string origin;  // "config" or "marathon:/app/id"
+  std::string where;   // "baton.toml:12: tls.certificate[0]"
+  std::string cert_file;
+  std::vector<std::string> names;
+  int64_t not_after_unix = 0;
+  bool serving = false;
+  bool is_default = false;
+  bool expired = false;
+  std::string last_error;  // "" = the latest load succeeded
 };
 
 struct DiscoveryView {
@@ -124,6 +141,7 @@ struct EdgeStatus {
   DiscoveryView discovery;
   std::vector<DeploymentGroupStatus> groups;
   std::vector<RejectedRequest> errors;  // newest first, bounded
+  std::vector<CertificateView> certificates;
 };
 
 // Lookup helpers shared by the commands and the HTTP actions. `host` matches a host's name or

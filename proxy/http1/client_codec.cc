@@ -3,7 +3,9 @@
 // status line goes to llhttp after our check; llhttp's lenient chunked-length flag is set so
 // a response with CL and TE is framed by TE (RFC 9112 §6.3) and the connection is not reused;
 // 1xx responses (not 101) are delivered and parsing starts over for the final response;
-// read-until-close bodies end at onEof(). See client_codec.h for the contract.
+// read-until-close bodies end at onEof(); a 101 is delivered as the final head and the codec stops
+// there for good (the connection is the caller's tunnel from the next byte on). See client_codec.h
+// for the contract.
 #include "proxy/http1/client_codec.h"
 
 #include "proxy/http1/checked_execute.h"
@@ -72,7 +74,7 @@ void appendFields(const HeaderList& headers, std::string& out) {
 }  // namespace
 
 struct ClientCodec::Impl final : LlhttpHandler {
-  enum class Phase : uint8_t { Idle, StatusLine, Head, Body };
+  enum class Phase : uint8_t { Idle, StatusLine, Head, Body, Upgraded };
 
   explicit Impl(ClientCodecCallbacks& callbacks)
       : cb(callbacks),
@@ -123,7 +125,7 @@ struct ClientCodec::Impl final : LlhttpHandler {
 core::Result<size_t> ClientCodec::Impl::feed(const char* data, size_t len) {
   if (error) return core::fail(*error);
   size_t pos = 0;
-  while (!paused && !error && phase != Phase::Idle) {
+  while (!paused && !error && phase != Phase::Idle && phase != Phase::Upgraded) {
     if (pos == len && !kick) break;
     switch (phase) {
       case Phase::StatusLine:
@@ -140,6 +142,7 @@ core::Result<size_t> ClientCodec::Impl::feed(const char* data, size_t len) {
         feedBody(data, len, pos);
         break;
       case Phase::Idle:
+      case Phase::Upgraded:
         break;
     }
   }
@@ -296,6 +299,13 @@ int ClientCodec::Impl::onHeadersComplete() {
     cb.onInformational(std::move(h));
     return kParsePause;
   }
+  if (h.status == 101) {
+    // Switching protocols: no body, no end; what follows the head is not HTTP.
+    phase = Phase::Upgraded;
+    paused = true;
+    cb.onResponseHead(std::move(h));
+    return kParsePause;
+  }
   const bool no_body = h.no_body;
   chunked = h.chunked;
   if (chunked) {
@@ -352,7 +362,7 @@ core::Result<size_t> ClientCodec::feed(const char* data, size_t len) {
 core::Result<void> ClientCodec::onEof() {
   Impl& s = *impl_;
   if (s.error) return core::fail(*s.error);
-  if (s.phase == Impl::Phase::Idle) return {};
+  if (s.phase == Impl::Phase::Idle || s.phase == Impl::Phase::Upgraded) return {};
   if (s.phase == Impl::Phase::Body && !s.chunked && s.parser.messageNeedsEof()) {
     const auto out = s.parser.finish();
     if (out.status == LlhttpParser::Status::Ok && s.phase == Impl::Phase::Idle) return {};
@@ -375,6 +385,10 @@ void ClientCodec::resume() {
 
 bool ClientCodec::extraBytesAfterResponse() const {
   return impl_->extra_bytes;
+}
+
+bool ClientCodec::upgraded() const {
+  return impl_->phase == Impl::Phase::Upgraded;
 }
 
 core::Result<void> serializeRequestHead(std::string_view method, std::string_view target,

@@ -23,6 +23,8 @@ class ClientCodecCallbacks {
   virtual ~ClientCodecCallbacks() = default;
   // 1xx responses (other than 101) arrive here; the codec then waits for the final response.
   virtual void onInformational(ResponseHead&& head) = 0;
+  // A final response, or a 101: then no body and no onResponseComplete follow, the codec is
+  // upgraded() and consumes nothing more (the bytes after the 101 head are the new protocol's).
   virtual void onResponseHead(ResponseHead&& head) = 0;
   virtual void onResponseBody(const char* data, size_t len) = 0;
   virtual void onResponseComplete() = 0;
@@ -49,6 +51,8 @@ class ClientCodec {
 
   // True if bytes arrived when no response was expected (never pool that connection).
   bool extraBytesAfterResponse() const;
+  // True once a 101 head was delivered: feed() consumes nothing more, onEof() is Ok.
+  bool upgraded() const;
 
  private:
   struct Impl;

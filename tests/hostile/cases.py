@@ -288,8 +288,8 @@ REQUEST_CASES = [
     ("expect-unknown", "expect", GET_S + b"Expect: teapot\r\n\r\n", 417, CLOSED, NOTHING),
     ("expect-unknown-http10-ignored", "expect", b"GET /h/s HTTP/1.0\r\n" + H + b"Expect: teapot\r\n\r\n", 200, CLOSED, (("line", _line(b"/h/s")),)),
     ("expect-early-413", "expect", b"POST /limited HTTP/1.1\r\n" + H + b"Expect: 100-continue\r\nContent-Length: 2000\r\n\r\n" + (b"GET /smuggled HTTP/1.1\r\n" + H + b"\r\n").ljust(2000, b"x"), 413, CLOSED, NOTHING),
-    # ---- Upgrade (baton does not tunnel yet: Upgrade is stripped, the request served as HTTP) ----
-    ("upgrade-websocket-stripped", "upgrade", GET_S + b"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", 200, OPEN, (("lacks", "upgrade"), ("without", "connection", b"pgrade"))),
+    # ---- Upgrade (websocket forwarded on routes that allow it; a non-101 answer keeps HTTP; h2c stripped) ----
+    ("upgrade-websocket-forwarded", "upgrade", GET_S + b"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", 200, OPEN, (("has", "upgrade", b"websocket"), ("has", "connection", b"Upgrade"), ("has", "sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="))),
     ("upgrade-h2c-stripped", "upgrade", GET_S + b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n", 200, OPEN, (("lacks", "upgrade"), ("lacks", "http2-settings"))),
     ("upgrade-without-connection", "upgrade", GET_S + b"Upgrade: websocket\r\n\r\n", 200, OPEN, (("lacks", "upgrade"),)),
     ("upgrade-early-frame-bytes", "upgrade", GET_S + b"Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58", [200, 400], CLOSED, (("lines", (_line(b"/h/s"),)),)),

@@ -183,6 +183,9 @@ def suite_config(web: harness.Backend, scripted: harness.Backend) -> str:
     return harness.make_config(
         clusters={"web": [web.address], "scripted": [scripted.address]},
         limits={"body": "1GiB"},
+        # The HTTP/1 codec's own answers: with h2c on, the HTTP/2 preface case would be HTTP/2
+        # (tests/integration/test_http2.py covers that side).
+        listeners=[{"name": "http", "address": f"{harness.LOCAL}:0", "h2c": False}],
         vhosts=[
             {"name": "h", "domains": ["h"], "routes": [{"prefix": "/", "cluster": "web", "upstream_host": "vhost-h.internal"}]},
             {

@@ -397,7 +397,7 @@ def test_timeout_tunnel_label_on_a_tcp_port(baton, marathon, backends):
 def test_unsupported_labels_are_reported_not_fatal(baton, marathon, backends):
     (b0,) = backends(1)
     admin = free_port()
-    labels = {"HAPROXY_0_SSL_CERT": "/etc/ssl/cert.pem", "HAPROXY_0_BACKEND_HEAD": "timeout server 5m",
+    labels = {"HAPROXY_0_BIND_OPTIONS": "alpn h2", "HAPROXY_0_BACKEND_HEAD": "timeout server 5m",
               "BATON_0_TIMEOUT_SERVER": "soon"}
     m = marathon(apps=[web_app("/shop/web", [b0], labels=labels)])
     baton.start(marathon_config([m.url]) + f'[admin]\nhttp = "{LOCAL}:{admin}"\n', workers=1)
@@ -409,6 +409,22 @@ def test_unsupported_labels_are_reported_not_fatal(baton, marathon, backends):
     text = urllib.request.urlopen(f"http://{LOCAL}:{admin}/_haproxy_getconfig", timeout=5).read().decode()
     for label in labels:
         assert label in text, (label, text[-2000:])
+
+
+def test_missing_ssl_cert_file_is_reported_and_app_still_served(baton, marathon, backends, tmp_path):
+    (b0,) = backends(1)
+    admin = free_port()
+    missing = str(tmp_path / "no-such-cert.pem")
+    m = marathon(apps=[web_app("/shop/web", [b0], labels={"HAPROXY_0_SSL_CERT": missing})])
+    baton.start(marathon_config([m.url], https_port=free_port()) + f'[admin]\nhttp = "{LOCAL}:{admin}"\n',
+                workers=1)
+    baton.wait_event("discovery")
+    assert get(baton).status == 200
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://{LOCAL}:{admin}/_haproxy_getconfig", timeout=5).read().decode()
+    assert "# tls: " in text and "marathon:/shop/web" in text and missing in text, text[-2000:]
+    assert " https scope=shared (marathon)" in text  # the :443 listener (marathon_https)
 
 
 def test_timeout_connect_label(baton, marathon, backends):

@@ -229,5 +229,85 @@ TEST(ForwardingTest, UpstreamHostReplacesHostButNotForwardedHost) {
   EXPECT_EQ(pairs(out), expected);
 }
 
+TEST(ForwardingTest, RequestsWebSocketOnlyForTheSingleToken) {
+  EXPECT_TRUE(requestsWebSocket({{"Connection", "Upgrade"}, {"Upgrade", "websocket"}}));
+  EXPECT_TRUE(requestsWebSocket({{"connection", "keep-alive, UPGRADE"}, {"upgrade", "WebSocket"}}));
+  EXPECT_FALSE(requestsWebSocket({{"Upgrade", "websocket"}}));  // Connection must list upgrade
+  EXPECT_FALSE(requestsWebSocket({{"Connection", "Upgrade"}, {"Upgrade", "h2c"}}));
+  EXPECT_FALSE(requestsWebSocket({{"Connection", "Upgrade"}, {"Upgrade", "websocket, h2c"}}));
+  EXPECT_FALSE(
+      requestsWebSocket({{"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Upgrade", "h2c"}}));
+  EXPECT_FALSE(requestsWebSocket({{"Connection", "Upgrade"}, {"Up_grade", "websocket"}}));
+  EXPECT_FALSE(requestsWebSocket({{"Connection", "Upgradex"}, {"Upgrade", "websocket"}}));
+}
+
+TEST(ForwardingTest, UpgradesToWebSocketReadsTheResponseUpgrade) {
+  EXPECT_TRUE(upgradesToWebSocket({{"Upgrade", "websocket"}, {"Connection", "Upgrade"}}));
+  EXPECT_TRUE(upgradesToWebSocket({{"upgrade", "WEBSOCKET"}}));
+  EXPECT_FALSE(upgradesToWebSocket({{"Upgrade", "h2c"}}));
+  EXPECT_FALSE(upgradesToWebSocket({{"Connection", "Upgrade"}}));
+}
+
+TEST(ForwardingTest, WebSocketRequestKeepsUpgradeAndSecFields) {
+  const HeaderList in = {{"Host", "app.example.com"},
+                         {"Connection", "keep-alive, Upgrade"},
+                         {"Upgrade", "websocket"},
+                         {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                         {"Sec-WebSocket-Version", "13"},
+                         {"Sec-WebSocket-Protocol", "chat"},
+                         {"HTTP2-Settings", "AAMAAABkAAQAoAAAAAIAAAAA"}};
+  ForwardContext ctx = context();
+  ctx.websocket = true;
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, ctx, out);
+  Pairs expected = withTail({{"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                             {"Sec-WebSocket-Version", "13"},
+                             {"Sec-WebSocket-Protocol", "chat"}});
+  expected.emplace_back("Connection", "Upgrade");
+  expected.emplace_back("Upgrade", "websocket");
+  EXPECT_EQ(pairs(out), expected);
+}
+
+TEST(ForwardingTest, UpgradeStrippedWhenNotForwardedAsWebSocket) {
+  // A route with websocket = false, or an h2c upgrade: plain HTTP, no Upgrade, no Connection.
+  const HeaderList in = {{"Connection", "Upgrade, HTTP2-Settings"},
+                         {"Upgrade", "h2c"},
+                         {"HTTP2-Settings", "AAMAAABkAAQAoAAAAAIAAAAA"},
+                         {"Sec-WebSocket-Version", "13"}};
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, context(), out);
+  EXPECT_EQ(pairs(out), withTail({{"Sec-WebSocket-Version", "13"}}));
+}
+
+TEST(ForwardingTest, WebSocketUpgradeCannotBeUsedToDropBatonFields) {
+  // Connection may name fields to strip; baton's own (and its Connection/Upgrade) come after.
+  const HeaderList in = {{"Connection", "Upgrade, X-Forwarded-For, X-Request-Id"},
+                         {"Upgrade", "websocket"},
+                         {"X-Forwarded-For", "6.6.6.6"}};
+  ForwardContext ctx = context();
+  ctx.websocket = true;
+  HeaderList out;
+  buildUpstreamRequestHeaders(in, ctx, out);
+  Pairs expected = kBatonTail;
+  expected.emplace_back("Connection", "Upgrade");
+  expected.emplace_back("Upgrade", "websocket");
+  EXPECT_EQ(pairs(out), expected);
+}
+
+TEST(ForwardingTest, Relayed101CarriesUpgradeAndKeepsAccept) {
+  const HeaderList in = {{"Upgrade", "WebSocket"},
+                         {"Connection", "Upgrade, X-Internal"},
+                         {"X-Internal", "secret"},
+                         {"Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="},
+                         {"Keep-Alive", "timeout=5"}};
+  HeaderList out;
+  buildDownstreamResponseHeaders(in, out, /*websocket=*/true);
+  EXPECT_EQ(pairs(out), (Pairs{{"Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="},
+                               {"Connection", "Upgrade"},
+                               {"Upgrade", "websocket"}}));
+  buildDownstreamResponseHeaders(in, out);
+  EXPECT_EQ(pairs(out), (Pairs{{"Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="}}));
+}
+
 }  // namespace
 }  // namespace baton::proxy

@@ -1,4 +1,5 @@
 #include "proxy/tcp_proxy.h"
+#include "tests/unit/proxy/run_on_loop.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -62,16 +63,7 @@ class TcpProxyTest : public ::testing::Test {
  protected:
   template <typename F>
   auto run(F f) {
-    std::promise<decltype(f())> done;
-    loop_.post([&] {
-      if constexpr (std::is_void_v<decltype(f())>) {
-        f();
-        done.set_value();
-      } else {
-        done.set_value(f());
-      }
-    });
-    return done.get_future().get();
+    return test::runOnLoop(loop_, std::move(f));
   }
   void SetUp() override {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair_), 0);

@@ -151,6 +151,18 @@ TEST(Labels, BatonTimeouts) {
   EXPECT_TRUE(hasIssue(issues, "BATON_0_TIMEOUT_TUNNEL", "invalid duration"));
 }
 
+TEST(Labels, WebSocketValueChecked) {
+  std::vector<DiscoveryIssue> issues;
+  readPortLabels(appWith({{"BATON_0_WEBSOCKET", "off"}}), 0, issues);
+  EXPECT_TRUE(hasIssue(issues, "BATON_0_WEBSOCKET", "not a boolean"));
+  issues.clear();
+  readPortLabels(appWith({{"BATON_0_WEBSOCKET", "False"}}), 0, issues);
+  readPortLabels(appWith({{"BATON_0_WEBSOCKET", "true"}}), 0, issues);
+  EXPECT_TRUE(issues.empty());
+  checkAppLabels(appWith({{"BATON_0_WEBSOCKET", "n"}}), issues);
+  EXPECT_TRUE(issues.empty());  // known to checkAppLabels
+}
+
 TEST(Labels, UnsupportedTemplateAndUnknownLabelsReported) {
   std::vector<DiscoveryIssue> issues;
   checkAppLabels(appWith({{"HAPROXY_GROUP", "external"},
@@ -167,9 +179,9 @@ TEST(Labels, UnsupportedTemplateAndUnknownLabelsReported) {
                           {"HAPROXY_2_VHOST", "c.example.com"},
                           {"team", "payments"}}),
                  issues);
-  EXPECT_EQ(issues.size(), 8u);
+  EXPECT_EQ(issues.size(), 7u);
   EXPECT_TRUE(hasIssue(issues, "HAPROXY_2_VHOST", "no service port 2"));
-  EXPECT_TRUE(hasIssue(issues, "HAPROXY_0_SSL_CERT", "TLS"));
+  EXPECT_FALSE(hasIssue(issues, "HAPROXY_0_SSL_CERT", ""));  // supported since issue 6
   EXPECT_TRUE(hasIssue(issues, "HAPROXY_1_BIND_OPTIONS", "not supported"));
   EXPECT_TRUE(hasIssue(issues, "HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX", "not supported"));
   EXPECT_TRUE(hasIssue(issues, "HAPROXY_0_BACKEND_HEAD", "BATON_{n}_TIMEOUT"));

@@ -375,6 +375,54 @@ TEST(Translate, RouteActionsAndClusterSettings) {
   EXPECT_FALSE(c->timeouts.upstream_connect.has_value());
 }
 
+TEST(Translate, WebSocketLabelPerPort) {
+  Fixture f;
+  App on = app("/chat", 10010, {{"HAPROXY_0_VHOST", "chat.example.com"}});
+  App off = app("/plain", 10011,
+                {{"HAPROXY_0_VHOST", "plain.example.com"}, {"BATON_0_WEBSOCKET", "false"}});
+  App yes = app("/live", 10012,
+                {{"HAPROXY_0_VHOST", "live.example.com"}, {"BATON_0_WEBSOCKET", " Yes "}});
+  App bad =
+      app("/odd", 10013, {{"HAPROXY_0_VHOST", "odd.example.com"}, {"BATON_0_WEBSOCKET", "maybe"}});
+  const DiscoveredSpec s = f.run({on, off, yes, bad});
+  EXPECT_TRUE(vhost(s, "chat.example.com")->routes.at(0).websocket);  // default: allowed
+  EXPECT_FALSE(vhost(s, "plain.example.com")->routes.at(0).websocket);
+  EXPECT_TRUE(vhost(s, "live.example.com")->routes.at(0).websocket);
+  EXPECT_TRUE(vhost(s, "odd.example.com")->routes.at(0).websocket);
+  EXPECT_TRUE(hasIssue(s, "/odd", "BATON_0_WEBSOCKET"));
+  EXPECT_FALSE(hasIssue(s, "/plain", "BATON_0_WEBSOCKET"));  // a known label, no issue
+}
+
+TEST(Translate, SslCertLabelsMakeTlsPortsAndCertificates) {
+  Fixture f;
+  f.options.https_port = 10443;
+  App shop = app("/shop", 10020,
+                 {{"HAPROXY_0_VHOST", "shop.example.com"},
+                  {"HAPROXY_0_SSL_CERT", "/etc/ssl/shop.pem, /etc/ssl/wild.pem"}});
+  App blog =
+      app("/blog", 10021,
+          {{"HAPROXY_0_VHOST", "blog.example.com"}, {"HAPROXY_0_SSL_CERT", "/etc/ssl/wild.pem"}});
+  App rel = app("/rel", 10022, {{"HAPROXY_0_SSL_CERT", "certs/rel.pem"}});
+  App tcp =
+      app("/db", 10023, {{"HAPROXY_0_MODE", "tcp"}, {"HAPROXY_0_SSL_CERT", "/etc/ssl/db.pem"}});
+  App clash = app("/clash", 10443, {});
+  const DiscoveredSpec s = f.run({shop, blog, rel, tcp, clash});
+  ASSERT_EQ(s.certificates.size(), 2u);  // each file once, apps in id order
+  EXPECT_EQ(s.certificates[0].cert, "/etc/ssl/wild.pem");
+  EXPECT_EQ(s.certificates[0].key, "");  // marathon-lb's combined PEM
+  EXPECT_EQ(s.certificates[0].origin, "marathon:/blog");
+  EXPECT_EQ(s.certificates[1].cert, "/etc/ssl/shop.pem");
+  ASSERT_NE(listener(s, "port_10020"), nullptr);
+  EXPECT_TRUE(listener(s, "port_10020")->tls);
+  EXPECT_FALSE(listener(s, "port_10020")->h2c);
+  EXPECT_FALSE(listener(s, "port_10022")->tls);  // its only certificate was refused
+  EXPECT_TRUE(listener(s, "port_10022")->h2c);
+  EXPECT_TRUE(hasIssue(s, "/rel", "not an absolute path"));
+  EXPECT_TRUE(hasIssue(s, "/db", "tcp-mode"));
+  EXPECT_EQ(listener(s, "port_10443"), nullptr);  // reserved for the https listener
+  EXPECT_TRUE(hasIssue(s, "/clash", "baton's own listener"));
+}
+
 TEST(Translate, ServerNamesAddressesAndDraining) {
   Fixture f;
   App a = app("/svc", 10000, {});

@@ -160,6 +160,48 @@ TEST(ClientCodecTest, SwitchingProtocolsGoesToResponseHead) {
   EXPECT_FALSE(r->rec.head->keep_alive);
 }
 
+TEST(ClientCodecTest, SwitchingProtocolsStopsAtTheEndOfTheHead) {
+  // The upstream's first WebSocket frame in the same read as its 101: the codec consumes the
+  // head only, never completes a response, and never calls the frame "extra bytes".
+  const std::string head =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+  const std::string frame = "\x81\x05hello";
+  const std::string input = head + frame;
+  Recorder rec;
+  ClientCodec codec(rec);
+  rec.codec = &codec;
+  codec.expectResponse(false);
+  auto n = codec.feed(input.data(), input.size());
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, head.size());
+  EXPECT_EQ(rec.events, (std::vector<std::string>{"head"}));
+  EXPECT_EQ(rec.head->status, 101);
+  EXPECT_TRUE(codec.upgraded());
+  EXPECT_FALSE(codec.extraBytesAfterResponse());
+  codec.resume();  // a stray resume must not restart parsing
+  n = codec.feed(frame.data(), frame.size());
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 0u);
+  EXPECT_EQ(rec.events.size(), 1u);
+  EXPECT_TRUE(codec.onEof()) << "the tunnel owns the end of the connection";
+}
+
+TEST(ClientCodecTest, SwitchingProtocolsByteByByte) {
+  auto r =
+      run("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+          false, 1);
+  ASSERT_FALSE(r->error);
+  EXPECT_EQ(r->rec.events, (std::vector<std::string>{"head"}));
+  EXPECT_TRUE(r->codec->upgraded());
+}
+
+TEST(ClientCodecTest, OrdinaryResponseIsNotUpgraded) {
+  auto r = run("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_TRUE(r->complete());
+  EXPECT_FALSE(r->codec->upgraded());
+}
+
 TEST(ClientCodecTest, TruncatedBodiesAreResets) {
   for (std::string_view input :
        {std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"),

@@ -456,6 +456,51 @@ TEST(ServerCodecTest, UpgradeFlagAndBodyStillFramed) {
   EXPECT_FALSE(r3->rec.heads.at(0).upgrade) << "Upgrade without Connection: upgrade";
 }
 
+TEST(ServerCodecTest, UpgradeRequestPausesBeforeTheClientsNextBytes) {
+  // A WebSocket client may send its first frame right behind the upgrade request. The codec
+  // stops at the end of the request, and nothing of the frame is consumed (or refused as a bad
+  // request line) until the connection resumes it: after a 101 it never does.
+  const std::string upgrade =
+      "GET /chat HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  // A masked 7-byte text frame whose wire bytes end in CR LF (a request-line scanner would
+  // judge it as a line).
+  const std::string frame("\x81\x87\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58\x0d\x0a", 13);
+  const std::string input = upgrade + frame;
+  Recorder rec;
+  ServerCodec codec(rec, {});
+  rec.codec = &codec;
+  auto n = codec.feed(input.data(), input.size());
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, upgrade.size());
+  EXPECT_TRUE(codec.paused());
+  EXPECT_FALSE(codec.midRequest());
+  ASSERT_EQ(rec.heads.size(), 1u);
+  EXPECT_TRUE(rec.heads[0].upgrade);
+  EXPECT_FALSE(rec.heads[0].hasBody());
+  EXPECT_EQ(rec.events, (std::vector<std::string>{"head", "complete"}));
+  for (int i = 0; i < 3; ++i) {
+    auto again = codec.feed(input.data() + *n, input.size() - *n);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, 0u) << "held bytes are not parsed while paused";
+  }
+  // Non-101 answer: the connection resumes and the held bytes are the next "request" (here not
+  // HTTP, so refused; the connection then closes).
+  codec.resume();
+  auto after = codec.feed(input.data() + *n, input.size() - *n);
+  EXPECT_FALSE(after);
+}
+
+TEST(ServerCodecTest, H2cUpgradeIsFlaggedTheStreamDecides) {
+  auto r = run(req("Host: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                   "HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n") +
+               std::string(kGet));
+  ASSERT_FALSE(r->error);
+  ASSERT_EQ(r->rec.heads.size(), 2u);
+  EXPECT_TRUE(r->rec.heads[0].upgrade);
+  EXPECT_EQ(r->completes(), 2u);
+}
+
 TEST(ServerCodecTest, UnderscoreHeaderDropped) {
   auto r = run(req("Host: h\r\nX_Forwarded_For: 1.2.3.4\r\nX-Forwarded-For: 5.6.7.8\r\n"));
   ASSERT_FALSE(r->error);
