@@ -178,7 +178,9 @@ struct ClusterSpec {
   std::string name;
   LbPolicyKind policy = LbPolicyKind::RoundRobin;
   std::vector<HostSpec> hosts;
-  uint32_t max_idle_connections = 64;  // per worker, per host
+  // Per worker, per host. An HTTP/2 client multiplexing 100 streams needs 100 HTTP/1 upstream
+  // connections: a small cap turns every extra one into a connect + close (TIME_WAIT pile-up).
+  uint32_t max_idle_connections = 1024;
   uint32_t connect_attempts = 3;       // distinct hosts tried on connect failure
   // Cookie stickiness (marathon-lb's HAPROXY_{n}_STICKY): "" = off, else the cookie name
   // ("mesosphere_server_id" for marathon-lb apps). The cookie value names the host.

@@ -70,7 +70,7 @@ class Cluster {
   std::string name_;
   conf::LbPolicyKind policy_ = conf::LbPolicyKind::RoundRobin;
   std::vector<Host> hosts_;
-  uint32_t max_idle_connections_ = 64;
+  uint32_t max_idle_connections_ = 1024;
   uint32_t connect_attempts_ = 3;
   std::string sticky_cookie_;
   conf::TimeoutOverrides timeouts_;

@@ -39,7 +39,7 @@ TEST(Loader, DefaultsFromConfigSpec) {
   EXPECT_EQ(spec.listeners[0].raw_bytes, RawByteMode::Forward);
   ASSERT_EQ(spec.clusters.size(), 1u);
   EXPECT_EQ(spec.clusters[0].policy, LbPolicyKind::RoundRobin);
-  EXPECT_EQ(spec.clusters[0].max_idle_connections, 64u);
+  EXPECT_EQ(spec.clusters[0].max_idle_connections, 1024u);
   EXPECT_EQ(spec.clusters[0].connect_attempts, 3u);
   EXPECT_EQ(spec.clusters[0].hosts[0].weight, 1u);
   const RouteSpec& route = spec.vhosts.at(0).routes.at(0);
