@@ -37,46 +37,20 @@ KEEP_WORK=${KEEP_WORK:-0}
 
 PIDS=()
 WORK=""
-log() { printf '%s\n' "$*" >&2; }
-die() {
-  log "abuse: $*"
-  exit 1
-}
+LOG_TAG=abuse
+# shellcheck source=SCRIPTDIR/../lib/proc.sh
+source "$ROOT/bench/lib/proc.sh" # log, die, cleanup, free_port, wait_port, spawn
+cleanup_on_exit
 for tool in nginx wrk slowhttptest ss taskset; do
   command -v "$tool" >/dev/null || die "$tool not found (slowhttptest: apt-get install slowhttptest)"
 done
 [[ -x $BATON_BIN ]] || die "baton binary '$BATON_BIN' missing (set BATON_BIN)"
-
-cleanup() {
-  local rc=$? p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [[ -n $WORK ]]; then
-    if [[ $KEEP_WORK == 1 ]]; then log "abuse: work dir kept: $WORK"; else rm -rf "$WORK"; fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # 1,300 attack sockets on each side of loopback plus wrk: well over the usual 1024.
 HARD_NOFILE=$(ulimit -Hn)
 if [[ $HARD_NOFILE == unlimited ]] || ((HARD_NOFILE > 65536)); then HARD_NOFILE=65536; fi
 ulimit -n "$HARD_NOFILE"
 
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-  local pid=$1 port=$2 deadline=$((SECONDS + 10))
-  while ((SECONDS < deadline)); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
 established() { ss -Htn state established "( sport = :$1 )" | wc -l; }
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -105,22 +79,14 @@ chmod -R a+rX "$WORK"
 
 ORIGIN_PORT=$(free_port)
 cat >"$WORK/origin/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/origin/nginx.pid;
-error_log $WORK/origin/error.log warn;
-events { worker_connections 8192; }
+$(nginx_conf_head "$WORK/origin" 8192)
 http {
   access_log off;
   sendfile on;
   keepalive_timeout 300s;
   keepalive_requests 10000000;
   client_body_timeout 300s;
-  client_body_temp_path $WORK/origin/client_body;
-  proxy_temp_path $WORK/origin/proxy;
-  fastcgi_temp_path $WORK/origin/fastcgi;
-  uwsgi_temp_path $WORK/origin/uwsgi;
-  scgi_temp_path $WORK/origin/scgi;
+$(nginx_temp_paths "$WORK/origin")
   server {
     listen 127.0.0.1:$ORIGIN_PORT backlog=4096;
     root $WORK/www;
@@ -134,10 +100,7 @@ http {
   }
 }
 CONF
-taskset -c "$LOAD_CPU" nginx -p "$WORK/origin" -e "$WORK/origin/error.log" \
-  -c "$WORK/origin/nginx.conf" >"$WORK/origin/stdout.log" 2>&1 &
-PIDS+=($!)
-wait_port "$!" "$ORIGIN_PORT" || die "origin nginx did not start"
+start_origin_nginx
 
 PORT=$(free_port)
 cat >"$WORK/baton.toml" <<CONF
@@ -159,9 +122,8 @@ domains = ["*"]
 [[vhost.route]]
 cluster = "origin"
 CONF
-taskset -c "$PROXY_CPU" "$BATON_BIN" --config "$WORK/baton.toml" >"$WORK/baton.log" 2>&1 &
-BATON_PID=$!
-PIDS+=("$BATON_PID")
+spawn "$PROXY_CPU" "$WORK/baton.log" "$BATON_BIN" --config "$WORK/baton.toml"
+BATON_PID=$SPAWNED_PID
 wait_port "$BATON_PID" "$PORT" || die "baton did not start: $(cat "$WORK/baton.log")"
 URL="http://127.0.0.1:$PORT"
 

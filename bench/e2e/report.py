@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Helpers for bench/e2e/run.sh: /proc sampling, wrk output parsing, the Markdown report.
 
-Called by run.sh only (stdlib only, no third-party modules):
+Called by run.sh and run_h2.sh (stdlib only, no third-party modules); report_h2.py imports its
+CPU figures and table printing (print_report):
   report.py proc PID...          -> "cpu_ticks rss_kb hwm_kb nprocs" summed over each PID and all
                                     its descendants (nginx = master + worker)
   report.py busy CPU             -> "ticks monotonic_seconds": non-idle ticks of that CPU
@@ -135,50 +136,63 @@ def _mib(kb):
     return None if kb is None else kb / 1024.0
 
 
-def load(path):
-    rows = []
+def read_jsonl(path):
+    """The records of a results.jsonl, blank lines skipped."""
     with open(path) as f:
         for line in f:
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            w = parse_wrk(rec["wrk_out"])
-            rec.update(w)
-            secs = rec["ticks"] / CLK_TCK
-            origin_secs = rec["origin_ticks"] / CLK_TCK
-            rec["cpu_us_req"] = secs * 1e6 / w["requests"] if w["requests"] else None
-            rec["cpu_pct"] = 100.0 * secs / w["seconds"] if w["seconds"] else None
-            rec["origin_pct"] = 100.0 * origin_secs / w["seconds"] if w["seconds"] else None
-            # Busy ticks of the proxy's core over the wall-clock window around wrk, minus the proxy's.
-            wall = rec.get("busy_wall_s", 0.0)
-            other = rec.get("cpu_busy_ticks", 0) / CLK_TCK - secs
-            rec["other_pct"] = max(0.0, 100.0 * other / wall) if wall > 0 else None
-            problems = []
-            if w["requests"] == 0:
-                problems.append("no requests completed")
-            if w["sock_errors"]:
-                problems.append(f"socket errors: {w['sock_detail']}")
-            if w["non2xx"]:
-                problems.append(f"{w['non2xx']} non-2xx/3xx responses")
-            if not rec.get("alive_after", True):
-                problems.append("proxy died during the run")
-            rec["problems"] = problems
-            rows.append(rec)
+            if line.strip():
+                yield json.loads(line)
+
+
+def add_cpu_figures(rec, requests, run_s):
+    """Proxy CPU per request and %, origin CPU %, and other work on the proxy's core, from the
+    tick counts run.sh / run_h2.sh recorded around a run of run_s seconds."""
+    secs = rec["ticks"] / CLK_TCK
+    origin_secs = rec["origin_ticks"] / CLK_TCK
+    rec["cpu_us_req"] = secs * 1e6 / requests if requests else None
+    rec["cpu_pct"] = 100.0 * secs / run_s if run_s else None
+    rec["origin_pct"] = 100.0 * origin_secs / run_s if run_s else None
+    # Busy ticks of the proxy's core over the wall-clock window around the client, minus the proxy's.
+    wall = rec.get("busy_wall_s", 0.0)
+    other = rec.get("cpu_busy_ticks", 0) / CLK_TCK - secs
+    rec["other_pct"] = max(0.0, 100.0 * other / wall) if wall > 0 else None
+
+
+def load(path):
+    rows = []
+    for rec in read_jsonl(path):
+        w = parse_wrk(rec["wrk_out"])
+        rec.update(w)
+        add_cpu_figures(rec, w["requests"], w["seconds"])
+        problems = []
+        if w["requests"] == 0:
+            problems.append("no requests completed")
+        if w["sock_errors"]:
+            problems.append(f"socket errors: {w['sock_detail']}")
+        if w["non2xx"]:
+            problems.append(f"{w['non2xx']} non-2xx/3xx responses")
+        if not rec.get("alive_after", True):
+            problems.append("proxy died during the run")
+        rec["problems"] = problems
+        rows.append(rec)
     return rows
 
 
-def print_main_table(rows):
-    print("| proxy | scenario | req/s | p50 ms | p99 ms | CPU µs/req | proxy CPU % "
+def errors_cell(r):
+    return "0" if not r["problems"] else "**FLAGGED**: " + "; ".join(r["problems"])
+
+
+def print_main_table(rows, cpu_header="CPU µs/req", errors=errors_cell):
+    print(f"| proxy | scenario | req/s | p50 ms | p99 ms | {cpu_header} | proxy CPU % "
           "| other on proxy CPU % | origin CPU % | RSS idle MiB | RSS peak MiB | RSS after MiB | errors |")
     print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
     for r in rows:
-        err = "0" if not r["problems"] else "**FLAGGED**: " + "; ".join(r["problems"])
         print(f"| {r['proxy']} | {r['scenario']} | {r['rps']:.0f} | {_fmt(r['p50_ms'], '.3f')} "
               f"| {_fmt(r['p99_ms'], '.3f')} | {_fmt(r['cpu_us_req'], '.1f')} "
               f"| {_fmt(r['cpu_pct'], '.0f')} | {_fmt(r['other_pct'], '.0f')} "
               f"| {_fmt(r['origin_pct'], '.0f')} "
               f"| {_fmt(_mib(r['rss_idle_kb']), '.1f')} | {_fmt(_mib(r['hwm_kb']), '.1f')} "
-              f"| {_fmt(_mib(r['rss_after_kb']), '.1f')} | {err} |")
+              f"| {_fmt(_mib(r['rss_after_kb']), '.1f')} | {errors(r)} |")
 
 
 def _ratio(a, b):
@@ -187,14 +201,16 @@ def _ratio(a, b):
     return f"{a / b:.2f}×"
 
 
-def print_ratios(rows):
+METRICS = (("req/s (higher is better)", "rps"),
+           ("CPU µs/req (lower is better)", "cpu_us_req"),
+           ("p99 (lower is better)", "p99_ms"))
+
+
+def print_ratios(rows, metrics=METRICS):
     by = {(r["proxy"], r["scenario"]): r for r in rows}
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
     print("| scenario | metric | baton/HAProxy | baton/nginx |")
     print("|---|---|--:|--:|")
-    metrics = (("req/s (higher is better)", "rps"),
-               ("CPU µs/req (lower is better)", "cpu_us_req"),
-               ("p99 (lower is better)", "p99_ms"))
     for s in scenarios:
         b, h, n = by.get(("baton", s)), by.get(("haproxy", s)), by.get(("nginx", s))
         for label, key in metrics:
@@ -205,20 +221,27 @@ def print_ratios(rows):
         print("\nbaton was skipped in this run: every ratio is n/a.")
 
 
-def table(path):
-    rows = load(path)
+BUSY_TAIL = (". It may only have filled time the proxy left idle, but req/s and latency "
+             "then depend on scheduling: compare them only between runs on an equally quiet machine "
+             "(NICE=-10 as root helps); CPU µs/req is the least disturbed figure.")
+
+
+def print_report(rows, cpu_header="CPU µs/req", errors=errors_cell, metrics=METRICS,
+                 notes=None, busy_tail=BUSY_TAIL):
+    """The whole report of run.sh or run_h2.sh; returns the exit status (3 if any row is flagged).
+    notes(rows) prints what a script adds after the ratios."""
     if not rows:
         print("no results recorded")
         return 1
-    print_main_table(rows)
+    print_main_table(rows, cpu_header, errors)
     print()
-    print_ratios(rows)
+    print_ratios(rows, metrics)
+    if notes:
+        notes(rows)
     busy = [r for r in rows if (r["other_pct"] or 0) > BUSY_PCT]
     if busy:
         print(f"\nNOTE: in {len(busy)} of {len(rows)} rows other work used more than {BUSY_PCT}% of the "
-              "proxy's core. It may only have filled time the proxy left idle, but req/s and latency "
-              "then depend on scheduling: compare them only between runs on an equally quiet machine "
-              "(NICE=-10 as root helps); CPU µs/req is the least disturbed figure.")
+              f"proxy's core{busy_tail}")
     flagged = [r for r in rows if r["problems"]]
     if flagged:
         print("\nFLAGGED rows (a proxy with errors is not a valid result):")
@@ -228,17 +251,29 @@ def table(path):
     return 0
 
 
+def table(path):
+    return print_report(load(path))
+
+
+def dispatch(argv, commands, doc):
+    """Runs the command argv[1] of commands ({name: (number of arguments, or None for one or more,
+    function of the argument list returning the exit status or None for 0)}); usage and 2 otherwise."""
+    nargs, fn = commands.get(argv[1] if len(argv) >= 3 else "", (0, None))
+    if fn is None or (nargs is not None and len(argv) - 2 != nargs):
+        print(doc, file=sys.stderr)
+        return 2
+    return fn(argv[2:]) or 0
+
+
+COMMANDS = {
+    "proc": (None, lambda args: proc([int(p) for p in args])),
+    "busy": (1, lambda args: print(cpu_busy(int(args[0])), f"{time.monotonic():.6f}")),
+    "table": (1, lambda args: table(args[0])),
+}
+
+
 def main(argv):
-    if len(argv) >= 3 and argv[1] == "proc":
-        proc([int(p) for p in argv[2:]])
-        return 0
-    if len(argv) == 3 and argv[1] == "busy":
-        print(cpu_busy(int(argv[2])), f"{time.monotonic():.6f}")
-        return 0
-    if len(argv) == 3 and argv[1] == "table":
-        return table(argv[2])
-    print(__doc__, file=sys.stderr)
-    return 2
+    return dispatch(argv, COMMANDS, __doc__)
 
 
 if __name__ == "__main__":

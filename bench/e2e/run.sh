@@ -52,78 +52,10 @@ PIDS=()     # every process we started, stopped in cleanup by pid
 ORIGIN_PID=""
 ORIGIN_PORT=""
 WORK=""
-
-log() { printf '%s\n' "$*" >&2; }
-die() {
-  log "e2e: $*"
-  exit 1
-}
-
-# ---------------------------------------------------------------- process handling
-
-# True while pid exists and is not a zombie (a zombie still answers kill -0).
-alive() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]]
-}
-
-stop_pid() {
-  local pid=$1 i
-  alive "$pid" || {
-    wait "$pid" 2>/dev/null || true
-    return 0
-  }
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    alive "$pid" || break
-    sleep 0.1
-  done
-  if alive "$pid"; then
-    log "e2e: pid $pid ignored SIGTERM for 5 s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local rc=$? pid
-  trap - EXIT
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  if [[ -n $WORK ]]; then
-    if [[ $KEEP_WORK == 1 ]]; then log "e2e: work dir kept: $WORK"; else rm -rf "$WORK"; fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-forget_pid() {
-  local keep=() p
-  for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
-
-# A free loopback port; the tiny race until the server binds it is acceptable for a bench.
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# Waits until 127.0.0.1:port accepts a connection while pid lives (nginx/HAProxy have no ready fd).
-wait_port() {
-  local pid=$1 port=$2 deadline=$((SECONDS + READY_TIMEOUT))
-  while ((SECONDS < deadline)); do
-    alive "$pid" || return 1
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
-
-# "ticks rss_kb hwm_kb nprocs" for pid and its descendants.
-proc_stat() { "$PY" "$REPORT" proc "$@"; }
+LOG_TAG=e2e
+# shellcheck source=SCRIPTDIR/../lib/proc.sh
+source "$ROOT/bench/lib/proc.sh" # log, die, PIDS handling, start_*/bench_proxy helpers
+cleanup_on_exit
 
 # ---------------------------------------------------------------- configs
 
@@ -132,58 +64,20 @@ write_origin_conf() {
   printf '%s' "$SMALL_BODY" >"$WORK/www/small"
   head -c "$BIG_SIZE" /dev/zero | tr '\0' 'x' >"$WORK/www/16k"
   chmod -R a+rX "$WORK"
-  cat >"$WORK/origin/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/origin/nginx.pid;
-error_log $WORK/origin/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_timeout 120s;
-  keepalive_requests 10000000;
-  client_body_temp_path $WORK/origin/client_body;
-  proxy_temp_path $WORK/origin/proxy;
-  fastcgi_temp_path $WORK/origin/fastcgi;
-  uwsgi_temp_path $WORK/origin/uwsgi;
-  scgi_temp_path $WORK/origin/scgi;
-  server {
-    listen 127.0.0.1:$ORIGIN_PORT backlog=4096;
-    root $WORK/www;
-    location / { }
-  }
-}
-EOF
+  origin_nginx_conf 4096 >"$WORK/origin/nginx.conf"
 }
 
 write_haproxy_conf() {
   local port=$1
   mkdir -p "$WORK/haproxy"
   cat >"$WORK/haproxy/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 4096
-  pidfile $WORK/haproxy/haproxy.pid
-
-defaults
-  mode http
-  option forwardfor
-  http-reuse always
-  timeout connect 2s
-  timeout client 30s
-  timeout server 30s
-  timeout http-request 10s
-  timeout http-keep-alive 60s
+$(haproxy_conf_head "")
 
 frontend fe
   bind 127.0.0.1:$port
   default_backend origin
 
-backend origin
-  server origin1 127.0.0.1:$ORIGIN_PORT
+$(haproxy_conf_backend)
 EOF
 }
 
@@ -191,33 +85,16 @@ write_nginx_proxy_conf() {
   local port=$1
   mkdir -p "$WORK/nginx"
   cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
+$(nginx_conf_head "$WORK/nginx" 4096)
 http {
   access_log off;
   keepalive_timeout 60s;
   keepalive_requests 10000000;
-  client_body_temp_path $WORK/nginx/client_body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  upstream origin {
-    server 127.0.0.1:$ORIGIN_PORT;
-    keepalive 64;
-    keepalive_requests 10000000;
-  }
+$(nginx_temp_paths "$WORK/nginx")
+$(nginx_proxy_upstream "64")
   server {
     listen 127.0.0.1:$port backlog=4096;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-    }
+$(nginx_proxy_location)
   }
 }
 EOF
@@ -226,29 +103,13 @@ EOF
 write_baton_conf() {
   mkdir -p "$WORK/baton"
   cat >"$WORK/baton/baton.toml" <<EOF
-[server]
-workers = 1
-[server.access_log]
-path = "off"
-
-[limits]
-requests_per_connection = 0
+$(baton_conf_head)
 
 [[listener]]
 name = "http"
 address = "127.0.0.1:0"
 
-[[cluster]]
-name = "origin"
-max_idle_connections = 64
-hosts = ["127.0.0.1:$ORIGIN_PORT"]
-
-[[vhost]]
-name = "all"
-domains = ["*"]
-  [[vhost.route]]
-  prefix = "/"
-  cluster = "origin"
+$(baton_conf_origin "64")
 EOF
 }
 
@@ -258,81 +119,38 @@ EOF
 start_origin() {
   ORIGIN_PORT=$(free_port)
   write_origin_conf
-  taskset -c "$LOAD_CPU" nginx -p "$WORK/origin" -e "$WORK/origin/error.log" \
-    -c "$WORK/origin/nginx.conf" >"$WORK/origin/stdout.log" 2>&1 &
-  ORIGIN_PID=$!
-  PIDS+=("$ORIGIN_PID")
-  wait_port "$ORIGIN_PID" "$ORIGIN_PORT" || {
-    cat "$WORK/origin/error.log" >&2 || true
-    die "origin nginx did not start"
-  }
+  start_origin_nginx
 }
 
 start_haproxy() {
   PROXY_PORT=$(free_port)
   write_haproxy_conf "$PROXY_PORT"
-  taskset -c "$PROXY_CPU" haproxy -f "$WORK/haproxy/haproxy.cfg" -db \
-    >"$WORK/haproxy/stdout.log" 2>&1 &
-  PROXY_PID=$!
-  PIDS+=("$PROXY_PID")
-  wait_port "$PROXY_PID" "$PROXY_PORT" || {
-    log "$(cat "$WORK/haproxy/stdout.log")"
-    return 1
-  }
+  start_peer haproxy "$WORK/haproxy/stdout.log" "$PROXY_PORT" \
+    haproxy -f "$WORK/haproxy/haproxy.cfg" -db
 }
 
 start_nginx() {
   PROXY_PORT=$(free_port)
   write_nginx_proxy_conf "$PROXY_PORT"
-  taskset -c "$PROXY_CPU" nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" \
-    -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/stdout.log" 2>&1 &
-  PROXY_PID=$!
-  PIDS+=("$PROXY_PID")
-  wait_port "$PROXY_PID" "$PROXY_PORT" || {
-    log "$(cat "$WORK/nginx/error.log")"
-    return 1
-  }
+  start_peer nginx "$WORK/nginx/error.log" "$PROXY_PORT" \
+    nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf"
 }
 
-# baton says when it is ready on --ready-fd: one JSON line naming the real listener port. We read it
-# through a FIFO held open read-write by this shell, so opening its write end never blocks.
+# The ready line names the real listener port (the config asks for port 0).
 start_baton() {
-  if [[ ! -x $BATON_BIN ]]; then
-    log "e2e: SKIP baton: binary '$BATON_BIN' missing or not executable (set BATON_BIN)"
-    return 1
-  fi
   write_baton_conf
-  local fifo="$WORK/baton/ready" ready_fd line="" deadline rc
-  mkfifo "$fifo"
-  exec {ready_fd}<>"$fifo"
-  taskset -c "$PROXY_CPU" "$BATON_BIN" --config "$WORK/baton/baton.toml" --ready-fd 3 \
-    3>"$fifo" {ready_fd}<&- >"$WORK/baton/stdout.log" 2>&1 &
-  PROXY_PID=$!
-  PIDS+=("$PROXY_PID")
-  deadline=$((SECONDS + READY_TIMEOUT))
-  while ((SECONDS < deadline)); do
-    if read -r -t 0.2 -u "$ready_fd" line; then break; fi
-    line=""
-    alive "$PROXY_PID" || break
-  done
-  exec {ready_fd}<&-
+  start_baton_ready "$WORK/baton/baton.toml" || return 1
   PROXY_PORT=$(sed -n 's/.*"event":"ready".*"listeners":{[^}]*"127\.0\.0\.1:\([0-9][0-9]*\)".*/\1/p' \
-    <<<"$line")
+    <<<"$READY_LINE")
   if [[ -z $PROXY_PORT ]]; then
-    if alive "$PROXY_PID"; then
-      log "e2e: SKIP baton: no ready line on --ready-fd within ${READY_TIMEOUT}s (got: '${line}')"
-    else
-      wait "$PROXY_PID" 2>/dev/null && rc=0 || rc=$?
-      log "e2e: SKIP baton: exited (status $rc) before becoming ready"
-    fi
-    if [[ -s $WORK/baton/stdout.log ]]; then log "$(tail -n 20 "$WORK/baton/stdout.log")"; fi
+    log "e2e: SKIP baton: no 127.0.0.1 listener in the ready line '$READY_LINE'"
     return 1
   fi
 }
 
 # Each path must answer 200 with the exact body size through the proxy before we load it.
-check_proxy() {
-  local port=$1 got
+check_proxy() { # proxy (unused: the one on PROXY_PORT)
+  local port=$PROXY_PORT got
   got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$port/small") || true
   [[ $got == "200 ${#SMALL_BODY}" ]] || { log "e2e: GET /small gave '$got'"; return 1; }
   got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$port/16k") || true
@@ -381,55 +199,11 @@ measure() { # proxy scenario rss_idle_kb
   } >>"$RESULTS/results.jsonl"
 }
 
-bench_proxy() {
-  local proxy=$1 rss_idle s
-  PROXY_PID="" PROXY_PORT=""
-  if ! "start_$proxy"; then
-    [[ $proxy == baton ]] || log "e2e: SKIP $proxy: failed to start"
-    [[ -n $PROXY_PID ]] && { stop_pid "$PROXY_PID"; forget_pid "$PROXY_PID"; }
-    SKIPPED+=("$proxy")
-    return 0
-  fi
-  # Idle RSS: after start-up, before any request.
-  read -r _ rss_idle _ _ < <(proc_stat "$PROXY_PID")
-  if ! check_proxy "$PROXY_PORT"; then
-    log "e2e: SKIP $proxy: sanity requests failed"
-    stop_pid "$PROXY_PID"
-    forget_pid "$PROXY_PID"
-    SKIPPED+=("$proxy")
-    return 0
-  fi
-  for s in $SCENARIOS; do measure "$proxy" "$s" "$rss_idle"; done
-  stop_pid "$PROXY_PID"
-  forget_pid "$PROXY_PID"
-}
-
 # ---------------------------------------------------------------- main
 
 main() {
-  local p tool
-  for tool in nginx haproxy wrk curl taskset; do
-    command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup.sh)"
-  done
-  [[ -x $PY ]] || die "$PY not found"
-  (($(nproc --all) >= 2)) || die "needs at least 2 CPUs (proxy on one, load on the other)"
-  # HAProxy's maxconn 4096 needs ~8200 descriptors; raise the soft limit as far as the hard one allows.
-  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-  # This script and its helpers stay off the proxy's core.
-  taskset -cp "$LOAD_CPU" $$ >/dev/null
-  if [[ $NICE != 0 ]]; then
-    renice -n "$NICE" -p $$ >/dev/null || die "cannot renice to $NICE (negative needs root)"
-    # With autogroup scheduling, niceness only ranks processes of the same session; our own session
-    # (see in_own_session) gets the niceness as a whole against other sessions.
-    if [[ -w /proc/$$/autogroup ]]; then echo "$NICE" >"/proc/$$/autogroup" || true; fi
-  fi
-
-  WORK=$(mktemp -d /tmp/baton-e2e.XXXXXX)
-  chmod 755 "$WORK" # nginx workers run as an unprivileged user when we are root
-  RESULTS=${RESULTS_DIR:-$WORK/results}
-  mkdir -p "$RESULTS"
-  : >"$RESULTS/results.jsonl"
-  SKIPPED=()
+  local p
+  prepare_run baton-e2e "run scripts/setup.sh" nginx haproxy wrk curl taskset
 
   local load_start
   load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -438,8 +212,7 @@ main() {
 
   echo "## baton end-to-end benchmark"
   echo
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); host: $(uname -srm); $(nproc --all) CPUs:" \
-    "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)"
+  host_line
   echo "- pinning: proxy under test on CPU $PROXY_CPU; wrk AND the origin share CPU $LOAD_CPU" \
     "(only $(nproc --all) cores: load generator and origin compete, so req/s may be capped by" \
     "CPU $LOAD_CPU, not by the proxy — compare CPU µs/req and proxy CPU %)"
@@ -463,23 +236,4 @@ main() {
   "$PY" "$REPORT" table "$RESULTS/results.jsonl"
 }
 
-# Re-runs this script as the leader of a new session, so that NICE applies to its own scheduler
-# autogroup and nothing else; forwards INT/TERM to its process group (a new session does not get the
-# terminal's ^C), which stops wrk at once and lets the script clean up.
-in_own_session() {
-  local child rc
-  trap - EXIT
-  _BATON_E2E_SESSION=1 setsid bash "$0" "$@" &
-  child=$!
-  trap 'kill -TERM -- "-$child" 2>/dev/null' INT TERM
-  while true; do
-    wait "$child" && rc=0 || rc=$?
-    alive "$child" || break
-  done
-  exit "$rc"
-}
-
-if [[ $NICE != 0 && -z ${_BATON_E2E_SESSION:-} ]] && command -v setsid >/dev/null; then
-  in_own_session "$@"
-fi
-main "$@"
+run_main "$@"
