@@ -25,18 +25,22 @@ EventLoop::EventLoop() {
   posted_event_ = event_new(base_, post_fd_, EV_READ | EV_PERSIST, &EventLoop::onPosted, this);
   event_add(posted_event_, nullptr);
   deferred_event_ = event_new(base_, -1, 0, &EventLoop::onDeferred, this);
+  flush_event_ = event_new(base_, -1, 0, &EventLoop::onFlush, this);
 }
 
 EventLoop::~EventLoop() {
   deferred_.clear();
   event_free(posted_event_);
   event_free(deferred_event_);
+  event_free(flush_event_);
   event_base_free(base_);
   close(post_fd_);
 }
 
 void EventLoop::run() {
+  running_ = true;
   event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
+  running_ = false;
 }
 
 void EventLoop::stop() {
@@ -83,6 +87,8 @@ void EventLoop::deferDelete(std::unique_ptr<Deletable> object) {
 void EventLoop::onDeferred(int, short, void* arg) {
   auto* self = static_cast<EventLoop*>(arg);
   EventLoop::CallbackScope scope(*self);
+  // Output queued earlier in this pass goes out before its owner may be destroyed.
+  self->runFlushes();
   self->flushDeferred();
 }
 
@@ -92,6 +98,30 @@ void EventLoop::scheduleFlush(Flushable* f) {
 
 void EventLoop::cancelFlush(Flushable* f) {
   std::erase(to_flush_, f);
+}
+
+void EventLoop::flushSoon() {
+  if (running_) {
+    armFlush();
+  } else {
+    runFlushes();  // a scope opened outside the loop (setup, teardown, tests)
+  }
+}
+
+// event_active appends to the queue libevent is draining, so the flush runs after every callback
+// that was already ready in this pass (and before the next epoll_wait).
+void EventLoop::armFlush() {
+  if (flush_armed_) return;
+  flush_armed_ = true;
+  event_active(flush_event_, 0, 0);
+}
+
+void EventLoop::onFlush(int, short, void* arg) {
+  auto* self = static_cast<EventLoop*>(arg);
+  self->flush_armed_ = false;
+  self->runFlushes();
+  // Handlers called by a flush (drained) may have queued output on other transports.
+  if (!self->to_flush_.empty()) self->armFlush();
 }
 
 void EventLoop::runFlushes() {

@@ -25,8 +25,10 @@ class Deletable {
   virtual ~Deletable() = default;
 };
 
-// Something with output to send once the current callback returns (a Transport). Batching the
-// writes of one callback into one flush turns "head, chunk header, data, CRLF" into one writev.
+// Something with output to send once the current callbacks are done (a Transport). Batching the
+// writes of one callback into one flush turns "head, chunk header, data, CRLF" into one writev;
+// batching across the callbacks of one event-loop pass turns the responses of many upstream
+// connections to one HTTP/2 client (each arriving in its own callback) into one write.
 class Flushable {
  public:
   virtual ~Flushable() = default;
@@ -56,8 +58,10 @@ class EventLoop {
   // Destroys everything deferred so far, now. For teardown, when the loop no longer runs.
   void flushDeferred();
 
-  // Output batching (owning thread only): `f` is flushed when the outermost callback scope
-  // ends. A Flushable that dies first must cancel.
+  // Output batching (owning thread only): `f` is flushed after the callbacks libevent found ready
+  // in this pass of the loop have run (the first outermost callback scope that ends with
+  // something queued activates the flush event, which libevent runs after them, in the same
+  // pass). A Flushable that dies first must cancel.
   void scheduleFlush(Flushable* f);
   bool inCallback() const { return callback_depth_ > 0; }
   void cancelFlush(Flushable* f);
@@ -67,7 +71,7 @@ class EventLoop {
    public:
     explicit CallbackScope(EventLoop& loop) : loop_(loop) { ++loop_.callback_depth_; }
     ~CallbackScope() {
-      if (--loop_.callback_depth_ == 0) loop_.runFlushes();
+      if (--loop_.callback_depth_ == 0 && !loop_.to_flush_.empty()) loop_.flushSoon();
     }
     CallbackScope(const CallbackScope&) = delete;
     CallbackScope& operator=(const CallbackScope&) = delete;
@@ -79,13 +83,19 @@ class EventLoop {
  private:
   static void onPosted(int fd, short what, void* arg);
   static void onDeferred(int fd, short what, void* arg);
+  static void onFlush(int fd, short what, void* arg);
   void runPosted();
+  void flushSoon();  // inside run(): after this pass's callbacks; outside it: now
+  void armFlush();
   void runFlushes();
 
   event_base* base_ = nullptr;
   int post_fd_ = -1;  // eventfd: other threads wake this loop through it
   event* posted_event_ = nullptr;
   event* deferred_event_ = nullptr;
+  event* flush_event_ = nullptr;
+  bool flush_armed_ = false;
+  bool running_ = false;  // inside run(): libevent will dispatch the flush event
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
   std::vector<std::unique_ptr<Deletable>> deferred_;

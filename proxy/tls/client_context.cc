@@ -28,6 +28,7 @@ core::Result<std::shared_ptr<const ClientContext>> ClientContext::create(
       impl->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_mode(impl->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                   SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_read_ahead(impl->ctx, 1);  // one read() per readiness, not two per record
   if (options.verify) {
     const int ok = options.ca_file.empty()
                        ? SSL_CTX_set_default_verify_paths(impl->ctx)
