@@ -36,6 +36,10 @@ enum class AccessLogFormat : uint8_t { Text, Json };
 // keeps landing on the same host while the host set is unchanged.
 enum class LbPolicyKind : uint8_t { RoundRobin, LeastRequest, PowerOfTwo, SourceHash };
 
+// How a cluster's hosts are spoken to: HTTP/1.1 (keep-alive pool), HTTP/2 with prior knowledge
+// over plain TCP (h2c), or HTTP/2 over TLS with ALPN h2 (h2). gRPC backends need h2c or h2.
+enum class UpstreamProtocol : uint8_t { Http1, H2c, H2 };
+
 // Http: requests are decoded and routed through the vhosts of the listener's scope.
 // Tcp: a plain L4 proxy to `ListenerSpec::tcp_cluster` (marathon-lb's `HAPROXY_{n}_MODE=tcp`).
 enum class ListenerKind : uint8_t { Http, Tcp };
@@ -181,11 +185,16 @@ struct ClusterSpec {
   // Per worker, per host. An HTTP/2 client multiplexing 100 streams needs 100 HTTP/1 upstream
   // connections: a small cap turns every extra one into a connect + close (TIME_WAIT pile-up).
   uint32_t max_idle_connections = 1024;
-  uint32_t connect_attempts = 3;       // distinct hosts tried on connect failure
+  uint32_t connect_attempts = 3;  // distinct hosts tried on connect failure
   // Cookie stickiness (marathon-lb's HAPROXY_{n}_STICKY): "" = off, else the cookie name
   // ("mesosphere_server_id" for marathon-lb apps). The cookie value names the host.
   std::string sticky_cookie;
   TimeoutOverrides timeouts;
+  UpstreamProtocol protocol = UpstreamProtocol::Http1;
+  // protocol = h2 only: verify the backend's certificate (chain against tls_ca_file, "" = the
+  // system store, and the host's IP address against its SANs).
+  bool tls_verify = true;
+  std::string tls_ca_file;
   std::string origin = "config";  // "config", or "marathon:/app/id"
   bool operator==(const ClusterSpec&) const = default;
 };

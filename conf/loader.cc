@@ -191,6 +191,9 @@ constexpr EnumName<LbPolicyKind> kPolicies[] = {{"round_robin", LbPolicyKind::Ro
                                                 {"least_request", LbPolicyKind::LeastRequest},
                                                 {"power_of_two", LbPolicyKind::PowerOfTwo},
                                                 {"source_hash", LbPolicyKind::SourceHash}};
+constexpr EnumName<UpstreamProtocol> kUpstreamProtocols[] = {{"http1", UpstreamProtocol::Http1},
+                                                             {"h2c", UpstreamProtocol::H2c},
+                                                             {"h2", UpstreamProtocol::H2}};
 constexpr EnumName<ListenerKind> kListenerKinds[] = {{"http", ListenerKind::Http},
                                                      {"tcp", ListenerKind::Tcp}};
 constexpr EnumName<RouteBy> kRouteBy[] = {{"host", RouteBy::Host},
@@ -598,14 +601,24 @@ Result<void> checkHostNames(const TableView& t, const std::vector<HostSpec>& hos
 Result<ClusterSpec> readCluster(const TableView& t) {
   ClusterSpec out;
   out.loc = t.loc();
-  CONF_TRY(t.allowOnly({"name", "policy", "max_idle_connections", "connect_attempts",
-                        "sticky_cookie", "timeouts", "hosts"}));
+  CONF_TRY(
+      t.allowOnly({"name", "policy", "max_idle_connections", "connect_attempts", "sticky_cookie",
+                   "timeouts", "hosts", "protocol", "tls_verify", "tls_ca_file"}));
   CONF_TRY(t.required("name", out.name, asName));
   CONF_TRY(t.optional("policy", out.policy, enumOf(kPolicies)));
   CONF_TRY(t.optional("max_idle_connections", out.max_idle_connections, u32In(0, 65'535)));
   CONF_TRY(t.optional("connect_attempts", out.connect_attempts, u32In(1, 16)));
   CONF_TRY(t.optional("sticky_cookie", out.sticky_cookie, checkedString(checkCookieName)));
   CONF_TRY(readSection(t, "timeouts", out.timeouts, readClusterTimeouts));
+  CONF_TRY(t.optional("protocol", out.protocol, enumOf(kUpstreamProtocols)));
+  CONF_TRY(t.optional("tls_verify", out.tls_verify, asBool));
+  CONF_TRY(t.optional("tls_ca_file", out.tls_ca_file, asString));
+  // TLS settings on a plain-text cluster would be silently ignored: refuse them.
+  for (const char* key : {"tls_verify", "tls_ca_file"}) {
+    if (out.protocol != UpstreamProtocol::H2 && t.get(key) != nullptr) {
+      return t.ctx().error(*t.get(key), t.key(key), "only with protocol = \"h2\"");
+    }
+  }
   CONF_TRY(t.required("hosts", out.hosts, readArray(asHost)));
   if (out.hosts.empty())
     return t.ctx().error(*t.get("hosts"), t.key("hosts"), "at least one host required");

@@ -335,6 +335,20 @@ void DownstreamConnection::sendResponseEnd() {
   if (chunked_out_) write(http1::kLastChunk);
 }
 
+// RFC 9112 §7.1.2: trailers only fit a chunked response; otherwise they are dropped.
+void DownstreamConnection::sendResponseEndWithTrailers(http1::HeaderList&& trailers) {
+  if (!chunked_out_) return;
+  std::string bytes = "0\r\n";
+  // Fields from the HTTP/2 codec (already checked there); CR/LF never reach the client.
+  const auto clean = [](std::string_view v) { return v.find_first_of("\r\n") == v.npos; };
+  for (const http1::HeaderField& t : trailers) {
+    if (t.name.empty() || !clean(t.name) || !clean(t.value)) continue;
+    bytes.append(t.name).append(": ").append(t.value).append("\r\n");
+  }
+  bytes.append("\r\n");
+  write(bytes);
+}
+
 void DownstreamConnection::sendLocalReply(ErrorCode code, std::string_view request_id,
                                           const http1::HeaderList& extra) {
   const LocalReply& reply = localReplyFor(code);

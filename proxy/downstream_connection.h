@@ -91,6 +91,7 @@ class DownstreamConnection : public ClientConnection,
   void sendInformational(uint16_t status, const http1::HeaderList& headers) override;
   void sendResponseBody(const char* data, size_t len) override;
   void sendResponseEnd() override;
+  void sendResponseEndWithTrailers(http1::HeaderList&& trailers) override;
   void sendLocalReply(core::ErrorCode code, std::string_view request_id,
                       const http1::HeaderList& extra) override;
   void abortResponse() override;

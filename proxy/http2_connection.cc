@@ -110,6 +110,11 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
     conn_.session_->endBody(id_);
     conn_.flushSession();
   }
+  void sendResponseEndWithTrailers(http1::HeaderList&& trailers) override {
+    finishing_ = true;
+    conn_.session_->endBody(id_, std::move(trailers));
+    conn_.flushSession();
+  }
   void sendLocalReply(ErrorCode code, std::string_view request_id,
                       const http1::HeaderList& extra) override {
     responded_ = true;
@@ -411,9 +416,13 @@ void Http2Connection::onRequestData(int32_t id, const uint8_t* data, size_t len)
   }
 }
 
-// The HTTP/1.1 request toward the upstream ends with an empty last chunk: request trailers are
-// not forwarded (a proxy may drop them; none of baton's routes reads them).
-void Http2Connection::onRequestTrailers(int32_t, http1::HeaderList&&) {}
+// Kept by the Stream until the body ends: forwarded to an HTTP/2 upstream (gRPC), dropped
+// toward HTTP/1.1 (its request ends with an empty last chunk).
+void Http2Connection::onRequestTrailers(int32_t id, http1::HeaderList&& trailers) {
+  if (StreamSink* sink = find(id)) {
+    if (Stream* stream = sink->stream()) stream->onRequestTrailers(std::move(trailers));
+  }
+}
 
 void Http2Connection::onRequestEnd(int32_t id) {
   if (StreamSink* sink = find(id)) sink->onEnd();

@@ -126,6 +126,9 @@ bool Stream::wantsWebSocket() const {
   if (!request_.upgrade || !sink_.supportsUpgrade()) return false;
   if (request_.method != "GET" || request_.version_minor != 1 || request_.hasBody()) return false;
   if (!requestsWebSocket(request_.headers)) return false;
+  if (snapshot_->clusters[route_->cluster_index]->protocol() != conf::UpstreamProtocol::Http1) {
+    return false;  // HTTP/2 upstreams have no Upgrade (RFC 8441 is not spoken upstream)
+  }
   const conf::RouteSpec* spec = routeSpecOf(*snapshot_, route_);
   return spec != nullptr && spec->websocket;
 }
@@ -251,6 +254,10 @@ void Stream::pickAndConnect() {
     ++host_stats_->in_flight;
     in_flight_on_host_ = true;
   }  // kept after a failure so the log names the last host tried
+  if (cluster->protocol() != conf::UpstreamProtocol::Http1) {
+    connectH2(*cluster);
+    return;
+  }
   upstream_ = worker_.pool().take(host_picked_->address);
   if (upstream_ != nullptr) {
     upstream_->attach(this);
@@ -265,6 +272,27 @@ void Stream::connectFresh() {
                                           snapshot_->config->limits.buffer_high_watermark, this);
   if (upstream_->dead()) {
     onConnectFailure(Error::upstream(ErrorCode::UpstreamConnectFailed, true, "connect failed"));
+    return;
+  }
+  connect_timer_.arm(connect_timeout_);
+}
+
+// A stream on a shared HTTP/2 connection to the host: at once when one is up with room, else
+// when the (new) connection is, within the connect timeout.
+void Stream::connectH2(const upstream::Cluster& cluster) {
+  H2Options options;
+  options.tls = cluster.protocol() == conf::UpstreamProtocol::H2;
+  options.verify = cluster.tlsVerify();
+  options.ca_file = cluster.tlsCaFile();
+  options.high_watermark = snapshot_->config->limits.buffer_high_watermark;
+  options.idle_timeout = snapshot_->config->timeouts.upstream_idle;
+  h2_ = worker_.pool().h2().open(*host_picked_, options, this);
+  if (h2_ == nullptr) {
+    onConnectFailure(Error::upstream(ErrorCode::UpstreamConnectFailed, true, "connect failed"));
+    return;
+  }
+  if (h2_->ready()) {
+    onUpstreamConnected();
     return;
   }
   connect_timer_.arm(connect_timeout_);
@@ -289,11 +317,11 @@ void Stream::onUpstreamConnected() {
     lb_->onRequestStart(*host_picked_);
     counted_on_host_ = true;
   }
-  sendRequestHead();
-  startRequestBody();
+  if (sendRequestHead()) startRequestBody();
 }
 
-void Stream::sendRequestHead() {
+// False when the stream went elsewhere (another host) or failed meanwhile.
+bool Stream::sendRequestHead() {
   ForwardContext ctx;
   ctx.client_ip = info_.client_ip;
   ctx.proto = info_.tls ? "https" : "http";
@@ -311,16 +339,44 @@ void Stream::sendRequestHead() {
   } else if (request_.content_length) {
     headers.push_back({"Content-Length", std::to_string(*request_.content_length)});
   }
+  if (h2_ != nullptr) return sendRequestHeadH2(headers);
   std::string bytes;
   bytes.reserve(512);
   if (auto ok = http1::serializeRequestHead(request_.method, forward_target_, headers, bytes);
       !ok) {
     failStream(std::move(ok.error()));
-    return;
+    return false;
   }
   upstream_->startRequest(head_request_, snapshot_->config->limits.buffer_high_watermark);
   upstream_->send(bytes);
   head_sent_ = true;
+  return true;
+}
+
+// The forwarded fields as for HTTP/1 (the codec turns host into :authority and drops the
+// connection-specific ones); `te: trailers` goes through, since gRPC servers require it.
+bool Stream::sendRequestHeadH2(const http1::HeaderList& headers) {
+  const std::string* te = http1::findHeader(request_.headers, "te");
+  http1::HeaderList with_te;
+  const http1::HeaderList* fields = &headers;
+  if (te != nullptr && te->find("trailers") != std::string::npos) {
+    with_te = headers;
+    with_te.push_back({"te", "trailers"});
+    fields = &with_te;
+  }
+  const std::string* authority = http1::findHeader(headers, "host");
+  auto sent = h2_->sendHead(request_.method, authority != nullptr ? *authority : host_,
+                            forward_target_, *fields, head_request_, !request_.hasBody());
+  if (!sent) {
+    if (sent.error().retryable) {
+      onConnectFailure(std::move(sent.error()));
+    } else {
+      failStream(std::move(sent.error()));
+    }
+    return false;
+  }
+  head_sent_ = true;
+  return true;
 }
 
 void Stream::startRequestBody() {
@@ -341,16 +397,22 @@ void Stream::onRequestBody(const char* data, size_t len) {
     return;
   }
   touchBodyIdle();
-  if (request_.chunked) {
+  size_t pending = 0;
+  if (h2_ != nullptr) {
+    h2_->sendBody(data, len);
+    pending = h2_->pendingOutput();
+  } else if (request_.chunked) {
     std::string header;
     http1::appendChunkHeader(len, header);
     upstream_->send(header);
     upstream_->send(data, len);
     upstream_->send("\r\n", 2);
+    pending = upstream_->pendingOutput();
   } else {
     upstream_->send(data, len);
+    pending = upstream_->pendingOutput();
   }
-  if (upstream_->pendingOutput() > snapshot_->config->limits.buffer_high_watermark) {
+  if (pending > snapshot_->config->limits.buffer_high_watermark) {
     downstream_paused_ = true;
     sink_.pauseRequestBody();
     // The upstream must take the body within body_idle, or the request fails (504): an
@@ -370,9 +432,17 @@ void Stream::onUpstreamDrained() {
 void Stream::onRequestComplete() {
   request_complete_ = true;
   if (done_ || !head_sent_) return;  // sent once the upstream is connected
-  if (request_.chunked) upstream_->send(http1::kLastChunk);
+  if (h2_ != nullptr) {
+    h2_->endBody(std::move(request_trailers_));
+  } else if (request_.chunked) {
+    upstream_->send(http1::kLastChunk);
+  }
   request_body_done_upstream_ = true;
   if (!response_first_byte_) armFirstByteTimer();
+}
+
+void Stream::onRequestTrailers(http1::HeaderList&& trailers) {
+  if (!done_) request_trailers_ = std::move(trailers);
 }
 
 // ---- Phase 10: stream the response back ------------------------------------------------------
@@ -484,7 +554,11 @@ void Stream::onUpstreamBody(const char* data, size_t len) {
   if (!upstream_paused_ &&
       sink_.bufferedResponseBytes() > snapshot_->config->limits.buffer_high_watermark) {
     upstream_paused_ = true;
-    upstream_->pauseReading();
+    if (h2_ != nullptr) {
+      h2_->pauseReading();
+    } else {
+      upstream_->pauseReading();
+    }
     // From now on the timer watches the client's reading, not the upstream.
     buffered_at_check_ = sink_.bufferedResponseBytes();
     response_timer_.arm(body_idle_timeout_);
@@ -492,16 +566,28 @@ void Stream::onUpstreamBody(const char* data, size_t len) {
 }
 
 void Stream::onDownstreamDrained() {
-  if (upstream_paused_ && upstream_ != nullptr && !done_) {
+  if (upstream_paused_ && (upstream_ != nullptr || h2_ != nullptr) && !done_) {
     upstream_paused_ = false;
     response_timer_.arm(body_idle_timeout_);
-    upstream_->resumeReading();
+    if (h2_ != nullptr) {
+      h2_->resumeReading();
+    } else {
+      upstream_->resumeReading();
+    }
   }
+}
+
+void Stream::onUpstreamTrailers(http1::HeaderList&& trailers) {
+  if (!done_) response_trailers_ = std::move(trailers);
 }
 
 void Stream::onUpstreamComplete() {
   if (done_) return;
-  sink_.sendResponseEnd();
+  if (response_trailers_.empty()) {
+    sink_.sendResponseEnd();
+  } else {
+    sink_.sendResponseEndWithTrailers(std::move(response_trailers_));
+  }
   finish(ErrorCode::Ok);
 }
 
@@ -509,6 +595,21 @@ void Stream::onUpstreamError(Error error) {
   if (done_) return;
   if (!head_sent_) {
     onConnectFailure(std::move(error));
+    return;
+  }
+  if (h2_ != nullptr) {
+    // HTTP/2: a stream the backend never processed (refused, above a GOAWAY's last stream id)
+    // goes to another host, as a connect failure, when nothing of the request body was taken
+    // from the client yet and no response byte came.
+    if (error.retryable && bytes_in_ == 0 && !response_first_byte_) {
+      head_sent_ = false;
+      request_body_done_upstream_ = false;
+      response_timer_.cancel();
+      sink_.pauseRequestBody();  // the body waits in the client's socket for the next host
+      onConnectFailure(std::move(error));
+      return;
+    }
+    failStream(std::move(error));
     return;
   }
   if (canRetryOnFreshConnection(error)) {
@@ -614,6 +715,8 @@ void Stream::releaseUpstream(bool reusable) {
     --host_stats_->in_flight;
     in_flight_on_host_ = false;
   }
+  // HTTP/2: the connection stays with the pool; a stream cut before its end is reset.
+  h2_.reset();
   if (upstream_ == nullptr) return;
   upstream_->attach(nullptr);
   // A draining worker keeps no idle connections; nor does a host an operator took out (its

@@ -4,7 +4,12 @@
 //
 // The stream is protocol-neutral on the downstream side: it talks to a DownstreamSink (the HTTP/1
 // connection today; an HTTP/2 stream later) and receives the request through onRequestHead /
-// onRequestBody / onRequestComplete. Upstream it speaks HTTP/1.1 through UpstreamConnection.
+// onRequestBody / onRequestComplete. Upstream it speaks HTTP/1.1 through UpstreamConnection, or
+// HTTP/2 (clusters with protocol h2c / h2) through an H2UpstreamStream on the worker's
+// multiplexed pool (proxy/upstream_h2.h): both report through UpstreamConnection::Handler, and
+// the few places that send or pause branch on which one the stream holds. Trailers (gRPC) pass
+// both ways between HTTP/2 peers: request trailers from onRequestTrailers, response trailers to
+// DownstreamSink::sendResponseEndWithTrailers.
 //
 // Owned by its downstream connection; lives on one worker thread; holds the snapshot it started
 // with until it ends. Never throws: every failure becomes an ErrorCode answered by the local
@@ -35,6 +40,7 @@
 #include "proxy/snapshot.h"
 #include "proxy/tunnel.h"
 #include "proxy/upstream_connection.h"
+#include "proxy/upstream_h2.h"
 #include "proxy/worker_stats.h"
 #include "routing/request_target.h"
 #include "upstream/load_balancer.h"
@@ -53,7 +59,7 @@ struct DownstreamInfo {
   conf::RouteBy route_by = conf::RouteBy::Host;
   std::string route_scope;  // "" = shared vhosts
   bool tls = false;         // the downstream connection is TLS
-  uint8_t http_major = 1;   // 2: an HTTP/2 stream (access log; upstream is always HTTP/1.1)
+  uint8_t http_major = 1;   // 2: an HTTP/2 stream (access log; the upstream's is the cluster's)
   // The listener's counters (held by the connection, which outlives its streams).
   ListenerRuntime* listener_stats = nullptr;
 };
@@ -70,6 +76,13 @@ class DownstreamSink {
   virtual void sendInformational(uint16_t status, const http1::HeaderList& headers) = 0;
   virtual void sendResponseBody(const char* data, size_t len) = 0;
   virtual void sendResponseEnd() = 0;
+  // The response ends with trailers (an HTTP/2 upstream's, e.g. gRPC's grpc-status). HTTP/2:
+  // a trailing HEADERS frame; HTTP/1: the chunked trailer section when the response is
+  // chunked, else dropped (the default: they are dropped).
+  virtual void sendResponseEndWithTrailers(http1::HeaderList&& trailers) {
+    (void)trailers;
+    sendResponseEnd();
+  }
   // Error (or route-action answer) before the response head: one local reply from the table,
   // plus `extra` fields (Location, WWW-Authenticate).
   virtual void sendLocalReply(core::ErrorCode code, std::string_view request_id,
@@ -116,6 +129,9 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   void onRequestHead(http1::RequestHead&& head);
   void onRequestBody(const char* data, size_t len);
   void onRequestComplete();
+  // Request trailers (HTTP/2 clients), before onRequestComplete: forwarded to an HTTP/2
+  // upstream, dropped toward HTTP/1.1 (its request ends with an empty last chunk).
+  void onRequestTrailers(http1::HeaderList&& trailers);
   // The downstream drained its response buffer below the low watermark.
   void onDownstreamDrained();
   // The client went away or timed out: release everything, log, no reply.
@@ -144,7 +160,9 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   void rewriteResponseHeaders(http1::HeaderList& headers) const;
   void pickAndConnect();
   void onConnectFailure(core::Error error);
-  void sendRequestHead();
+  bool sendRequestHead();
+  void connectH2(const upstream::Cluster& cluster);
+  bool sendRequestHeadH2(const http1::HeaderList& headers);
   void startRequestBody();
   void finishResponse();
   void failStream(core::Error error);
@@ -164,6 +182,7 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   void onUpstreamInformational(http1::ResponseHead&& head) override;
   void onUpstreamHead(http1::ResponseHead&& head) override;
   void onUpstreamBody(const char* data, size_t len) override;
+  void onUpstreamTrailers(http1::HeaderList&& trailers) override;
   void onUpstreamComplete() override;
   void onUpstreamError(core::Error error) override;
   void onUpstreamDrained() override;
@@ -200,6 +219,10 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   const upstream::Host* host_picked_ = nullptr;
   upstream::TriedHosts tried_;
   std::unique_ptr<UpstreamConnection> upstream_;
+  // HTTP/2 clusters: the request's stream on a shared connection (upstream_ stays null).
+  std::unique_ptr<H2UpstreamStream> h2_;
+  http1::HeaderList request_trailers_;
+  http1::HeaderList response_trailers_;
   bool counted_on_host_ = false;
   // Counters this stream records into at its end (see worker_stats.h).
   StatsRef<RouteRuntime> route_stats_;

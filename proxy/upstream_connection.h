@@ -30,6 +30,9 @@ class UpstreamConnection : public core::Deletable,
     virtual void onUpstreamInformational(http1::ResponseHead&& head) = 0;
     virtual void onUpstreamHead(http1::ResponseHead&& head) = 0;
     virtual void onUpstreamBody(const char* data, size_t len) = 0;
+    // Response trailers, before onUpstreamComplete. Only HTTP/2 upstreams (H2UpstreamStream,
+    // proxy/upstream_h2.h) deliver them: the HTTP/1 client codec drops chunked trailers.
+    virtual void onUpstreamTrailers(http1::HeaderList&& trailers) { (void)trailers; }
     virtual void onUpstreamComplete() = 0;
     // Connect failure, reset, protocol error; the connection is dead after this.
     virtual void onUpstreamError(core::Error error) = 0;

@@ -2,8 +2,9 @@
 
 namespace baton::proxy {
 
+// The HTTP/2 connections go with h2_ itself (destroyed at once, not retired through the loop).
 UpstreamPool::~UpstreamPool() {
-  closeAll();
+  idle_.clear();
 }
 
 std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& address) {
@@ -47,12 +48,14 @@ void UpstreamPool::remove(const std::string& address, IdleList::iterator it) {
 
 void UpstreamPool::closeAll() {
   idle_.clear();
+  h2_.closeAll();
 }
 
 void UpstreamPool::closeIdle(const std::string& address) {
   // Not inside any of these connections' callbacks (called from a snapshot change): erasing
   // destroys them and their timers at once.
   idle_.erase(address);
+  h2_.closeIdle(address);
 }
 
 size_t UpstreamPool::idleCount(const std::string& address) const {

@@ -4,6 +4,10 @@
 // An idle connection is dropped when the upstream closes it, sends stray bytes, or stays idle past
 // `idle_timeout`. take() returns the most recently used connection (warmest, least likely to be
 // closed by the upstream's own idle timer).
+//
+// HTTP/2 clusters (h2c, h2) use h2() instead: multiplexed connections are shared by streams
+// rather than taken and released (proxy/upstream_h2.h). closeAll() and closeIdle() retire them
+// too (no new streams; each closes when its last stream ends).
 #pragma once
 
 #include <chrono>
@@ -14,12 +18,13 @@
 
 #include "proxy/core/event_loop.h"
 #include "proxy/upstream_connection.h"
+#include "proxy/upstream_h2.h"
 
 namespace baton::proxy {
 
 class UpstreamPool {
  public:
-  explicit UpstreamPool(core::EventLoop& loop) : loop_(loop) {}
+  explicit UpstreamPool(core::EventLoop& loop) : loop_(loop), h2_(loop) {}
   ~UpstreamPool();
 
   // An idle connection to `address`, or nullptr.
@@ -32,6 +37,7 @@ class UpstreamPool {
   void closeIdle(const std::string& address);
   size_t idleCount() const;
   size_t idleCount(const std::string& address) const;
+  H2Pool& h2() { return h2_; }
 
  private:
   struct Idle {
@@ -43,6 +49,7 @@ class UpstreamPool {
 
   core::EventLoop& loop_;
   std::unordered_map<std::string, IdleList> idle_;
+  H2Pool h2_;
 };
 
 }  // namespace baton::proxy

@@ -13,7 +13,7 @@ PACKAGES=(
   # unit tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # integration tests: real clients
-  curl nghttp2-client python3 python3-h2 python3-pytest
+  curl nghttp2-client python3 python3-h2 python3-pytest openssl
   # admin: /metrics parsed by Prometheus' own parser, the dashboard driven in a real browser
   # (playwright-core from npm, pinned in tests/dashboard/package-lock.json), unit-file checks
   python3-prometheus-client chromium nodejs systemd

@@ -193,6 +193,9 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
   cluster->connect_attempts_ = spec.connect_attempts;
   cluster->sticky_cookie_ = spec.sticky_cookie;
   cluster->timeouts_ = spec.timeouts;
+  cluster->protocol_ = spec.protocol;
+  cluster->tls_verify_ = spec.tls_verify;
+  cluster->tls_ca_file_ = spec.tls_ca_file;
   cluster->hosts_.reserve(spec.hosts.size());
   std::unordered_map<std::string, size_t> seen;  // only for large clusters, see firstSame
   for (size_t i = 0; i < spec.hosts.size(); ++i) {

@@ -62,6 +62,10 @@ class Cluster {
   const std::string& stickyCookie() const { return sticky_cookie_; }
   // Per-cluster overrides of [timeouts]; unset fields use the global value.
   const conf::TimeoutOverrides& timeouts() const { return timeouts_; }
+  // Backend protocol (http1, h2c, h2) and, for h2, certificate verification.
+  conf::UpstreamProtocol protocol() const { return protocol_; }
+  bool tlsVerify() const { return tls_verify_; }
+  const std::string& tlsCaFile() const { return tls_ca_file_; }
   // The Active host whose sticky_value is `value`, else nullptr (unknown, draining, gone).
   const Host* findActiveBySticky(std::string_view value) const;
 
@@ -74,6 +78,9 @@ class Cluster {
   uint32_t connect_attempts_ = 3;
   std::string sticky_cookie_;
   conf::TimeoutOverrides timeouts_;
+  conf::UpstreamProtocol protocol_ = conf::UpstreamProtocol::Http1;
+  bool tls_verify_ = true;
+  std::string tls_ca_file_;
 };
 
 // First 10 lower-case hex digits of SHA-1(`name`) (marathon-lb's sticky cookie value).

@@ -259,6 +259,23 @@ void readWebSocket(const PortReader& r, PortLabels& out) {
   }
 }
 
+// BATON_{n}_PROTO: http1 | h2c | h2, any case. Anything else is an issue and the port stays
+// HTTP/1 (a backend that speaks only HTTP/2 then fails visibly, 502, never silently).
+void readProto(const PortReader& r, PortLabels& out) {
+  const std::string* v = r.getBaton("PROTO");
+  if (v == nullptr) return;
+  const std::string word = lower(trim(*v));
+  if (word == "http1") {
+    out.protocol = conf::UpstreamProtocol::Http1;
+  } else if (word == "h2c") {
+    out.protocol = conf::UpstreamProtocol::H2c;
+  } else if (word == "h2") {
+    out.protocol = conf::UpstreamProtocol::H2;
+  } else {
+    r.issue(r.batonName("PROTO"), "not one of http1, h2c, h2; the port stays http1");
+  }
+}
+
 void readTimeouts(const PortReader& r, PortLabels& out) {
   readTimeout(r, "TIMEOUT_CONNECT", out.timeouts.upstream_connect);
   readTimeout(r, "TIMEOUT_SERVER", out.timeouts.upstream_first_byte);
@@ -288,7 +305,7 @@ constexpr std::array kKnownPortKeys = {
     "BACKEND_NETWORK_ALLOWED_ACL",
 };
 constexpr std::array kBatonPortKeys = {"TIMEOUT_CONNECT", "TIMEOUT_SERVER", "TIMEOUT_BODY_IDLE",
-                                       "TIMEOUT_TUNNEL", "WEBSOCKET"};
+                                       "TIMEOUT_TUNNEL",  "WEBSOCKET",      "PROTO"};
 constexpr std::array kKnownAppLabels = {
     "HAPROXY_GROUP",
     "HAPROXY_APP_ID",
@@ -409,6 +426,7 @@ PortLabels readPortLabels(const App& app, size_t index, std::vector<DiscoveryIss
   readAcl(r, out);
   readTimeouts(r, out);
   readWebSocket(r, out);
+  readProto(r, out);
   readSslCerts(r, out);
   return out;
 }

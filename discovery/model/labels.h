@@ -44,6 +44,9 @@ struct PortLabels {
   std::vector<std::string> allowed_sources;  // canonical CIDRs
   conf::TimeoutOverrides timeouts;
   bool websocket = true;  // BATON_{n}_WEBSOCKET (HAProxy tunnelled upgrades on every backend)
+  // BATON_{n}_PROTO: http1 (default), h2c or h2 (TLS, ALPN h2, certificate verified against
+  // the system store) toward the tasks: gRPC apps need h2c or h2.
+  conf::UpstreamProtocol protocol = conf::UpstreamProtocol::Http1;
   // HAPROXY_{n}_SSL_CERT: combined PEM files on baton's host (absolute paths, comma-separated);
   // the port's own listener terminates TLS with them and the :443 listener offers them by SNI.
   std::vector<std::string> ssl_certs;

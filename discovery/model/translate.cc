@@ -235,6 +235,7 @@ class Translator {
     cluster.policy = plan.labels.balance;
     if (plan.labels.sticky) cluster.sticky_cookie = "mesosphere_server_id";
     cluster.timeouts = plan.labels.timeouts;
+    cluster.protocol = plan.labels.protocol;
     cluster.origin = "marathon:" + app.id;
     cluster.hosts.reserve(app.tasks.size());
     for (const Task& task : app.tasks) {

@@ -198,9 +198,10 @@ cluster = "web"
 // ---- Unknown keys ----
 
 TEST(LoaderErrors, UnknownTopLevelKey) {
-  EXPECT_EQ(errorOf("listner = 1\n" + base()),
-            "t.toml:1: listner: unknown key (expected one of: server, timeouts, limits, tls, http2, "
-            "listener, cluster, vhost, marathon, admin)");
+  EXPECT_EQ(
+      errorOf("listner = 1\n" + base()),
+      "t.toml:1: listner: unknown key (expected one of: server, timeouts, limits, tls, http2, "
+      "listener, cluster, vhost, marathon, admin)");
   EXPECT_EQ(errorOf("[servr]\nworkers = 1\n" + base()).substr(0, 31),
             "t.toml:1: servr: unknown key (e");
 }
@@ -225,7 +226,8 @@ TEST(LoaderErrors, UnknownKeyInArrayOfTablesElement) {
             "tunnel_idle)");
   EXPECT_EQ(errorOf(base() + "[[cluster]]\nname = \"x\"\nhost = [\"127.0.0.1:1\"]\n"),
             "t.toml:16: cluster[1].host: unknown key (expected one of: name, policy, "
-            "max_idle_connections, connect_attempts, sticky_cookie, timeouts, hosts)");
+            "max_idle_connections, connect_attempts, sticky_cookie, timeouts, hosts, protocol, "
+            "tls_verify, tls_ca_file)");
   EXPECT_EQ(errorOf(R"([[listener]]
 name = "http"
 address = "127.0.0.1:8080"
@@ -295,6 +297,35 @@ TEST(LoaderErrors, BadEnumValues) {
             "\"forward\", \"encode\", \"reject\")");
   EXPECT_EQ(errorOf(base() + "raw_bytes = \"drop\"\n").substr(0, 60),
             "t.toml:14: vhost[0].route[0].raw_bytes: unknown value \"drop\"");
+}
+
+TEST(Loader, ClusterProtocol) {
+  const ConfigSpec defaults = load(base());
+  EXPECT_EQ(defaults.clusters[0].protocol, UpstreamProtocol::Http1);
+  EXPECT_TRUE(defaults.clusters[0].tls_verify);
+  EXPECT_EQ(defaults.clusters[0].tls_ca_file, "");
+  std::string text = base();
+  text.insert(text.find("hosts"), "protocol = \"h2c\"\n");
+  EXPECT_EQ(load(text).clusters[0].protocol, UpstreamProtocol::H2c);
+  text = base();
+  text.insert(text.find("hosts"),
+              "protocol = \"h2\"\ntls_verify = false\ntls_ca_file = \"/etc/ca.pem\"\n");
+  const ConfigSpec h2 = load(text);
+  EXPECT_EQ(h2.clusters[0].protocol, UpstreamProtocol::H2);
+  EXPECT_FALSE(h2.clusters[0].tls_verify);
+  EXPECT_EQ(h2.clusters[0].tls_ca_file, "/etc/ca.pem");
+}
+
+TEST(LoaderErrors, ClusterProtocol) {
+  std::string text = base();
+  text.insert(text.find("hosts"), "protocol = \"grpc\"\n");
+  EXPECT_EQ(errorOf(text).substr(0, 42), "t.toml:7: cluster[0].protocol: unknown val");
+  text = base();
+  text.insert(text.find("hosts"), "protocol = \"h2c\"\ntls_verify = false\n");
+  EXPECT_EQ(errorOf(text), "t.toml:8: cluster[0].tls_verify: only with protocol = \"h2\"");
+  text = base();
+  text.insert(text.find("hosts"), "tls_ca_file = \"/x.pem\"\n");
+  EXPECT_EQ(errorOf(text), "t.toml:7: cluster[0].tls_ca_file: only with protocol = \"h2\"");
 }
 
 TEST(LoaderErrors, OutOfRangeIntegers) {

@@ -163,6 +163,24 @@ TEST(Labels, WebSocketValueChecked) {
   EXPECT_TRUE(issues.empty());  // known to checkAppLabels
 }
 
+TEST(Labels, BatonProto) {
+  std::vector<DiscoveryIssue> issues;
+  EXPECT_EQ(readPortLabels(appWith({}), 0, issues).protocol, conf::UpstreamProtocol::Http1);
+  EXPECT_EQ(readPortLabels(appWith({{"BATON_0_PROTO", "h2c"}}), 0, issues).protocol,
+            conf::UpstreamProtocol::H2c);
+  EXPECT_EQ(readPortLabels(appWith({{"BATON_0_PROTO", " H2 "}}), 0, issues).protocol,
+            conf::UpstreamProtocol::H2);
+  EXPECT_EQ(readPortLabels(appWith({{"BATON_0_PROTO", "http1"}}), 0, issues).protocol,
+            conf::UpstreamProtocol::Http1);
+  EXPECT_TRUE(issues.empty());
+  const PortLabels bad = readPortLabels(appWith({{"BATON_0_PROTO", "grpc"}}), 0, issues);
+  EXPECT_EQ(bad.protocol, conf::UpstreamProtocol::Http1);
+  EXPECT_TRUE(hasIssue(issues, "BATON_0_PROTO", "not one of http1, h2c, h2"));
+  issues.clear();
+  checkAppLabels(appWith({{"BATON_0_PROTO", "h2c"}}), issues);
+  EXPECT_TRUE(issues.empty());  // known to checkAppLabels
+}
+
 TEST(Labels, UnsupportedTemplateAndUnknownLabelsReported) {
   std::vector<DiscoveryIssue> issues;
   checkAppLabels(appWith({{"HAPROXY_GROUP", "external"},

@@ -375,6 +375,15 @@ TEST(Translate, RouteActionsAndClusterSettings) {
   EXPECT_FALSE(c->timeouts.upstream_connect.has_value());
 }
 
+TEST(Translate, ProtoLabelPerPortCluster) {
+  Fixture f;
+  App a = app("/grpc", 10020, {{"HAPROXY_0_VHOST", "grpc.example.com"}, {"BATON_0_PROTO", "h2c"}});
+  App b = app("/web", 10021, {{"HAPROXY_0_VHOST", "web.example.com"}});
+  const DiscoveredSpec s = f.run({a, b});
+  EXPECT_EQ(cluster(s, "grpc_10020")->protocol, conf::UpstreamProtocol::H2c);
+  EXPECT_EQ(cluster(s, "web_10021")->protocol, conf::UpstreamProtocol::Http1);
+}
+
 TEST(Translate, WebSocketLabelPerPort) {
   Fixture f;
   App on = app("/chat", 10010, {{"HAPROXY_0_VHOST", "chat.example.com"}});
