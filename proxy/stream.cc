@@ -23,22 +23,6 @@ bool isIdempotent(std::string_view method) {
          method == "DELETE";
 }
 
-// The spec a routed route was built from. The table holds every vhost's routes in config order
-// (RouteTable::route(i)), so the route's index walks the same vhost list. Only upgrade requests
-// ask, so the walk stays off the plain request path.
-const conf::RouteSpec* routeSpecOf(const ProxySnapshot& snapshot, const routing::Route* route) {
-  const routing::RouteTable& table = *snapshot.routes;
-  if (route == nullptr || table.routeCount() == 0) return nullptr;
-  const auto offset = route - &table.route(0);
-  if (offset < 0 || static_cast<size_t>(offset) >= table.routeCount()) return nullptr;
-  auto n = static_cast<size_t>(offset);
-  for (const conf::VirtualHostSpec& vh : snapshot.config->vhosts) {
-    if (n < vh.routes.size()) return &vh.routes[n];
-    n -= vh.routes.size();
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 Stream::Stream(Worker& worker, DownstreamSink& sink, const DownstreamInfo& info)
@@ -129,16 +113,14 @@ bool Stream::wantsWebSocket() const {
   if (snapshot_->clusters[route_->cluster_index]->protocol() != conf::UpstreamProtocol::Http1) {
     return false;  // HTTP/2 upstreams have no Upgrade (RFC 8441 is not spoken upstream)
   }
-  const conf::RouteSpec* spec = routeSpecOf(*snapshot_, route_);
-  return spec != nullptr && spec->websocket;
+  return route_->websocket;
 }
 
 // route tunnel_idle, else the cluster's, else [timeouts] tunnel_idle.
 void Stream::decideTunnelIdle() {
-  const conf::RouteSpec* spec = routeSpecOf(*snapshot_, route_);
   const auto& cluster = snapshot_->clusters[route_->cluster_index];
-  if (spec != nullptr && spec->tunnel_idle) {
-    tunnel_idle_ = *spec->tunnel_idle;
+  if (route_->tunnel_idle) {
+    tunnel_idle_ = *route_->tunnel_idle;
   } else if (cluster->timeouts().tunnel_idle) {
     tunnel_idle_ = *cluster->timeouts().tunnel_idle;
   } else {

@@ -220,6 +220,8 @@ Result<Route> buildRoute(const conf::VirtualHostSpec& vh, const conf::RouteSpec&
   route.body_limit = spec.body_bytes.value_or(default_body_limit);
   route.raw_bytes = spec.raw_bytes;
   route.merge_slashes = spec.merge_slashes;
+  route.websocket = spec.websocket;
+  route.tunnel_idle = spec.tunnel_idle;
   auto actions = buildActions(vh, spec, n);
   if (!actions) return fail(std::move(actions.error()));
   route.actions = std::move(*actions);

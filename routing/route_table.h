@@ -54,6 +54,8 @@ struct Route {
   std::optional<conf::RawByteMode> raw_bytes;  // unset: use the listener's
   bool merge_slashes = true;
   RouteActions actions;
+  bool websocket = true;                      // Upgrade: websocket forwarded, tunnel after 101
+  std::optional<conf::Duration> tunnel_idle;  // unset: the cluster's, else [timeouts]
 };
 
 class RouteTable {

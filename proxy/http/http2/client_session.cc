@@ -6,31 +6,17 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
+
+#include "proxy/http/http2/header_fields.h"
+#include "proxy/http/http2/outbound_stream.h"
+#include "proxy/http/http2/session_setup.h"
 
 namespace baton::proxy::http2 {
 
 namespace {
 
-// The connection window: consumed on receipt, so it only needs to keep several streams busy.
-constexpr uint32_t kMinConnectionWindow = 1024 * 1024;
 // RFC 9113 §6.5.2 suggests at least 100; assumed until the backend's SETTINGS say otherwise.
 constexpr uint32_t kAssumedMaxStreams = 100;
-
-bool hasForbiddenByte(std::string_view s) {
-  for (const char c : s) {
-    if (c == '\r' || c == '\n' || c == '\0') return true;
-  }
-  return false;
-}
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // RFC 9113 §8.2.2: connection-specific fields never go out; host becomes :authority;
 // content-length is kept (nghttp2 checks it against the DATA we send).
@@ -42,36 +28,6 @@ bool droppedInRequest(std::string_view lower_name, std::string_view value) {
          lower_name == "http2-settings";
 }
 
-nghttp2_nv makeNv(const std::string& name, const std::string& value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
-}
-
-// Owns the strings an nghttp2_nv array points at until the submit call copied them.
-struct NvList {
-  std::vector<std::string> storage;
-  std::vector<nghttp2_nv> nva;
-  void add(std::string name, std::string value) {
-    storage.push_back(std::move(name));
-    storage.push_back(std::move(value));
-  }
-  void addFields(const http1::HeaderList& headers) {
-    for (const http1::HeaderField& h : headers) {
-      std::string name = lowercase(h.name);
-      if (name.empty() || name[0] == ':' || droppedInRequest(name, h.value)) continue;
-      if (hasForbiddenByte(name) || hasForbiddenByte(h.value)) continue;
-      add(std::move(name), h.value);
-    }
-  }
-  void build() {
-    nva.clear();
-    for (size_t i = 0; i + 1 < storage.size(); i += 2) {
-      nva.push_back(makeNv(storage[i], storage[i + 1]));
-    }
-  }
-};
-
 }  // namespace
 
 // ---- Per-stream state -------------------------------------------------------------------------
@@ -81,12 +37,7 @@ struct ClientSession::StreamState {
 
   int32_t id;
   // Request side.
-  std::string queue;
-  size_t queue_offset = 0;
-  http1::HeaderList trailers;
-  bool body_ended = false;
-  bool deferred = false;
-  bool above_high = false;
+  OutboundBody body;
   bool head_request = false;
   // Response side: the block being decoded.
   uint16_t status = 0;
@@ -95,8 +46,6 @@ struct ClientSession::StreamState {
   bool malformed = false;
   bool final_head = false;  // the final (non-1xx) head was delivered
   bool ended = false;       // onResponseEnd delivered
-
-  size_t queued() const { return queue.size() - queue_offset; }
 };
 
 // ---- nghttp2 callbacks ----------------------------------------------------------------------
@@ -218,38 +167,10 @@ class ClientSession::Callbacks {
     ClientSession& s = self(user_data);
     StreamState* st = s.find(id);
     if (st == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    const size_t n = std::min(length, st->queued());
-    if (n > 0) {
-      std::memcpy(buf, st->queue.data() + st->queue_offset, n);
-      st->queue_offset += n;
-      if (st->queue_offset == st->queue.size()) {
-        st->queue.clear();
-        st->queue_offset = 0;
-      } else if (st->queue_offset > st->queue.size() / 2) {
-        st->queue.erase(0, st->queue_offset);
-        st->queue_offset = 0;
-      }
-      if (st->above_high && st->queued() <= s.limits_.stream_high_watermark / 2) {
-        st->above_high = false;
-        s.writable_.push_back(id);
-      }
-    }
-    if (st->queued() == 0 && st->body_ended) {
-      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (!st->trailers.empty()) {
-        NvList list;
-        list.addFields(st->trailers);
-        list.build();
-        *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        nghttp2_submit_trailer(session, id, list.nva.data(), list.nva.size());
-      }
-      return static_cast<ssize_t>(n);
-    }
-    if (n == 0) {
-      st->deferred = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-    return static_cast<ssize_t>(n);
+    const OutboundBody::Read r = st->body.read(session, id, buf, length, data_flags,
+                                               s.limits_.stream_high_watermark, &droppedInRequest);
+    if (r.writable) s.writable_.push_back(id);
+    return r.result;
   }
 };
 
@@ -300,46 +221,26 @@ ClientSession::ClientSession(const ClientLimits& limits, ClientCallbacks& callba
 core::Result<std::unique_ptr<ClientSession>> ClientSession::create(const ClientLimits& limits,
                                                                    ClientCallbacks& callbacks) {
   std::unique_ptr<ClientSession> s(new ClientSession(limits, callbacks));
-  nghttp2_session_callbacks* cbs = nullptr;
-  if (nghttp2_session_callbacks_new(&cbs) != 0) {
-    return core::fail(core::Error::internal("nghttp2_session_callbacks_new"));
-  }
+  core::Result<SessionSetup> setup = newSessionSetup();
+  if (!setup) return core::fail(setup.error());
+  nghttp2_session_callbacks* cbs = setup->callbacks.get();
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &Callbacks::onBeginHeaders);
   nghttp2_session_callbacks_set_on_header_callback(cbs, &Callbacks::onHeader);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &Callbacks::onFrameRecv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &Callbacks::onDataChunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Callbacks::onStreamClose);
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &Callbacks::onFrameSend);
-  nghttp2_option* opt = nullptr;
-  if (nghttp2_option_new(&opt) != 0) {
-    nghttp2_session_callbacks_del(cbs);
-    return core::fail(core::Error::internal("nghttp2_option_new"));
-  }
-  nghttp2_option_set_no_auto_window_update(opt, 1);
-  nghttp2_option_set_no_closed_streams(opt, 1);
-  nghttp2_option_set_max_outbound_ack(opt, 100);
+  nghttp2_option* opt = setup->options.get();
   nghttp2_option_set_peer_max_concurrent_streams(opt, kAssumedMaxStreams);
   const int rv = nghttp2_session_client_new2(&s->session_, cbs, s.get(), opt);
-  nghttp2_option_del(opt);
-  nghttp2_session_callbacks_del(cbs);
   if (rv != 0) return core::fail(core::Error::internal(nghttp2_strerror(rv)));
 
   // No server push; our stream window bounds what one slow client makes the backend buffer.
-  const nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, limits.initial_window_bytes},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, limits.max_header_list_bytes},
-  };
-  if (int r =
-          nghttp2_submit_settings(s->session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-      r != 0) {
-    return core::fail(core::Error::internal(nghttp2_strerror(r)));
+  if (auto r = submitSettingsAndWindow(s->session_, {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+                                       limits.initial_window_bytes, limits.max_header_list_bytes);
+      !r) {
+    return core::fail(r.error());
   }
-  const uint32_t connection_window = std::max<uint32_t>(
-      kMinConnectionWindow,
-      std::min<uint64_t>(uint64_t{limits.initial_window_bytes} * 4, NGHTTP2_MAX_WINDOW_SIZE));
-  nghttp2_session_set_local_window_size(s->session_, NGHTTP2_FLAG_NONE, 0,
-                                        static_cast<int32_t>(connection_window));
   return s;
 }
 
@@ -370,20 +271,11 @@ core::Result<size_t> ClientSession::feed(const uint8_t* data, size_t len) {
 }
 
 size_t ClientSession::sendTo(SessionOutput& out) {
-  size_t total = 0;
-  while (!out.full()) {
-    const uint8_t* data = nullptr;
-    const ssize_t n = nghttp2_session_mem_send(session_, &data);
-    if (n <= 0) break;
-    out.write(data, static_cast<size_t>(n));
-    total += static_cast<size_t>(n);
-  }
+  const size_t total = sendFrames(session_, out);
   // Outside nghttp2's data callback: the owner may now resume producers that write to us.
-  std::vector<int32_t> ready;
-  ready.swap(writable_);
-  for (const int32_t id : ready) {
+  fireWritable(writable_, [this](int32_t id) {
     if (find(id) != nullptr) callbacks_.onStreamWritable(id);
-  }
+  });
   return total;
 }
 
@@ -415,12 +307,12 @@ core::Result<int32_t> ClientSession::submitRequest(const Request& request) {
                                             "no stream available on the connection"));
   }
   NvList list;
-  list.storage.reserve(2 * (4 + (request.headers != nullptr ? request.headers->size() : 0)));
+  list.reserve(4 + (request.headers != nullptr ? request.headers->size() : 0));
   list.add(":method", std::string(request.method));
   list.add(":scheme", std::string(request.scheme));
   list.add(":authority", std::string(request.authority));
   list.add(":path", std::string(request.path));
-  if (request.headers != nullptr) list.addFields(*request.headers);
+  if (request.headers != nullptr) list.addFields(*request.headers, &droppedInRequest);
   list.build();
   nghttp2_data_provider provider{};
   provider.read_callback = &Callbacks::readBody;
@@ -432,31 +324,19 @@ core::Result<int32_t> ClientSession::submitRequest(const Request& request) {
   }
   auto st = std::make_unique<StreamState>(id);
   st->head_request = request.head_request;
-  st->body_ended = request.end_stream;
+  if (request.end_stream) st->body.markEnded();
   streams_[id] = std::move(st);
   return id;
 }
 
 void ClientSession::appendBody(int32_t stream_id, const char* data, size_t len) {
   StreamState* st = find(stream_id);
-  if (st == nullptr || len == 0 || st->body_ended) return;
-  st->queue.append(data, len);
-  if (st->queued() > limits_.stream_high_watermark) st->above_high = true;
-  if (st->deferred) {
-    st->deferred = false;
-    nghttp2_session_resume_data(session_, stream_id);
-  }
+  if (st != nullptr) st->body.append(session_, stream_id, data, len, limits_.stream_high_watermark);
 }
 
 void ClientSession::endBody(int32_t stream_id, http1::HeaderList trailers) {
   StreamState* st = find(stream_id);
-  if (st == nullptr || st->body_ended) return;
-  st->body_ended = true;
-  st->trailers = std::move(trailers);
-  if (st->deferred) {
-    st->deferred = false;
-    nghttp2_session_resume_data(session_, stream_id);
-  }
+  if (st != nullptr) st->body.end(session_, stream_id, std::move(trailers));
 }
 
 void ClientSession::resetStream(int32_t stream_id, H2Error error) {
@@ -466,7 +346,7 @@ void ClientSession::resetStream(int32_t stream_id, H2Error error) {
 
 size_t ClientSession::bufferedBytes(int32_t stream_id) const {
   const StreamState* st = find(stream_id);
-  return st == nullptr ? 0 : st->queued();
+  return st == nullptr ? 0 : st->body.queued();
 }
 
 void ClientSession::consume(int32_t stream_id, size_t len) {

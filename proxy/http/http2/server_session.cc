@@ -1,11 +1,15 @@
-// The only file that includes nghttp2: its error codes and frames become ours here.
+// nghttp2 server side: its error codes and frames become ours here (nghttp2 stays inside
+// proxy/http/http2/; header_fields, outbound_stream and session_setup hold what both sides share).
 #include "proxy/http/http2/server_session.h"
 
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
+
+#include "proxy/http/http2/header_fields.h"
+#include "proxy/http/http2/outbound_stream.h"
+#include "proxy/http/http2/session_setup.h"
 
 namespace baton::proxy::http2 {
 
@@ -17,65 +21,15 @@ using core::ErrorCode;
 // with Huffman never needs more than the decoded size plus a little per field, so anything
 // far above is a CONTINUATION flood, not a request.
 constexpr size_t kHeaderBlockSlack = 2;
-// The connection window: large enough that several streams upload at full speed, consumed on
-// receipt (buffering is bounded by the stream windows, never by this).
-constexpr uint32_t kMinConnectionWindow = 1024 * 1024;
 // Response bytes queued on one connection (all streams) before every stream counts as full.
 constexpr size_t kConnectionQueueFactor = 4;
 
-bool hasForbiddenByte(std::string_view s) {
-  for (const char c : s) {
-    if (c == '\r' || c == '\n' || c == '\0') return true;
-  }
-  return false;
-}
-
 // Connection-specific fields (RFC 9113 §8.2.2) never go out on HTTP/2; content-length is
 // rebuilt from the Stream's framing decision.
-bool droppedInResponse(std::string_view lower_name) {
+bool droppedInResponse(std::string_view lower_name, std::string_view /*value*/) {
   return lower_name == "connection" || lower_name == "keep-alive" ||
          lower_name == "proxy-connection" || lower_name == "transfer-encoding" ||
          lower_name == "upgrade" || lower_name == "te" || lower_name == "content-length";
-}
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-nghttp2_nv makeNv(const std::string& name, const std::string& value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
-}
-
-// Owns the strings an nghttp2_nv array points at until the submit call copied them.
-struct NvList {
-  std::vector<std::string> storage;
-  std::vector<nghttp2_nv> nva;
-  void reserve(size_t n) { storage.reserve(n * 2); }
-  void add(std::string name, std::string value) {
-    storage.push_back(std::move(name));
-    storage.push_back(std::move(value));
-  }
-  void build() {
-    nva.clear();
-    for (size_t i = 0; i + 1 < storage.size(); i += 2) {
-      nva.push_back(makeNv(storage[i], storage[i + 1]));
-    }
-  }
-};
-
-void addFields(const http1::HeaderList& headers, NvList& list) {
-  for (const http1::HeaderField& h : headers) {
-    std::string name = lowercase(h.name);
-    if (droppedInResponse(name) || name.empty() || name[0] == ':') continue;
-    if (hasForbiddenByte(name) || hasForbiddenByte(h.value)) continue;
-    list.add(std::move(name), h.value);
-  }
 }
 
 }  // namespace
@@ -113,15 +67,8 @@ struct ServerSession::StreamState {
   bool request_ended = false;
   bool reset_by_client = false;
   // Response side.
-  std::string queue;
-  size_t queue_offset = 0;
-  http1::HeaderList response_trailers;
+  OutboundBody response_body;
   bool response_submitted = false;
-  bool body_ended = false;
-  bool deferred = false;
-  bool above_high = false;
-
-  size_t queued() const { return queue.size() - queue_offset; }
 };
 
 // ---- nghttp2 callbacks ----------------------------------------------------------------------
@@ -328,7 +275,7 @@ class ServerSession::Callbacks {
     if (it == s.streams_.end()) return 0;
     const bool notify = it->second->delivered;
     const bool by_client = it->second->reset_by_client;
-    s.total_queued_ -= it->second->queued();
+    s.total_queued_ -= it->second->response_body.queued();
     s.streams_.erase(it);
     s.checkConnectionDrained();
     if (s.header_block_stream_ == id) s.header_block_stream_ = 0;
@@ -341,40 +288,14 @@ class ServerSession::Callbacks {
     ServerSession& s = self(user_data);
     StreamState* st = s.find(id);
     if (st == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    const size_t n = std::min(length, st->queued());
-    if (n > 0) {
-      std::memcpy(buf, st->queue.data() + st->queue_offset, n);
-      st->queue_offset += n;
-      s.total_queued_ -= n;
-      if (st->queue_offset == st->queue.size()) {
-        st->queue.clear();
-        st->queue_offset = 0;
-      } else if (st->queue_offset > st->queue.size() / 2) {
-        st->queue.erase(0, st->queue_offset);
-        st->queue_offset = 0;
-      }
-      if (st->above_high && st->queued() <= s.limits_.stream_high_watermark / 2) {
-        st->above_high = false;
-        s.writable_.push_back(id);
-      }
+    const OutboundBody::Read r = st->response_body.read(
+        session, id, buf, length, data_flags, s.limits_.stream_high_watermark, &droppedInResponse);
+    if (r.taken > 0) {
+      s.total_queued_ -= r.taken;
+      if (r.writable) s.writable_.push_back(id);
       s.checkConnectionDrained();
     }
-    if (st->queued() == 0 && st->body_ended) {
-      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (!st->response_trailers.empty()) {
-        NvList list;
-        addFields(st->response_trailers, list);
-        list.build();
-        *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        nghttp2_submit_trailer(session, id, list.nva.data(), list.nva.size());
-      }
-      return static_cast<ssize_t>(n);
-    }
-    if (n == 0) {
-      st->deferred = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-    return static_cast<ssize_t>(n);
+    return r.result;
   }
 };
 
@@ -477,10 +398,9 @@ ServerSession::ServerSession(const SessionLimits& limits, SessionCallbacks& call
 core::Result<std::unique_ptr<ServerSession>> ServerSession::create(const SessionLimits& limits,
                                                                    SessionCallbacks& callbacks) {
   std::unique_ptr<ServerSession> s(new ServerSession(limits, callbacks));
-  nghttp2_session_callbacks* cbs = nullptr;
-  if (nghttp2_session_callbacks_new(&cbs) != 0) {
-    return core::fail(core::Error::internal("nghttp2_session_callbacks_new"));
-  }
+  core::Result<SessionSetup> setup = newSessionSetup();
+  if (!setup) return core::fail(setup.error());
+  nghttp2_session_callbacks* cbs = setup->callbacks.get();
   nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, &Callbacks::onBeginFrame);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &Callbacks::onBeginHeaders);
   nghttp2_session_callbacks_set_on_header_callback(cbs, &Callbacks::onHeader);
@@ -488,38 +408,19 @@ core::Result<std::unique_ptr<ServerSession>> ServerSession::create(const Session
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &Callbacks::onDataChunk);
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &Callbacks::onFrameSend);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Callbacks::onStreamClose);
-
-  nghttp2_option* opt = nullptr;
-  if (nghttp2_option_new(&opt) != 0) {
-    nghttp2_session_callbacks_del(cbs);
-    return core::fail(core::Error::internal("nghttp2_option_new"));
-  }
-  nghttp2_option_set_no_auto_window_update(opt, 1);
-  nghttp2_option_set_no_closed_streams(opt, 1);
+  nghttp2_option* opt = setup->options.get();
   nghttp2_option_set_max_settings(opt, limits.max_settings_entries);
   nghttp2_option_set_max_continuations(opt, limits.max_continuations);
   nghttp2_option_set_stream_reset_rate_limit(opt, limits.reset_burst, limits.reset_rate);
-  nghttp2_option_set_max_outbound_ack(opt, 100);
   const int rv = nghttp2_session_server_new2(&s->session_, cbs, s.get(), opt);
-  nghttp2_option_del(opt);
-  nghttp2_session_callbacks_del(cbs);
   if (rv != 0) return core::fail(core::Error::internal(nghttp2_strerror(rv)));
 
-  const nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, limits.initial_window_bytes},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, limits.max_header_list_bytes},
-  };
-  if (int r =
-          nghttp2_submit_settings(s->session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-      r != 0) {
-    return core::fail(core::Error::internal(nghttp2_strerror(r)));
+  if (auto r = submitSettingsAndWindow(
+          s->session_, {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams},
+          limits.initial_window_bytes, limits.max_header_list_bytes);
+      !r) {
+    return core::fail(r.error());
   }
-  const uint32_t connection_window = std::max<uint32_t>(
-      kMinConnectionWindow,
-      std::min<uint64_t>(uint64_t{limits.initial_window_bytes} * 4, NGHTTP2_MAX_WINDOW_SIZE));
-  nghttp2_session_set_local_window_size(s->session_, NGHTTP2_FLAG_NONE, 0,
-                                        static_cast<int32_t>(connection_window));
   return s;
 }
 
@@ -548,20 +449,11 @@ core::Result<size_t> ServerSession::feed(const uint8_t* data, size_t len) {
 }
 
 size_t ServerSession::sendTo(SessionOutput& out) {
-  size_t total = 0;
-  while (!out.full()) {
-    const uint8_t* data = nullptr;
-    const ssize_t n = nghttp2_session_mem_send(session_, &data);
-    if (n <= 0) break;
-    out.write(data, static_cast<size_t>(n));
-    total += static_cast<size_t>(n);
-  }
+  const size_t total = sendFrames(session_, out);
   // Outside nghttp2's data callback: the owner may now resume producers that write to us.
-  std::vector<int32_t> ready;
-  ready.swap(writable_);
-  for (const int32_t id : ready) {
+  fireWritable(writable_, [this](int32_t id) {
     if (find(id) != nullptr) callbacks_.onStreamWritable(id);
-  }
+  });
   return total;
 }
 
@@ -586,7 +478,7 @@ core::Result<void> ServerSession::submitResponse(int32_t stream_id, uint16_t sta
   NvList list;
   list.reserve(headers.size() + 2);
   list.add(":status", std::to_string(status));
-  addFields(headers, list);
+  list.addFields(headers, &droppedInResponse);
   if (content_length) list.add("content-length", std::to_string(*content_length));
   list.build();
   nghttp2_data_provider provider{};
@@ -595,7 +487,7 @@ core::Result<void> ServerSession::submitResponse(int32_t stream_id, uint16_t sta
                                          end_stream ? nullptr : &provider);
   if (rv != 0) return core::fail(core::Error::internal(nghttp2_strerror(rv)));
   st->response_submitted = true;
-  if (end_stream) st->body_ended = true;
+  if (end_stream) st->response_body.markEnded();
   return {};
 }
 
@@ -607,7 +499,7 @@ void ServerSession::submitInformational(int32_t stream_id, uint16_t status,
   }
   NvList list;
   list.add(":status", std::to_string(status));
-  addFields(headers, list);
+  list.addFields(headers, &droppedInResponse);
   list.build();
   nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, stream_id, nullptr, list.nva.data(),
                          list.nva.size(), nullptr);
@@ -615,26 +507,17 @@ void ServerSession::submitInformational(int32_t stream_id, uint16_t status,
 
 void ServerSession::appendBody(int32_t stream_id, const char* data, size_t len) {
   StreamState* st = find(stream_id);
-  if (st == nullptr || len == 0 || st->body_ended) return;
-  st->queue.append(data, len);
-  total_queued_ += len;
-  if (st->queued() > limits_.stream_high_watermark) st->above_high = true;
-  if (total_queued_ > connectionHighWatermark()) connection_above_high_ = true;
-  if (st->deferred) {
-    st->deferred = false;
-    nghttp2_session_resume_data(session_, stream_id);
+  if (st == nullptr ||
+      !st->response_body.append(session_, stream_id, data, len, limits_.stream_high_watermark)) {
+    return;
   }
+  total_queued_ += len;
+  if (total_queued_ > connectionHighWatermark()) connection_above_high_ = true;
 }
 
 void ServerSession::endBody(int32_t stream_id, http1::HeaderList trailers) {
   StreamState* st = find(stream_id);
-  if (st == nullptr || st->body_ended) return;
-  st->body_ended = true;
-  st->response_trailers = std::move(trailers);
-  if (st->deferred) {
-    st->deferred = false;
-    nghttp2_session_resume_data(session_, stream_id);
-  }
+  if (st != nullptr) st->response_body.end(session_, stream_id, std::move(trailers));
 }
 
 void ServerSession::resetStream(int32_t stream_id, H2Error error) {
@@ -648,7 +531,8 @@ void ServerSession::resetStream(int32_t stream_id, H2Error error) {
 size_t ServerSession::bufferedBytes(int32_t stream_id) const {
   const StreamState* st = find(stream_id);
   if (st == nullptr) return 0;
-  return connection_above_high_ ? std::max(st->queued(), total_queued_) : st->queued();
+  const size_t queued = st->response_body.queued();
+  return connection_above_high_ ? std::max(queued, total_queued_) : queued;
 }
 
 void ServerSession::checkConnectionDrained() {

@@ -3,7 +3,8 @@
 // per stream and frames pulled out with sendTo(). It never touches a socket (style.md §2), so
 // every HTTP/2 edge case is a byte-level unit test.
 //
-// It wraps an nghttp2 server session (server_session.cc is the only file that includes nghttp2)
+// It wraps an nghttp2 server session (nghttp2 stays in server_session.cc and the internal units
+// it shares with client_session.cc: header_fields, outbound_stream, session_setup)
 // with its HTTP messaging checks on, and adds what nghttp2 1.52 does not do for a proxy
 // (hostile-inputs.md, HTTP/2): a decoded header-list cap counted per field (HPACK bomb), CR/LF/NUL
 // refused in every name and value (they never reach the HTTP/1 side), a token bucket over resets

@@ -5,11 +5,13 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <functional>
 
 #include <atomic>
 #include <condition_variable>
@@ -200,7 +202,9 @@ class H2PoolTest : public ::testing::Test {
     return h;
   }
   // Opens `n` exchanges to `host` on the loop; each sends its head once connected.
-  void open(const upstream::Host& host, int n) {
+  // `then` runs in the same loop task, before any I/O: a test can act on a stream whose
+  // request has not been answered yet, without racing the backend.
+  void open(const upstream::Host& host, int n, const std::function<void()>& then = {}) {
     run([&] {
       for (int i = 0; i < n; ++i) {
         auto ex = std::make_unique<Exchange>();
@@ -217,6 +221,7 @@ class H2PoolTest : public ::testing::Test {
           raw->onUpstreamConnected();
         }
       }
+      if (then) then();
     });
   }
   // Waits (on the exchanges' signals) until `done` holds, evaluated on the loop.
@@ -325,8 +330,7 @@ TEST_F(H2PoolTest, ConnectFailureIsRetryable) {
 TEST_F(H2PoolTest, ReleasingBeforeTheResponseResetsOnlyThatStream) {
   Backend backend(100);
   const upstream::Host host = hostFor(backend.port());
-  open(host, 2);
-  run([this] { exchanges_[0]->stream.reset(); });  // the client went away at once
+  open(host, 2, [this] { exchanges_[0]->stream.reset(); });  // the client went away at once
   ASSERT_TRUE(
       waitFor([this] { return exchanges_[1]->complete || exchanges_[1]->error.has_value(); }));
   EXPECT_TRUE(exchanges_[1]->complete);

@@ -9,53 +9,22 @@
 #include <vector>
 
 #include "proxy/http/http2/server_session.h"
+#include "tests/unit/proxy/http/http2/session_test_support.h"
 
 namespace baton::proxy::http2 {
 namespace {
 
-struct Bytes : SessionOutput {
-  std::string data;
-  void write(const uint8_t* p, size_t n) override {
-    data.append(reinterpret_cast<const char*>(p), n);
-  }
-  bool full() const override { return false; }
-};
+using testing::Bytes;
 
 // ---- The backend: ServerSession plus a recorder ----------------------------------------------
 
-struct Backend : SessionCallbacks {
-  struct Req {
-    http1::RequestHead head;
-    std::string body;
-    http1::HeaderList trailers;
-    bool ended = false;
-    bool closed = false;
-    H2Error close_error = H2Error::NoError;
-  };
-  std::unique_ptr<ServerSession> session;
-  std::map<int32_t, Req> reqs;
-  bool auto_consume = true;
+struct Backend : testing::RequestRecorder {
+  std::unique_ptr<ServerSession> owned;
 
   explicit Backend(SessionLimits limits = {}) {
-    session = std::move(*ServerSession::create(limits, *this));
+    owned = std::move(*ServerSession::create(limits, *this));
+    session = owned.get();
   }
-  void onRequestHead(int32_t id, http1::RequestHead&& head, bool) override {
-    reqs[id].head = std::move(head);
-  }
-  void onRequestRejected(int32_t, core::ErrorCode, bool) override {}
-  void onRequestData(int32_t id, const uint8_t* data, size_t len) override {
-    reqs[id].body.append(reinterpret_cast<const char*>(data), len);
-    if (auto_consume) session->consume(id, len);
-  }
-  void onRequestTrailers(int32_t id, http1::HeaderList&& t) override {
-    reqs[id].trailers = std::move(t);
-  }
-  void onRequestEnd(int32_t id) override { reqs[id].ended = true; }
-  void onStreamClose(int32_t id, H2Error error, bool) override {
-    reqs[id].closed = true;
-    reqs[id].close_error = error;
-  }
-  void onStreamWritable(int32_t) override {}
 };
 
 // ---- baton's side: ClientSession plus a recorder ---------------------------------------------

@@ -9,60 +9,22 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/proxy/http/http2/session_test_support.h"
+
 namespace baton::proxy::http2 {
 namespace {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-// ---- The server's owner, recorded --------------------------------------------------------------
+using testing::Bytes;
 
-struct Recorder : SessionCallbacks {
-  struct Req {
-    http1::RequestHead head;
-    bool end_stream = false;
-    std::string body;
-    http1::HeaderList trailers;
-    bool ended = false;
-    bool closed = false;
-    H2Error close_error = H2Error::NoError;
-    bool reset_by_client = false;
-  };
-  std::map<int32_t, Req> reqs;
-  std::map<int32_t, core::ErrorCode> rejected;
-  std::vector<int32_t> writable;
-  ServerSession* session = nullptr;
-  bool auto_consume = true;
+// ---- The server's owner, recorded; a rejected request is answered at once -------------------
 
-  void onRequestHead(int32_t id, http1::RequestHead&& head, bool end_stream) override {
-    reqs[id].head = std::move(head);
-    reqs[id].end_stream = end_stream;
-  }
-  void onRequestRejected(int32_t id, core::ErrorCode code, bool) override {
-    rejected[id] = code;
+struct Recorder : testing::RequestRecorder {
+  void onRequestRejected(int32_t id, core::ErrorCode code, bool head_request) override {
+    RequestRecorder::onRequestRejected(id, code, head_request);
     ASSERT_TRUE(session->submitResponse(id, 431, {}, 0, true));
   }
-  void onRequestData(int32_t id, const uint8_t* data, size_t len) override {
-    reqs[id].body.append(reinterpret_cast<const char*>(data), len);
-    if (auto_consume) session->consume(id, len);
-  }
-  void onRequestTrailers(int32_t id, http1::HeaderList&& t) override {
-    reqs[id].trailers = std::move(t);
-  }
-  void onRequestEnd(int32_t id) override { reqs[id].ended = true; }
-  void onStreamClose(int32_t id, H2Error error, bool by_client) override {
-    reqs[id].closed = true;
-    reqs[id].close_error = error;
-    reqs[id].reset_by_client = by_client;
-  }
-  void onStreamWritable(int32_t id) override { writable.push_back(id); }
-};
-
-struct Bytes : SessionOutput {
-  std::string data;
-  void write(const uint8_t* p, size_t n) override {
-    data.append(reinterpret_cast<const char*>(p), n);
-  }
-  bool full() const override { return false; }
 };
 
 // ---- A real nghttp2 client ---------------------------------------------------------------------
