@@ -31,6 +31,10 @@ core::Result<std::shared_ptr<const tls::ServerContexts>> TlsManager::contextsFor
     rotate_timer_.cancel();
     return std::shared_ptr<const tls::ServerContexts>();
   }
+  // Marathon publishes on every change; the contexts depend only on [tls] and its files, so an
+  // unchanged spec with unchanged files keeps the contexts (and their SSL_CTXs) it already has.
+  if (!strict && !files_changed_ && last_ != nullptr && last_spec_ == config.tls) return last_;
+  files_changed_ = false;
   auto built = builder_.build(config.tls);
   if (!built) {
     if (strict) return core::fail(std::move(built.error()));
@@ -40,6 +44,7 @@ core::Result<std::shared_ptr<const tls::ServerContexts>> TlsManager::contextsFor
     return last_;
   }
   last_ = built->contexts;
+  last_spec_ = config.tls;
   last_errors_ = built->errors;
   // Each problem is logged when it first appears, not on every publish (discovery publishes
   // often); it stays visible in the status pages meanwhile.
@@ -86,6 +91,7 @@ void TlsManager::schedule(const conf::TlsSpec& spec) {
 void TlsManager::onWatch() {
   if (!active_) return;
   if (builder_.filesChanged()) {
+    files_changed_ = true;
     core::logf(core::LogLevel::Info, "baton: tls: certificate files changed, reloading them");
     on_files_changed_();
   }

@@ -33,6 +33,8 @@ class TlsManager {
   // one app's broken SSL_CERT never blocks every other app's routing.
   core::Result<std::shared_ptr<const tls::ServerContexts>> contextsFor(
       const conf::ConfigSpec& config, bool strict);
+  // (A non-strict call with the same [tls] as the last good build, and no file change seen by
+  // the watch since, returns that build's contexts without rebuilding.)
   std::vector<tls::CertificateStatus> certificates() const { return builder_.describe(); }
   const std::vector<std::string>& lastErrors() const { return last_errors_; }
 
@@ -51,6 +53,8 @@ class TlsManager {
   conf::Duration rotation_{0};
   std::vector<std::string> last_errors_;
   std::shared_ptr<const tls::ServerContexts> last_;  // of the last successful build
+  conf::TlsSpec last_spec_;                          // what last_ was built from
+  bool files_changed_ = false;                       // the watch saw a file change
   std::vector<std::string> logged_;                  // errors and warnings logged once each
   bool active_ = false;                              // some listener uses TLS
 };

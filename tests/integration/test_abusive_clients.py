@@ -172,6 +172,27 @@ def _served(baton) -> bool:
         return False
 
 
+def _count_closed(socks, timeout: float = 3) -> int:
+    """How many of `socks` baton closed (EOF or reset) within `timeout` each."""
+    closed = 0
+    for s in socks:
+        s.settimeout(timeout)
+        try:
+            if s.recv(1) == b"":
+                closed += 1
+        except ConnectionResetError:
+            closed += 1
+        except socket.timeout:
+            pass
+    return closed
+
+
+def _wait_serving(baton, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not _served(baton):
+        assert time.monotonic() < deadline, "not serving after the clients left"
+
+
 def test_fd_reserve_keeps_admin_reachable(baton, backend):
     """Under RLIMIT_NOFILE 96, 150 idle clients: those accepted within fd_reserve (16) of the
     limit are closed at once, so the admin listener (control thread) can still accept."""
@@ -179,24 +200,13 @@ def test_fd_reserve_keeps_admin_reachable(baton, backend):
     start_with_nofile(baton, cfg, 96)
     socks = _open_many(baton, 150)
     try:
-        closed = 0
-        for s in socks[-40:]:  # the late ones cannot all have a descriptor
-            s.settimeout(3)
-            try:
-                if s.recv(1) == b"":
-                    closed += 1
-            except ConnectionResetError:
-                closed += 1
-            except socket.timeout:
-                pass
+        closed = _count_closed(socks[-40:])  # the late ones cannot all have a descriptor
         assert closed > 0, "no client was refused under the descriptor limit"
         assert admin_health(baton) == 200
     finally:
         for s in socks:
             s.close()
-    deadline = time.monotonic() + 5
-    while not _served(baton):
-        assert time.monotonic() < deadline, "not serving after the clients left"
+    _wait_serving(baton)
 
 
 def test_emfile_no_busy_loop(baton, backend):
@@ -206,16 +216,7 @@ def test_emfile_no_busy_loop(baton, backend):
     start_with_nofile(baton, cfg, 64)
     socks = _open_many(baton, 120)
     try:
-        refused = 0
-        for s in socks[-30:]:
-            s.settimeout(3)
-            try:
-                if s.recv(1) == b"":
-                    refused += 1
-            except ConnectionResetError:
-                refused += 1
-            except socket.timeout:
-                pass
+        refused = _count_closed(socks[-30:])
         assert refused > 0, "clients over the limit were left hanging"
         before = cpu_seconds(baton.proc.pid)
         t0 = time.monotonic()
@@ -227,9 +228,7 @@ def test_emfile_no_busy_loop(baton, backend):
     finally:
         for s in socks:
             s.close()
-    deadline = time.monotonic() + 5
-    while not _served(baton):
-        assert time.monotonic() < deadline, "not serving after the clients left"
+    _wait_serving(baton)
 
 
 def test_buffer_budget_turned_on_by_reload(start, backend):
