@@ -48,6 +48,13 @@ enum class ListenerKind : uint8_t { Http, Tcp };
 // X-Marathon-App-Id header (marathon-lb's :9091 listener; vhost domains are then app ids).
 enum class RouteBy : uint8_t { Host, AppIdHeader };
 
+// Asset pinning (asset-pinning.md, routing/README.md). Off: plain balancing; Assets (default):
+// version choice, miss retries, cache rules; Full: Assets plus the browser pin cookie.
+enum class PinMode : uint8_t { Off, Assets, Full };
+// Is a request from a CDN fetching from us as its origin? Auto: look for a CDN's marks
+// (CDN-Loop, a CDN's Via, X-Varnish, X-Amz-Cf-Id, CF-Ray, Fastly-FF, ...).
+enum class CdnOrigin : uint8_t { Auto, Yes, No };
+
 struct TimeoutsSpec {
   Duration request_head{10'000};         // whole request head must arrive within this -> 408
   Duration keepalive_idle{60'000};       // idle downstream connection between requests
@@ -154,6 +161,7 @@ struct ListenerSpec {
   std::vector<std::string> alpn = {"h2", "http/1.1"};
   // Http, plain: a connection opening with the HTTP/2 preface speaks h2c (prior knowledge).
   bool h2c = true;
+  std::optional<CdnOrigin> cdn_origin;  // asset pinning; unset: [pinning] cdn_origin
   bool operator==(const ListenerSpec&) const = default;
 };
 
@@ -165,6 +173,9 @@ struct HostSpec {
   std::string name;
   std::string task_id;    // Marathon task id, "" for configured hosts
   bool draining = false;  // discovery says: no new requests (task killing, old deployment colour)
+  // Asset pinning: the id of the ClusterSpec::pin version this host runs ("" = none; a host of
+  // a pinned cluster without one belongs to no version and gets only unpinned requests).
+  std::string version;
   bool operator==(const HostSpec&) const = default;
 };
 
@@ -175,6 +186,48 @@ struct TimeoutOverrides {
   std::optional<Duration> body_idle;
   std::optional<Duration> tunnel_idle;  // TCP mode and upgraded connections
   bool operator==(const TimeoutOverrides&) const = default;
+};
+
+// One version (build) of a pinned group: a Marathon app of a deployment group, or configured.
+struct PinVersionSpec {
+  // BATON_PIN_VERSION, else a short hash of the app id + versionInfo.lastConfigChangeAt.
+  std::string id;
+  std::string app_id;    // "/shop-blue"; "" for configured versions
+  std::string colour;    // display only (HAPROXY_DEPLOYMENT_COLOUR), may be ""
+  std::string manifest;  // BATON_PIN_MANIFEST: a path on the version's hosts listing its files
+  bool operator==(const PinVersionSpec&) const = default;
+};
+
+// The versions a cluster's hosts belong to (HostSpec::version names one of them).
+struct PinGroupSpec {
+  std::string group;  // HAPROXY_DEPLOYMENT_GROUP, or the configured name
+  PinMode mode = PinMode::Assets;
+  std::optional<bool> cache_cap;         // unset: [pinning] cache_cap
+  std::vector<PinVersionSpec> versions;  // oldest first (HAPROXY_DEPLOYMENT_STARTED_AT order)
+  bool operator==(const PinGroupSpec&) const = default;
+};
+
+// [pinning]: how pinned groups classify and answer (every group; per-group: mode, cache_cap).
+struct PinningSpec {
+  std::string token_param = "dpl";         // URL token naming a version (?dpl=<id>)
+  std::string header = "x-deployment-id";  // header naming a version (direct traffic)
+  std::string cookie = "baton_pin";        // mode full: the browser's pinned version
+  Duration cookie_ttl{3'600'000};          // Max-Age of that cookie
+  Duration grace{15 * 60'000};             // pinning stays on this long after a cutover
+  uint32_t max_retries = 2;                // extra versions tried on a 404/410 asset miss
+  uint32_t map_entries = 10'000;           // learned paths kept per worker per group
+  Duration negative_ttl{60'000};           // a learned "version V lacks path P" expires
+  bool cache_cap = true;                   // rule 11: no-cache on unhashed CDN 2xx in cutover
+  CdnOrigin cdn_origin = CdnOrigin::Auto;  // listeners and vhosts may override
+  std::vector<std::string> asset_suffixes = {".js",   ".mjs", ".css",  ".map",  ".woff2", ".woff",
+                                             ".ttf",  ".png", ".jpg",  ".jpeg", ".gif",   ".svg",
+                                             ".webp", ".ico", ".wasm", ".json"};
+  std::vector<std::string> asset_prefixes = {"/assets/", "/static/", "/_next/static/"};
+  // Content-hashed paths: a run of at least hashed_min_hex hex digits in the last segment, or
+  // one of hashed_prefixes (build-id directories).
+  uint32_t hashed_min_hex = 8;
+  std::vector<std::string> hashed_prefixes = {"/_next/static/"};
+  bool operator==(const PinningSpec&) const = default;
 };
 
 struct ClusterSpec {
@@ -196,6 +249,8 @@ struct ClusterSpec {
   bool tls_verify = true;
   std::string tls_ca_file;
   std::string origin = "config";  // "config", or "marathon:/app/id"
+  // Asset pinning: set for a deployment group's cluster (or a configured pin_group).
+  std::optional<PinGroupSpec> pin;
   bool operator==(const ClusterSpec&) const = default;
 };
 
@@ -241,6 +296,7 @@ struct VirtualHostSpec {
   std::vector<std::string> domains;
   std::vector<RouteSpec> routes;  // tried in order; first match wins
   std::string scope;              // "" = shared vhosts; else only listeners with this route_scope
+  std::optional<CdnOrigin> cdn_origin;  // asset pinning; unset: the listener's
   bool operator==(const VirtualHostSpec&) const = default;
 };
 
@@ -308,6 +364,7 @@ struct ConfigSpec {
   LimitsSpec limits;
   TlsSpec tls;
   Http2Spec http2;
+  PinningSpec pinning;
   std::vector<ListenerSpec> listeners;
   std::vector<ClusterSpec> clusters;
   std::vector<VirtualHostSpec> vhosts;

@@ -7,6 +7,7 @@
 #include "conf/loader.h"
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -200,6 +201,10 @@ constexpr EnumName<RouteBy> kRouteBy[] = {{"host", RouteBy::Host},
                                           {"app_id", RouteBy::AppIdHeader}};
 constexpr EnumName<TlsVersion> kTlsVersions[] = {{"1.2", TlsVersion::Tls12},
                                                  {"1.3", TlsVersion::Tls13}};
+constexpr EnumName<PinMode> kPinModes[] = {
+    {"off", PinMode::Off}, {"assets", PinMode::Assets}, {"full", PinMode::Full}};
+constexpr EnumName<CdnOrigin> kCdnOrigins[] = {
+    {"auto", CdnOrigin::Auto}, {"yes", CdnOrigin::Yes}, {"no", CdnOrigin::No}};
 
 // Names of listeners, clusters and vhosts show up in logs and metrics: keep them plain.
 Result<std::string> asName(const Ctx& ctx, const toml::node& node, std::string_view key) {
@@ -498,7 +503,8 @@ Result<void> checkListenerKindKeys(const TableView& t, ListenerKind kind) {
     if (!t.get("cluster")) {
       return t.ctx().error(lineOf(t.table()), t.key("cluster"), "required for kind = \"tcp\"");
     }
-    for (std::string_view http_only : {"route_by", "scope", "raw_bytes", "tls", "alpn", "h2c"}) {
+    for (std::string_view http_only :
+         {"route_by", "scope", "raw_bytes", "tls", "alpn", "h2c", "cdn_origin"}) {
       if (const toml::node* n = t.get(http_only)) {
         return t.ctx().error(*n, t.key(http_only), "only for kind = \"http\"");
       }
@@ -542,7 +548,7 @@ Result<ListenerSpec> readListener(const TableView& t) {
   ListenerSpec out;
   out.loc = t.loc();
   CONF_TRY(t.allowOnly({"name", "address", "kind", "cluster", "route_by", "scope", "raw_bytes",
-                        "tls", "alpn", "h2c"}));
+                        "tls", "alpn", "h2c", "cdn_origin"}));
   CONF_TRY(t.required("name", out.name, asName));
   CONF_TRY(t.required("address", out.address, checkedString(checkListenerAddress)));
   CONF_TRY(t.optional("kind", out.kind, enumOf(kListenerKinds)));
@@ -552,10 +558,26 @@ Result<ListenerSpec> readListener(const TableView& t) {
   CONF_TRY(t.optional("scope", out.route_scope, asScope));
   CONF_TRY(t.optional("raw_bytes", out.raw_bytes, enumOf(kRawByteModes)));
   CONF_TRY(readListenerProtocols(t, out));
+  CONF_TRY(t.optional("cdn_origin", out.cdn_origin, enumOf(kCdnOrigins)));
   return out;
 }
 
-// A host is "ip:port" or { address = "ip:port", weight = N }.
+// A pinned version id (pin_versions, a host's version): what BATON_PIN_VERSION allows, so a
+// configured id can be written in a cookie or a ?dpl= token unescaped.
+Result<std::string> asVersionId(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  auto s = asString(ctx, node, key);
+  if (!s) return s;
+  const bool ok = !s->empty() && s->size() <= 64 &&
+                  s->find_first_not_of(
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789._-") == std::string::npos;
+  if (!ok) {
+    return ctx.error(node, key, "version id must be 1..64 of [A-Za-z0-9._-], got " + inQuotes(*s));
+  }
+  return s;
+}
+
+// A host is "ip:port" or { address = "ip:port", weight = N, name, version }.
 Result<HostSpec> asHost(const Ctx& ctx, const toml::node& node, std::string_view key) {
   HostSpec out;
   out.loc = ctx.loc(node);
@@ -569,10 +591,11 @@ Result<HostSpec> asHost(const Ctx& ctx, const toml::node& node, std::string_view
   const auto* table = node.as_table();
   if (!table) return ctx.wrongType(node, key, "a string \"ip:port\" or { address, weight }");
   const TableView t(ctx, *table, std::string(key));
-  CONF_TRY(t.allowOnly({"address", "weight", "name"}));
+  CONF_TRY(t.allowOnly({"address", "weight", "name", "version"}));
   CONF_TRY(t.required("address", out.address, address));
   CONF_TRY(t.optional("weight", out.weight, u32In(1, 256)));
   CONF_TRY(t.optional("name", out.name, asName));
+  CONF_TRY(t.optional("version", out.version, asVersionId));
   return out;
 }
 
@@ -598,12 +621,74 @@ Result<void> checkHostNames(const TableView& t, const std::vector<HostSpec>& hos
   return {};
 }
 
+// pin_versions: at least one id, each once, oldest first.
+Result<std::vector<PinVersionSpec>> asPinVersions(const Ctx& ctx, const toml::node& node,
+                                                  const std::string& key) {
+  auto ids = readArray(asVersionId)(ctx, node, key);
+  if (!ids) return core::fail(std::move(ids.error()));
+  if (ids->empty()) return ctx.error(node, key, "at least one version id required");
+  std::vector<PinVersionSpec> out;
+  for (size_t i = 0; i < ids->size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if ((*ids)[i] != (*ids)[j]) continue;
+      return ctx.error(*node.as_array()->get(i), key + "[" + std::to_string(i) + "]",
+                       "duplicate version id " + inQuotes((*ids)[i]) + " (" + key + "[" +
+                           std::to_string(j) + "])");
+    }
+    out.push_back(PinVersionSpec{(*ids)[i], "", "", ""});
+  }
+  return out;
+}
+
+// pin_group / pin_mode / pin_versions / pin_cache_cap: a configured pinned group. The group
+// name and its versions come together; the other keys mean nothing without them.
+Result<void> readClusterPin(const TableView& t, std::optional<PinGroupSpec>& out) {
+  const toml::node* group = t.get("pin_group");
+  const toml::node* versions = t.get("pin_versions");
+  if (group == nullptr) {
+    for (const char* key : {"pin_versions", "pin_mode", "pin_cache_cap"}) {
+      if (const toml::node* n = t.get(key)) {
+        return t.ctx().error(*n, t.key(key), "requires pin_group");
+      }
+    }
+    return {};
+  }
+  if (versions == nullptr) {
+    return t.ctx().error(*group, t.key("pin_group"), "requires pin_versions");
+  }
+  PinGroupSpec pin;
+  CONF_TRY(t.required("pin_group", pin.group, asName));
+  CONF_TRY(t.optional("pin_mode", pin.mode, enumOf(kPinModes)));
+  CONF_TRY(t.optional("pin_cache_cap", pin.cache_cap, asBool));
+  CONF_TRY(t.required("pin_versions", pin.versions, asPinVersions));
+  out = std::move(pin);
+  return {};
+}
+
+// A host's version must be one of its cluster's pin_versions.
+Result<void> checkHostVersions(const TableView& t, const ClusterSpec& cluster) {
+  for (size_t i = 0; i < cluster.hosts.size(); ++i) {
+    const std::string& version = cluster.hosts[i].version;
+    if (version.empty()) continue;
+    const std::string key = t.key("hosts[" + std::to_string(i) + "].version");
+    if (!cluster.pin) return t.ctx().error(cluster.hosts[i].loc.line, key, "requires pin_group");
+    const auto& versions = cluster.pin->versions;
+    const bool known = std::any_of(versions.begin(), versions.end(),
+                                   [&](const PinVersionSpec& v) { return v.id == version; });
+    if (!known) {
+      return t.ctx().error(cluster.hosts[i].loc.line, key,
+                           "unknown version " + inQuotes(version) + " (not in pin_versions)");
+    }
+  }
+  return {};
+}
+
 Result<ClusterSpec> readCluster(const TableView& t) {
   ClusterSpec out;
   out.loc = t.loc();
-  CONF_TRY(
-      t.allowOnly({"name", "policy", "max_idle_connections", "connect_attempts", "sticky_cookie",
-                   "timeouts", "hosts", "protocol", "tls_verify", "tls_ca_file"}));
+  CONF_TRY(t.allowOnly({"name", "policy", "max_idle_connections", "connect_attempts",
+                        "sticky_cookie", "timeouts", "hosts", "protocol", "tls_verify",
+                        "tls_ca_file", "pin_group", "pin_mode", "pin_versions", "pin_cache_cap"}));
   CONF_TRY(t.required("name", out.name, asName));
   CONF_TRY(t.optional("policy", out.policy, enumOf(kPolicies)));
   CONF_TRY(t.optional("max_idle_connections", out.max_idle_connections, u32In(0, 65'535)));
@@ -623,6 +708,8 @@ Result<ClusterSpec> readCluster(const TableView& t) {
   if (out.hosts.empty())
     return t.ctx().error(*t.get("hosts"), t.key("hosts"), "at least one host required");
   CONF_TRY(checkHostNames(t, out.hosts));
+  CONF_TRY(readClusterPin(t, out.pin));
+  CONF_TRY(checkHostVersions(t, out));
   return out;
 }
 
@@ -700,9 +787,10 @@ Result<std::string> normaliseVhostDomain(std::string_view domain) {
 Result<VirtualHostSpec> readVhost(const TableView& t) {
   VirtualHostSpec out;
   out.loc = t.loc();
-  CONF_TRY(t.allowOnly({"name", "domains", "scope", "route"}));
+  CONF_TRY(t.allowOnly({"name", "domains", "scope", "route", "cdn_origin"}));
   CONF_TRY(t.required("name", out.name, asName));
   CONF_TRY(t.optional("scope", out.scope, asScope));
+  CONF_TRY(t.optional("cdn_origin", out.cdn_origin, enumOf(kCdnOrigins)));
   CONF_TRY(t.required("domains", out.domains, readArray(normalisedString(normaliseVhostDomain))));
   if (out.domains.empty()) {
     return t.ctx().error(*t.get("domains"), t.key("domains"), "at least one domain required");
@@ -932,6 +1020,88 @@ Result<void> readHttp2(const TableView& t, Http2Spec& out) {
   CONF_TRY(t.optional("reset_rate", out.reset_rate, u32In(1, kU32Max)));
   CONF_TRY(t.optional("control_frame_burst", out.control_frame_burst, u32In(1, kU32Max)));
   return t.optional("control_frame_rate", out.control_frame_rate, u32In(1, kU32Max));
+}
+
+// A query parameter name (pinning.token_param): matched byte for byte against the raw query,
+// so only bytes that never need percent-encoding.
+Result<std::string> asParamName(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  auto s = asString(ctx, node, key);
+  if (!s) return s;
+  const bool ok = !s->empty() && s->size() <= 64 &&
+                  s->find_first_not_of(
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789._-~") == std::string::npos;
+  if (!ok) {
+    return ctx.error(node, key,
+                     "query parameter name must be 1..64 of [A-Za-z0-9._~-], got " + inQuotes(*s));
+  }
+  return s;
+}
+
+// A header field name (an RFC 9110 token, the same bytes as a cookie name), stored lower-case
+// as the request path compares it.
+Result<std::string> asHeaderName(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  auto s = asString(ctx, node, key);
+  if (!s) return s;
+  if (!checkCookieName(*s)) {
+    return ctx.error(node, key,
+                     "invalid header name " + inQuotes(*s) +
+                         ": expected 1..64 of letters, digits and !#$%&'*+-.^_`|~");
+  }
+  for (char& c : *s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// An asset suffix (".js", "-min.css"): the end of a path, compared case-insensitively, so
+// stored lower-case; no '/', '?' or '#' (it could never match the end of a path).
+Result<std::string> asPathSuffix(const Ctx& ctx, const toml::node& node, std::string_view key) {
+  auto s = asString(ctx, node, key);
+  if (!s) return s;
+  bool ok = !s->empty() && s->size() <= 64;
+  for (char& c : *s) {
+    const auto u = static_cast<unsigned char>(c);
+    ok = ok && u > 0x20 && u < 0x7f && c != '/' && c != '?' && c != '#';
+    c = static_cast<char>(std::tolower(u));
+  }
+  if (!ok) {
+    return ctx.error(node, key,
+                     "suffix must be 1..64 visible ASCII bytes without '/', '?' or '#', got " +
+                         inQuotes(node.as_string()->get()));
+  }
+  return s;
+}
+
+Result<void> readPinningNames(const TableView& t, PinningSpec& out) {
+  CONF_TRY(t.optional("token_param", out.token_param, asParamName));
+  CONF_TRY(t.optional("header", out.header, asHeaderName));
+  return t.optional("cookie", out.cookie, checkedString(checkCookieName));
+}
+
+Result<void> readPinningPaths(const TableView& t, PinningSpec& out) {
+  CONF_TRY(t.optional("asset_suffixes", out.asset_suffixes, readArray(asPathSuffix)));
+  CONF_TRY(
+      t.optional("asset_prefixes", out.asset_prefixes, readArray(checkedString(checkRoutePrefix))));
+  CONF_TRY(t.optional("hashed_min_hex", out.hashed_min_hex, u32In(4, 64)));
+  return t.optional("hashed_prefixes", out.hashed_prefixes,
+                    readArray(checkedString(checkRoutePrefix)));
+}
+
+// [pinning]: asset pinning during blue-green cutovers (conf/README.md, asset-pinning.md).
+Result<void> readPinning(const TableView& t, PinningSpec& out) {
+  CONF_TRY(t.allowOnly({"token_param", "header", "cookie", "cookie_ttl", "grace", "max_retries",
+                        "map_entries", "negative_ttl", "cache_cap", "cdn_origin", "asset_suffixes",
+                        "asset_prefixes", "hashed_min_hex", "hashed_prefixes"}));
+  CONF_TRY(readPinningNames(t, out));
+  CONF_TRY(t.optional("cookie_ttl", out.cookie_ttl, asPositiveDuration));
+  // grace = "0s": pinning ends the moment a group is back to one version.
+  CONF_TRY(t.optional("grace", out.grace, asDuration));
+  CONF_TRY(t.optional("max_retries", out.max_retries, u32In(0, 8)));
+  CONF_TRY(t.optional("map_entries", out.map_entries, u32In(0, 10'000'000)));
+  // negative_ttl = "0s": a 404 is never remembered (every miss is retried afresh).
+  CONF_TRY(t.optional("negative_ttl", out.negative_ttl, asDuration));
+  CONF_TRY(t.optional("cache_cap", out.cache_cap, asBool));
+  CONF_TRY(t.optional("cdn_origin", out.cdn_origin, enumOf(kCdnOrigins)));
+  return readPinningPaths(t, out);
 }
 
 // ---- Whole-spec validation (validateConfig; the loader's last step) ----
@@ -1247,13 +1417,14 @@ Result<ConfigSpec> buildSpec(const Ctx& ctx, const toml::table& root_table) {
   const TableView root(ctx, root_table, "");
   ConfigSpec spec;
   spec.file = ctx.file;
-  CONF_TRY(root.allowOnly({"server", "timeouts", "limits", "tls", "http2", "listener", "cluster",
-                           "vhost", "marathon", "admin"}));
+  CONF_TRY(root.allowOnly({"server", "timeouts", "limits", "tls", "http2", "pinning", "listener",
+                           "cluster", "vhost", "marathon", "admin"}));
   CONF_TRY(readSection(root, "server", spec.server, readServer));
   CONF_TRY(readSection(root, "timeouts", spec.timeouts, readTimeouts));
   CONF_TRY(readSection(root, "limits", spec.limits, readLimits));
   CONF_TRY(readSection(root, "tls", spec.tls, readTls));
   CONF_TRY(readSection(root, "http2", spec.http2, readHttp2));
+  CONF_TRY(readSection(root, "pinning", spec.pinning, readPinning));
   CONF_TRY(readAll(root, "listener", spec.listeners, readListener));
   CONF_TRY(readAll(root, "cluster", spec.clusters, readCluster));
   CONF_TRY(readAll(root, "vhost", spec.vhosts, readVhost));

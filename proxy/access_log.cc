@@ -178,6 +178,10 @@ void formatText(const AccessLogEntry& e, std::string& out) {
   appendTextField(out, e.error);
   out.append(" tp=");
   appendTextField(out, e.traceparent);
+  out.append(" pin=");
+  appendTextField(out, e.pin_version);
+  out.push_back('/');
+  appendTextField(out, e.pin_reason);
   out.push_back('\n');
 }
 
@@ -219,6 +223,8 @@ void formatJson(const AccessLogEntry& e, std::string& out) {
   str("vhost", e.vhost);
   str("error", e.error);
   str("traceparent", e.traceparent);
+  str("pin_version", e.pin_version);
+  str("pin_reason", e.pin_reason);
   out.append("}\n");
 }
 

@@ -31,6 +31,8 @@ struct AccessLogEntry {
   std::string_view client_ip, method, target /*forwarded target*/, host, request_id, user_agent,
       vhost, upstream_host /*"ip:port" or "-"*/, error /*errorCodeName or "-"*/,
       traceparent /*or empty*/;
+  // Asset pinning: the version chosen and why (routing::pin::reasonName), "-" when not pinned.
+  std::string_view pin_version = "-", pin_reason = "-";
   uint16_t status = 0;
   uint8_t version_major = 1;
   uint8_t version_minor = 1;

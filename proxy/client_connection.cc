@@ -34,6 +34,7 @@ DownstreamInfo makeDownstreamInfo(const ProxySnapshot& snapshot, const sockaddr*
   info.raw_bytes = listener.raw_bytes;
   info.route_by = listener.route_by;
   info.route_scope = listener.route_scope;
+  info.cdn_origin = listener.cdn_origin;
   info.tls = tls;
   return info;
 }

@@ -52,14 +52,15 @@ WorkerListener workerListener(const conf::ListenerSpec& spec, int fd, uint16_t p
                         spec.tcp_cluster,
                         spec.tls,
                         spec.h2c,
-                        spec.alpn};
+                        spec.alpn,
+                        spec.cdn_origin};
 }
 
 // Settings a running socket can take in place (everything but the address).
 bool sameSettings(const conf::ListenerSpec& a, const conf::ListenerSpec& b) {
   return a.raw_bytes == b.raw_bytes && a.kind == b.kind && a.route_by == b.route_by &&
          a.route_scope == b.route_scope && a.tcp_cluster == b.tcp_cluster && a.tls == b.tls &&
-         a.h2c == b.h2c && a.alpn == b.alpn;
+         a.h2c == b.h2c && a.alpn == b.alpn && a.cdn_origin == b.cdn_origin;
 }
 
 // Discovery may open a listener per service port on every worker: thousands of sockets. Take
@@ -117,6 +118,8 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
   if (server->worker_count_ == 0) server->worker_count_ = defaultWorkers();
   raiseFileLimit();
 
+  server->pin_timer_ =
+      std::make_unique<core::Timer>(server->loop_, [raw = server.get()] { raw->publishPins(); });
   server->tls_ = std::make_unique<TlsManager>(
       server->loop_, [raw = server.get()] { raw->republish("certificates"); });
   auto contexts = server->tls_->contextsFor(*server->config_, true);
@@ -249,6 +252,7 @@ int Server::run() {
     signal_events_.push_back(ev);
   }
   worker_applied_.assign(worker_count_, snapshot_->generation);
+  snapshot_ = withPins(snapshot_);
   for (uint32_t w = 0; w < worker_count_; ++w) {
     std::vector<WorkerListener> sockets;
     for (const auto& listener : listeners_) sockets.push_back(listener.per_worker[w]);
@@ -413,8 +417,34 @@ void Server::publishOverrides() {
   sendToWorkers(std::vector<ListenerChanges>(worker_count_), "admin", false, 0);
 }
 
+// The snapshot as sent: a copy of `snapshot` carrying the pinned clusters' states as of now, and
+// the pin timer armed for the next time-based change (a grace ending, a held flip).
+SnapshotPtr Server::withPins(const SnapshotPtr& snapshot) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto copy = std::make_shared<ProxySnapshot>(*snapshot);
+  copy->pins = pins_.update(copy->clusters, copy->config->pinning, now);
+  if (const auto due = pins_.nextDeadlineMs()) {
+    pin_timer_->arm(std::chrono::milliseconds(std::max<int64_t>(*due - now, 1)));
+  } else {
+    pin_timer_->cancel();
+  }
+  return copy;
+}
+
+// A pinning deadline passed: the same snapshot with fresh pin states, as a new generation.
+void Server::publishPins() {
+  if (shutting_down_) return;
+  auto next = std::make_shared<ProxySnapshot>(*snapshot_);
+  next->generation = snapshot_->generation + 1;
+  snapshot_ = std::move(next);
+  sendToWorkers(std::vector<ListenerChanges>(worker_count_), "pinning", false, 0);
+}
+
 void Server::sendToWorkers(std::vector<ListenerChanges> changes, std::string event_name,
                            bool listeners_changed, double build_ms) {
+  snapshot_ = withPins(snapshot_);
   const uint64_t generation = snapshot_->generation;
   pending_reports_.push_back(
       PendingReport{generation, std::move(event_name), listeners_changed, build_ms});
@@ -627,8 +657,74 @@ void Server::fillProcessStatus(admin::EdgeStatus& status) const {
   if (discovered_) {
     for (const auto& g : discovered_->groups) {
       status.groups.push_back(admin::DeploymentGroupStatus{
-          g, !g.old_app.empty() && g.old_tasks > 0 && g.new_tasks > 0});
+          g, !g.old_app.empty() && g.old_tasks > 0 && g.new_tasks > 0, {}});
     }
+  }
+  addPinStatus(*snapshot_, status.groups);
+}
+
+namespace {
+
+std::string_view pinModeName(conf::PinMode mode) {
+  switch (mode) {
+    case conf::PinMode::Off:
+      return "off";
+    case conf::PinMode::Assets:
+      return "assets";
+    case conf::PinMode::Full:
+      return "full";
+  }
+  return "assets";
+}
+
+admin::PinGroupStatus pinStatus(const PinGroupState& state) {
+  const routing::pin::GroupView& view = state.view;
+  const PinRuntime& rt = *state.runtime;
+  admin::PinGroupStatus s;
+  s.group = view.group;
+  s.cluster = state.cluster;
+  s.mode = pinModeName(view.mode);
+  s.in_cutover = view.in_cutover;
+  s.active = view.active;
+  s.flip_held = state.flip_held;
+  if (view.cdn_version >= 0) s.cdn_version = view.versions[view.cdn_version].id;
+  for (size_t i = 0; i < view.versions.size(); ++i) {
+    const conf::PinVersionSpec& spec = state.spec->versions[i];
+    s.versions.push_back({view.versions[i].id, spec.app_id, spec.colour, view.versions[i].serving,
+                          view.versions[i].hosts});
+  }
+  s.flips = state.flips;
+  s.last_flip_ms = state.last_flip_ms;
+  s.cutover_started_ms = state.cutover_started_ms;
+  s.grace_until_ms = state.grace_until_ms;
+  s.cdn_fresh_until_ms = rt.cdn_fresh_until_ms.load(std::memory_order_relaxed);
+  s.pinned = rt.pinned.load(std::memory_order_relaxed);
+  s.retries = rt.retries.load(std::memory_order_relaxed);
+  s.retry_hits = rt.retry_hits.load(std::memory_order_relaxed);
+  s.all_miss = rt.all_miss.load(std::memory_order_relaxed);
+  s.fallbacks = rt.fallbacks.load(std::memory_order_relaxed);
+  s.cache_capped = rt.cache_capped.load(std::memory_order_relaxed);
+  s.cookies_set = rt.cookies_set.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace
+
+// Each pinned cluster under its group (a configured group with no Marathon entry gets one).
+void Server::addPinStatus(const ProxySnapshot& snapshot,
+                          std::vector<admin::DeploymentGroupStatus>& groups) {
+  for (const auto& state : snapshot.pins) {
+    if (state == nullptr) continue;
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.group == state->view.group; });
+    if (it == groups.end()) {
+      admin::DeploymentGroupStatus added{};
+      added.group = state->view.group;
+      added.in_cutover = state->view.in_cutover;
+      groups.push_back(std::move(added));
+      it = groups.end() - 1;
+    }
+    it->pinning.push_back(pinStatus(*state));
   }
 }
 
@@ -782,6 +878,13 @@ admin::CommandResult Server::setLogLevel(std::string_view level) {
   }
   core::setLogLevel(*parsed);
   return "log level set to " + std::string(core::logLevelName(*parsed));
+}
+
+admin::CommandResult Server::setGroupCdnVersion(std::string_view group, std::string_view id) {
+  if (auto refused = pins_.setCdnVersion(group, id))
+    return admin::commandError("notfound", *refused);
+  publishPins();
+  return "group " + std::string(group) + ": CDN version " + std::string(id);
 }
 
 void Server::whenApplied(std::function<void()> then) {

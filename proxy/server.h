@@ -22,6 +22,7 @@
 #include "proxy/admin_overrides.h"
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/pin_tracker.h"
 #include "proxy/snapshot.h"
 #include "proxy/tls_manager.h"
 #include "proxy/worker.h"
@@ -92,6 +93,8 @@ class Server : public admin::AdminService {
   // Sends `snapshot` (and listener changes) to every worker and queues the applied report.
   void sendToWorkers(std::vector<ListenerChanges> changes, std::string event_name,
                      bool listeners_changed, double build_ms);
+  SnapshotPtr withPins(const SnapshotPtr& snapshot);
+  void publishPins();
   void gatherReports(std::function<void(std::vector<WorkerReport>)> done);
   // The cluster named `cluster` in the effective snapshot and the canonical name of its host
   // `host` (a name or an address); a "notfound" error otherwise.
@@ -114,6 +117,9 @@ class Server : public admin::AdminService {
   void resync() override;
   std::string configText() override;
   admin::CommandResult setLogLevel(std::string_view level) override;
+  admin::CommandResult setGroupCdnVersion(std::string_view group, std::string_view id) override;
+  static void addPinStatus(const ProxySnapshot& snapshot,
+                           std::vector<admin::DeploymentGroupStatus>& groups);
   void whenApplied(std::function<void()> then) override;
   void shutdown();
   void onWorkerStopped();
@@ -142,7 +148,9 @@ class Server : public admin::AdminService {
   int64_t started_unix_ms_ = 0;
   core::EventLoop loop_;
   // After the loop: its timers must go before the loop does.
-  std::unique_ptr<TlsManager> tls_;  // certificate contexts, ticket rotation, file watch
+  std::unique_ptr<TlsManager> tls_;         // certificate contexts, ticket rotation, file watch
+  PinTracker pins_;                         // asset pinning: per-group state across snapshots
+  std::unique_ptr<core::Timer> pin_timer_;  // the next pinning deadline -> publishPins
   std::vector<OpenListener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;

@@ -105,6 +105,13 @@ core::Result<SnapshotPtr> buildSnapshot(std::shared_ptr<const conf::ConfigSpec> 
   if (!access_log) return core::fail(std::move(access_log.error()));
   snapshot->access_log = std::move(*access_log);
 
+  if (previous != nullptr && previous->pin_settings &&
+      previous->pin_settings->spec == config->pinning) {
+    snapshot->pin_settings = previous->pin_settings;
+  } else {
+    snapshot->pin_settings = std::make_shared<const PinSettings>(config->pinning);
+  }
+
   snapshot->config = std::move(config);
   return SnapshotPtr(std::move(snapshot));
 }

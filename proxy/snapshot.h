@@ -13,6 +13,7 @@
 #include "conf/config_spec.h"
 #include "proxy/access_log.h"
 #include "proxy/core/error.h"
+#include "proxy/pin_state.h"
 #include "proxy/tls/server_contexts.h"
 #include "proxy/trusted_proxies.h"
 #include "routing/route_table.h"
@@ -31,6 +32,14 @@ struct ProxySnapshot {
   // Certificates and TLS settings of every TLS listener (null when no listener uses TLS). Built
   // by the server's tls::ContextBuilder, which keeps each certificate's last good load.
   std::shared_ptr<const tls::ServerContexts> tls;
+  // Asset pinning: [pinning] as the data path reads it, and per cluster (same indices as
+  // `clusters`) its pin state, null for unpinned clusters. Filled by the server's PinTracker
+  // just before the snapshot is sent (buildSnapshot leaves `pins` empty: nothing pinned).
+  std::shared_ptr<const PinSettings> pin_settings;
+  std::vector<std::shared_ptr<const PinGroupState>> pins;
+  const PinGroupState* pinOf(uint32_t cluster_index) const {
+    return cluster_index < pins.size() ? pins[cluster_index].get() : nullptr;
+  }
 };
 
 using SnapshotPtr = std::shared_ptr<const ProxySnapshot>;

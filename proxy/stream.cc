@@ -18,6 +18,9 @@ namespace {
 using core::Error;
 using core::ErrorCode;
 
+// A discarded miss body larger than this closes its connection instead of being read.
+constexpr size_t kMaxDiscardedMissBytes = 64 * 1024;
+
 bool isIdempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
          method == "DELETE";
@@ -185,15 +188,49 @@ void Stream::prepareUpstreamSide() {
     sticky_value_ = findCookie(request_.headers, cluster->stickyCookie());
     removeCookie(request_.headers, cluster->stickyCookie());
   }
+  if (cluster->pin() != nullptr) preparePinning();
+}
+
+// A group not in cutover (nor its grace) pays this one check: no classification, no map.
+void Stream::preparePinning() {
+  pin_group_ = snapshot_->pinOf(route_->cluster_index);
+  if (pin_group_ == nullptr || !pin_group_->view.active) return;
+  pin_.emplace(*pin_group_, *snapshot_->pin_settings, worker_.learnedMap(*pin_group_), request_,
+               target_.route_key, target_.query, cdnOrigin());
+  pick_context_.version = pin_->version();
+}
+
+// The vhost's setting, else the listener's, else [pinning] cdn_origin.
+conf::CdnOrigin Stream::cdnOrigin() const {
+  return route_->cdn_origin.value_or(
+      info_.cdn_origin.value_or(snapshot_->pin_settings->spec.cdn_origin));
+}
+
+// The pinned version has no Active host left to try: its draining hosts still serve its own
+// files; failing that, any host (availability first: the client gets an answer).
+const upstream::Host* Stream::pickPinnedFallback(const upstream::Cluster& cluster) {
+  const upstream::Host* host = cluster.findDrainingOfVersion(
+      pick_context_.version, tried_.indices(), std::hash<std::string>{}(request_id_));
+  if (host != nullptr) return host;
+  pick_context_.version = upstream::Host::kNoVersion;
+  return lb_->pick(tried_, pick_context_);
 }
 
 // The cookie's host first (only while Active and not yet tried), else the policy.
 const upstream::Host* Stream::pickHost(const upstream::Cluster& cluster) {
   if (!sticky_value_.empty()) {
     const upstream::Host* sticky = cluster.findActiveBySticky(sticky_value_);
-    if (sticky != nullptr && !tried_.contains(sticky->index)) return sticky;
+    if (sticky != nullptr && !tried_.contains(sticky->index) &&
+        (pick_context_.version == upstream::Host::kNoVersion ||
+         sticky->version == pick_context_.version)) {
+      return sticky;
+    }
   }
-  return lb_->pick(tried_, pick_context_);
+  const upstream::Host* host = lb_->pick(tried_, pick_context_);
+  if (host == nullptr && pick_context_.version != upstream::Host::kNoVersion) {
+    host = pickPinnedFallback(cluster);
+  }
+  return host;
 }
 
 // Response-side route actions and stickiness, applied to the head sent downstream.
@@ -210,7 +247,9 @@ void Stream::rewriteResponseHeaders(http1::HeaderList& headers) const {
   }
   if (actions.hsts) headers.push_back({"Strict-Transport-Security", "max-age=15768000"});
   const auto& cluster = snapshot_->clusters[route_->cluster_index];
-  if (!cluster->stickyCookie().empty() && host_picked_ != nullptr &&
+  // Never a Set-Cookie on an answer a CDN will cache and hand to everyone (asset pinning).
+  const bool to_cdn = pin_ && pin_->cdnTraffic();
+  if (!cluster->stickyCookie().empty() && host_picked_ != nullptr && !to_cdn &&
       sticky_value_ != host_picked_->sticky_value) {
     addStickyCookie(headers, cluster->stickyCookie(), host_picked_->sticky_value);
   }
@@ -447,11 +486,21 @@ void Stream::onUpstreamHead(http1::ResponseHead&& head) {
     relayUpgrade(head);
     return;
   }
+  if (pin_ && pin_->retryAfter(head.status)) {
+    discardForRetry(head);
+    return;
+  }
   status_ = head.status;
   http1::HeaderList headers;
   headers.reserve(head.headers.size() + 2);
   buildDownstreamResponseHeaders(head.headers, headers);
   rewriteResponseHeaders(headers);
+  if (pin_) {
+    pin_->onResponse(head.status, headers, info_.tls);
+  } else if (pin_group_ != nullptr) {
+    PinnedRequest::recordCdnFreshness(*pin_group_, *snapshot_->pin_settings, request_,
+                                      target_.route_key, cdnOrigin(), head.status, headers);
+  }
   std::optional<uint64_t> length = head.content_length;
   if (head.no_body && (head.status == 204 || head.status < 200)) length.reset();
   response_started_ = true;
@@ -530,6 +579,13 @@ void Stream::endTunnel() {
 
 void Stream::onUpstreamBody(const char* data, size_t len) {
   if (done_) return;
+  if (discarding_) {
+    discarded_bytes_ += len;
+    // A miss's body is a small error page; a large one is not worth reading to keep the
+    // connection: close it and go on.
+    if (discarded_bytes_ > kMaxDiscardedMissBytes) retryNextVersion(false);
+    return;
+  }
   bytes_out_ += len;
   sink_.sendResponseBody(data, len);
   touchBodyIdle();
@@ -565,6 +621,10 @@ void Stream::onUpstreamTrailers(http1::HeaderList&& trailers) {
 
 void Stream::onUpstreamComplete() {
   if (done_) return;
+  if (discarding_) {
+    retryNextVersion(true);
+    return;
+  }
   if (response_trailers_.empty()) {
     sink_.sendResponseEnd();
   } else {
@@ -575,6 +635,10 @@ void Stream::onUpstreamComplete() {
 
 void Stream::onUpstreamError(Error error) {
   if (done_) return;
+  if (discarding_) {
+    retryNextVersion(false);  // the miss was already answered: the next version still may
+    return;
+  }
   if (!head_sent_) {
     onConnectFailure(std::move(error));
     return;
@@ -606,6 +670,29 @@ void Stream::onUpstreamError(Error error) {
     return;
   }
   failStream(std::move(error));
+}
+
+// ---- Asset pinning: a miss goes to the next version ------------------------------------------
+
+void Stream::discardForRetry(const http1::ResponseHead& head) {
+  discarding_ = true;
+  discarded_bytes_ = 0;
+  touchBodyIdle();
+  (void)head;  // its body (if any) arrives through onUpstreamBody, then onUpstreamComplete
+}
+
+// The pinned request moved to its next version: a new host of it, the same request again (GET
+// and HEAD only, whose body is empty: nothing to replay).
+void Stream::retryNextVersion(bool reusable) {
+  discarding_ = false;
+  response_timer_.cancel();
+  releaseUpstream(reusable && upstream_ != nullptr && upstream_->reusable());
+  head_sent_ = false;
+  request_body_done_upstream_ = false;
+  response_first_byte_ = false;
+  retried_fresh_ = false;
+  pick_context_.version = pin_->version();
+  pickAndConnect();
 }
 
 bool Stream::canRetryOnFreshConnection(const Error& error) const {
@@ -737,6 +824,10 @@ void Stream::logRequest(ErrorCode outcome) {
   entry.status = statusFor(outcome);
   entry.version_major = info_.http_major;
   entry.version_minor = info_.http_major == 2 ? 0 : request_.version_minor;
+  if (pin_) {
+    entry.pin_version = pin_->versionId();
+    entry.pin_reason = pin_->reasonName();
+  }
   entry.bytes_in = bytes_in_;
   entry.bytes_out = bytes_out_;
   log->log(worker_.index(), entry);

@@ -37,6 +37,7 @@
 #include "proxy/core/event_loop.h"
 #include "proxy/core/transport.h"
 #include "proxy/http1/message.h"
+#include "proxy/pinned_request.h"
 #include "proxy/snapshot.h"
 #include "proxy/tunnel.h"
 #include "proxy/upstream_connection.h"
@@ -60,6 +61,7 @@ struct DownstreamInfo {
   std::string route_scope;  // "" = shared vhosts
   bool tls = false;         // the downstream connection is TLS
   uint8_t http_major = 1;   // 2: an HTTP/2 stream (access log; the upstream's is the cluster's)
+  std::optional<conf::CdnOrigin> cdn_origin;  // the listener's (asset pinning)
   // The listener's counters (held by the connection, which outlives its streams).
   ListenerRuntime* listener_stats = nullptr;
 };
@@ -177,6 +179,14 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   void connectFresh();
   void onResponseTimer();
 
+  // Asset pinning (pinned_request.h): the version is chosen when routed; a 404/410 miss of an
+  // asset is read to its end (or cut when large) and the request goes to the next version.
+  void preparePinning();
+  conf::CdnOrigin cdnOrigin() const;
+  const upstream::Host* pickPinnedFallback(const upstream::Cluster& cluster);
+  void discardForRetry(const http1::ResponseHead& head);
+  void retryNextVersion(bool reusable);
+
   // UpstreamConnection::Handler
   void onUpstreamConnected() override;
   void onUpstreamInformational(http1::ResponseHead&& head) override;
@@ -256,6 +266,13 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   std::unique_ptr<Tunnel> tunnel_;
   bool tunnel_counted_ = false;  // its bytes are in bytes_in_ / bytes_out_
   core::ErrorCode last_connect_error_ = core::ErrorCode::UpstreamConnectFailed;
+
+  // Asset pinning: the routed cluster's pin state (null: unpinned), and the request's decisions
+  // while its group is active.
+  const PinGroupState* pin_group_ = nullptr;
+  std::optional<PinnedRequest> pin_;
+  bool discarding_ = false;  // reading a miss to its end before trying the next version
+  size_t discarded_bytes_ = 0;
 };
 
 }  // namespace baton::proxy

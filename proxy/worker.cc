@@ -167,12 +167,37 @@ void Worker::applySnapshot(SnapshotPtr snapshot) {
     return true;
   });
   indexClusters();
+  prunePinMaps();
   refreshFdLimit();
   if (snapshot_->config->limits.buffer_budget > 0) {
     if (!overload_timer_->armed()) overload_timer_->arm(kOverloadPoll);
   } else if (overloaded_) {
     setOverloaded(false);
   }
+}
+
+routing::pin::LearnedMap& Worker::learnedMap(const PinGroupState& group) {
+  const conf::PinningSpec& spec = snapshot_->pin_settings->spec;
+  auto it = pin_maps_.find(group.runtime.get());
+  if (it == pin_maps_.end() || it->second.epoch != group.view.epoch) {
+    const auto ttl = std::chrono::duration_cast<routing::pin::Clock::duration>(spec.negative_ttl);
+    it = pin_maps_
+             .insert_or_assign(
+                 group.runtime.get(),
+                 PinMap{group.view.epoch, routing::pin::LearnedMap(spec.map_entries, ttl)})
+             .first;
+  }
+  return it->second.map;
+}
+
+// Maps of groups that left the snapshot or whose pinning ended (nothing to remember after it).
+void Worker::prunePinMaps() {
+  if (pin_maps_.empty()) return;
+  std::unordered_set<const PinRuntime*> active;
+  for (const auto& state : snapshot_->pins) {
+    if (state != nullptr && state->view.active) active.insert(state->runtime.get());
+  }
+  std::erase_if(pin_maps_, [&](const auto& entry) { return !active.contains(entry.first); });
 }
 
 void Worker::indexClusters() {

@@ -43,6 +43,7 @@ struct WorkerListener {
   bool tls = false;               // Http: TLS (certificate by SNI from the snapshot's contexts)
   bool h2c = true;                // Http, plain: sniff for the HTTP/2 preface
   std::vector<std::string> alpn;  // Http, TLS: offered protocols in preference order
+  std::optional<conf::CdnOrigin> cdn_origin;  // asset pinning; unset: [pinning] cdn_origin
 };
 
 // Listener changes a reload hands to one worker, applied together with the new snapshot.
@@ -106,6 +107,10 @@ class Worker {
                            const upstream::Host& host);
   ListenerRuntime* listenerRuntime(const std::string& name) { return stats_.listener(name); }
   void noteRejected(RejectedEntry entry) { stats_.noteRejected(std::move(entry)); }
+  // Worker thread: this worker's learned map for a pinned group (asset pinning). Each worker
+  // learns from its own traffic, so the request path takes no lock; a map is cleared when its
+  // group starts a new cutover and dropped when pinning ends or the group goes.
+  routing::pin::LearnedMap& learnedMap(const PinGroupState& group);
 
  private:
   static void onAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
@@ -155,6 +160,13 @@ class Worker {
   UpstreamPool pool_;
   RequestIdGenerator request_ids_;
   std::unordered_map<const upstream::Cluster*, std::shared_ptr<upstream::LoadBalancer>> lbs_;
+  struct PinMap {
+    uint64_t epoch;
+    routing::pin::LearnedMap map;
+  };
+  // By the group's runtime (one per pinned cluster for its life).
+  std::unordered_map<const PinRuntime*, PinMap> pin_maps_;
+  void prunePinMaps();
   // Before the connections: their streams hold references into it.
   WorkerStats stats_;
   std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> connections_;

@@ -222,6 +222,7 @@ Result<Route> buildRoute(const conf::VirtualHostSpec& vh, const conf::RouteSpec&
   route.merge_slashes = spec.merge_slashes;
   route.websocket = spec.websocket;
   route.tunnel_idle = spec.tunnel_idle;
+  route.cdn_origin = vh.cdn_origin;
   auto actions = buildActions(vh, spec, n);
   if (!actions) return fail(std::move(actions.error()));
   route.actions = std::move(*actions);

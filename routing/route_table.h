@@ -56,6 +56,7 @@ struct Route {
   RouteActions actions;
   bool websocket = true;                      // Upgrade: websocket forwarded, tunnel after 101
   std::optional<conf::Duration> tunnel_idle;  // unset: the cluster's, else [timeouts]
+  std::optional<conf::CdnOrigin> cdn_origin;  // asset pinning (the vhost's); unset: listener's
 };
 
 class RouteTable {

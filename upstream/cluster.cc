@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string_view>
@@ -131,6 +132,12 @@ core::Result<Host> buildHost(const conf::ClusterSpec& spec, size_t i) {
   h.task_id = hs.task_id;
   if (!spec.sticky_cookie.empty()) h.sticky_value = stickyValueFor(h.name);
   if (hs.draining) h.admin_state = AdminState::Draining;
+  if (spec.pin && !hs.version.empty()) {
+    const auto& versions = spec.pin->versions;
+    for (size_t v = 0; v < versions.size() && v < Host::kNoVersion; ++v) {
+      if (versions[v].id == hs.version) h.version = static_cast<uint16_t>(v);
+    }
+  }
   return h;
 }
 
@@ -196,6 +203,9 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
   cluster->protocol_ = spec.protocol;
   cluster->tls_verify_ = spec.tls_verify;
   cluster->tls_ca_file_ = spec.tls_ca_file;
+  if (spec.pin && spec.pin->mode != conf::PinMode::Off) {
+    cluster->pin_ = std::make_shared<const conf::PinGroupSpec>(*spec.pin);
+  }
   cluster->hosts_.reserve(spec.hosts.size());
   std::unordered_map<std::string, size_t> seen;  // only for large clusters, see firstSame
   for (size_t i = 0; i < spec.hosts.size(); ++i) {
@@ -217,6 +227,17 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
 const Host* Cluster::findActiveBySticky(std::string_view value) const {
   for (const Host& h : hosts_) {
     if (h.admin_state == AdminState::Active && h.sticky_value == value) return &h;
+  }
+  return nullptr;
+}
+
+const Host* Cluster::findDrainingOfVersion(uint16_t version, std::span<const uint32_t> tried,
+                                           uint64_t start) const {
+  const size_t n = hosts_.size();
+  for (size_t k = 0; k < n; ++k) {
+    const Host& h = hosts_[(start + k) % n];
+    if (h.version != version || h.admin_state != AdminState::Draining) continue;
+    if (std::find(tried.begin(), tried.end(), h.index) == tried.end()) return &h;
   }
   return nullptr;
 }

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,10 @@ struct Host {
   socklen_t sockaddr_len = 0;
   uint32_t weight = 1;
   AdminState admin_state = AdminState::Active;  // only Active hosts get new requests
+  // Asset pinning: index into the cluster's pin versions (conf::PinGroupSpec::versions), or
+  // kNoVersion (an unpinned cluster, or a host whose version the spec does not list).
+  uint16_t version = kNoVersion;
+  static constexpr uint16_t kNoVersion = 0xFFFF;
 };
 
 class Cluster {
@@ -68,6 +73,12 @@ class Cluster {
   const std::string& tlsCaFile() const { return tls_ca_file_; }
   // The Active host whose sticky_value is `value`, else nullptr (unknown, draining, gone).
   const Host* findActiveBySticky(std::string_view value) const;
+  // Asset pinning: the group's versions (null for an unpinned cluster, or pin mode off).
+  const std::shared_ptr<const conf::PinGroupSpec>& pin() const { return pin_; }
+  // A Draining host of `version` not in `tried`, rotating from `start` (a pinned request whose
+  // version has no Active host left: the draining build still serves its own files).
+  const Host* findDrainingOfVersion(uint16_t version, std::span<const uint32_t> tried,
+                                    uint64_t start) const;
 
  private:
   Cluster() = default;
@@ -81,6 +92,7 @@ class Cluster {
   conf::UpstreamProtocol protocol_ = conf::UpstreamProtocol::Http1;
   bool tls_verify_ = true;
   std::string tls_ca_file_;
+  std::shared_ptr<const conf::PinGroupSpec> pin_;
 };
 
 // First 10 lower-case hex digits of SHA-1(`name`) (marathon-lb's sticky cookie value).

@@ -19,12 +19,13 @@ bool LeastRequestLoadBalancer::lessLoaded(size_t a, size_t b) const {
   return lhs < rhs;
 }
 
-const Host* LeastRequestLoadBalancer::choose(const TriedHosts& tried, const PickContext& /*ctx*/) {
+const Host* LeastRequestLoadBalancer::choose(const TriedHosts& tried, const PickContext& ctx) {
   const size_t n = weights_.size();
   size_t best = n;
   size_t i = start_;
   for (size_t seen = 0; seen < n; ++seen, i = (i + 1 == n) ? 0 : i + 1) {
     if (weights_[i] == 0 || tried.contains(static_cast<uint32_t>(i))) continue;
+    if (!versionMatches(cluster_->hosts()[i], ctx)) continue;
     if (best == n || lessLoaded(i, best)) best = i;
   }
   if (best == n) return nullptr;

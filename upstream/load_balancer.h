@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "upstream/cluster.h"
@@ -25,6 +26,7 @@ class TriedHosts {
     return false;
   }
   size_t size() const { return tried_.size(); }
+  std::span<const uint32_t> indices() const { return tried_; }
 
  private:
   std::vector<uint32_t> tried_;  // tiny (<= connect_attempts), linear scan beats a set
@@ -34,6 +36,8 @@ class TriedHosts {
 struct PickContext {
   // hashClientAddress() of the client's IP (direct peer); only SourceHash reads it.
   uint64_t client_hash = 0;
+  // Asset pinning: only hosts of this version (Host::version) are eligible; kNoVersion = any.
+  uint16_t version = Host::kNoVersion;
 };
 
 class LoadBalancer {
@@ -53,9 +57,14 @@ class LoadBalancer {
   virtual const Host* choose(const TriedHosts& tried, const PickContext& ctx) = 0;
   explicit LoadBalancer(std::shared_ptr<const Cluster> cluster)
       : cluster_(std::move(cluster)), outstanding_(cluster_->hosts().size(), 0) {}
-  // The one eligibility rule every policy applies: Active and not yet tried for this request.
-  static bool eligible(const Host& host, const TriedHosts& tried) {
-    return host.admin_state == AdminState::Active && !tried.contains(host.index);
+  // The one eligibility rule every policy applies: Active, of the pinned version (if any), and
+  // not yet tried for this request.
+  static bool eligible(const Host& host, const TriedHosts& tried, const PickContext& ctx) {
+    return host.admin_state == AdminState::Active && versionMatches(host, ctx) &&
+           !tried.contains(host.index);
+  }
+  static bool versionMatches(const Host& host, const PickContext& ctx) {
+    return ctx.version == Host::kNoVersion || host.version == ctx.version;
   }
   std::shared_ptr<const Cluster> cluster_;
   std::vector<uint32_t> outstanding_;

@@ -55,38 +55,40 @@ uint32_t PowerOfTwoLoadBalancer::drawIndex() {
   return (random_.next() >> 32) < keep_[slot] ? slot : alias_[slot];
 }
 
-const Host* PowerOfTwoLoadBalancer::drawEligible(const TriedHosts& tried, const Host* other) {
+const Host* PowerOfTwoLoadBalancer::drawEligible(const TriedHosts& tried, const PickContext& ctx,
+                                                 const Host* other) {
   const std::vector<Host>& hosts = cluster_->hosts();
   for (int i = 0; i < kMaxDraws; ++i) {
     const Host& h = hosts[drawIndex()];
-    if (&h != other && eligible(h, tried)) return &h;
+    if (&h != other && eligible(h, tried, ctx)) return &h;
   }
   return nullptr;
 }
 
 // Least outstanding eligible host other than `other`, starting at a random offset so ties do
 // not always favour the lowest index.
-const Host* PowerOfTwoLoadBalancer::scan(const TriedHosts& tried, const Host* other) {
+const Host* PowerOfTwoLoadBalancer::scan(const TriedHosts& tried, const PickContext& ctx,
+                                         const Host* other) {
   const std::vector<Host>& hosts = cluster_->hosts();
   const size_t n = hosts.size();
   const Host* best = nullptr;
   size_t i = random_.below(n);
   for (size_t seen = 0; seen < n; ++seen, i = (i + 1 == n) ? 0 : i + 1) {
     const Host& h = hosts[i];
-    if (&h == other || !eligible(h, tried)) continue;
+    if (&h == other || !eligible(h, tried, ctx)) continue;
     if (best == nullptr || outstanding_[h.index] < outstanding_[best->index]) best = &h;
   }
   return best;
 }
 
-const Host* PowerOfTwoLoadBalancer::choose(const TriedHosts& tried, const PickContext& /*ctx*/) {
+const Host* PowerOfTwoLoadBalancer::choose(const TriedHosts& tried, const PickContext& ctx) {
   if (cluster_->hosts().empty()) return nullptr;  // a discovered app with no task: no draw
-  const Host* a = drawEligible(tried, nullptr);
-  if (a == nullptr) return scan(tried, nullptr);
-  const Host* b = drawEligible(tried, a);
+  const Host* a = drawEligible(tried, ctx, nullptr);
+  if (a == nullptr) return scan(tried, ctx, nullptr);
+  const Host* b = drawEligible(tried, ctx, a);
   // Keep the weighted first draw and scan only for its opponent: scanning for the overall
   // winner instead would skew the split towards light hosts (their draws miss less often).
-  if (b == nullptr) b = scan(tried, a);
+  if (b == nullptr) b = scan(tried, ctx, a);
   if (b == nullptr) return a;  // the only eligible host
   // Raw counts, not count / weight: the weighted draw already sends heavier hosts more
   // candidates. On a tie keep the first draw, which is itself random.

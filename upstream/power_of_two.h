@@ -22,8 +22,8 @@ class PowerOfTwoLoadBalancer : public LoadBalancer {
  private:
   const Host* choose(const TriedHosts& tried, const PickContext& ctx) override;
   uint32_t drawIndex();
-  const Host* drawEligible(const TriedHosts& tried, const Host* other);
-  const Host* scan(const TriedHosts& tried, const Host* other);
+  const Host* drawEligible(const TriedHosts& tried, const PickContext& ctx, const Host* other);
+  const Host* scan(const TriedHosts& tried, const PickContext& ctx, const Host* other);
 
   void buildAliasTable();
 

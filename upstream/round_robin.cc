@@ -10,7 +10,7 @@ RoundRobinLoadBalancer::RoundRobinLoadBalancer(std::shared_ptr<const Cluster> cl
   }
 }
 
-const Host* RoundRobinLoadBalancer::choose(const TriedHosts& tried, const PickContext& /*ctx*/) {
+const Host* RoundRobinLoadBalancer::choose(const TriedHosts& tried, const PickContext& ctx) {
   const size_t n = slots_.size();
   size_t best = n;
   int64_t total = 0;
@@ -19,6 +19,7 @@ const Host* RoundRobinLoadBalancer::choose(const TriedHosts& tried, const PickCo
     // Ineligible hosts keep their score untouched, as in nginx: they neither gain credit
     // while out nor get a burst when they come back within this snapshot.
     if (s.weight == 0 || tried.contains(static_cast<uint32_t>(i))) continue;
+    if (!versionMatches(cluster_->hosts()[i], ctx)) continue;
     s.current += s.weight;
     total += s.weight;
     // Strict '>' keeps the first host on ties, which gives nginx's exact order.

@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <tuple>
+
+#include "discovery/model/labels.h"
+#include "routing/pinning.h"
 
 namespace baton::discovery {
 namespace {
@@ -82,6 +86,7 @@ uint32_t targetInstances(const App& new_app) {
 // The first (or only) colour of a group: everything is "new", nothing drained.
 GroupState startGroup(const std::string& group, const App& app) {
   GroupState g{app, {}, {}};
+  for (Task& t : g.app.tasks) t.app_id = app.id;  // as mergedApp() does
   g.info.group = group;
   g.info.new_app = app.id;
   g.info.new_tasks = static_cast<uint32_t>(app.tasks.size());
@@ -90,28 +95,94 @@ GroupState startGroup(const std::string& group, const App& app) {
   return g;
 }
 
-void mergePair(GroupState& g, const App& cur, const std::unordered_set<std::string>* sticky,
-               std::unordered_set<std::string>& drained) {
-  const auto [old_app, new_app] = orderPair(g.app, cur);
+std::string startedAt(const App& app) {
+  return label(app, "HAPROXY_DEPLOYMENT_STARTED_AT");
+}
+
+// Version order (deployment_group.h), oldest first: a total order on (started, config, id).
+bool olderVersion(const App* a, const App* b) {
+  const std::string a_at = startedAt(*a);
+  const std::string b_at = startedAt(*b);
+  return std::tie(a_at, a->last_config_change_at, a->id) <
+         std::tie(b_at, b->last_config_change_at, b->id);
+}
+
+// Can the app serve? A task with an alive result, or any task when it has no health checks.
+bool anyHealthy(const App& app) {
+  if (app.health_checks.empty()) return !app.tasks.empty();
+  return std::any_of(app.tasks.begin(), app.tasks.end(), alive);
+}
+
+// The merged app: the new app's labels, health checks and ports; every app's tasks, each
+// stamped with the id of the app it came from (the version it runs).
+App mergedApp(const App& new_app, const std::vector<const App*>& ordered) {
+  App merged = new_app;
+  merged.instances = 0;
+  merged.deploying = false;
+  merged.tasks.clear();
+  for (const App* app : ordered) {
+    merged.instances += app->instances;
+    merged.deploying = merged.deploying || app->deploying;
+    for (const Task& t : app->tasks) {
+      merged.tasks.push_back(t);
+      merged.tasks.back().app_id = app->id;
+    }
+  }
+  return merged;
+}
+
+// A group of two or more apps (`members` by app id): the drain rule on the two newest, the
+// older ones superseded (deployment_group.h).
+GroupState mergeGroup(const std::string& group, const std::vector<const App*>& members,
+                      const std::vector<const App*>& ordered,
+                      const std::unordered_set<std::string>* sticky,
+                      std::unordered_set<std::string>& drained) {
+  const App* a = ordered[ordered.size() - 2];
+  const App* b = ordered.back();
+  if (b->id < a->id) std::swap(a, b);  // argument order by app id, as with two apps
+  const auto [old_app, new_app] = orderPair(*a, *b);
   drainOld(*old_app, *new_app, sticky, drained);
-  conf::DeploymentGroupInfo info{g.info.group,
-                                 old_app->id,
-                                 new_app->id,
-                                 static_cast<uint32_t>(old_app->tasks.size()),
-                                 static_cast<uint32_t>(new_app->tasks.size()),
-                                 0,
-                                 static_cast<uint32_t>(healthyNew(*new_app)),
-                                 targetInstances(*new_app)};
-  std::vector<std::string> old_ids;
-  for (const Task& t : old_app->tasks) old_ids.push_back(t.id);
-  App merged = *new_app;
-  merged.instances = old_app->instances + new_app->instances;
-  merged.deploying = old_app->deploying || new_app->deploying;
-  merged.tasks = old_app->tasks;
-  merged.tasks.insert(merged.tasks.end(), new_app->tasks.begin(), new_app->tasks.end());
-  g.app = std::move(merged);  // last: old_app or new_app may point at g.app
-  g.info = std::move(info);
-  g.old_ids = std::move(old_ids);
+  if (anyHealthy(*old_app) || anyHealthy(*new_app)) {
+    for (const App* app : members) {
+      if (app == old_app || app == new_app) continue;
+      for (const Task& t : app->tasks) drained.insert(t.id);
+    }
+  }
+  GroupState g{mergedApp(*new_app, ordered), {}, {}};
+  g.info = conf::DeploymentGroupInfo{group,
+                                     old_app->id,
+                                     new_app->id,
+                                     static_cast<uint32_t>(old_app->tasks.size()),
+                                     static_cast<uint32_t>(new_app->tasks.size()),
+                                     0,
+                                     static_cast<uint32_t>(healthyNew(*new_app)),
+                                     targetInstances(*new_app)};
+  for (const Task& t : old_app->tasks) g.old_ids.push_back(t.id);
+  return g;
+}
+
+// The group's versions for asset pinning (`ordered`: version order).
+GroupPin pinGroup(const std::string& group, const std::vector<const App*>& ordered) {
+  GroupPin pin;
+  pin.spec.group = group;
+  const PinGroupLabels labels = readPinGroupLabels(*ordered.back(), pin.issues);
+  pin.spec.mode = labels.mode;
+  pin.spec.cache_cap = labels.cache_cap;
+  for (const App* app : ordered) {
+    PinVersionLabels v = readPinVersionLabels(*app, pin.issues);
+    std::string id = v.version.empty()
+                         ? routing::pin::derivedVersionId(app->id, app->last_config_change_at)
+                         : std::move(v.version);
+    pin.app_versions[app->id] = id;
+    const auto& versions = pin.spec.versions;
+    if (std::any_of(versions.begin(), versions.end(),
+                    [&](const conf::PinVersionSpec& known) { return known.id == id; })) {
+      continue;  // the same build again: one version
+    }
+    pin.spec.versions.push_back(conf::PinVersionSpec{
+        std::move(id), app->id, label(*app, "HAPROXY_DEPLOYMENT_COLOUR"), std::move(v.manifest)});
+  }
+  return pin;
 }
 
 // Renames to "/<group>" and pins service port 0 to HAPROXY_0_PORT (zdd's original port).
@@ -156,18 +227,24 @@ DeploymentMerge mergeDeploymentGroups(const std::vector<const App*>& apps,
                                       std::unordered_set<std::string>* sticky,
                                       std::vector<conf::DiscoveryIssue>& issues) {
   DeploymentMerge out;
-  std::map<std::string, GroupState> groups;  // ordered: deterministic output
+  std::map<std::string, std::vector<const App*>> members;  // ordered: deterministic output
   for (const App* app : apps) {
     const std::string group = label(*app, kGroupLabel);
     if (group.empty()) {
       out.others.push_back(app);
       continue;
     }
-    auto it = groups.find(group);
-    if (it == groups.end()) {
-      groups.emplace(group, startGroup(group, *app));
+    members[group].push_back(app);
+  }
+  std::map<std::string, GroupState> groups;
+  for (const auto& [group, list] : members) {
+    std::vector<const App*> ordered = list;
+    std::sort(ordered.begin(), ordered.end(), olderVersion);
+    out.pins.push_back(pinGroup(group, ordered));
+    if (list.size() == 1) {
+      groups.emplace(group, startGroup(group, *list.front()));
     } else {
-      mergePair(it->second, *app, sticky, out.drained);
+      groups.emplace(group, mergeGroup(group, list, ordered, sticky, out.drained));
     }
   }
   if (sticky != nullptr) {

@@ -38,6 +38,13 @@ std::optional<T> parseInt(std::string_view s) {
   return v;
 }
 
+// A pinned version id: it travels in cookies, headers and ?dpl= tokens unescaped.
+bool isVersionId(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
 // Reads one label of port `index`; the helpers below each own one label.
 class PortReader {
  public:
@@ -306,6 +313,9 @@ constexpr std::array kKnownPortKeys = {
 };
 constexpr std::array kBatonPortKeys = {"TIMEOUT_CONNECT", "TIMEOUT_SERVER", "TIMEOUT_BODY_IDLE",
                                        "TIMEOUT_TUNNEL",  "WEBSOCKET",      "PROTO"};
+// App-level BATON_ labels: asset pinning of a deployment group's versions.
+constexpr std::array kBatonAppLabels = {"BATON_PIN_VERSION", "BATON_PIN_MODE", "BATON_PIN_MANIFEST",
+                                        "BATON_PIN_CACHE_CAP"};
 constexpr std::array kKnownAppLabels = {
     "HAPROXY_GROUP",
     "HAPROXY_APP_ID",
@@ -413,6 +423,56 @@ std::vector<std::string> splitTrimmed(std::string_view value, char sep) {
   return out;
 }
 
+PinVersionLabels readPinVersionLabels(const App& app, std::vector<DiscoveryIssue>& issues) {
+  PinVersionLabels out;
+  const auto report = [&](const char* label, std::string message) {
+    issues.push_back(DiscoveryIssue{app.id, label, std::move(message)});
+  };
+  if (const auto it = app.labels.find("BATON_PIN_VERSION"); it != app.labels.end()) {
+    const std::string_view id = trim(it->second);
+    if (isVersionId(id)) {
+      out.version = std::string(id);
+    } else {
+      report("BATON_PIN_VERSION", "\"" + it->second +
+                                      "\" is not 1..64 of [A-Za-z0-9._-]; using the id derived "
+                                      "from the app id and lastConfigChangeAt");
+    }
+  }
+  if (const auto it = app.labels.find("BATON_PIN_MANIFEST"); it != app.labels.end()) {
+    const std::string_view path = trim(it->second);
+    if (auto ok = conf::checkRedirectPath(path)) {
+      out.manifest = std::string(path);
+    } else {
+      report("BATON_PIN_MANIFEST", ok.error().detail + "; ignored");
+    }
+  }
+  return out;
+}
+
+PinGroupLabels readPinGroupLabels(const App& app, std::vector<DiscoveryIssue>& issues) {
+  PinGroupLabels out;
+  if (const auto it = app.labels.find("BATON_PIN_MODE"); it != app.labels.end()) {
+    const std::string mode = lower(trim(it->second));
+    if (mode == "off") {
+      out.mode = conf::PinMode::Off;
+    } else if (mode == "full") {
+      out.mode = conf::PinMode::Full;
+    } else if (mode != "assets") {
+      issues.push_back(
+          DiscoveryIssue{app.id, "BATON_PIN_MODE",
+                         "\"" + it->second + "\" is not one of off, assets, full; using assets"});
+    }
+  }
+  if (const auto it = app.labels.find("BATON_PIN_CACHE_CAP"); it != app.labels.end()) {
+    out.cache_cap = webSocketWord(it->second);
+    if (!out.cache_cap) {
+      issues.push_back(DiscoveryIssue{app.id, "BATON_PIN_CACHE_CAP",
+                                      "not a boolean (true/false); [pinning] cache_cap applies"});
+    }
+  }
+  return out;
+}
+
 PortLabels readPortLabels(const App& app, size_t index, std::vector<DiscoveryIssue>& issues) {
   const PortReader r(app, index, issues);
   PortLabels out;
@@ -436,6 +496,12 @@ void checkAppLabels(const App& app, std::vector<DiscoveryIssue>& issues) {
     std::optional<std::string> problem;
     if (label.starts_with("HAPROXY_")) {
       problem = haproxyLabelIssue(label);
+    } else if (contains(kBatonAppLabels, label)) {
+      if (!app.labels.contains("HAPROXY_DEPLOYMENT_GROUP")) {
+        problem =
+            "asset pinning applies to deployment groups (HAPROXY_DEPLOYMENT_GROUP) only; "
+            "label ignored";
+      }
     } else if (label.starts_with("BATON_")) {
       const auto key = portKey(label, "BATON_");
       if (!key || !contains(kBatonPortKeys, *key)) problem = "unknown baton label; ignored";

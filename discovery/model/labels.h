@@ -55,12 +55,30 @@ struct PortLabels {
   bool fail_closed = false;
 };
 
+// Asset pinning labels of one app of a deployment group (asset-pinning.md §1), per version.
+// Read by mergeDeploymentGroups (deployment_group.h) for every app of a group.
+struct PinVersionLabels {
+  std::string version;   // BATON_PIN_VERSION when valid ([A-Za-z0-9._-]{1,64}), else ""
+  std::string manifest;  // BATON_PIN_MANIFEST when a valid absolute path, else ""
+};
+PinVersionLabels readPinVersionLabels(const App& app, std::vector<conf::DiscoveryIssue>& issues);
+
+// Per group, read from the group's newest app: BATON_PIN_MODE (off | assets | full, any case;
+// else an issue and assets) and BATON_PIN_CACHE_CAP (true/false words as BATON_{n}_WEBSOCKET;
+// else an issue and unset, i.e. [pinning] cache_cap).
+struct PinGroupLabels {
+  conf::PinMode mode = conf::PinMode::Assets;
+  std::optional<bool> cache_cap;
+};
+PinGroupLabels readPinGroupLabels(const App& app, std::vector<conf::DiscoveryIssue>& issues);
+
 // Reads the labels of service port `index`. Value errors are appended to `issues`.
 PortLabels readPortLabels(const App& app, size_t index, std::vector<conf::DiscoveryIssue>& issues);
 
 // One issue per label baton does not apply: unsupported (BIND_OPTIONS,
 // BACKEND_HEALTHCHECK_PORT_INDEX), template overrides (with the BATON_{n}_* label that replaces
-// their usual use where there is one), and unknown HAPROXY_* / BATON_* names.
+// their usual use where there is one), unknown HAPROXY_* / BATON_* names, and BATON_PIN_* on an
+// app outside a deployment group (pinning needs HAPROXY_DEPLOYMENT_GROUP).
 void checkAppLabels(const App& app, std::vector<conf::DiscoveryIssue>& issues);
 
 }  // namespace baton::discovery

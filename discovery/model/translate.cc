@@ -175,11 +175,24 @@ class Translator {
     served_.insert(&app);
   }
 
-  // The deployment groups this instance serves (a port selected), already sorted by group name.
+  // The deployment groups this instance serves (a port selected), already sorted by group name,
+  // and their pin label issues (other groups belong to other load balancers).
   void addGroups() {
     for (size_t i = 0; i < merge_.merged.size(); ++i) {
-      if (served_.contains(&merge_.merged[i])) out_.groups.push_back(merge_.groups[i]);
+      if (!served_.contains(&merge_.merged[i])) continue;
+      out_.groups.push_back(merge_.groups[i]);
+      const auto& issues = merge_.pins[i].issues;
+      out_.issues.insert(out_.issues.end(), issues.begin(), issues.end());
     }
+  }
+
+  // The pinning of a merged deployment-group app; null for every other app.
+  const GroupPin* pinOf(const App& app) const {
+    if (merge_.merged.empty() || &app < merge_.merged.data() ||
+        &app >= merge_.merged.data() + merge_.merged.size()) {
+      return nullptr;
+    }
+    return &merge_.pins[static_cast<size_t>(&app - merge_.merged.data())];
   }
 
   void planPort(const App& app, size_t index, PortLabels labels) {
@@ -237,9 +250,18 @@ class Translator {
     cluster.timeouts = plan.labels.timeouts;
     cluster.protocol = plan.labels.protocol;
     cluster.origin = "marathon:" + app.id;
+    const GroupPin* pin = pinOf(app);
+    if (pin != nullptr) cluster.pin = pin->spec;
     cluster.hosts.reserve(app.tasks.size());
     for (const Task& task : app.tasks) {
-      if (auto host = buildHost(app, task, plan.index)) cluster.hosts.push_back(std::move(*host));
+      auto host = buildHost(app, task, plan.index);
+      if (!host) continue;
+      if (pin != nullptr) {
+        // The version of the app the task came from (Task::app_id, set by the merge).
+        const auto it = pin->app_versions.find(task.app_id);
+        if (it != pin->app_versions.end()) host->version = it->second;
+      }
+      cluster.hosts.push_back(std::move(*host));
     }
     std::sort(cluster.hosts.begin(), cluster.hosts.end(),
               [](const conf::HostSpec& a, const conf::HostSpec& b) {

@@ -24,6 +24,10 @@
 // groups belong to other load balancers).
 // `groups` lists the marathon-lb deployment groups (HAPROXY_DEPLOYMENT_GROUP) with at least one
 // selected port, one colour or two, by group name (admin `show groups`, the dashboard).
+// Asset pinning: every cluster of a deployment group's merged app (one per service port) gets
+// ClusterSpec::pin, the group's versions (deployment_group.h says how they are found and
+// ordered), and each of its hosts HostSpec::version, the version of the app its task came from.
+// Clusters of other apps get no pin. BATON_PIN_* label issues are reported for served groups.
 #pragma once
 
 #include <cstdint>

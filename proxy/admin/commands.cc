@@ -211,7 +211,29 @@ std::string groupsText(const EdgeStatus& s) {
                     number(g.new_tasks), number(g.old_drained), number(g.new_healthy),
                     number(g.target), g.in_cutover ? "yes" : "no"});
   }
-  return table(rows);
+  std::string out = table(rows);
+  std::vector<std::vector<std::string>> pins = {{"group", "cluster", "mode", "state", "cdn_version",
+                                                 "versions", "flips", "retries", "retry_hits",
+                                                 "all_miss"}};
+  for (const DeploymentGroupStatus& g : s.groups) {
+    for (const PinGroupStatus& p : g.pinning) {
+      std::string versions;
+      for (const PinVersionStatus& v : p.versions) {
+        if (!versions.empty()) versions += ",";
+        versions += v.id + "(" + std::to_string(v.serving) + "/" + std::to_string(v.hosts) + ")";
+      }
+      const char* state = p.in_cutover ? (p.flip_held ? "cutover,flip-held" : "cutover")
+                          : p.active   ? "grace"
+                                       : "idle";
+      pins.push_back({cell(p.group), cell(p.cluster), cell(p.mode), state,
+                      p.cdn_version.empty() ? "-" : cell(p.cdn_version), cell(versions),
+                      number(p.flips), number(p.retries), number(p.retry_hits),
+                      number(p.all_miss)});
+    }
+  }
+  if (pins.size() > 1)
+    out += "\nasset pinning (versions: id(serving/hosts), oldest first)\n" + table(pins);
+  return out;
 }
 
 std::string errorsText(const EdgeStatus& s) {
@@ -406,6 +428,12 @@ void runSetCluster(const Command& command, AdminService& service, Args args, Don
   done(resultAnswer(service.setClusterState(args[0], *state)));
 }
 
+// set group <group> cdn-version <id>
+void runSetGroup(const Command& command, AdminService& service, Args args, Done done) {
+  if (args[1] != "cdn-version") return done(usage(command));
+  done(resultAnswer(service.setGroupCdnVersion(args[0], args[2])));
+}
+
 void runDrainHost(const Command& command, AdminService& service, Args args, Done done) {
   std::string_view cluster, host;
   if (!splitHost(args[0], &cluster, &host)) return done(usage(command));
@@ -512,6 +540,12 @@ const std::vector<Command>& commands() {
        "set cluster <cluster> state ready|drain|maint",
        "operator state of every host of a cluster",
        runSetCluster},
+      {{"set", "group"},
+       3,
+       3,
+       "set group <group> cdn-version <id>",
+       "asset pinning: the version the CDN gets (until it has no serving host)",
+       runSetGroup},
       {{"drain", "host"},
        1,
        1,

@@ -1,5 +1,6 @@
 #include "proxy/admin/render.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <span>
@@ -283,6 +284,39 @@ void writeDiscovery(JsonWriter& json, const DiscoveryView& discovery) {
   json.endArray().endObject();
 }
 
+void writePinGroup(JsonWriter& json, const PinGroupStatus& pin) {
+  json.beginObject()
+      .field("cluster", std::string_view(pin.cluster))
+      .field("mode", std::string_view(pin.mode))
+      .field("in_cutover", pin.in_cutover)
+      .field("active", pin.active)
+      .field("cdn_version", std::string_view(pin.cdn_version))
+      .field("flip_held", pin.flip_held)
+      .field("flips", pin.flips)
+      .field("last_flip_ms", pin.last_flip_ms)
+      .field("cutover_started_ms", pin.cutover_started_ms)
+      .field("grace_until_ms", pin.grace_until_ms)
+      .field("cdn_fresh_until_ms", pin.cdn_fresh_until_ms)
+      .field("pinned", pin.pinned)
+      .field("retries", pin.retries)
+      .field("retry_hits", pin.retry_hits)
+      .field("all_miss", pin.all_miss)
+      .field("fallbacks", pin.fallbacks)
+      .field("cache_capped", pin.cache_capped)
+      .field("cookies_set", pin.cookies_set);
+  json.key("versions").beginArray();
+  for (const PinVersionStatus& v : pin.versions) {
+    json.beginObject()
+        .field("id", std::string_view(v.id))
+        .field("app_id", std::string_view(v.app_id))
+        .field("colour", std::string_view(v.colour))
+        .field("serving", v.serving)
+        .field("hosts", v.hosts)
+        .endObject();
+  }
+  json.endArray().endObject();
+}
+
 void writeGroup(JsonWriter& json, const DeploymentGroupStatus& group) {
   json.beginObject()
       .field("group", std::string_view(group.group))
@@ -293,8 +327,10 @@ void writeGroup(JsonWriter& json, const DeploymentGroupStatus& group) {
       .field("old_drained", group.old_drained)
       .field("new_healthy", group.new_healthy)
       .field("target", group.target)
-      .field("in_cutover", group.in_cutover)
-      .endObject();
+      .field("in_cutover", group.in_cutover);
+  json.key("pinning").beginArray();
+  for (const PinGroupStatus& pin : group.pinning) writePinGroup(json, pin);
+  json.endArray().endObject();
 }
 
 void writeRejected(JsonWriter& json, const RejectedRequest& rejected) {
@@ -755,6 +791,69 @@ void groupMetrics(Exposition& m, const EdgeStatus& s) {
              [](const DeploymentGroupStatus& g) { return g.in_cutover ? 1 : 0; });
 }
 
+// One sample per pinned cluster of `get(pin)`.
+template <typename Get>
+void pinFamily(Exposition& m, const EdgeStatus& s, std::string_view name, std::string_view type,
+               std::string_view help, Get get) {
+  m.family(name, type, help);
+  for (const auto& g : s.groups) {
+    for (const PinGroupStatus& p : g.pinning) {
+      const Label labels[] = {{"group", p.group}, {"cluster", p.cluster}};
+      m.sample(name, labels, static_cast<uint64_t>(get(p)));
+    }
+  }
+}
+
+void pinMetrics(Exposition& m, const EdgeStatus& s) {
+  const bool any = std::any_of(s.groups.begin(), s.groups.end(),
+                               [](const auto& g) { return !g.pinning.empty(); });
+  if (!any) return;
+  pinFamily(m, s, "baton_pin_in_cutover", "gauge", "1 while two or more versions have hosts.",
+            [](const PinGroupStatus& p) { return p.in_cutover ? 1 : 0; });
+  pinFamily(m, s, "baton_pin_active", "gauge", "1 while pinning applies (cutover or its grace).",
+            [](const PinGroupStatus& p) { return p.active ? 1 : 0; });
+  pinFamily(m, s, "baton_pin_flip_held", "gauge",
+            "1 while the CDN version flip waits for cached unhashed files to expire.",
+            [](const PinGroupStatus& p) { return p.flip_held ? 1 : 0; });
+  m.family("baton_pin_version_hosts", "gauge", "Hosts of each version (state: serving, all).");
+  m.family("baton_pin_cdn_version", "gauge", "1 for the version the CDN gets.");
+  for (const auto& g : s.groups) {
+    for (const PinGroupStatus& p : g.pinning) {
+      for (const PinVersionStatus& v : p.versions) {
+        const Label serving[] = {
+            {"group", p.group}, {"cluster", p.cluster}, {"version", v.id}, {"state", "serving"}};
+        m.sample("baton_pin_version_hosts", serving, static_cast<uint64_t>(v.serving));
+        const Label all[] = {
+            {"group", p.group}, {"cluster", p.cluster}, {"version", v.id}, {"state", "all"}};
+        m.sample("baton_pin_version_hosts", all, static_cast<uint64_t>(v.hosts));
+        const Label cdn[] = {{"group", p.group}, {"cluster", p.cluster}, {"version", v.id}};
+        m.sample("baton_pin_cdn_version", cdn, uint64_t{v.id == p.cdn_version ? 1u : 0u});
+      }
+    }
+  }
+  pinFamily(m, s, "baton_pin_flips_total", "counter", "CDN version flips.",
+            [](const PinGroupStatus& p) { return p.flips; });
+  pinFamily(m, s, "baton_pin_requests_total", "counter", "Requests given a version.",
+            [](const PinGroupStatus& p) { return p.pinned; });
+  pinFamily(m, s, "baton_pin_retries_total", "counter",
+            "Requests sent to another version after a 404/410 asset miss.",
+            [](const PinGroupStatus& p) { return p.retries; });
+  pinFamily(m, s, "baton_pin_retry_hits_total", "counter",
+            "Missed requests another version answered.",
+            [](const PinGroupStatus& p) { return p.retry_hits; });
+  pinFamily(m, s, "baton_pin_all_miss_total", "counter",
+            "Asset misses on every version (404 + Cache-Control: no-store).",
+            [](const PinGroupStatus& p) { return p.all_miss; });
+  pinFamily(m, s, "baton_pin_fallbacks_total", "counter",
+            "Requests whose version had no serving host.",
+            [](const PinGroupStatus& p) { return p.fallbacks; });
+  pinFamily(m, s, "baton_pin_cache_capped_total", "counter",
+            "CDN answers given Cache-Control: no-cache during a cutover.",
+            [](const PinGroupStatus& p) { return p.cache_capped; });
+  pinFamily(m, s, "baton_pin_cookies_total", "counter", "Pin cookies set (mode full).",
+            [](const PinGroupStatus& p) { return p.cookies_set; });
+}
+
 }  // namespace
 
 std::string renderPrometheus(const EdgeStatus& status) {
@@ -768,6 +867,7 @@ std::string renderPrometheus(const EdgeStatus& status) {
   hostStateMetrics(m, status);
   marathonMetrics(m, status);
   groupMetrics(m, status);
+  pinMetrics(m, status);
   certificateMetrics(m, status);
   return m.take();
 }

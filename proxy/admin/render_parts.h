@@ -58,7 +58,8 @@ void writeCluster(JsonWriter& json, const ClusterStatus& cluster);  // with its 
 void writeRoute(JsonWriter& json, const RouteStatus& route);
 void writeListener(JsonWriter& json, const ListenerStatus& listener);
 void writeDiscovery(JsonWriter& json, const DiscoveryView& discovery);
-void writeGroup(JsonWriter& json, const DeploymentGroupStatus& group);
+void writeGroup(JsonWriter& json, const DeploymentGroupStatus& group);  // with its pinning
+void writePinGroup(JsonWriter& json, const PinGroupStatus& pin);
 void writeRejected(JsonWriter& json, const RejectedRequest& rejected);
 void writeCertificate(JsonWriter& json, const CertificateView& cert);
 // The scalar fields of EdgeStatus plus "uptime_s" and "discovery", into an object the caller

@@ -67,6 +67,13 @@ class AdminService {
   virtual std::string configText() = 0;
   // "error", "warn", "info", "debug".
   virtual CommandResult setLogLevel(std::string_view level) = 0;
+  // Asset pinning: the version the CDN gets for every cluster of `group` (until that version has
+  // no serving host). "notfound": no such pinned group, or no live version `id` in it.
+  virtual CommandResult setGroupCdnVersion(std::string_view group, std::string_view id) {
+    (void)group;
+    (void)id;
+    return commandError("failed", "asset pinning is not available here");
+  }
 
   // Calls `then` once every worker serves the latest change (at once when they already do).
   // Front ends send a command's answer through it, so an acknowledged drain is in effect on

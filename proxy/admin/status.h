@@ -109,8 +109,35 @@ struct DiscoveryView {
 };
 
 // A deployment group as discovery last saw it, plus whether it is mid-cutover.
+// Asset pinning of one cluster of a group (asset-pinning.md §10).
+struct PinVersionStatus {
+  std::string id;
+  std::string app_id;    // "" for configured versions
+  std::string colour;    // display only
+  uint32_t serving = 0;  // Active hosts
+  uint32_t hosts = 0;    // Active + Draining hosts
+};
+struct PinGroupStatus {
+  std::string group;
+  std::string cluster;
+  std::string mode;  // "off", "assets", "full"
+  bool in_cutover = false;
+  bool active = false;  // in cutover or in its grace: the pinning rules apply
+  bool flip_held = false;
+  std::string cdn_version;                 // "" = none
+  std::vector<PinVersionStatus> versions;  // oldest first
+  uint64_t flips = 0;
+  int64_t last_flip_ms = 0;
+  int64_t cutover_started_ms = 0;
+  int64_t grace_until_ms = 0;
+  int64_t cdn_fresh_until_ms = 0;
+  uint64_t pinned = 0, retries = 0, retry_hits = 0, all_miss = 0, fallbacks = 0, cache_capped = 0,
+           cookies_set = 0;
+};
+
 struct DeploymentGroupStatus : conf::DeploymentGroupInfo {
-  bool in_cutover = false;  // both colours have tasks
+  bool in_cutover = false;              // both colours have tasks
+  std::vector<PinGroupStatus> pinning;  // one per pinned cluster of the group (service port)
 };
 
 // A request refused before it reached a route (malformed, smuggling attempt, limit): the

@@ -8,6 +8,9 @@
 //   DRAIN_HOST      "cluster/host" to drain by clicking its Drain button
 //   TOKEN           typed into the token field first when set
 //   SCREENSHOT      where to save a PNG of the page after the drain (optional)
+//   EXPECT_PINNING  JSON array of the asset-pinning rows that must be shown (optional; "[]" = the
+//                   panel must say "no pinned groups"): [{"key": "group/cluster", "cdn": "id",
+//                   "state": "regex the state cell matches", "versions": ["oldest id", ...]}]
 //   CHROMIUM        browser binary (default /usr/bin/chromium)
 // Exits 0 when every check passed; prints one line per failed check and exits 1 otherwise.
 import { chromium } from 'playwright-core';
@@ -15,6 +18,7 @@ import { chromium } from 'playwright-core';
 const url = process.env.DASHBOARD_URL;
 const expectHosts = (process.env.EXPECT_HOSTS || '').split(',').filter(Boolean);
 const drainHost = process.env.DRAIN_HOST || '';
+const expectPinning = process.env.EXPECT_PINNING ? JSON.parse(process.env.EXPECT_PINNING) : null;
 const timeout = 10000;
 if (!url) {
   console.log('DASHBOARD_URL is required');
@@ -53,6 +57,7 @@ try {
   const rateShown = () => [...document.querySelectorAll('tr[data-testid^="host-"] td:nth-child(8)')]
     .some((td) => /^\d+(\.\d)?$/.test(td.textContent));
   await page.waitForFunction(rateShown, null, { timeout });
+  if (expectPinning) await checkPinning(page, expectPinning, problems);
 
   if (drainHost) {
     const state = page.getByTestId(`host-state-${drainHost}`);
@@ -85,5 +90,47 @@ try {
   await browser.close();
 }
 for (const p of problems) console.log(p);
+
+// The asset-pinning panel: one row per pinned cluster with its state, the CDN version (and that
+// version's chip highlighted among the versions, oldest first) and per-poll counter rates.
+async function checkPinning(page, rows, problems) {
+  const body = page.locator('tbody#pinning');
+  if (!rows.length) {
+    const text = ((await body.textContent()) || '').trim();
+    if (text !== 'no pinned groups') problems.push(`pinning panel not empty: "${text}"`);
+    return;
+  }
+  const shown = await body.locator('tr').count();
+  if (shown !== rows.length) problems.push(`pinning panel shows ${shown} rows, expected ${rows.length}`);
+  for (const want of rows) {
+    const row = page.getByTestId(`pin-${want.key}`);
+    if (!(await row.isVisible())) {
+      problems.push(`pinning row ${want.key} not shown`);
+      continue;
+    }
+    const cdn = await page.getByTestId(`pin-cdn-${want.key}`).locator('.badge').allTextContents();
+    if (JSON.stringify(cdn) !== JSON.stringify([want.cdn])) {
+      problems.push(`${want.key}: CDN version ${JSON.stringify(cdn)}, expected ${want.cdn}`);
+    }
+    const state = ((await page.getByTestId(`pin-state-${want.key}`).textContent()) || '').trim();
+    if (!new RegExp(want.state).test(state)) problems.push(`${want.key}: state "${state}" does not match /${want.state}/`);
+    const cell = page.getByTestId(`pin-versions-${want.key}`);
+    const ids = await cell.locator('.ver').evaluateAll((chips) => chips.map((c) => c.dataset.version));
+    if (JSON.stringify(ids) !== JSON.stringify(want.versions)) {
+      problems.push(`${want.key}: versions ${JSON.stringify(ids)}, expected ${JSON.stringify(want.versions)}`);
+    }
+    const highlighted = await cell.locator('.ver.cdn').evaluateAll((chips) => chips.map((c) => c.dataset.version));
+    if (JSON.stringify(highlighted) !== JSON.stringify([want.cdn])) {
+      problems.push(`${want.key}: highlighted versions ${JSON.stringify(highlighted)}, expected ["${want.cdn}"]`);
+    }
+    // Rates come from two polls (the host rates shown above prove there were two).
+    const retries = row.locator('td').nth(6);
+    const count = (await retries.locator('.n').textContent()) || '';
+    const rate = (await retries.locator('.rate').textContent()) || '';
+    if (!/^\d+ \/ \d+$/.test(count) || !/^\d+(\.\d)?\/s$/.test(rate)) {
+      problems.push(`${want.key}: retries cell "${count}" "${rate}" is not "N / M" with a rate`);
+    }
+  }
+}
 console.log(problems.length ? `FAIL (${problems.length})` : 'PASS');
 process.exit(problems.length ? 1 : 0);

@@ -32,6 +32,21 @@ TOKEN = "dashboard-test-token"
 APPS = {"/shop/web": ("shop.example.com", 3), "/orders/api": ("api.example.com", 2)}
 GROUP = "search"
 
+# The asset-pinning rows serve_sample.py's documents must show (dashboard.spec.mjs EXPECT_PINNING):
+# one row per state of the panel, the CDN version highlighted among the versions (oldest first).
+CLOCK = r"\d\d:\d\d:\d\d"
+SAMPLE_PINNING = {
+    "sample_status.json": [
+        {"key": "shop/shop_web_10001", "cdn": "5e1c0c5a", "state": "^cutoversince " + CLOCK + "$",
+         "versions": ["5e1c0c5a", "9d04b7e2"]},
+        {"key": "docs/docs_site", "cdn": "v41", "state": "^cutover, flip heldCDN copies fresh until " + CLOCK + "$",
+         "versions": ["v41", "v42"]},
+        {"key": "landing/landing_site", "cdn": "2026.11.3", "state": "^grace until " + CLOCK + "$",
+         "versions": ["2026.11.3"]},
+    ],
+    "sparse_status.json": [],  # a group without "pinning": the panel says "no pinned groups"
+}
+
 
 def host_name(backend: harness.Backend) -> str:
     return "127_0_0_1_" + str(backend.port)
@@ -139,6 +154,15 @@ def test_dashboard_drives_a_drain_in_chromium(baton, backends, tmp_path):
     cluster_of = {c["origin"].removeprefix("marathon:"): c["name"] for c in status["clusters"]}
     shop = cluster_of["/shop/web"]
     assert [g["group"] for g in status["groups"] if g["in_cutover"]] == [GROUP], status["groups"]
+    # Marathon's deployment groups are pinned by default (mode assets): blue is the older version,
+    # it still has a serving task, so it is the CDN version.
+    pinning = next(g["pinning"] for g in status["groups"] if g["group"] == GROUP)
+    assert len(pinning) == 1 and pinning[0]["in_cutover"], pinning
+    versions = [v["id"] for v in pinning[0]["versions"]]
+    assert [v["colour"] for v in pinning[0]["versions"]] == ["blue", "green"], pinning
+    assert pinning[0]["cdn_version"] == versions[0], pinning
+    expect_pinning = [{"key": f"{GROUP}/{pinning[0]['cluster']}", "cdn": versions[0], "state": "^cutoversince ",
+                       "versions": versions}]
 
     target = by_app["/shop/web"][0]
     drain_id = f"{shop}/{host_name(target)}"
@@ -151,6 +175,7 @@ def test_dashboard_drives_a_drain_in_chromium(baton, backends, tmp_path):
             DASHBOARD_URL=f"http://{host}:{port}/",
             EXPECT_HOSTS=",".join(expect),
             DRAIN_HOST=drain_id,
+            EXPECT_PINNING=json.dumps(expect_pinning),
             TOKEN=TOKEN,
             SCREENSHOT=screenshot,
         )
@@ -193,7 +218,7 @@ def test_dashboard_drives_a_drain_in_chromium(baton, backends, tmp_path):
 @pytest.mark.parametrize("document", ["sample_status.json", "sparse_status.json"])
 def test_page_on_sample_documents(tmp_path, document):
     """The page alone against tests/dashboard/serve_sample.py: a full document (Marathon, groups,
-    rejected requests, every state) and a sparse one (missing fields, nulls, wrong types, as an
+    rejected requests, every state, pinned groups in cutover, flip held and grace) and a sparse one (missing fields, nulls, wrong types, as an
     older server or a bug could send) both render with no console or page error, and a drain
     click round-trips."""
     require_browser()
@@ -208,6 +233,7 @@ def test_page_on_sample_documents(tmp_path, document):
         run = subprocess.run(
             ["node", os.path.join(DASHBOARD_DIR, "dashboard.spec.mjs")], cwd=DASHBOARD_DIR,
             env=dict(os.environ, DASHBOARD_URL=url, EXPECT_HOSTS=host, DRAIN_HOST=host,
+                     EXPECT_PINNING=json.dumps(SAMPLE_PINNING[document]),
                      SCREENSHOT=os.path.join(str(tmp_path), "page.png")),
             capture_output=True, timeout=120)
     finally:

@@ -377,7 +377,7 @@ TEST(ClusterKeysErrors, Values) {
             "t.toml:8: cluster[0].hosts[1].name: duplicate host name \"h\" (hosts[0])");
   EXPECT_EQ(err("hosts = [{ address = \"127.0.0.1:1\", task_id = \"t\" }]"),
             "t.toml:7: cluster[0].hosts[0].task_id: unknown key (expected one of: address, "
-            "weight, name)");
+            "weight, name, version)");
 }
 
 }  // namespace

@@ -201,7 +201,7 @@ TEST(LoaderErrors, UnknownTopLevelKey) {
   EXPECT_EQ(
       errorOf("listner = 1\n" + base()),
       "t.toml:1: listner: unknown key (expected one of: server, timeouts, limits, tls, http2, "
-      "listener, cluster, vhost, marathon, admin)");
+      "pinning, listener, cluster, vhost, marathon, admin)");
   EXPECT_EQ(errorOf("[servr]\nworkers = 1\n" + base()).substr(0, 31),
             "t.toml:1: servr: unknown key (e");
 }
@@ -227,14 +227,14 @@ TEST(LoaderErrors, UnknownKeyInArrayOfTablesElement) {
   EXPECT_EQ(errorOf(base() + "[[cluster]]\nname = \"x\"\nhost = [\"127.0.0.1:1\"]\n"),
             "t.toml:16: cluster[1].host: unknown key (expected one of: name, policy, "
             "max_idle_connections, connect_attempts, sticky_cookie, timeouts, hosts, protocol, "
-            "tls_verify, tls_ca_file)");
+            "tls_verify, tls_ca_file, pin_group, pin_mode, pin_versions, pin_cache_cap)");
   EXPECT_EQ(errorOf(R"([[listener]]
 name = "http"
 address = "127.0.0.1:8080"
 port = 80
 )"),
             "t.toml:4: listener[0].port: unknown key (expected one of: name, address, kind, "
-            "cluster, route_by, scope, raw_bytes, tls, alpn, h2c)");
+            "cluster, route_by, scope, raw_bytes, tls, alpn, h2c, cdn_origin)");
 }
 
 TEST(LoaderErrors, UnknownKeyInInlineHostTable) {
@@ -243,7 +243,7 @@ TEST(LoaderErrors, UnknownKeyInInlineHostTable) {
                "[{ address = \"127.0.0.1:9001\", wieght = 2 }]");
   EXPECT_EQ(errorOf(text),
             "t.toml:7: cluster[0].hosts[0].wieght: unknown key (expected one of: address, weight, "
-            "name)");
+            "name, version)");
 }
 
 // ---- Types ----

@@ -155,7 +155,7 @@ TEST(AccessLogFormatTest, TextLine) {
   EXPECT_EQ(format(AccessLogFormat::Text, sampleEntry()),
             "127.0.0.1 - - [25/Nov/2026:18:20:33 +0000] \"GET /x?y=1 HTTP/1.1\" 200 123 \"-\" "
             "\"curl/8.0\" host=app.example.com vhost=app upstream=10.0.0.5:8080 dur_us=1234 in=77 "
-            "rid=0123456789abcdef0123456789abcdef err=- tp=-\n");
+            "rid=0123456789abcdef0123456789abcdef err=- tp=- pin=-/-\n");
 }
 
 TEST(AccessLogFormatTest, JsonLine) {
@@ -165,14 +165,14 @@ TEST(AccessLogFormatTest, JsonLine) {
             "\"target\":\"/x?y=1\",\"protocol\":\"HTTP/1.1\",\"host\":\"app.example.com\","
             "\"status\":200,\"bytes_in\":77,\"bytes_out\":123,\"duration_us\":1234,"
             "\"upstream\":\"10.0.0.5:8080\",\"request_id\":\"0123456789abcdef0123456789abcdef\","
-            "\"user_agent\":\"curl/8.0\",\"vhost\":\"app\",\"error\":\"-\",\"traceparent\":\"\"}"
-            "\n");
+            "\"user_agent\":\"curl/8.0\",\"vhost\":\"app\",\"error\":\"-\",\"traceparent\":\"\","
+            "\"pin_version\":\"-\",\"pin_reason\":\"-\"}\n");
   std::vector<std::string> keys;
   ASSERT_TRUE(FlatJsonChecker(std::string_view(line).substr(0, line.size() - 1)).check(&keys));
   EXPECT_EQ(keys, (std::vector<std::string>{"ts", "client", "method", "target", "protocol", "host",
                                             "status", "bytes_in", "bytes_out", "duration_us",
                                             "upstream", "request_id", "user_agent", "vhost",
-                                            "error", "traceparent"}));
+                                            "error", "traceparent", "pin_version", "pin_reason"}));
 }
 
 TEST(AccessLogFormatTest, TimestampPadding) {

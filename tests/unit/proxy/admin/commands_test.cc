@@ -71,6 +71,10 @@ class FakeAdminService : public AdminService {
     calls.push_back({"setLogLevel", std::string(level)});
     return next;
   }
+  CommandResult setGroupCdnVersion(std::string_view group, std::string_view id) override {
+    calls.push_back({"setGroupCdnVersion", std::string(group), std::string(id)});  // host = id
+    return next;
+  }
 
   EdgeStatus model;
   bool defer_status = false;
@@ -283,6 +287,41 @@ TEST_F(CommandsTest, ShowHosts) {
   EXPECT_EQ(run("show hosts"), "usage: show hosts <cluster> [json]\n\n");
   EXPECT_EQ(run("show hosts shop_web yaml"), "usage: show hosts <cluster> [json]\n\n");
   EXPECT_EQ(run("show hosts a b c"), "usage: show hosts <cluster> [json]\n\n");
+}
+
+TEST_F(CommandsTest, SetGroupCdnVersion) {
+  EXPECT_EQ(run("set group shop cdn-version v2"), "ok\n\n");
+  ASSERT_EQ(service.calls.size(), 1u);
+  EXPECT_EQ(service.calls[0].what, "setGroupCdnVersion");
+  EXPECT_EQ(service.calls[0].cluster, "shop");
+  EXPECT_EQ(service.calls[0].host, "v2");
+  EXPECT_EQ(run("set group shop cdn v2"), "usage: set group <group> cdn-version <id>\n\n");
+  service.next = commandError("notfound", "no pinned group named x");
+  EXPECT_EQ(run("set group x cdn-version v1"), "notfound: no pinned group named x\n\n");
+}
+
+TEST_F(CommandsTest, ShowGroupsListsPinning) {
+  PinGroupStatus pin;
+  pin.group = "shop";
+  pin.cluster = "shop_10000";
+  pin.mode = "assets";
+  pin.in_cutover = true;
+  pin.active = true;
+  pin.cdn_version = "v1";
+  pin.versions = {{"v1", "/shop-blue", "blue", 0, 2}, {"v2", "/shop-green", "green", 3, 3}};
+  pin.retries = 4;
+  service.model.groups[0].pinning.push_back(pin);
+  const std::string text = run("show groups");
+  EXPECT_NE(text.find("asset pinning"), std::string::npos) << text;
+  EXPECT_NE(text.find("shop   shop_10000  assets  cutover  v1           v1(0/2),v2(3/3)"),
+            std::string::npos)
+      << text;
+  const std::string json = run("show groups json");
+  EXPECT_NE(json.find(R"("pinning":[{"cluster":"shop_10000","mode":"assets","in_cutover":true,)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"({"id":"v2","app_id":"/shop-green","colour":"green","serving":3,)"),
+            std::string::npos);
 }
 
 TEST_F(CommandsTest, ShowRoutesGroupsErrors) {

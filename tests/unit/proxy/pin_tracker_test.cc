@@ -1,0 +1,194 @@
+// PinTracker: cutover detection, the CDN version and its flip rules (oldest serving version; the
+// flip held while cached unhashed files may be fresh and an old host still answers; the
+// operator's choice), the grace after a cutover and the learned maps' epoch, with time passed in.
+#include "proxy/pin_tracker.h"
+
+#include <gtest/gtest.h>
+
+namespace baton::proxy {
+namespace {
+
+using upstream::Cluster;
+
+struct HostDef {
+  const char* version;
+  bool draining = false;
+};
+
+std::shared_ptr<const Cluster> group(const std::vector<HostDef>& hosts,
+                                     std::vector<std::string> versions = {"v1", "v2"}) {
+  conf::ClusterSpec spec;
+  spec.name = "site_10000";
+  spec.origin = "marathon:/site";
+  conf::PinGroupSpec pin;
+  pin.group = "site";
+  for (const auto& id : versions) pin.versions.push_back({id, "/site-" + id, "", ""});
+  spec.pin = pin;
+  uint16_t port = 2000;
+  for (const HostDef& h : hosts) {
+    conf::HostSpec host;
+    host.address = "127.0.0.1:" + std::to_string(port++);
+    host.version = h.version;
+    host.draining = h.draining;
+    spec.hosts.push_back(host);
+  }
+  auto built = Cluster::create(spec);
+  EXPECT_TRUE(built.has_value());
+  return *built;
+}
+
+const PinGroupState& only(const PinTracker::Pins& pins) {
+  EXPECT_EQ(pins.size(), 1u);
+  EXPECT_NE(pins[0], nullptr);
+  return *pins[0];
+}
+
+std::string cdnId(const PinGroupState& s) {
+  return s.view.cdn_version < 0 ? "" : s.view.versions[s.view.cdn_version].id;
+}
+
+class PinTrackerTest : public ::testing::Test {
+ protected:
+  const PinGroupState& at(int64_t now, const std::vector<HostDef>& hosts,
+                          std::vector<std::string> versions = {"v1", "v2"}) {
+    last_ = tracker_.update({group(hosts, std::move(versions))}, settings_, now);
+    return only(last_);
+  }
+  PinTracker tracker_;
+  conf::PinningSpec settings_;
+  PinTracker::Pins last_;
+};
+
+TEST_F(PinTrackerTest, UnpinnedClusterHasNoState) {
+  conf::ClusterSpec spec;
+  spec.name = "plain";
+  spec.hosts = {conf::HostSpec{{}, "127.0.0.1:1", 1, "", "", false, ""}};
+  auto pins = tracker_.update({*Cluster::create(spec)}, settings_, 0);
+  ASSERT_EQ(pins.size(), 1u);
+  EXPECT_EQ(pins[0], nullptr);
+}
+
+TEST_F(PinTrackerTest, OneVersionIsNotACutover) {
+  const auto& s = at(1000, {{"v1"}, {"v1"}});
+  EXPECT_FALSE(s.view.in_cutover);
+  EXPECT_FALSE(s.view.active);
+  EXPECT_EQ(cdnId(s), "v1");
+  EXPECT_EQ(s.view.versions[0].serving, 2u);
+  EXPECT_EQ(s.view.versions[1].hosts, 0u);
+  EXPECT_FALSE(tracker_.nextDeadlineMs().has_value());
+}
+
+TEST_F(PinTrackerTest, SecondVersionStartsCutoverAndCdnStaysOnTheOldest) {
+  at(1000, {{"v1"}});
+  const auto& s = at(2000, {{"v1"}, {"v2"}});
+  EXPECT_TRUE(s.view.in_cutover);
+  EXPECT_TRUE(s.view.active);
+  EXPECT_EQ(cdnId(s), "v1");
+  EXPECT_EQ(s.cutover_started_ms, 2000);
+  EXPECT_EQ(s.flips, 0u);
+}
+
+TEST_F(PinTrackerTest, DrainingVersionStillCountsForTheCutover) {
+  at(1000, {{"v1"}, {"v2"}});
+  const auto& s = at(2000, {{"v1", true}, {"v2"}});
+  EXPECT_TRUE(s.view.in_cutover);
+  EXPECT_EQ(s.view.versions[0].serving, 0u);
+  EXPECT_EQ(s.view.versions[0].hosts, 1u);
+}
+
+TEST_F(PinTrackerTest, CdnFlipsWhenTheOldVersionHasNoServingHost) {
+  at(1000, {{"v1"}, {"v2"}});
+  const auto& s = at(2000, {{"v1", true}, {"v2"}});
+  EXPECT_EQ(cdnId(s), "v2");
+  EXPECT_EQ(s.flips, 1u);
+  EXPECT_EQ(s.last_flip_ms, 2000);
+  EXPECT_FALSE(s.flip_held);
+}
+
+TEST_F(PinTrackerTest, FlipHeldWhileCachedUnhashedFilesMayBeFresh) {
+  const auto& first = at(1000, {{"v1"}, {"v2"}});
+  first.runtime->noteCdnFreshUntil(5000);
+  const auto& held = at(2000, {{"v1", true}, {"v2"}});
+  EXPECT_EQ(cdnId(held), "v1");
+  EXPECT_TRUE(held.flip_held);
+  EXPECT_EQ(tracker_.nextDeadlineMs(), 5000);
+  const auto& flipped = at(5000, {{"v1", true}, {"v2"}});
+  EXPECT_EQ(cdnId(flipped), "v2");
+  EXPECT_FALSE(flipped.flip_held);
+  EXPECT_EQ(flipped.flips, 1u);
+}
+
+TEST_F(PinTrackerTest, AvailabilityWinsWhenNoOldHostCanAnswer) {
+  const auto& first = at(1000, {{"v1"}, {"v2"}});
+  first.runtime->noteCdnFreshUntil(50'000);
+  const auto& s = at(2000, {{"v2"}});
+  EXPECT_EQ(cdnId(s), "v2");
+  EXPECT_FALSE(s.flip_held);
+  EXPECT_EQ(s.flips, 1u);
+}
+
+TEST_F(PinTrackerTest, GraceAfterCutoverThenIdle) {
+  settings_.grace = conf::Duration(10'000);
+  const uint64_t epoch = at(1000, {{"v1"}, {"v2"}}).view.epoch;
+  const auto& grace = at(2000, {{"v2"}});
+  EXPECT_FALSE(grace.view.in_cutover);
+  EXPECT_TRUE(grace.view.active);
+  EXPECT_EQ(grace.grace_until_ms, 12'000);
+  EXPECT_EQ(grace.view.epoch, epoch);  // the map still serves the grace
+  EXPECT_EQ(tracker_.nextDeadlineMs(), 12'000);
+  const auto& idle = at(12'000, {{"v2"}});
+  EXPECT_FALSE(idle.view.active);
+  EXPECT_FALSE(tracker_.nextDeadlineMs().has_value());
+}
+
+TEST_F(PinTrackerTest, NewCutoverAfterGraceGetsANewEpoch) {
+  settings_.grace = conf::Duration(1000);
+  const uint64_t first = at(1000, {{"v1"}, {"v2"}}).view.epoch;
+  at(2000, {{"v2"}});
+  const uint64_t within = at(2500, {{"v2"}, {"v3"}}, {"v2", "v3"}).view.epoch;
+  EXPECT_EQ(within, first);  // a cutover inside the grace keeps what was learned
+  at(3000, {{"v3"}}, {"v2", "v3"});
+  const uint64_t later = at(9000, {{"v3"}, {"v4"}}, {"v3", "v4"}).view.epoch;
+  EXPECT_NE(later, first);
+}
+
+TEST_F(PinTrackerTest, OperatorChoosesTheCdnVersion) {
+  at(1000, {{"v1"}, {"v2"}});
+  EXPECT_FALSE(tracker_.setCdnVersion("site", "v2").has_value());
+  const auto& s = at(2000, {{"v1"}, {"v2"}});
+  EXPECT_EQ(cdnId(s), "v2");
+  EXPECT_EQ(s.flips, 1u);
+  // It stays there: v1 serving again does not flip it back.
+  EXPECT_EQ(cdnId(at(3000, {{"v1"}, {"v2"}})), "v2");
+}
+
+TEST_F(PinTrackerTest, OperatorErrorsNameWhatIsMissing) {
+  at(1000, {{"v1"}, {"v2"}});
+  EXPECT_EQ(tracker_.setCdnVersion("nope", "v1"), "no pinned group named nope");
+  EXPECT_EQ(tracker_.setCdnVersion("site", "v9"), "group site has no live version v9");
+}
+
+TEST_F(PinTrackerTest, RemovedVersionMovesTheCdnToTheOldestServing) {
+  at(1000, {{"v1"}, {"v2"}});
+  const auto& s = at(2000, {{"v2"}}, {"v2"});
+  EXPECT_EQ(cdnId(s), "v2");
+  EXPECT_EQ(s.flips, 1u);
+}
+
+TEST_F(PinTrackerTest, RuntimeSurvivesSnapshots) {
+  const auto runtime = at(1000, {{"v1"}, {"v2"}}).runtime;
+  runtime->retries.fetch_add(3);
+  EXPECT_EQ(at(2000, {{"v1"}, {"v2"}}).runtime, runtime);
+}
+
+TEST(PinRuntime, FreshnessMarkOnlyRises) {
+  PinRuntime rt;
+  rt.noteCdnFreshUntil(100);
+  rt.noteCdnFreshUntil(50);
+  EXPECT_EQ(rt.cdn_fresh_until_ms.load(), 100);
+  rt.noteCdnFreshUntil(200);
+  EXPECT_EQ(rt.cdn_fresh_until_ms.load(), 200);
+}
+
+}  // namespace
+}  // namespace baton::proxy
