@@ -55,12 +55,14 @@ int indexOf(const GroupView& view, std::string_view id) {
 
 PinTracker::Pins PinTracker::update(
     const std::vector<std::shared_ptr<const upstream::Cluster>>& clusters,
-    const conf::PinningSpec& settings, int64_t now_ms) {
+    const conf::PinningSpec& settings, int64_t now_ms, const ManifestLookup& manifests) {
   next_deadline_ms_.reset();
   for (auto& [name, g] : groups_) g.seen = false;
   Pins pins(clusters.size());
   for (size_t i = 0; i < clusters.size(); ++i) {
-    if (clusters[i]->pin() != nullptr) pins[i] = updateGroup(*clusters[i], settings, now_ms);
+    if (clusters[i]->pin() != nullptr) {
+      pins[i] = updateGroup(*clusters[i], settings, now_ms, manifests);
+    }
   }
   std::erase_if(groups_, [](const auto& entry) { return !entry.second.seen; });
   return pins;
@@ -68,7 +70,8 @@ PinTracker::Pins PinTracker::update(
 
 std::shared_ptr<const PinGroupState> PinTracker::updateGroup(const upstream::Cluster& cluster,
                                                              const conf::PinningSpec& settings,
-                                                             int64_t now_ms) {
+                                                             int64_t now_ms,
+                                                             const ManifestLookup& manifests) {
   auto [it, fresh] = groups_.try_emplace(cluster.name());
   Group& g = it->second;
   g.seen = true;
@@ -79,6 +82,9 @@ std::shared_ptr<const PinGroupState> PinTracker::updateGroup(const upstream::Clu
   state->runtime = g.runtime;
   state->view = countVersions(cluster);
   state->view.cache_cap = cluster.pin()->cache_cap.value_or(settings.cache_cap);
+  if (manifests) {
+    for (VersionState& v : state->view.versions) v.manifest = manifests(cluster.name(), v.id);
+  }
   g.group = state->view.group;
   g.live_ids.clear();
   for (const VersionState& v : state->view.versions) {

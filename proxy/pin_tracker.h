@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,11 +25,15 @@ namespace baton::proxy {
 class PinTracker {
  public:
   using Pins = std::vector<std::shared_ptr<const PinGroupState>>;
+  // The loaded manifest of (cluster name, version id), or null (pin_manifests.h).
+  using ManifestLookup = std::function<std::shared_ptr<const routing::pin::PathSet>(
+      const std::string& cluster, const std::string& version)>;
 
   // The pin state of each of `clusters` (same indices; null for unpinned ones) at `now_ms`
   // (unix ms). Groups no longer present are forgotten.
   Pins update(const std::vector<std::shared_ptr<const upstream::Cluster>>& clusters,
-              const conf::PinningSpec& settings, int64_t now_ms);
+              const conf::PinningSpec& settings, int64_t now_ms,
+              const ManifestLookup& manifests = {});
 
   // The earliest time a view computed now would change by itself (grace end, flip hold end).
   std::optional<int64_t> nextDeadlineMs() const { return next_deadline_ms_; }
@@ -55,7 +60,7 @@ class PinTracker {
   };
   std::shared_ptr<const PinGroupState> updateGroup(const upstream::Cluster& cluster,
                                                    const conf::PinningSpec& settings,
-                                                   int64_t now_ms);
+                                                   int64_t now_ms, const ManifestLookup& manifests);
   void trackCutover(Group& g, const PinGroupState& state, const conf::PinningSpec& settings,
                     int64_t now_ms);
   void chooseCdnVersion(Group& g, PinGroupState& state, int64_t now_ms);

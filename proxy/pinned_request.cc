@@ -67,6 +67,7 @@ PinnedRequest::PinnedRequest(const PinGroupState& group, const PinSettings& sett
   pin_cookie_ = facts.pin_cookie;
   const auto now = pin::Clock::now();
   known_ = map_.lookup(path_, group_.view, now);
+  pin::addManifestKnowledge(group_.view, path_, hashed_, known_);
   // A CDN revalidating a document or an unhashed file asks the CDN version, not the build its
   // copy came from: after a flip the copy must be replaced, not renewed by a 304 (the version's
   // hashed files keep the ETag rule: their bytes are the same in every build that has them).

@@ -120,6 +120,8 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
 
   server->pin_timer_ =
       std::make_unique<core::Timer>(server->loop_, [raw = server.get()] { raw->publishPins(); });
+  server->manifests_ =
+      std::make_unique<PinManifests>(server->loop_, [raw = server.get()] { raw->publishPins(); });
   server->tls_ = std::make_unique<TlsManager>(
       server->loop_, [raw = server.get()] { raw->republish("certificates"); });
   auto contexts = server->tls_->contextsFor(*server->config_, true);
@@ -424,7 +426,11 @@ SnapshotPtr Server::withPins(const SnapshotPtr& snapshot) {
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   auto copy = std::make_shared<ProxySnapshot>(*snapshot);
-  copy->pins = pins_.update(copy->clusters, copy->config->pinning, now);
+  manifests_->refresh(copy->clusters, now);
+  copy->pins = pins_.update(copy->clusters, copy->config->pinning, now,
+                            [this](const std::string& cluster, const std::string& version) {
+                              return manifests_->find(cluster, version);
+                            });
   if (const auto due = pins_.nextDeadlineMs()) {
     pin_timer_->arm(std::chrono::milliseconds(std::max<int64_t>(*due - now, 1)));
   } else {
@@ -690,8 +696,10 @@ admin::PinGroupStatus pinStatus(const PinGroupState& state) {
   if (view.cdn_version >= 0) s.cdn_version = view.versions[view.cdn_version].id;
   for (size_t i = 0; i < view.versions.size(); ++i) {
     const conf::PinVersionSpec& spec = state.spec->versions[i];
+    const auto& manifest = view.versions[i].manifest;
     s.versions.push_back({view.versions[i].id, spec.app_id, spec.colour, view.versions[i].serving,
-                          view.versions[i].hosts});
+                          view.versions[i].hosts,
+                          manifest ? static_cast<int64_t>(manifest->size()) : int64_t{-1}});
   }
   s.flips = state.flips;
   s.last_flip_ms = state.last_flip_ms;

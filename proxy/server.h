@@ -22,6 +22,7 @@
 #include "proxy/admin_overrides.h"
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/pin_manifests.h"
 #include "proxy/pin_tracker.h"
 #include "proxy/snapshot.h"
 #include "proxy/tls_manager.h"
@@ -148,9 +149,10 @@ class Server : public admin::AdminService {
   int64_t started_unix_ms_ = 0;
   core::EventLoop loop_;
   // After the loop: its timers must go before the loop does.
-  std::unique_ptr<TlsManager> tls_;         // certificate contexts, ticket rotation, file watch
-  PinTracker pins_;                         // asset pinning: per-group state across snapshots
-  std::unique_ptr<core::Timer> pin_timer_;  // the next pinning deadline -> publishPins
+  std::unique_ptr<TlsManager> tls_;          // certificate contexts, ticket rotation, file watch
+  PinTracker pins_;                          // asset pinning: per-group state across snapshots
+  std::unique_ptr<core::Timer> pin_timer_;   // the next pinning deadline -> publishPins
+  std::unique_ptr<PinManifests> manifests_;  // BATON_PIN_MANIFEST fetches
   std::vector<OpenListener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;

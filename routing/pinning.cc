@@ -509,6 +509,22 @@ Choice chooseVersion(const GroupView& view, Traffic traffic, Kind kind, const Re
   return settle(view, kind, facts.path, known, choice);
 }
 
+void addManifestKnowledge(const GroupView& view, std::string_view path, bool hashed,
+                          PathKnowledge& known) {
+  const size_t n = std::min(view.versions.size(), kMaxVersions);
+  for (size_t i = 0; i < n; ++i) {
+    const PathSet* manifest = view.versions[i].manifest.get();
+    if (manifest == nullptr) continue;
+    const uint64_t bit = uint64_t{1} << i;
+    if (manifest->contains(path)) {
+      known.has |= bit;
+      known.lacks &= ~bit;
+    } else if (hashed && (known.has & bit) == 0) {
+      known.lacks |= bit;
+    }
+  }
+}
+
 std::vector<int> retryOrder(const GroupView& view, uint64_t tried, const PathKnowledge& known,
                             uint32_t max) {
   std::vector<int> order;

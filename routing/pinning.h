@@ -14,10 +14,12 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "conf/config_spec.h"
@@ -93,11 +95,19 @@ Kind classifyKind(const RequestFacts& facts, const ClassifyRules& rules);
 // (delimited by '.', '-', '_' or the segment's ends: "app.aaaa1111.js", "main-3f9a0c1d.css").
 bool isHashedPath(std::string_view path, const ClassifyRules& rules);
 
+// The files a version's build holds, from its manifest (BATON_PIN_MANIFEST); looked up by view.
+struct PathHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+using PathSet = std::unordered_set<std::string, PathHash, std::equal_to<>>;
+
 // One version as the control thread saw it when building the snapshot.
 struct VersionState {
   std::string id;
   uint32_t serving = 0;  // Active hosts (healthy, not draining): new requests
   uint32_t hosts = 0;    // Active + Draining hosts: a draining version still answers misses
+  std::shared_ptr<const PathSet> manifest;  // null: none (or not loaded yet)
   bool live() const { return hosts > 0; }
 };
 
@@ -168,6 +178,13 @@ class LearnedMap {
   std::list<Entry> lru_;  // front = most recently used
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // keys view lru_
 };
+
+// Adds what the versions' manifests say of `path` to `known`: listed -> has; for a
+// content-hashed path, a loaded manifest that does not list it -> lacks (a bundler lists every
+// hashed file it emitted; unhashed files may be served without being listed, so for them a
+// manifest only ever says has).
+void addManifestKnowledge(const GroupView& view, std::string_view path, bool hashed,
+                          PathKnowledge& known);
 
 struct Choice {
   int version = -1;  // index into GroupView::versions; -1: no version (plain balancing)

@@ -312,6 +312,7 @@ void writePinGroup(JsonWriter& json, const PinGroupStatus& pin) {
         .field("colour", std::string_view(v.colour))
         .field("serving", v.serving)
         .field("hosts", v.hosts)
+        .field("manifest_files", v.manifest_files)
         .endObject();
   }
   json.endArray().endObject();

@@ -112,10 +112,11 @@ struct DiscoveryView {
 // Asset pinning of one cluster of a group (asset-pinning.md §10).
 struct PinVersionStatus {
   std::string id;
-  std::string app_id;    // "" for configured versions
-  std::string colour;    // display only
-  uint32_t serving = 0;  // Active hosts
-  uint32_t hosts = 0;    // Active + Draining hosts
+  std::string app_id;           // "" for configured versions
+  std::string colour;           // display only
+  uint32_t serving = 0;         // Active hosts
+  uint32_t hosts = 0;           // Active + Draining hosts
+  int64_t manifest_files = -1;  // files listed by its loaded manifest; -1: none loaded
 };
 struct PinGroupStatus {
   std::string group;

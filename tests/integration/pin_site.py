@@ -20,6 +20,7 @@ Stdlib only; runs on the pytest thread plus one thread per connection.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from collections import Counter
@@ -31,6 +32,9 @@ HTML_CC = "max-age=60"
 JS_CC = "max-age=31536000, immutable"
 CSS_CC = "max-age=300"
 NOT_FOUND_CC = "max-age=120"
+# The build's asset manifest (CRA/webpack style), listed in no page: baton reads it when the app
+# has BATON_PIN_MANIFEST (asset pinning rule 5).
+MANIFEST_PATH = "/asset-manifest.json"
 
 
 def vname(n: int) -> str:
@@ -209,6 +213,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, head_only: bool) -> None:
         path = self.path.split("?", 1)[0]
         self.task._record(self.command, self.path, self._headers())
+        if path == MANIFEST_PATH:
+            n = self.task.n
+            doc = {"files": {"main.js": js_path(n), "main.css": "/style.css", "index.html": "/index.html"},
+                   "entrypoints": [js_path(n).lstrip("/")]}
+            return self._send(200, json.dumps(doc).encode(), [("Content-Type", "application/json")], head_only)
         f = self.task.files.get(path)
         if f is None:
             return self._not_found(head_only)

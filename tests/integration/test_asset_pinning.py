@@ -70,7 +70,7 @@ class Site:
 
     def app(self, n: int, colour: str, tasks, target: int = 2, pin=True, mode: str | None = None,
             app_id: str | None = None, changed: str | None = None, started: str | None = None,
-            service_port: int | None = None):
+            service_port: int | None = None, manifest: bool = False):
         """The Marathon app of version n. pin: True = BATON_PIN_VERSION=v<n>, a string = that
         label, None = no label (derived id). target: HAPROXY_DEPLOYMENT_TARGET_INSTANCES (with
         one old and one new task, 2 drains nothing and 1 drains the old task: the zdd rule)."""
@@ -89,6 +89,8 @@ class Site:
             labels["BATON_PIN_VERSION"] = pin
         if mode:
             labels["BATON_PIN_MODE"] = mode
+        if manifest:
+            labels["BATON_PIN_MANIFEST"] = pin_site.MANIFEST_PATH
         base = app_id.strip("/").replace("/", "_")
         ts = [task(app_id, host=LOCAL, ports=(t.port,), task_id=f"{base}.t{t.port}", alive=True) for t in tasks]
         a = app(app_id, labels=labels, tasks=ts, service_ports=(service_port or (self.alt if colour == "green" else self.port),),
@@ -622,3 +624,23 @@ def test_pinning_off_breaks_pages_and_pinning_on_does_not(site):
     assert results["off"].broken > 0, results["off"].summary()
     assert results["assets"].broken == 0, [p.reasons for p in results["assets"].broken_pages[:10]]
     assert results["assets"].unhashed_mismatch == 0, [p.reasons for p in results["assets"].mismatch_pages[:10]]
+
+
+def test_manifest_preload_sends_hashed_assets_straight_to_their_build(site):
+    """Rule 5's preload: with BATON_PIN_MANIFEST each version's manifest is fetched from one of its
+    tasks; a content-hashed file then goes to the build that lists it, without a 404 first (for
+    the CDN too, whose version lacks it)."""
+    blue, green = site.task(1, "blue"), site.task(2, "green")
+    site.start([site.app(1, "blue", [blue], manifest=True), site.app(2, "green", [green], manifest=True)])
+    p = site.wait_pinning(lambda p: all(v.get("manifest_files", -1) > 0 for v in p["versions"]),
+                          "both manifests loaded")
+    assert {v["id"]: v["manifest_files"] for v in p["versions"]} == {"v1": 3, "v2": 3}, p
+    assert blue.hit_count(pin_site.MANIFEST_PATH) == 1 and green.hit_count(pin_site.MANIFEST_PATH) == 1
+    r = site.req(js_path(2), cdn=True)
+    assert (r.status, r.header("x-version")) == (200, "v2")
+    r = site.req(js_path(1))
+    assert (r.status, r.header("x-version")) == (200, "v1")
+    assert blue.hit_count(js_path(2)) == 0 and green.hit_count(js_path(1)) == 0  # no miss first
+    assert site.pinning()["retries"] == 0
+    reasons = {(e.get("target"), e.get("pin_reason")) for e in site.access_log()}
+    assert (js_path(2), "map") in reasons and (js_path(1), "map") in reasons, reasons

@@ -524,3 +524,60 @@ TEST(PinCookie, Format) {
 
 }  // namespace
 }  // namespace baton::routing::pin
+
+namespace baton::routing::pin {
+namespace {
+
+// ---- manifests (rule 5's preload) -------------------------------------------------------
+
+std::shared_ptr<const PathSet> manifestOf(std::initializer_list<const char*> paths) {
+  auto set = std::make_shared<PathSet>();
+  for (const char* p : paths) set->insert(p);
+  return set;
+}
+
+TEST(PinManifest, ListedIsHasUnlistedHashedIsLacks) {
+  GroupView view = makeView({{"v1", 1, 1}, {"v2", 1, 1}, {"v3", 1, 1}});
+  view.versions[0].manifest = manifestOf({"/assets/app.aaaa1111.js", "/style.css"});
+  view.versions[1].manifest = manifestOf({"/assets/app.bbbb2222.js", "/style.css"});
+  // v3 has no manifest: nothing is said of it.
+  PathKnowledge known;
+  addManifestKnowledge(view, "/assets/app.bbbb2222.js", /*hashed=*/true, known);
+  EXPECT_EQ(known.has, bit(1));
+  EXPECT_EQ(known.lacks, bit(0));
+  known = {};
+  addManifestKnowledge(view, "/style.css", false, known);
+  EXPECT_EQ(known.has, bit(0) | bit(1));
+  EXPECT_EQ(known.lacks, 0u);
+  // Unhashed and unlisted: a manifest may not list every file a build serves.
+  known = {};
+  addManifestKnowledge(view, "/favicon.ico", false, known);
+  EXPECT_EQ(known.has | known.lacks, 0u);
+}
+
+TEST(PinManifest, ListedOverridesALearnedMissAndNeverUnlearnsAHit) {
+  GroupView view = makeView({{"v1", 1, 1}, {"v2", 1, 1}});
+  view.versions[0].manifest = manifestOf({"/a.1234abcd.js"});
+  view.versions[1].manifest = manifestOf({});
+  PathKnowledge known{/*has=*/bit(1), /*lacks=*/bit(0)};
+  addManifestKnowledge(view, "/a.1234abcd.js", true, known);
+  EXPECT_EQ(known.has, bit(0) | bit(1));
+  EXPECT_EQ(known.lacks, 0u);
+}
+
+TEST(PinManifest, CdnRequestGoesStraightToTheBuildThatListsIt) {
+  GroupView view = makeView({{"v1", 1, 1}, {"v2", 1, 1}}, /*cdn=*/0);
+  view.versions[0].manifest = manifestOf({"/assets/app.aaaa1111.js"});
+  view.versions[1].manifest = manifestOf({"/assets/app.bbbb2222.js"});
+  PathKnowledge known;
+  addManifestKnowledge(view, "/assets/app.bbbb2222.js", true, known);
+  RequestFacts facts;
+  facts.method = "GET";
+  facts.path = "/assets/app.bbbb2222.js";
+  const Choice c = chooseVersion(view, Traffic::Cdn, Kind::Asset, facts, known, -1, "dpl");
+  EXPECT_EQ(c.version, 1);
+  EXPECT_EQ(c.reason, Reason::Map);
+}
+
+}  // namespace
+}  // namespace baton::routing::pin
