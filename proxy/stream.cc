@@ -8,6 +8,7 @@
 #include "proxy/local_reply.h"
 #include "proxy/request_id.h"
 #include "proxy/sticky_cookie.h"
+#include "proxy/stream_tunnel.h"
 #include "proxy/worker.h"
 #include "routing/rewrite.h"
 
@@ -103,6 +104,11 @@ core::Result<void> Stream::routeRequest() {
   }
   prepareUpstreamSide();
   websocket_ = wantsWebSocket();
+  if (request_.extended_connect && !websocket_) {
+    // An HTTP/2 WebSocket where the route does not allow one (or an HTTP/2 upstream): there is
+    // no plain-GET reading of a CONNECT.
+    return core::fail(Error::downstream(ErrorCode::MethodNotAllowed, "websocket not allowed"));
+  }
   if (websocket_) decideTunnelIdle();
   return {};
 }
@@ -110,6 +116,10 @@ core::Result<void> Stream::routeRequest() {
 // RFC 6455 §4.1: a GET over HTTP/1.1 without a body, asking for `websocket` and nothing else;
 // any other Upgrade (h2c!) is stripped and the request goes on as plain HTTP.
 bool Stream::wantsWebSocket() const {
+  if (request_.extended_connect) {  // HTTP/2 (RFC 8441): tunnelled through the stream itself
+    return route_->websocket &&
+           snapshot_->clusters[route_->cluster_index]->protocol() == conf::UpstreamProtocol::Http1;
+  }
   if (!request_.upgrade || !sink_.supportsUpgrade()) return false;
   if (request_.method != "GET" || request_.version_minor != 1 || request_.hasBody()) return false;
   if (!requestsWebSocket(request_.headers)) return false;
@@ -402,6 +412,12 @@ bool Stream::sendRequestHeadH2(const http1::HeaderList& headers) {
 
 void Stream::startRequestBody() {
   if (done_) return;
+  if (request_.extended_connect) {
+    // The handshake's GET has no body: the client's DATA waits (held by the HTTP/2 stream, its
+    // window bounding it) for the tunnel that starts after the upstream's 101.
+    armFirstByteTimer();
+    return;
+  }
   if (request_.expect_continue && request_.hasBody() && !request_complete_) {
     // baton answers the expectation itself (Expect is not forwarded): the client may send now.
     sink_.sendInformational(100, {});
@@ -412,6 +428,10 @@ void Stream::startRequestBody() {
 
 void Stream::onRequestBody(const char* data, size_t len) {
   if (done_) return;
+  if (stream_tunnel_ != nullptr) {
+    stream_tunnel_->fromDownstream(data, len);
+    return;
+  }
   bytes_in_ += len;
   if (route_->body_limit != 0 && bytes_in_ > route_->body_limit) {
     failStream(Error::downstream(ErrorCode::BodyTooLarge));
@@ -452,7 +472,12 @@ void Stream::onUpstreamDrained() {
 
 void Stream::onRequestComplete() {
   request_complete_ = true;
-  if (done_ || !head_sent_) return;  // sent once the upstream is connected
+  if (stream_tunnel_ != nullptr) {
+    stream_tunnel_->downstreamEnded();
+    return;
+  }
+  if (request_.extended_connect) return;  // the tunnel, once started, hears of it
+  if (done_ || !head_sent_) return;       // sent once the upstream is connected
   if (h2_ != nullptr) {
     h2_->endBody(std::move(request_trailers_));
   } else if (request_.chunked) {
@@ -513,6 +538,10 @@ void Stream::onUpstreamHead(http1::ResponseHead&& head) {
 // Relays the 101; the tunnel starts in onUpstreamUpgraded, once the upstream codec has consumed
 // the head (the bytes after it are the first of the tunnel).
 void Stream::relayUpgrade(http1::ResponseHead& head) {
+  if (request_.extended_connect) {
+    relayUpgradeAsHttp2(head);
+    return;
+  }
   status_ = 101;
   http1::HeaderList headers;
   headers.reserve(head.headers.size() + 2);
@@ -528,7 +557,38 @@ void Stream::relayUpgrade(http1::ResponseHead& head) {
   response_started_ = true;
 }
 
+// RFC 8441 §5: the HTTP/2 client gets a 200 (no Upgrade, Connection or Sec-WebSocket-Accept:
+// they belong to the HTTP/1.1 handshake baton made for it), then the stream carries the bytes.
+void Stream::relayUpgradeAsHttp2(http1::ResponseHead& head) {
+  status_ = 200;
+  http1::HeaderList headers;
+  headers.reserve(head.headers.size() + 2);
+  buildDownstreamResponseHeaders(head.headers, headers);
+  std::erase_if(headers, [](const http1::HeaderField& h) {
+    return http1::equalsIgnoreCase(h.name, "sec-websocket-accept");
+  });
+  rewriteResponseHeaders(headers);
+  response_timer_.cancel();
+  response_started_ = true;
+  sink_.sendResponseHead(200, "OK", headers, std::nullopt, false);
+}
+
+void Stream::startStreamTunnel() {
+  UpstreamConnection::Upgraded up = upstream_->takeTransport();
+  worker_.loop().deferDelete(std::move(upstream_));  // never pooled: it speaks WebSocket now
+  upstream_tunnel_ = std::move(up.transport);
+  const Tunnel::Settings settings{tunnel_idle_, snapshot_->config->limits.buffer_high_watermark};
+  stream_tunnel_ =
+      std::make_unique<StreamTunnel>(worker_.loop(), *upstream_tunnel_, sink_, settings,
+                                     [this](Tunnel::End end) { onTunnelEnd(end); });
+  stream_tunnel_->start(up.eof, request_complete_);
+}
+
 void Stream::onUpstreamUpgraded() {
+  if (!done_ && request_.extended_connect && upstream_ != nullptr) {
+    startStreamTunnel();
+    return;
+  }
   if (done_ || downstream_tunnel_.transport == nullptr || upstream_ == nullptr) return;
   UpstreamConnection::Upgraded up = upstream_->takeTransport();
   worker_.loop().deferDelete(std::move(upstream_));  // never pooled: it speaks WebSocket now
@@ -543,6 +603,8 @@ void Stream::onUpstreamUpgraded() {
 void Stream::onTunnelEnd(Tunnel::End end) {
   if (done_) return;
   endTunnel();
+  // An HTTP/2 stream that did not end cleanly is reset (a WebSocket cut, not closed).
+  if (stream_tunnel_ != nullptr && end != Tunnel::End::Eof) sink_.abortResponse();
   ErrorCode outcome = ErrorCode::Ok;
   switch (end) {
     case Tunnel::End::Eof:
@@ -570,7 +632,15 @@ void Stream::onTunnelEnd(Tunnel::End end) {
 
 // Stops the tunnel (if any) and counts its bytes into the request's, once.
 void Stream::endTunnel() {
-  if (tunnel_ == nullptr || tunnel_counted_) return;
+  if (tunnel_counted_) return;
+  if (stream_tunnel_ != nullptr) {
+    tunnel_counted_ = true;
+    stream_tunnel_->stop();
+    bytes_in_ += stream_tunnel_->bytesFromDownstream();
+    bytes_out_ += stream_tunnel_->bytesFromUpstream();
+    return;
+  }
+  if (tunnel_ == nullptr) return;
   tunnel_counted_ = true;
   tunnel_->stop();
   bytes_in_ += tunnel_->bytesFromDownstream();
@@ -604,6 +674,10 @@ void Stream::onUpstreamBody(const char* data, size_t len) {
 }
 
 void Stream::onDownstreamDrained() {
+  if (stream_tunnel_ != nullptr) {
+    stream_tunnel_->downstreamDrained();
+    return;
+  }
   if (upstream_paused_ && (upstream_ != nullptr || h2_ != nullptr) && !done_) {
     upstream_paused_ = false;
     response_timer_.arm(body_idle_timeout_);
@@ -745,6 +819,7 @@ void Stream::failStream(Error error) {
   if (tunnel_ != nullptr) {
     endTunnel();  // the 101 went out: nothing to answer, the connection just closes
   } else if (response_started_) {
+    endTunnel();  // an HTTP/2 WebSocket's tunnel (if any) stops; the stream is reset
     sink_.abortResponse();
   } else {
     status_ = 0;  // set by the sink's local reply; recorded below from the table

@@ -23,6 +23,11 @@
 // connection's close; it stays in flight on its host all that time (drain --wait, host_drain),
 // and its access log line (status 101, bytes both ways, duration) is written when it ends. Any
 // other answer is an ordinary response and the connection goes on with HTTP.
+//
+// WebSocket over HTTP/2 (RFC 8441): the codec turns a CONNECT with :protocol websocket into the
+// HTTP/1.1 handshake's GET (RequestHead::extended_connect). The upstream's 101 goes to the
+// client as a 200, and a StreamTunnel then carries the bytes between the upstream socket and
+// this stream's DATA frames (flow control both ways, END_STREAM as half-close, a reset as a cut).
 #pragma once
 
 #include <sys/socket.h>
@@ -49,6 +54,7 @@
 namespace baton::proxy {
 
 class Worker;
+class StreamTunnel;
 
 // Facts about the downstream connection the stream needs for forwarding and logging.
 struct DownstreamInfo {
@@ -202,6 +208,8 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   bool wantsWebSocket() const;
   void decideTunnelIdle();
   void relayUpgrade(http1::ResponseHead& head);
+  void relayUpgradeAsHttp2(http1::ResponseHead& head);
+  void startStreamTunnel();
   void onTunnelEnd(Tunnel::End end);
   void endTunnel();
 
@@ -264,6 +272,8 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   DownstreamSink::Upgraded downstream_tunnel_;
   std::unique_ptr<core::Transport> upstream_tunnel_;
   std::unique_ptr<Tunnel> tunnel_;
+  // HTTP/2 WebSocket (RFC 8441): the upstream socket bridged to this stream's sink.
+  std::unique_ptr<StreamTunnel> stream_tunnel_;
   bool tunnel_counted_ = false;  // its bytes are in bytes_in_ / bytes_out_
   core::ErrorCode last_connect_error_ = core::ErrorCode::UpstreamConnectFailed;
 

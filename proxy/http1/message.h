@@ -55,6 +55,10 @@ struct RequestHead {
   bool keep_alive = true;                  // from version + Connection tokens
   bool expect_continue = false;            // "Expect: 100-continue" (other expectations -> 417)
   bool upgrade = false;                    // Connection: upgrade + Upgrade present
+  // An HTTP/2 WebSocket (RFC 8441: CONNECT with :protocol websocket), translated by the HTTP/2
+  // codec into the HTTP/1.1 handshake's GET (Upgrade: websocket, a fresh Sec-WebSocket-Key).
+  // The stream answers it with the upstream's 101 as a 200, then tunnels DATA frames.
+  bool extended_connect = false;
   bool hasBody() const { return chunked || (content_length && *content_length > 0); }
 };
 

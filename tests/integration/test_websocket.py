@@ -425,3 +425,162 @@ def test_sigterm_closes_an_open_tunnel_by_the_drain_deadline(baton, request):
     assert baton.proc.returncode == 0
     assert 1.0 < elapsed < 5.0, elapsed
     c.close()
+
+
+# ---- WebSockets over HTTP/2 (RFC 8441 extended CONNECT) ----------------------------------------
+
+class H2WsClient:
+    """A WebSocket over one HTTP/2 stream (h2c prior knowledge, python3-h2): CONNECT with
+    :protocol websocket once the server's SETTINGS allow it. `recv` makes the stream's DATA look
+    like a socket, so Reader parses WebSocket frames from it."""
+
+    def __init__(self, port: int, path: str = "/ws", headers=(), protocol: str = "websocket"):
+        import h2.config
+        import h2.connection
+        import h2.events
+        import h2.settings
+
+        self.events = h2.events
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        self._flush()
+        self.remote_settings: dict = {}
+        self.response: dict | None = None
+        self.data = b""
+        self.ended = False
+        self.reset: int | None = None
+        while h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL not in self.remote_settings:
+            self._pump()
+        self.sid = self.conn.get_next_available_stream_id()
+        self.conn.send_headers(self.sid, [(":method", "CONNECT"), (":protocol", protocol), (":scheme", "http"),
+                                          (":path", path), (":authority", "chat.example"),
+                                          ("sec-websocket-version", "13"), *headers])
+        self._flush()
+        self.reader = Reader(self)  # type: ignore[arg-type]
+
+    def _flush(self) -> None:
+        out = self.conn.data_to_send()
+        if out:
+            self.sock.sendall(out)
+
+    def _pump(self) -> None:
+        data = self.sock.recv(262144)
+        if not data:
+            raise EOFError("connection closed")
+        for ev in self.conn.receive_data(data):
+            if isinstance(ev, self.events.RemoteSettingsChanged):
+                self.remote_settings.update({k: v.new_value for k, v in ev.changed_settings.items()})
+            elif isinstance(ev, self.events.ResponseReceived) and ev.stream_id == self.sid:
+                self.response = dict(ev.headers)
+            elif isinstance(ev, self.events.DataReceived) and ev.stream_id == self.sid:
+                self.data += ev.data
+                self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            elif isinstance(ev, self.events.StreamEnded) and ev.stream_id == self.sid:
+                self.ended = True
+            elif isinstance(ev, self.events.StreamReset) and ev.stream_id == self.sid:
+                self.reset = ev.error_code
+        self._flush()
+
+    def head(self) -> dict:
+        while self.response is None:
+            self._pump()
+        return self.response
+
+    def recv(self, n: int) -> bytes:  # Reader's socket side
+        while not self.data and not self.ended and self.reset is None:
+            self._pump()
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        data = frame(opcode, payload, mask=True)
+        while data:
+            window = min(self.conn.local_flow_control_window(self.sid), self.conn.max_outbound_frame_size)
+            if window <= 0:
+                self._pump()  # wait for WINDOW_UPDATE
+                continue
+            self.conn.send_data(self.sid, data[:window])
+            data = data[window:]
+            self._flush()
+
+    def echo(self, opcode: int, payload: bytes) -> None:
+        self.send(opcode, payload)
+        assert self.reader.frame() == (opcode, payload)
+
+    def end(self) -> None:
+        self.conn.end_stream(self.sid)
+        self._flush()
+
+    def wait_closed(self) -> None:
+        while not self.ended and self.reset is None:
+            self._pump()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_http2_websocket_extended_connect_echo_and_close(baton, request, tmp_path):
+    b = ws_backend(request)
+    log = tmp_path / "access.json"
+    baton.start(config(b, access_log={"path": str(log), "format": "json"}))
+    c = H2WsClient(baton.port, headers=[("sec-websocket-protocol", "chat")])
+    assert c.remote_settings[0x8] == 1  # SETTINGS_ENABLE_CONNECT_PROTOCOL
+    head = c.head()
+    assert head[":status"] == "200", head
+    assert not {"upgrade", "connection", "sec-websocket-accept"} & set(head), head
+    c.echo(1, "héllo over h2".encode())
+    big = os.urandom(1 << 20)  # well past the stream windows both ways: flow control is honoured
+    c.echo(2, big)
+    c.send(8, struct.pack("!H", 1000))
+    assert c.reader.frame() == (8, struct.pack("!H", 1000))
+    c.wait_closed()
+    assert c.ended and c.reset in (None, 0), (c.ended, c.reset)  # backend closed: END_STREAM
+    c.close()
+    target, headers = b.requests[0]
+    assert target == "/ws"
+    assert headers["upgrade"] == ["websocket"] and headers["connection"] == ["Upgrade"]
+    assert len(base64.b64decode(headers["sec-websocket-key"][0])) == 16  # baton's own nonce
+    assert headers["sec-websocket-version"] == ["13"] and headers["sec-websocket-protocol"] == ["chat"]
+    assert baton.stop() == 0
+    entry = json.loads(log.read_text().splitlines()[0])
+    assert (entry["status"], entry["protocol"], entry["error"]) == (200, "HTTP/2.0", "-"), entry
+    assert entry["bytes_in"] > (1 << 20) and entry["bytes_out"] > (1 << 20), entry
+
+
+def test_http2_websocket_other_streams_live_on_and_refusals(baton, request):
+    b = ws_backend(request)
+    baton.start(config(b, routes=[{"prefix": "/plain", "cluster": "web", "websocket": False},
+                                  {"prefix": "/", "cluster": "web"}]))
+    c = H2WsClient(baton.port)
+    assert c.head()[":status"] == "200"
+    c.echo(1, b"one")
+    # A plain request on the same connection while the WebSocket is open.
+    sid = c.conn.get_next_available_stream_id()
+    c.conn.send_headers(sid, [(":method", "GET"), (":scheme", "http"), (":path", "/hello"),
+                              (":authority", "chat.example")], end_stream=True)
+    c._flush()
+    got: dict = {}
+    while "ended" not in got:
+        for ev in c.conn.receive_data(c.sock.recv(65536)):
+            if isinstance(ev, c.events.ResponseReceived) and ev.stream_id == sid:
+                got["status"] = dict(ev.headers)[":status"]
+            elif isinstance(ev, c.events.StreamEnded) and ev.stream_id == sid:
+                got["ended"] = True
+        c._flush()
+    assert got["status"] == "200"
+    c.echo(1, b"two")
+    # Client half-close: END_STREAM reaches the backend as FIN; its close ends our stream.
+    c.end()
+    c.wait_closed()
+    assert c.ended and c.reset in (None, 0), (c.ended, c.reset)
+    c.close()
+    # A route without websocket: the CONNECT is refused (there is no plain-GET reading of it).
+    d = H2WsClient(baton.port, path="/plain/ws")
+    assert d.head()[":status"] == "405"
+    d.close()
+    # A protocol other than websocket: refused the same way, never forwarded.
+    e = H2WsClient(baton.port, headers=[], path="/ws", protocol="h3-datagram")
+    assert e.head()[":status"] == "405"
+    e.close()
+    assert [t for t, _ in b.requests].count("/ws") == 1  # only the first client's handshake

@@ -236,8 +236,9 @@ core::Result<std::unique_ptr<ClientSession>> ClientSession::create(const ClientL
   if (rv != 0) return core::fail(core::Error::internal(nghttp2_strerror(rv)));
 
   // No server push; our stream window bounds what one slow client makes the backend buffer.
-  if (auto r = submitSettingsAndWindow(s->session_, {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-                                       limits.initial_window_bytes, limits.max_header_list_bytes);
+  const nghttp2_settings_entry own[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0}};
+  if (auto r = submitSettingsAndWindow(s->session_, own, limits.initial_window_bytes,
+                                       limits.max_header_list_bytes);
       !r) {
     return core::fail(r.error());
   }

@@ -59,7 +59,7 @@ struct ServerSession::StreamState {
   http1::RequestHead head;
   std::string authority;
   std::string cookie;
-  bool has_protocol = false;
+  std::string protocol;  // :protocol (RFC 8441 extended CONNECT), "" when absent
   http1::HeaderList trailers;
   size_t header_bytes = 0;  // decoded name+value+32 of the current block
   Reject reject = Reject::None;
@@ -180,7 +180,7 @@ class ServerSession::Callbacks {
       } else if (n == ":authority") {
         st.authority = v;
       } else if (n == ":protocol") {
-        st.has_protocol = true;
+        st.protocol = v;
       }
       return;  // :scheme: the listener decides what the upstream sees
     }
@@ -313,7 +313,7 @@ void ServerSession::onRequestHeaders(nghttp2_session* session, StreamState& st, 
   std::optional<ErrorCode> refuse;
   if (st.reject == Reject::TooLarge) {
     refuse = ErrorCode::HeaderTooLarge;
-  } else if (head.method == "CONNECT") {
+  } else if (head.method == "CONNECT" && !isWebSocketConnect(st)) {
     refuse = ErrorCode::MethodNotAllowed;  // as HTTP/1: baton is not a forward proxy
   } else if (!finishHead(st, end_stream)) {
     refuse = ErrorCode::ExpectationFailed;
@@ -329,6 +329,53 @@ void ServerSession::onRequestHeaders(nghttp2_session* session, StreamState& st, 
   if (end_stream && find(id) != nullptr) callbacks_.onRequestEnd(id);
 }
 
+// RFC 8441: CONNECT with :protocol websocket (nghttp2 accepts :protocol only because we sent
+// SETTINGS_ENABLE_CONNECT_PROTOCOL, and checks :scheme and :path are present with it).
+bool ServerSession::isWebSocketConnect(const StreamState& st) {
+  return http1::equalsIgnoreCase(st.protocol, "websocket");
+}
+
+// The HTTP/1.1 handshake an HTTP/2 WebSocket stands for (RFC 8441 §5): GET with Upgrade and a
+// Sec-WebSocket-Key of our own (the client sends none over HTTP/2; the upstream's Accept is
+// checked against nothing and dropped), no body framing: the DATA frames after our 200 are the
+// WebSocket's bytes, tunnelled.
+void ServerSession::translateWebSocketConnect(http1::RequestHead& head) {
+  head.method = "GET";
+  head.extended_connect = true;
+  head.upgrade = true;
+  std::erase_if(head.headers, [](const http1::HeaderField& h) {
+    return h.name == "sec-websocket-key" || h.name == "upgrade";
+  });
+  head.headers.push_back({"upgrade", "websocket"});
+  head.headers.push_back({"sec-websocket-key", webSocketKey()});
+}
+
+// 16 random bytes, base64 (RFC 6455 §4.1): a nonce, not a secret.
+std::string ServerSession::webSocketKey() {
+  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const uint64_t a = random_.next();
+  const uint64_t b = random_.next();
+  uint8_t bytes[16];
+  for (int i = 0; i < 8; ++i) {
+    bytes[i] = static_cast<uint8_t>(a >> (8 * i));
+    bytes[8 + i] = static_cast<uint8_t>(b >> (8 * i));
+  }
+  std::string out;
+  out.reserve(24);
+  for (int i = 0; i < 15; i += 3) {
+    const uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    out.push_back(kB64[(v >> 18) & 63]);
+    out.push_back(kB64[(v >> 12) & 63]);
+    out.push_back(kB64[(v >> 6) & 63]);
+    out.push_back(kB64[v & 63]);
+  }
+  const uint32_t last = uint32_t{bytes[15]} << 16;
+  out.push_back(kB64[(last >> 18) & 63]);
+  out.push_back(kB64[(last >> 12) & 63]);
+  out.append("==");
+  return out;
+}
+
 // Turns the decoded fields into what the HTTP/1 side expects. False: an expectation other than
 // 100-continue (417, as HTTP/1).
 bool ServerSession::finishHead(StreamState& st, bool end_stream) {
@@ -342,6 +389,10 @@ bool ServerSession::finishHead(StreamState& st, bool end_stream) {
     head.headers.insert(head.headers.begin(), {"host", st.authority});
   }
   if (!st.cookie.empty()) head.headers.push_back({"cookie", std::move(st.cookie)});
+  if (head.method == "CONNECT") {
+    translateWebSocketConnect(head);
+    return true;  // no content-length, no expectation: the body is the tunnel
+  }
   bool expect_ok = true;
   for (const http1::HeaderField& h : head.headers) {
     if (h.name == "content-length") {
@@ -393,7 +444,9 @@ ServerSession::ServerSession(const SessionLimits& limits, SessionCallbacks& call
       reset_tokens_(limits.reset_burst),
       control_tokens_(limits.control_frame_burst),
       reset_last_(std::chrono::steady_clock::now()),
-      control_last_(reset_last_) {}
+      control_last_(reset_last_),
+      random_(static_cast<uint64_t>(reset_last_.time_since_epoch().count()) ^
+              reinterpret_cast<uintptr_t>(this)) {}
 
 core::Result<std::unique_ptr<ServerSession>> ServerSession::create(const SessionLimits& limits,
                                                                    SessionCallbacks& callbacks) {
@@ -415,9 +468,12 @@ core::Result<std::unique_ptr<ServerSession>> ServerSession::create(const Session
   const int rv = nghttp2_session_server_new2(&s->session_, cbs, s.get(), opt);
   if (rv != 0) return core::fail(core::Error::internal(nghttp2_strerror(rv)));
 
-  if (auto r = submitSettingsAndWindow(
-          s->session_, {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams},
-          limits.initial_window_bytes, limits.max_header_list_bytes);
+  // ENABLE_CONNECT_PROTOCOL: WebSockets over HTTP/2 (RFC 8441).
+  const nghttp2_settings_entry own[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1}};
+  if (auto r = submitSettingsAndWindow(s->session_, own, limits.initial_window_bytes,
+                                       limits.max_header_list_bytes);
       !r) {
     return core::fail(r.error());
   }

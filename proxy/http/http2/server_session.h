@@ -42,6 +42,7 @@
 
 #include "conf/config_spec.h"
 #include "proxy/core/error.h"
+#include "proxy/core/fast_random.h"
 #include "proxy/http1/message.h"
 
 struct nghttp2_session;
@@ -192,6 +193,9 @@ class ServerSession {
   bool takeControlToken();
   void onRequestHeaders(nghttp2_session* session, StreamState& st, bool end_stream);
   bool finishHead(StreamState& st, bool end_stream);
+  static bool isWebSocketConnect(const StreamState& st);
+  void translateWebSocketConnect(http1::RequestHead& head);
+  std::string webSocketKey();
   void onTrailers(nghttp2_session* session, StreamState& st, bool end_stream);
   void onRstSent(uint32_t error);
   void noteGoaway(uint32_t error);
@@ -213,6 +217,7 @@ class ServerSession {
   size_t total_queued_ = 0;          // response bytes queued over all streams
   bool connection_above_high_ = false;
   size_t unconsumed_connection_ = 0;  // connection-window bytes held back while overloaded
+  core::FastRandom random_;           // Sec-WebSocket-Key nonces (RFC 8441 translation)
   bool overloaded_ = false;
   bool calm_ = false;
 };

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <vector>
 
 namespace baton::proxy::http2 {
 
@@ -32,15 +33,14 @@ core::Result<SessionSetup> newSessionSetup() {
   return setup;
 }
 
-core::Result<void> submitSettingsAndWindow(nghttp2_session* session, nghttp2_settings_entry own,
+core::Result<void> submitSettingsAndWindow(nghttp2_session* session,
+                                           std::span<const nghttp2_settings_entry> own,
                                            uint32_t initial_window_bytes,
                                            uint32_t max_header_list_bytes) {
-  const nghttp2_settings_entry settings[] = {
-      own,
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, initial_window_bytes},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, max_header_list_bytes},
-  };
-  if (int r = nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  std::vector<nghttp2_settings_entry> settings(own.begin(), own.end());
+  settings.push_back({NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, initial_window_bytes});
+  settings.push_back({NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, max_header_list_bytes});
+  if (int r = nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, settings.data(), settings.size());
       r != 0) {
     return core::fail(core::Error::internal(nghttp2_strerror(r)));
   }

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "proxy/core/error.h"
 
@@ -32,10 +33,12 @@ struct SessionSetup {
 // Empty callbacks and the options both sides use.
 core::Result<SessionSetup> newSessionSetup();
 
-// Submits our SETTINGS (sent by the first sendTo): `own` (the side's own entry: the server's
-// MAX_CONCURRENT_STREAMS, the client's ENABLE_PUSH 0), then INITIAL_WINDOW_SIZE and
-// MAX_HEADER_LIST_SIZE; then sizes the connection window for streams of `initial_window_bytes`.
-core::Result<void> submitSettingsAndWindow(nghttp2_session* session, nghttp2_settings_entry own,
+// Submits our SETTINGS (sent by the first sendTo): `own` (the side's own entries: the server's
+// MAX_CONCURRENT_STREAMS and ENABLE_CONNECT_PROTOCOL, the client's ENABLE_PUSH 0), then
+// INITIAL_WINDOW_SIZE and MAX_HEADER_LIST_SIZE; then sizes the connection window for streams of
+// `initial_window_bytes`.
+core::Result<void> submitSettingsAndWindow(nghttp2_session* session,
+                                           std::span<const nghttp2_settings_entry> own,
                                            uint32_t initial_window_bytes,
                                            uint32_t max_header_list_bytes);
 

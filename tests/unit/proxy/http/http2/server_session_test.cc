@@ -394,6 +394,53 @@ TEST_F(SessionTest, ConnectIsRefusedWith405) {
   EXPECT_EQ(rec.rejected[id], core::ErrorCode::MethodNotAllowed);
 }
 
+// RFC 8441: our SETTINGS allow extended CONNECT; CONNECT :protocol websocket becomes the HTTP/1.1
+// handshake's GET with Upgrade and a fresh 16-byte key, no body framing (the DATA is the tunnel).
+TEST_F(SessionTest, WebSocketConnectBecomesTheHttp11Handshake) {
+  make();
+  pump();  // the client has our SETTINGS
+  EXPECT_EQ(nghttp2_session_get_remote_settings(client.s, NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL),
+            1u);
+  const int32_t id = client.request({{":method", "CONNECT"},
+                                     {":protocol", "websocket"},
+                                     {":scheme", "https"},
+                                     {":path", "/chat?room=1"},
+                                     {":authority", "a.test"},
+                                     {"sec-websocket-version", "13"},
+                                     {"sec-websocket-protocol", "chat"}});
+  pump();
+  ASSERT_EQ(rec.reqs.count(id), 1u);
+  const http1::RequestHead& head = rec.reqs[id].head;
+  EXPECT_EQ(head.method, "GET");
+  EXPECT_EQ(head.target, "/chat?room=1");
+  EXPECT_TRUE(head.extended_connect);
+  EXPECT_TRUE(head.upgrade);
+  EXPECT_FALSE(head.chunked);
+  EXPECT_FALSE(head.content_length.has_value());
+  const std::string* upgrade = http1::findHeader(head.headers, "upgrade");
+  ASSERT_NE(upgrade, nullptr);
+  EXPECT_EQ(*upgrade, "websocket");
+  const std::string* key = http1::findHeader(head.headers, "sec-websocket-key");
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(key->size(), 24u);
+  EXPECT_TRUE(key->ends_with("=="));
+  EXPECT_NE(http1::findHeader(head.headers, "sec-websocket-protocol"), nullptr);
+  EXPECT_EQ(*http1::findHeader(head.headers, "host"), "a.test");
+}
+
+TEST_F(SessionTest, ConnectWithAnotherProtocolIsRefused) {
+  make();
+  pump();
+  const int32_t id = client.request({{":method", "CONNECT"},
+                                     {":protocol", "connect-udp"},
+                                     {":scheme", "https"},
+                                     {":path", "/"},
+                                     {":authority", "a.test"}});
+  pump();
+  ASSERT_EQ(rec.rejected.count(id), 1u);
+  EXPECT_EQ(rec.rejected[id], core::ErrorCode::MethodNotAllowed);
+}
+
 TEST_F(SessionTest, TooManyStreamsRefused) {
   SessionLimits l;
   l.max_concurrent_streams = 2;
