@@ -56,9 +56,10 @@ void setHeader(http1::HeaderList& headers, std::string_view name, std::string_vi
 }
 
 PinnedRequest::PinnedRequest(const PinGroupState& group, const PinSettings& settings,
-                             pin::LearnedMap& map, const http1::RequestHead& request,
-                             std::string_view path, std::string_view query, conf::CdnOrigin origin)
-    : group_(group), settings_(settings), map_(map), path_(path) {
+                             std::shared_ptr<pin::LearnedMap> map,
+                             const http1::RequestHead& request, std::string_view path,
+                             std::string_view query, conf::CdnOrigin origin)
+    : group_(group), settings_(settings), map_(std::move(map)), path_(path) {
   const pin::RequestFacts facts = factsOf(request, path, query, settings);
   traffic_ = pin::classifyTraffic(origin, facts);
   kind_ = pin::classifyKind(facts, settings.rules);
@@ -66,7 +67,8 @@ PinnedRequest::PinnedRequest(const PinGroupState& group, const PinSettings& sett
   get_or_head_ = isGetOrHead(request.method);
   pin_cookie_ = facts.pin_cookie;
   const auto now = pin::Clock::now();
-  known_ = map_.lookup(path_, group_.view, now);
+  known_ = map_->lookup(path_, group_.view, now);
+  learned_lacks_ = known_.lacks;
   pin::addManifestKnowledge(group_.view, path_, hashed_, known_);
   // A CDN revalidating a document or an unhashed file asks the CDN version, not the build its
   // copy came from: after a flip the copy must be replaced, not renewed by a 304 (the version's
@@ -74,7 +76,7 @@ PinnedRequest::PinnedRequest(const PinGroupState& group, const PinSettings& sett
   const bool etag_applies = !facts.if_none_match.empty() &&
                             !(traffic_ == pin::Traffic::Cdn && unhashedContent(kind_, hashed_));
   const int etag_version =
-      etag_applies ? map_.versionForEtag(path_, facts.if_none_match, group_.view) : -1;
+      etag_applies ? map_->versionForEtag(path_, facts.if_none_match, group_.view) : -1;
   choice_ = pin::chooseVersion(group_.view, traffic_, kind_, facts, known_, etag_version,
                                settings.spec.token_param);
   if (choice_.version >= 0) group_.runtime->pinned.fetch_add(1, std::memory_order_relaxed);
@@ -104,9 +106,11 @@ bool PinnedRequest::missed(uint16_t status) const {
 bool PinnedRequest::retryAfter(uint16_t status) {
   if (!missed(status) || !group_.view.in_cutover) return false;
   tried_ |= uint64_t{1} << choice_.version;
-  map_.learnLacks(path_, versionId(), pin::Clock::now());
+  map_->learnLacks(path_, versionId(), pin::Clock::now());
   if (retries_ >= settings_.spec.max_retries) return false;
-  const std::vector<int> next = pin::retryOrder(group_.view, tried_, known_, 1);
+  // Only what a version itself answered rules it out: a manifest that does not list a file
+  // steers the first choice, never a retry (a build may serve files its manifest omits).
+  const std::vector<int> next = pin::retryOrder(group_.view, tried_, {0, learned_lacks_}, 1);
   if (next.empty()) return false;
   ++retries_;
   group_.runtime->retries.fetch_add(1, std::memory_order_relaxed);
@@ -143,9 +147,9 @@ void PinnedRequest::onResponse(uint16_t status, http1::HeaderList& headers, bool
 void PinnedRequest::learn(uint16_t status, const http1::HeaderList& headers) {
   if (choice_.version < 0 || !get_or_head_) return;
   if (success(status) || status == 304) {
-    map_.learnHas(path_, versionId(), fieldOr(headers, "etag"));
+    map_->learnHas(path_, versionId(), fieldOr(headers, "etag"));
   } else if (status == 404 || status == 410) {
-    map_.learnLacks(path_, versionId(), pin::Clock::now());
+    map_->learnLacks(path_, versionId(), pin::Clock::now());
   }
 }
 

@@ -25,9 +25,10 @@ namespace baton::proxy {
 
 class PinnedRequest {
  public:
-  // `map` is the worker's learned map for this group (epoch already checked).
+  // `map` is the worker's learned map for this group (epoch already checked); the request keeps
+  // it alive, so a snapshot that drops it mid-request costs nothing but the lesson.
   PinnedRequest(const PinGroupState& group, const PinSettings& settings,
-                routing::pin::LearnedMap& map, const http1::RequestHead& request,
+                std::shared_ptr<routing::pin::LearnedMap> map, const http1::RequestHead& request,
                 std::string_view path, std::string_view query, conf::CdnOrigin origin);
 
   // The version to pick hosts of (Host::kNoVersion: any host).
@@ -62,7 +63,7 @@ class PinnedRequest {
 
   const PinGroupState& group_;
   const PinSettings& settings_;
-  routing::pin::LearnedMap& map_;
+  std::shared_ptr<routing::pin::LearnedMap> map_;
   std::string path_;  // the learned map's key (the route key: normalised, no query)
   std::string pin_cookie_;
   routing::pin::Traffic traffic_ = routing::pin::Traffic::Direct;
@@ -70,8 +71,9 @@ class PinnedRequest {
   bool hashed_ = false;
   bool get_or_head_ = false;
   routing::pin::Choice choice_;
-  routing::pin::PathKnowledge known_;
-  uint64_t tried_ = 0;  // versions that answered 404/410
+  routing::pin::PathKnowledge known_;  // the learned map's, plus the versions' manifests
+  uint64_t learned_lacks_ = 0;         // the learned map's alone (404s seen)
+  uint64_t tried_ = 0;                 // versions that answered 404/410
   uint32_t retries_ = 0;
 };
 

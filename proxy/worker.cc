@@ -176,15 +176,15 @@ void Worker::applySnapshot(SnapshotPtr snapshot) {
   }
 }
 
-routing::pin::LearnedMap& Worker::learnedMap(const PinGroupState& group) {
+std::shared_ptr<routing::pin::LearnedMap> Worker::learnedMap(const PinGroupState& group) {
   const conf::PinningSpec& spec = snapshot_->pin_settings->spec;
   auto it = pin_maps_.find(group.runtime.get());
   if (it == pin_maps_.end() || it->second.epoch != group.view.epoch) {
     const auto ttl = std::chrono::duration_cast<routing::pin::Clock::duration>(spec.negative_ttl);
     it = pin_maps_
-             .insert_or_assign(
-                 group.runtime.get(),
-                 PinMap{group.view.epoch, routing::pin::LearnedMap(spec.map_entries, ttl)})
+             .insert_or_assign(group.runtime.get(),
+                               PinMap{group.view.epoch, std::make_shared<routing::pin::LearnedMap>(
+                                                            spec.map_entries, ttl)})
              .first;
   }
   return it->second.map;

@@ -110,7 +110,9 @@ class Worker {
   // Worker thread: this worker's learned map for a pinned group (asset pinning). Each worker
   // learns from its own traffic, so the request path takes no lock; a map is cleared when its
   // group starts a new cutover and dropped when pinning ends or the group goes.
-  routing::pin::LearnedMap& learnedMap(const PinGroupState& group);
+  // Shared with the streams using it: a map pruned or replaced while one is in flight stays
+  // valid for that stream (which then learns into a map nobody reads any more).
+  std::shared_ptr<routing::pin::LearnedMap> learnedMap(const PinGroupState& group);
 
  private:
   static void onAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
@@ -162,7 +164,7 @@ class Worker {
   std::unordered_map<const upstream::Cluster*, std::shared_ptr<upstream::LoadBalancer>> lbs_;
   struct PinMap {
     uint64_t epoch;
-    routing::pin::LearnedMap map;
+    std::shared_ptr<routing::pin::LearnedMap> map;
   };
   // By the group's runtime (one per pinned cluster for its life).
   std::unordered_map<const PinRuntime*, PinMap> pin_maps_;
