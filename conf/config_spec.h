@@ -297,6 +297,10 @@ struct VirtualHostSpec {
   std::vector<RouteSpec> routes;  // tried in order; first match wins
   std::string scope;              // "" = shared vhosts; else only listeners with this route_scope
   std::optional<CdnOrigin> cdn_origin;  // asset pinning; unset: the listener's
+  // Asset pinning: this vhost's own asset patterns (unset: [pinning] asset_suffixes /
+  // asset_prefixes), for a site whose files live elsewhere than the defaults say.
+  std::optional<std::vector<std::string>> pin_asset_suffixes;
+  std::optional<std::vector<std::string>> pin_asset_prefixes;
   bool operator==(const VirtualHostSpec&) const = default;
 };
 

@@ -784,13 +784,20 @@ Result<std::string> normaliseVhostDomain(std::string_view domain) {
   return domain.starts_with('/') ? normaliseAppId(domain) : normaliseDomain(domain);
 }
 
+// Defined with the [pinning] section (a vhost may override its asset patterns).
+Result<std::string> asPathSuffix(const Ctx& ctx, const toml::node& node, std::string_view key);
+
 Result<VirtualHostSpec> readVhost(const TableView& t) {
   VirtualHostSpec out;
   out.loc = t.loc();
-  CONF_TRY(t.allowOnly({"name", "domains", "scope", "route", "cdn_origin"}));
+  CONF_TRY(t.allowOnly({"name", "domains", "scope", "route", "cdn_origin", "pin_asset_suffixes",
+                        "pin_asset_prefixes"}));
   CONF_TRY(t.required("name", out.name, asName));
   CONF_TRY(t.optional("scope", out.scope, asScope));
   CONF_TRY(t.optional("cdn_origin", out.cdn_origin, enumOf(kCdnOrigins)));
+  CONF_TRY(t.optional("pin_asset_suffixes", out.pin_asset_suffixes, readArray(asPathSuffix)));
+  CONF_TRY(t.optional("pin_asset_prefixes", out.pin_asset_prefixes,
+                      readArray(checkedString(checkRoutePrefix))));
   CONF_TRY(t.required("domains", out.domains, readArray(normalisedString(normaliseVhostDomain))));
   if (out.domains.empty()) {
     return t.ctx().error(*t.get("domains"), t.key("domains"), "at least one domain required");

@@ -56,14 +56,14 @@ void setHeader(http1::HeaderList& headers, std::string_view name, std::string_vi
 }
 
 PinnedRequest::PinnedRequest(const PinGroupState& group, const PinSettings& settings,
-                             std::shared_ptr<pin::LearnedMap> map,
+                             const pin::ClassifyRules& rules, std::shared_ptr<pin::LearnedMap> map,
                              const http1::RequestHead& request, std::string_view path,
                              std::string_view query, conf::CdnOrigin origin)
     : group_(group), settings_(settings), map_(std::move(map)), path_(path) {
   const pin::RequestFacts facts = factsOf(request, path, query, settings);
   traffic_ = pin::classifyTraffic(origin, facts);
-  kind_ = pin::classifyKind(facts, settings.rules);
-  hashed_ = kind_ == pin::Kind::Asset && pin::isHashedPath(path, settings.rules);
+  kind_ = pin::classifyKind(facts, rules);
+  hashed_ = kind_ == pin::Kind::Asset && pin::isHashedPath(path, rules);
   get_or_head_ = isGetOrHead(request.method);
   pin_cookie_ = facts.pin_cookie;
   const auto now = pin::Clock::now();
@@ -181,15 +181,15 @@ void PinnedRequest::maybeSetCookie(http1::HeaderList& headers, bool tls) {
 }
 
 void PinnedRequest::recordCdnFreshness(const PinGroupState& group, const PinSettings& settings,
+                                       const pin::ClassifyRules& rules,
                                        const http1::RequestHead& request, std::string_view path,
                                        conf::CdnOrigin origin, uint16_t status,
                                        const http1::HeaderList& headers) {
   if ((!success(status) && status != 304) || !isGetOrHead(request.method)) return;
   const pin::RequestFacts facts = factsOf(request, path, {}, settings);
   if (pin::classifyTraffic(origin, facts) != pin::Traffic::Cdn) return;
-  const pin::Kind kind = pin::classifyKind(facts, settings.rules);
-  if (!unhashedContent(kind, kind == pin::Kind::Asset && pin::isHashedPath(path, settings.rules)))
-    return;
+  const pin::Kind kind = pin::classifyKind(facts, rules);
+  if (!unhashedContent(kind, kind == pin::Kind::Asset && pin::isHashedPath(path, rules))) return;
   noteCdnFreshness(group, headers);
 }
 

@@ -27,7 +27,9 @@ class PinnedRequest {
  public:
   // `map` is the worker's learned map for this group (epoch already checked); the request keeps
   // it alive, so a snapshot that drops it mid-request costs nothing but the lesson.
+  // `rules`: the route's vhost's classification (routing::Route::pin_rules), else settings'.
   PinnedRequest(const PinGroupState& group, const PinSettings& settings,
+                const routing::pin::ClassifyRules& rules,
                 std::shared_ptr<routing::pin::LearnedMap> map, const http1::RequestHead& request,
                 std::string_view path, std::string_view query, conf::CdnOrigin origin);
 
@@ -50,6 +52,7 @@ class PinnedRequest {
   // or an unhashed file: raise the group's freshness mark (rule 12). Cheap when it does not
   // apply.
   static void recordCdnFreshness(const PinGroupState& group, const PinSettings& settings,
+                                 const routing::pin::ClassifyRules& rules,
                                  const http1::RequestHead& request, std::string_view path,
                                  conf::CdnOrigin origin, uint16_t status,
                                  const http1::HeaderList& headers);

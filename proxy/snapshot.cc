@@ -72,8 +72,8 @@ core::Result<void> checkCertificates(const conf::ConfigSpec& config) {
 core::Result<void> checkConfig(const conf::ConfigSpec& config) {
   auto clusters = buildClusters(config, nullptr);
   if (!clusters) return core::fail(std::move(clusters.error()));
-  auto routes =
-      routing::RouteTable::create(config.vhosts, clusterNames(config), config.limits.body_bytes);
+  auto routes = routing::RouteTable::create(config.vhosts, clusterNames(config),
+                                            config.limits.body_bytes, &config.pinning);
   if (!routes) return core::fail(std::move(routes.error()));
   auto trusted = TrustedProxies::create(config.server.trusted_proxies);
   if (!trusted) return core::fail(std::move(trusted.error()));
@@ -92,8 +92,8 @@ core::Result<SnapshotPtr> buildSnapshot(std::shared_ptr<const conf::ConfigSpec> 
   if (!clusters) return core::fail(std::move(clusters.error()));
   snapshot->clusters = std::move(*clusters);
 
-  auto routes =
-      routing::RouteTable::create(config->vhosts, clusterNames(*config), config->limits.body_bytes);
+  auto routes = routing::RouteTable::create(config->vhosts, clusterNames(*config),
+                                            config->limits.body_bytes, &config->pinning);
   if (!routes) return core::fail(std::move(routes.error()));
   snapshot->routes = std::move(*routes);
 

@@ -205,9 +205,14 @@ void Stream::prepareUpstreamSide() {
 void Stream::preparePinning() {
   pin_group_ = snapshot_->pinOf(route_->cluster_index);
   if (pin_group_ == nullptr || !pin_group_->view.active) return;
-  pin_.emplace(*pin_group_, *snapshot_->pin_settings, worker_.learnedMap(*pin_group_), request_,
-               target_.route_key, target_.query, cdnOrigin());
+  pin_.emplace(*pin_group_, *snapshot_->pin_settings, pinRules(), worker_.learnedMap(*pin_group_),
+               request_, target_.route_key, target_.query, cdnOrigin());
   pick_context_.version = pin_->version();
+}
+
+// The vhost's asset patterns, else [pinning]'s.
+const routing::pin::ClassifyRules& Stream::pinRules() const {
+  return route_->pin_rules != nullptr ? *route_->pin_rules : snapshot_->pin_settings->rules;
 }
 
 // The vhost's setting, else the listener's, else [pinning] cdn_origin.
@@ -523,7 +528,7 @@ void Stream::onUpstreamHead(http1::ResponseHead&& head) {
   if (pin_) {
     pin_->onResponse(head.status, headers, info_.tls);
   } else if (pin_group_ != nullptr) {
-    PinnedRequest::recordCdnFreshness(*pin_group_, *snapshot_->pin_settings, request_,
+    PinnedRequest::recordCdnFreshness(*pin_group_, *snapshot_->pin_settings, pinRules(), request_,
                                       target_.route_key, cdnOrigin(), head.status, headers);
   }
   std::optional<uint64_t> length = head.content_length;

@@ -189,6 +189,7 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   // asset is read to its end (or cut when large) and the request goes to the next version.
   void preparePinning();
   conf::CdnOrigin cdnOrigin() const;
+  const routing::pin::ClassifyRules& pinRules() const;
   const upstream::Host* pickPinnedFallback(const upstream::Cluster& cluster);
   void discardForRetry(const http1::ResponseHead& head);
   void retryNextVersion(bool reusable);

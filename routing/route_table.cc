@@ -229,6 +229,16 @@ Result<Route> buildRoute(const conf::VirtualHostSpec& vh, const conf::RouteSpec&
   return route;
 }
 
+// [pinning]'s classification with the vhost's own asset patterns, or null when it has none.
+std::shared_ptr<const pin::ClassifyRules> vhostPinRules(const conf::VirtualHostSpec& vh,
+                                                        const conf::PinningSpec* pinning) {
+  if (!vh.pin_asset_suffixes && !vh.pin_asset_prefixes) return nullptr;
+  conf::PinningSpec spec = pinning != nullptr ? *pinning : conf::PinningSpec{};
+  if (vh.pin_asset_suffixes) spec.asset_suffixes = *vh.pin_asset_suffixes;
+  if (vh.pin_asset_prefixes) spec.asset_prefixes = *vh.pin_asset_prefixes;
+  return std::make_shared<const pin::ClassifyRules>(pin::ClassifyRules::from(spec));
+}
+
 // First match wins, so a route behind an earlier segment-prefix of its own prefix is dead
 // configuration: refuse it rather than let an operator believe it is in effect.
 Result<void> checkShadowing(const conf::VirtualHostSpec& vh, const std::vector<Route>& routes,
@@ -275,7 +285,7 @@ const RouteTable::Impl::VirtualHost* RouteTable::Impl::findVirtualHost(
 
 core::Result<std::shared_ptr<const RouteTable>> RouteTable::create(
     const std::vector<conf::VirtualHostSpec>& vhosts, const std::vector<std::string>& cluster_names,
-    uint64_t default_body_limit) {
+    uint64_t default_body_limit, const conf::PinningSpec* pinning) {
   IndexByName clusters;
   clusters.reserve(cluster_names.size());
   for (size_t i = 0; i < cluster_names.size(); ++i) {
@@ -292,9 +302,11 @@ core::Result<std::shared_ptr<const RouteTable>> RouteTable::create(
     const auto index = static_cast<uint32_t>(impl->vhosts.size());
     if (auto r = addDomains(vh, index, *impl, owners); !r) return fail(std::move(r.error()));
     const auto first = static_cast<uint32_t>(impl->routes.size());
+    const auto pin_rules = vhostPinRules(vh, pinning);
     for (size_t n = 0; n < vh.routes.size(); ++n) {
       auto route = buildRoute(vh, vh.routes[n], n, clusters, default_body_limit);
       if (!route) return fail(std::move(route.error()));
+      route->pin_rules = pin_rules;
       impl->routes.push_back(std::move(*route));
     }
     if (auto r = checkShadowing(vh, impl->routes, first); !r) return fail(std::move(r.error()));

@@ -25,6 +25,7 @@
 #include "conf/config_spec.h"
 #include "proxy/core/error.h"
 #include "routing/cidr_set.h"
+#include "routing/pinning.h"
 
 namespace baton::routing {
 
@@ -57,15 +58,20 @@ struct Route {
   bool websocket = true;                      // Upgrade: websocket forwarded, tunnel after 101
   std::optional<conf::Duration> tunnel_idle;  // unset: the cluster's, else [timeouts]
   std::optional<conf::CdnOrigin> cdn_origin;  // asset pinning (the vhost's); unset: listener's
+  // Asset pinning: the vhost's classification rules when it overrides [pinning]'s asset
+  // patterns (shared by its routes); null: [pinning]'s.
+  std::shared_ptr<const pin::ClassifyRules> pin_rules;
 };
 
 class RouteTable {
  public:
   // `cluster_names` gives each cluster's index; a route naming an unknown cluster is an
   // error naming file:line. `default_body_limit` applies where a route sets none.
+  // `pinning` (may be null: the defaults) is what a vhost's pin_asset_* override is merged into.
   static core::Result<std::shared_ptr<const RouteTable>> create(
       const std::vector<conf::VirtualHostSpec>& vhosts,
-      const std::vector<std::string>& cluster_names, uint64_t default_body_limit);
+      const std::vector<std::string>& cluster_names, uint64_t default_body_limit,
+      const conf::PinningSpec* pinning = nullptr);
 
   // Scope ids: 0 is the shared scope (""); others are stable for the life of the table.
   static constexpr uint32_t kSharedScope = 0;

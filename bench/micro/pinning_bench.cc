@@ -77,7 +77,7 @@ void recordFreshness(benchmark::State& state, bool cdn) {
                                              {"Cache-Control", "public, max-age=300"},
                                              {"ETag", "\"v1-3bfc\""}};
   for (auto _ : state) {
-    proxy::PinnedRequest::recordCdnFreshness(group, settings, request, "/style.css",
+    proxy::PinnedRequest::recordCdnFreshness(group, settings, settings.rules, request, "/style.css",
                                              conf::CdnOrigin::Auto, 200, response);
   }
 }

@@ -143,6 +143,29 @@ TEST(CdnOriginKey, ListenerAndVhost) {
   EXPECT_EQ(spec.vhosts.at(0).cdn_origin, CdnOrigin::Yes);
 }
 
+TEST(VhostAssetPatterns, OverrideThePinningOnes) {
+  std::string text = base();
+  text.insert(text.find("domains = [\"*\"]"),
+              "pin_asset_suffixes = [\".JS\", \".bundle\"]\npin_asset_prefixes = [\"/cdn/\"]\n");
+  const ConfigSpec spec = load(text);
+  EXPECT_EQ(spec.vhosts.at(0).pin_asset_suffixes, (std::vector<std::string>{".js", ".bundle"}));
+  EXPECT_EQ(spec.vhosts.at(0).pin_asset_prefixes, (std::vector<std::string>{"/cdn/"}));
+  EXPECT_FALSE(load(base()).vhosts.at(0).pin_asset_suffixes.has_value());
+}
+
+TEST(VhostAssetPatterns, Errors) {
+  std::string text = base();
+  text.insert(text.find("domains = [\"*\"]"), "pin_asset_suffixes = [\"a/b\"]\n");
+  EXPECT_EQ(errorOf(text),
+            "t.toml:11: vhost[0].pin_asset_suffixes[0]: suffix must be 1..64 visible ASCII bytes "
+            "without '/', '?' or '#', got \"a/b\"");
+  text = base();
+  text.insert(text.find("domains = [\"*\"]"), "pin_asset_prefixes = \"/x/\"\n");
+  EXPECT_NE(errorOf(text).find("t.toml:11: vhost[0].pin_asset_prefixes: expected an array"),
+            std::string::npos)
+      << errorOf(text);
+}
+
 TEST(CdnOriginKeyErrors, ValuesAndTcpListener) {
   std::string text = base();
   text.insert(text.find("\n\n[[cluster]]"), "\ncdn_origin = \"true\"");

@@ -358,3 +358,31 @@ TEST(RouteTableErrors, InvalidDomains) {
 
 }  // namespace
 }  // namespace baton::routing
+
+namespace baton::routing {
+namespace {
+
+// Asset pinning: a vhost's own asset patterns become its routes' classification rules, merged
+// into [pinning]'s (the rest of which, e.g. the hashed-name rule, still applies).
+TEST(RouteTablePinRules, VhostOverridesMergeIntoPinning) {
+  VirtualHostSpec own = vhost("own", {"own.test"}, {route("/", "web")});
+  own.pin_asset_suffixes = std::vector<std::string>{".bundle"};
+  VirtualHostSpec plain = vhost("plain", {"plain.test"}, {route("/", "web")});
+  conf::PinningSpec pinning;
+  pinning.asset_prefixes = {"/files/"};
+  pinning.hashed_min_hex = 6;
+  auto table = RouteTable::create({own, plain}, kClusters, 0, &pinning);
+  ASSERT_TRUE(table.has_value());
+  const Route* r = (*table)->match("own.test", "/x");
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(r->pin_rules, nullptr);
+  EXPECT_EQ(r->pin_rules->asset_suffixes, (std::vector<std::string>{".bundle"}));
+  EXPECT_EQ(r->pin_rules->asset_prefixes, (std::vector<std::string>{"/files/"}));
+  EXPECT_EQ(r->pin_rules->hashed_min_hex, 6u);
+  const Route* p = (*table)->match("plain.test", "/x");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->pin_rules, nullptr);  // [pinning]'s, held by the snapshot
+}
+
+}  // namespace
+}  // namespace baton::routing
