@@ -484,6 +484,14 @@ admin::CommandResult AdminHttpServer::runWrite(std::string_view path, std::strin
     if (!level) return admin::commandError("usage", "level=error|warn|info|debug is required");
     return service_.setLogLevel(*level);
   }
+  if (path == "/api/group/cdn-version") {
+    auto group = queryParam(query, "group");
+    auto version = queryParam(query, "version");
+    if (!group || !version || group->empty() || version->empty()) {
+      return admin::commandError("usage", "group=<group>&version=<id> are required");
+    }
+    return service_.setGroupCdnVersion(*group, *version);
+  }
   if (path == "/api/reload") return service_.reload();
   return admin::commandError("unknown", "no such action: " + std::string(path));
 }

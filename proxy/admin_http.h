@@ -16,6 +16,7 @@
 //   POST /api/host/state?cluster=C&host=H&state=ready|drain|maint
 //   POST /api/host/weight?cluster=C&host=H&weight=N
 //   POST /api/cluster/state?cluster=C&state=ready|drain|maint
+//   POST /api/group/cdn-version?group=G&version=ID   (asset pinning: the CDN's version)
 //   POST /api/log-level?level=error|warn|info|debug
 //   POST /api/reload
 //        -> {"ok":true,"message":"..."} or {"ok":false,"error":"<word>","message":"..."}, the

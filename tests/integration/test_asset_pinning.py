@@ -54,6 +54,7 @@ class Site:
         self.sock_dir = tempfile.mkdtemp(prefix="pin-")  # short: a UNIX socket path is <108 bytes
         self.sock = os.path.join(self.sock_dir, "admin.sock")
         self.log = os.path.join(str(tmp_path), "access.json")
+        self.admin_extra = ""  # more [admin] keys (the HTTP listener)
 
     def close(self):
         for s in self.sims:
@@ -105,7 +106,7 @@ class Site:
                 + "[server]\nworkers = 1\n"
                 + f'[server.access_log]\npath = "{self.log}"\nformat = "json"\n'
                 + f'[pinning]\ngrace = "{grace}"\n'
-                + f'[admin]\nsocket = "{self.sock}"\n')
+                + f'[admin]\nsocket = "{self.sock}"\n' + self.admin_extra)
 
     def start(self, apps, grace: str = "2s"):
         self.m.set_apps(apps)
@@ -685,3 +686,27 @@ def test_12c_soak_through_a_whole_zdd_deploy(site):
     # What the hold is for: no page after the flip pairs green HTML with blue's cached CSS (the
     # doc's "handful per thousands" straddling the flip itself is allowed).
     assert sim.unhashed_mismatch <= 5, [p.reasons for p in sim.mismatch_pages[:5]]
+
+
+def test_cdn_version_set_over_admin_http(site):
+    """The dashboard's write API: POST /api/group/cdn-version (token and same-origin rules as the
+    other writes) moves the CDN to a version; unknown ones are refused."""
+    blue, green, apps = two_versions(site)
+    site.admin_extra = 'http = "127.0.0.1:0"\ntoken = "pin-token"\n'
+    site.start(apps)
+    host, port = site.baton.admin
+    auth = [("Authorization", "Bearer pin-token")]
+
+    def post(target, headers=auth):
+        with harness.Client(port, host=host) as c:
+            return c.request("POST", target, headers=headers)
+
+    assert post("/api/group/cdn-version?group=site&version=v2", headers=[]).status == 401
+    r = post("/api/group/cdn-version?group=site&version=v9")
+    assert r.status == 404 and r.json()["error"] == "notfound", r.body
+    assert post("/api/group/cdn-version?group=site").json()["error"] == "usage"
+    r = post("/api/group/cdn-version?group=site&version=v2")
+    assert r.status == 200 and r.json()["ok"] is True, r.body
+    p = site.pinning()
+    assert p["cdn_version"] == "v2" and p["flips"] == 1, p
+    assert site.req("/", cdn=True).header("x-version") == "v2"
