@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "proxy/core/error.h"
 #include "proxy/http1/chunked_body_scanner.h"
@@ -13,11 +14,21 @@
 
 namespace baton::proxy::http1 {
 
-// Head bytes: the header-block scanner accepts a prefix of [data, data+len) (up to the end of
-// the head), llhttp executes exactly that prefix. Errors are the scanner's.
+// Head bytes, one field line at a time: the header-block scanner accepts a line (up to and
+// including its LF, or up to the end of the head), then llhttp executes that whole line. A line
+// still open at the end of [data, data+len) is scanned (so its limits fire as it grows) and
+// copied into `held_line`, and llhttp gets it only once its LF arrives. So the order of the
+// checks never depends on how TCP split the head: all of line N passes baton's scanner (syntax
+// and the 431 limits) before llhttp judges line N (e.g. its Content-Length digits), and llhttp
+// judges line N before the scanner sees line N+1 — otherwise one byte at a time llhttp would
+// refuse `Content-Length: x` (400) before an over-long line reached header_field_bytes, while
+// fed whole the scanner reaches the limit first (431): tests/fuzz/README.md finding 3.
+// All bytes the scanner accepted are reported consumed (the caller drops them); `held_line` is
+// bounded by the field limit and must be cleared when a new head starts. Errors are the
+// scanner's; llhttp's come back as Status::Error.
 core::Result<LlhttpParser::Outcome> executeCheckedHead(HeaderBlockScanner& scanner,
-                                                       LlhttpParser& parser, const char* data,
-                                                       size_t len);
+                                                       LlhttpParser& parser, std::string& held_line,
+                                                       const char* data, size_t len);
 
 // Chunked body bytes. The chunk scanner may run ahead of llhttp when a callback pauses it;
 // `validated_ahead` carries how many bytes at `data` were already accepted by an earlier call,

@@ -1,6 +1,8 @@
 // See chunked_body_scanner.h.
 #include "proxy/http1/chunked_body_scanner.h"
 
+#include <cstring>
+
 #include <algorithm>
 
 #include "proxy/http1/char_class.h"
@@ -21,7 +23,9 @@ bool isQdtext(char ch) {
 
 ChunkedBodyScanner::ChunkedBodyScanner(const HeaderBlockLimits& trailer_limits,
                                        core::ErrorSource source)
-    : source_(source), trailers_(trailer_limits, source) {}
+    : source_(source), trailers_(trailer_limits, source) {
+  trailers_.refuseTransferEncoding();  // llhttp refused it; it never sees trailers now
+}
 
 void ChunkedBodyScanner::reset() {
   trailers_.reset();
@@ -45,6 +49,7 @@ bool ChunkedBodyScanner::isExtensionByte(char next) const {
   // A CR inside an extension either ends the line (SizeLf) or is refused by step(): in both
   // cases llhttp must see it (or nothing further happens).
   if (inExtension()) return next != '\r';
+  if (state_ == State::Trailers) return trailers_.inFieldLine(next);
   return state_ == State::Size && next == ';';
 }
 
@@ -68,7 +73,13 @@ core::Result<size_t> ChunkedBodyScanner::consumeImpl(const char* data, size_t le
       continue;
     }
     if (state_ == State::Trailers) {
-      auto r = trailers_.consume(data + i, len - i);
+      // A skipped run is whole trailer lines: stop after each LF so the loop re-checks.
+      size_t n = len - i;
+      if (run == Run::Extension) {
+        const void* lf = std::memchr(data + i, '\n', n);
+        if (lf != nullptr) n = static_cast<size_t>(static_cast<const char*>(lf) - (data + i)) + 1;
+      }
+      auto r = trailers_.consume(data + i, n);
       if (!r) return core::fail(std::move(r.error()));
       i += *r;
       if (trailers_.done()) state_ = State::Done;

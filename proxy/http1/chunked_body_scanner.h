@@ -5,8 +5,8 @@
 // extensions are syntax-checked with no BWS (`;name`, `;name=token`, `;name="quoted"`; no
 // quoted-pair: no client needs one) and capped at kMaxExtensionBytes per line; they are never
 // delivered (baton re-chunks). Trailers are checked by a HeaderBlockScanner with the header limits
-// (the codec discards them). It also finds where the message ends, so the codec hands llhttp
-// exactly the checked bytes.
+// (Transfer-Encoding refused; the codecs discard them) and, like extensions, never shown to llhttp.
+// It also finds where the message ends, so the codec hands llhttp exactly the checked bytes.
 //
 // Extension bytes (from the `;` to the CR ending the size line) are never shown to llhttp:
 // llhttp 8.1 refuses the valid `5;a=b;c=d` (a token value followed by another extension), and
@@ -37,8 +37,12 @@ class ChunkedBodyScanner {
   // count. Fewer than `len` only when the message ended (done()).
   core::Result<size_t> consume(const char* data, size_t len);
 
-  // Whether `next`, the next input byte, is a chunk-extension byte (`;` after the size, the
-  // extensions themselves; not the CR that ends the line).
+  // Whether `next`, the next input byte, is one llhttp must not see: a chunk-extension byte
+  // (`;` after the size, the extensions themselves; not the CR that ends the line) or a byte of
+  // a trailer field line (not of the final empty line). Trailer fields are checked here with
+  // the header limits and discarded by both codecs; shown to llhttp, a partial trailer line
+  // could be refused by llhttp (e.g. `Content-Length: x`, 400) before this scanner reached a
+  // limit later in the line (431) — a verdict that would depend on the TCP split.
   bool isExtensionByte(char next) const;
   // consume() limited to one run: extension == false stops before the first extension byte,
   // extension == true stops at the first byte that is not one. May return 0.

@@ -119,6 +119,7 @@ struct ClientCodec::Impl final : LlhttpHandler {
   ResponseHead head;
   std::string field_name;
   std::string field_value;
+  std::string held_line;  // a head line still open at the end of a read (checked_execute.h)
   std::optional<Error> error;
 };
 
@@ -197,6 +198,7 @@ void ClientCodec::Impl::startMessage() {
   field_name.clear();
   field_value.clear();
   head_scanner.reset();
+  held_line.clear();
   parser.reset();
   parser_paused = false;
 }
@@ -207,7 +209,7 @@ void ClientCodec::Impl::afterExecute(const LlhttpParser::Outcome& out) {
 }
 
 void ClientCodec::Impl::feedHead(const char* data, size_t len, size_t& pos) {
-  auto out = executeCheckedHead(head_scanner, parser, data + pos, len - pos);
+  auto out = executeCheckedHead(head_scanner, parser, held_line, data + pos, len - pos);
   if (!out) {
     error = std::move(out.error());
     return;

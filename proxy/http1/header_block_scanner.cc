@@ -85,12 +85,21 @@ core::Result<size_t> HeaderBlockScanner::consume(const char* data, size_t len) {
                                                             : "bad header name byte"));
         }
         is_te_ = te_possible_ && te_match_ == kTransferEncoding.size();
+        if (is_te_ && refuse_te_) {
+          return core::fail(error(ErrorCode::BadFraming, "Transfer-Encoding in trailers"));
+        }
         state_ = State::Value;
         break;
       case State::Value: {
         const size_t start = i;
         while (i < len && isFieldValueByte(data[i])) {
           if (data[i] == '\t' && is_te_) {
+            // The bytes before the HTAB count first: fed one at a time they would have hit a
+            // limit (431) before the HTAB arrived, so fed whole they must too.
+            if (line_bytes_ + (i - start) > limits_.field_bytes ||
+                block_bytes_ + (i - start) > limits_.block_bytes) {
+              return core::fail(error(ErrorCode::HeaderTooLarge, "header field too large"));
+            }
             return core::fail(error(ErrorCode::BadFraming, "HTAB in Transfer-Encoding"));
           }
           ++i;

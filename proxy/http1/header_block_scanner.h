@@ -33,7 +33,17 @@ class HeaderBlockScanner {
   // the count. Fewer than `len` only when the block ended (done()).
   core::Result<size_t> consume(const char* data, size_t len);
 
+  // For chunked trailers: a Transfer-Encoding field is refused (BadFraming) once its name is
+  // complete (llhttp is never shown trailer fields, see chunked_body_scanner.h). Kept by reset().
+  void refuseTransferEncoding() { refuse_te_ = true; }
+
   bool done() const { return state_ == State::Done; }
+  // Whether `next`, the next input byte, belongs to a field line (or is refused as one), as
+  // opposed to the final empty line.
+  bool inFieldLine(char next) const {
+    if (state_ == State::LineStart) return next != '\r';
+    return state_ != State::EndCr && state_ != State::Done;
+  }
   uint32_t fieldCount() const { return count_; }
   uint32_t blockBytes() const { return block_bytes_; }
   void reset();
@@ -52,6 +62,7 @@ class HeaderBlockScanner {
   uint8_t te_match_ = 0;     // bytes of "transfer-encoding" matched so far in this name
   bool te_possible_ = true;  // this name may still be Transfer-Encoding
   bool is_te_ = false;       // the current value belongs to Transfer-Encoding
+  bool refuse_te_ = false;   // trailers: Transfer-Encoding is a framing error
 };
 
 }  // namespace baton::proxy::http1

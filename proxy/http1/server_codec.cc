@@ -137,6 +137,7 @@ struct ServerCodec::Impl final : LlhttpHandler {
   RequestHead head;
   std::string field_name;
   std::string field_value;
+  std::string held_line;          // a head line still open at the end of a read (checked_execute.h)
   bool paused = false;            // by the caller, or at the end of a request
   bool parser_paused = false;     // llhttp stopped with HPE_PAUSED and needs resume
   bool kick = false;              // llhttp may have work left that needs no bytes (see feed)
@@ -200,6 +201,7 @@ void ServerCodec::Impl::startHead() {
   field_name.clear();
   field_value.clear();
   head_scanner.reset();
+  held_line.clear();
   parser.reset();
   parser_paused = false;
   const std::string_view synthetic = head.version_minor == 1 ? kSyntheticLine11 : kSyntheticLine10;
@@ -220,7 +222,7 @@ void ServerCodec::Impl::afterExecute(const LlhttpParser::Outcome& out) {
 }
 
 void ServerCodec::Impl::feedHead(const char* data, size_t len, size_t& pos) {
-  auto out = executeCheckedHead(head_scanner, parser, data + pos, len - pos);
+  auto out = executeCheckedHead(head_scanner, parser, held_line, data + pos, len - pos);
   if (!out) {
     error = std::move(out.error());
     return;
