@@ -230,6 +230,24 @@ struct PinningSpec {
   bool operator==(const PinningSpec&) const = default;
 };
 
+// Active health checks of a cluster's hosts (issue 8), run by the control thread
+// (proxy/health). From `[[cluster]] health_check = {...}` or a Marathon app's healthChecks.
+enum class HealthCheckProtocol : uint8_t { Http, Https, Tcp };
+struct HealthCheckSpec {
+  HealthCheckProtocol protocol = HealthCheckProtocol::Http;
+  std::string path = "/";            // http/https: the request target ("/health")
+  std::optional<uint16_t> port;      // probe this port instead of the host's
+  Duration interval{5'000};          // between probes of one host (jittered)
+  Duration timeout{2'000};           // connect + answer
+  uint32_t healthy_threshold = 2;    // consecutive passes to come back
+  uint32_t unhealthy_threshold = 3;  // consecutive failures to leave rotation
+  Duration grace{0};                 // failures of a new host are ignored this long
+  uint16_t expect_min = 200;         // http/https: a status in [expect_min, expect_max] passes
+  uint16_t expect_max = 399;
+  std::string host_header;  // "" = the host's address
+  bool operator==(const HealthCheckSpec&) const = default;
+};
+
 struct ClusterSpec {
   SourceLoc loc;
   std::string name;
@@ -251,6 +269,10 @@ struct ClusterSpec {
   std::string origin = "config";  // "config", or "marathon:/app/id"
   // Asset pinning: set for a deployment group's cluster (or a configured pin_group).
   std::optional<PinGroupSpec> pin;
+  // Active health checks (unset = none: only Marathon and admin states decide).
+  std::optional<HealthCheckSpec> health_check;
+  // When every Active host fails its check, route to all of them rather than to none.
+  bool panic = true;
   bool operator==(const ClusterSpec&) const = default;
 };
 

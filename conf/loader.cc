@@ -683,12 +683,76 @@ Result<void> checkHostVersions(const TableView& t, const ClusterSpec& cluster) {
   return {};
 }
 
+constexpr EnumName<HealthCheckProtocol> kHealthProtocols[] = {{"http", HealthCheckProtocol::Http},
+                                                              {"https", HealthCheckProtocol::Https},
+                                                              {"tcp", HealthCheckProtocol::Tcp}};
+
+// "200-399" or "200": the statuses a check accepts.
+Result<std::pair<uint16_t, uint16_t>> asStatusRange(const Ctx& ctx, const toml::node& node,
+                                                    std::string_view key) {
+  auto s = asString(ctx, node, key);
+  if (!s) return core::fail(std::move(s.error()));
+  const auto parse = [](std::string_view text) -> std::optional<uint16_t> {
+    uint32_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < 100 || v > 599) {
+      return std::nullopt;
+    }
+    return static_cast<uint16_t>(v);
+  };
+  const std::string_view text = *s;
+  const size_t dash = text.find('-');
+  const auto lo = parse(text.substr(0, dash));
+  const auto hi = dash == std::string_view::npos ? lo : parse(text.substr(dash + 1));
+  if (!lo || !hi || *lo > *hi) {
+    return ctx.error(node, key, "expected a status or a range such as \"200-399\" (100..599)");
+  }
+  return std::pair{*lo, *hi};
+}
+
+// health_check = { protocol, path, port, interval, timeout, healthy_threshold,
+// unhealthy_threshold, grace, expect, host }
+Result<void> readHealthCheck(const TableView& t, std::optional<HealthCheckSpec>& out) {
+  HealthCheckSpec spec;
+  CONF_TRY(t.allowOnly({"protocol", "path", "port", "interval", "timeout", "healthy_threshold",
+                        "unhealthy_threshold", "grace", "expect", "host"}));
+  CONF_TRY(t.optional("protocol", spec.protocol, enumOf(kHealthProtocols)));
+  CONF_TRY(t.optional("path", spec.path, checkedString(checkRoutePrefix)));
+  std::optional<uint16_t> port;
+  CONF_TRY(t.optional("port", port, [](const Ctx& c, const toml::node& n, std::string_view k) {
+    auto v = asInteger(c, n, k, 1, 65'535);
+    if (!v) return Result<std::optional<uint16_t>>(core::fail(std::move(v.error())));
+    return Result<std::optional<uint16_t>>(static_cast<uint16_t>(*v));
+  }));
+  spec.port = port;
+  CONF_TRY(t.optional("interval", spec.interval, asPositiveDuration));
+  CONF_TRY(t.optional("timeout", spec.timeout, asPositiveDuration));
+  CONF_TRY(t.optional("healthy_threshold", spec.healthy_threshold, u32In(1, 100)));
+  CONF_TRY(t.optional("unhealthy_threshold", spec.unhealthy_threshold, u32In(1, 100)));
+  CONF_TRY(t.optional("grace", spec.grace, asDuration));
+  std::pair<uint16_t, uint16_t> expect{spec.expect_min, spec.expect_max};
+  CONF_TRY(t.optional("expect", expect, asStatusRange));
+  spec.expect_min = expect.first;
+  spec.expect_max = expect.second;
+  CONF_TRY(t.optional("host", spec.host_header, checkedString(checkHostHeader)));
+  if (spec.protocol == HealthCheckProtocol::Tcp) {
+    for (const char* key : {"path", "expect", "host"}) {
+      if (const toml::node* n = t.get(key)) {
+        return t.ctx().error(*n, t.key(key), "only with protocol = \"http\" or \"https\"");
+      }
+    }
+  }
+  out = std::move(spec);
+  return {};
+}
+
 Result<ClusterSpec> readCluster(const TableView& t) {
   ClusterSpec out;
   out.loc = t.loc();
-  CONF_TRY(t.allowOnly({"name", "policy", "max_idle_connections", "connect_attempts",
-                        "sticky_cookie", "timeouts", "hosts", "protocol", "tls_verify",
-                        "tls_ca_file", "pin_group", "pin_mode", "pin_versions", "pin_cache_cap"}));
+  CONF_TRY(
+      t.allowOnly({"name", "policy", "max_idle_connections", "connect_attempts", "sticky_cookie",
+                   "timeouts", "hosts", "protocol", "tls_verify", "tls_ca_file", "pin_group",
+                   "pin_mode", "pin_versions", "pin_cache_cap", "health_check", "panic"}));
   CONF_TRY(t.required("name", out.name, asName));
   CONF_TRY(t.optional("policy", out.policy, enumOf(kPolicies)));
   CONF_TRY(t.optional("max_idle_connections", out.max_idle_connections, u32In(0, 65'535)));
@@ -710,6 +774,8 @@ Result<ClusterSpec> readCluster(const TableView& t) {
   CONF_TRY(checkHostNames(t, out.hosts));
   CONF_TRY(readClusterPin(t, out.pin));
   CONF_TRY(checkHostVersions(t, out));
+  CONF_TRY(readSection(t, "health_check", out.health_check, readHealthCheck));
+  CONF_TRY(t.optional("panic", out.panic, asBool));
   return out;
 }
 

@@ -13,7 +13,7 @@ constexpr size_t kMaxManifestBytes = 4u << 20;
 
 const upstream::Host* activeHostOf(const upstream::Cluster& cluster, uint16_t version) {
   for (const upstream::Host& h : cluster.hosts()) {
-    if (h.version == version && h.admin_state == upstream::AdminState::Active) return &h;
+    if (h.version == version && h.routable()) return &h;
   }
   return nullptr;
 }

@@ -122,6 +122,11 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
       std::make_unique<core::Timer>(server->loop_, [raw = server.get()] { raw->publishPins(); });
   server->manifests_ =
       std::make_unique<PinManifests>(server->loop_, [raw = server.get()] { raw->publishPins(); });
+  server->health_ = std::make_unique<health::HealthChecker>(server->loop_, [raw = server.get()] {
+    if (raw->health_publish_pending_) return;
+    raw->health_publish_pending_ = true;
+    raw->loop_.post([raw] { raw->publishHealth(); });
+  });
   server->tls_ = std::make_unique<TlsManager>(
       server->loop_, [raw = server.get()] { raw->republish("certificates"); });
   auto contexts = server->tls_->contextsFor(*server->config_, true);
@@ -254,7 +259,7 @@ int Server::run() {
     signal_events_.push_back(ev);
   }
   worker_applied_.assign(worker_count_, snapshot_->generation);
-  snapshot_ = withPins(snapshot_);
+  snapshot_ = withPins(withHealth(snapshot_));
   for (uint32_t w = 0; w < worker_count_; ++w) {
     std::vector<WorkerListener> sockets;
     for (const auto& listener : listeners_) sockets.push_back(listener.per_worker[w]);
@@ -427,7 +432,12 @@ SnapshotPtr Server::withPins(const SnapshotPtr& snapshot) {
                           .count();
   auto copy = std::make_shared<ProxySnapshot>(*snapshot);
   manifests_->refresh(copy->clusters, now);
-  copy->pins = pins_.update(copy->clusters, copy->config->pinning, now,
+  // The versions' counts, hence the CDN version and its flips, come from what Marathon (or the
+  // file) says: the base snapshot, before operator overrides and this instance's own health
+  // checks. Every baton instance then gives the CDN the same version (issue 10); a host this
+  // instance will not use only changes its picks (the version's other hosts, its draining ones,
+  // then any: availability first).
+  copy->pins = pins_.update(base_snapshot_->clusters, copy->config->pinning, now,
                             [this](const std::string& cluster, const std::string& version) {
                               return manifests_->find(cluster, version);
                             });
@@ -448,9 +458,25 @@ void Server::publishPins() {
   sendToWorkers(std::vector<ListenerChanges>(worker_count_), "pinning", false, 0);
 }
 
+SnapshotPtr Server::withHealth(const SnapshotPtr& snapshot) {
+  health_->sync(snapshot->clusters);
+  auto clusters = health_->apply(snapshot->clusters);
+  if (clusters == snapshot->clusters) return snapshot;
+  auto copy = std::make_shared<ProxySnapshot>(*snapshot);
+  copy->clusters = std::move(clusters);
+  return copy;
+}
+
+void Server::publishHealth() {
+  health_publish_pending_ = false;
+  if (shutting_down_) return;
+  snapshot_ = applyOverrides(base_snapshot_, overrides_, snapshot_->generation + 1);
+  sendToWorkers(std::vector<ListenerChanges>(worker_count_), "health", false, 0);
+}
+
 void Server::sendToWorkers(std::vector<ListenerChanges> changes, std::string event_name,
                            bool listeners_changed, double build_ms) {
-  snapshot_ = withPins(snapshot_);
+  snapshot_ = withPins(withHealth(snapshot_));
   const uint64_t generation = snapshot_->generation;
   pending_reports_.push_back(
       PendingReport{generation, std::move(event_name), listeners_changed, build_ms});
@@ -523,8 +549,8 @@ void Server::onWorkerApplied(uint32_t worker, uint64_t generation) {
     if (done.event_name == "reloaded") {
       std::fprintf(stderr, "baton: reloaded %s (generation %llu)\n", options_.config_path.c_str(),
                    static_cast<unsigned long long>(done.generation));
-    } else if (done.event_name == "admin") {
-      // Operator change: the generation is the whole news.
+    } else if (done.event_name == "admin" || done.event_name == "health") {
+      // Operator change, health verdict flip: the generation is the whole news.
     } else if (discovery_) {
       const auto status = discovery_->status();
       char timings[160];
@@ -562,6 +588,7 @@ void Server::shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   discovery_.reset();
+  health_->stop();
   // Nobody will acknowledge anything any more: answer the waiting admin commands first.
   while (!applied_waiters_.empty()) {
     auto then = std::move(applied_waiters_.front().second);
@@ -744,6 +771,7 @@ void Server::status(std::function<void(admin::EdgeStatus)> done) {
     bound.reserve(listeners_.size());
     for (const auto& listener : listeners_) bound.push_back({&listener.spec, listener.bound});
     fillEdgeStatus(*snapshot_, overrides_, bound, reports, status);
+    health_->fillStatus(status);
     done(std::move(status));
   });
 }

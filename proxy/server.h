@@ -22,6 +22,7 @@
 #include "proxy/admin_overrides.h"
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/health/health_checker.h"
 #include "proxy/pin_manifests.h"
 #include "proxy/pin_tracker.h"
 #include "proxy/snapshot.h"
@@ -95,6 +96,12 @@ class Server : public admin::AdminService {
   void sendToWorkers(std::vector<ListenerChanges> changes, std::string event_name,
                      bool listeners_changed, double build_ms);
   SnapshotPtr withPins(const SnapshotPtr& snapshot);
+  // The snapshot as sent, part 1: the health checker adopts its clusters (new hosts probed,
+  // gone ones forgotten) and the checked clusters carry the verdicts (Host::healthy).
+  SnapshotPtr withHealth(const SnapshotPtr& snapshot);
+  // A verdict flipped: the base snapshot with the operator overrides and the new verdicts, as a
+  // new generation (coalesced: several flips in one loop pass publish once).
+  void publishHealth();
   void publishPins();
   void gatherReports(std::function<void(std::vector<WorkerReport>)> done);
   // The cluster named `cluster` in the effective snapshot and the canonical name of its host
@@ -153,6 +160,8 @@ class Server : public admin::AdminService {
   PinTracker pins_;                          // asset pinning: per-group state across snapshots
   std::unique_ptr<core::Timer> pin_timer_;   // the next pinning deadline -> publishPins
   std::unique_ptr<PinManifests> manifests_;  // BATON_PIN_MANIFEST fetches
+  std::unique_ptr<health::HealthChecker> health_;  // active health checks (probe timers)
+  bool health_publish_pending_ = false;
   std::vector<OpenListener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;

@@ -203,6 +203,8 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
   cluster->protocol_ = spec.protocol;
   cluster->tls_verify_ = spec.tls_verify;
   cluster->tls_ca_file_ = spec.tls_ca_file;
+  cluster->health_check_ = spec.health_check;
+  cluster->panic_ = spec.panic;
   if (spec.pin && spec.pin->mode != conf::PinMode::Off) {
     cluster->pin_ = std::make_shared<const conf::PinGroupSpec>(*spec.pin);
   }
@@ -226,7 +228,7 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
 // cookie of a sticky cluster get here.
 const Host* Cluster::findActiveBySticky(std::string_view value) const {
   for (const Host& h : hosts_) {
-    if (h.admin_state == AdminState::Active && h.sticky_value == value) return &h;
+    if (h.routable() && h.sticky_value == value) return &h;
   }
   return nullptr;
 }
@@ -236,7 +238,7 @@ const Host* Cluster::findDrainingOfVersion(uint16_t version, std::span<const uin
   const size_t n = hosts_.size();
   for (size_t k = 0; k < n; ++k) {
     const Host& h = hosts_[(start + k) % n];
-    if (h.version != version || h.admin_state != AdminState::Draining) continue;
+    if (h.version != version || h.admin_state != AdminState::Draining || !h.healthy) continue;
     if (std::find(tried.begin(), tried.end(), h.index) == tried.end()) return &h;
   }
   return nullptr;

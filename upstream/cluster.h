@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,6 +37,13 @@ struct Host {
   socklen_t sockaddr_len = 0;
   uint32_t weight = 1;
   AdminState admin_state = AdminState::Active;  // only Active hosts get new requests
+  // baton's own active health check (proxy/health) lets it serve: false once the check failed
+  // unhealthy_threshold times in a row. Always true without a check, and for every host of a
+  // cluster in panic (no Active host healthy). Set on the control thread in the copy of the
+  // cluster a snapshot carries; every pick path reads it through routable().
+  bool healthy = true;
+  // May get a new request: Active and healthy.
+  bool routable() const { return admin_state == AdminState::Active && healthy; }
   // Asset pinning: index into the cluster's pin versions (conf::PinGroupSpec::versions), or
   // kNoVersion (an unpinned cluster, or a host whose version the spec does not list).
   uint16_t version = kNoVersion;
@@ -71,12 +79,16 @@ class Cluster {
   conf::UpstreamProtocol protocol() const { return protocol_; }
   bool tlsVerify() const { return tls_verify_; }
   const std::string& tlsCaFile() const { return tls_ca_file_; }
-  // The Active host whose sticky_value is `value`, else nullptr (unknown, draining, gone).
+  // Active health checking (read by proxy/health on the control thread): unset = none.
+  const std::optional<conf::HealthCheckSpec>& healthCheck() const { return health_check_; }
+  bool panic() const { return panic_; }
+  // The routable (Active, healthy) host whose sticky_value is `value`, else nullptr (unknown,
+  // draining, gone).
   const Host* findActiveBySticky(std::string_view value) const;
   // Asset pinning: the group's versions (null for an unpinned cluster, or pin mode off).
   const std::shared_ptr<const conf::PinGroupSpec>& pin() const { return pin_; }
-  // A Draining host of `version` not in `tried`, rotating from `start` (a pinned request whose
-  // version has no Active host left: the draining build still serves its own files).
+  // A healthy Draining host of `version` not in `tried`, rotating from `start` (a pinned request
+  // whose version has no Active host left: the draining build still serves its own files).
   const Host* findDrainingOfVersion(uint16_t version, std::span<const uint32_t> tried,
                                     uint64_t start) const;
 
@@ -93,6 +105,8 @@ class Cluster {
   bool tls_verify_ = true;
   std::string tls_ca_file_;
   std::shared_ptr<const conf::PinGroupSpec> pin_;
+  std::optional<conf::HealthCheckSpec> health_check_;
+  bool panic_ = true;
 };
 
 // First 10 lower-case hex digits of SHA-1(`name`) (marathon-lb's sticky cookie value).

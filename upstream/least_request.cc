@@ -6,7 +6,7 @@ LeastRequestLoadBalancer::LeastRequestLoadBalancer(std::shared_ptr<const Cluster
     : LoadBalancer(std::move(cluster)) {
   weights_.reserve(cluster_->hosts().size());
   for (const Host& h : cluster_->hosts()) {
-    weights_.push_back(h.admin_state == AdminState::Active ? h.weight : 0);
+    weights_.push_back(h.routable() ? h.weight : 0);
   }
 }
 

@@ -43,7 +43,7 @@ struct PickContext {
 class LoadBalancer {
  public:
   virtual ~LoadBalancer() = default;
-  // Picks an Active host not in `tried`; nullptr when none is left (-> NoHealthyHost / 503).
+  // Picks a routable host not in `tried`; nullptr when none is left (-> NoHealthyHost / 503).
   const Host* pick(const TriedHosts& tried, const PickContext& ctx = {}) {
     return choose(tried, ctx);
   }
@@ -57,11 +57,10 @@ class LoadBalancer {
   virtual const Host* choose(const TriedHosts& tried, const PickContext& ctx) = 0;
   explicit LoadBalancer(std::shared_ptr<const Cluster> cluster)
       : cluster_(std::move(cluster)), outstanding_(cluster_->hosts().size(), 0) {}
-  // The one eligibility rule every policy applies: Active, of the pinned version (if any), and
-  // not yet tried for this request.
+  // The one eligibility rule every policy applies: routable (Active and healthy), of the pinned
+  // version (if any), and not yet tried for this request.
   static bool eligible(const Host& host, const TriedHosts& tried, const PickContext& ctx) {
-    return host.admin_state == AdminState::Active && versionMatches(host, ctx) &&
-           !tried.contains(host.index);
+    return host.routable() && versionMatches(host, ctx) && !tried.contains(host.index);
   }
   static bool versionMatches(const Host& host, const PickContext& ctx) {
     return ctx.version == Host::kNoVersion || host.version == ctx.version;

@@ -6,7 +6,7 @@ RoundRobinLoadBalancer::RoundRobinLoadBalancer(std::shared_ptr<const Cluster> cl
     : LoadBalancer(std::move(cluster)) {
   slots_.reserve(cluster_->hosts().size());
   for (const Host& h : cluster_->hosts()) {
-    slots_.push_back(Slot{0, h.admin_state == AdminState::Active ? int64_t{h.weight} : 0});
+    slots_.push_back(Slot{0, h.routable() ? int64_t{h.weight} : 0});
   }
 }
 

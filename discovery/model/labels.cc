@@ -283,6 +283,46 @@ void readProto(const PortReader& r, PortLabels& out) {
   }
 }
 
+// BATON_{n}_HEALTH_CHECK (on/off words), _PATH (a request path), _INTERVAL (seconds, fractions
+// allowed, or a duration with its unit). A bad value is an issue and the check's own stays.
+void readHealthCheck(const PortReader& r, PortLabels& out) {
+  if (const std::string* v = r.getBaton("HEALTH_CHECK")) {
+    const std::string word = lower(trim(*v));
+    if (word == "off" || word == "false" || word == "no" || word == "0") {
+      out.health_check = false;
+    } else if (word != "on" && word != "true" && word != "yes" && word != "1") {
+      r.issue(r.batonName("HEALTH_CHECK"), "not on/off; the app's health check stays");
+    }
+  }
+  if (const std::string* v = r.getBaton("HEALTH_CHECK_PATH")) {
+    const std::string_view path = trim(*v);
+    if (conf::checkRoutePrefix(path)) {
+      out.health_check_path = std::string(path);
+    } else {
+      r.issue(r.batonName("HEALTH_CHECK_PATH"), "invalid path \"" + *v + "\"; ignored");
+    }
+  }
+  if (const std::string* v = r.getBaton("HEALTH_CHECK_INTERVAL")) {
+    const std::string_view text = trim(*v);
+    double seconds = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    std::optional<conf::Duration> interval;
+    if (ec == std::errc() && end == text.data() + text.size()) {
+      if (seconds > 0 && seconds <= 86'400) {
+        interval = conf::Duration(static_cast<int64_t>(seconds * 1000));
+      }
+    } else if (auto d = conf::parseDuration(text)) {
+      interval = *d;
+    }
+    if (interval && interval->count() > 0) {
+      out.health_check_interval = interval;
+    } else {
+      r.issue(r.batonName("HEALTH_CHECK_INTERVAL"),
+              "not a positive number of seconds (or a duration such as \"500ms\"); ignored");
+    }
+  }
+}
+
 void readTimeouts(const PortReader& r, PortLabels& out) {
   readTimeout(r, "TIMEOUT_CONNECT", out.timeouts.upstream_connect);
   readTimeout(r, "TIMEOUT_SERVER", out.timeouts.upstream_first_byte);
@@ -311,8 +351,9 @@ constexpr std::array kKnownPortKeys = {
     "HTTP_BACKEND_REDIR",
     "BACKEND_NETWORK_ALLOWED_ACL",
 };
-constexpr std::array kBatonPortKeys = {"TIMEOUT_CONNECT", "TIMEOUT_SERVER", "TIMEOUT_BODY_IDLE",
-                                       "TIMEOUT_TUNNEL",  "WEBSOCKET",      "PROTO"};
+constexpr std::array kBatonPortKeys = {
+    "TIMEOUT_CONNECT", "TIMEOUT_SERVER", "TIMEOUT_BODY_IDLE", "TIMEOUT_TUNNEL",       "WEBSOCKET",
+    "PROTO",           "HEALTH_CHECK",   "HEALTH_CHECK_PATH", "HEALTH_CHECK_INTERVAL"};
 // App-level BATON_ labels: asset pinning of a deployment group's versions.
 constexpr std::array kBatonAppLabels = {"BATON_PIN_VERSION", "BATON_PIN_MODE", "BATON_PIN_MANIFEST",
                                         "BATON_PIN_CACHE_CAP"};
@@ -488,6 +529,7 @@ PortLabels readPortLabels(const App& app, size_t index, std::vector<DiscoveryIss
   readWebSocket(r, out);
   readProto(r, out);
   readSslCerts(r, out);
+  readHealthCheck(r, out);
   return out;
 }
 

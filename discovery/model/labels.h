@@ -50,6 +50,11 @@ struct PortLabels {
   // HAPROXY_{n}_SSL_CERT: combined PEM files on baton's host (absolute paths, comma-separated);
   // the port's own listener terminates TLS with them and the :443 listener offers them by SNI.
   std::vector<std::string> ssl_certs;
+  // Active health checks from the app's healthChecks (translate.h): BATON_{n}_HEALTH_CHECK=off
+  // turns them off for this port; _PATH and _INTERVAL (seconds, "0.5", or "200ms") override.
+  bool health_check = true;
+  std::string health_check_path;                        // "" = the check's own
+  std::optional<conf::Duration> health_check_interval;  // unset = the check's own
   // A security label (AUTH, BACKEND_NETWORK_ALLOWED_ACL) is malformed: the port must not be
   // exposed at all, since serving it without the check would fail open.
   bool fail_closed = false;

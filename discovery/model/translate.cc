@@ -86,6 +86,12 @@ const HealthCheck* healthCheckFor(const App& app, size_t index) {
   return nullptr;
 }
 
+conf::HealthCheckProtocol checkProtocol(const std::string& marathon) {
+  if (marathon == "HTTPS" || marathon == "MESOS_HTTPS") return conf::HealthCheckProtocol::Https;
+  if (marathon == "TCP" || marathon == "MESOS_TCP") return conf::HealthCheckProtocol::Tcp;
+  return conf::HealthCheckProtocol::Http;
+}
+
 ListenerKind defaultMode(const App& app, size_t index, const PortLabels& labels) {
   if (labels.mode) return *labels.mode;
   if (!labels.vhosts.empty()) return ListenerKind::Http;
@@ -249,6 +255,7 @@ class Translator {
     if (plan.labels.sticky) cluster.sticky_cookie = "mesosphere_server_id";
     cluster.timeouts = plan.labels.timeouts;
     cluster.protocol = plan.labels.protocol;
+    cluster.health_check = healthCheckSpecFor(app, plan.index, plan.labels);
     cluster.origin = "marathon:" + app.id;
     const GroupPin* pin = pinOf(app);
     if (pin != nullptr) cluster.pin = pin->spec;
@@ -580,6 +587,27 @@ class Translator {
 };
 
 }  // namespace
+
+std::optional<conf::HealthCheckSpec> healthCheckSpecFor(const App& app, size_t index,
+                                                        const PortLabels& labels) {
+  if (!labels.health_check) return std::nullopt;
+  const HealthCheck* hc = healthCheckFor(app, index);
+  if (hc == nullptr || hc->protocol == "COMMAND") return std::nullopt;
+  conf::HealthCheckSpec spec;
+  spec.protocol = checkProtocol(hc->protocol);
+  if (spec.protocol != conf::HealthCheckProtocol::Tcp) {
+    spec.path = labels.health_check_path.empty() ? hc->path : labels.health_check_path;
+    if (spec.path.empty() || spec.path.front() != '/') spec.path = "/" + spec.path;
+  }
+  if (hc->port.has_value() && *hc->port != 0) spec.port = *hc->port;
+  spec.interval = labels.health_check_interval.value_or(
+      std::chrono::seconds(std::max<uint32_t>(hc->interval_seconds, 1)));
+  spec.timeout = std::chrono::seconds(std::max<uint32_t>(hc->timeout_seconds, 1));
+  spec.unhealthy_threshold = std::max<uint32_t>(hc->max_consecutive_failures, 1);
+  spec.healthy_threshold = 2;
+  spec.grace = std::chrono::seconds(hc->grace_period_seconds);
+  return spec;
+}
 
 std::string backendName(std::string_view app_id, uint16_t service_port) {
   std::string name(app_id.starts_with('/') ? app_id.substr(1) : app_id);

@@ -40,6 +40,7 @@
 
 #include "conf/config_spec.h"
 #include "discovery/model/app.h"
+#include "discovery/model/labels.h"
 
 namespace baton::discovery {
 
@@ -79,5 +80,15 @@ std::string backendName(std::string_view app_id, uint16_t service_port);
 // marathon-lb's server name: "<host>_<ip>_<port>", or "<ip>_<port>" when host == ip, every
 // non-alphanumeric byte replaced by '_' (zdd.py parses these from the stats CSV).
 std::string serverName(std::string_view host, std::string_view ip, uint16_t port);
+
+// baton's own active health check of service port `index` (issue 8), from the app's
+// healthChecks as marathon-lb picks them (the first with an explicit port, which then covers
+// every port, else the one whose portIndex is `index`): HTTP / MESOS_HTTP -> http, HTTPS /
+// MESOS_HTTPS -> https, TCP / MESOS_TCP -> tcp; path, port, intervalSeconds, timeoutSeconds,
+// gracePeriodSeconds; maxConsecutiveFailures -> unhealthy_threshold (at least 1); healthy
+// after 2 passes; statuses 200-399 pass (Marathon's rule). COMMAND checks run inside the task:
+// none. Labels: BATON_{n}_HEALTH_CHECK=off -> none; _PATH and _INTERVAL override.
+std::optional<conf::HealthCheckSpec> healthCheckSpecFor(const App& app, size_t index,
+                                                        const PortLabels& labels);
 
 }  // namespace baton::discovery

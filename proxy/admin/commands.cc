@@ -169,22 +169,31 @@ std::string clustersText(const EdgeStatus& s) {
   return table(rows);
 }
 
+// "3x:503", "2x:connect_refused": the current streak and the last probe's result (spaces as
+// '_', one column); "-" before any probe.
+std::string lastCheck(const HostStatus& h) {
+  if (h.health_detail.empty()) return "-";
+  std::string detail = h.health_detail;
+  std::replace(detail.begin(), detail.end(), ' ', '_');
+  return number(h.health_consecutive) + "x:" + cell(detail);
+}
+
 std::string hostsText(const ClusterStatus& c) {
   std::vector<std::vector<std::string>> rows = {
-      {"host", "address", "status", "operator", "weight", "health", "in_flight", "pooled",
-       "requests", "5xx", "connect_failures", "drain_cut", "p50_ms", "p99_ms", "task"}};
+      {"host", "address", "status", "operator", "weight", "health", "last_check", "in_flight",
+       "pooled", "requests", "5xx", "connect_failures", "drain_cut", "p50_ms", "p99_ms", "task"}};
   for (const HostStatus& h : c.hosts) {
     // "3*": an operator set the weight (configured weight in parentheses).
     std::string weight = number(h.weight);
     if (h.weight_overridden) weight += "*(" + number(h.configured_weight) + ")";
     std::string status(hostStatusWord(h));
     if (!h.present) status += "(gone)";
-    rows.push_back({cell(h.name), cell(h.address), status,
-                    std::string(adminStateName(h.admin_state)), weight, cell(h.health),
-                    number(h.in_flight), number(h.pooled_idle), number(h.traffic.total()),
-                    number(h.traffic.requests[4]), number(h.connect_failures), number(h.drain_cut),
-                    milliseconds(h.traffic.latency.quantileSeconds(0.5)),
-                    milliseconds(h.traffic.latency.quantileSeconds(0.99)), cell(h.task_id)});
+    rows.push_back(
+        {cell(h.name), cell(h.address), status, std::string(adminStateName(h.admin_state)), weight,
+         cell(h.health), lastCheck(h), number(h.in_flight), number(h.pooled_idle),
+         number(h.traffic.total()), number(h.traffic.requests[4]), number(h.connect_failures),
+         number(h.drain_cut), milliseconds(h.traffic.latency.quantileSeconds(0.5)),
+         milliseconds(h.traffic.latency.quantileSeconds(0.99)), cell(h.task_id)});
   }
   return table(rows);
 }
@@ -281,7 +290,11 @@ std::string infoJson(const EdgeStatus& s) {
 
 std::string hostsJson(const ClusterStatus& c) {
   JsonWriter json;
-  json.beginObject().field("cluster", std::string_view(c.name)).key("hosts").beginArray();
+  json.beginObject()
+      .field("cluster", std::string_view(c.name))
+      .field("health_panic", c.health_panic)
+      .key("hosts")
+      .beginArray();
   for (const HostStatus& h : c.hosts) writeHost(json, h);
   json.endArray().endObject();
   return json.take();

@@ -207,6 +207,9 @@ void writeHost(JsonWriter& json, const HostStatus& host) {
       .field("admin_state", adminStateName(host.admin_state))
       .field("discovery_draining", host.discovery_draining)
       .field("health", std::string_view(host.health))
+      .field("health_consecutive", host.health_consecutive)
+      .field("health_detail", std::string_view(host.health_detail))
+      .field("health_checked_unix_ms", host.health_checked_unix_ms)
       .field("present", host.present)
       .field("in_flight", host.in_flight)
       .field("tcp_active", host.tcp_active)
@@ -226,7 +229,12 @@ void writeCluster(JsonWriter& json, const ClusterStatus& cluster) {
       .field("sticky_cookie", std::string_view(cluster.sticky_cookie))
       .field("admin_state", adminStateName(cluster.admin_state))
       .field("no_host", cluster.no_host)
-      .field("retries", cluster.retries);
+      .field("retries", cluster.retries)
+      .field("health_checked", cluster.health_checked)
+      .field("health_panic", cluster.health_panic);
+  json.key("health_checks").beginObject();
+  for (const auto& [result, count] : cluster.health_checks) json.field(result, count);
+  json.endObject();
   json.key("traffic");
   writeTraffic(json, cluster.traffic);
   json.key("hosts").beginArray();
@@ -651,6 +659,21 @@ void clusterMetrics(Exposition& m, const EdgeStatus& s) {
       const Label labels[] = {{"cluster", c.name}, {"state", adminStateName(state)}};
       m.sample("baton_cluster_admin_state", labels, uint64_t{c.admin_state == state});
     }
+  }
+  m.family("baton_health_checks_total", "counter",
+           "Active health check probes by result (clusters with a check).");
+  for (const auto& c : s.clusters) {
+    for (const auto& [result, count] : c.health_checks) {
+      const Label labels[] = {{"cluster", c.name}, {"result", result}};
+      m.sample("baton_health_checks_total", labels, count);
+    }
+  }
+  m.family("baton_cluster_health_panic", "gauge",
+           "1 while no Active host passes its health check and all of them serve (panic).");
+  for (const auto& c : s.clusters) {
+    if (!c.health_checked) continue;
+    const Label labels[] = {{"cluster", c.name}};
+    m.sample("baton_cluster_health_panic", labels, uint64_t{c.health_panic});
   }
 }
 

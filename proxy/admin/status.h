@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "conf/config_spec.h"
@@ -34,8 +35,14 @@ struct HostStatus {
   // What picks see: the stricter of the operator's state, the cluster's and discovery's.
   upstream::AdminState state = upstream::AdminState::Active;
   upstream::AdminState admin_state = upstream::AdminState::Active;  // set by an operator
-  bool discovery_draining = false;   // Marathon: task killing, old deployment colour
-  std::string health = "unchecked";  // active health checks come later (issue 8)
+  bool discovery_draining = false;  // Marathon: task killing, old deployment colour
+  // baton's active health check (proxy/health): "unchecked" (no check, or no result yet),
+  // "grace", "healthy", "unhealthy"; the current streak, the last result ("200", "503",
+  // "connect refused", "timeout", ...) and when it came (0 = never).
+  std::string health = "unchecked";
+  uint32_t health_consecutive = 0;
+  std::string health_detail;
+  int64_t health_checked_unix_ms = 0;
   bool present = true;       // false: gone from the config, still finishing in-flight requests
   uint64_t in_flight = 0;    // HTTP requests in flight + open TCP-mode connections
   uint64_t tcp_active = 0;   // the TCP-mode part of in_flight
@@ -53,6 +60,11 @@ struct ClusterStatus {
   upstream::AdminState admin_state = upstream::AdminState::Active;  // cluster-wide operator state
   uint64_t no_host = 0;  // requests answered 503: no host left to try
   uint64_t retries = 0;  // connect attempts on another host after a failure
+  // Active health checks: configured, panic (no Active host passes: all serve), and the probe
+  // results so far by outcome (passed, bad_status, timeout, refused, error).
+  bool health_checked = false;
+  bool health_panic = false;
+  std::vector<std::pair<std::string, uint64_t>> health_checks;
   TrafficCounters traffic;
   std::vector<HostStatus> hosts;
 };

@@ -834,7 +834,8 @@ class Baton:
         self.write_config(config)
         self.proc.send_signal(signal.SIGHUP)
         ev = self.next_event(timeout)
-        while ev.get("event") == "admin":  # operator changes published meanwhile
+        # Other publishes meanwhile: operator changes, health-check flips, pinning deadlines.
+        while ev.get("event") in ("admin", "health", "pinning"):
             ev = self.next_event(timeout)
         assert ev.get("event") in ("reloaded", "reload_failed"), ev
         if ev["event"] == "reloaded":

@@ -227,7 +227,8 @@ TEST(LoaderErrors, UnknownKeyInArrayOfTablesElement) {
   EXPECT_EQ(errorOf(base() + "[[cluster]]\nname = \"x\"\nhost = [\"127.0.0.1:1\"]\n"),
             "t.toml:16: cluster[1].host: unknown key (expected one of: name, policy, "
             "max_idle_connections, connect_attempts, sticky_cookie, timeouts, hosts, protocol, "
-            "tls_verify, tls_ca_file, pin_group, pin_mode, pin_versions, pin_cache_cap)");
+            "tls_verify, tls_ca_file, pin_group, pin_mode, pin_versions, pin_cache_cap, "
+            "health_check, panic)");
   EXPECT_EQ(errorOf(R"([[listener]]
 name = "http"
 address = "127.0.0.1:8080"

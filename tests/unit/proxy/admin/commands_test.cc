@@ -281,12 +281,44 @@ TEST_F(CommandsTest, ShowHosts) {
   EXPECT_NE(out[2].find(" 7*(1) "), std::string::npos) << out[2];
   EXPECT_EQ(lines(run("show hosts api")).size(), 1u);  // just the header
   const std::string json = run("show hosts shop_web json");
-  EXPECT_TRUE(json.starts_with(R"({"cluster":"shop_web","hosts":[{"name":"10_0_6_25_31704")"))
+  EXPECT_TRUE(json.starts_with(
+      R"({"cluster":"shop_web","health_panic":false,"hosts":[{"name":"10_0_6_25_31704")"))
       << json;
   EXPECT_EQ(run("show hosts nosuch"), "notfound: no cluster nosuch\n\n");
   EXPECT_EQ(run("show hosts"), "usage: show hosts <cluster> [json]\n\n");
   EXPECT_EQ(run("show hosts shop_web yaml"), "usage: show hosts <cluster> [json]\n\n");
   EXPECT_EQ(run("show hosts a b c"), "usage: show hosts <cluster> [json]\n\n");
+}
+
+TEST_F(CommandsTest, ShowHostsHealthColumns) {
+  HostStatus& h = service.model.clusters[0].hosts[1];
+  h.health = "unhealthy";
+  h.health_consecutive = 3;
+  h.health_detail = "connect refused";
+  service.model.clusters[0].health_panic = true;
+  const auto out = lines(run("show hosts shop_web"));
+  ASSERT_EQ(out.size(), 3u);
+  const auto words = [](const std::string& line) {
+    std::vector<std::string> out;
+    std::istringstream in(line);
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+  };
+  const auto header = words(out[0]);
+  ASSERT_GE(header.size(), 7u);
+  EXPECT_EQ(header[5], "health");
+  EXPECT_EQ(header[6], "last_check");
+  EXPECT_EQ(words(out[1])[5], "unchecked");
+  EXPECT_EQ(words(out[1])[6], "-");
+  EXPECT_EQ(words(out[2])[5], "unhealthy");
+  EXPECT_EQ(words(out[2])[6], "3x:connect_refused");
+  EXPECT_EQ(words(out[2]).size(), header.size()) << out[2];
+  const std::string json = run("show hosts shop_web json");
+  EXPECT_NE(json.find(R"("health_panic":true)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("health":"unhealthy","health_consecutive":3,)"
+                      R"("health_detail":"connect refused")"),
+            std::string::npos)
+      << json;
 }
 
 TEST_F(CommandsTest, SetGroupCdnVersion) {

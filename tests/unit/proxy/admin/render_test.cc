@@ -509,6 +509,50 @@ TEST(Prometheus, Values) {
   EXPECT_EQ(one(e, "baton_deployment_group_tasks", {{"group", "shop"}, {"colour", "old"}}), 2);
 }
 
+TEST(Prometheus, HealthCheckFamilies) {
+  EdgeStatus status = sampleStatus();
+  ClusterStatus& c = status.clusters[0];
+  c.health_checked = true;
+  c.health_panic = true;
+  c.health_checks = {
+      {"passed", 12}, {"bad_status", 3}, {"timeout", 0}, {"refused", 4}, {"error", 0}};
+  c.hosts[0].health = "unhealthy";
+  const std::string text = renderPrometheus(status);
+  Exposition e = parseExposition(text);
+  EXPECT_TRUE(e.errors.empty()) << ::testing::PrintToString(e.errors) << "\n" << text;
+  EXPECT_EQ(e.types["baton_health_checks_total"], "counter");
+  EXPECT_EQ(e.types["baton_cluster_health_panic"], "gauge");
+  EXPECT_EQ(one(e, "baton_health_checks_total", {{"cluster", c.name}, {"result", "passed"}}), 12);
+  EXPECT_EQ(one(e, "baton_health_checks_total", {{"cluster", c.name}, {"result", "refused"}}), 4);
+  EXPECT_EQ(one(e, "baton_cluster_health_panic", {{"cluster", c.name}}), 1);
+  EXPECT_EQ(one(e, "baton_host_healthy", {{"cluster", c.name}, {"host", c.hosts[0].name}}), 0);
+  // A cluster without a check has no panic gauge and no probe counters.
+  status.clusters[0].health_checked = false;
+  status.clusters[0].health_checks.clear();
+  Exposition none = parseExposition(renderPrometheus(status));
+  EXPECT_TRUE(find(none, "baton_cluster_health_panic", {}).empty());
+  EXPECT_TRUE(find(none, "baton_health_checks_total", {}).empty());
+}
+
+TEST(StatusJson, HealthFields) {
+  EdgeStatus status = sampleStatus();
+  status.clusters[0].health_checked = true;
+  status.clusters[0].health_checks = {{"passed", 2}, {"timeout", 1}};
+  status.clusters[0].hosts[0].health = "healthy";
+  status.clusters[0].hosts[0].health_consecutive = 5;
+  status.clusters[0].hosts[0].health_detail = "204";
+  status.clusters[0].hosts[0].health_checked_unix_ms = 1700000000123;
+  const std::string json = renderStatusJson(status);
+  EXPECT_NE(json.find(R"("health_checked":true,"health_panic":false,)"
+                      R"("health_checks":{"passed":2,"timeout":1})"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("health":"healthy","health_consecutive":5,"health_detail":"204",)"
+                      R"("health_checked_unix_ms":1700000000123)"),
+            std::string::npos)
+      << json;
+}
+
 TEST(Prometheus, AdminStateIsOneHot) {
   Exposition e = parseExposition(renderPrometheus(sampleStatus()));
   auto state = [&](const std::string& host, const std::string& word) {
