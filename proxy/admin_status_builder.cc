@@ -181,4 +181,73 @@ void fillEdgeStatus(const ProxySnapshot& snapshot, const AdminOverrides& overrid
   fillErrors(reports, out);
 }
 
+// ---- Asset pinning ---------------------------------------------------------------------------
+
+namespace {
+
+std::string_view pinModeName(conf::PinMode mode) {
+  switch (mode) {
+    case conf::PinMode::Off:
+      return "off";
+    case conf::PinMode::Assets:
+      return "assets";
+    case conf::PinMode::Full:
+      return "full";
+  }
+  return "assets";
+}
+
+admin::PinGroupStatus pinStatus(const PinGroupState& state) {
+  const routing::pin::GroupView& view = state.view;
+  const PinRuntime& rt = *state.runtime;
+  admin::PinGroupStatus s;
+  s.group = view.group;
+  s.cluster = state.cluster;
+  s.mode = pinModeName(view.mode);
+  s.in_cutover = view.in_cutover;
+  s.active = view.active;
+  s.flip_held = state.flip_held;
+  if (view.cdn_version >= 0) s.cdn_version = view.versions[view.cdn_version].id;
+  for (size_t i = 0; i < view.versions.size(); ++i) {
+    const conf::PinVersionSpec& spec = state.spec->versions[i];
+    const auto& manifest = view.versions[i].manifest;
+    s.versions.push_back({view.versions[i].id, spec.app_id, spec.colour, view.versions[i].serving,
+                          view.versions[i].hosts,
+                          manifest ? static_cast<int64_t>(manifest->size()) : int64_t{-1}});
+  }
+  s.flips = state.flips;
+  s.last_flip_ms = state.last_flip_ms;
+  s.cutover_started_ms = state.cutover_started_ms;
+  s.grace_until_ms = state.grace_until_ms;
+  s.cdn_fresh_until_ms = rt.cdn_fresh_until_ms.load(std::memory_order_relaxed);
+  s.pinned = rt.pinned.load(std::memory_order_relaxed);
+  s.retries = rt.retries.load(std::memory_order_relaxed);
+  s.retry_hits = rt.retry_hits.load(std::memory_order_relaxed);
+  s.all_miss = rt.all_miss.load(std::memory_order_relaxed);
+  s.fallbacks = rt.fallbacks.load(std::memory_order_relaxed);
+  s.cache_capped = rt.cache_capped.load(std::memory_order_relaxed);
+  s.cookies_set = rt.cookies_set.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace
+
+// Each pinned cluster under its group (a configured group with no Marathon entry gets one).
+void addPinStatus(const ProxySnapshot& snapshot,
+                  std::vector<admin::DeploymentGroupStatus>& groups) {
+  for (const auto& state : snapshot.pins) {
+    if (state == nullptr) continue;
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.group == state->view.group; });
+    if (it == groups.end()) {
+      admin::DeploymentGroupStatus added{};
+      added.group = state->view.group;
+      added.in_cutover = state->view.in_cutover;
+      groups.push_back(std::move(added));
+      it = groups.end() - 1;
+    }
+    it->pinning.push_back(pinStatus(*state));
+  }
+}
+
 }  // namespace baton::proxy

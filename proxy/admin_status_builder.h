@@ -25,4 +25,8 @@ void fillEdgeStatus(const ProxySnapshot& snapshot, const AdminOverrides& overrid
                     const std::vector<BoundListener>& listeners,
                     const std::vector<WorkerReport>& reports, admin::EdgeStatus& out);
 
+// Each pinned cluster of `snapshot` under its deployment group in `groups` (a configured group
+// with no Marathon entry gets one). Control thread; reads the groups' runtime counters.
+void addPinStatus(const ProxySnapshot& snapshot, std::vector<admin::DeploymentGroupStatus>& groups);
+
 }  // namespace baton::proxy

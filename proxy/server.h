@@ -126,8 +126,6 @@ class Server : public admin::AdminService {
   std::string configText() override;
   admin::CommandResult setLogLevel(std::string_view level) override;
   admin::CommandResult setGroupCdnVersion(std::string_view group, std::string_view id) override;
-  static void addPinStatus(const ProxySnapshot& snapshot,
-                           std::vector<admin::DeploymentGroupStatus>& groups);
   void whenApplied(std::function<void()> then) override;
   void shutdown();
   void onWorkerStopped();
