@@ -5,6 +5,7 @@
 
 #include "discovery/model/parse_apps.h"
 #include "discovery/state_store.h"
+#include "proxy/core/clock.h"
 #include "proxy/core/log.h"
 
 namespace baton::discovery {
@@ -16,12 +17,6 @@ namespace {
 constexpr std::chrono::milliseconds kConfirmDelay{1000};
 // Below this many tasks a large relative drop is normal operation (scaling 4 -> 1).
 constexpr size_t kMinTasksForDropRule = 10;
-
-int64_t nowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 size_t countTasks(const std::vector<App>& apps) {
   size_t n = 0;
@@ -102,7 +97,7 @@ DiscoveryStatus DiscoveryManager::status() const {
 
 int64_t DiscoveryManager::stalenessMs() const {
   if (status_.last_applied_unix_ms == 0) return -1;
-  return nowUnixMs() - status_.last_applied_unix_ms;
+  return core::unixNowMs() - status_.last_applied_unix_ms;
 }
 
 static double msSince(std::chrono::steady_clock::time_point start) {
@@ -216,7 +211,7 @@ void DiscoveryManager::publish() {
   }
   status_.issues = spec->issues;
   ++status_.documents_applied;
-  status_.last_applied_unix_ms = nowUnixMs();
+  status_.last_applied_unix_ms = core::unixNowMs();
   on_spec_(std::move(spec));
 }
 

@@ -1,7 +1,5 @@
 #include "discovery/source.h"
 
-#include <chrono>
-
 #include "discovery/file_source.h"
 #include "discovery/marathon_source.h"
 
@@ -21,12 +19,6 @@ core::Result<std::unique_ptr<Source>> createSource(core::EventLoop& loop,
   auto marathon = MarathonSource::create(loop, spec, std::move(callbacks));
   if (!marathon) return core::fail(std::move(marathon.error()));
   return std::unique_ptr<Source>(std::move(*marathon));
-}
-
-int64_t unixNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace baton::discovery

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "conf/config_spec.h"
+#include "proxy/core/clock.h"
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
 
@@ -51,6 +52,6 @@ core::Result<std::unique_ptr<Source>> createSource(core::EventLoop& loop,
                                                    Source::Callbacks callbacks);
 
 // Wall-clock milliseconds since the epoch (for SourceStatus::last_success_unix_ms).
-int64_t unixNowMs();
+using core::unixNowMs;
 
 }  // namespace baton::discovery

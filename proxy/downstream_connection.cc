@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "proxy/core/clock.h"
 #include "proxy/http1/client_codec.h"
 #include "proxy/local_reply.h"
 #include "proxy/worker.h"
@@ -136,12 +137,10 @@ void DownstreamConnection::noteRejected(ErrorCode code) {
   evbuffer* in = transport_->input();
   char excerpt[128];
   const ev_ssize_t n = evbuffer_copyout(in, excerpt, sizeof(excerpt));
-  worker_.noteRejected(RejectedEntry{
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count(),
-      listener_stats_->name, info_.client_ip, status, std::string(core::errorCodeName(code)),
-      escapeExcerpt(std::string_view(excerpt, n > 0 ? static_cast<size_t>(n) : 0))});
+  worker_.noteRejected(
+      RejectedEntry{core::unixNowMs(), listener_stats_->name, info_.client_ip, status,
+                    std::string(core::errorCodeName(code)),
+                    escapeExcerpt(std::string_view(excerpt, n > 0 ? static_cast<size_t>(n) : 0))});
 }
 
 void DownstreamConnection::cutStreamOn(const std::unordered_set<const HostRuntime*>& hosts) {

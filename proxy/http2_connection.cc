@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 
+#include "proxy/core/clock.h"
 #include "proxy/local_reply.h"
 #include "proxy/request_id.h"
 #include "proxy/worker.h"
@@ -476,11 +477,9 @@ void Http2Connection::sendLocalReply(int32_t id, ErrorCode code, std::string_vie
 void Http2Connection::noteRejected(ErrorCode code) {
   const uint16_t status = localReplyFor(code).status;
   listener_stats_->traffic.record(status, 0, 0, std::chrono::microseconds(0));
-  worker_.noteRejected(RejectedEntry{std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         std::chrono::system_clock::now().time_since_epoch())
-                                         .count(),
-                                     listener_stats_->name, info_.client_ip, status,
-                                     std::string(core::errorCodeName(code)), "(HTTP/2 stream)"});
+  worker_.noteRejected(RejectedEntry{core::unixNowMs(), listener_stats_->name, info_.client_ip,
+                                     status, std::string(core::errorCodeName(code)),
+                                     "(HTTP/2 stream)"});
 }
 
 Http2Connection::StreamSink* Http2Connection::find(int32_t id) const {

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "discovery/model/asset_manifest.h"
+#include "proxy/core/clock.h"
 #include "proxy/core/log.h"
 
 namespace baton::proxy {
@@ -75,9 +76,7 @@ void PinManifests::onFetched(const Key& key, core::Result<discovery::HttpRespons
   if (it == entries_.end()) return;
   Entry& entry = it->second;
   entry.call.reset();  // finished; destroying a Call inside its own callback is allowed
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ms = core::unixNowMs();
   if (!result) {
     core::logf(core::LogLevel::Warn, "pinning: %s version %s: manifest %s: %s", key.first.c_str(),
                key.second.c_str(), entry.url.c_str(), result.error().detail.c_str());

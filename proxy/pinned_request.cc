@@ -1,4 +1,5 @@
 #include "proxy/pinned_request.h"
+#include "proxy/core/clock.h"
 
 #include <chrono>
 
@@ -7,19 +8,9 @@ namespace {
 
 namespace pin = routing::pin;
 
-int64_t unixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string_view fieldOr(const http1::HeaderList& headers, std::string_view name) {
   const std::string* v = http1::findHeader(headers, name);
   return v != nullptr ? std::string_view(*v) : std::string_view();
-}
-
-bool isGetOrHead(std::string_view method) {
-  return method == "GET" || method == "HEAD";
 }
 
 bool success(uint16_t status) {
@@ -31,7 +22,7 @@ void noteCdnFreshness(const PinGroupState& group, const http1::HeaderList& heade
   const std::optional<int64_t> fresh =
       pin::sharedFreshness(fieldOr(headers, "cache-control"), fieldOr(headers, "expires"),
                            fieldOr(headers, "date"), fieldOr(headers, "age"));
-  if (fresh && *fresh > 0) group.runtime->noteCdnFreshUntil(unixMs() + *fresh * 1000);
+  if (fresh && *fresh > 0) group.runtime->noteCdnFreshUntil(core::unixNowMs() + *fresh * 1000);
 }
 
 pin::RequestFacts factsOf(const http1::RequestHead& request, std::string_view path,
@@ -64,7 +55,7 @@ PinnedRequest::PinnedRequest(const PinGroupState& group, const PinSettings& sett
   traffic_ = pin::classifyTraffic(origin, facts);
   kind_ = pin::classifyKind(facts, rules);
   hashed_ = kind_ == pin::Kind::Asset && pin::isHashedPath(path, rules);
-  get_or_head_ = isGetOrHead(request.method);
+  get_or_head_ = pin::isGetOrHead(request.method);
   pin_cookie_ = facts.pin_cookie;
   const auto now = pin::Clock::now();
   known_ = map_->lookup(path_, group_.view, now);
@@ -106,12 +97,12 @@ bool PinnedRequest::missed(uint16_t status) const {
 bool PinnedRequest::retryAfter(uint16_t status) {
   if (!missed(status) || !group_.view.in_cutover) return false;
   tried_ |= uint64_t{1} << choice_.version;
-  map_->learnLacks(path_, versionId(), pin::Clock::now());
-  if (retries_ >= settings_.spec.max_retries) return false;
+  if (retries_ >= settings_.spec.max_retries) return false;  // onResponse learns the miss
   // Only what a version itself answered rules it out: a manifest that does not list a file
   // steers the first choice, never a retry (a build may serve files its manifest omits).
   const std::vector<int> next = pin::retryOrder(group_.view, tried_, {0, learned_lacks_}, 1);
   if (next.empty()) return false;
+  map_->learnLacks(path_, versionId(), pin::Clock::now());  // the answer goes no further
   ++retries_;
   group_.runtime->retries.fetch_add(1, std::memory_order_relaxed);
   choice_.version = next.front();
@@ -185,7 +176,7 @@ void PinnedRequest::recordCdnFreshness(const PinGroupState& group, const PinSett
                                        const http1::RequestHead& request, std::string_view path,
                                        conf::CdnOrigin origin, uint16_t status,
                                        const http1::HeaderList& headers) {
-  if ((!success(status) && status != 304) || !isGetOrHead(request.method)) return;
+  if ((!success(status) && status != 304) || !pin::isGetOrHead(request.method)) return;
   const pin::RequestFacts facts = factsOf(request, path, {}, settings);
   if (pin::classifyTraffic(origin, facts) != pin::Traffic::Cdn) return;
   const pin::Kind kind = pin::classifyKind(facts, rules);

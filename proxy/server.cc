@@ -15,6 +15,7 @@
 #include "conf/loader.h"
 #include "proxy/admin/commands.h"
 #include "proxy/admin_status_builder.h"
+#include "proxy/core/clock.h"
 #include "proxy/core/log.h"
 #include "proxy/effective_config.h"
 #include "proxy/listen_socket.h"
@@ -136,9 +137,7 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
   if (!snapshot) return core::fail(std::move(snapshot.error()));
   server->base_snapshot_ = std::move(*snapshot);
   server->snapshot_ = server->base_snapshot_;
-  server->started_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+  server->started_unix_ms_ = core::unixNowMs();
 
   for (const auto& spec : server->config_->listeners) {
     auto listener = server->openListener(spec);
@@ -427,9 +426,7 @@ void Server::publishOverrides() {
 // The snapshot as sent: a copy of `snapshot` carrying the pinned clusters' states as of now, and
 // the pin timer armed for the next time-based change (a grace ending, a held flip).
 SnapshotPtr Server::withPins(const SnapshotPtr& snapshot) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = core::unixNowMs();
   auto copy = std::make_shared<ProxySnapshot>(*snapshot);
   manifests_->refresh(copy->clusters, now);
   // The versions' counts, hence the CDN version and its flips, come from what Marathon (or the
@@ -626,15 +623,7 @@ void Server::report(const std::string& json_line) {
 
 // ---- AdminService: the admin socket's and the dashboard's view of the server ----------------
 
-namespace {
-
-int64_t unixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void Server::gatherReports(std::function<void(std::vector<WorkerReport>)> done) {
   if (shutting_down_ || workers_.empty()) {
@@ -659,7 +648,7 @@ void Server::fillProcessStatus(admin::EdgeStatus& status) const {
   status.version = BATON_VERSION;
   status.pid = getpid();
   status.started_unix_ms = started_unix_ms_;
-  status.now_unix_ms = unixMs();
+  status.now_unix_ms = core::unixNowMs();
   status.workers = worker_count_;
   status.generation = snapshot_->generation;
   status.reloads = reloads_;

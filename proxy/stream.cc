@@ -2,6 +2,7 @@
 
 #include "proxy/access_log.h"
 #include "proxy/basic_auth.h"
+#include "proxy/core/clock.h"
 #include "proxy/core/log.h"
 #include "proxy/forwarding.h"
 #include "proxy/http1/client_codec.h"
@@ -517,7 +518,7 @@ void Stream::onUpstreamHead(http1::ResponseHead&& head) {
     return;
   }
   if (pin_ && pin_->retryAfter(head.status)) {
-    discardForRetry(head);
+    discardForRetry();
     return;
   }
   status_ = head.status;
@@ -753,11 +754,11 @@ void Stream::onUpstreamError(Error error) {
 
 // ---- Asset pinning: a miss goes to the next version ------------------------------------------
 
-void Stream::discardForRetry(const http1::ResponseHead& head) {
+// The miss's body (if any) arrives through onUpstreamBody, then onUpstreamComplete.
+void Stream::discardForRetry() {
   discarding_ = true;
   discarded_bytes_ = 0;
   touchBodyIdle();
-  (void)head;  // its body (if any) arrives through onUpstreamBody, then onUpstreamComplete
 }
 
 // The pinned request moved to its next version: a new host of it, the same request again (GET
@@ -935,10 +936,8 @@ void Stream::recordStats(ErrorCode outcome) {
   if (host_stats_) host_stats_->traffic.record(status, bytes_in_, bytes_out_, elapsed);
   if (route_ == nullptr && (status == 400 || status == 414 || status == 431) &&
       info_.listener_stats != nullptr) {
-    worker_.noteRejected(RejectedEntry{std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count(),
-                                       info_.listener_stats->name, info_.client_ip, status,
+    worker_.noteRejected(RejectedEntry{core::unixNowMs(), info_.listener_stats->name,
+                                       info_.client_ip, status,
                                        std::string(core::errorCodeName(outcome)),
                                        escapeExcerpt(request_.method + " " + request_.target)});
   }

@@ -191,7 +191,7 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   conf::CdnOrigin cdnOrigin() const;
   const routing::pin::ClassifyRules& pinRules() const;
   const upstream::Host* pickPinnedFallback(const upstream::Cluster& cluster);
-  void discardForRetry(const http1::ResponseHead& head);
+  void discardForRetry();
   void retryNextVersion(bool reusable);
 
   // UpstreamConnection::Handler

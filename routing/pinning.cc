@@ -44,10 +44,6 @@ bool isHex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-bool isGetOrHead(std::string_view method) {
-  return method == "GET" || method == "HEAD";
-}
-
 // ---- Accept -------------------------------------------------------------------------------
 
 // A qvalue (RFC 9110 §12.4.2) in thousandths; -1 when malformed.
@@ -349,6 +345,10 @@ std::optional<int64_t> parseImfFixdate(std::string_view s) {
 }
 
 }  // namespace
+
+bool isGetOrHead(std::string_view method) {
+  return method == "GET" || method == "HEAD";
+}
 
 namespace detail {
 

@@ -83,6 +83,8 @@ RequestFacts gatherFacts(std::string_view method, std::string_view path, std::st
 
 // Is the request from a CDN? Yes/No as configured; Auto looks at RequestFacts::cdn_marked.
 Traffic classifyTraffic(conf::CdnOrigin setting, const RequestFacts& facts);
+// The methods pinning classifies as documents or assets, learns from and retries.
+bool isGetOrHead(std::string_view method);
 // Document: GET/HEAD with Sec-Fetch-Dest: document, or an Accept whose first type is text/html
 // (or html preferred by q), or a path ending "/" or ".html"/".htm". Asset: GET/HEAD whose path
 // ends with an asset suffix (case-insensitive) or starts with an asset prefix. Other: the rest.

@@ -855,27 +855,31 @@ void pinMetrics(Exposition& m, const EdgeStatus& s) {
       }
     }
   }
-  pinFamily(m, s, "baton_pin_flips_total", "counter", "CDN version flips.",
-            [](const PinGroupStatus& p) { return p.flips; });
-  pinFamily(m, s, "baton_pin_requests_total", "counter", "Requests given a version.",
-            [](const PinGroupStatus& p) { return p.pinned; });
-  pinFamily(m, s, "baton_pin_retries_total", "counter",
-            "Requests sent to another version after a 404/410 asset miss.",
-            [](const PinGroupStatus& p) { return p.retries; });
-  pinFamily(m, s, "baton_pin_retry_hits_total", "counter",
-            "Missed requests another version answered.",
-            [](const PinGroupStatus& p) { return p.retry_hits; });
-  pinFamily(m, s, "baton_pin_all_miss_total", "counter",
-            "Asset misses on every version (404 + Cache-Control: no-store).",
-            [](const PinGroupStatus& p) { return p.all_miss; });
-  pinFamily(m, s, "baton_pin_fallbacks_total", "counter",
-            "Requests whose version had no serving host.",
-            [](const PinGroupStatus& p) { return p.fallbacks; });
-  pinFamily(m, s, "baton_pin_cache_capped_total", "counter",
-            "CDN answers given Cache-Control: no-cache during a cutover.",
-            [](const PinGroupStatus& p) { return p.cache_capped; });
-  pinFamily(m, s, "baton_pin_cookies_total", "counter", "Pin cookies set (mode full).",
-            [](const PinGroupStatus& p) { return p.cookies_set; });
+  struct PinCounter {
+    std::string_view name;
+    std::string_view help;
+    uint64_t PinGroupStatus::*field;
+  };
+  static constexpr PinCounter kCounters[] = {
+      {"baton_pin_flips_total", "CDN version flips.", &PinGroupStatus::flips},
+      {"baton_pin_requests_total", "Requests given a version.", &PinGroupStatus::pinned},
+      {"baton_pin_retries_total", "Requests sent to another version after a 404/410 asset miss.",
+       &PinGroupStatus::retries},
+      {"baton_pin_retry_hits_total", "Missed requests another version answered.",
+       &PinGroupStatus::retry_hits},
+      {"baton_pin_all_miss_total", "Asset misses on every version (404 + Cache-Control: no-store).",
+       &PinGroupStatus::all_miss},
+      {"baton_pin_fallbacks_total", "Requests whose version had no serving host.",
+       &PinGroupStatus::fallbacks},
+      {"baton_pin_cache_capped_total",
+       "CDN answers given Cache-Control: no-cache during a cutover.",
+       &PinGroupStatus::cache_capped},
+      {"baton_pin_cookies_total", "Pin cookies set (mode full).", &PinGroupStatus::cookies_set},
+  };
+  for (const PinCounter& c : kCounters) {
+    pinFamily(m, s, c.name, "counter", c.help,
+              [&c](const PinGroupStatus& p) { return p.*c.field; });
+  }
 }
 
 }  // namespace

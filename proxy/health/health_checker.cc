@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "proxy/core/clock.h"
 #include "proxy/core/log.h"
 #include "proxy/tls/client_context.h"
 
@@ -31,12 +32,6 @@ struct HealthChecker::ClusterChecks {
 };
 
 namespace {
-
-int64_t unixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The host's address with the check's port, if it names one.
 ProbeTarget probeTarget(const upstream::Host& host, const conf::HealthCheckSpec& spec) {
@@ -145,7 +140,7 @@ void HealthChecker::onResult(ClusterChecks& cluster, Target& target, ProbeResult
   loop_.deferDelete(std::move(target.probe));  // we are inside its callback
   ++cluster.outcomes[static_cast<size_t>(result.outcome)];
   target.detail = std::move(result.detail);
-  target.checked_unix_ms = unixMs();
+  target.checked_unix_ms = core::unixNowMs();
   const bool flipped = target.health.record(result.passed(), Clock::now(), cluster.spec);
   schedule(target, nextProbeDelay(cluster.spec.interval, unit()));
   if (!flipped) return;

@@ -1017,3 +1017,19 @@ def dead_address() -> str:
     port = s.getsockname()[1]
     s.close()
     return f"{LOCAL}:{port}"
+
+
+def made_and_closed(factory, close=lambda obj: obj.close()):
+    """The body of a factory fixture: `yield from harness.made_and_closed(Thing)` gives the test a
+    function that builds Things (any arguments go to `factory`) and closes every one it built at
+    teardown."""
+    made = []
+
+    def make(*args, **kwargs):
+        obj = factory(*args, **kwargs)
+        made.append(obj)
+        return obj
+
+    yield make
+    for obj in made:
+        close(obj)

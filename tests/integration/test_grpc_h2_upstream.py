@@ -305,16 +305,7 @@ def of(kind, sid):
 # --------------------------------------------------------------------------------------------
 @pytest.fixture
 def h2backends():
-    made: list[H2Backend] = []
-
-    def make(**kw) -> H2Backend:
-        b = H2Backend(**kw)
-        made.append(b)
-        return b
-
-    yield make
-    for b in made:
-        b.close()
+    yield from harness.made_and_closed(H2Backend)
 
 
 def start(baton, backend: H2Backend, protocol: str = "h2c", extra: dict | None = None, **kw):

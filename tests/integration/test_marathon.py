@@ -53,16 +53,7 @@ def get(baton, host="shop.example.com", target="/", listener="marathon_http", he
 
 @pytest.fixture
 def marathon():
-    made = []
-
-    def make(**kw) -> FakeMarathon:
-        m = FakeMarathon(**kw)
-        made.append(m)
-        return m
-
-    yield make
-    for m in made:
-        m.stop()
+    yield from harness.made_and_closed(FakeMarathon, close=lambda m: m.stop())
 
 
 def start_with(baton, m_or_url, **extra):

@@ -87,16 +87,7 @@ class EchoOrigin:
 
 @pytest.fixture
 def origins():
-    made: list[EchoOrigin] = []
-
-    def make(farewell: bytes = b"") -> EchoOrigin:
-        o = EchoOrigin(farewell)
-        made.append(o)
-        return o
-
-    yield make
-    for o in made:
-        o.close()
+    yield from harness.made_and_closed(EchoOrigin)
 
 
 def tcp_config(hosts: list[str], cluster_extra: dict | None = None, **kw) -> str:
