@@ -74,7 +74,7 @@ const tls::ClientContext* HealthChecker::tlsContext() {
   options.alpn = {"http/1.1"};
   auto ctx = tls::ClientContext::create(options);
   if (!ctx) {
-    core::logf(core::LogLevel::Error, "baton: health checks: %s", ctx.error().detail.c_str());
+    core::logf(core::LogLevel::Error, "health checks: %s", ctx.error().detail.c_str());
     return nullptr;
   }
   tls_ = std::move(*ctx);
@@ -144,7 +144,7 @@ void HealthChecker::onResult(ClusterChecks& cluster, Target& target, ProbeResult
   const bool flipped = target.health.record(result.passed(), Clock::now(), cluster.spec);
   schedule(target, nextProbeDelay(cluster.spec.interval, unit()));
   if (!flipped) return;
-  core::logf(core::LogLevel::Info, "baton: health: %s %s is now %s (%s)", cluster.name.c_str(),
+  core::logf(core::LogLevel::Info, "health: %s %s is now %s (%s)", cluster.name.c_str(),
              target.address.c_str(), target.health.routable() ? "healthy" : "unhealthy",
              target.detail.c_str());
   ++cluster.epoch;
@@ -184,13 +184,16 @@ HealthChecker::Clusters HealthChecker::apply(const Clusters& clusters) {
     if (auto memo = memo_.find(cluster.get());
         memo != memo_.end() && memo->second.epoch == checks.epoch) {
       out.push_back(memo->second.adjusted);
-      next.emplace(cluster.get(), memo->second);
+      // Both keys again: a later re-apply to the published copy must still find it (a new
+      // copy would lose the workers' load-balancer state, keyed by cluster object).
+      next.emplace(memo->second.base.get(), memo->second);
+      next.emplace(memo->second.adjusted.get(), memo->second);
       continue;
     }
     bool panic = false;
     auto copy = adjusted(checks, *cluster, panic);
     if (panic && !checks.panic) {
-      core::logf(core::LogLevel::Warn, "baton: health: %s: no healthy host, routing to all (panic)",
+      core::logf(core::LogLevel::Warn, "health: %s: no healthy host, routing to all (panic)",
                  checks.name.c_str());
     }
     checks.panic = panic;
