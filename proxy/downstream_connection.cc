@@ -4,6 +4,7 @@
 #include <event2/buffer.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "proxy/core/clock.h"
@@ -12,10 +13,13 @@
 #include "proxy/worker.h"
 
 namespace baton::proxy {
-
 namespace {
 
 using core::ErrorCode;
+
+// How long a draining worker keeps an idle keep-alive connection open for a request its
+// client may already have sent (about one RTT plus a client's think time after a response).
+constexpr std::chrono::milliseconds kDrainIdleGrace{500};
 
 }  // namespace
 
@@ -548,8 +552,15 @@ void DownstreamConnection::closeNow() {
 void DownstreamConnection::drain() {
   draining_ = true;
   keep_alive_ = false;
-  // An idle connection may still hold a pipelined request (parsed on next_timer_): serve it.
-  if (phase_ == Phase::Idle && evbuffer_get_length(transport_->input()) == 0) closeAfterFlush();
+  // An idle keep-alive connection is not closed at once: its client may have sent the next
+  // request already (on the wire, or about to be: wrk and browsers send it right after the
+  // last response), and closing now would lose it with no answer. It gets a short grace to
+  // arrive and is then answered with Connection: close; a connection that stays quiet is
+  // closed when the grace ends (the HTTP/2 side's GOAWAY grace, for the same reason). A
+  // pipelined request already buffered is parsed on next_timer_ and served the same way.
+  if (phase_ == Phase::Idle && evbuffer_get_length(transport_->input()) == 0) {
+    head_timer_.arm(std::min(kDrainIdleGrace, worker_.snapshot()->config->timeouts.keepalive_idle));
+  }
 }
 
 void DownstreamConnection::forceClose() {
