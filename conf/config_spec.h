@@ -188,6 +188,40 @@ struct TimeoutOverrides {
   bool operator==(const TimeoutOverrides&) const = default;
 };
 
+// When a request that already went to a host is sent to another one (issue 8). Connect failures
+// (nothing was sent) are always retried on another host, up to the cluster's connect_attempts;
+// this policy covers requests that did reach a host. Only idempotent methods (GET, HEAD,
+// OPTIONS, PUT, DELETE) whose body is replayable (none, or at most replay_buffer bytes, kept
+// while it streams) are ever sent twice, never to the same host twice in a row.
+struct RetryPolicySpec {
+  bool on_reset = true;  // the connection closed or reset before any response byte
+  // Response statuses that send the request to another host (its body is read and dropped).
+  // Empty: none (the backend's answer is relayed).
+  std::vector<uint16_t> statuses;
+  uint32_t retries = 2;                // at most this many re-sends per request
+  uint64_t replay_buffer = 64 * 1024;  // request body bytes kept for a re-send
+  bool operator==(const RetryPolicySpec&) const = default;
+};
+
+// Retries that re-send a request are limited per cluster to a share of its requests, so a
+// failing backend is not hit again by every request it already failed (an outage is never
+// amplified). Counted per worker over a sliding window.
+struct RetryBudgetSpec {
+  uint32_t percent = 20;      // re-sends <= this share of the window's requests
+  uint32_t min_retries = 10;  // always allowed per window (a quiet cluster can still retry)
+  Duration window{10'000};
+  bool operator==(const RetryBudgetSpec&) const = default;
+};
+
+// Circuit breaking (issue 8): per cluster, across all workers; 0 = no limit. A request over a
+// limit is answered 503 at once (UpstreamOverflow) and counted.
+struct CircuitLimitsSpec {
+  uint32_t max_connections = 0;  // upstream connections open (HTTP/1, pooled idle ones too)
+  uint32_t max_pending = 0;      // requests waiting for a connection to be set up
+  uint32_t max_requests = 0;     // requests in flight to the cluster's hosts
+  bool operator==(const CircuitLimitsSpec&) const = default;
+};
+
 // One version (build) of a pinned group: a Marathon app of a deployment group, or configured.
 struct PinVersionSpec {
   // BATON_PIN_VERSION, else a short hash of the app id + versionInfo.lastConfigChangeAt.
@@ -248,6 +282,21 @@ struct HealthCheckSpec {
   bool operator==(const HealthCheckSpec&) const = default;
 };
 
+// Passive outlier ejection (issue 8): a host that fails this many requests in a row (per
+// worker) is taken out of rotation for base_ejection x its number of ejections (at most
+// max_ejection), never more than max_ejected_percent of the cluster's hosts at once.
+// consecutive_failures counts connect failures and timeouts, resets before the response and
+// 502/503/504 answers; consecutive_5xx (0 = off) counts every 5xx. Both 0: no detection.
+struct OutlierSpec {
+  uint32_t consecutive_failures = 5;
+  uint32_t consecutive_5xx = 0;
+  Duration base_ejection{10'000};
+  Duration max_ejection{300'000};
+  uint32_t max_ejected_percent = 50;
+  bool enabled() const { return consecutive_failures > 0 || consecutive_5xx > 0; }
+  bool operator==(const OutlierSpec&) const = default;
+};
+
 struct ClusterSpec {
   SourceLoc loc;
   std::string name;
@@ -273,6 +322,10 @@ struct ClusterSpec {
   std::optional<HealthCheckSpec> health_check;
   // When every Active host fails its check, route to all of them rather than to none.
   bool panic = true;
+  OutlierSpec outlier;    // on by default (conf/README.md says why)
+  RetryPolicySpec retry;  // routes may override it (RouteSpec::retry)
+  RetryBudgetSpec retry_budget;
+  CircuitLimitsSpec limits;  // max_connections, max_pending, max_requests
   bool operator==(const ClusterSpec&) const = default;
 };
 
@@ -308,6 +361,9 @@ struct RouteSpec {
   // tunnel (HAProxy, so marathon-lb, allowed it on every HTTP backend: so does baton by default).
   bool websocket = true;
   std::optional<Duration> tunnel_idle;  // overrides the cluster's and [timeouts] tunnel_idle
+  // Per-route overrides of the cluster's (then [timeouts]') connect, first byte and body idle.
+  TimeoutOverrides timeouts;
+  std::optional<RetryPolicySpec> retry;  // unset: the cluster's
   bool operator==(const RouteSpec&) const = default;
 };
 

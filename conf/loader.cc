@@ -607,6 +607,14 @@ Result<void> readClusterTimeouts(const TableView& t, TimeoutOverrides& out) {
   return t.optional("tunnel_idle", out.tunnel_idle, asPositiveDuration);
 }
 
+// A route's timeouts: what decides one request (tunnel_idle is the route's own key).
+Result<void> readRouteTimeouts(const TableView& t, TimeoutOverrides& out) {
+  CONF_TRY(t.allowOnly({"upstream_connect", "upstream_first_byte", "body_idle"}));
+  CONF_TRY(t.optional("upstream_connect", out.upstream_connect, asPositiveDuration));
+  CONF_TRY(t.optional("upstream_first_byte", out.upstream_first_byte, asPositiveDuration));
+  return t.optional("body_idle", out.body_idle, asPositiveDuration);
+}
+
 // Host names are what stats, admin commands and sticky cookies use to name a host.
 Result<void> checkHostNames(const TableView& t, const std::vector<HostSpec>& hosts) {
   std::map<std::string_view, size_t> seen;
@@ -746,13 +754,90 @@ Result<void> readHealthCheck(const TableView& t, std::optional<HealthCheckSpec>&
   return {};
 }
 
+// retry = { on = ["reset", "503"], retries = 2, replay_buffer = "64KiB" } (cluster and route).
+// Listing `on` replaces the default (["reset"]): on = [] retries nothing that reached a host.
+Result<void> readRetryPolicy(const TableView& t, RetryPolicySpec& out) {
+  CONF_TRY(t.allowOnly({"on", "retries", "replay_buffer"}));
+  std::optional<std::vector<std::string>> on;
+  CONF_TRY(t.optional("on", on, readArray(asString)));
+  if (on) {
+    out.on_reset = false;
+    out.statuses.clear();
+    const toml::array& items = *t.get("on")->as_array();
+    for (size_t i = 0; i < on->size(); ++i) {
+      if (auto ok = addRetryCondition((*on)[i], out.on_reset, out.statuses); !ok) {
+        return t.ctx().at(items[i], t.key("on[" + std::to_string(i) + "]"), ok.error());
+      }
+    }
+  }
+  CONF_TRY(t.optional("retries", out.retries, u32In(0, 8)));
+  return t.optional("replay_buffer", out.replay_buffer, sizeIn(0, 16 * 1024 * 1024));
+}
+
+Result<void> readRouteRetry(const TableView& t, std::optional<RetryPolicySpec>& out) {
+  RetryPolicySpec spec;
+  CONF_TRY(readRetryPolicy(t, spec));
+  out = std::move(spec);
+  return {};
+}
+
+// retry_budget = { percent = 20, min_retries = 10, window = "10s" }
+Result<void> readRetryBudget(const TableView& t, RetryBudgetSpec& out) {
+  CONF_TRY(t.allowOnly({"percent", "min_retries", "window"}));
+  CONF_TRY(t.optional("percent", out.percent, u32In(0, 100)));
+  CONF_TRY(t.optional("min_retries", out.min_retries, u32In(0, 1'000'000)));
+  return t.optional("window", out.window, asPositiveDuration);
+}
+
+// Circuit breaking: max_connections, max_pending, max_requests (0 = no limit).
+Result<void> readCircuitLimits(const TableView& t, CircuitLimitsSpec& out) {
+  CONF_TRY(t.optional("max_connections", out.max_connections, u32In(0, 10'000'000)));
+  CONF_TRY(t.optional("max_pending", out.max_pending, u32In(0, 10'000'000)));
+  return t.optional("max_requests", out.max_requests, u32In(0, 10'000'000));
+}
+
+// outlier = { consecutive_failures, consecutive_5xx, base_ejection, max_ejection,
+// max_ejected_percent }; consecutive_failures = 0 with consecutive_5xx = 0 turns it off.
+Result<void> readOutlier(const TableView& t, OutlierSpec& out) {
+  CONF_TRY(t.allowOnly({"consecutive_failures", "consecutive_5xx", "base_ejection", "max_ejection",
+                        "max_ejected_percent"}));
+  CONF_TRY(t.optional("consecutive_failures", out.consecutive_failures, u32In(0, 1000)));
+  CONF_TRY(t.optional("consecutive_5xx", out.consecutive_5xx, u32In(0, 1000)));
+  CONF_TRY(t.optional("base_ejection", out.base_ejection, asPositiveDuration));
+  CONF_TRY(t.optional("max_ejection", out.max_ejection, asPositiveDuration));
+  CONF_TRY(t.optional("max_ejected_percent", out.max_ejected_percent, u32In(0, 100)));
+  if (out.max_ejection < out.base_ejection) {
+    const char* key = t.get("max_ejection") != nullptr ? "max_ejection" : "base_ejection";
+    return t.ctx().error(*t.get(key), t.key(key), "max_ejection must be >= base_ejection");
+  }
+  return {};
+}
+
 Result<ClusterSpec> readCluster(const TableView& t) {
   ClusterSpec out;
   out.loc = t.loc();
-  CONF_TRY(
-      t.allowOnly({"name", "policy", "max_idle_connections", "connect_attempts", "sticky_cookie",
-                   "timeouts", "hosts", "protocol", "tls_verify", "tls_ca_file", "pin_group",
-                   "pin_mode", "pin_versions", "pin_cache_cap", "health_check", "panic"}));
+  CONF_TRY(t.allowOnly({"name",
+                        "policy",
+                        "max_idle_connections",
+                        "connect_attempts",
+                        "sticky_cookie",
+                        "timeouts",
+                        "hosts",
+                        "protocol",
+                        "tls_verify",
+                        "tls_ca_file",
+                        "pin_group",
+                        "pin_mode",
+                        "pin_versions",
+                        "pin_cache_cap",
+                        "health_check",
+                        "panic",
+                        "outlier",
+                        "retry",
+                        "retry_budget",
+                        "max_connections",
+                        "max_pending",
+                        "max_requests"}));
   CONF_TRY(t.required("name", out.name, asName));
   CONF_TRY(t.optional("policy", out.policy, enumOf(kPolicies)));
   CONF_TRY(t.optional("max_idle_connections", out.max_idle_connections, u32In(0, 65'535)));
@@ -776,6 +861,10 @@ Result<ClusterSpec> readCluster(const TableView& t) {
   CONF_TRY(checkHostVersions(t, out));
   CONF_TRY(readSection(t, "health_check", out.health_check, readHealthCheck));
   CONF_TRY(t.optional("panic", out.panic, asBool));
+  CONF_TRY(readSection(t, "outlier", out.outlier, readOutlier));
+  CONF_TRY(readSection(t, "retry", out.retry, readRetryPolicy));
+  CONF_TRY(readSection(t, "retry_budget", out.retry_budget, readRetryBudget));
+  CONF_TRY(readCircuitLimits(t, out.limits));
   return out;
 }
 
@@ -833,7 +922,7 @@ Result<RouteSpec> readRoute(const TableView& t) {
   CONF_TRY(t.allowOnly({"prefix", "cluster", "body_limit", "raw_bytes", "merge_slashes",
                         "allowed_sources", "basic_auth", "redirect_to_https", "redirect_root_to",
                         "strip_prefix", "upstream_host", "location_rewrite", "hsts", "websocket",
-                        "tunnel_idle"}));
+                        "tunnel_idle", "timeouts", "retry"}));
   CONF_TRY(t.optional("prefix", out.prefix, checkedString(checkRoutePrefix)));
   CONF_TRY(t.required("cluster", out.cluster, asString));
   CONF_TRY(
@@ -841,6 +930,8 @@ Result<RouteSpec> readRoute(const TableView& t) {
   CONF_TRY(t.optional("raw_bytes", out.raw_bytes, enumOf(kRawByteModes)));
   CONF_TRY(t.optional("merge_slashes", out.merge_slashes, asBool));
   CONF_TRY(readRouteActions(t, out));
+  CONF_TRY(readSection(t, "timeouts", out.timeouts, readRouteTimeouts));
+  CONF_TRY(readSection(t, "retry", out.retry, readRouteRetry));
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -357,6 +358,39 @@ core::Result<void> checkHeaderSafe(std::string_view value) {
   for (unsigned char c : value) {
     if (c < 0x20 || c == 0x7f) return bad("must not contain control characters");
   }
+  return {};
+}
+
+namespace {
+
+void addStatus(std::vector<uint16_t>& statuses, uint16_t status) {
+  const auto at = std::lower_bound(statuses.begin(), statuses.end(), status);
+  if (at == statuses.end() || *at != status) statuses.insert(at, status);
+}
+
+}  // namespace
+
+core::Result<void> addRetryCondition(std::string_view item, bool& on_reset,
+                                     std::vector<uint16_t>& statuses) {
+  if (item == "reset") {
+    on_reset = true;
+    return {};
+  }
+  if (item == "5xx") {
+    for (uint16_t s = 500; s <= 599; ++s) addStatus(statuses, s);
+    return {};
+  }
+  if (item == "gateway-error") {
+    for (uint16_t s : {502, 503, 504}) addStatus(statuses, s);
+    return {};
+  }
+  uint16_t status = 0;
+  const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), status);
+  if (ec != std::errc() || end != item.data() + item.size() || status < 500 || status > 599) {
+    return bad("invalid retry condition " + quoted(item) +
+               ": expected \"reset\", \"5xx\", \"gateway-error\" or a status 500..599");
+  }
+  addStatus(statuses, status);
   return {};
 }
 

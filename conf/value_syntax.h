@@ -5,8 +5,10 @@
 // (the loader adds "FILE:LINE: KEY: "). Numeric checks only: nothing here resolves a name.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proxy/core/error.h"
 
@@ -76,5 +78,11 @@ core::Result<void> checkMarathonGroup(std::string_view group);
 // A string sent in an HTTP header (Marathon username, password, token): no control bytes
 // (CR, LF, NUL, ...) and no DEL.
 core::Result<void> checkHeaderSafe(std::string_view value);
+
+// One retry condition (cluster/route `retry.on`, BATON_{n}_RETRY_ON): "reset" sets `on_reset`;
+// "5xx" adds 500..599, "gateway-error" 502, 503 and 504, "NNN" that status (500..599 only: a
+// 4xx is the client's fault and a 2xx/3xx an answer). Statuses are kept sorted, once each.
+core::Result<void> addRetryCondition(std::string_view item, bool& on_reset,
+                                     std::vector<uint16_t>& statuses);
 
 }  // namespace baton::conf

@@ -36,6 +36,7 @@ namespace {
 constexpr const char* kDefaultSocket = "/run/baton/admin.sock";
 constexpr int kDefaultTimeoutSeconds = 10;
 constexpr int kDefaultWaitSeconds = 60;  // the server's default for `wait host`
+constexpr int kUpgradeSeconds = 75;      // the server gives a new process 60 s to be ready
 // Refusals start with one of these words (proxy/admin/service.h CommandError).
 constexpr std::array<std::string_view, 7> kErrorWords = {"unknown", "usage",  "notfound", "invalid",
                                                          "denied",  "failed", "timeout"};
@@ -50,6 +51,7 @@ constexpr const char* kUsage =
     "  wait CLUSTER/HOST [S]                            until nothing is in flight to it\n"
     "  show info|stat|clusters|routes|groups|config|errors, show hosts CLUSTER\n"
     "  reload | resync | log-level error|warn|info|debug | help\n"
+    "  upgrade [BINARY]                                 zero-downtime binary upgrade\n"
     "  raw 'LINE'                                       send one protocol line as is\n"
     "\n"
     "The socket defaults to $BATON_ADMIN_SOCKET, else /run/baton/admin.sock.\n"
@@ -431,6 +433,10 @@ int main(int argc, char** argv) {
     if (request.line.starts_with("wait ")) {
       // The server answers a wait when it ends: give it its own time plus some slack.
       connection.extendDeadline(std::chrono::seconds(waitSecondsOf(request.line) + 5));
+    }
+    if (request.line == "upgrade" || request.line.starts_with("upgrade ")) {
+      // Answered once the new process serves: its start, config and first Marathon sync.
+      connection.extendDeadline(std::chrono::seconds(kUpgradeSeconds));
     }
     connection.sendLine(withJson(request, options.json));
     answers.push_back(classify(connection.readAnswer()));

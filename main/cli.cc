@@ -47,7 +47,10 @@ const char* const kUsage =
     "--skip-config-cleanup\n"
     "\n"
     "Signals: SIGHUP reloads the config (all or nothing) and resyncs Marathon; SIGTERM/SIGINT "
-    "drain and stop.\n";
+    "drain and stop;\n"
+    "SIGUSR2 (or `batonctl upgrade`) runs the binary again as a new process that takes over the "
+    "listening\nsockets with no connection refused (README: Upgrading the binary). "
+    "--upgrade-fd FD is that handoff (internal).\n";
 
 namespace {
 
@@ -173,6 +176,12 @@ core::Result<Arguments> parseArguments(int argc, char** argv) {
       auto n = parseNumber(arg, *v, 65535);
       if (!n) return core::fail(std::move(n.error()));
       args.server.ready_fd = static_cast<int>(*n);
+    } else if (arg == "--upgrade-fd") {
+      // Internal: set by the old process of a binary upgrade on the new one (proxy/upgrade).
+      CLI_VALUE(v);
+      auto n = parseNumber(arg, *v, 65535);
+      if (!n) return core::fail(std::move(n.error()));
+      args.server.upgrade_fd = static_cast<int>(*n);
     } else if (arg == "--marathon" || arg == "-m") {
       // marathon-lb takes several URLs after one flag: everything up to the next flag.
       while (i + 1 < argc && argv[i + 1][0] != '-') s.marathon_urls.emplace_back(argv[++i]);

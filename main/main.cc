@@ -1,5 +1,7 @@
 // baton: command line -> Server. The only catch-all in the program lives here: anything that
 // escapes is a bug, reported and turned into a non-zero exit instead of an abort.
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -7,6 +9,7 @@
 #include "main/cli.h"
 #include "proxy/server.h"
 #include "proxy/snapshot.h"
+#include "proxy/upgrade/upgrade_handoff.h"
 
 // jemalloc reads this at start-up. A proxied request allocates socket buffers of up to 64 KiB
 // (one readv fills up to that much) and frees them when drained; above jemalloc's default
@@ -22,6 +25,22 @@ extern "C" const char* malloc_conf;
 const char* malloc_conf = "tcache_max:131072,background_thread:true";
 
 namespace {
+
+// What a binary upgrade runs again: this binary's path as of now (a new binary installed at the
+// same path later is what runs: /proc/self/exe would then name the deleted old file) and the
+// same arguments, without an --upgrade-fd of our own.
+void rememberCommandLine(int argc, char** argv, baton::proxy::ServerOptions& options) {
+  char path[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
+  options.binary = n > 0 ? std::string(path, static_cast<size_t>(n)) : std::string(argv[0]);
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--upgrade-fd") {
+      ++i;
+      continue;
+    }
+    options.args.emplace_back(argv[i]);
+  }
+}
 
 int runBaton(int argc, char** argv) {
   auto args = baton::cli::parseArguments(argc, argv);
@@ -47,9 +66,14 @@ int runBaton(int argc, char** argv) {
     std::fprintf(stderr, "baton: %s is valid\n", (*config)->file.c_str());
     return 0;
   }
+  rememberCommandLine(argc, argv, args->server);
   auto server = baton::proxy::Server::create(args->server);
   if (!server) {
     std::fprintf(stderr, "baton: %s\n", server.error().detail.c_str());
+    if (args->server.upgrade_fd >= 0) {  // the old process answers `batonctl upgrade` with it
+      (void)baton::proxy::upgrade::sendFrame(args->server.upgrade_fd,
+                                             baton::proxy::upgrade::kFailed, server.error().detail);
+    }
     return 2;
   }
   return (*server)->run();

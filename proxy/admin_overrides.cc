@@ -1,6 +1,9 @@
 #include "proxy/admin_overrides.h"
 
+#include <charconv>
+
 #include "proxy/snapshot.h"
+#include "proxy/upgrade/upgrade_handoff.h"
 
 namespace baton::proxy {
 
@@ -93,6 +96,76 @@ std::vector<std::shared_ptr<const upstream::Cluster>> AdminOverrides::applyAll(
     next.emplace(cluster.get(), Memo{cluster, adjusted});
   }
   memo_ = std::move(next);
+  return out;
+}
+
+namespace {
+
+std::string stateWord(AdminState state) {
+  switch (state) {
+    case AdminState::Draining:
+      return "drain";
+    case AdminState::Maintenance:
+      return "maint";
+    default:
+      return "ready";
+  }
+}
+
+std::optional<AdminState> parseStateWord(std::string_view word) {
+  if (word == "ready") return AdminState::Active;
+  if (word == "drain") return AdminState::Draining;
+  if (word == "maint") return AdminState::Maintenance;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string AdminOverrides::serialize() const {
+  std::string out;
+  for (const auto& [cluster, c] : clusters_) {
+    if (c.state != AdminState::Active)
+      out += upgrade::joinRecord({"cluster", cluster, stateWord(c.state)});
+    for (const auto& [host, h] : c.hosts) {
+      out += upgrade::joinRecord({"host", cluster, host, h.state ? stateWord(*h.state) : "",
+                                  h.weight ? std::to_string(*h.weight) : ""});
+    }
+  }
+  return out;
+}
+
+core::Result<AdminOverrides> AdminOverrides::parse(std::string_view text) {
+  auto records = upgrade::splitRecords(text);
+  if (!records) return core::fail(std::move(records.error()));
+  AdminOverrides out;
+  size_t line = 0;
+  auto bad = [&line] {
+    return core::fail(
+        core::Error::internal("admin overrides: bad record on line " + std::to_string(line)));
+  };
+  for (const auto& fields : *records) {
+    ++line;
+    if (fields.size() == 3 && fields[0] == "cluster") {
+      auto state = parseStateWord(fields[2]);
+      if (!state) return bad();
+      out.setClusterState(fields[1], *state);
+    } else if (fields.size() == 5 && fields[0] == "host") {
+      if (!fields[3].empty()) {
+        auto state = parseStateWord(fields[3]);
+        if (!state) return bad();
+        out.setHostState(fields[1], fields[2], *state);
+      }
+      if (!fields[4].empty()) {
+        uint32_t weight = 0;
+        const auto& w = fields[4];
+        auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), weight);
+        if (ec != std::errc() || end != w.data() + w.size()) return bad();
+        out.setHostWeight(fields[1], fields[2], weight);
+      }
+    } else {
+      return bad();
+    }
+  }
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/core/error.h"
 #include "upstream/cluster.h"
 
 namespace baton::proxy {
@@ -40,6 +41,12 @@ class AdminOverrides {
   HostOverride host(std::string_view cluster, std::string_view host) const;
   upstream::AdminState clusterState(std::string_view cluster) const;
   bool empty() const { return clusters_.empty(); }
+
+  // The operator's record as text, handed to the new process by a binary upgrade
+  // (proxy/upgrade): one line per cluster state and per host override. parse() reads it back;
+  // malformed text is an error naming the line.
+  std::string serialize() const;
+  static core::Result<AdminOverrides> parse(std::string_view text);
 
   // Each cluster with the overrides applied (the cluster itself when none applies). Memoised
   // per cluster object until the overrides change, so an unchanged cluster keeps one adjusted

@@ -50,6 +50,7 @@ void fillClusters(const ProxySnapshot& snapshot, const AdminOverrides& overrides
       sum.totals.traffic.merge(cluster.traffic);
       sum.totals.no_host += cluster.no_host;
       sum.totals.retries += cluster.retries;
+      sum.totals.resilience.merge(cluster.resilience);
       for (const HostReport& host : cluster.hosts) sum.hosts.push_back(&host);
     }
   }
@@ -66,6 +67,10 @@ void fillClusters(const ProxySnapshot& snapshot, const AdminOverrides& overrides
     status.policy = policyName(cluster.policy());
     status.sticky_cookie = cluster.stickyCookie();
     status.admin_state = overrides.clusterState(cluster.name());
+    status.limits = cluster.limits();
+    for (size_t k = 0; k < upstream::kLoadKinds; ++k) {
+      status.load[k] = cluster.load()->current(static_cast<upstream::LoadKind>(k));
+    }
     std::unordered_map<std::string_view, size_t> by_name;
     for (const upstream::Host& host : cluster.hosts()) {
       const conf::HostSpec* host_spec =
@@ -78,6 +83,7 @@ void fillClusters(const ProxySnapshot& snapshot, const AdminOverrides& overrides
       status.traffic = found->second.totals.traffic;
       status.no_host = found->second.totals.no_host;
       status.retries = found->second.totals.retries;
+      status.resilience = found->second.totals.resilience;
       for (const HostReport* report : found->second.hosts) {
         auto slot = by_name.find(report->name);
         if (slot == by_name.end()) {

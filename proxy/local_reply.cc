@@ -49,6 +49,9 @@ constexpr LocalReply k503Drain{503, "Service Unavailable",
 // Shed under overload: closing frees the connection's buffers and descriptor too.
 constexpr LocalReply k503Overload{503, "Service Unavailable",
                                   "503 Service Unavailable: overloaded, retry later\n", true};
+// Circuit breaking: the cluster is at a configured limit; answered at once, nothing was sent.
+constexpr LocalReply k503Overflow{
+    503, "Service Unavailable", "503 Service Unavailable: upstream overflow, retry later\n", false};
 constexpr LocalReply k504{504, "Gateway Timeout", "504 Gateway Timeout\n", false};
 constexpr LocalReply k505{505, "HTTP Version Not Supported", "505 HTTP Version Not Supported\n",
                           true};
@@ -112,6 +115,8 @@ constexpr const LocalReply& replyFor(ErrorCode code) {
       return k400;
     case ErrorCode::TunnelIdleTimeout:
       return k504;
+    case ErrorCode::UpstreamOverflow:
+      return k503Overflow;
     case ErrorCode::NoHealthyHost:
       return k503;
     case ErrorCode::UpstreamConnectFailed:
@@ -134,7 +139,7 @@ constexpr const LocalReply& replyFor(ErrorCode code) {
 
 // Indexed by the enum's value so the lookup is one load; built at compile time from the switch
 // above, which -Wswitch keeps complete when a code is appended.
-constexpr size_t kTableSize = static_cast<size_t>(ErrorCode::TunnelIdleTimeout) + 1;
+constexpr size_t kTableSize = static_cast<size_t>(ErrorCode::UpstreamOverflow) + 1;
 constexpr std::array<const LocalReply*, kTableSize> kTable = [] {
   std::array<const LocalReply*, kTableSize> t{};
   for (size_t i = 0; i < kTableSize; ++i) t[i] = &replyFor(static_cast<ErrorCode>(i));

@@ -74,6 +74,15 @@ void raiseFileLimit() {
   }
 }
 
+// Binary upgrade: how long the new process waits for the old one's handoff, for its first
+// Marathon sync before it serves anyway (what it has: the file, the persisted state), and how long
+// the old one waits for the new one to say it serves. The old process, after handing over, keeps
+// its loop a moment for the `upgrade` answer to reach batonctl.
+constexpr auto kHandoffWait = std::chrono::seconds(10);
+constexpr auto kFirstSyncWait = std::chrono::seconds(10);
+constexpr auto kUpgradeReadyDeadline = std::chrono::seconds(60);
+constexpr auto kAnswerGrace = std::chrono::milliseconds(200);
+
 uint32_t defaultWorkers() {
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
@@ -110,6 +119,18 @@ core::Result<std::shared_ptr<const conf::ConfigSpec>> Server::loadFileConfig(
 
 core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options) {
   std::unique_ptr<Server> server(new Server(options));
+  if (options.upgrade_fd >= 0) {
+    // First: the old process's sockets and operator state (before anything can fail, so that a
+    // bad config is reported to it as such).
+    auto handoff = upgrade::receiveHandoff(options.upgrade_fd, kHandoffWait);
+    if (!handoff) return core::fail(std::move(handoff.error()));
+    auto overrides = AdminOverrides::parse(handoff->overrides);
+    if (!overrides) return core::fail(std::move(overrides.error()));
+    server->inherited_ = std::move(handoff->sockets);
+    server->overrides_ = std::move(*overrides);
+    server->upgrade_generation_ = handoff->upgrade_generation;
+    server->live_ = false;
+  }
   auto config = loadFileConfig(options);
   if (!config) return core::fail(std::move(config.error()));
   server->file_config_ = *config;
@@ -123,11 +144,10 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
       std::make_unique<core::Timer>(server->loop_, [raw = server.get()] { raw->publishPins(); });
   server->manifests_ =
       std::make_unique<PinManifests>(server->loop_, [raw = server.get()] { raw->publishPins(); });
-  server->health_ = std::make_unique<health::HealthChecker>(server->loop_, [raw = server.get()] {
-    if (raw->health_publish_pending_) return;
-    raw->health_publish_pending_ = true;
-    raw->loop_.post([raw] { raw->publishHealth(); });
-  });
+  server->health_ = std::make_unique<health::HealthChecker>(
+      server->loop_, [raw = server.get()] { raw->requestHealthPublish(); });
+  server->outlier_timer_ =
+      std::make_unique<core::Timer>(server->loop_, [raw = server.get()] { raw->expireOutliers(); });
   server->tls_ = std::make_unique<TlsManager>(
       server->loop_, [raw = server.get()] { raw->republish("certificates"); });
   auto contexts = server->tls_->contextsFor(*server->config_, true);
@@ -136,7 +156,9 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
       buildSnapshot(server->config_, 1, nullptr, server->worker_count_, std::move(*contexts));
   if (!snapshot) return core::fail(std::move(snapshot.error()));
   server->base_snapshot_ = std::move(*snapshot);
-  server->snapshot_ = server->base_snapshot_;
+  server->snapshot_ = server->overrides_.empty()
+                          ? server->base_snapshot_
+                          : applyOverrides(server->base_snapshot_, server->overrides_, 1);
   server->started_unix_ms_ = core::unixNowMs();
 
   for (const auto& spec : server->config_->listeners) {
@@ -144,6 +166,8 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
     if (!listener) return core::fail(std::move(listener.error()));
     server->listeners_.push_back(std::move(*listener));
   }
+  // Upgrade: the old process still holds the admin endpoints; they open in onGo().
+  if (options.upgrade_fd >= 0) return server;
   // Opened before "ready": zdd and health checks find it as soon as baton says it serves.
   auto admin = server->startAdmin();
   if (!admin) return core::fail(std::move(admin.error()));
@@ -158,6 +182,10 @@ core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec
     return core::fail(core::Error::config(spec.loc.file + ":" + std::to_string(spec.loc.line) +
                                           ": listener." + spec.name +
                                           ".address: " + parsed.error().detail));
+  }
+  if (inherited_.size() > 0) {
+    auto taken = inherited_.take(spec.name, spec.address);
+    if (!taken.empty()) return adoptListener(spec, std::move(taken));
   }
   auto [addr, len] = *parsed;
   OpenListener out{spec, {}, {}};
@@ -179,6 +207,28 @@ core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec
       }
     }
     out.per_worker.push_back(workerListener(spec, *fd, port));
+  }
+  return out;
+}
+
+core::Result<Server::OpenListener> Server::adoptListener(const conf::ListenerSpec& spec,
+                                                         std::vector<upgrade::SocketRecord> taken) {
+  OpenListener out{spec, {}, {}};
+  uint16_t port = 0;
+  out.bound = boundAddress(taken.front().fd, &port);
+  for (const auto& socket : taken) out.per_worker.push_back(workerListener(spec, socket.fd, port));
+  // More workers than the old process had: the others join the same SO_REUSEPORT group.
+  if (taken.size() < worker_count_) {
+    auto parsed = parseListenAddress(out.bound);
+    for (size_t w = taken.size(); parsed && w < worker_count_; ++w) {
+      auto fd = openListenSocket(parsed->first, parsed->second);
+      if (!fd) {
+        closeSockets(out);
+        return core::fail(core::Error::config("listener \"" + spec.name + "\" (" + out.bound +
+                                              "): " + fd.error().detail));
+      }
+      out.per_worker.push_back(workerListener(spec, *fd, port));
+    }
   }
   return out;
 }
@@ -215,10 +265,13 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
       const OpenListener& current = listeners_[found->second];
       kept[found->second] = true;
       OpenListener same{spec, current.bound, {}};
-      for (uint32_t w = 0; w < worker_count_; ++w) {
-        const WorkerListener& old = current.per_worker[w];
+      // Sockets beyond the worker count (inherited by an upgrade) are served by w % workers.
+      for (size_t i = 0; i < current.per_worker.size(); ++i) {
+        const WorkerListener& old = current.per_worker[i];
         same.per_worker.push_back(workerListener(spec, old.fd, old.port));
-        if (!sameSettings(spec, current.spec)) changes[w].update.push_back(same.per_worker[w]);
+        if (!sameSettings(spec, current.spec)) {
+          changes[i % worker_count_].update.push_back(same.per_worker[i]);
+        }
       }
       planned.push_back(std::move(same));
       continue;
@@ -237,14 +290,16 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
       return core::fail(std::move(fresh.error()));
     }
     failed_listener_addresses_.erase(spec.address);
-    for (uint32_t w = 0; w < worker_count_; ++w) changes[w].add.push_back(fresh->per_worker[w]);
+    for (size_t i = 0; i < fresh->per_worker.size(); ++i) {
+      changes[i % worker_count_].add.push_back(fresh->per_worker[i]);
+    }
     opened.push_back(*fresh);
     planned.push_back(std::move(*fresh));
   }
   for (size_t i = 0; i < listeners_.size(); ++i) {
     if (kept[i]) continue;
-    for (uint32_t w = 0; w < worker_count_; ++w) {
-      changes[w].remove_fds.push_back(listeners_[i].per_worker[w].fd);
+    for (size_t s = 0; s < listeners_[i].per_worker.size(); ++s) {
+      changes[s % worker_count_].remove_fds.push_back(listeners_[i].per_worker[s].fd);
     }
   }
   return planned;
@@ -252,7 +307,7 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
 
 int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
-  for (int signo : {SIGHUP, SIGTERM, SIGINT}) {
+  for (int signo : {SIGHUP, SIGTERM, SIGINT, SIGUSR2}) {
     event* ev = evsignal_new(loop_.base(), signo, &Server::onSignal, this);
     evsignal_add(ev, nullptr);
     signal_events_.push_back(ev);
@@ -261,8 +316,18 @@ int Server::run() {
   snapshot_ = withPins(withHealth(snapshot_));
   for (uint32_t w = 0; w < worker_count_; ++w) {
     std::vector<WorkerListener> sockets;
-    for (const auto& listener : listeners_) sockets.push_back(listener.per_worker[w]);
+    for (const auto& listener : listeners_) {
+      for (size_t i = w; i < listener.per_worker.size(); i += worker_count_) {
+        sockets.push_back(listener.per_worker[i]);
+      }
+    }
     workers_.push_back(std::make_unique<Worker>(w, std::move(sockets), snapshot_));
+    // Upgrade: the old process serves until this one is fully initialised (goLive).
+    if (!live_) workers_.back()->holdAccepting();
+    // Worker thread -> this loop: the detector is control-thread state.
+    workers_.back()->setOutlierSink([this](health::OutlierReport report) {
+      loop_.post([this, report = std::move(report)] { onOutlierReport(report); });
+    });
   }
   for (auto& worker : workers_) worker->start();
 
@@ -271,17 +336,36 @@ int Server::run() {
     std::fprintf(stderr, ", listener %s on %s", listener.spec.name.c_str(), listener.bound.c_str());
   }
   std::fprintf(stderr, "\n");
-  report("{\"event\":\"ready\",\"generation\":1,\"pid\":" + std::to_string(getpid()) +
-         ",\"workers\":" + std::to_string(worker_count_) + ",\"listeners\":" + listenersJson() +
-         (admin_ ? ",\"admin\":\"" + admin_->boundAddress() + "\"" : std::string()) + "}");
+  if (live_) {
+    report("{\"event\":\"ready\",\"generation\":1,\"pid\":" + std::to_string(getpid()) +
+           ",\"workers\":" + std::to_string(worker_count_) + ",\"listeners\":" + listenersJson() +
+           (admin_ ? ",\"admin\":\"" + admin_->boundAddress() + "\"" : std::string()) + "}");
+    upgrade::notifySystemd("READY=1");
+  }
   startDiscovery();
+  if (!live_) {
+    // Upgrade: serve once the first Marathon sync is (onDiscovered), or after kFirstSyncWait
+    // with what there is (the file, the persisted state), as a normal start would.
+    live_timer_ = std::make_unique<core::Timer>(loop_, [this] { goLive(); });
+    if (discovery_) {
+      live_timer_->arm(kFirstSyncWait);
+    } else {
+      goLive();
+    }
+  }
 
   loop_.run();
+  if (upgraded_away_) {
+    // The `upgrade` answer may still sit in the admin session's buffer: a moment to send it.
+    core::Timer grace(loop_, [this] { loop_.stop(); });
+    grace.arm(kAnswerGrace);
+    loop_.run();
+  }
   admin_socket_.reset();
   admin_.reset();
   discovery_.reset();
   for (auto& worker : workers_) worker->join();
-  report("{\"event\":\"stopped\"}");
+  report("{\"event\":\"stopped\",\"pid\":" + std::to_string(getpid()) + "}");
   return 0;
 }
 
@@ -360,6 +444,12 @@ void Server::onSignal(int signo, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
   if (signo == SIGHUP) {
     self->reloadFromSignal();
+  } else if (signo == SIGUSR2) {
+    self->upgrade("", [](const admin::CommandResult& result) {
+      if (!result) {
+        std::fprintf(stderr, "baton: SIGUSR2 upgrade: %s\n", result.error().message.c_str());
+      }
+    });
   } else {
     self->shutdown();
   }
@@ -458,10 +548,42 @@ void Server::publishPins() {
 SnapshotPtr Server::withHealth(const SnapshotPtr& snapshot) {
   health_->sync(snapshot->clusters);
   auto clusters = health_->apply(snapshot->clusters);
+  // Ejections after the verdicts: the detector's panic sees hosts unhealthy or ejected.
+  outliers_.sync(clusters);
+  clusters = outliers_.apply(clusters);
+  armOutlierTimer();
   if (clusters == snapshot->clusters) return snapshot;
   auto copy = std::make_shared<ProxySnapshot>(*snapshot);
   copy->clusters = std::move(clusters);
   return copy;
+}
+
+void Server::requestHealthPublish() {
+  if (health_publish_pending_) return;
+  health_publish_pending_ = true;
+  loop_.post([this] { publishHealth(); });
+}
+
+void Server::onOutlierReport(const health::OutlierReport& report) {
+  if (shutting_down_) return;
+  if (outliers_.onReport(report, health::OutlierDetector::Clock::now())) requestHealthPublish();
+}
+
+void Server::expireOutliers() {
+  if (shutting_down_) return;
+  if (outliers_.expire(health::OutlierDetector::Clock::now())) requestHealthPublish();
+  armOutlierTimer();
+}
+
+void Server::armOutlierTimer() {
+  const auto next = outliers_.nextExpiry();
+  if (!next) {
+    outlier_timer_->cancel();
+    return;
+  }
+  const auto wait =
+      std::chrono::ceil<std::chrono::milliseconds>(*next - health::OutlierDetector::Clock::now());
+  outlier_timer_->arm(std::max(wait, std::chrono::milliseconds(1)));
 }
 
 void Server::publishHealth() {
@@ -525,6 +647,8 @@ void Server::onDiscovered(std::shared_ptr<const conf::DiscoveredSpec> found) {
   // change nothing: no new generation, no event.
   if (discovered_ && *found == *discovered_) return;
   auto published = publish(file_config_, std::move(found), "discovery");
+  // Upgrade: the workers apply this snapshot before they start accepting (posted in order).
+  if (published && !live_) goLive();
   if (!published) {
     std::fprintf(stderr, "baton: discovery update refused, keeping generation %llu: %s\n",
                  static_cast<unsigned long long>(snapshot_->generation),
@@ -586,13 +710,20 @@ void Server::shutdown() {
   shutting_down_ = true;
   discovery_.reset();
   health_->stop();
+  outlier_timer_->cancel();
   // Nobody will acknowledge anything any more: answer the waiting admin commands first.
   while (!applied_waiters_.empty()) {
     auto then = std::move(applied_waiters_.front().second);
     applied_waiters_.pop_front();
     then();
   }
-  admin_socket_.reset();
+  launcher_.reset();  // an upgrade under way is abandoned (the child is killed)
+  for (auto& waiter : std::exchange(upgrade_waiters_, {})) {
+    waiter(admin::commandError("failed", "baton is stopping"));
+  }
+  // After an upgrade the socket file is the new process's; this session list (the `upgrade`
+  // command's own session among it) stays until the loop ends.
+  if (!upgraded_away_) admin_socket_.reset();
   admin_.reset();
   std::fprintf(stderr, "baton: draining (up to %lld ms)\n",
                static_cast<long long>(config_->timeouts.drain.count()));
@@ -694,6 +825,7 @@ void Server::status(std::function<void(admin::EdgeStatus)> done) {
     for (const auto& listener : listeners_) bound.push_back({&listener.spec, listener.bound});
     fillEdgeStatus(*snapshot_, overrides_, bound, reports, status);
     health_->fillStatus(status);
+    outliers_.fillStatus(status, health::OutlierDetector::Clock::now());
     done(std::move(status));
   });
 }
@@ -854,6 +986,125 @@ void Server::whenApplied(std::function<void()> then) {
     return;
   }
   applied_waiters_.emplace_back(latest, std::move(then));
+}
+
+// ---- Binary upgrade --------------------------------------------------------------------------
+
+std::vector<upgrade::SocketRecord> Server::socketsToHand() const {
+  std::vector<upgrade::SocketRecord> out;
+  for (const auto& listener : listeners_) {
+    for (size_t i = 0; i < listener.per_worker.size(); ++i) {
+      out.push_back(upgrade::SocketRecord{listener.spec.name, listener.spec.address, listener.bound,
+                                          static_cast<uint32_t>(i), listener.per_worker[i].fd});
+    }
+  }
+  return out;
+}
+
+void Server::upgrade(std::string_view binary, std::function<void(admin::CommandResult)> done) {
+  if (shutting_down_) return done(admin::commandError("failed", "baton is stopping"));
+  if (!live_) {
+    return done(admin::commandError("failed", "this process is still taking over from the last"));
+  }
+  if (launcher_) {  // one upgrade at a time: a second request waits for the same outcome
+    upgrade_waiters_.push_back(std::move(done));
+    return;
+  }
+  upgrade::LaunchSpec spec;
+  spec.binary = binary.empty() ? options_.binary : std::string(binary);
+  spec.args = options_.args;
+  spec.keep_fds = {options_.ready_fd};
+  spec.ready_deadline = kUpgradeReadyDeadline;
+  upgrade::UpgradeLauncher::Callbacks callbacks;
+  // Posted: the launcher is destroyed by what follows, not from inside its own callback.
+  callbacks.on_ready = [this](pid_t pid) { loop_.post([this, pid] { onUpgradeReady(pid); }); };
+  callbacks.on_failed = [this](std::string why) {
+    loop_.post([this, why = std::move(why)] { onUpgradeFailed(why); });
+  };
+  std::fprintf(stderr, "baton: upgrade: starting %s\n", spec.binary.c_str());
+  auto launched =
+      upgrade::UpgradeLauncher::start(loop_, spec, socketsToHand(), overrides_.serialize(),
+                                      upgrade_generation_ + 1, std::move(callbacks));
+  upgrade_waiters_.push_back(std::move(done));
+  if (!launched) {
+    onUpgradeFailed(launched.error().detail);
+    return;
+  }
+  launcher_ = std::move(*launched);
+}
+
+void Server::onUpgradeReady(pid_t pid) {
+  if (!launcher_ || shutting_down_) return;
+  // Let go of the admin endpoints for the new process: the HTTP listener closes; the socket
+  // file goes (this process's sessions, the asking one included, stay until it exits).
+  admin_.reset();
+  if (admin_socket_) ::unlink(file_config_->admin.socket_path.c_str());
+  launcher_->go();
+  launcher_.reset();
+  std::fprintf(stderr, "baton: upgrade: pid %d serves; draining\n", static_cast<int>(pid));
+  report("{\"event\":\"handed_over\",\"pid\":" + std::to_string(getpid()) +
+         ",\"new_pid\":" + std::to_string(pid) + "}");
+  finishUpgrade("upgraded: pid " + std::to_string(pid) + " serves (upgrade generation " +
+                std::to_string(upgrade_generation_ + 1) + "), pid " + std::to_string(getpid()) +
+                " drains");
+  upgraded_away_ = true;
+  shutdown();
+}
+
+void Server::onUpgradeFailed(const std::string& why) {
+  launcher_.reset();
+  std::fprintf(stderr, "baton: upgrade failed, this process keeps serving: %s\n", why.c_str());
+  report("{\"event\":\"upgrade_failed\",\"pid\":" + std::to_string(getpid()) + ",\"error\":\"" +
+         jsonEscape(why) + "\"}");
+  finishUpgrade(admin::commandError("failed", why));
+}
+
+void Server::finishUpgrade(const admin::CommandResult& result) {
+  for (auto& waiter : std::exchange(upgrade_waiters_, {})) waiter(result);
+}
+
+void Server::goLive() {
+  if (live_) return;
+  live_ = true;
+  live_timer_->cancel();
+  // Sockets of listeners this config does not have (or discovery has not brought back).
+  if (const size_t dropped = inherited_.closeAll(); dropped > 0) {
+    std::fprintf(stderr, "baton: upgrade: closed %zu inherited socket(s) no listener uses\n",
+                 dropped);
+  }
+  for (auto& worker : workers_) worker->startAccepting();
+  auto sent = upgrade::sendFrame(options_.upgrade_fd, upgrade::kReady, std::to_string(getpid()));
+  if (!sent) {
+    // The old process is gone: nobody holds the admin endpoints any more.
+    std::fprintf(stderr, "baton: upgrade: %s\n", sent.error().detail.c_str());
+    onGo();
+    return;
+  }
+  go_watcher_ = std::make_unique<upgrade::FrameWatcher>(
+      loop_, options_.upgrade_fd,
+      // Any outcome (go, EOF: the old one died) means the admin endpoints are free.
+      [this](core::Result<upgrade::Frame>) { loop_.post([this] { onGo(); }); });
+}
+
+void Server::onGo() {
+  if (options_.upgrade_fd < 0) return;
+  go_watcher_.reset();
+  ::close(options_.upgrade_fd);
+  options_.upgrade_fd = -1;
+  if (auto started = startAdmin(); !started) {
+    std::fprintf(stderr, "baton: upgrade: %s\n", started.error().detail.c_str());
+  }
+  if (auto started = startAdminSocket(); !started) {
+    std::fprintf(stderr, "baton: upgrade: %s\n", started.error().detail.c_str());
+  }
+  std::fprintf(stderr, "baton: upgrade: pid %d serves (upgrade generation %llu)\n",
+               static_cast<int>(getpid()), static_cast<unsigned long long>(upgrade_generation_));
+  report("{\"event\":\"upgraded\",\"generation\":" + std::to_string(snapshot_->generation) +
+         ",\"pid\":" + std::to_string(getpid()) +
+         ",\"upgrade_generation\":" + std::to_string(upgrade_generation_) +
+         ",\"workers\":" + std::to_string(worker_count_) + ",\"listeners\":" + listenersJson() +
+         (admin_ ? ",\"admin\":\"" + admin_->boundAddress() + "\"" : std::string()) + "}");
+  upgrade::notifySystemd("MAINPID=" + std::to_string(getpid()) + "\nREADY=1");
 }
 
 }  // namespace baton::proxy

@@ -23,10 +23,12 @@
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/health/health_checker.h"
+#include "proxy/health/outlier_detector.h"
 #include "proxy/pin_manifests.h"
 #include "proxy/pin_tracker.h"
 #include "proxy/snapshot.h"
 #include "proxy/tls_manager.h"
+#include "proxy/upgrade/upgrade_handoff.h"
 #include "proxy/worker.h"
 
 struct event;
@@ -42,6 +44,13 @@ struct ServerOptions {
   // every reload, so a reload never loses them.
   std::function<void(conf::ConfigSpec&)> overrides;
   std::string self_app_id;  // Marathon app id baton runs as (never exposed); "" = none
+  // Binary upgrade (proxy/upgrade): the binary resolved at start (/proc/self/exe, so a new
+  // binary installed at the same path is what an upgrade runs), the arguments to run it with
+  // (argv[1..] without --upgrade-fd), and --upgrade-fd: set, this process is the new one of an
+  // upgrade and takes its sockets and operator state from the old one over that descriptor.
+  std::string binary;
+  std::vector<std::string> args;
+  int upgrade_fd = -1;
 };
 
 class Server : public admin::AdminService {
@@ -69,6 +78,11 @@ class Server : public admin::AdminService {
     std::vector<WorkerListener> per_worker;
   };
   core::Result<OpenListener> openListener(const conf::ListenerSpec& spec);
+  // New process of an upgrade: the old process's sockets of that listener (the same kernel
+  // sockets, so their accept queues carry over); a socket is opened for each worker beyond them,
+  // and a socket beyond the worker count is kept and served by worker (index % workers).
+  core::Result<OpenListener> adoptListener(const conf::ListenerSpec& spec,
+                                           std::vector<upgrade::SocketRecord> taken);
   static void closeSockets(const OpenListener& listener);
   std::string listenersJson() const;
   // Diffs the running listeners against `next`: opens added ones (all or nothing), and fills
@@ -102,6 +116,12 @@ class Server : public admin::AdminService {
   // A verdict flipped: the base snapshot with the operator overrides and the new verdicts, as a
   // new generation (coalesced: several flips in one loop pass publish once).
   void publishHealth();
+  // Health verdicts and outlier ejections share one coalesced publish ("health").
+  void requestHealthPublish();
+  // A worker's outlier report (posted to the loop); the timer ending ejections.
+  void onOutlierReport(const health::OutlierReport& report);
+  void expireOutliers();
+  void armOutlierTimer();
   void publishPins();
   void gatherReports(std::function<void(std::vector<WorkerReport>)> done);
   // The cluster named `cluster` in the effective snapshot and the canonical name of its host
@@ -127,6 +147,18 @@ class Server : public admin::AdminService {
   admin::CommandResult setLogLevel(std::string_view level) override;
   admin::CommandResult setGroupCdnVersion(std::string_view group, std::string_view id) override;
   void whenApplied(std::function<void()> then) override;
+  // ---- Binary upgrade (README "Upgrading the binary"), control thread ----
+  // Old process: `batonctl upgrade`, SIGUSR2. Starts the new process and answers once it
+  // serves (then this one drains) or has failed (then this one keeps serving).
+  void upgrade(std::string_view binary, std::function<void(admin::CommandResult)> done) override;
+  void onUpgradeReady(pid_t pid);
+  void onUpgradeFailed(const std::string& why);
+  void finishUpgrade(const admin::CommandResult& result);
+  std::vector<upgrade::SocketRecord> socketsToHand() const;
+  // New process: the first Marathon sync is served (or kFirstSyncWait passed): accept, tell the
+  // old process; onGo() when it has let go of the admin endpoints.
+  void goLive();
+  void onGo();
   void shutdown();
   void onWorkerStopped();
   void onWorkerApplied(uint32_t worker, uint64_t generation);
@@ -160,6 +192,20 @@ class Server : public admin::AdminService {
   std::unique_ptr<PinManifests> manifests_;  // BATON_PIN_MANIFEST fetches
   std::unique_ptr<health::HealthChecker> health_;  // active health checks (probe timers)
   bool health_publish_pending_ = false;
+  // Binary upgrade. New process: the inherited sockets not yet taken by a listener, whether the
+  // workers accept yet, the wait for the first sync and for the old process's go.
+  upgrade::InheritedSockets inherited_;
+  uint64_t upgrade_generation_ = 0;  // 0: started fresh; n: the n-th process of a chain
+  bool live_ = true;
+  std::unique_ptr<core::Timer> live_timer_;
+  std::unique_ptr<upgrade::FrameWatcher> go_watcher_;
+  // Old process: the running upgrade, the admin commands waiting for its outcome, and whether
+  // this process is draining because a new one took over.
+  std::unique_ptr<upgrade::UpgradeLauncher> launcher_;
+  std::vector<std::function<void(admin::CommandResult)>> upgrade_waiters_;
+  bool upgraded_away_ = false;
+  health::OutlierDetector outliers_;            // passive outlier ejection (control thread)
+  std::unique_ptr<core::Timer> outlier_timer_;  // the next ejection's end -> expireOutliers
   std::vector<OpenListener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<event*> signal_events_;

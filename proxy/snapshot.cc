@@ -43,7 +43,10 @@ core::Result<std::vector<std::shared_ptr<const upstream::Cluster>>> buildCluster
       clusters.push_back(previous->clusters[same->second]);
       continue;
     }
-    auto cluster = upstream::Cluster::create(cluster_spec);
+    // A changed cluster keeps counting what its predecessor has in flight (circuit breaking).
+    std::shared_ptr<upstream::ClusterLoad> load;
+    if (same != reusable.end()) load = previous->clusters[same->second]->load();
+    auto cluster = upstream::Cluster::create(cluster_spec, std::move(load));
     if (!cluster) return core::fail(std::move(cluster.error()));
     clusters.push_back(std::move(*cluster));
   }

@@ -66,6 +66,8 @@ void Stream::onRequestHead(http1::RequestHead&& head) {
     failStream(std::move(routed.error()));
     return;
   }
+  const upstream::Cluster& cluster = *snapshot_->clusters[route_->cluster_index];
+  if (!admit(request_slot_, upstream::LoadKind::Requests, cluster.limits().max_requests)) return;
   sink_.setRequestBodyLimit(route_->body_limit);
   sink_.setRequestBodyIdle(body_idle_timeout_);
   // Hold the body in the client's socket until an upstream connection can take it.
@@ -191,6 +193,11 @@ void Stream::prepareUpstreamSide() {
   if (t.upstream_connect) connect_timeout_ = *t.upstream_connect;
   if (t.upstream_first_byte) first_byte_timeout_ = *t.upstream_first_byte;
   if (t.body_idle) body_idle_timeout_ = *t.body_idle;
+  const conf::TimeoutOverrides& r = route_->timeouts;
+  if (r.upstream_connect) connect_timeout_ = *r.upstream_connect;
+  if (r.upstream_first_byte) first_byte_timeout_ = *r.upstream_first_byte;
+  if (r.body_idle) body_idle_timeout_ = *r.body_idle;
+  prepareRetries(*cluster);
   if (cluster->policy() == conf::LbPolicyKind::SourceHash) {
     pick_context_.client_hash =
         upstream::hashClientAddress(reinterpret_cast<const sockaddr*>(&info_.peer));
@@ -274,14 +281,20 @@ void Stream::rewriteResponseHeaders(http1::HeaderList& headers) const {
 void Stream::pickAndConnect() {
   const auto& cluster = snapshot_->clusters[route_->cluster_index];
   const upstream::Host* host =
-      tried_.size() < cluster->connectAttempts() ? pickHost(*cluster) : nullptr;
+      connect_failures_ < cluster->connectAttempts() ? pickHost(*cluster) : nullptr;
   if (host == nullptr) {
-    ErrorCode code = tried_.size() == 0 ? ErrorCode::NoHealthyHost : last_connect_error_;
+    ErrorCode code = connect_failures_ == 0 ? ErrorCode::NoHealthyHost : last_connect_error_;
     if (code == ErrorCode::NoHealthyHost && cluster_stats_) ++cluster_stats_->no_host;
     failStream(Error::upstream(code, false, "no upstream host left to try"));
     return;
   }
-  if (tried_.size() > 0 && cluster_stats_) ++cluster_stats_->retries;
+  if (connect_failures_ > 0 && cluster_stats_) ++cluster_stats_->retries;
+  connectTo(*host);
+}
+
+void Stream::connectTo(const upstream::Host& host_ref) {
+  const auto& cluster = snapshot_->clusters[route_->cluster_index];
+  const upstream::Host* host = &host_ref;
   host_picked_ = host;
   host_stats_ =
       StatsRef<HostRuntime>(worker_.hostRuntime(*snapshot_, route_->cluster_index, *host));
@@ -305,8 +318,13 @@ void Stream::pickAndConnect() {
 }
 
 void Stream::connectFresh() {
+  const conf::CircuitLimitsSpec& limits = snapshot_->clusters[route_->cluster_index]->limits();
+  if (!admit(pending_slot_, upstream::LoadKind::Pending, limits.max_pending)) return;
+  upstream::LoadSlot connection;
+  if (!admit(connection, upstream::LoadKind::Connections, limits.max_connections)) return;
   upstream_ = UpstreamConnection::connect(worker_.loop(), *host_picked_,
                                           snapshot_->config->limits.buffer_high_watermark, this);
+  upstream_->holdSlot(std::move(connection));
   if (upstream_->dead()) {
     onConnectFailure(Error::upstream(ErrorCode::UpstreamConnectFailed, true, "connect failed"));
     return;
@@ -332,6 +350,7 @@ void Stream::connectH2(const upstream::Cluster& cluster) {
     onUpstreamConnected();
     return;
   }
+  if (!admit(pending_slot_, upstream::LoadKind::Pending, cluster.limits().max_pending)) return;
   connect_timer_.arm(connect_timeout_);
 }
 
@@ -341,7 +360,9 @@ void Stream::onConnectFailure(Error error) {
                             ? ErrorCode::UpstreamConnectTimeout
                             : ErrorCode::UpstreamConnectFailed;
   if (host_picked_ != nullptr) tried_.add(host_picked_->index);
+  ++connect_failures_;
   if (host_stats_) ++host_stats_->connect_failures;
+  worker_.outliers().record(host_stats_, health::OutlierEvent::ConnectFailure);
   releaseUpstream(false);
   pickAndConnect();
 }
@@ -350,6 +371,7 @@ void Stream::onConnectFailure(Error error) {
 
 void Stream::onUpstreamConnected() {
   connect_timer_.cancel();
+  pending_slot_.reset();
   if (!counted_on_host_) {
     lb_->onRequestStart(*host_picked_);
     counted_on_host_ = true;
@@ -428,6 +450,9 @@ void Stream::startRequestBody() {
     // baton answers the expectation itself (Expect is not forwarded): the client may send now.
     sink_.sendInformational(100, {});
   }
+  // A re-send: the body so far goes again (the first attempt starts before any body byte is
+  // read, the client's body waiting in its socket until the upstream is connected).
+  if (!replay_body_.empty()) forwardBody(replay_body_.data(), replay_body_.size());
   sink_.resumeRequestBody();
   if (request_complete_ && !request_body_done_upstream_) onRequestComplete();
 }
@@ -444,27 +469,30 @@ void Stream::onRequestBody(const char* data, size_t len) {
     return;
   }
   touchBodyIdle();
-  size_t pending = 0;
-  if (h2_ != nullptr) {
-    h2_->sendBody(data, len);
-    pending = h2_->pendingOutput();
-  } else if (request_.chunked) {
-    std::string header;
-    http1::appendChunkHeader(len, header);
-    upstream_->send(header);
-    upstream_->send(data, len);
-    upstream_->send("\r\n", 2);
-    pending = upstream_->pendingOutput();
-  } else {
-    upstream_->send(data, len);
-    pending = upstream_->pendingOutput();
-  }
+  keepForReplay(data, len);
+  forwardBody(data, len);
+  const size_t pending = h2_ != nullptr ? h2_->pendingOutput() : upstream_->pendingOutput();
   if (pending > snapshot_->config->limits.buffer_high_watermark) {
     downstream_paused_ = true;
     sink_.pauseRequestBody();
     // The upstream must take the body within body_idle, or the request fails (504): an
     // upstream that stops reading must not hold the client forever.
     if (!response_first_byte_) response_timer_.arm(body_idle_timeout_);
+  }
+}
+
+// Body bytes to the upstream as its framing needs (HTTP/2 DATA, HTTP/1.1 chunks or as is).
+void Stream::forwardBody(const char* data, size_t len) {
+  if (h2_ != nullptr) {
+    h2_->sendBody(data, len);
+  } else if (request_.chunked) {
+    std::string header;
+    http1::appendChunkHeader(len, header);
+    upstream_->send(header);
+    upstream_->send(data, len);
+    upstream_->send("\r\n", 2);
+  } else {
+    upstream_->send(data, len);
   }
 }
 
@@ -520,6 +548,15 @@ void Stream::onUpstreamHead(http1::ResponseHead&& head) {
   if (pin_ && pin_->retryAfter(head.status)) {
     discardForRetry();
     return;
+  }
+  worker_.outliers().recordStatus(host_stats_, head.status);
+  if (retry_policy_ != nullptr && std::binary_search(retry_policy_->statuses.begin(),
+                                                     retry_policy_->statuses.end(), head.status)) {
+    resend_host_ = resendTarget();
+    if (resend_host_ != nullptr) {
+      discardForRetry();  // then afterDiscard: the same request to resend_host_
+      return;
+    }
   }
   status_ = head.status;
   http1::HeaderList headers;
@@ -610,7 +647,7 @@ void Stream::onTunnelEnd(Tunnel::End end) {
   if (done_) return;
   endTunnel();
   // An HTTP/2 stream that did not end cleanly is reset (a WebSocket cut, not closed).
-  if (stream_tunnel_ != nullptr && end != Tunnel::End::Eof) sink_.abortResponse();
+  if (stream_tunnel_ != nullptr && end != Tunnel::End::Eof) abortSink();
   ErrorCode outcome = ErrorCode::Ok;
   switch (end) {
     case Tunnel::End::Eof:
@@ -659,7 +696,7 @@ void Stream::onUpstreamBody(const char* data, size_t len) {
     discarded_bytes_ += len;
     // A miss's body is a small error page; a large one is not worth reading to keep the
     // connection: close it and go on.
-    if (discarded_bytes_ > kMaxDiscardedMissBytes) retryNextVersion(false);
+    if (discarded_bytes_ > kMaxDiscardedMissBytes) afterDiscard(false);
     return;
   }
   bytes_out_ += len;
@@ -702,7 +739,7 @@ void Stream::onUpstreamTrailers(http1::HeaderList&& trailers) {
 void Stream::onUpstreamComplete() {
   if (done_) return;
   if (discarding_) {
-    retryNextVersion(true);
+    afterDiscard(true);
     return;
   }
   if (response_trailers_.empty()) {
@@ -716,7 +753,7 @@ void Stream::onUpstreamComplete() {
 void Stream::onUpstreamError(Error error) {
   if (done_) return;
   if (discarding_) {
-    retryNextVersion(false);  // the miss was already answered: the next version still may
+    afterDiscard(false);  // the miss was already answered: the next version still may
     return;
   }
   if (!head_sent_) {
@@ -727,7 +764,7 @@ void Stream::onUpstreamError(Error error) {
     // HTTP/2: a stream the backend never processed (refused, above a GOAWAY's last stream id)
     // goes to another host, as a connect failure, when nothing of the request body was taken
     // from the client yet and no response byte came.
-    if (error.retryable && bytes_in_ == 0 && !response_first_byte_) {
+    if (error.retryable && (bytes_in_ == 0 || bodyReplayable()) && !response_first_byte_) {
       head_sent_ = false;
       request_body_done_upstream_ = false;
       response_timer_.cancel();
@@ -735,10 +772,7 @@ void Stream::onUpstreamError(Error error) {
       onConnectFailure(std::move(error));
       return;
     }
-    failStream(std::move(error));
-    return;
-  }
-  if (canRetryOnFreshConnection(error)) {
+  } else if (canRetryOnFreshConnection(error)) {
     // A pooled connection the upstream had closed (keep-alive race): nothing of this request
     // reached a handler, so send it again on a new connection to the same host.
     retried_fresh_ = true;
@@ -749,7 +783,108 @@ void Stream::onUpstreamError(Error error) {
     connectFresh();
     return;
   }
+  if (!response_first_byte_) worker_.outliers().record(host_stats_, health::OutlierEvent::Reset);
+  if (error.code == ErrorCode::UpstreamReset && !response_first_byte_ && retry_policy_ != nullptr &&
+      retry_policy_->on_reset) {
+    if (const upstream::Host* next = resendTarget()) {
+      resendTo(*next, false);
+      return;
+    }
+  }
   failStream(std::move(error));
+}
+
+// ---- Retries of a request that reached a host, circuit breaking -----------------------------
+
+// The route's policy, else the cluster's. Every request counts toward the cluster's retry
+// budget; only idempotent requests may ever be re-sent (a WebSocket never is).
+void Stream::prepareRetries(const upstream::Cluster& cluster) {
+  if (cluster_stats_)
+    cluster_stats_->retry_budget.onRequest(started_steady_, cluster.retryBudget());
+  const conf::RetryPolicySpec& policy = route_->retry ? *route_->retry : cluster.retryPolicy();
+  if (policy.retries == 0 || (!policy.on_reset && policy.statuses.empty())) return;
+  if (!isIdempotent(request_.method) || request_.upgrade || request_.extended_connect) return;
+  retry_policy_ = &policy;
+}
+
+// Nothing of the response was relayed, the whole body is here to send again, and the policy
+// has re-sends left.
+bool Stream::mayResend() const {
+  return retry_policy_ != nullptr && resends_ < retry_policy_->retries && !response_started_ &&
+         !websocket_ && request_complete_ && replay_complete_ && host_picked_ != nullptr &&
+         bytes_in_ == replay_body_.size();
+}
+
+// No body, or all of it received and kept (the stale keep-alive and refused-stream re-sends).
+bool Stream::bodyReplayable() const {
+  if (!request_.hasBody()) return true;
+  return retry_policy_ != nullptr && request_complete_ && replay_complete_ &&
+         bytes_in_ == replay_body_.size();
+}
+
+// Another host for a re-send (never the one that just failed), if the budget allows one.
+const upstream::Host* Stream::resendTarget() {
+  if (!mayResend()) return nullptr;
+  const upstream::Cluster& cluster = *snapshot_->clusters[route_->cluster_index];
+  if (!tried_.contains(host_picked_->index)) tried_.add(host_picked_->index);
+  const upstream::Host* next = pickHost(cluster);
+  if (next == nullptr || !cluster_stats_) return nullptr;
+  if (!cluster_stats_->retry_budget.tryRetry(std::chrono::steady_clock::now(),
+                                             cluster.retryBudget())) {
+    ++cluster_stats_->resilience.budget_exhausted;
+    return nullptr;
+  }
+  return next;
+}
+
+void Stream::resendTo(const upstream::Host& host, bool reusable) {
+  ++resends_;
+  ++cluster_stats_->resilience.resent;
+  response_timer_.cancel();
+  releaseUpstream(reusable);
+  head_sent_ = false;
+  request_body_done_upstream_ = false;
+  response_first_byte_ = false;
+  retried_fresh_ = false;
+  connectTo(host);
+}
+
+// Body bytes kept for a re-send while they fit the policy's replay_buffer; past it the request
+// can no longer be re-sent and the copy is dropped.
+void Stream::keepForReplay(const char* data, size_t len) {
+  if (retry_policy_ == nullptr || !replay_complete_) return;
+  if (replay_body_.size() + len > retry_policy_->replay_buffer) {
+    replay_complete_ = false;
+    std::string().swap(replay_body_);
+    return;
+  }
+  replay_body_.append(data, len);
+}
+
+// Takes one unit of a cluster limit for this request (or its connection); at the limit the
+// request is answered 503 at once: nothing was sent, and waiting would only pile up more.
+bool Stream::admit(upstream::LoadSlot& slot, upstream::LoadKind kind, uint32_t limit) {
+  if (slot.acquire(snapshot_->clusters[route_->cluster_index]->load(), kind, limit)) return true;
+  overflow(kind);
+  return false;
+}
+
+void Stream::overflow(upstream::LoadKind kind) {
+  if (cluster_stats_) ++cluster_stats_->resilience.overflow[static_cast<size_t>(kind)];
+  failStream(Error::upstream(ErrorCode::UpstreamOverflow, false,
+                             "cluster at " + std::string(upstream::loadLimitName(kind))));
+}
+
+// A discarded answer was read (or cut): a retried status goes to the host chosen for it, an
+// asset miss to the next version.
+void Stream::afterDiscard(bool reusable) {
+  if (resend_host_ != nullptr) {
+    discarding_ = false;
+    const upstream::Host* next = std::exchange(resend_host_, nullptr);
+    resendTo(*next, reusable && upstream_ != nullptr && upstream_->reusable());
+    return;
+  }
+  retryNextVersion(reusable);
 }
 
 // ---- Asset pinning: a miss goes to the next version ------------------------------------------
@@ -780,7 +915,7 @@ bool Stream::canRetryOnFreshConnection(const Error& error) const {
   // before any byte of this response. A fresh connection failing, or a malformed answer, is a
   // real upstream fault and is never sent twice.
   return error.code == ErrorCode::UpstreamReset && !retried_fresh_ && upstream_ != nullptr &&
-         upstream_->reused() && !response_first_byte_ && !request_.hasBody() &&
+         upstream_->reused() && !response_first_byte_ && bodyReplayable() &&
          isIdempotent(request_.method);
 }
 
@@ -797,6 +932,9 @@ void Stream::onResponseTimer() {
     }
     failStream(Error::downstream(ErrorCode::DownstreamWriteTimeout, "client stopped reading"));
     return;
+  }
+  if (!response_first_byte_ && request_complete_) {
+    worker_.outliers().record(host_stats_, health::OutlierEvent::Reset);  // hung before a byte
   }
   const char* what = response_first_byte_ ? "upstream body idle"
                      : request_complete_  ? "upstream first byte"
@@ -826,7 +964,7 @@ void Stream::failStream(Error error) {
     endTunnel();  // the 101 went out: nothing to answer, the connection just closes
   } else if (response_started_) {
     endTunnel();  // an HTTP/2 WebSocket's tunnel (if any) stops; the stream is reset
-    sink_.abortResponse();
+    abortSink();
   } else {
     status_ = 0;  // set by the sink's local reply; recorded below from the table
     sink_.sendLocalReply(error.code, request_id_, reply_headers_);
@@ -836,6 +974,7 @@ void Stream::failStream(Error error) {
 
 void Stream::finish(ErrorCode outcome) {
   done_ = true;
+  request_slot_.reset();
   connect_timer_.cancel();
   response_timer_.cancel();
   bool clean = outcome == ErrorCode::Ok && request_body_done_upstream_;
@@ -845,9 +984,17 @@ void Stream::finish(ErrorCode outcome) {
   sink_.onStreamDone();
 }
 
+// The sink closes (HTTP/1) or resets (HTTP/2) on an abort and tells the stream its client is
+// gone: the stream is ending on its own error then, which is the one logged and counted.
+void Stream::abortSink() {
+  aborting_ = true;
+  sink_.abortResponse();
+}
+
 void Stream::onDownstreamGone(ErrorCode why) {
-  if (done_) return;
+  if (done_ || aborting_) return;
   done_ = true;
+  request_slot_.reset();
   endTunnel();
   connect_timer_.cancel();
   response_timer_.cancel();
@@ -857,6 +1004,7 @@ void Stream::onDownstreamGone(ErrorCode why) {
 }
 
 void Stream::releaseUpstream(bool reusable) {
+  pending_slot_.reset();
   if (counted_on_host_) {
     lb_->onRequestEnd(*host_picked_);
     counted_on_host_ = false;

@@ -174,6 +174,7 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   void startRequestBody();
   void finishResponse();
   void failStream(core::Error error);
+  void abortSink();
   void finish(core::ErrorCode outcome);
   void releaseUpstream(bool reusable);
   void logRequest(core::ErrorCode outcome);
@@ -183,6 +184,21 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   void touchBodyIdle();
   bool canRetryOnFreshConnection(const core::Error& error) const;
   void connectFresh();
+  void connectTo(const upstream::Host& host);
+
+  // Retries of a request that reached a host (issue 8; conf::RetryPolicySpec): after a reset
+  // before any response byte, or a status the policy names, an idempotent request whose body
+  // is all in replay_body_ goes to another host, within the cluster's retry budget.
+  void prepareRetries(const upstream::Cluster& cluster);
+  const upstream::Host* resendTarget();
+  bool mayResend() const;
+  bool bodyReplayable() const;
+  void resendTo(const upstream::Host& host, bool reusable);
+  void keepForReplay(const char* data, size_t len);
+  void forwardBody(const char* data, size_t len);
+  // Circuit breaking: false (the request answered 503 UpstreamOverflow) at a cluster limit.
+  bool admit(upstream::LoadSlot& slot, upstream::LoadKind kind, uint32_t limit);
+  void overflow(upstream::LoadKind kind);
   void onResponseTimer();
 
   // Asset pinning (pinned_request.h): the version is chosen when routed; a 404/410 miss of an
@@ -192,6 +208,7 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   const routing::pin::ClassifyRules& pinRules() const;
   const upstream::Host* pickPinnedFallback(const upstream::Cluster& cluster);
   void discardForRetry();
+  void afterDiscard(bool reusable);
   void retryNextVersion(bool reusable);
 
   // UpstreamConnection::Handler
@@ -266,6 +283,7 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   bool retried_fresh_ = false;
   size_t buffered_at_check_ = 0;  // response bytes queued to the client at the last timer check
   bool done_ = false;
+  bool aborting_ = false;  // abortSink() is running: the sink's onDownstreamGone is ours
   // A WebSocket upgrade forwarded as such (route allows it, sink can tunnel); after the 101 the
   // tunnel splices the client's transport (the sink's) with the upstream socket we then own.
   bool websocket_ = false;
@@ -277,12 +295,25 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   std::unique_ptr<StreamTunnel> stream_tunnel_;
   bool tunnel_counted_ = false;  // its bytes are in bytes_in_ / bytes_out_
   core::ErrorCode last_connect_error_ = core::ErrorCode::UpstreamConnectFailed;
+  uint32_t connect_failures_ = 0;  // bounded by the cluster's connect_attempts
+
+  // Retries (see prepareRetries): the routed policy (null: the request is never re-sent), the
+  // request body kept while it fits, whether it all did, the re-sends so far, and the host a
+  // retried status goes to once its body has been read.
+  const conf::RetryPolicySpec* retry_policy_ = nullptr;
+  std::string replay_body_;
+  bool replay_complete_ = true;  // every body byte received is in replay_body_
+  uint32_t resends_ = 0;
+  const upstream::Host* resend_host_ = nullptr;
+  // Circuit breaking: the request's units of the cluster's max_requests and max_pending.
+  upstream::LoadSlot request_slot_;
+  upstream::LoadSlot pending_slot_;
 
   // Asset pinning: the routed cluster's pin state (null: unpinned), and the request's decisions
   // while its group is active.
   const PinGroupState* pin_group_ = nullptr;
   std::optional<PinnedRequest> pin_;
-  bool discarding_ = false;  // reading a miss to its end before trying the next version
+  bool discarding_ = false;  // reading a miss (or a retried status) to its end, then retrying
   size_t discarded_bytes_ = 0;
 };
 

@@ -68,6 +68,20 @@ struct Http2Counters {
   }
 };
 
+// A cluster's retries beyond connect failures, and its circuit breaking (issue 8).
+struct ResilienceCounters {
+  uint64_t resent = 0;            // requests sent again after a reset or a retried status
+  uint64_t budget_exhausted = 0;  // re-sends the retry budget refused (the failure was answered)
+  // Requests answered 503 at once, by limit: max_connections, max_pending, max_requests.
+  std::array<uint64_t, 3> overflow{};
+
+  void merge(const ResilienceCounters& o) {
+    resent += o.resent;
+    budget_exhausted += o.budget_exhausted;
+    for (size_t i = 0; i < overflow.size(); ++i) overflow[i] += o.overflow[i];
+  }
+};
+
 struct TrafficCounters {
   std::array<uint64_t, kStatusClasses> requests{};
   uint64_t bytes_in = 0;   // request body bytes from clients

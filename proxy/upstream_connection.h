@@ -13,6 +13,7 @@
 #include "proxy/core/event_loop.h"
 #include "proxy/core/transport.h"
 #include "proxy/http1/client_codec.h"
+#include "upstream/circuit_breaker.h"
 #include "upstream/cluster.h"
 
 namespace baton::proxy {
@@ -83,6 +84,10 @@ class UpstreamConnection : public core::Deletable,
   void parkIdle(std::function<void()> on_dead);
   bool dead() const { return dead_; }
 
+  // Circuit breaking: the cluster's max_connections unit, held while the connection is open
+  // (idle in the pool too) and returned when it is destroyed.
+  void holdSlot(upstream::LoadSlot slot) { slot_ = std::move(slot); }
+
  private:
   explicit UpstreamConnection(std::string pool_key);
   void readInput();
@@ -114,6 +119,7 @@ class UpstreamConnection : public core::Deletable,
   bool reading_paused_ = false;
   bool eof_seen_ = false;
   bool dead_ = false;
+  upstream::LoadSlot slot_;
 };
 
 }  // namespace baton::proxy

@@ -56,6 +56,7 @@ Worker::Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPt
   indexClusters();
   std::vector<HostRuntime*> left_active;
   if (snapshot_) stats_.attach(*snapshot_, left_active);
+  configureOutliers();
   host_drain_timer_ = std::make_unique<core::Timer>(loop_, [this] { cutOverdueDrains(); });
   overload_timer_ = std::make_unique<core::Timer>(loop_, [this] { pollOverload(); });
   for (auto& spec : listeners) addListener(std::move(spec));
@@ -104,11 +105,11 @@ void Worker::addListener(WorkerListener spec) {
   ListenerSlot* raw = slot.get();
   slot->resume_timer = std::make_unique<core::Timer>(loop_, [raw] {
     // Under overload the listener stays off: setOverloaded(false) turns it back on.
-    if (raw->listener != nullptr && !raw->worker->overloaded_) {
+    if (raw->listener != nullptr && !raw->worker->overloaded_ && !raw->worker->accepting_held_) {
       evconnlistener_enable(raw->listener);
     }
   });
-  if (overloaded_) evconnlistener_disable(slot->listener);
+  if (overloaded_ || accepting_held_) evconnlistener_disable(slot->listener);
   stats_.listener(listeners_.emplace_back(std::move(slot))->spec.name);
 }
 
@@ -158,6 +159,7 @@ void Worker::applySnapshot(SnapshotPtr snapshot) {
   snapshot_ = std::move(snapshot);
   std::vector<HostRuntime*> left_active;
   stats_.attach(*snapshot_, left_active);
+  configureOutliers();
   if (!left_active.empty()) onHostsLeftActive(left_active);
   // Forget load balancers of clusters that left the snapshot; streams still using one hold it.
   std::erase_if(lbs_, [this](const auto& entry) {
@@ -213,6 +215,26 @@ void Worker::indexClusters() {
     auto spec = specs.find(name);
     cluster_index_.emplace(name, ClusterRef{i, spec == specs.end() ? nullptr : spec->second});
   }
+}
+
+// The hosts' outlier streaks take their cluster's thresholds and the host's recovering flag
+// from the snapshot just attached (streaks themselves are kept: they live in the runtimes).
+void Worker::configureOutliers() {
+  std::unordered_map<const upstream::Cluster*, std::shared_ptr<const upstream::Cluster>> now;
+  if (!snapshot_) return;
+  for (size_t c = 0; c < snapshot_->clusters.size(); ++c) {
+    const auto& cluster = snapshot_->clusters[c];
+    if (!outlier_configured_.contains(cluster.get())) {
+      for (const upstream::Host& host : cluster->hosts()) {
+        HostRuntime* runtime = stats_.host(static_cast<uint32_t>(c), host.index);
+        if (runtime == nullptr) continue;
+        if (runtime->cluster.empty()) runtime->cluster = cluster->name();
+        runtime->outlier.configure(cluster->outlier(), host.outlier_recovering);
+      }
+    }
+    now.emplace(cluster.get(), cluster);
+  }
+  outlier_configured_ = std::move(now);
 }
 
 void Worker::onHostsLeftActive(const std::vector<HostRuntime*>& hosts) {
@@ -376,7 +398,7 @@ void Worker::setOverloaded(bool on) {
                on ? "over the buffer budget: shedding" : "back under the buffer budget",
                static_cast<long long>(g_buffered.load(std::memory_order_relaxed)),
                static_cast<unsigned long long>(snapshot_->config->limits.buffer_budget));
-  if (!draining_) setListenersEnabled(!on);
+  if (!draining_ && !accepting_held_) setListenersEnabled(!on);
   // A connection may close itself from in here: iterate a copy and skip the departed.
   std::vector<ClientConnection*> conns;
   conns.reserve(connections_.size());
@@ -562,6 +584,18 @@ void Worker::collectStats(core::EventLoop& reply_to, std::function<void(WorkerRe
   loop_.post([this, &reply_to, reply = std::move(reply)]() mutable {
     reply_to.post(
         [report = statsReport(), reply = std::move(reply)]() mutable { reply(std::move(report)); });
+  });
+}
+
+void Worker::holdAccepting() {
+  accepting_held_ = true;
+  setListenersEnabled(false);
+}
+
+void Worker::startAccepting() {
+  loop_.post([this] {
+    accepting_held_ = false;
+    if (!draining_ && !overloaded_) setListenersEnabled(true);
   });
 }
 

@@ -17,6 +17,7 @@
 
 #include "proxy/core/event_loop.h"
 #include "proxy/core/transport.h"
+#include "proxy/health/outlier_reporter.h"
 #include "proxy/request_id.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"
@@ -66,6 +67,11 @@ class Worker {
   void reconfigure(SnapshotPtr snapshot, ListenerChanges changes);
   void drain(std::function<void()> on_stopped);
   void join();
+  // Binary upgrade, new process (proxy/upgrade): the listeners stay disabled until
+  // startAccepting(), so nothing is accepted before the process is fully initialised (first
+  // Marathon sync). holdAccepting() is called before start(); startAccepting() any time after.
+  void holdAccepting();
+  void startAccepting();
 
   // Worker thread only.
   uint32_t index() const { return index_; }
@@ -91,6 +97,11 @@ class Worker {
   // worker).
   static uint64_t processConnections();
   static int64_t processBufferedBytes();
+
+  // Passive outlier ejection: streams record each request's result here (worker thread); the
+  // server sets the sink, which posts reports to its loop, before start().
+  health::OutlierReporter& outliers() { return outliers_; }
+  void setOutlierSink(health::OutlierReporter::Sink sink) { outliers_.setSink(std::move(sink)); }
 
   // Worker thread: TCP-mode connections refused because the cluster is unknown or has no host.
   uint64_t tcpRefused() const { return tcp_refused_; }
@@ -130,6 +141,7 @@ class Worker {
   void onHostsLeftActive(const std::vector<HostRuntime*>& hosts);
   void cutOverdueDrains();
   void indexClusters();
+  void configureOutliers();
   void addListener(WorkerListener spec);
   void removeListener(int fd);
   void startDrain(std::function<void()> on_stopped);
@@ -185,11 +197,17 @@ class Worker {
     const conf::ClusterSpec* spec;  // in snapshot_->config (host names, timeouts, drain flags)
   };
   std::unordered_map<std::string, ClusterRef> cluster_index_;
+  health::OutlierReporter outliers_;
+  // The clusters whose hosts' streaks took their settings (held: the addresses stay unique), so
+  // a snapshot that shares a cluster object with the last one skips its hosts.
+  std::unordered_map<const upstream::Cluster*, std::shared_ptr<const upstream::Cluster>>
+      outlier_configured_;
   uint64_t tcp_refused_ = 0;
   std::unordered_set<std::string> tcp_refusal_logged_;  // log each listener's refusal once
   std::unordered_set<std::string> tls_refusal_logged_;
   std::thread thread_;
   bool draining_ = false;
+  bool accepting_held_ = false;  // holdAccepting() until startAccepting()
   std::function<void()> on_stopped_;
   std::unique_ptr<core::Timer> drain_timer_;
   std::unique_ptr<core::Timer> overload_timer_;  // polls the process buffer total

@@ -170,8 +170,13 @@ WorkerReport WorkerStats::report() const {
   }
   out.clusters.reserve(clusters_.size());
   for (const auto& [name, runtime] : clusters_) {
-    ClusterReport cluster{
-        name, runtime->present, runtime->traffic, runtime->no_host, runtime->retries, {}};
+    ClusterReport cluster{name,
+                          runtime->present,
+                          runtime->traffic,
+                          runtime->no_host,
+                          runtime->retries,
+                          runtime->resilience,
+                          {}};
     cluster.hosts.reserve(runtime->hosts.size());
     for (const auto& [host_name, host] : runtime->hosts) {
       HostReport h;

@@ -17,8 +17,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/health/outlier_streak.h"
 #include "proxy/traffic_stats.h"
 #include "upstream/cluster.h"
+#include "upstream/retry_budget.h"
 
 namespace baton::proxy {
 
@@ -64,12 +66,17 @@ struct HostRuntime : StatsRefCounted {
   // What the worker's current snapshot says; streams check it when releasing a connection.
   upstream::AdminState state = upstream::AdminState::Active;
   std::chrono::steady_clock::time_point left_active_at{};  // when it stopped being Active
+  // Passive outlier ejection: its cluster's name (reports) and its failed requests in a row.
+  std::string cluster;
+  health::OutlierStreak outlier;
 };
 
 struct ClusterRuntime : StatsRefCounted {
   TrafficCounters traffic;
   uint64_t no_host = 0;
   uint64_t retries = 0;
+  ResilienceCounters resilience;
+  upstream::RetryBudget retry_budget;  // this worker's share of the cluster's budget
   std::unordered_map<std::string, std::unique_ptr<HostRuntime>> hosts;  // by host name
 };
 
@@ -106,6 +113,7 @@ struct ClusterReport {
   TrafficCounters traffic;
   uint64_t no_host = 0;
   uint64_t retries = 0;
+  ResilienceCounters resilience;
   std::vector<HostReport> hosts;
 };
 

@@ -222,6 +222,8 @@ Result<Route> buildRoute(const conf::VirtualHostSpec& vh, const conf::RouteSpec&
   route.merge_slashes = spec.merge_slashes;
   route.websocket = spec.websocket;
   route.tunnel_idle = spec.tunnel_idle;
+  route.timeouts = spec.timeouts;
+  route.retry = spec.retry;
   route.cdn_origin = vh.cdn_origin;
   auto actions = buildActions(vh, spec, n);
   if (!actions) return fail(std::move(actions.error()));

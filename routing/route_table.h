@@ -55,9 +55,11 @@ struct Route {
   std::optional<conf::RawByteMode> raw_bytes;  // unset: use the listener's
   bool merge_slashes = true;
   RouteActions actions;
-  bool websocket = true;                      // Upgrade: websocket forwarded, tunnel after 101
-  std::optional<conf::Duration> tunnel_idle;  // unset: the cluster's, else [timeouts]
-  std::optional<conf::CdnOrigin> cdn_origin;  // asset pinning (the vhost's); unset: listener's
+  bool websocket = true;                       // Upgrade: websocket forwarded, tunnel after 101
+  std::optional<conf::Duration> tunnel_idle;   // unset: the cluster's, else [timeouts]
+  conf::TimeoutOverrides timeouts;             // connect, first byte, body idle: over the cluster's
+  std::optional<conf::RetryPolicySpec> retry;  // unset: the cluster's
+  std::optional<conf::CdnOrigin> cdn_origin;   // asset pinning (the vhost's); unset: listener's
   // Asset pinning: the vhost's classification rules when it overrides [pinning]'s asset
   // patterns (shared by its routes); null: [pinning]'s.
   std::shared_ptr<const pin::ClassifyRules> pin_rules;

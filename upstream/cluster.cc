@@ -181,7 +181,8 @@ core::Result<Parsed> parseSocketAddress(std::string_view text, PortRule rule) {
   return parseV4(text, rule);
 }
 
-core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::ClusterSpec& spec) {
+core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::ClusterSpec& spec,
+                                                             std::shared_ptr<ClusterLoad> load) {
   std::string prefix = "clusters." + spec.name;
   if (spec.name.empty())
     return core::fail(specError(spec.loc, "clusters.name", "must not be empty"));
@@ -205,6 +206,11 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
   cluster->tls_ca_file_ = spec.tls_ca_file;
   cluster->health_check_ = spec.health_check;
   cluster->panic_ = spec.panic;
+  cluster->retry_ = spec.retry;
+  cluster->retry_budget_ = spec.retry_budget;
+  cluster->limits_ = spec.limits;
+  cluster->load_ = load != nullptr ? std::move(load) : std::make_shared<ClusterLoad>();
+  cluster->outlier_ = spec.outlier;
   if (spec.pin && spec.pin->mode != conf::PinMode::Off) {
     cluster->pin_ = std::make_shared<const conf::PinGroupSpec>(*spec.pin);
   }
@@ -238,7 +244,8 @@ const Host* Cluster::findDrainingOfVersion(uint16_t version, std::span<const uin
   const size_t n = hosts_.size();
   for (size_t k = 0; k < n; ++k) {
     const Host& h = hosts_[(start + k) % n];
-    if (h.version != version || h.admin_state != AdminState::Draining || !h.healthy) continue;
+    if (h.version != version || h.admin_state != AdminState::Draining || !h.healthy || h.ejected)
+      continue;
     if (std::find(tried.begin(), tried.end(), h.index) == tried.end()) return &h;
   }
   return nullptr;

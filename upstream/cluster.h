@@ -16,6 +16,7 @@
 
 #include "conf/config_spec.h"
 #include "proxy/core/error.h"
+#include "upstream/circuit_breaker.h"
 
 namespace baton::upstream {
 
@@ -42,8 +43,14 @@ struct Host {
   // cluster in panic (no Active host healthy). Set on the control thread in the copy of the
   // cluster a snapshot carries; every pick path reads it through routable().
   bool healthy = true;
-  // May get a new request: Active and healthy.
-  bool routable() const { return admin_state == AdminState::Active && healthy; }
+  // Passive outlier ejection (proxy/health/outlier_detector) took it out for a while: set on
+  // the control thread like `healthy`; never set in a cluster routing to all (panic).
+  bool ejected = false;
+  // Ejected before and back now: the workers report its next success once, which lets the
+  // detector forget its past ejections (the next one starts again from the base time).
+  bool outlier_recovering = false;
+  // May get a new request: Active, healthy and not ejected.
+  bool routable() const { return admin_state == AdminState::Active && healthy && !ejected; }
   // Asset pinning: index into the cluster's pin versions (conf::PinGroupSpec::versions), or
   // kNoVersion (an unpinned cluster, or a host whose version the spec does not list).
   uint16_t version = kNoVersion;
@@ -56,7 +63,10 @@ class Cluster {
   // no hosts in a configured cluster). A discovered cluster (origin != "config") may be empty:
   // a Marathon app with no running task still routes, and its requests get 503 NoHealthyHost.
   // HostSpec::draining becomes AdminState::Draining.
-  static core::Result<std::shared_ptr<const Cluster>> create(const conf::ClusterSpec& spec);
+  // `load`: the circuit-breaking counters of the cluster this one replaces (same name), so
+  // what is in flight stays counted; null starts at zero.
+  static core::Result<std::shared_ptr<const Cluster>> create(
+      const conf::ClusterSpec& spec, std::shared_ptr<ClusterLoad> load = nullptr);
 
   // A copy of this cluster with host `index` set to `state` (admin drain / maintenance, and
   // tests). Builds a new snapshot; this one is untouched. Out-of-range index: unchanged copy.
@@ -82,6 +92,14 @@ class Cluster {
   // Active health checking (read by proxy/health on the control thread): unset = none.
   const std::optional<conf::HealthCheckSpec>& healthCheck() const { return health_check_; }
   bool panic() const { return panic_; }
+  // Retries of requests that reached a host (a route may override the policy), their budget,
+  // and circuit breaking: the limits and the counters all workers share (circuit_breaker.h).
+  const conf::RetryPolicySpec& retryPolicy() const { return retry_; }
+  const conf::RetryBudgetSpec& retryBudget() const { return retry_budget_; }
+  const conf::CircuitLimitsSpec& limits() const { return limits_; }
+  const std::shared_ptr<ClusterLoad>& load() const { return load_; }
+  // Passive outlier ejection settings (read by the workers' streak counters and the detector).
+  const conf::OutlierSpec& outlier() const { return outlier_; }
   // The routable (Active, healthy) host whose sticky_value is `value`, else nullptr (unknown,
   // draining, gone).
   const Host* findActiveBySticky(std::string_view value) const;
@@ -107,6 +125,11 @@ class Cluster {
   std::shared_ptr<const conf::PinGroupSpec> pin_;
   std::optional<conf::HealthCheckSpec> health_check_;
   bool panic_ = true;
+  conf::RetryPolicySpec retry_;
+  conf::RetryBudgetSpec retry_budget_;
+  conf::CircuitLimitsSpec limits_;
+  std::shared_ptr<ClusterLoad> load_;
+  conf::OutlierSpec outlier_;
 };
 
 // First 10 lower-case hex digits of SHA-1(`name`) (marathon-lb's sticky cookie value).

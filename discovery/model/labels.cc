@@ -240,6 +240,20 @@ void readTimeout(const PortReader& r, std::string_view key, std::optional<conf::
   out = *d;
 }
 
+// A whole number 0..max; anything else is an issue and the value stays.
+void readCount(const PortReader& r, std::string_view key, uint32_t max, uint32_t& out) {
+  const std::string* v = r.getBaton(key);
+  if (v == nullptr) return;
+  const std::string_view text = trim(*v);
+  uint32_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n > max) {
+    r.issue(r.batonName(key), "not a whole number 0.." + std::to_string(max) + "; ignored");
+    return;
+  }
+  out = n;
+}
+
 // marathon-lb's true words, and their false counterparts; anything else is not a boolean.
 std::optional<bool> webSocketWord(std::string_view value) {
   const std::string_view v = trim(value);
@@ -323,11 +337,86 @@ void readHealthCheck(const PortReader& r, PortLabels& out) {
   }
 }
 
+// BATON_{n}_OUTLIER (on/off words), _OUTLIER_CONSECUTIVE (1..1000), _OUTLIER_BASE_EJECTION
+// (seconds, fractions allowed, or a duration with its unit). A bad value is an issue and the
+// default stays.
+void readOutlier(const PortReader& r, PortLabels& out) {
+  if (const std::string* v = r.getBaton("OUTLIER")) {
+    const std::string word = lower(trim(*v));
+    if (word == "off" || word == "false" || word == "no" || word == "0") {
+      out.outlier.consecutive_failures = 0;
+      out.outlier.consecutive_5xx = 0;
+      return;  // the other two mean nothing now
+    }
+    if (word != "on" && word != "true" && word != "yes" && word != "1") {
+      r.issue(r.batonName("OUTLIER"), "not on/off; outlier ejection stays on");
+    }
+  }
+  uint32_t consecutive = out.outlier.consecutive_failures;
+  readCount(r, "OUTLIER_CONSECUTIVE", 1000, consecutive);
+  if (consecutive == 0) {
+    r.issue(r.batonName("OUTLIER_CONSECUTIVE"), "must be 1..1000 (use _OUTLIER=off); ignored");
+  } else {
+    out.outlier.consecutive_failures = consecutive;
+  }
+  if (const std::string* v = r.getBaton("OUTLIER_BASE_EJECTION")) {
+    const std::string_view text = trim(*v);
+    double seconds = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    std::optional<conf::Duration> base;
+    if (ec == std::errc() && end == text.data() + text.size()) {
+      if (seconds > 0 && seconds <= 86'400) {
+        base = conf::Duration(static_cast<int64_t>(seconds * 1000));
+      }
+    } else if (auto d = conf::parseDuration(text)) {
+      base = *d;
+    }
+    if (base && base->count() > 0) {
+      out.outlier.base_ejection = *base;
+      out.outlier.max_ejection = std::max(out.outlier.max_ejection, *base);
+    } else {
+      r.issue(r.batonName("OUTLIER_BASE_EJECTION"),
+              "not a positive number of seconds (or a duration such as \"500ms\"); ignored");
+    }
+  }
+}
+
 void readTimeouts(const PortReader& r, PortLabels& out) {
   readTimeout(r, "TIMEOUT_CONNECT", out.timeouts.upstream_connect);
   readTimeout(r, "TIMEOUT_SERVER", out.timeouts.upstream_first_byte);
   readTimeout(r, "TIMEOUT_BODY_IDLE", out.timeouts.body_idle);
   readTimeout(r, "TIMEOUT_TUNNEL", out.timeouts.tunnel_idle);
+}
+
+// BATON_{n}_RETRY_ON: comma-separated conditions (conf::addRetryCondition) or "none"; a bad
+// list is an issue and the default policy stays whole. BATON_{n}_RETRIES: 0..8.
+void readRetryOn(const PortReader& r, PortLabels& out) {
+  const std::string* v = r.getBaton("RETRY_ON");
+  if (v == nullptr) return;
+  conf::RetryPolicySpec parsed;
+  parsed.on_reset = false;
+  const std::string list = lower(trim(*v));
+  if (list != "none") {
+    for (const std::string& item : splitTrimmed(list, ',')) {
+      if (auto added = conf::addRetryCondition(item, parsed.on_reset, parsed.statuses); !added) {
+        r.issue(r.batonName("RETRY_ON"), added.error().detail + "; the default policy stays");
+        return;
+      }
+    }
+  }
+  out.retry.on_reset = parsed.on_reset;
+  out.retry.statuses = std::move(parsed.statuses);
+}
+
+void readRetry(const PortReader& r, PortLabels& out) {
+  readRetryOn(r, out);
+  readCount(r, "RETRIES", 8, out.retry.retries);
+}
+
+void readCircuitLimits(const PortReader& r, PortLabels& out) {
+  readCount(r, "MAX_CONNECTIONS", 10'000'000, out.limits.max_connections);
+  readCount(r, "MAX_PENDING", 10'000'000, out.limits.max_pending);
+  readCount(r, "MAX_REQUESTS", 10'000'000, out.limits.max_requests);
 }
 
 // Per-port label suffixes baton applies (HAPROXY_{n}_<key>).
@@ -351,9 +440,23 @@ constexpr std::array kKnownPortKeys = {
     "HTTP_BACKEND_REDIR",
     "BACKEND_NETWORK_ALLOWED_ACL",
 };
-constexpr std::array kBatonPortKeys = {
-    "TIMEOUT_CONNECT", "TIMEOUT_SERVER", "TIMEOUT_BODY_IDLE", "TIMEOUT_TUNNEL",       "WEBSOCKET",
-    "PROTO",           "HEALTH_CHECK",   "HEALTH_CHECK_PATH", "HEALTH_CHECK_INTERVAL"};
+constexpr std::array kBatonPortKeys = {"TIMEOUT_CONNECT",
+                                       "TIMEOUT_SERVER",
+                                       "TIMEOUT_BODY_IDLE",
+                                       "TIMEOUT_TUNNEL",
+                                       "WEBSOCKET",
+                                       "PROTO",
+                                       "HEALTH_CHECK",
+                                       "HEALTH_CHECK_PATH",
+                                       "HEALTH_CHECK_INTERVAL",
+                                       "RETRY_ON",
+                                       "RETRIES",
+                                       "MAX_CONNECTIONS",
+                                       "MAX_PENDING",
+                                       "MAX_REQUESTS",
+                                       "OUTLIER",
+                                       "OUTLIER_CONSECUTIVE",
+                                       "OUTLIER_BASE_EJECTION"};
 // App-level BATON_ labels: asset pinning of a deployment group's versions.
 constexpr std::array kBatonAppLabels = {"BATON_PIN_VERSION", "BATON_PIN_MODE", "BATON_PIN_MANIFEST",
                                         "BATON_PIN_CACHE_CAP"};
@@ -530,6 +633,9 @@ PortLabels readPortLabels(const App& app, size_t index, std::vector<DiscoveryIss
   readProto(r, out);
   readSslCerts(r, out);
   readHealthCheck(r, out);
+  readOutlier(r, out);
+  readRetry(r, out);
+  readCircuitLimits(r, out);
   return out;
 }
 

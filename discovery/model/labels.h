@@ -43,6 +43,11 @@ struct PortLabels {
   std::string redirect_root_to;              // HTTP_BACKEND_REDIR
   std::vector<std::string> allowed_sources;  // canonical CIDRs
   conf::TimeoutOverrides timeouts;
+  // BATON_{n}_RETRY_ON ("reset,503", "5xx", "none"), BATON_{n}_RETRIES (0..8): the cluster's
+  // retry policy (conf::RetryPolicySpec; unset labels keep its defaults).
+  conf::RetryPolicySpec retry;
+  // BATON_{n}_MAX_CONNECTIONS, _MAX_PENDING, _MAX_REQUESTS: circuit breaking (0 = no limit).
+  conf::CircuitLimitsSpec limits;
   bool websocket = true;  // BATON_{n}_WEBSOCKET (HAProxy tunnelled upgrades on every backend)
   // BATON_{n}_PROTO: http1 (default), h2c or h2 (TLS, ALPN h2, certificate verified against
   // the system store) toward the tasks: gRPC apps need h2c or h2.
@@ -55,6 +60,10 @@ struct PortLabels {
   bool health_check = true;
   std::string health_check_path;                        // "" = the check's own
   std::optional<conf::Duration> health_check_interval;  // unset = the check's own
+  // Passive outlier ejection (on by default, as for configured clusters): BATON_{n}_OUTLIER=off,
+  // _OUTLIER_CONSECUTIVE (failures in a row, 1..1000), _OUTLIER_BASE_EJECTION (seconds or a
+  // duration such as "500ms"; max_ejection grows to it when it is larger).
+  conf::OutlierSpec outlier;
   // A security label (AUTH, BACKEND_NETWORK_ALLOWED_ACL) is malformed: the port must not be
   // exposed at all, since serving it without the check would fail open.
   bool fail_closed = false;

@@ -254,8 +254,11 @@ class Translator {
     cluster.policy = plan.labels.balance;
     if (plan.labels.sticky) cluster.sticky_cookie = "mesosphere_server_id";
     cluster.timeouts = plan.labels.timeouts;
+    cluster.retry = plan.labels.retry;
+    cluster.limits = plan.labels.limits;
     cluster.protocol = plan.labels.protocol;
     cluster.health_check = healthCheckSpecFor(app, plan.index, plan.labels);
+    cluster.outlier = plan.labels.outlier;
     cluster.origin = "marathon:" + app.id;
     const GroupPin* pin = pinOf(app);
     if (pin != nullptr) cluster.pin = pin->spec;

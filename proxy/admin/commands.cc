@@ -1,6 +1,7 @@
 #include "proxy/admin/commands.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <memory>
 #include <span>
@@ -178,22 +179,34 @@ std::string lastCheck(const HostStatus& h) {
   return number(h.health_consecutive) + "x:" + cell(detail);
 }
 
+// Passive outlier ejection: "yes"/"-", the time left ("1.25s"), the ejections in a row and
+// since start ("2/7").
+std::string ejectedUntil(const HostStatus& h) {
+  if (!h.ejected) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2fs", static_cast<double>(h.ejected_remaining_ms) / 1000.0);
+  return buf;
+}
+
 std::string hostsText(const ClusterStatus& c) {
   std::vector<std::vector<std::string>> rows = {
-      {"host", "address", "status", "operator", "weight", "health", "last_check", "in_flight",
-       "pooled", "requests", "5xx", "connect_failures", "drain_cut", "p50_ms", "p99_ms", "task"}};
+      {"host", "address", "status", "operator", "weight", "health", "last_check", "ejected",
+       "until", "ejections", "in_flight", "pooled", "requests", "5xx", "connect_failures",
+       "drain_cut", "p50_ms", "p99_ms", "task"}};
   for (const HostStatus& h : c.hosts) {
     // "3*": an operator set the weight (configured weight in parentheses).
     std::string weight = number(h.weight);
     if (h.weight_overridden) weight += "*(" + number(h.configured_weight) + ")";
     std::string status(hostStatusWord(h));
     if (!h.present) status += "(gone)";
-    rows.push_back(
-        {cell(h.name), cell(h.address), status, std::string(adminStateName(h.admin_state)), weight,
-         cell(h.health), lastCheck(h), number(h.in_flight), number(h.pooled_idle),
-         number(h.traffic.total()), number(h.traffic.requests[4]), number(h.connect_failures),
-         number(h.drain_cut), milliseconds(h.traffic.latency.quantileSeconds(0.5)),
-         milliseconds(h.traffic.latency.quantileSeconds(0.99)), cell(h.task_id)});
+    rows.push_back({cell(h.name), cell(h.address), status,
+                    std::string(adminStateName(h.admin_state)), weight, cell(h.health),
+                    lastCheck(h), h.ejected ? "yes" : "-", ejectedUntil(h),
+                    number(h.ejections) + "/" + number(h.ejections_total), number(h.in_flight),
+                    number(h.pooled_idle), number(h.traffic.total()), number(h.traffic.requests[4]),
+                    number(h.connect_failures), number(h.drain_cut),
+                    milliseconds(h.traffic.latency.quantileSeconds(0.5)),
+                    milliseconds(h.traffic.latency.quantileSeconds(0.99)), cell(h.task_id)});
   }
   return table(rows);
 }
@@ -479,6 +492,12 @@ void runResync(const Command&, AdminService& service, Args, Done done) {
   done(finish("resync requested"));
 }
 
+// upgrade [<binary>]: answered once the new process serves, or with its error.
+void runUpgrade(const Command&, AdminService& service, Args args, Done done) {
+  service.upgrade(args.empty() ? std::string_view() : args[0],
+                  [done = std::move(done)](CommandResult result) { done(resultAnswer(result)); });
+}
+
 void runSetLogLevel(const Command&, AdminService& service, Args args, Done done) {
   done(resultAnswer(service.setLogLevel(args[0])));
 }
@@ -579,6 +598,12 @@ const std::vector<Command>& commands() {
        runWaitHost},
       {{"reload"}, 0, 0, "reload", "re-read the config file (all or nothing)", runReload},
       {{"resync"}, 0, 0, "resync", "re-read Marathon now", runResync},
+      {{"upgrade"},
+       0,
+       1,
+       "upgrade [<binary>]",
+       "run the binary again as a new process taking over the sockets (zero downtime)",
+       runUpgrade},
       {{"set", "log-level"},
        1,
        1,

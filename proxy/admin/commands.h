@@ -27,6 +27,8 @@
 //                                    answers when nothing is in flight to the host (default 60 s)
 //   reload                           re-read the config file (all or nothing)
 //   resync                           re-read Marathon now
+//   upgrade [<binary>]               zero-downtime binary upgrade: answers once the new process
+//                                    serves (this one then drains), or "failed: <its error>"
 //   set log-level error|warn|info|debug
 // <host> is the host's name (svname) or its address ("10.0.6.25:31704"); the cluster is
 // everything before the first '/'. Words are separated by spaces or tabs; case matters.

@@ -210,6 +210,10 @@ void writeHost(JsonWriter& json, const HostStatus& host) {
       .field("health_consecutive", host.health_consecutive)
       .field("health_detail", std::string_view(host.health_detail))
       .field("health_checked_unix_ms", host.health_checked_unix_ms)
+      .field("ejected", host.ejected)
+      .field("ejected_remaining_ms", host.ejected_remaining_ms)
+      .field("ejections", host.ejections)
+      .field("ejections_total", host.ejections_total)
       .field("present", host.present)
       .field("in_flight", host.in_flight)
       .field("tcp_active", host.tcp_active)
@@ -218,6 +222,22 @@ void writeHost(JsonWriter& json, const HostStatus& host) {
       .field("drain_cut", host.drain_cut);
   json.key("traffic");
   writeTraffic(json, host.traffic);
+  json.endObject();
+}
+
+// "circuit": { "max_requests": { "limit": 100, "current": 3, "overflow": 0 }, ... }
+void writeCircuitBreaking(JsonWriter& json, const ClusterStatus& cluster) {
+  const uint32_t limits[] = {cluster.limits.max_connections, cluster.limits.max_pending,
+                             cluster.limits.max_requests};
+  json.key("circuit").beginObject();
+  for (size_t k = 0; k < upstream::kLoadKinds; ++k) {
+    json.key(upstream::loadLimitName(static_cast<upstream::LoadKind>(k)))
+        .beginObject()
+        .field("limit", uint64_t{limits[k]})
+        .field("current", uint64_t{cluster.load[k]})
+        .field("overflow", cluster.resilience.overflow[k])
+        .endObject();
+  }
   json.endObject();
 }
 
@@ -230,11 +250,18 @@ void writeCluster(JsonWriter& json, const ClusterStatus& cluster) {
       .field("admin_state", adminStateName(cluster.admin_state))
       .field("no_host", cluster.no_host)
       .field("retries", cluster.retries)
+      .field("resent", cluster.resilience.resent)
+      .field("retry_budget_exhausted", cluster.resilience.budget_exhausted)
       .field("health_checked", cluster.health_checked)
       .field("health_panic", cluster.health_panic);
   json.key("health_checks").beginObject();
   for (const auto& [result, count] : cluster.health_checks) json.field(result, count);
   json.endObject();
+  json.field("outlier_enabled", cluster.outlier_enabled)
+      .field("outlier_ejected", cluster.outlier_ejected)
+      .field("outlier_capped", cluster.outlier_capped)
+      .field("outlier_panic", cluster.outlier_panic);
+  writeCircuitBreaking(json, cluster);
   json.key("traffic");
   writeTraffic(json, cluster.traffic);
   json.key("hosts").beginArray();
@@ -417,7 +444,7 @@ std::string_view hostStatusWord(const HostStatus& host) {
     return "MAINT";
   }
   if (host.state == upstream::AdminState::Draining) return "DRAIN";
-  if (!hostHealthy(host)) return "DOWN";
+  if (!hostHealthy(host) || host.ejected) return "DOWN";  // ejected: HAProxy's observe layer4
   return "UP";
 }
 
@@ -631,6 +658,34 @@ void routeMetrics(Exposition& m, const EdgeStatus& s) {
   }
 }
 
+// One sample per cluster of each plain counter.
+void clusterCounters(Exposition& m, const EdgeStatus& s) {
+  struct ClusterCounter {
+    std::string_view name;
+    std::string_view help;
+    uint64_t (*get)(const ClusterStatus&);
+  };
+  static constexpr ClusterCounter kCounters[] = {
+      {"baton_cluster_no_host_total", "Requests answered 503: no host to try.",
+       [](const ClusterStatus& c) { return c.no_host; }},
+      {"baton_cluster_retries_total", "Connect attempts on another host after a failure.",
+       [](const ClusterStatus& c) { return c.retries; }},
+      {"baton_cluster_resent_total",
+       "Requests sent again to another host after a reset or a retried status.",
+       [](const ClusterStatus& c) { return c.resilience.resent; }},
+      {"baton_cluster_retry_budget_exhausted_total",
+       "Re-sends refused by the cluster's retry budget.",
+       [](const ClusterStatus& c) { return c.resilience.budget_exhausted; }},
+  };
+  for (const ClusterCounter& counter : kCounters) {
+    m.family(counter.name, "counter", counter.help);
+    for (const auto& c : s.clusters) {
+      const Label labels[] = {{"cluster", c.name}};
+      m.sample(counter.name, labels, counter.get(c));
+    }
+  }
+}
+
 void clusterMetrics(Exposition& m, const EdgeStatus& s) {
   m.family("baton_cluster_requests_total", "counter", "Requests to the cluster, by status class.");
   for (const auto& c : s.clusters) {
@@ -640,16 +695,16 @@ void clusterMetrics(Exposition& m, const EdgeStatus& s) {
   for (const auto& c : s.clusters) {
     m.histogram("baton_cluster_request_duration_seconds", {{"cluster", c.name}}, c.traffic.latency);
   }
-  m.family("baton_cluster_no_host_total", "counter", "Requests answered 503: no host to try.");
+  clusterCounters(m, s);
+  m.family("baton_cluster_overflow_total", "counter",
+           "Requests answered 503 at once by circuit breaking, by limit.");
   for (const auto& c : s.clusters) {
-    const Label labels[] = {{"cluster", c.name}};
-    m.sample("baton_cluster_no_host_total", labels, c.no_host);
-  }
-  m.family("baton_cluster_retries_total", "counter",
-           "Connect attempts on another host after a failure.");
-  for (const auto& c : s.clusters) {
-    const Label labels[] = {{"cluster", c.name}};
-    m.sample("baton_cluster_retries_total", labels, c.retries);
+    for (size_t k = 0; k < upstream::kLoadKinds; ++k) {
+      const Label labels[] = {
+          {"cluster", c.name},
+          {"limit", upstream::loadLimitName(static_cast<upstream::LoadKind>(k))}};
+      m.sample("baton_cluster_overflow_total", labels, c.resilience.overflow[k]);
+    }
   }
   m.family("baton_cluster_admin_state", "gauge",
            "Cluster-wide operator state: 1 for the current state, 0 for the others.");
@@ -674,6 +729,13 @@ void clusterMetrics(Exposition& m, const EdgeStatus& s) {
     if (!c.health_checked) continue;
     const Label labels[] = {{"cluster", c.name}};
     m.sample("baton_cluster_health_panic", labels, uint64_t{c.health_panic});
+  }
+  m.family("baton_cluster_outlier_panic", "gauge",
+           "1 while every Active host is unhealthy or ejected and all of them serve (panic).");
+  for (const auto& c : s.clusters) {
+    if (!c.outlier_enabled) continue;
+    const Label labels[] = {{"cluster", c.name}};
+    m.sample("baton_cluster_outlier_panic", labels, uint64_t{c.outlier_panic});
   }
 }
 
@@ -735,6 +797,12 @@ void hostStateMetrics(Exposition& m, const EdgeStatus& s) {
             [](const HostStatus& h) { return h.weight; });
   hostGauge(m, s, "baton_host_healthy", "gauge", "1 unless health checks fail (unchecked = 1).",
             [](const HostStatus& h) { return hostHealthy(h) ? 1 : 0; });
+  hostGauge(m, s, "baton_host_ejected", "gauge",
+            "1 while passive outlier detection keeps the host out of rotation.",
+            [](const HostStatus& h) { return h.ejected ? 1 : 0; });
+  hostGauge(m, s, "baton_outlier_ejections_total", "counter",
+            "Times passive outlier detection ejected the host (since it was first ejected).",
+            [](const HostStatus& h) { return h.ejections_total; });
   hostGauge(m, s, "baton_host_discovery_draining", "gauge",
             "1 while Marathon drains the host (killed task, old deployment colour).",
             [](const HostStatus& h) { return h.discovery_draining ? 1 : 0; });

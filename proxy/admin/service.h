@@ -75,6 +75,15 @@ class AdminService {
     return commandError("failed", "asset pinning is not available here");
   }
 
+  // Zero-downtime binary upgrade: runs `binary` ("" = the binary baton was started from) as a new
+  // process that takes over the listening sockets, the admin endpoints and the operator states.
+  // `done` answers once the new process serves (this one then drains and exits) or with
+  // "failed" and the new process's error (this one keeps serving).
+  virtual void upgrade(std::string_view binary, std::function<void(CommandResult)> done) {
+    (void)binary;
+    done(commandError("failed", "upgrade is not available here"));
+  }
+
   // Calls `then` once every worker serves the latest change (at once when they already do).
   // Front ends send a command's answer through it, so an acknowledged drain is in effect on
   // every worker: no new request reaches the host after the answer.

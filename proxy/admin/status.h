@@ -8,6 +8,7 @@
 // pure functions of it, so they are tested from structs.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,6 +44,12 @@ struct HostStatus {
   uint32_t health_consecutive = 0;
   std::string health_detail;
   int64_t health_checked_unix_ms = 0;
+  // Passive outlier ejection (proxy/health/outlier_detector): out now, for how much longer
+  // (ms), its ejections in a row (the next lasts base x (n + 1)) and since start.
+  bool ejected = false;
+  int64_t ejected_remaining_ms = 0;
+  uint32_t ejections = 0;
+  uint64_t ejections_total = 0;
   bool present = true;       // false: gone from the config, still finishing in-flight requests
   uint64_t in_flight = 0;    // HTTP requests in flight + open TCP-mode connections
   uint64_t tcp_active = 0;   // the TCP-mode part of in_flight
@@ -58,13 +65,24 @@ struct ClusterStatus {
   std::string policy;  // policyName(): "roundrobin", "leastconn", "power_of_two", "source"
   std::string sticky_cookie;
   upstream::AdminState admin_state = upstream::AdminState::Active;  // cluster-wide operator state
-  uint64_t no_host = 0;  // requests answered 503: no host left to try
-  uint64_t retries = 0;  // connect attempts on another host after a failure
+  uint64_t no_host = 0;            // requests answered 503: no host left to try
+  uint64_t retries = 0;            // connect attempts on another host after a failure
+  ResilienceCounters resilience;   // re-sends, budget refusals, circuit-breaker overflows
+  conf::CircuitLimitsSpec limits;  // configured (0 = none)
+  // Held now across all workers, by limit (connections, pending, requests); counted only for
+  // limits that are set.
+  std::array<uint32_t, 3> load{};
   // Active health checks: configured, panic (no Active host passes: all serve), and the probe
   // results so far by outcome (passed, bad_status, timeout, refused, error).
   bool health_checked = false;
   bool health_panic = false;
   std::vector<std::pair<std::string, uint64_t>> health_checks;
+  // Passive outlier ejection: on for this cluster, hosts out now, ejections refused by
+  // max_ejected_percent, and panic (every Active host unhealthy or ejected: all serve).
+  bool outlier_enabled = false;
+  uint32_t outlier_ejected = 0;
+  uint64_t outlier_capped = 0;
+  bool outlier_panic = false;
   TrafficCounters traffic;
   std::vector<HostStatus> hosts;
 };

@@ -86,6 +86,8 @@ std::string_view errorCodeName(ErrorCode code) {
       return "Http2EnhanceYourCalm";
     case ErrorCode::TunnelIdleTimeout:
       return "TunnelIdleTimeout";
+    case ErrorCode::UpstreamOverflow:
+      return "UpstreamOverflow";
   }
   return "Unknown";
 }

@@ -71,6 +71,9 @@ enum class ErrorCode : uint16_t {
   Http2StreamCancelled,  // the client reset its stream (RST_STREAM CANCEL): upstream cancelled
   Http2EnhanceYourCalm,  // flood limits (resets, SETTINGS, PING, errors we sent): GOAWAY
   TunnelIdleTimeout,     // an upgraded (WebSocket) or TCP tunnel saw no byte in either direction
+  // Circuit breaking, appended (issue 8): the routed cluster is at its max_connections,
+  // max_pending or max_requests -> 503 at once, nothing sent upstream.
+  UpstreamOverflow,
 };
 
 // Which side an error came from; drives logging and retry decisions.

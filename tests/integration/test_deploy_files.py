@@ -126,7 +126,7 @@ def unit_keys() -> dict[str, list[str]]:
 
 def test_unit_keys():
     k = unit_keys()
-    assert k["Type"] == ["simple"], "baton has no sd_notify"
+    assert k["Type"] == ["notify"] and k["NotifyAccess"] == ["all"], "READY=1 / MAINPID= on upgrade"
     assert any(e.startswith("/usr/local/bin/baton ") for e in k["ExecStart"])
     assert k["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     assert k["KillSignal"] == ["SIGTERM"]

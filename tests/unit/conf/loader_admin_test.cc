@@ -72,7 +72,6 @@ TEST(AdminKeysErrors, SocketMode) {
             "t.toml:" + at + ": admin.socket_mode: expected a string, got integer");
   EXPECT_EQ(errorOf(base() + "[admin]\nsocket_uids = [-1]\n"),
             "t.toml:" + at + ": admin.socket_uids[0]: must be 0..4294967295, got -1");
-
 }
 
 }  // namespace

@@ -13,14 +13,7 @@ using std::chrono::milliseconds;
 using test::base;
 using test::errorOf;
 using test::load;
-
-// kBase with `extra` appended to the [[cluster]] table (lines 5..7; extra starts at line 8).
-std::string withClusterKeys(const std::string& extra) {
-  std::string text = base();
-  const std::string anchor = "hosts = [\"127.0.0.1:9001\"]\n";
-  text.insert(text.find(anchor) + anchor.size(), extra);
-  return text;
-}
+using test::withClusterKeys;
 
 TEST(LoaderHealth, AbsentMeansNoCheckAndPanicOn) {
   const ConfigSpec spec = load(base());

@@ -31,6 +31,14 @@ inline std::string base() {
   return std::string(kBase);
 }
 
+// kBase with `extra` appended to the [[cluster]] table (lines 5..7; extra starts at line 8).
+inline std::string withClusterKeys(const std::string& extra) {
+  std::string text = base();
+  const std::string anchor = "hosts = [\"127.0.0.1:9001\"]\n";
+  text.insert(text.find(anchor) + anchor.size(), extra);
+  return text;
+}
+
 // Loads `text` as "t.toml" and returns the error detail, or "OK".
 inline std::string errorOf(std::string_view text) {
   auto r = loadConfigString(text, "t.toml");

@@ -56,6 +56,7 @@ TEST(LocalReplyTest, EveryCodeMapsAsSpecified) {
       {ErrorCode::Http2StreamCancelled, 400, true},
       {ErrorCode::Http2EnhanceYourCalm, 400, true},
       {ErrorCode::TunnelIdleTimeout, 504, false},
+      {ErrorCode::UpstreamOverflow, 503, false},
   };
   for (const Row& r : rows) {
     const LocalReply& reply = localReplyFor(r.code);
