@@ -64,6 +64,7 @@ void TcpProxy::connectNext() {
 
 void TcpProxy::connectFailed() {
   connect_timer_.cancel();
+  if (host_ != nullptr && settings_.on_connect_result) settings_.on_connect_result(*host_, false);
   discardUpstream();
   releaseHost();
   connectNext();
@@ -84,6 +85,7 @@ void TcpProxy::releaseHost() {
 void TcpProxy::onConnected() {
   connect_timer_.cancel();
   upstream_connected_ = true;
+  if (settings_.on_connect_result) settings_.on_connect_result(*host_, true);
   const Tunnel::Settings settings{settings_.idle_timeout, settings_.high_watermark};
   tunnel_ = std::make_unique<Tunnel>(loop_, *client_, *upstream_, settings,
                                      [this](Tunnel::End end) { onTunnelEnd(end); });

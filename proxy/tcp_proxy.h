@@ -40,6 +40,8 @@ struct TcpProxySettings {
   size_t high_watermark = 256 * 1024;
   // upstream::hashClientAddress() of the client (source-hash balancing).
   uint64_t client_hash = 0;
+  // Each connect's outcome for a host (passive outlier ejection; may be empty).
+  std::function<void(const upstream::Host&, bool connected)> on_connect_result;
 };
 
 class TcpProxy : public core::Deletable {

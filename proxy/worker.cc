@@ -515,6 +515,15 @@ void Worker::acceptTcp(const WorkerListener& listener, int fd, const sockaddr* p
     settings.idle_timeout = spec->timeouts.tunnel_idle.value_or(kDefaultTunnelIdle);
   }
   settings.client_hash = upstream::hashClientAddress(peer);
+  // TCP mode feeds passive outlier ejection too: a refused or timed-out connect counts against
+  // the host, a connect that succeeds ends its streak (bytes after that are the protocol's).
+  settings.on_connect_result = [this, snapshot = snapshot_, index = found->second.index](
+                                   const upstream::Host& host, bool connected) {
+    const StatsRef<HostRuntime> runtime(hostRuntime(*snapshot, index, host));
+    if (!connected && runtime) ++runtime->connect_failures;
+    outliers().record(
+        runtime, connected ? health::OutlierEvent::Success : health::OutlierEvent::ConnectFailure);
+  };
   auto proxy =
       std::make_unique<TcpProxy>(loop_, fd, cluster, loadBalancerFor(cluster), std::move(settings),
                                  [this](TcpProxy* p) { onTcpProxyClosed(p); });

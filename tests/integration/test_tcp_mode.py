@@ -207,6 +207,26 @@ def test_dead_host_is_skipped(baton, origins):
     assert origin.wait_finished(4) == [len(f"hello {i}") for i in range(4)]
 
 
+def test_dead_host_is_ejected_after_its_connect_failures(baton, origins, tmp_path):
+    """Passive outlier ejection covers TCP mode: after 2 refused connects the dead host gets no
+    more attempts (`show hosts` says ejected), and every client is still served."""
+    from test_drain import hosts
+
+    origin = origins()
+    dead = harness.dead_address()
+    path = f"{tmp_path}/admin.sock"
+    extra = {"connect_attempts": 2, "outlier": {"consecutive_failures": 2, "base_ejection": "60s"}}
+    baton.start(tcp_config([dead, origin.address], cluster_extra=extra) + f'\n[admin]\nsocket = "{path}"\n')
+    for i in range(8):
+        with connect(baton) as s:
+            s.sendall(b"x")
+            s.shutdown(socket.SHUT_WR)
+            assert read_until_eof(s) == b"x"
+    h = hosts(path, "echo")[dead]
+    assert h["ejected"] is True, h
+    assert h["connect_failures"] == 2, h  # none after the ejection
+
+
 def test_no_reachable_host_closes_the_client(baton, origins):
     baton.start(tcp_config([harness.dead_address(), harness.dead_address()]))
     for _ in range(3):  # every connection is closed, the listener keeps accepting
