@@ -315,6 +315,10 @@ struct ClusterSpec {
   // system store, and the host's IP address against its SANs).
   bool tls_verify = true;
   std::string tls_ca_file;
+  // protocol = h2 only: the name sent as SNI and verified in the certificate instead of the
+  // host's IP address ("" = the address). Marathon tasks' certificates name the service, not the
+  // agent's IP: one name for every task of the app.
+  std::string tls_server_name;
   std::string origin = "config";  // "config", or "marathon:/app/id"
   // Asset pinning: set for a deployment group's cluster (or a configured pin_group).
   std::optional<PinGroupSpec> pin;

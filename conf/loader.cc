@@ -826,6 +826,7 @@ Result<ClusterSpec> readCluster(const TableView& t) {
                         "protocol",
                         "tls_verify",
                         "tls_ca_file",
+                        "tls_server_name",
                         "pin_group",
                         "pin_mode",
                         "pin_versions",
@@ -847,8 +848,9 @@ Result<ClusterSpec> readCluster(const TableView& t) {
   CONF_TRY(t.optional("protocol", out.protocol, enumOf(kUpstreamProtocols)));
   CONF_TRY(t.optional("tls_verify", out.tls_verify, asBool));
   CONF_TRY(t.optional("tls_ca_file", out.tls_ca_file, asString));
+  CONF_TRY(t.optional("tls_server_name", out.tls_server_name, normalisedString(normaliseDnsName)));
   // TLS settings on a plain-text cluster would be silently ignored: refuse them.
-  for (const char* key : {"tls_verify", "tls_ca_file"}) {
+  for (const char* key : {"tls_verify", "tls_ca_file", "tls_server_name"}) {
     if (out.protocol != UpstreamProtocol::H2 && t.get(key) != nullptr) {
       return t.ctx().error(*t.get(key), t.key(key), "only with protocol = \"h2\"");
     }

@@ -339,6 +339,7 @@ void Stream::connectH2(const upstream::Cluster& cluster) {
   options.tls = cluster.protocol() == conf::UpstreamProtocol::H2;
   options.verify = cluster.tlsVerify();
   options.ca_file = cluster.tlsCaFile();
+  options.server_name = cluster.tlsServerName();
   options.high_watermark = snapshot_->config->limits.buffer_high_watermark;
   options.idle_timeout = snapshot_->config->timeouts.upstream_idle;
   h2_ = worker_.pool().h2().open(*host_picked_, options, this);

@@ -131,7 +131,10 @@ bool H2Connection::start(const upstream::Host& host, const tls::ClientContext* t
           ? core::Transport::connect(loop_, addr, host.sockaddr_len, this, options_.high_watermark)
           : core::Transport::connect(
                 loop_, addr, host.sockaddr_len,
-                [tls, name = hostPart(host.address)](int fd) { return tls->newSession(fd, name); },
+                [tls, name = options_.server_name.empty() ? std::string(hostPart(host.address))
+                                                          : options_.server_name](int fd) {
+                  return tls->newSession(fd, name);
+                },
                 this, options_.high_watermark);
   if (!transport) return false;
   transport_ = std::move(*transport);
@@ -408,7 +411,8 @@ std::unique_ptr<H2UpstreamStream> H2Pool::open(const upstream::Host& host, const
   H2Connection* conn = nullptr;
   for (auto& c : list) {
     // The first with room: streams pack onto few connections (fewer handshakes, warm windows).
-    if (c->hasRoom() && c->options_.tls == options.tls) {
+    if (c->hasRoom() && c->options_.tls == options.tls && c->options_.verify == options.verify &&
+        c->options_.ca_file == options.ca_file && c->options_.server_name == options.server_name) {
       conn = c.get();
       break;
     }

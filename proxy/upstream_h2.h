@@ -56,6 +56,7 @@ struct H2Options {
   bool tls = false;  // h2 (TLS + ALPN h2) rather than h2c (prior knowledge)
   bool verify = true;
   std::string ca_file;  // "" = system trust store
+  std::string server_name;  // SNI and the name verified; "" = the host's address
   size_t high_watermark = 1024 * 1024;
   std::chrono::milliseconds idle_timeout{60000};
 };

@@ -204,6 +204,7 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
   cluster->protocol_ = spec.protocol;
   cluster->tls_verify_ = spec.tls_verify;
   cluster->tls_ca_file_ = spec.tls_ca_file;
+  cluster->tls_server_name_ = spec.tls_server_name;
   cluster->health_check_ = spec.health_check;
   cluster->panic_ = spec.panic;
   cluster->retry_ = spec.retry;

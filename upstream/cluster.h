@@ -89,6 +89,7 @@ class Cluster {
   conf::UpstreamProtocol protocol() const { return protocol_; }
   bool tlsVerify() const { return tls_verify_; }
   const std::string& tlsCaFile() const { return tls_ca_file_; }
+  const std::string& tlsServerName() const { return tls_server_name_; }  // "" = the address
   // Active health checking (read by proxy/health on the control thread): unset = none.
   const std::optional<conf::HealthCheckSpec>& healthCheck() const { return health_check_; }
   bool panic() const { return panic_; }
@@ -122,6 +123,7 @@ class Cluster {
   conf::UpstreamProtocol protocol_ = conf::UpstreamProtocol::Http1;
   bool tls_verify_ = true;
   std::string tls_ca_file_;
+  std::string tls_server_name_;
   std::shared_ptr<const conf::PinGroupSpec> pin_;
   std::optional<conf::HealthCheckSpec> health_check_;
   bool panic_ = true;

@@ -297,6 +297,40 @@ void readProto(const PortReader& r, PortLabels& out) {
   }
 }
 
+// BATON_{n}_TLS_VERIFY, _TLS_CA_FILE, _TLS_SERVER_NAME: how an h2 port's tasks are verified.
+// On another protocol they would be silently meaningless: an issue, ignored.
+void readUpstreamTls(const PortReader& r, PortLabels& out) {
+  for (const char* key : {"TLS_VERIFY", "TLS_CA_FILE", "TLS_SERVER_NAME"}) {
+    if (r.getBaton(key) != nullptr && out.protocol != conf::UpstreamProtocol::H2) {
+      r.issue(r.batonName(key), "only with BATON_{n}_PROTO=h2; ignored");
+      return;
+    }
+  }
+  if (const std::string* v = r.getBaton("TLS_VERIFY")) {
+    if (auto word = webSocketWord(*v)) {
+      out.tls_verify = *word;
+    } else {
+      r.issue(r.batonName("TLS_VERIFY"), "not a boolean (true/false); certificates stay verified");
+    }
+  }
+  if (const std::string* v = r.getBaton("TLS_CA_FILE")) {
+    const std::string_view path = trim(*v);
+    if (path.starts_with('/')) {
+      out.tls_ca_file = std::string(path);
+    } else {
+      r.issue(r.batonName("TLS_CA_FILE"), "not an absolute path; the system trust store is used");
+    }
+  }
+  if (const std::string* v = r.getBaton("TLS_SERVER_NAME")) {
+    if (auto name = conf::normaliseDnsName(trim(*v))) {
+      out.tls_server_name = std::move(*name);
+    } else {
+      r.issue(r.batonName("TLS_SERVER_NAME"),
+              name.error().detail + "; the task's address is verified");
+    }
+  }
+}
+
 // BATON_{n}_HEALTH_CHECK (on/off words), _PATH (a request path), _INTERVAL (seconds, fractions
 // allowed, or a duration with its unit). A bad value is an issue and the check's own stays.
 void readHealthCheck(const PortReader& r, PortLabels& out) {
@@ -454,6 +488,9 @@ constexpr std::array kBatonPortKeys = {"TIMEOUT_CONNECT",
                                        "MAX_CONNECTIONS",
                                        "MAX_PENDING",
                                        "MAX_REQUESTS",
+                                       "TLS_VERIFY",
+                                       "TLS_CA_FILE",
+                                       "TLS_SERVER_NAME",
                                        "OUTLIER",
                                        "OUTLIER_CONSECUTIVE",
                                        "OUTLIER_BASE_EJECTION"};
@@ -631,6 +668,7 @@ PortLabels readPortLabels(const App& app, size_t index, std::vector<DiscoveryIss
   readTimeouts(r, out);
   readWebSocket(r, out);
   readProto(r, out);
+  readUpstreamTls(r, out);
   readSslCerts(r, out);
   readHealthCheck(r, out);
   readOutlier(r, out);

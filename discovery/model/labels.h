@@ -52,6 +52,12 @@ struct PortLabels {
   // BATON_{n}_PROTO: http1 (default), h2c or h2 (TLS, ALPN h2, certificate verified against
   // the system store) toward the tasks: gRPC apps need h2c or h2.
   conf::UpstreamProtocol protocol = conf::UpstreamProtocol::Http1;
+  // With BATON_{n}_PROTO=h2: BATON_{n}_TLS_VERIFY (true/false), _TLS_CA_FILE (an absolute PEM
+  // path on baton's host), _TLS_SERVER_NAME (the DNS name the tasks' certificate carries, sent
+  // as SNI and verified instead of each task's IP address).
+  bool tls_verify = true;
+  std::string tls_ca_file;
+  std::string tls_server_name;
   // HAPROXY_{n}_SSL_CERT: combined PEM files on baton's host (absolute paths, comma-separated);
   // the port's own listener terminates TLS with them and the :443 listener offers them by SNI.
   std::vector<std::string> ssl_certs;

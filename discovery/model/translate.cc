@@ -255,6 +255,9 @@ class Translator {
     if (plan.labels.sticky) cluster.sticky_cookie = "mesosphere_server_id";
     cluster.timeouts = plan.labels.timeouts;
     cluster.retry = plan.labels.retry;
+    cluster.tls_verify = plan.labels.tls_verify;
+    cluster.tls_ca_file = plan.labels.tls_ca_file;
+    cluster.tls_server_name = plan.labels.tls_server_name;
     cluster.limits = plan.labels.limits;
     cluster.protocol = plan.labels.protocol;
     cluster.health_check = healthCheckSpecFor(app, plan.index, plan.labels);

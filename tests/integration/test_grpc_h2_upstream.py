@@ -560,6 +560,25 @@ def test_h2_over_tls_verified(baton, h2backends, tmp_path):
     assert be.wait_requests(1)[0]["headers"][":scheme"] == "https"
 
 
+def test_h2_over_tls_verified_by_service_name(baton, h2backends, tmp_path):
+    """Marathon tasks' certificates name the service, not the agent's IP: tls_server_name is sent
+    as SNI and verified instead of the address; without it the same backend is refused."""
+    pki = tls_pki.Pki(str(tmp_path / "pki"))
+    pem, key = pki.leaf("svc", ["grpc.svc.internal"])
+    be = h2backends(tls_ctx=_server_ctx(pem, key, ["h2"]))
+    config = harness.make_config(
+        clusters={
+            "named": {"hosts": [be.address], "protocol": "h2", "tls_ca_file": pki.ca_pem,
+                      "tls_server_name": "grpc.svc.internal"},
+            "by_ip": {"hosts": [be.address], "protocol": "h2", "tls_ca_file": pki.ca_pem},
+        },
+        routes=[{"prefix": "/a", "cluster": "named"}, {"prefix": "/b", "cluster": "by_ip"}],
+    )
+    b = baton.start(config)
+    assert curl(b.port, "/a/echo", "-o", "/dev/null", "-w", "%{http_code}").stdout == b"200"
+    assert curl(b.port, "/b/echo", "-o", "/dev/null", "-w", "%{http_code}").stdout == b"503"
+
+
 def test_h2_over_tls_refuses_unverified_or_non_h2(baton, h2backends, tmp_path):
     pki = tls_pki.Pki(str(tmp_path / "pki"))
     pem, key = _ip_leaf(pki, "backend")

@@ -93,5 +93,16 @@ TEST(LoaderRetry, ErrorsNameFileLineAndKey) {
             "t.toml:14: vhost[0].route[0].timeouts.tunnel_idle: unkn");
 }
 
+TEST(LoaderUpstreamTls, ServerNameOnlyForH2AndNormalised) {
+  const ConfigSpec spec =
+      load(withClusterKeys("protocol = \"h2\"\ntls_server_name = \"GRPC.Svc.Internal\"\n"));
+  EXPECT_EQ(spec.clusters[0].tls_server_name, "grpc.svc.internal");
+  EXPECT_EQ(errorOf(withClusterKeys("tls_server_name = \"grpc.svc.internal\"\n")),
+            "t.toml:8: cluster[0].tls_server_name: only with protocol = \"h2\"");
+  EXPECT_EQ(
+      errorOf(withClusterKeys("protocol = \"h2\"\ntls_server_name = \"a b\"\n")).substr(0, 36),
+      "t.toml:9: cluster[0].tls_server_name");
+}
+
 }  // namespace
 }  // namespace baton::conf

@@ -224,12 +224,13 @@ TEST(LoaderErrors, UnknownKeyInArrayOfTablesElement) {
             "body_limit, raw_bytes, merge_slashes, allowed_sources, basic_auth, redirect_to_https, "
             "redirect_root_to, strip_prefix, upstream_host, location_rewrite, hsts, websocket, "
             "tunnel_idle, timeouts, retry)");
-  EXPECT_EQ(errorOf(base() + "[[cluster]]\nname = \"x\"\nhost = [\"127.0.0.1:1\"]\n"),
-            "t.toml:16: cluster[1].host: unknown key (expected one of: name, policy, "
-            "max_idle_connections, connect_attempts, sticky_cookie, timeouts, hosts, protocol, "
-            "tls_verify, tls_ca_file, pin_group, pin_mode, pin_versions, pin_cache_cap, "
-            "health_check, panic, outlier, retry, retry_budget, max_connections, max_pending, "
-            "max_requests)");
+  EXPECT_EQ(
+      errorOf(base() + "[[cluster]]\nname = \"x\"\nhost = [\"127.0.0.1:1\"]\n"),
+      "t.toml:16: cluster[1].host: unknown key (expected one of: name, policy, "
+      "max_idle_connections, connect_attempts, sticky_cookie, timeouts, hosts, protocol, "
+      "tls_verify, tls_ca_file, tls_server_name, pin_group, pin_mode, pin_versions, pin_cache_cap, "
+      "health_check, panic, outlier, retry, retry_budget, max_connections, max_pending, "
+      "max_requests)");
   EXPECT_EQ(errorOf(R"([[listener]]
 name = "http"
 address = "127.0.0.1:8080"
