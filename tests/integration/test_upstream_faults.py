@@ -8,6 +8,7 @@ except the drip origin, whose pauses are the fault."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -196,9 +197,11 @@ def test_drip_survives_while_each_gap_is_under_body_idle(baton, origin):
         assert c.request("GET", "/canary").status == 200
 
 
-def test_close_mid_response_is_a_visible_truncation(baton, origin):
+def test_close_mid_response_is_a_visible_truncation(baton, origin, tmp_path):
     o = origin(first_then_ok(close_mid_response))
-    start(baton, o.address)
+    log = tmp_path / "access.json"
+    baton.start(harness.make_config({"web": [o.address]}, timeouts=T,
+                                    access_log={"path": str(log), "format": "json"}))
     with baton.client() as c:
         c.send(harness.build_request("GET", "/x"))
         head, _ = harness.read_head(c.r)
@@ -214,6 +217,11 @@ def test_close_mid_response_is_a_visible_truncation(baton, origin):
             got += data
         assert len(got) < 100000  # short of Content-Length, then closed: a truncation
     next_request_is_clean(baton, o)
+    assert baton.stop() == 0  # flushes the access log
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    # One line per request: the cut one is logged once, with the upstream's error (the sink's
+    # close on the abort is the stream's own doing, not a client that went away).
+    assert [e["error"] for e in entries] == ["UpstreamReset", "-"], entries
 
 
 def test_garbage_is_502_and_never_pooled(baton, origin):
