@@ -229,6 +229,10 @@ struct PinVersionSpec {
   std::string app_id;    // "/shop-blue"; "" for configured versions
   std::string colour;    // display only (HAPROXY_DEPLOYMENT_COLOUR), may be ""
   std::string manifest;  // BATON_PIN_MANIFEST: a path on the version's hosts listing its files
+  // Marathon's start of the version's deployment, unix ms: HAPROXY_DEPLOYMENT_STARTED_AT, else
+  // versionInfo.lastConfigChangeAt (0 = unknown, configured versions). The time base every
+  // instance shares for pinning's deadlines (issue 10).
+  int64_t started_ms = 0;
   bool operator==(const PinVersionSpec&) const = default;
 };
 
@@ -238,6 +242,13 @@ struct PinGroupSpec {
   PinMode mode = PinMode::Assets;
   std::optional<bool> cache_cap;         // unset: [pinning] cache_cap
   std::vector<PinVersionSpec> versions;  // oldest first (HAPROXY_DEPLOYMENT_STARTED_AT order)
+  // BATON_PIN_CDN_VERSION of the newest app: the CDN version on every instance while that
+  // version is live ("" = baton's rule).
+  std::string cdn_version;
+  // BATON_PIN_CDN_MAX_FRESH: the longest shared-cache lifetime of the group's documents and
+  // unhashed files; the flip hold ends at the cutover's start + this (-1 = not given: the hold
+  // uses what this instance handed the CDN).
+  int64_t cdn_max_fresh_ms = -1;
   bool operator==(const PinGroupSpec&) const = default;
 };
 

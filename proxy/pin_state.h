@@ -56,6 +56,8 @@ struct PinGroupState {
   uint64_t flips = 0;
   int64_t last_flip_ms = 0;
   bool flip_held = false;          // the CDN version would flip but old cached objects are fresh
+  int64_t hold_until_ms = 0;       // rule 12's deadline as computed (shared or local, see tracker)
+  const char* cdn_why = "";        // routing::pin::CdnChoice::why: "label", "held", ...
   int64_t grace_until_ms = 0;      // pinning stays active until then after a cutover (0 = none)
   int64_t cutover_started_ms = 0;  // 0 = not in cutover
 };

@@ -29,26 +29,23 @@ GroupView countVersions(const upstream::Cluster& cluster) {
   return view;
 }
 
-int oldestServing(const GroupView& view) {
+// A newer version exists in Marathon that has no host yet (zdd created the new app; its tasks
+// are starting or not healthy yet): the deployment is under way. Pinning turns active then, so
+// rule 11's cap covers what every instance hands the CDN from the moment the new app appears,
+// and rule 12's shared deadline (the new version's start + BATON_PIN_CDN_MAX_FRESH) bounds
+// everything handed before.
+bool deploymentPending(const GroupView& view) {
+  int newest_live = -1;
   for (size_t i = 0; i < view.versions.size(); ++i) {
-    if (view.versions[i].serving > 0) return static_cast<int>(i);
+    if (view.versions[i].live()) newest_live = static_cast<int>(i);
   }
-  return -1;
+  return newest_live >= 0 && static_cast<size_t>(newest_live) + 1 < view.versions.size();
 }
 
-// The next newer version with a serving host after `from`, else the oldest serving one.
-int nextServing(const GroupView& view, int from) {
-  for (size_t i = static_cast<size_t>(from) + 1; i < view.versions.size(); ++i) {
-    if (view.versions[i].serving > 0) return static_cast<int>(i);
-  }
-  return oldestServing(view);
-}
-
-int indexOf(const GroupView& view, std::string_view id) {
-  for (size_t i = 0; i < view.versions.size(); ++i) {
-    if (view.versions[i].id == id) return static_cast<int>(i);
-  }
-  return -1;
+// Marathon's start of the group's newest version (unix ms, 0 = unknown): the same on every
+// instance, whenever each saw it.
+int64_t newestStartedMs(const conf::PinGroupSpec& spec) {
+  return spec.versions.empty() ? 0 : spec.versions.back().started_ms;
 }
 
 }  // namespace
@@ -93,7 +90,7 @@ std::shared_ptr<const PinGroupState> PinTracker::updateGroup(const upstream::Clu
   trackCutover(g, *state, settings, now_ms);
   chooseCdnVersion(g, *state, now_ms);
   state->view.epoch = g.epoch;
-  state->view.active = g.in_cutover || now_ms < g.grace_until_ms;
+  state->view.active = g.in_cutover || now_ms < g.grace_until_ms || deploymentPending(state->view);
   state->flips = g.flips;
   state->last_flip_ms = g.last_flip_ms;
   state->flip_held = g.flip_held;
@@ -104,72 +101,63 @@ std::shared_ptr<const PinGroupState> PinTracker::updateGroup(const upstream::Clu
 
 // A cutover starts when a second version gets a host; it ends when one is left, and pinning
 // stays on for the grace after that (CDN copies of transitional answers, cookies in browsers).
+// Times are Marathon's where it has them: the cutover's start is the newest version's deployment
+// start, and the grace lasts at least until that start + grace, so an instance that restarts
+// after the cutover ended still keeps the grace its peers keep (its own end time it cannot know).
 void PinTracker::trackCutover(Group& g, const PinGroupState& state,
                               const conf::PinningSpec& settings, int64_t now_ms) {
   const bool in_cutover = state.view.in_cutover;
+  const int64_t started = newestStartedMs(*state.spec);
   if (in_cutover && !g.in_cutover) {
-    g.cutover_started_ms = now_ms;
-    if (now_ms >= g.grace_until_ms) g.epoch = next_epoch_++;  // a new cutover: new maps
+    g.cutover_started_ms = started > 0 ? started : now_ms;
+    if (now_ms >= g.maps_until_ms) g.epoch = next_epoch_++;  // a new cutover: new maps
     core::logf(core::LogLevel::Info, "pinning: %s (group %s): cutover started",
                state.cluster.c_str(), state.view.group.c_str());
   } else if (!in_cutover && g.in_cutover) {
     g.grace_until_ms = now_ms + settings.grace.count();
+    g.maps_until_ms = g.grace_until_ms;
     core::logf(core::LogLevel::Info, "pinning: %s (group %s): cutover ended, grace %lld ms",
                state.cluster.c_str(), state.view.group.c_str(),
                static_cast<long long>(settings.grace.count()));
+  }
+  if (!in_cutover && started > 0) {
+    g.grace_until_ms = std::max(g.grace_until_ms, started + settings.grace.count());
   }
   g.in_cutover = in_cutover;
   if (!in_cutover && now_ms < g.grace_until_ms) noteDeadline(g.grace_until_ms, now_ms);
 }
 
-// The CDN version (asset-pinning.md §3c, rule 12): the oldest version with a serving host,
-// kept until it has none; the flip to the next is held while unhashed objects the CDN got
-// before may still be fresh and an old host can still answer; an operator may choose.
+// The CDN version (asset-pinning.md §3c, rule 12; routing::pin::chooseCdnVersion): recomputed
+// from shared state on every update. This instance's history only counts and logs the flips.
 void PinTracker::chooseCdnVersion(Group& g, PinGroupState& state, int64_t now_ms) {
   GroupView& view = state.view;
-  g.flip_held = false;
-  if (!g.forced_id.empty()) {
-    const int forced = indexOf(view, g.forced_id);
-    g.forced_id.clear();
-    if (forced >= 0 && view.versions[forced].live()) flipTo(g, state, forced, now_ms, "operator");
+  const conf::PinGroupSpec& spec = *state.spec;
+  const std::string_view label = spec.cdn_version;
+  if (label != g.label_id) {
+    g.label_id = std::string(label);
+    g.operator_id.clear();  // the shared source spoke after the local override
   }
-  int cur = indexOf(view, g.cdn_id);
-  if (cur < 0 || !view.versions[cur].live()) {
-    const int oldest = oldestServing(view);
-    if (cur >= 0 || !g.cdn_id.empty()) {
-      if (oldest >= 0) flipTo(g, state, oldest, now_ms, "version gone");
-    } else if (oldest >= 0) {
-      g.cdn_id = view.versions[oldest].id;
-    }
-    view.cdn_version = oldest;
-    return;
-  }
-  if (view.versions[cur].serving == 0) {
-    const int next = nextServing(view, cur);
-    const int64_t fresh_until = g.runtime->cdn_fresh_until_ms.load(std::memory_order_relaxed);
-    if (next >= 0 && next != cur) {
-      if (fresh_until > now_ms) {
-        g.flip_held = true;  // draining hosts still serve it (live), cached copies still fresh
-        noteDeadline(fresh_until, now_ms);
-      } else {
-        flipTo(g, state, next, now_ms, "no serving host");
-        cur = next;
-      }
-    }
-  }
-  view.cdn_version = cur;
-}
-
-void PinTracker::flipTo(Group& g, PinGroupState& state, int to, int64_t now_ms, const char* why) {
-  const std::string& id = state.view.versions[to].id;
+  if (!g.operator_id.empty() && view.liveIndex(g.operator_id) < 0) g.operator_id.clear();
+  const int64_t hold_until =
+      routing::pin::holdUntilMs(newestStartedMs(spec), spec.cdn_max_fresh_ms,
+                                g.runtime->cdn_fresh_until_ms.load(std::memory_order_relaxed));
+  const routing::pin::CdnChoice choice =
+      routing::pin::chooseCdnVersion(view, {g.operator_id, g.label_id, hold_until}, now_ms);
+  g.flip_held = choice.held;
+  state.hold_until_ms = hold_until;
+  state.cdn_why = choice.why;
+  if (choice.held) noteDeadline(hold_until, now_ms);
+  view.cdn_version = choice.version;
+  if (choice.version < 0) return;
+  const std::string& id = view.versions[choice.version].id;
   if (id == g.cdn_id) return;
-  core::logf(core::LogLevel::Info, "pinning: %s (group %s): CDN version %s -> %s (%s)",
-             state.cluster.c_str(), state.view.group.c_str(),
-             g.cdn_id.empty() ? "-" : g.cdn_id.c_str(), id.c_str(), why);
+  if (!g.cdn_id.empty()) {
+    core::logf(core::LogLevel::Info, "pinning: %s (group %s): CDN version %s -> %s (%s)",
+               state.cluster.c_str(), view.group.c_str(), g.cdn_id.c_str(), id.c_str(), choice.why);
+    ++g.flips;
+    g.last_flip_ms = now_ms;
+  }
   g.cdn_id = id;
-  ++g.flips;
-  g.last_flip_ms = now_ms;
-  state.view.cdn_version = to;
 }
 
 void PinTracker::noteDeadline(int64_t at_ms, int64_t now_ms) {
@@ -184,7 +172,7 @@ std::optional<std::string> PinTracker::setCdnVersion(std::string_view group, std
     if (g.group != group) continue;
     found_group = true;
     if (std::find(g.live_ids.begin(), g.live_ids.end(), id) == g.live_ids.end()) continue;
-    g.forced_id = std::string(id);
+    g.operator_id = std::string(id);
     found_version = true;
   }
   if (!found_group) return "no pinned group named " + std::string(group);

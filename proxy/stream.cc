@@ -230,11 +230,25 @@ conf::CdnOrigin Stream::cdnOrigin() const {
 }
 
 // The pinned version has no Active host left to try: its draining hosts still serve its own
-// files; failing that, any host (availability first: the client gets an answer).
+// files; then its hosts this instance alone took out (its own health checks, outlier ejection:
+// Marathon still lists them, and the version is decided from Marathon's view on every instance,
+// issue 10), so a local verdict does not change the version a request gets; a connect failure
+// there moves on. Failing all that, any host (availability first: the client gets an answer).
 const upstream::Host* Stream::pickPinnedFallback(const upstream::Cluster& cluster) {
-  const upstream::Host* host = cluster.findDrainingOfVersion(
-      pick_context_.version, tried_.indices(), std::hash<std::string>{}(request_id_));
+  const uint64_t start = std::hash<std::string>{}(request_id_);
+  const upstream::Host* host =
+      cluster.findDrainingOfVersion(pick_context_.version, tried_.indices(), start);
   if (host != nullptr) return host;
+  const auto& hosts = cluster.hosts();
+  const auto tried = tried_.indices();
+  for (size_t k = 0; k < hosts.size(); ++k) {
+    const upstream::Host& h = hosts[(start + k) % hosts.size()];
+    if (h.version != pick_context_.version || h.admin_state == upstream::AdminState::Maintenance ||
+        std::find(tried.begin(), tried.end(), h.index) != tried.end()) {
+      continue;
+    }
+    return &h;
+  }
   pick_context_.version = upstream::Host::kNoVersion;
   return lb_->pick(tried_, pick_context_);
 }

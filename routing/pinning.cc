@@ -564,4 +564,34 @@ std::string pinCookie(std::string_view name, std::string_view version_id,
   return cookie;
 }
 
+// ---- chooseCdnVersion / holdUntilMs ----------------------------------------------------------
+
+CdnChoice chooseCdnVersion(const GroupView& view, const CdnInputs& in, int64_t now_ms) {
+  if (!in.operator_id.empty()) {
+    if (const int i = view.liveIndex(in.operator_id); i >= 0) return {i, "operator", false};
+  }
+  if (!in.label_id.empty()) {
+    if (const int i = view.liveIndex(in.label_id); i >= 0) return {i, "label", false};
+  }
+  int oldest_live = -1;
+  for (size_t i = 0; i < view.versions.size(); ++i) {
+    if (view.versions[i].live()) {
+      oldest_live = static_cast<int>(i);
+      break;
+    }
+  }
+  if (oldest_live < 0) return {};
+  if (view.versions[oldest_live].serving > 0) return {oldest_live, "oldest serving", false};
+  if (now_ms < in.hold_until_ms) return {oldest_live, "held", true};
+  for (size_t i = static_cast<size_t>(oldest_live) + 1; i < view.versions.size(); ++i) {
+    if (view.versions[i].serving > 0) return {static_cast<int>(i), "no serving host", false};
+  }
+  return {oldest_live, "oldest live", false};
+}
+
+int64_t holdUntilMs(int64_t cutover_started_ms, int64_t max_fresh_ms, int64_t local_mark_ms) {
+  if (cutover_started_ms > 0 && max_fresh_ms >= 0) return cutover_started_ms + max_fresh_ms;
+  return local_mark_ms;
+}
+
 }  // namespace baton::routing::pin

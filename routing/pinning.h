@@ -233,6 +233,49 @@ std::optional<int64_t> sharedFreshness(std::string_view cache_control, std::stri
 std::string pinCookie(std::string_view name, std::string_view version_id,
                       std::chrono::seconds max_age, bool secure);
 
+// ---- Several baton instances, one answer (issue 10; routing/README.md "Several instances") ----
+// Everything the CDN sees must be the same from every instance: the decisions below take only
+// what Marathon says (the view's counts come from the base snapshot, the labels and timestamps
+// from the apps) plus, for the operator's local override, this instance's admin command.
+
+// Marathon's ISO-8601 UTC times ("2026-11-25T11:00:00.000Z", fraction and Z optional, or a
+// "+hh:mm" offset) as unix ms; nullopt for anything else. Used for HAPROXY_DEPLOYMENT_STARTED_AT
+// and versionInfo.lastConfigChangeAt.
+std::optional<int64_t> parseMarathonTimeMs(std::string_view text);
+
+// What the CDN version is computed from. All but `operator_id` are shared state.
+struct CdnInputs {
+  std::string_view operator_id;  // `set group <g> cdn-version <id>` on this instance ("" = none)
+  std::string_view label_id;     // BATON_PIN_CDN_VERSION of the group's newest app ("" = none)
+  // Rule 12: while now < hold_until_ms the oldest live version keeps the CDN even with only
+  // draining hosts (holdUntilMs below).
+  int64_t hold_until_ms = 0;
+};
+
+struct CdnChoice {
+  int version = -1;      // index into GroupView::versions; -1: no live version
+  const char* why = "";  // "operator", "label", "oldest serving", "held", "no serving host"
+  bool held = false;     // the oldest live version kept by the hold (it would flip otherwise)
+};
+
+// The CDN version, first rule that applies: the operator's id when it names a live version; the
+// label's when it names a live version; the oldest live version when it has a serving host, or
+// when it has only draining ones and now_ms < hold_until_ms (held); the oldest version with a
+// serving host; else the oldest live one (draining hosts still answer: availability first).
+// A pure function of the view and the inputs: no memory of earlier choices, so an instance that
+// restarts, or saw the changes in another order, lands on the same version.
+CdnChoice chooseCdnVersion(const GroupView& view, const CdnInputs& in, int64_t now_ms);
+
+// The rule-12 hold deadline (unix ms). `cutover_started_ms`: Marathon's start of the cutover (the
+// newest live version's deployment start, parseMarathonTimeMs; 0 = unknown). `max_fresh_ms`: the
+// longest shared-cache lifetime of the group's documents and unhashed files
+// (BATON_PIN_CDN_MAX_FRESH; -1 = not given). `local_mark_ms`: the freshness this instance
+// handed the CDN before the cutover (PinRuntime::cdn_fresh_until_ms).
+// With both Marathon inputs: cutover_started_ms + max_fresh_ms, the same on every instance
+// (objects handed before the cutover began expire by then; those handed during it are capped,
+// rule 11). Otherwise the local mark: right for one instance, different per instance.
+int64_t holdUntilMs(int64_t cutover_started_ms, int64_t max_fresh_ms, int64_t local_mark_ms);
+
 // The id for a Marathon app without BATON_PIN_VERSION: 10 lower-case hex digits of a stable hash
 // of the app id and versionInfo.lastConfigChangeAt (the same on every baton instance).
 std::string derivedVersionId(std::string_view app_id, std::string_view last_config_change_at);

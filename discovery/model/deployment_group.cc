@@ -99,6 +99,15 @@ std::string startedAt(const App& app) {
   return label(app, "HAPROXY_DEPLOYMENT_STARTED_AT");
 }
 
+// The version's start on Marathon's clock, the same for every instance: its
+// HAPROXY_DEPLOYMENT_STARTED_AT (zdd stamps it when the deploy begins), else
+// versionInfo.lastConfigChangeAt; 0 when neither parses.
+int64_t versionStartedMs(const App& app) {
+  if (auto at = routing::pin::parseMarathonTimeMs(startedAt(app))) return *at;
+  if (auto at = routing::pin::parseMarathonTimeMs(app.last_config_change_at)) return *at;
+  return 0;
+}
+
 // Version order (deployment_group.h), oldest first: a total order on (started, config, id).
 bool olderVersion(const App* a, const App* b) {
   const std::string a_at = startedAt(*a);
@@ -168,6 +177,8 @@ GroupPin pinGroup(const std::string& group, const std::vector<const App*>& order
   const PinGroupLabels labels = readPinGroupLabels(*ordered.back(), pin.issues);
   pin.spec.mode = labels.mode;
   pin.spec.cache_cap = labels.cache_cap;
+  pin.spec.cdn_version = labels.cdn_version;
+  pin.spec.cdn_max_fresh_ms = labels.cdn_max_fresh_ms.value_or(-1);
   for (const App* app : ordered) {
     PinVersionLabels v = readPinVersionLabels(*app, pin.issues);
     std::string id = v.version.empty()
@@ -181,6 +192,15 @@ GroupPin pinGroup(const std::string& group, const std::vector<const App*>& order
     }
     pin.spec.versions.push_back(conf::PinVersionSpec{
         std::move(id), app->id, label(*app, "HAPROXY_DEPLOYMENT_COLOUR"), std::move(v.manifest)});
+    pin.spec.versions.back().started_ms = versionStartedMs(*app);
+  }
+  if (!labels.cdn_version.empty() &&
+      std::none_of(pin.spec.versions.begin(), pin.spec.versions.end(),
+                   [&](const conf::PinVersionSpec& v) { return v.id == labels.cdn_version; })) {
+    pin.issues.push_back(
+        conf::DiscoveryIssue{ordered.back()->id, "BATON_PIN_CDN_VERSION",
+                             "no version of group " + group + " is \"" + labels.cdn_version +
+                                 "\"; the CDN version follows baton's rule until one is"});
   }
   return pin;
 }

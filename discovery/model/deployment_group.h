@@ -40,6 +40,11 @@
 //   and with the older app's app_id / colour / manifest; the hosts of both carry the id.
 // - colour = HAPROXY_DEPLOYMENT_COLOUR, manifest = BATON_PIN_MANIFEST (absolute path, else an
 //   issue), mode = BATON_PIN_MODE and cache_cap = BATON_PIN_CACHE_CAP of the newest app.
+// - Shared state for several instances (issue 10): each version's started_ms = its app's
+//   HAPROXY_DEPLOYMENT_STARTED_AT, else lastConfigChangeAt, on Marathon's clock (the base of every
+//   pinning deadline); cdn_version = BATON_PIN_CDN_VERSION and cdn_max_fresh_ms =
+//   BATON_PIN_CDN_MAX_FRESH of the newest app (a cdn_version naming no version of the group is an
+//   issue, and kept: it applies once such a version appears).
 // - The merged app's tasks keep the id of the app they came from in Task::app_id (overwritten
 //   with it, so a document without "appId" still maps every task to its version).
 #pragma once

@@ -495,8 +495,9 @@ constexpr std::array kBatonPortKeys = {"TIMEOUT_CONNECT",
                                        "OUTLIER_CONSECUTIVE",
                                        "OUTLIER_BASE_EJECTION"};
 // App-level BATON_ labels: asset pinning of a deployment group's versions.
-constexpr std::array kBatonAppLabels = {"BATON_PIN_VERSION", "BATON_PIN_MODE", "BATON_PIN_MANIFEST",
-                                        "BATON_PIN_CACHE_CAP"};
+constexpr std::array kBatonAppLabels = {"BATON_PIN_VERSION",     "BATON_PIN_MODE",
+                                        "BATON_PIN_MANIFEST",    "BATON_PIN_CACHE_CAP",
+                                        "BATON_PIN_CDN_VERSION", "BATON_PIN_CDN_MAX_FRESH"};
 constexpr std::array kKnownAppLabels = {
     "HAPROXY_GROUP",
     "HAPROXY_APP_ID",
@@ -604,6 +605,24 @@ std::vector<std::string> splitTrimmed(std::string_view value, char sep) {
   return out;
 }
 
+namespace {
+
+// BATON_PIN_CDN_MAX_FRESH: whole seconds 0..1 year (max-age's unit), or a duration ("5m").
+std::optional<int64_t> pinFreshMs(std::string_view text) {
+  constexpr int64_t kYearS = 365LL * 86'400;
+  int64_t seconds = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec == std::errc() && end == text.data() + text.size()) {
+    if (seconds < 0 || seconds > kYearS) return std::nullopt;
+    return seconds * 1000;
+  }
+  auto d = conf::parseDuration(text);
+  if (!d || d->count() > kYearS * 1000) return std::nullopt;
+  return d->count();
+}
+
+}  // namespace
+
 PinVersionLabels readPinVersionLabels(const App& app, std::vector<DiscoveryIssue>& issues) {
   PinVersionLabels out;
   const auto report = [&](const char* label, std::string message) {
@@ -649,6 +668,24 @@ PinGroupLabels readPinGroupLabels(const App& app, std::vector<DiscoveryIssue>& i
     if (!out.cache_cap) {
       issues.push_back(DiscoveryIssue{app.id, "BATON_PIN_CACHE_CAP",
                                       "not a boolean (true/false); [pinning] cache_cap applies"});
+    }
+  }
+  if (const auto it = app.labels.find("BATON_PIN_CDN_VERSION"); it != app.labels.end()) {
+    const std::string_view id = trim(it->second);
+    if (isVersionId(id)) {
+      out.cdn_version = std::string(id);
+    } else {
+      issues.push_back(
+          DiscoveryIssue{app.id, "BATON_PIN_CDN_VERSION",
+                         "\"" + it->second + "\" is not 1..64 of [A-Za-z0-9._-]; ignored"});
+    }
+  }
+  if (const auto it = app.labels.find("BATON_PIN_CDN_MAX_FRESH"); it != app.labels.end()) {
+    out.cdn_max_fresh_ms = pinFreshMs(trim(it->second));
+    if (!out.cdn_max_fresh_ms) {
+      issues.push_back(DiscoveryIssue{
+          app.id, "BATON_PIN_CDN_MAX_FRESH",
+          "not a number of seconds 0..31536000 (or a duration such as \"5m\"); ignored"});
     }
   }
   return out;

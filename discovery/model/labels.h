@@ -84,11 +84,18 @@ struct PinVersionLabels {
 PinVersionLabels readPinVersionLabels(const App& app, std::vector<conf::DiscoveryIssue>& issues);
 
 // Per group, read from the group's newest app: BATON_PIN_MODE (off | assets | full, any case;
-// else an issue and assets) and BATON_PIN_CACHE_CAP (true/false words as BATON_{n}_WEBSOCKET;
-// else an issue and unset, i.e. [pinning] cache_cap).
+// else an issue and assets), BATON_PIN_CACHE_CAP (true/false words as BATON_{n}_WEBSOCKET;
+// else an issue and unset, i.e. [pinning] cache_cap), and the two that make the CDN version the
+// same on every baton instance (issue 10; routing/README.md "Several instances"):
+// BATON_PIN_CDN_VERSION (a version id as BATON_PIN_VERSION: the CDN version while that version
+// is live) and BATON_PIN_CDN_MAX_FRESH (seconds, or a duration such as "5m": the longest
+// shared-cache lifetime the group's unhashed files and documents are served with; the flip hold
+// then ends at the cutover's start + that, a deadline every instance computes alike).
 struct PinGroupLabels {
   conf::PinMode mode = conf::PinMode::Assets;
   std::optional<bool> cache_cap;
+  std::string cdn_version;                  // "" = none (or invalid: an issue)
+  std::optional<int64_t> cdn_max_fresh_ms;  // unset = none (or invalid: an issue)
 };
 PinGroupLabels readPinGroupLabels(const App& app, std::vector<conf::DiscoveryIssue>& issues);
 

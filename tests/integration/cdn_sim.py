@@ -15,7 +15,12 @@ What it imitates (RFC 9111 shared cache, as CDNs behave by default):
   apart as an *unhashed mismatch*.
 
 Time: SimClock (the test advances it: cache expiry without sleeping) or RealClock (the soak).
-Runs on the calling thread; one keep-alive connection per edge, reopened when closed.
+Runs on the calling thread; one keep-alive connection per edge (and origin), reopened when closed.
+
+Several origins (issue 10: baton instances behind DNS round-robin or an L4 balancer): pass
+`ports=[p0, p1, p2]` (and `rng`); every origin fetch then goes to an origin picked at random, as a
+CDN resolving the origin's name afresh would. OriginFetch.origin says which (an index into
+`ports`; 0 with one origin).
 """
 
 from __future__ import annotations
@@ -117,6 +122,7 @@ class OriginFetch(_Headers):
     cache_control: str | None
     headers: list
     at: float
+    origin: int = 0  # index into CdnSim.ports
 
 
 @dataclass
@@ -135,13 +141,21 @@ class _Edge:
     def __init__(self, idx: int):
         self.idx = idx
         self.cache: dict[str, Entry] = {}
-        self.conn: harness.Client | None = None
+        self.conn: harness.Client | None = None  # to `port` (one origin)
+        self.conns: dict[int, harness.Client] = {}  # by origin port (several origins)
 
 
 class CdnSim:
-    def __init__(self, port: int, host: str = "site.test", edges: int = 1, clock=None,
-                 negative_ttl: float = 10.0, origin_host: str = harness.LOCAL, timeout: float = 5.0):
-        self.port, self.host, self.origin_host = port, host, origin_host
+    def __init__(self, port: int | None = None, host: str = "site.test", edges: int = 1, clock=None,
+                 negative_ttl: float = 10.0, origin_host: str = harness.LOCAL, timeout: float = 5.0,
+                 ports: list[int] | None = None, rng: random.Random | None = None):
+        """One origin (`port`) or several (`ports`: each origin fetch picks one with `rng`)."""
+        if port is None and not ports:
+            raise ValueError("CdnSim needs port or ports")
+        self.port, self.host, self.origin_host = (port if port is not None else ports[0]), host, origin_host
+        self.ports = list(ports) if ports else None
+        self.rng = rng or random.Random(0)
+        self.last_origin = 0
         self.clock = clock or SimClock()
         self.negative_ttl = negative_ttl
         self.timeout = timeout
@@ -159,6 +173,9 @@ class CdnSim:
             if e.conn:
                 e.conn.close()
                 e.conn = None
+            for c in e.conns.values():
+                c.close()
+            e.conns.clear()
 
     def purge(self) -> None:
         for e in self.edges:
@@ -166,6 +183,8 @@ class CdnSim:
 
     # ---- origin ----
     def _origin(self, edge: _Edge, method: str, path: str, headers: list) -> harness.Response:
+        if self.ports:
+            return self._origin_of_many(edge, method, path, headers)
         hdrs = [("CDN-Loop", "testcdn"), ("Via", "1.1 testcdn")] + headers
         for attempt in (0, 1):
             if edge.conn is None:
@@ -181,6 +200,30 @@ class CdnSim:
             if r.closes:
                 edge.conn.close()
                 edge.conn = None
+            return r
+        raise AssertionError("unreachable")
+
+    def _origin_of_many(self, edge: _Edge, method: str, path: str, headers: list) -> harness.Response:
+        """One fetch from a random origin (each edge keeps a connection per origin)."""
+        hdrs = [("CDN-Loop", "testcdn"), ("Via", "1.1 testcdn")] + headers
+        idx = self.rng.randrange(len(self.ports))
+        port = self.ports[idx]
+        self.last_origin = idx
+        for attempt in (0, 1):
+            conn = edge.conns.get(port)
+            if conn is None:
+                conn = edge.conns[port] = harness.Client(port, host=self.origin_host, timeout=self.timeout)
+            try:
+                r = conn.request(method, path, host=self.host, headers=hdrs)
+            except (harness.Closed, OSError):
+                conn.close()
+                edge.conns.pop(port, None)
+                if attempt:
+                    raise
+                continue
+            if r.closes:
+                conn.close()
+                edge.conns.pop(port, None)
             return r
         raise AssertionError("unreachable")
 
@@ -243,7 +286,7 @@ class CdnSim:
 
     def _log(self, e: _Edge, method: str, path: str, cond: bool, r: harness.Response) -> None:
         self.origin_log.append(OriginFetch(e.idx, method, path, cond, r.status, r.header("cache-control"),
-                                           r.headers, self.clock.now()))
+                                           r.headers, self.clock.now(), self.last_origin))
 
     # ---- a page: HTML + every asset it references ----
     def page(self, path: str = "/", edge: int = 0) -> PageResult:

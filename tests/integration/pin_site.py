@@ -13,6 +13,7 @@ with a strong ETag per file and version (If-None-Match -> 304 carrying ETag and 
 as nginx does), a single Range -> 206 (unsatisfiable -> 416), HEAD, POST -> 404 for unknown
 paths and 405 for known ones. Every answer says who made it: X-Version: vN, X-Task: <name>.
 Per-path hit counters (GET/HEAD/POST alike, path without query) are readable from the test.
+`task.fail_status = 503` makes the task answer every GET/HEAD with that status (0: normal again).
 
 Stdlib only; runs on the pytest thread plus one thread per connection.
 """
@@ -137,6 +138,9 @@ class SiteTask:
         self.hits: Counter = Counter()  # path (no query) -> requests of any method
         self.log: list[tuple[str, str, dict]] = []  # (method, target, headers lower-cased)
         self.cond = threading.Condition()
+        # Nonzero: every GET/HEAD is answered with this status (a task going bad: e.g. 503, which
+        # baton's passive outlier ejection counts).
+        self.fail_status = 0
         outer = self
 
         class Handler(_Handler):
@@ -213,6 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, head_only: bool) -> None:
         path = self.path.split("?", 1)[0]
         self.task._record(self.command, self.path, self._headers())
+        if self.task.fail_status:
+            return self._send(self.task.fail_status, b"failing\n", [("Content-Type", "text/plain")], head_only)
         if path == MANIFEST_PATH:
             n = self.task.n
             doc = {"files": {"main.js": js_path(n), "main.css": "/style.css", "index.html": "/index.html"},

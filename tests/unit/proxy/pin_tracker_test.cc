@@ -15,14 +15,27 @@ struct HostDef {
   bool draining = false;
 };
 
+// What Marathon says beyond the hosts (issue 10's shared inputs).
+struct Shared {
+  std::vector<int64_t> started_ms;  // per version (missing = 0: unknown)
+  std::string cdn_label;            // BATON_PIN_CDN_VERSION
+  int64_t max_fresh_ms = -1;        // BATON_PIN_CDN_MAX_FRESH
+};
+
 std::shared_ptr<const Cluster> group(const std::vector<HostDef>& hosts,
-                                     std::vector<std::string> versions = {"v1", "v2"}) {
+                                     std::vector<std::string> versions = {"v1", "v2"},
+                                     const Shared& shared = {}) {
   conf::ClusterSpec spec;
   spec.name = "site_10000";
   spec.origin = "marathon:/site";
   conf::PinGroupSpec pin;
   pin.group = "site";
   for (const auto& id : versions) pin.versions.push_back({id, "/site-" + id, "", ""});
+  for (size_t i = 0; i < shared.started_ms.size() && i < pin.versions.size(); ++i) {
+    pin.versions[i].started_ms = shared.started_ms[i];
+  }
+  pin.cdn_version = shared.cdn_label;
+  pin.cdn_max_fresh_ms = shared.max_fresh_ms;
   spec.pin = pin;
   uint16_t port = 2000;
   for (const HostDef& h : hosts) {
@@ -50,8 +63,9 @@ std::string cdnId(const PinGroupState& s) {
 class PinTrackerTest : public ::testing::Test {
  protected:
   const PinGroupState& at(int64_t now, const std::vector<HostDef>& hosts,
-                          std::vector<std::string> versions = {"v1", "v2"}) {
-    last_ = tracker_.update({group(hosts, std::move(versions))}, settings_, now);
+                          std::vector<std::string> versions = {"v1", "v2"},
+                          const Shared& shared = {}) {
+    last_ = tracker_.update({group(hosts, std::move(versions), shared)}, settings_, now);
     return only(last_);
   }
   PinTracker tracker_;
@@ -69,13 +83,25 @@ TEST_F(PinTrackerTest, UnpinnedClusterHasNoState) {
 }
 
 TEST_F(PinTrackerTest, OneVersionIsNotACutover) {
-  const auto& s = at(1000, {{"v1"}, {"v1"}});
+  const auto& s = at(1000, {{"v1"}, {"v1"}}, {"v1"});
   EXPECT_FALSE(s.view.in_cutover);
   EXPECT_FALSE(s.view.active);
   EXPECT_EQ(cdnId(s), "v1");
   EXPECT_EQ(s.view.versions[0].serving, 2u);
-  EXPECT_EQ(s.view.versions[1].hosts, 0u);
   EXPECT_FALSE(tracker_.nextDeadlineMs().has_value());
+}
+
+// zdd created the new app; its tasks are not routable yet. Not a cutover (one live version, the
+// CDN stays), but active: rule 11's cap covers what is handed to the CDN from now on, on every
+// instance alike, which is what lets rule 12's deadline be computed from Marathon's clock.
+TEST_F(PinTrackerTest, NewerVersionWithoutHostsMakesTheGroupActive) {
+  const auto& s = at(1000, {{"v1"}, {"v1"}});
+  EXPECT_FALSE(s.view.in_cutover);
+  EXPECT_TRUE(s.view.active);
+  EXPECT_EQ(cdnId(s), "v1");
+  EXPECT_EQ(s.view.versions[1].hosts, 0u);
+  // An older version without hosts (the one a cutover left behind) is not a deployment.
+  EXPECT_FALSE(at(2000, {{"v2"}}, {"v1", "v2"}).view.in_cutover);
 }
 
 TEST_F(PinTrackerTest, SecondVersionStartsCutoverAndCdnStaysOnTheOldest) {
@@ -179,6 +205,72 @@ TEST_F(PinTrackerTest, RuntimeSurvivesSnapshots) {
   const auto runtime = at(1000, {{"v1"}, {"v2"}}).runtime;
   runtime->retries.fetch_add(3);
   EXPECT_EQ(at(2000, {{"v1"}, {"v2"}}).runtime, runtime);
+}
+
+// ---- Several instances (issue 10): same Marathon state, same answer ----
+
+// Instance A saw the whole deploy and handed the CDN long-lived files before it (a big local
+// freshness mark); instance B started after blue was drained and never served anything. With
+// Marathon's start of green and BATON_PIN_CDN_MAX_FRESH both hold the flip until the same
+// moment, and flip together.
+TEST(PinTrackerInstances, HoldAndFlipFromMarathonsClock) {
+  conf::PinningSpec settings;
+  const Shared shared{{1'000, 1'500}, "", 5'000};
+  PinTracker a, b;
+  a.update({group({{"v1"}}, {"v1", "v2"}, shared)}, settings, 1'000)[0]->runtime->noteCdnFreshUntil(
+      900'000);
+  a.update({group({{"v1"}, {"v2"}}, {"v1", "v2"}, shared)}, settings, 2'000);
+  const auto drained = group({{"v1", true}, {"v2"}}, {"v1", "v2"}, shared);
+  for (int64_t now : {3'000, 6'499}) {
+    const auto sa = a.update({drained}, settings, now);
+    const auto sb = b.update({drained}, settings, now);
+    EXPECT_EQ(cdnId(*sa[0]), "v1") << now;
+    EXPECT_EQ(cdnId(*sb[0]), "v1") << now;
+    EXPECT_TRUE(sa[0]->flip_held && sb[0]->flip_held);
+    EXPECT_EQ(a.nextDeadlineMs(), 6'500);
+    EXPECT_EQ(b.nextDeadlineMs(), 6'500);
+    EXPECT_EQ(sa[0]->cutover_started_ms, 1'500);  // Marathon's, not when A saw it (2'000)
+  }
+  EXPECT_EQ(cdnId(*a.update({drained}, settings, 6'500)[0]), "v2");
+  EXPECT_EQ(cdnId(*b.update({drained}, settings, 6'500)[0]), "v2");
+}
+
+TEST(PinTrackerInstances, LabelChoosesTheCdnVersionAndBeatsTheHold) {
+  conf::PinningSpec settings;
+  PinTracker a, b;
+  a.update({group({{"v1"}, {"v2"}})}, settings, 1'000);
+  Shared shared;
+  shared.cdn_label = "v2";
+  for (PinTracker* t : {&a, &b}) {
+    const auto s = t->update({group({{"v1"}, {"v2"}}, {"v1", "v2"}, shared)}, settings, 2'000);
+    EXPECT_EQ(cdnId(*s[0]), "v2");
+  }
+  shared.cdn_label = "v9";  // no such version: baton's rule
+  EXPECT_EQ(cdnId(*a.update({group({{"v1"}, {"v2"}}, {"v1", "v2"}, shared)}, settings, 3'000)[0]),
+            "v1");
+}
+
+// The admin command is this instance's own override: it lasts until the label changes.
+TEST_F(PinTrackerTest, LabelChangeEndsTheOperatorOverride) {
+  at(1000, {{"v1"}, {"v2"}});
+  ASSERT_FALSE(tracker_.setCdnVersion("site", "v2").has_value());
+  EXPECT_EQ(cdnId(at(2000, {{"v1"}, {"v2"}})), "v2");
+  Shared shared;
+  shared.cdn_label = "v1";
+  EXPECT_EQ(cdnId(at(3000, {{"v1"}, {"v2"}}, {"v1", "v2"}, shared)), "v1");
+  EXPECT_EQ(cdnId(at(4000, {{"v1"}, {"v2"}}, {"v1", "v2"}, shared)), "v1");
+}
+
+// An instance that starts after the cutover ended keeps the grace from Marathon's start of the
+// version (its peers keep at least that long).
+TEST_F(PinTrackerTest, RestartedInstanceKeepsTheGraceFromMarathonsStart) {
+  settings_.grace = conf::Duration(10'000);
+  const Shared shared{{0, 5'000}, "", -1};
+  const auto& s = at(8'000, {{"v2"}}, {"v1", "v2"}, shared);
+  EXPECT_TRUE(s.view.active);
+  EXPECT_EQ(s.grace_until_ms, 15'000);
+  EXPECT_EQ(tracker_.nextDeadlineMs(), 15'000);
+  EXPECT_FALSE(at(15'000, {{"v2"}}, {"v1", "v2"}, shared).view.active);
 }
 
 TEST(PinRuntime, FreshnessMarkOnlyRises) {

@@ -72,6 +72,13 @@ struct Merge {
   const std::vector<conf::DiscoveryIssue>& pinIssues() const { return out.pins.at(0).issues; }
 };
 
+// The versions with started_ms cleared (the tests that compare whole versions are about ids,
+// apps, colours and manifests; started_ms has its own test).
+std::vector<PinVersionSpec> withoutTimes(std::vector<PinVersionSpec> versions) {
+  for (auto& v : versions) v.started_ms = 0;
+  return versions;
+}
+
 constexpr const char* kJan = "2024-01-01T00:00:00.000Z";
 constexpr const char* kFeb = "2024-02-01T00:00:00.000Z";
 constexpr const char* kMar = "2024-03-01T00:00:00.000Z";
@@ -87,7 +94,8 @@ TEST(PinGroup, OneAppStillGetsOneVersion) {
   EXPECT_EQ(m.pin().mode, PinMode::Assets);
   EXPECT_FALSE(m.pin().cache_cap.has_value());
   const std::string id = derivedVersionId("/shop-blue", "2024-01-01T00:00:00.123Z");
-  EXPECT_EQ(m.pin().versions, (std::vector<PinVersionSpec>{{id, "/shop-blue", "blue", ""}}));
+  EXPECT_EQ(withoutTimes(m.pin().versions),
+            (std::vector<PinVersionSpec>{{id, "/shop-blue", "blue", ""}}));
   EXPECT_EQ(m.out.pins[0].app_versions, (std::map<std::string, std::string>{{"/shop-blue", id}}));
   EXPECT_EQ(m.out.merged.at(0).tasks.at(0).app_id, "/shop-blue");  // stamped by the merge
   EXPECT_TRUE(m.pinIssues().empty());
@@ -152,7 +160,8 @@ TEST(PinGroup, SameVersionIdTwiceIsOneVersion) {
   green.labels["BATON_PIN_VERSION"] = "abc";
   green.labels["BATON_PIN_MANIFEST"] = "/green.json";
   const Merge m({blue, green});
-  EXPECT_EQ(m.pin().versions, (std::vector<PinVersionSpec>{{"abc", "/shop-blue", "blue", ""}}));
+  EXPECT_EQ(withoutTimes(m.pin().versions),
+            (std::vector<PinVersionSpec>{{"abc", "/shop-blue", "blue", ""}}));
   EXPECT_EQ(m.out.pins[0].app_versions,
             (std::map<std::string, std::string>{{"/shop-blue", "abc"}, {"/shop-green", "abc"}}));
 }
@@ -199,6 +208,54 @@ TEST(PinGroup, BadModeAndCacheCapAreIssues) {
   EXPECT_EQ(m.pinIssues()[0].subject, "BATON_PIN_MODE");
   EXPECT_EQ(m.pinIssues()[0].message, "\"sticky\" is not one of off, assets, full; using assets");
   EXPECT_EQ(m.pinIssues()[1].subject, "BATON_PIN_CACHE_CAP");
+}
+
+// Issue 10: the CDN version label and the limits of the hold come from the newest app, so every
+// instance reads the same ones.
+TEST(PinGroup, CdnVersionAndMaxFreshLabels) {
+  App blue = colour("blue", kJan, "c1");
+  App green = colour("green", kFeb, "c2");
+  blue.labels["BATON_PIN_VERSION"] = "b1";
+  green.labels["BATON_PIN_VERSION"] = "g2";
+  green.labels["BATON_PIN_CDN_VERSION"] = " g2 ";
+  green.labels["BATON_PIN_CDN_MAX_FRESH"] = "300";
+  std::vector<conf::DiscoveryIssue> issues;
+  PinGroupLabels labels = readPinGroupLabels(green, issues);
+  EXPECT_EQ(labels.cdn_version, "g2");
+  EXPECT_EQ(labels.cdn_max_fresh_ms, 300'000);
+  green.labels["BATON_PIN_CDN_MAX_FRESH"] = "5m";
+  EXPECT_EQ(readPinGroupLabels(green, issues).cdn_max_fresh_ms, 300'000);
+  EXPECT_TRUE(issues.empty());
+  for (const char* bad : {"-1", "1.5", "two", "400d"}) {
+    green.labels["BATON_PIN_CDN_MAX_FRESH"] = bad;
+    labels = readPinGroupLabels(green, issues);
+    EXPECT_FALSE(labels.cdn_max_fresh_ms.has_value()) << bad;
+  }
+  EXPECT_EQ(issues.size(), 4u);
+  green.labels["BATON_PIN_CDN_MAX_FRESH"] = "300";
+  green.labels["BATON_PIN_CDN_VERSION"] = "no spaces";
+  issues.clear();
+  EXPECT_EQ(readPinGroupLabels(green, issues).cdn_version, "");
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].subject, "BATON_PIN_CDN_VERSION");
+
+  green.labels["BATON_PIN_CDN_VERSION"] = "b1";
+  green.labels["BATON_PIN_CDN_MAX_FRESH"] = "60";
+  blue.labels["BATON_PIN_CDN_VERSION"] = "g2";  // the older app's: ignored
+  Merge m({blue, green});
+  EXPECT_EQ(m.pin().cdn_version, "b1");
+  EXPECT_EQ(m.pin().cdn_max_fresh_ms, 60'000);
+  // Each version's start on Marathon's clock: STARTED_AT, else lastConfigChangeAt.
+  EXPECT_EQ(m.pin().versions[0].started_ms, 1'704'067'200'000);
+  EXPECT_EQ(m.pin().versions[1].started_ms, 1'706'745'600'000);
+  EXPECT_TRUE(m.pinIssues().empty());
+  m.input[1].labels["BATON_PIN_CDN_VERSION"] = "zz";  // names no version of the group
+  m.input[0].labels.erase("HAPROXY_DEPLOYMENT_STARTED_AT");
+  m.input[0].last_config_change_at = kMar;
+  m.run();
+  ASSERT_EQ(m.pinIssues().size(), 1u);
+  EXPECT_EQ(m.pinIssues()[0].subject, "BATON_PIN_CDN_VERSION");
+  EXPECT_EQ(m.pin().versions[0].started_ms, 1'709'251'200'000);
 }
 
 TEST(PinGroup, Manifest) {
@@ -354,7 +411,7 @@ TEST(PinTranslate, EveryClusterOfTheGroupPinnedAndHostsVersioned) {
     const conf::ClusterSpec& c = clusterNamed(s, name);
     ASSERT_TRUE(c.pin.has_value()) << name;
     EXPECT_EQ(c.pin->group, "shop");
-    EXPECT_EQ(c.pin->versions,
+    EXPECT_EQ(withoutTimes(c.pin->versions),
               (std::vector<PinVersionSpec>{{blue_id, "/shop-blue", "blue", ""},
                                            {"green-build", "/shop-green", "green", ""}}));
     ASSERT_EQ(c.hosts.size(), 3u) << name;
