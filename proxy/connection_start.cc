@@ -83,12 +83,14 @@ void ConnectionStart::handOver(bool http2) {
     Http2Connection* raw = conn.get();
     worker_.replaceConnection(this, std::move(conn));
     raw->start();
+    if (draining_) raw->drain();
   } else {
     auto conn = std::make_unique<DownstreamConnection>(worker_, std::move(transport_), peer,
                                                        listener_, tls_);
     DownstreamConnection* raw = conn.get();
     worker_.replaceConnection(this, std::move(conn));
     raw->start();
+    if (draining_) raw->drain();
   }
 }
 

@@ -34,8 +34,11 @@ class ConnectionStart : public ClientConnection, private core::Transport::Handle
   ~ConnectionStart() override;
   void start();
 
-  // ClientConnection: nothing is in flight yet, so draining or overload just closes.
-  void drain() override { close(); }
+  // ClientConnection. Draining does not close: the client's first request may already be on its
+  // way (a connection accepted just before a drain or a binary upgrade); the handshake or sniff
+  // goes on under its deadline and the codec it hands over to drains at once (HTTP/1: the
+  // request is answered with Connection: close; HTTP/2: GOAWAY after its grace). Overload closes.
+  void drain() override { draining_ = true; }
   void forceClose() override { close(); }
   void cutStreamOn(const std::unordered_set<const HostRuntime*>&) override {}
   void setOverloaded(bool on) override {
@@ -62,6 +65,7 @@ class ConnectionStart : public ClientConnection, private core::Transport::Handle
   core::Timer deadline_;
   bool tls_;
   bool done_ = false;
+  bool draining_ = false;
 };
 
 }  // namespace baton::proxy
