@@ -1,6 +1,14 @@
 // batonctl: the admin socket's command-line client (protocol: proxy/admin/commands.h).
 //
 //   batonctl [--socket PATH] [--json] [--timeout SECONDS] <command...>
+//   batonctl --all [--self-app ID] [--marathon URL]... [--config FILE] [--admin-port N]
+//            [--token T | --token-file F] [--json] [--timeout SECONDS] <command...>
+//
+// --all sends the command to every baton instance found in Marathon over their admin HTTP
+// listeners instead of the local socket (main/batonctl_all.h: discovery, aggregation, exit
+// status 3 = partial). The app id defaults to $MARATHON_APP_ID; Marathon URLs to
+// $BATON_MARATHON_URL (comma-separated), else FILE's [marathon] urls (and its credentials); the
+// token to $BATON_ADMIN_TOKEN, else FILE's [admin] token.
 //
 // Sugar for what operators type most; anything else is sent as one protocol line:
 //   drain <cluster>/<host> [--wait] [--wait-timeout S]   drain host X (then wait host X S)
@@ -31,6 +39,9 @@
 #include <string_view>
 #include <vector>
 
+#include "conf/loader.h"
+#include "main/batonctl_all.h"
+
 namespace {
 
 constexpr const char* kDefaultSocket = "/run/baton/admin.sock";
@@ -55,7 +66,19 @@ constexpr const char* kUsage =
     "  raw 'LINE'                                       send one protocol line as is\n"
     "\n"
     "The socket defaults to $BATON_ADMIN_SOCKET, else /run/baton/admin.sock.\n"
-    "Exit status: 0 done, 1 refused by baton, 2 usage or connection error.\n";
+    "Exit status: 0 done, 1 refused by baton, 2 usage or connection error.\n"
+    "\n"
+    "Every instance (over their admin HTTP listeners, found in Marathon):\n"
+    "  --all                  send the command to every task of baton's own Marathon app\n"
+    "  --self-app ID          baton's app id (default $MARATHON_APP_ID)\n"
+    "  --marathon URL         Marathon (repeatable; default $BATON_MARATHON_URL, comma-separated,\n"
+    "                         else --config FILE's [marathon] urls)\n"
+    "  --config FILE          baton's config: Marathon URLs and credentials, the admin token\n"
+    "  --admin-port N         every instance's admin port (default: the app's port named\n"
+    "                         \"admin\", its BATON_ADMIN_PORT_INDEX label, else 9090)\n"
+    "  --token T, --token-file F   admin HTTP bearer token (default $BATON_ADMIN_TOKEN)\n"
+    "  show commands aggregate (per-instance rows + totals); exit 3 = some instance\n"
+    "  unreachable (partial), 1 = some refused.\n";
 
 struct Options {
   std::string socket_path;
@@ -64,6 +87,13 @@ struct Options {
   bool wait = false;
   std::optional<int> wait_seconds;
   std::vector<std::string> words;
+  // --all
+  bool all = false;
+  std::string self_app;
+  std::vector<std::string> marathon_urls;
+  std::string config_path;
+  int admin_port = 0;
+  std::optional<std::string> token;
 };
 
 // One protocol line to send, and whether --json turns it into its `json` form.
@@ -134,6 +164,24 @@ Options parseArgs(int argc, char** argv) {
       options.json = true;
     } else if (arg == "--wait") {
       options.wait = true;
+    } else if (arg == "--all") {
+      options.all = true;
+    } else if (is("--self-app")) {
+      options.self_app = value("--self-app");
+    } else if (is("--marathon")) {
+      options.marathon_urls.emplace_back(value("--marathon"));
+    } else if (is("--config")) {
+      options.config_path = value("--config");
+    } else if (is("--admin-port")) {
+      auto port = parseSeconds(value("--admin-port"));
+      if (!port || *port == 0 || *port > 65535) usageError("--admin-port wants a port number");
+      options.admin_port = *port;
+    } else if (is("--token")) {
+      options.token = std::string(value("--token"));
+    } else if (is("--token-file")) {
+      auto token = baton::conf::readTokenFile(std::string(value("--token-file")));
+      if (!token) usageError("--token-file: " + token.error().detail);
+      options.token = *token;
     } else if (is("--socket")) {
       options.socket_path = value("--socket");
     } else if (is("--timeout")) {
@@ -415,6 +463,63 @@ int report(const Options& options, const std::vector<Request>& requests,
   return 0;
 }
 
+std::vector<std::string> splitComma(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    if (comma != 0) out.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// --all: the options from flags, then the environment, then baton's config file.
+int runOnAll(const Options& options, const std::vector<Request>& requests) {
+  batonctl::AllOptions all;
+  all.self_app = options.self_app;
+  if (all.self_app.empty()) {
+    const char* env = std::getenv("MARATHON_APP_ID");
+    if (env != nullptr) all.self_app = env;
+  }
+  all.marathon_urls = options.marathon_urls;
+  if (all.marathon_urls.empty()) {
+    const char* env = std::getenv("BATON_MARATHON_URL");
+    if (env != nullptr) all.marathon_urls = splitComma(env);
+  }
+  if (options.token) {
+    all.token = *options.token;
+  } else if (const char* env = std::getenv("BATON_ADMIN_TOKEN"); env != nullptr) {
+    all.token = env;
+  }
+  if (!options.config_path.empty()) {
+    auto config = baton::conf::loadConfigFile(options.config_path);
+    if (!config) usageError("--config: " + config.error().detail);
+    if (all.marathon_urls.empty()) all.marathon_urls = config->marathon.urls;
+    all.marathon_username = config->marathon.username;
+    all.marathon_password = config->marathon.password;
+    all.marathon_token = config->marathon.auth_token;
+    if (!options.token && std::getenv("BATON_ADMIN_TOKEN") == nullptr) {
+      all.token = config->admin.token;
+    }
+  }
+  all.admin_port = static_cast<uint16_t>(options.admin_port);
+  all.timeout_seconds = options.timeout_seconds;
+  all.json = options.json;
+  batonctl::AllRequest request;
+  for (const Request& r : requests) {
+    request.lines.push_back(withJson(r, options.json));
+    int extra = 0;
+    if (r.line.starts_with("wait ")) extra = waitSecondsOf(r.line) + 5;
+    if (r.line == "upgrade" || r.line.starts_with("upgrade ")) extra = kUpgradeSeconds;
+    request.extra_seconds.push_back(extra);
+  }
+  request.show = requests.size() == 1 && requests[0].show;
+  request.json_answer =
+      request.show && options.json && !requests[0].line.starts_with("show config");
+  return batonctl::runAll(all, request);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -426,6 +531,7 @@ int main(int argc, char** argv) {
       usageError("a command is one line");
     }
   }
+  if (options.all) return runOnAll(options, requests);
   Connection connection(options.socket_path, std::chrono::seconds(options.timeout_seconds));
   connection.open();
   std::vector<Answer> answers;

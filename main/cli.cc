@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string_view>
 
 #include "conf/loader.h"
@@ -41,6 +42,8 @@ const char* const kUsage =
     "  --admin-socket PATH       admin socket for batonctl ([admin] socket; mode 0600)\n"
     "  --admin-token-file FILE   bearer token the admin HTTP write actions require\n"
     "  --dont-bind-service-ports no listener per service port\n"
+    "  --self-app ID             baton's own Marathon app (default $MARATHON_APP_ID): never\n"
+    "                            routed to; its tasks are the instances `show instances` lists\n"
     "  accepted and unnecessary: --sse, --haproxy-map, --lru-cache-capacity N, --reload-interval "
     "N,\n"
     "    --max-reload-retries N, --log-format F, --syslog-socket S, --command C, "
@@ -149,6 +152,7 @@ void CommandLineSettings::applyTo(conf::ConfigSpec& spec) const {
 core::Result<Arguments> parseArguments(int argc, char** argv) {
   Arguments args;
   CommandLineSettings& s = args.settings;
+  std::optional<std::string> self_app;  // --self-app wins over $MARATHON_APP_ID
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto value = [&]() -> core::Result<std::string> {
@@ -236,6 +240,9 @@ core::Result<Arguments> parseArguments(int argc, char** argv) {
     } else if (arg == "--admin-socket") {
       CLI_VALUE(v);
       s.admin_socket = *v;
+    } else if (arg == "--self-app") {
+      CLI_VALUE(v);
+      self_app = std::string(*v);
     } else if (arg == "--admin-token-file") {
       CLI_VALUE(v);
       auto token = conf::readTokenFile(*v);
@@ -275,6 +282,7 @@ core::Result<Arguments> parseArguments(int argc, char** argv) {
   if (const char* self = std::getenv("MARATHON_APP_ID"); self != nullptr) {
     args.server.self_app_id = self;
   }
+  if (self_app) args.server.self_app_id = *self_app;
   CommandLineSettings copy = s;
   args.server.overrides = [copy](conf::ConfigSpec& spec) { copy.applyTo(spec); };
   return args;

@@ -16,9 +16,11 @@
 #include <cstring>
 #include <string_view>
 
+#include "proxy/admin/commands.h"
 #include "proxy/admin/dashboard_page.h"
 #include "proxy/admin/render.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/request_id.h"
 
 namespace baton::proxy {
 
@@ -26,7 +28,8 @@ namespace {
 
 // Small admin requests only: bound what a client can make us buffer or hold open.
 constexpr ev_ssize_t kMaxHeadersSize = 8 * 1024;
-constexpr ev_ssize_t kMaxBodySize = 1024;
+// A /api/command body is one protocol line (the admin socket takes up to 4 KiB).
+constexpr ev_ssize_t kMaxBodySize = 4096;
 constexpr int kTimeoutSeconds = 10;
 
 constexpr const char* kTextPlain = "text/plain; charset=utf-8";
@@ -271,6 +274,38 @@ std::optional<std::string> queryParam(std::string_view query, std::string_view k
   return std::nullopt;
 }
 
+bool readOnlyLine(std::string_view line) {
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  auto word_is = [&](std::string_view word) {
+    return line.starts_with(word) &&
+           (line.size() == word.size() || line[word.size()] == ' ' || line[word.size()] == '\t');
+  };
+  return word_is("show") || word_is("help");
+}
+
+admin::CommandResult commandLine(bool post, std::string_view body, std::string_view query) {
+  std::string line;
+  if (post) {
+    line = std::string(body);
+    if (line.ends_with("\n")) line.pop_back();
+    if (line.ends_with("\r")) line.pop_back();
+  } else {
+    auto given = queryParam(query, "line");
+    if (!given) return admin::commandError("usage", "line=<admin command> is required");
+    line = std::move(*given);
+  }
+  if (line.find_first_of("\r\n") != std::string::npos) {
+    return admin::commandError("usage", "one command line per request");
+  }
+  if (line.find_first_not_of(" \t") == std::string::npos) {
+    return admin::commandError("usage", "an admin command line is required (try help)");
+  }
+  if (!post && !readOnlyLine(line)) {
+    return admin::commandError("usage", "GET runs only show and help lines: POST the others");
+  }
+  return line;
+}
+
 int httpStatusForError(std::string_view word) {
   if (word == "usage" || word == "invalid" || word == "unknown") return 400;
   if (word == "notfound") return 404;
@@ -345,6 +380,14 @@ void AdminHttpServer::handle(evhttp_request* req) {
   const std::string_view path = raw_path != nullptr ? raw_path : "";
   const std::string_view query = raw_query != nullptr ? raw_query : "";
 
+  if (path == "/api/command") {
+    if (method != EVHTTP_REQ_POST && method != EVHTTP_REQ_GET) {
+      replyMethodNotAllowed(req, "GET, POST");
+      return;
+    }
+    serveCommand(req, method == EVHTTP_REQ_POST, query);
+    return;
+  }
   if (path.starts_with("/api/")) {
     if (method != EVHTTP_REQ_POST) {
       replyMethodNotAllowed(req, "POST");
@@ -370,6 +413,8 @@ bool AdminHttpServer::serveRead(evhttp_request* req, std::string_view path,
     serveStatus(req, &admin::renderPrometheus, kPrometheus);
   } else if (path == "/status") {
     serveStatus(req, &admin::renderStatusJson, kJson);
+  } else if (path == "/instance") {
+    reply(req, 200, "OK", admin::renderInstanceJson(service_.instanceFacts()) + "\n", kJson);
   } else if (path == "/" || path == "/dashboard") {
     serveDashboard(req);
   } else if (path == "/_haproxy_getconfig") {
@@ -423,13 +468,12 @@ void AdminHttpServer::serveDashboard(evhttp_request* req) {
   reply(req, 200, "OK", withNonce(admin::dashboardPage(), nonce), "text/html; charset=utf-8");
 }
 
-void AdminHttpServer::serveWrite(evhttp_request* req, std::string_view path,
-                                 std::string_view query) {
+bool AdminHttpServer::writeAllowed(evhttp_request* req) {
   if (!admin_http::authorized(token_, inputHeader(req, "Authorization"))) {
     replyResult(req, admin::commandError("denied",
                                          "a valid \"Authorization: Bearer <token>\" "
                                          "is required for admin writes"));
-    return;
+    return false;
   }
   if (!admin_http::sameOrigin(inputHeader(req, "Origin"), inputHeader(req, "Host"))) {
     // Authenticated or not, a page of another origin must not drive the operator's browser.
@@ -438,9 +482,47 @@ void AdminHttpServer::serveWrite(evhttp_request* req, std::string_view path,
             "denied", "cross-origin write refused: Origin does not match Host")) +
         "\n";
     reply(req, 403, "Forbidden", body, kJson);
+    return false;
+  }
+  return true;
+}
+
+void AdminHttpServer::serveWrite(evhttp_request* req, std::string_view path,
+                                 std::string_view query) {
+  if (!writeAllowed(req)) return;
+  replyResult(req, runWrite(path, query));
+}
+
+void AdminHttpServer::serveCommand(evhttp_request* req, bool post, std::string_view query) {
+  // POST runs any line, so it is a write: token and same-origin like the other writes.
+  if (post && !writeAllowed(req)) return;
+  std::string body;
+  if (post) {
+    evbuffer* input = evhttp_request_get_input_buffer(req);
+    body.resize(evbuffer_get_length(input));
+    evbuffer_copyout(input, body.data(), body.size());
+  }
+  auto line = admin_http::commandLine(post, body, query);
+  if (!line) {
+    replyResult(req, line);
     return;
   }
-  replyResult(req, runWrite(path, query));
+  evhttp_add_header(evhttp_request_get_output_headers(req), "X-Baton-Instance",
+                    thisInstance().id.c_str());
+  // Same path as the admin socket: the answer leaves once every worker serves what the command
+  // changed, so an acknowledged drain is in effect on this instance.
+  std::weak_ptr<bool> alive = alive_;
+  admin::executeCommand(service_, *line, [this, alive, req](std::string answer) {
+    if (alive.expired()) return;
+    service_.whenApplied([alive, req, answer = std::move(answer)] {
+      if (alive.expired()) return;
+      const std::string_view word = admin::refusalWord(answer);
+      const int code = word.empty() ? 200 : admin_http::httpStatusForError(word);
+      evhttp_add_header(evhttp_request_get_output_headers(req), "X-Baton-Result",
+                        word.empty() ? "ok" : std::string(word).c_str());
+      reply(req, code, reasonPhrase(code), answer);
+    });
+  });
 }
 
 admin::CommandResult AdminHttpServer::runWrite(std::string_view path, std::string_view query) {

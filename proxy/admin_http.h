@@ -19,6 +19,16 @@
 //   POST /api/group/cdn-version?group=G&version=ID   (asset pinning: the CDN's version)
 //   POST /api/log-level?level=error|warn|info|debug
 //   POST /api/reload
+//   POST /api/command            body = one admin protocol line (proxy/admin/commands.h), e.g.
+//                                "drain host web/10_0_6_25_31704": the answer exactly as the
+//                                admin socket gives it (text/plain, ending with an empty line),
+//                                status 200 or httpStatusForError(word), X-Baton-Result: ok or
+//                                the refusal word. This is what `batonctl --all` speaks to every
+//                                instance (the admin socket is local only).
+//   GET  /api/command?line=show+... read-only: only `show` lines (and `help`), no token
+//   GET  /instance               JSON: this instance's InstanceFacts (id, task, generation,
+//                                Marathon state digest); what peers poll (README "Several
+//                                instances")
 //        -> {"ok":true,"message":"..."} or {"ok":false,"error":"<word>","message":"..."}, the
 //           word being CommandError's (proxy/admin/service.h); status from httpStatusForError.
 //   anything else                404; a known path with another method: 405 with Allow
@@ -68,6 +78,12 @@ bool sameOrigin(std::string_view origin_header, std::string_view host_header);
 // ('+' is a space, %XX a byte); nullopt when absent or badly escaped.
 std::optional<std::string> queryParam(std::string_view query, std::string_view key);
 
+// The protocol line of a /api/command request: the body for POST (one line: a trailing "\n" or
+// "\r\n" is dropped; another line break is "usage"), `line=` of the query for GET, which must
+// be a read-only line (`show ...` or `help`; else "denied"). Pure.
+admin::CommandResult commandLine(bool post, std::string_view body, std::string_view query);
+bool readOnlyLine(std::string_view line);
+
 // CommandError word -> HTTP status: usage/invalid/unknown 400, notfound 404, denied 401,
 // timeout 504, anything else 500.
 int httpStatusForError(std::string_view word);
@@ -102,6 +118,8 @@ class AdminHttpServer {
                    const char* content_type);
   void serveDashboard(evhttp_request* req);
   void serveWrite(evhttp_request* req, std::string_view path, std::string_view query);
+  void serveCommand(evhttp_request* req, bool post, std::string_view query);
+  bool writeAllowed(evhttp_request* req);
   admin::CommandResult runWrite(std::string_view path, std::string_view query);
 
   core::EventLoop& control_;

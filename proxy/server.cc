@@ -19,6 +19,8 @@
 #include "proxy/core/log.h"
 #include "proxy/effective_config.h"
 #include "proxy/listen_socket.h"
+#include "proxy/peers/state_digest.h"
+#include "proxy/request_id.h"
 
 namespace baton::proxy {
 
@@ -96,6 +98,7 @@ Server::~Server() {
   // These hold events on loop_, which is destroyed before them (declaration order).
   admin_socket_.reset();
   admin_.reset();
+  peers_.reset();
   discovery_.reset();
   for (event* ev : signal_events_) event_free(ev);
   workers_.clear();
@@ -363,6 +366,7 @@ int Server::run() {
   }
   admin_socket_.reset();
   admin_.reset();
+  peers_.reset();  // its timer and HTTP client live on loop_
   discovery_.reset();
   for (auto& worker : workers_) worker->join();
   report("{\"event\":\"stopped\",\"pid\":" + std::to_string(getpid()) + "}");
@@ -370,8 +374,11 @@ int Server::run() {
 }
 
 void Server::startDiscovery() {
+  peers_.reset();
   discovery_.reset();
   if (file_config_->marathon.urls.empty()) return;
+  peers_ = peers::startMonitor(loop_, file_config_->marathon, options_.self_app_id,
+                               [this] { return instanceFacts(); });
   discovery_ = std::make_unique<discovery::DiscoveryManager>(
       loop_, file_config_->marathon, options_.self_app_id,
       [this](std::shared_ptr<const conf::DiscoveredSpec> found) {
@@ -647,6 +654,7 @@ void Server::onDiscovered(std::shared_ptr<const conf::DiscoveredSpec> found) {
   // change nothing: no new generation, no event.
   if (discovered_ && *found == *discovered_) return;
   auto published = publish(file_config_, std::move(found), "discovery");
+  if (published) noteMarathonState();
   // Upgrade: the workers apply this snapshot before they start accepting (posted in order).
   if (published && !live_) goLive();
   if (!published) {
@@ -775,8 +783,37 @@ void Server::gatherReports(std::function<void(std::vector<WorkerReport>)> done) 
   }
 }
 
+void Server::noteMarathonState() {
+  std::string digest = discovered_ ? peers::marathonStateDigest(*discovered_) : std::string();
+  if (digest == marathon_state_) return;
+  marathon_state_ = std::move(digest);
+  // A state read back from the state file is as old as the file: 0 keeps it from ever being
+  // taken as the freshest instance's (proxy/peers/lag.h).
+  const bool from_disk = discovery_ && discovery_->status().from_state_file;
+  marathon_state_since_unix_ms_ = from_disk ? 0 : core::unixNowMs();
+}
+
+admin::InstanceFacts Server::instanceFacts() {
+  admin::InstanceFacts facts;
+  facts.instance_id = thisInstance().id;
+  facts.task_id = thisInstance().task_id;
+  facts.version = BATON_VERSION;
+  facts.pid = getpid();
+  facts.generation = snapshot_->generation;
+  facts.marathon_state = marathon_state_;
+  facts.marathon_state_since_unix_ms = marathon_state_since_unix_ms_;
+  facts.marathon_sync_age_ms = discovery_ ? discovery_->stalenessMs() : -1;
+  facts.now_unix_ms = core::unixNowMs();
+  return facts;
+}
+
 void Server::fillProcessStatus(admin::EdgeStatus& status) const {
   status.version = BATON_VERSION;
+  status.instance_id = thisInstance().id;
+  status.task_id = thisInstance().task_id;
+  status.marathon_state = marathon_state_;
+  status.marathon_state_since_unix_ms = marathon_state_since_unix_ms_;
+  if (peers_) status.instances = peers_->view();
   status.pid = getpid();
   status.started_unix_ms = started_unix_ms_;
   status.now_unix_ms = core::unixNowMs();

@@ -24,6 +24,7 @@
 #include "proxy/core/event_loop.h"
 #include "proxy/health/health_checker.h"
 #include "proxy/health/outlier_detector.h"
+#include "proxy/peers/peer_monitor.h"
 #include "proxy/pin_manifests.h"
 #include "proxy/pin_tracker.h"
 #include "proxy/snapshot.h"
@@ -147,6 +148,10 @@ class Server : public admin::AdminService {
   admin::CommandResult setLogLevel(std::string_view level) override;
   admin::CommandResult setGroupCdnVersion(std::string_view group, std::string_view id) override;
   void whenApplied(std::function<void()> then) override;
+  // Several instances (README "Several instances"): GET /instance, and the digest of the routing
+  // state applied from Marathon that instances compare (proxy/peers/state_digest.h).
+  admin::InstanceFacts instanceFacts() override;
+  void noteMarathonState();
   // ---- Binary upgrade (README "Upgrading the binary"), control thread ----
   // Old process: `batonctl upgrade`, SIGUSR2. Starts the new process and answers once it
   // serves (then this one drains) or has failed (then this one keeps serving).
@@ -172,6 +177,11 @@ class Server : public admin::AdminService {
   std::vector<conf::DiscoveryIssue> merge_issues_;          // left out when merging
   std::shared_ptr<const conf::ConfigSpec> config_;          // effective (merged)
   std::unique_ptr<discovery::DiscoveryManager> discovery_;
+  // The other baton instances (off without a self app id); the Marathon state digest and when
+  // it last changed here.
+  std::unique_ptr<peers::PeerMonitor> peers_;
+  std::string marathon_state_;
+  int64_t marathon_state_since_unix_ms_ = 0;
   std::unique_ptr<AdminHttpServer> admin_;
   std::unordered_set<std::string> failed_listener_addresses_;  // logged once each
   SnapshotPtr base_snapshot_;  // built from config_ alone (reused by the next build)

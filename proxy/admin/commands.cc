@@ -10,6 +10,7 @@
 
 #include "proxy/admin/render.h"
 #include "proxy/admin/render_parts.h"
+#include "proxy/core/text_table.h"
 
 namespace baton::proxy::admin {
 
@@ -71,22 +72,8 @@ std::string cell(std::string_view text, bool keep_spaces = false) {
   return out;
 }
 
-// Aligned columns: the first row is the header; two spaces between columns.
 std::string table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()), 0);
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) {
-      out += row[i];
-      if (i + 1 < row.size()) out.append(widths[i] - row[i].size() + 2, ' ');
-    }
-    out += '\n';
-  }
-  return out;
+  return core::alignedColumns(rows);
 }
 
 std::string number(uint64_t n) {
@@ -120,6 +107,8 @@ std::string infoText(const EdgeStatus& s) {
     out.append(key).append(": ").append(value).append("\n");
   };
   line("version", cell(s.version));
+  line("instance_id", cell(s.instance_id));
+  line("task_id", cell(s.task_id));
   line("pid", std::to_string(s.pid));
   line("uptime_s", std::to_string(uptime_s));
   line("workers", number(s.workers));
@@ -149,7 +138,37 @@ std::string infoText(const EdgeStatus& s) {
   line("marathon_from_state_file", d.from_state_file ? "yes" : "no");
   line("marathon_holding", d.holding ? "yes" : "no");
   line("marathon_issues", number(d.issues.size()));
+  line("marathon_state", cell(s.marathon_state));
+  line("instances", s.instances.enabled ? number(s.instances.peers.size()) : "off");
   return out;
+}
+
+// The baton instances of baton's own Marathon app as this one's peer monitor sees them.
+std::string instancesText(const EdgeStatus& s) {
+  const InstancesView& v = s.instances;
+  if (!v.enabled) return "instances: off (no Marathon, or baton's own app id unknown)\n";
+  std::vector<std::vector<std::string>> rows = {{"task", "instance", "address", "self", "state",
+                                                 "generation", "marathon_state", "sync_age_ms",
+                                                 "lag_ms", "error"}};
+  for (const InstanceStatus& p : v.peers) {
+    const char* state = !p.reachable ? "unreachable" : (p.lagging ? "lagging" : "ok");
+    rows.push_back({cell(p.task_id), cell(p.facts.instance_id), cell(p.address),
+                    p.self ? "yes" : "-", state, p.reachable ? number(p.facts.generation) : "-",
+                    cell(p.facts.marathon_state),
+                    p.reachable ? std::to_string(p.facts.marathon_sync_age_ms) : "-",
+                    std::to_string(p.lag_ms), cell(p.error, true)});
+  }
+  std::string out = table(rows);
+  if (!v.error.empty()) out += "error: " + cell(v.error, true) + "\n";
+  return out;
+}
+
+std::string instancesJson(const EdgeStatus& s) {
+  JsonWriter json;
+  json.beginObject().key("instances");
+  writeInstances(json, s.instances);
+  json.endObject();
+  return json.take();
 }
 
 std::string clustersText(const EdgeStatus& s) {
@@ -541,6 +560,12 @@ const std::vector<Command>& commands() {
        "show groups [json]",
        "deployment groups (blue/green) and their cutover",
        showView<groupsText, groupsJson>},
+      {{"show", "instances"},
+       0,
+       1,
+       "show instances [json]",
+       "the baton instances of baton's own Marathon app: generation, Marathon state, lag",
+       showView<instancesText, instancesJson>},
       {{"show", "config"}, 0, 0, "show config", "the effective config", runShowConfig},
       {{"show", "errors"},
        0,
@@ -651,6 +676,17 @@ std::string usageFor(const Command& chosen) {
 }
 
 }  // namespace
+
+std::string_view refusalWord(std::string_view answer) {
+  static constexpr std::string_view kWords[] = {"unknown", "usage",  "notfound", "invalid",
+                                                "denied",  "failed", "timeout"};
+  const size_t colon = answer.find(": ");
+  if (colon == std::string_view::npos || colon > answer.find('\n')) return {};
+  for (std::string_view word : kWords) {
+    if (answer.substr(0, colon) == word) return word;
+  }
+  return {};
+}
 
 std::string helpText() {
   size_t width = 0;

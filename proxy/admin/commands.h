@@ -15,6 +15,8 @@
 //   show hosts <cluster> [json]
 //   show routes [json]
 //   show groups [json]               deployment groups (blue/green) and their cutover state
+//   show instances [json]            the baton instances of baton's own Marathon app (peers):
+//                                    reachable, generation, Marathon state digest, lagging
 //   show config                      the effective config (text)
 //   show errors [json]               recent rejected requests: time, listener, client, status,
 //                                    reason, escaped excerpt
@@ -47,6 +49,11 @@ namespace baton::proxy::admin {
 
 void executeCommand(AdminService& service, std::string_view line,
                     std::function<void(std::string answer)> done);
+
+// The CommandError word of a refused answer ("notfound: no cluster x\n\n" -> "notfound"); ""
+// for a successful one. Front ends that report success out of band (the admin HTTP listener's
+// /api/command status code) use it.
+std::string_view refusalWord(std::string_view answer);
 
 // The text of `help` (also what batonctl prints for `batonctl help`).
 std::string helpText();

@@ -395,6 +395,52 @@ void writeCertificate(JsonWriter& json, const CertificateView& cert) {
   json.endArray().endObject();
 }
 
+void writeInstanceFacts(JsonWriter& json, const InstanceFacts& facts) {
+  json.beginObject()
+      .field("instance_id", std::string_view(facts.instance_id))
+      .field("task_id", std::string_view(facts.task_id))
+      .field("version", std::string_view(facts.version))
+      .field("pid", facts.pid)
+      .field("generation", facts.generation)
+      .field("marathon_state", std::string_view(facts.marathon_state))
+      .field("marathon_state_since_unix_ms", facts.marathon_state_since_unix_ms)
+      .field("marathon_sync_age_ms", facts.marathon_sync_age_ms)
+      .field("now_unix_ms", facts.now_unix_ms)
+      .endObject();
+}
+
+void writeInstances(JsonWriter& json, const InstancesView& instances) {
+  json.beginObject()
+      .field("enabled", instances.enabled)
+      .field("app_id", std::string_view(instances.app_id))
+      .field("error", std::string_view(instances.error))
+      .field("listed_unix_ms", instances.listed_unix_ms)
+      .field("lag_threshold_ms", instances.lag_threshold_ms)
+      .key("peers")
+      .beginArray();
+  for (const InstanceStatus& peer : instances.peers) {
+    json.beginObject()
+        .field("task_id", std::string_view(peer.task_id))
+        .field("address", std::string_view(peer.address))
+        .field("self", peer.self)
+        .field("reachable", peer.reachable)
+        .field("error", std::string_view(peer.error))
+        .field("polled_unix_ms", peer.polled_unix_ms)
+        .field("lagging", peer.lagging)
+        .field("lag_ms", peer.lag_ms)
+        .key("facts");
+    writeInstanceFacts(json, peer.facts);
+    json.endObject();
+  }
+  json.endArray().endObject();
+}
+
+std::string renderInstanceJson(const InstanceFacts& facts) {
+  JsonWriter json;
+  writeInstanceFacts(json, facts);
+  return json.take();
+}
+
 void writeInfoFields(JsonWriter& json, const EdgeStatus& status) {
   json.field("version", std::string_view(status.version))
       .field("pid", status.pid)
@@ -405,7 +451,11 @@ void writeInfoFields(JsonWriter& json, const EdgeStatus& status) {
       .field("reloads", status.reloads)
       .field("reload_failures", status.reload_failures)
       .field("last_reload_error", std::string_view(status.last_reload_error))
-      .field("log_level", std::string_view(status.log_level));
+      .field("log_level", std::string_view(status.log_level))
+      .field("instance_id", std::string_view(status.instance_id))
+      .field("task_id", std::string_view(status.task_id))
+      .field("marathon_state", std::string_view(status.marathon_state))
+      .field("marathon_state_since_unix_ms", status.marathon_state_since_unix_ms);
   json.key("discovery");
   writeDiscovery(json, status.discovery);
 }
@@ -426,7 +476,9 @@ std::string renderStatusJson(const EdgeStatus& status) {
   for (const auto& rejected : status.errors) writeRejected(json, rejected);
   json.endArray().key("certificates").beginArray();
   for (const auto& cert : status.certificates) writeCertificate(json, cert);
-  json.endArray().endObject();
+  json.endArray().key("instances");
+  writeInstances(json, status.instances);
+  json.endObject();
   return json.take();
 }
 

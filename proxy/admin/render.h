@@ -14,6 +14,9 @@ namespace baton::proxy::admin {
 //  "latency":{"count":n,"sum_us":n,"p50_s":x,"p90_s":x,"p99_s":x}}.
 std::string renderStatusJson(const EdgeStatus& status);
 
+// GET /instance: InstanceFacts as one JSON object (keys = its field names).
+std::string renderInstanceJson(const InstanceFacts& facts);
+
 // /metrics: Prometheus text exposition format 0.0.4. Label values are bounded by the config
 // (listener, route id, cluster, host names): never raw paths or client addresses.
 std::string renderPrometheus(const EdgeStatus& status);

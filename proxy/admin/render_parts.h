@@ -62,6 +62,9 @@ void writeGroup(JsonWriter& json, const DeploymentGroupStatus& group);  // with 
 void writePinGroup(JsonWriter& json, const PinGroupStatus& pin);
 void writeRejected(JsonWriter& json, const RejectedRequest& rejected);
 void writeCertificate(JsonWriter& json, const CertificateView& cert);
+// Several instances: what GET /instance answers, and the peer monitor's view ("instances").
+void writeInstanceFacts(JsonWriter& json, const InstanceFacts& facts);
+void writeInstances(JsonWriter& json, const InstancesView& instances);
 // The scalar fields of EdgeStatus plus "uptime_s" and "discovery", into an object the caller
 // opened (so /status and `show info json` share them).
 void writeInfoFields(JsonWriter& json, const EdgeStatus& status);

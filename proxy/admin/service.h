@@ -84,6 +84,10 @@ class AdminService {
     done(commandError("failed", "upgrade is not available here"));
   }
 
+  // What this instance tells the other baton instances about itself (GET /instance): cheap and
+  // synchronous (no worker round trip), polled every few seconds by each peer.
+  virtual InstanceFacts instanceFacts() { return InstanceFacts{}; }
+
   // Calls `then` once every worker serves the latest change (at once when they already do).
   // Front ends send a command's answer through it, so an acknowledged drain is in effect on
   // every worker: no new request reaches the host after the answer.

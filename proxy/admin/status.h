@@ -182,8 +182,52 @@ struct RejectedRequest {
   std::string excerpt;  // first bytes of the offending input, escaped (printable ASCII only)
 };
 
+// Several baton instances serve one edge (README "Several instances"): what one instance tells
+// the others about itself (GET /instance on the admin HTTP listener), and what it knows of them.
+struct InstanceFacts {
+  std::string instance_id;  // 8 hex, the request-id prefix (proxy/request_id.h)
+  std::string task_id;      // $MESOS_TASK_ID, "" when not run by Marathon
+  std::string version;
+  int64_t pid = 0;
+  uint64_t generation = 0;  // this instance's snapshot generation (not comparable across them)
+  // What IS comparable across instances: a digest of the routing state applied from Marathon
+  // (proxy/peers/state_digest.h; "" = nothing applied yet) and when it last changed here (0 =
+  // read back from the state file, not from Marathon).
+  std::string marathon_state;
+  int64_t marathon_state_since_unix_ms = 0;
+  int64_t marathon_sync_age_ms = -1;
+  int64_t now_unix_ms = 0;
+};
+
+// One baton task of baton's own Marathon app, as this instance's peer monitor last saw it.
+struct InstanceStatus {
+  std::string task_id;
+  std::string address;  // its admin HTTP "host:port"
+  bool self = false;    // this process (task id == $MESOS_TASK_ID)
+  bool reachable = false;
+  std::string error;           // why the last poll failed ("" when reachable)
+  int64_t polled_unix_ms = 0;  // its last answer (0 = never)
+  InstanceFacts facts;         // from its last answer
+  // Its Marathon state differs from the freshest instance's for longer than the threshold.
+  bool lagging = false;
+  int64_t lag_ms = 0;  // how long the freshest state has been out without it; 0 = in step
+};
+
+struct InstancesView {
+  bool enabled = false;  // baton's own app id and a Marathon URL are known
+  std::string app_id;
+  std::string error;  // the last failure listing the app's tasks ("" = fine)
+  int64_t listed_unix_ms = 0;
+  int64_t lag_threshold_ms = 0;
+  std::vector<InstanceStatus> peers;  // by task id; includes this instance
+};
+
 struct EdgeStatus {
   std::string version;
+  std::string instance_id;
+  std::string task_id;
+  std::string marathon_state;
+  int64_t marathon_state_since_unix_ms = 0;
   int64_t pid = 0;
   int64_t started_unix_ms = 0;
   int64_t now_unix_ms = 0;
@@ -200,6 +244,7 @@ struct EdgeStatus {
   std::vector<DeploymentGroupStatus> groups;
   std::vector<RejectedRequest> errors;  // newest first, bounded
   std::vector<CertificateView> certificates;
+  InstancesView instances;
 };
 
 // Lookup helpers shared by the commands and the HTTP actions. `host` matches a host's name or

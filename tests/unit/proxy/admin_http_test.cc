@@ -460,6 +460,110 @@ TEST_F(TokenServerTest, WritesNeedTheBearerToken) {
   EXPECT_EQ(fetch(port_, "GET", "/metrics").status, 200);
 }
 
+// ---- /api/command and /instance (several instances: batonctl --all) --------------------------
+
+TEST(AdminHttpCommand, PostBodyIsOneLine) {
+  EXPECT_EQ(admin_http::commandLine(true, "drain host web/h1\n", ""), "drain host web/h1");
+  EXPECT_EQ(admin_http::commandLine(true, "drain host web/h1\r\n", ""), "drain host web/h1");
+  EXPECT_EQ(admin_http::commandLine(true, "show info", ""), "show info");
+  auto two = admin_http::commandLine(true, "drain host web/h1\nreload\n", "");
+  ASSERT_FALSE(two);
+  EXPECT_EQ(two.error().word, "usage");
+  EXPECT_EQ(admin_http::commandLine(true, "  \n", "").error().word, "usage");
+}
+
+TEST(AdminHttpCommand, GetRunsOnlyReadOnlyLines) {
+  EXPECT_EQ(admin_http::commandLine(false, "", "line=show+hosts+web"), "show hosts web");
+  EXPECT_EQ(admin_http::commandLine(false, "", "line=help"), "help");
+  EXPECT_EQ(admin_http::commandLine(false, "", "line=drain+host+web%2Fh1").error().word, "usage");
+  EXPECT_EQ(admin_http::commandLine(false, "", "line=showx").error().word, "usage");
+  EXPECT_EQ(admin_http::commandLine(false, "", "other=1").error().word, "usage");
+  EXPECT_EQ(admin_http::commandLine(false, "", "line=show%0Areload").error().word, "usage");
+  EXPECT_TRUE(admin_http::readOnlyLine(" show info"));
+  EXPECT_FALSE(admin_http::readOnlyLine("set host web/h1 state drain"));
+}
+
+HttpReply post(uint16_t port, const std::string& target, const std::string& body,
+               const std::string& extra_headers = "") {
+  HttpReply out;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return out;
+  }
+  const std::string req = "POST " + target +
+                          " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                          "\r\nConnection: close\r\n" + extra_headers +
+                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  EXPECT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  std::string all;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    all.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  size_t end = all.find("\r\n\r\n");
+  if (end == std::string::npos || all.size() < 12) return out;
+  out.status = std::stoi(all.substr(9, 3));
+  out.head = all.substr(0, end);
+  out.body = all.substr(end + 4);
+  return out;
+}
+
+TEST_F(AdminServerTest, CommandRunsOneProtocolLine) {
+  auto drained = post(port_, "/api/command", "drain host web/h1\n");
+  EXPECT_EQ(drained.status, 200);
+  EXPECT_EQ(headerValue(drained.head, "X-Baton-Result"), "ok");
+  EXPECT_EQ(headerValue(drained.head, "X-Baton-Instance").size(), 8u);
+  EXPECT_EQ(drained.body, "host web/h1 set to drain\n\n");
+  auto missing = post(port_, "/api/command", "drain host web/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(headerValue(missing.head, "X-Baton-Result"), "notfound");
+  EXPECT_EQ(missing.body, "notfound: no host nope\n\n");
+  auto unknown = post(port_, "/api/command", "frobnicate");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(headerValue(unknown.head, "X-Baton-Result"), "unknown");
+  EXPECT_EQ(post(port_, "/api/command", "reload\nreload\n").status, 400);
+  EXPECT_EQ(onLoop([&] { return service_.calls; }), (std::vector<std::string>{"state h1 drain"}));
+  EXPECT_EQ(onLoop([&] { return service_.reloads; }), 0);
+  // show lines answer through the model, later (the status() round trip).
+  auto shown = fetch(port_, "GET", "/api/command?line=show+clusters+json");
+  EXPECT_EQ(shown.status, 200);
+  EXPECT_NE(shown.body.find("\"name\":\"web\""), std::string::npos) << shown.body;
+  EXPECT_EQ(fetch(port_, "GET", "/api/command?line=drain+host+web%2Fh1").status, 400);
+  EXPECT_EQ(fetch(port_, "DELETE", "/api/command").status, 405);
+}
+
+TEST_F(AdminServerTest, InstanceIsSmallJson) {
+  auto r = fetch(port_, "GET", "/instance");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(headerValue(r.head, "Content-Type"), "application/json");
+  EXPECT_TRUE(r.body.starts_with("{\"instance_id\":")) << r.body;
+  EXPECT_NE(r.body.find("\"marathon_state\":"), std::string::npos);
+}
+
+TEST_F(TokenServerTest, CommandPostsNeedTheTokenShowGetsDoNot) {
+  auto none = post(port_, "/api/command", "drain host web/h1");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(post(port_, "/api/command", "drain host web/h1",
+                 "Origin: http://evil.example\r\n"
+                 "Authorization: Bearer s3cret\r\n")
+                .status,
+            403);
+  EXPECT_TRUE(onLoop([&] { return service_.calls.empty(); }));
+  auto ok = post(port_, "/api/command", "drain host web/h1", "Authorization: Bearer s3cret\r\n");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(fetch(port_, "GET", "/api/command?line=show+info").status, 200);
+}
+
 TEST(AdminServer, RefusesABadAddress) {
   core::EventLoop loop;
   FakeService service(loop);

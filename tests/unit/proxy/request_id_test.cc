@@ -68,5 +68,40 @@ TEST(RequestIdTest, UnacceptableIds) {
   EXPECT_FALSE(isAcceptableRequestId("caf\xc3\xa9"));
 }
 
+TEST(RequestIdTest, StartsWithTheInstanceId) {
+  RequestIdGenerator gen(3, 0x0badf00du);
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = gen.next();
+    ASSERT_EQ(id.size(), 32u);
+    EXPECT_EQ(id.substr(0, 8), "0badf00d");
+    EXPECT_TRUE(isLowerHex(id)) << id;
+  }
+  // The default prefix is this process's instance id.
+  RequestIdGenerator mine(3);
+  EXPECT_EQ(mine.next().substr(0, 8), thisInstance().id);
+}
+
+TEST(RequestIdTest, InstancesOfOneTaskShareAnIdOthersDiffer) {
+  const auto a = instanceIdentityFor("baton.6f0d2a1c-1d2e-11ef-9c4b-0242ac110002");
+  const auto b = instanceIdentityFor("baton.6f0d2a1c-1d2e-11ef-9c4b-0242ac110002");
+  const auto c = instanceIdentityFor("baton.7a3e9b20-1d2e-11ef-9c4b-0242ac110002");
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_NE(a.id, c.id);
+  EXPECT_EQ(a.id.size(), 8u);
+  EXPECT_TRUE(isLowerHex(a.id));
+  EXPECT_EQ(a.task_id, "baton.6f0d2a1c-1d2e-11ef-9c4b-0242ac110002");
+  // No task id: random per process (two draws differ with overwhelming probability).
+  const auto r1 = instanceIdentityFor("");
+  const auto r2 = instanceIdentityFor("");
+  EXPECT_TRUE(r1.task_id.empty());
+  EXPECT_NE(r1.id, r2.id);
+}
+
+TEST(RequestIdTest, UniqueAcrossInstancesWithTheSameSeed) {
+  // Two instances whose workers happened to draw the same seed still never collide.
+  RequestIdGenerator a(5, 1), b(5, 2);
+  EXPECT_NE(a.next(), b.next());
+}
+
 }  // namespace
 }  // namespace baton::proxy

@@ -236,6 +236,59 @@ TEST_F(CommandsTest, ShowInfo) {
   EXPECT_EQ(run("show info xml"), "usage: show info [json]\n\n");
 }
 
+TEST_F(CommandsTest, ShowInstances) {
+  EXPECT_EQ(run("show instances"),
+            "instances: off (no Marathon, or baton's own app id unknown)\n\n");
+  InstancesView& v = service.model.instances;
+  v.enabled = true;
+  v.app_id = "/baton";
+  v.lag_threshold_ms = 5000;
+  InstanceStatus a;
+  a.task_id = "baton.a";
+  a.address = "10.0.0.1:9090";
+  a.self = true;
+  a.reachable = true;
+  a.facts.instance_id = "0badf00d";
+  a.facts.generation = 12;
+  a.facts.marathon_state = "00112233aabbccdd";
+  a.facts.marathon_sync_age_ms = 40;
+  InstanceStatus b = a;
+  b.task_id = "baton.b";
+  b.self = false;
+  b.lagging = true;
+  b.lag_ms = 7000;
+  b.facts.generation = 9;
+  InstanceStatus c;
+  c.task_id = "baton.c";
+  c.address = "10.0.0.3:9090";
+  c.error = "connect refused";
+  v.peers = {a, b, c};
+  const auto out = lines(run("show instances"));
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_TRUE(out[0].starts_with("task ")) << out[0];
+  EXPECT_NE(out[0].find("generation"), std::string::npos);
+  EXPECT_NE(out[1].find(" yes "), std::string::npos) << out[1];
+  EXPECT_NE(out[1].find(" ok "), std::string::npos) << out[1];
+  EXPECT_NE(out[2].find(" lagging "), std::string::npos) << out[2];
+  EXPECT_NE(out[2].find(" 7000 "), std::string::npos) << out[2];
+  EXPECT_NE(out[3].find(" unreachable "), std::string::npos) << out[3];
+  EXPECT_TRUE(out[3].ends_with("connect refused")) << out[3];
+  const std::string json = run("show instances json");
+  EXPECT_TRUE(json.starts_with(R"({"instances":{"enabled":true,"app_id":"/baton",)")) << json;
+  EXPECT_NE(json.find(R"("task_id":"baton.b","address":"10.0.0.1:9090","self":false,)"
+                      R"("reachable":true,"error":"","polled_unix_ms":0,"lagging":true,)"
+                      R"("lag_ms":7000,"facts":{"instance_id":"0badf00d")"),
+            std::string::npos)
+      << json;
+}
+
+TEST_F(CommandsTest, RefusalWord) {
+  EXPECT_EQ(refusalWord("notfound: no cluster x\n\n"), "notfound");
+  EXPECT_EQ(refusalWord("host web/h1 set to drain\n\n"), "");
+  EXPECT_EQ(refusalWord("version: 0.4.0\npid: 1\n\n"), "");  // a key, not a refusal
+  EXPECT_EQ(refusalWord("usage: show info [json]\n\n"), "usage");
+}
+
 TEST_F(CommandsTest, ShowStatIsTheCsv) {
   const auto out = lines(run("show stat"));
   ASSERT_EQ(out.size(), 1u + 2 + 1 + 1);  // header, 2 hosts + BACKEND, api's BACKEND
