@@ -306,12 +306,10 @@ void Stream::pickAndConnect() {
   connectTo(*host);
 }
 
-void Stream::connectTo(const upstream::Host& host_ref) {
+void Stream::connectTo(const upstream::Host& host) {
   const auto& cluster = snapshot_->clusters[route_->cluster_index];
-  const upstream::Host* host = &host_ref;
-  host_picked_ = host;
-  host_stats_ =
-      StatsRef<HostRuntime>(worker_.hostRuntime(*snapshot_, route_->cluster_index, *host));
+  host_picked_ = &host;
+  host_stats_ = StatsRef<HostRuntime>(worker_.hostRuntime(*snapshot_, route_->cluster_index, host));
   // In flight from the pick (connecting included): an operator's `wait` must not see zero
   // while a connection to the host is being opened.
   if (host_stats_) {

@@ -331,14 +331,38 @@ void readUpstreamTls(const PortReader& r, PortLabels& out) {
   }
 }
 
+// on/true/yes/1 or off/false/no/0, any case; anything else is nullopt.
+std::optional<bool> onOffWord(std::string_view value) {
+  const std::string word = lower(trim(value));
+  if (word == "on" || word == "true" || word == "yes" || word == "1") return true;
+  if (word == "off" || word == "false" || word == "no" || word == "0") return false;
+  return std::nullopt;
+}
+
+// Seconds (fractions allowed, up to a day) or a duration with its unit ("500ms"), > 0.
+std::optional<conf::Duration> positiveSecondsOrDuration(std::string_view value) {
+  const std::string_view text = trim(value);
+  double seconds = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  std::optional<conf::Duration> out;
+  if (ec == std::errc() && end == text.data() + text.size()) {
+    if (seconds > 0 && seconds <= 86'400)
+      out = conf::Duration(static_cast<int64_t>(seconds * 1000));
+  } else if (auto d = conf::parseDuration(text)) {
+    out = *d;
+  }
+  if (!out || out->count() <= 0) return std::nullopt;
+  return out;
+}
+
 // BATON_{n}_HEALTH_CHECK (on/off words), _PATH (a request path), _INTERVAL (seconds, fractions
 // allowed, or a duration with its unit). A bad value is an issue and the check's own stays.
 void readHealthCheck(const PortReader& r, PortLabels& out) {
   if (const std::string* v = r.getBaton("HEALTH_CHECK")) {
-    const std::string word = lower(trim(*v));
-    if (word == "off" || word == "false" || word == "no" || word == "0") {
+    const std::optional<bool> on = onOffWord(*v);
+    if (on == false) {
       out.health_check = false;
-    } else if (word != "on" && word != "true" && word != "yes" && word != "1") {
+    } else if (!on) {
       r.issue(r.batonName("HEALTH_CHECK"), "not on/off; the app's health check stays");
     }
   }
@@ -351,18 +375,7 @@ void readHealthCheck(const PortReader& r, PortLabels& out) {
     }
   }
   if (const std::string* v = r.getBaton("HEALTH_CHECK_INTERVAL")) {
-    const std::string_view text = trim(*v);
-    double seconds = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-    std::optional<conf::Duration> interval;
-    if (ec == std::errc() && end == text.data() + text.size()) {
-      if (seconds > 0 && seconds <= 86'400) {
-        interval = conf::Duration(static_cast<int64_t>(seconds * 1000));
-      }
-    } else if (auto d = conf::parseDuration(text)) {
-      interval = *d;
-    }
-    if (interval && interval->count() > 0) {
+    if (const auto interval = positiveSecondsOrDuration(*v)) {
       out.health_check_interval = interval;
     } else {
       r.issue(r.batonName("HEALTH_CHECK_INTERVAL"),
@@ -376,13 +389,13 @@ void readHealthCheck(const PortReader& r, PortLabels& out) {
 // default stays.
 void readOutlier(const PortReader& r, PortLabels& out) {
   if (const std::string* v = r.getBaton("OUTLIER")) {
-    const std::string word = lower(trim(*v));
-    if (word == "off" || word == "false" || word == "no" || word == "0") {
+    const std::optional<bool> on = onOffWord(*v);
+    if (on == false) {
       out.outlier.consecutive_failures = 0;
       out.outlier.consecutive_5xx = 0;
       return;  // the other two mean nothing now
     }
-    if (word != "on" && word != "true" && word != "yes" && word != "1") {
+    if (!on) {
       r.issue(r.batonName("OUTLIER"), "not on/off; outlier ejection stays on");
     }
   }
@@ -394,18 +407,7 @@ void readOutlier(const PortReader& r, PortLabels& out) {
     out.outlier.consecutive_failures = consecutive;
   }
   if (const std::string* v = r.getBaton("OUTLIER_BASE_EJECTION")) {
-    const std::string_view text = trim(*v);
-    double seconds = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-    std::optional<conf::Duration> base;
-    if (ec == std::errc() && end == text.data() + text.size()) {
-      if (seconds > 0 && seconds <= 86'400) {
-        base = conf::Duration(static_cast<int64_t>(seconds * 1000));
-      }
-    } else if (auto d = conf::parseDuration(text)) {
-      base = *d;
-    }
-    if (base && base->count() > 0) {
+    if (const auto base = positiveSecondsOrDuration(*v)) {
       out.outlier.base_ejection = *base;
       out.outlier.max_ejection = std::max(out.outlier.max_ejection, *base);
     } else {
