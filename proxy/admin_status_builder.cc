@@ -185,6 +185,7 @@ void fillEdgeStatus(const ProxySnapshot& snapshot, const AdminOverrides& overrid
   fillRoutes(snapshot, reports, out);
   fillClusters(snapshot, overrides, reports, out);
   fillErrors(reports, out);
+  for (const WorkerReport& report : reports) out.shedding.merge(report.shedding);
 }
 
 // ---- Asset pinning ---------------------------------------------------------------------------

@@ -448,6 +448,7 @@ void DownstreamConnection::onRateTimer() {
 // and buffers are what the process is short of). Called from the codec's head callback.
 void DownstreamConnection::shedRequest() {
   keep_alive_ = false;
+  worker_.noteShedRequest();
   noteRejected(ErrorCode::Overloaded);
   sendLocalReply(ErrorCode::Overloaded, {}, {});
   codec_.pause();
@@ -458,6 +459,7 @@ void DownstreamConnection::setOverloaded(bool on) {
   // A tunnel's reading is its own (bounded by its watermarks).
   if (phase_ == Phase::Tunnel || phase_ == Phase::Closing || phase_ == Phase::Closed) return;
   if (on && phase_ == Phase::Idle && evbuffer_get_length(transport_->input()) == 0) {
+    worker_.noteIdleClosedOnOverload();
     closeAfterFlush();  // idle keep-alive: its (possible) queued response still goes out
     return;
   }

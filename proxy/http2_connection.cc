@@ -393,6 +393,7 @@ void Http2Connection::onWriteTimer() {
 
 void Http2Connection::onRequestHead(int32_t id, http1::RequestHead&& head, bool end_stream) {
   if (worker_.overloaded()) {
+    worker_.noteShedRequest();
     noteRejected(ErrorCode::Overloaded);
     sendLocalReply(id, ErrorCode::Overloaded, {}, {}, head.method == "HEAD");
     return;
@@ -519,6 +520,7 @@ void Http2Connection::setOverloaded(bool on) {
   if (phase_ != Phase::Open) return;
   session_->setOverloaded(on);
   if (on && streams_.empty()) {
+    worker_.noteIdleClosedOnOverload();
     goAway(H2Error::NoError);  // an idle connection is what the process is short of
     return;
   }

@@ -823,6 +823,10 @@ void Server::fillProcessStatus(admin::EdgeStatus& status) const {
   status.reload_failures = reload_failures_;
   status.last_reload_error = last_reload_error_;
   status.log_level = std::string(core::logLevelName(core::logLevel()));
+  status.open_connections = Worker::processConnections();
+  status.buffered_bytes = Worker::processBufferedBytes();
+  status.max_connections_total = snapshot_->config->limits.max_connections_total;
+  status.buffer_budget = snapshot_->config->limits.buffer_budget;
   if (discovery_) {
     const auto d = discovery_->status();
     status.discovery.enabled = true;

@@ -61,4 +61,31 @@ uint64_t TrafficCounters::total() const {
   return sum;
 }
 
+std::string_view shedReasonName(ShedReason reason) {
+  switch (reason) {
+    case ShedReason::WorkerLimit:
+      return "worker_limit";
+    case ShedReason::ProcessLimit:
+      return "process_limit";
+    case ShedReason::FdReserve:
+      return "fd_reserve";
+    case ShedReason::Overload:
+      return "overload";
+    case ShedReason::Draining:
+      return "draining";
+    case ShedReason::OutOfFds:
+      return "out_of_fds";
+  }
+  return "unknown";
+}
+
+void SheddingCounters::merge(const SheddingCounters& o) {
+  for (size_t i = 0; i < connections.size(); ++i) connections[i] += o.connections[i];
+  accept_pauses += o.accept_pauses;
+  requests += o.requests;
+  idle_closed += o.idle_closed;
+  overload_episodes += o.overload_episodes;
+  overloaded_workers += o.overloaded_workers;
+}
+
 }  // namespace baton::proxy

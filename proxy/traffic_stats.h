@@ -82,6 +82,32 @@ struct ResilienceCounters {
   }
 };
 
+// Load shedding (issue 5, [limits]): connections refused at accept, by reason, and what a
+// process over its buffer budget sheds. Each worker counts on its own thread; the admin model
+// sums them (/metrics baton_connections_shed_total and friends, `show info`, /status).
+enum class ShedReason : uint8_t {
+  WorkerLimit,   // [limits] max_connections on the accepting worker
+  ProcessLimit,  // [limits] max_connections_total
+  FdReserve,     // fewer than [limits] fd_reserve descriptors would be left
+  Overload,      // the process is over [limits] buffer_budget
+  Draining,      // the worker was draining (upgrade, shutdown)
+  OutOfFds,      // accept() failed (EMFILE/ENFILE): clients waiting in the queue accepted, closed
+};
+inline constexpr size_t kShedReasons = 6;
+std::string_view shedReasonName(ShedReason reason);  // "worker_limit", ... (metric label)
+
+struct SheddingCounters {
+  std::array<uint64_t, kShedReasons> connections{};  // refused at accept, by ShedReason
+  uint64_t accept_pauses = 0;       // accept() failed: the listener paused for 100 ms
+  uint64_t requests = 0;            // request heads answered 503 while over the buffer budget
+  uint64_t idle_closed = 0;         // idle connections closed on going over the budget
+  uint64_t overload_episodes = 0;   // times a worker went over the budget
+  uint64_t overloaded_workers = 0;  // gauge: workers over the budget when asked
+
+  void count(ShedReason reason) { ++connections[static_cast<size_t>(reason)]; }
+  void merge(const SheddingCounters& o);
+};
+
 struct TrafficCounters {
   std::array<uint64_t, kStatusClasses> requests{};
   uint64_t bytes_in = 0;   // request body bytes from clients

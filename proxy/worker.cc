@@ -332,6 +332,7 @@ void Worker::onAcceptError(evconnlistener* listener, void* arg) {
     // descriptor to accept and close them now (nginx and HAProxy do the same).
     self->shedWaitingClients(slot->spec.fd);
   }
+  ++self->shedding_.accept_pauses;
   std::fprintf(stderr, "baton: worker %u: accept on %s failed: %s; pausing it 100 ms\n",
                self->index_, slot->spec.name.c_str(), evutil_socket_error_to_string(err));
   evconnlistener_disable(listener);
@@ -347,7 +348,7 @@ void Worker::shedWaitingClients(int listen_fd) {
     int conn = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (conn < 0) break;
     ::close(conn);
-    ++shed_connections_;
+    shedding_.count(ShedReason::OutOfFds);
   }
   spare_fd_ = openSpareFd();
 }
@@ -358,19 +359,23 @@ void Worker::refreshFdLimit() {
       getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? limit.rlim_cur : 0;
 }
 
-// The accept-time guards, cheapest first. Takes a process-wide connection slot on success.
-bool Worker::admit(int fd) {
+// The accept-time guards, cheapest first. Takes a process-wide connection slot on admission.
+std::optional<ShedReason> Worker::refusal(int fd) {
   const conf::LimitsSpec& limits = snapshot_->config->limits;
-  if (draining_ || overloaded_ || openConnections() >= limits.max_connections) return false;
+  if (draining_) return ShedReason::Draining;
+  if (overloaded_) return ShedReason::Overload;
+  if (openConnections() >= limits.max_connections) return ShedReason::WorkerLimit;
   // The kernel hands out the lowest free descriptor: one this close to the limit means fewer
   // than fd_reserve are left for the admin listeners and upstream connects.
-  if (fd_limit_ > 0 && static_cast<uint64_t>(fd) + limits.fd_reserve >= fd_limit_) return false;
+  if (fd_limit_ > 0 && static_cast<uint64_t>(fd) + limits.fd_reserve >= fd_limit_) {
+    return ShedReason::FdReserve;
+  }
   const uint64_t before = g_connections.fetch_add(1, std::memory_order_relaxed);
   if (limits.max_connections_total > 0 && before >= limits.max_connections_total) {
     g_connections.fetch_sub(1, std::memory_order_relaxed);
-    return false;
+    return ShedReason::ProcessLimit;
   }
-  return true;
+  return std::nullopt;
 }
 
 void Worker::releaseConnectionSlot() {
@@ -394,6 +399,7 @@ void Worker::pollOverload() {
 void Worker::setOverloaded(bool on) {
   if (overloaded_ == on) return;
   overloaded_ = on;
+  if (on) ++shedding_.overload_episodes;
   std::fprintf(stderr, "baton: worker %u: %s (buffered %lld bytes, budget %llu)\n", index_,
                on ? "over the buffer budget: shedding" : "back under the buffer budget",
                static_cast<long long>(g_buffered.load(std::memory_order_relaxed)),
@@ -421,8 +427,8 @@ void Worker::setListenersEnabled(bool on) {
 }
 
 void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr) {
-  if (!admit(fd)) {
-    ++shed_connections_;
+  if (const std::optional<ShedReason> reason = refusal(fd)) {
+    shedding_.count(*reason);
     ::close(fd);
     return;
   }
@@ -565,6 +571,8 @@ WorkerReport Worker::statsReport() const {
   WorkerReport report = stats_.report();
   report.worker = index_;
   report.generation = snapshot_ ? snapshot_->generation : 0;
+  report.shedding = shedding_;
+  report.shedding.overloaded_workers = overloaded_ ? 1 : 0;
   // Pooled idle connections and TCP-mode tunnels are not counted on the request path: read
   // them here.
   std::unordered_map<std::string_view, uint64_t> tunnels;  // "cluster\nhost" -> open

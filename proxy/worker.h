@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -91,6 +92,9 @@ class Worker {
   // Worker thread: the process is over [limits] buffer_budget (as this worker last saw it,
   // polled every kOverloadPoll): new request heads are shed with 503.
   bool overloaded() const { return overloaded_; }
+  // Worker thread: the connections call these when they shed work over the budget.
+  void noteShedRequest() { ++shedding_.requests; }
+  void noteIdleClosedOnOverload() { ++shedding_.idle_closed; }
 
   // Any thread: process-wide figures behind [limits] max_connections_total and buffer_budget
   // (downstream connections of every worker; bytes buffered, exact to BufferAccount::kStep per
@@ -155,7 +159,8 @@ class Worker {
   };
   static void onAcceptError(evconnlistener* listener, void* arg);
   // Abuse guards (issue 5): process-wide connection limit, descriptor reserve, overload.
-  bool admit(int fd);
+  // Why a new connection is refused (nothing when it is admitted: a connection slot is taken).
+  std::optional<ShedReason> refusal(int fd);
   void releaseConnectionSlot();
   void refreshFdLimit();
   void shedWaitingClients(int listen_fd);
@@ -212,9 +217,9 @@ class Worker {
   std::unique_ptr<core::Timer> drain_timer_;
   std::unique_ptr<core::Timer> overload_timer_;  // polls the process buffer total
   bool overloaded_ = false;
-  uint64_t fd_limit_ = 0;  // RLIMIT_NOFILE soft limit, read at start and on each reload
-  int spare_fd_ = -1;      // given up on EMFILE to accept-and-close waiting clients
-  uint64_t shed_connections_ = 0;
+  uint64_t fd_limit_ = 0;      // RLIMIT_NOFILE soft limit, read at start and on each reload
+  int spare_fd_ = -1;          // given up on EMFILE to accept-and-close waiting clients
+  SheddingCounters shedding_;  // reported with the other counters (statsReport)
 };
 
 }  // namespace baton::proxy

@@ -145,6 +145,7 @@ struct WorkerReport {
   std::vector<NamedTraffic> routes;
   std::vector<ClusterReport> clusters;
   std::vector<RejectedEntry> rejected;  // oldest first
+  SheddingCounters shedding;
 };
 
 // "<vhost>|<prefix>": a route's stable name in stats (bounded by the config, never a request

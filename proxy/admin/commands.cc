@@ -98,6 +98,24 @@ std::string utcTime(int64_t unix_ms) {
 // ---------------------------------------------------------------------------------------------
 // Text views of the model
 
+// " (limit N)" when a limit is set.
+std::string limitText(uint64_t limit) {
+  return limit == 0 ? std::string() : " (limit " + number(limit) + ")";
+}
+
+// "connections worker_limit=0 ... requests=0 idle_closed=0 accept_pauses=0".
+std::string shedText(const SheddingCounters& shed) {
+  std::string out = "connections";
+  for (size_t i = 0; i < kShedReasons; ++i) {
+    out.append(" ").append(shedReasonName(static_cast<ShedReason>(i)));
+    out.append("=").append(number(shed.connections[i]));
+  }
+  out.append(" requests=").append(number(shed.requests));
+  out.append(" idle_closed=").append(number(shed.idle_closed));
+  out.append(" accept_pauses=").append(number(shed.accept_pauses));
+  return out;
+}
+
 std::string infoText(const EdgeStatus& s) {
   size_t hosts = 0;
   for (const auto& c : s.clusters) hosts += c.hosts.size();
@@ -117,6 +135,10 @@ std::string infoText(const EdgeStatus& s) {
   line("reload_failures", number(s.reload_failures));
   if (!s.last_reload_error.empty()) line("last_reload_error", cell(s.last_reload_error));
   line("log_level", cell(s.log_level));
+  line("connections", number(s.open_connections) + limitText(s.max_connections_total));
+  line("buffered_bytes", std::to_string(s.buffered_bytes) + limitText(s.buffer_budget));
+  line("overloaded_workers", number(s.shedding.overloaded_workers));
+  line("shed", shedText(s.shedding));
   line("listeners", number(s.listeners.size()));
   for (const ListenerStatus& l : s.listeners) {
     line("listener " + cell(l.name), cell(l.address) + " " + cell(l.kind) + " " + cell(l.origin) +

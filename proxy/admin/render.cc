@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <span>
+#include <tuple>
 
 #include "proxy/admin/render_parts.h"
 
@@ -441,6 +442,27 @@ std::string renderInstanceJson(const InstanceFacts& facts) {
   return json.take();
 }
 
+void writeLimits(JsonWriter& json, const EdgeStatus& status) {
+  const SheddingCounters& shed = status.shedding;
+  json.key("limits")
+      .beginObject()
+      .field("open_connections", status.open_connections)
+      .field("max_connections_total", status.max_connections_total)
+      .field("buffered_bytes", status.buffered_bytes)
+      .field("buffer_budget", status.buffer_budget)
+      .field("overloaded_workers", shed.overloaded_workers)
+      .field("overload_episodes", shed.overload_episodes)
+      .field("requests_shed", shed.requests)
+      .field("idle_closed", shed.idle_closed)
+      .field("accept_pauses", shed.accept_pauses)
+      .key("connections_shed")
+      .beginObject();
+  for (size_t i = 0; i < kShedReasons; ++i) {
+    json.field(shedReasonName(static_cast<ShedReason>(i)), shed.connections[i]);
+  }
+  json.endObject().endObject();
+}
+
 void writeInfoFields(JsonWriter& json, const EdgeStatus& status) {
   json.field("version", std::string_view(status.version))
       .field("pid", status.pid)
@@ -458,6 +480,7 @@ void writeInfoFields(JsonWriter& json, const EdgeStatus& status) {
       .field("marathon_state_since_unix_ms", status.marathon_state_since_unix_ms);
   json.key("discovery");
   writeDiscovery(json, status.discovery);
+  writeLimits(json, status);
 }
 
 std::string renderStatusJson(const EdgeStatus& status) {
@@ -624,6 +647,42 @@ void processMetrics(Exposition& m, const EdgeStatus& s) {
   m.sample("baton_uptime_seconds", {}, static_cast<double>(uptime_ms) / 1000.0);
   m.family("baton_workers", "gauge", "Worker threads.");
   m.sample("baton_workers", {}, static_cast<uint64_t>(s.workers));
+}
+
+// [limits]: what the edge refused or shed, and how close it is to its limits (issue 5).
+void sheddingMetrics(Exposition& m, const EdgeStatus& s) {
+  const SheddingCounters& shed = s.shedding;
+  m.family("baton_connections_shed_total", "counter",
+           "Client connections closed at accept instead of served, by reason.");
+  for (size_t i = 0; i < kShedReasons; ++i) {
+    const Label reason[] = {{"reason", shedReasonName(static_cast<ShedReason>(i))}};
+    m.sample("baton_connections_shed_total", reason, shed.connections[i]);
+  }
+  const std::tuple<std::string_view, std::string_view, std::string_view, uint64_t> plain[] = {
+      {"baton_accept_pauses_total", "counter",
+       "accept() failures (out of descriptors or memory): the listener paused 100 ms.",
+       shed.accept_pauses},
+      {"baton_requests_shed_total", "counter",
+       "Requests answered 503 because the process was over its buffer budget.", shed.requests},
+      {"baton_overload_idle_closed_total", "counter",
+       "Idle client connections closed when the process went over its buffer budget.",
+       shed.idle_closed},
+      {"baton_overload_episodes_total", "counter",
+       "Times a worker went over the buffer budget (summed over workers).", shed.overload_episodes},
+      {"baton_overloaded_workers", "gauge", "Workers over the buffer budget now.",
+       shed.overloaded_workers},
+      {"baton_connections_open", "gauge", "Client connections open, every worker.",
+       s.open_connections},
+      {"baton_connections_limit", "gauge",
+       "[limits] max_connections_total (0: no process-wide limit).", s.max_connections_total},
+      {"baton_buffered_bytes", "gauge", "Bytes held in connection buffers, every worker.",
+       static_cast<uint64_t>(std::max<int64_t>(0, s.buffered_bytes))},
+      {"baton_buffer_budget_bytes", "gauge", "[limits] buffer_budget (0: no budget).",
+       s.buffer_budget}};
+  for (const auto& [name, type, help, value] : plain) {
+    m.family(name, type, help);
+    m.sample(name, {}, value);
+  }
 }
 
 // Counted when each HTTP/2 connection ends (a flood ends its connection).
@@ -1007,6 +1066,7 @@ void pinMetrics(Exposition& m, const EdgeStatus& s) {
 std::string renderPrometheus(const EdgeStatus& status) {
   Exposition m;
   processMetrics(m, status);
+  sheddingMetrics(m, status);
   listenerMetrics(m, status);
   routeMetrics(m, status);
   clusterMetrics(m, status);

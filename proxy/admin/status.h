@@ -245,6 +245,12 @@ struct EdgeStatus {
   std::vector<RejectedRequest> errors;  // newest first, bounded
   std::vector<CertificateView> certificates;
   InstancesView instances;
+  // [limits] and load shedding: the workers' counters summed, the process-wide gauges.
+  SheddingCounters shedding;
+  uint64_t open_connections = 0;       // downstream connections, every worker
+  uint64_t max_connections_total = 0;  // 0 = no process-wide limit
+  int64_t buffered_bytes = 0;          // bytes held in connection buffers, every worker
+  uint64_t buffer_budget = 0;          // 0 = no budget
 };
 
 // Lookup helpers shared by the commands and the HTTP actions. `host` matches a host's name or

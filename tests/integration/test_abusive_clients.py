@@ -29,6 +29,23 @@ def admin_health(baton) -> int:
         return c.request("GET", "/_haproxy_health_check").status
 
 
+def metric(baton, name: str, labels: str = "") -> float:
+    """One sample of the admin listener's /metrics (ADMIN in the config): `labels` as rendered,
+    e.g. 'reason="overload"'."""
+    host, port = baton.admin
+    with harness.Client(port, host=host) as c:
+        text = c.request("GET", "/metrics").body.decode()
+    key = f"{name}{{{labels}}}" if labels else name
+    for line in text.splitlines():
+        if line.startswith(key + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{key} not in /metrics")
+
+
+def shed(baton, reason: str) -> float:
+    return metric(baton, "baton_connections_shed_total", f'reason="{reason}"')
+
+
 def start_with_nofile(baton, config: str, nofile: int):
     """Starts baton under RLIMIT_NOFILE = nofile (a wrapper applies it before exec)."""
     wrapper = os.path.join(str(baton.tmp), "baton-nofile.sh")
@@ -86,8 +103,9 @@ def test_body_at_the_min_rate_passes(start, backend):
 # ---- Process-wide connection limit -----------------------------------------------------------
 
 
-def test_max_connections_total_across_workers(start, backend):
-    baton = start(workers=2, limits={"max_connections_total": 4})
+def test_max_connections_total_across_workers(baton, backend):
+    cfg = harness.make_config(clusters={"web": [backend.address]}, limits={"max_connections_total": 4})
+    baton.start(cfg + ADMIN, workers=2)
     held = []
     try:
         for _ in range(4):
@@ -101,6 +119,10 @@ def test_max_connections_total_across_workers(start, backend):
             pass
         assert extra.is_closed(timeout=5), "a fifth connection was served"
         extra.close()
+        assert shed(baton, "process_limit") >= 1
+        assert shed(baton, "worker_limit") == 0 and shed(baton, "overload") == 0
+        assert metric(baton, "baton_connections_limit") == 4
+        assert metric(baton, "baton_connections_open") == 4
         held.pop().close()
         # The slot is released when baton sees the close: the next connection is served.
         deadline = time.monotonic() + 5
@@ -120,12 +142,13 @@ def test_max_connections_total_across_workers(start, backend):
 # ---- Buffer budget: shed, close idle keep-alives, recover -----------------------------------
 
 
-def test_buffer_budget_sheds_and_recovers(start, backend):
+def test_buffer_budget_sheds_and_recovers(baton, backend):
     """A client that never reads a 64 MiB response fills its connection to the watermark
     (256 KiB), far over a 64 KiB budget: the idle keep-alive is closed, a request head that
     completes meanwhile gets 503 + close; once the slow reader leaves, requests pass again."""
     backend.on("/big", body_size=64 << 20)
-    baton = start(limits={"buffer_budget": "64KiB"})
+    cfg = harness.make_config(clusters={"web": [backend.address]}, limits={"buffer_budget": "64KiB"})
+    baton.start(cfg + ADMIN)
     idle = baton.client()
     assert idle.request("GET", "/warm").status == 200
     partial = baton.client()
@@ -139,6 +162,10 @@ def test_buffer_budget_sheds_and_recovers(start, backend):
         resp = assert_rejected(partial, 503, close=True)
         assert b"overloaded" in resp.body
         assert not [r for r in backend.heads if r.target == b"/partial"]
+        # What an operator sees meanwhile (the admin listener is the control thread's).
+        assert metric(baton, "baton_overloaded_workers") == 1
+        assert metric(baton, "baton_buffered_bytes") >= 64 << 10
+        assert metric(baton, "baton_buffer_budget_bytes") == 64 << 10
     finally:
         slow.close()
         partial.close()
@@ -148,6 +175,10 @@ def test_buffer_budget_sheds_and_recovers(start, backend):
     with baton.client(timeout=10) as c:
         assert c.request("GET", "/after").status == 200
     assert "over the buffer budget" in baton.stderr()
+    assert metric(baton, "baton_requests_shed_total") == 1  # /partial
+    assert metric(baton, "baton_overload_idle_closed_total") >= 1  # the idle keep-alive
+    assert metric(baton, "baton_overload_episodes_total") >= 1
+    assert metric(baton, "baton_overloaded_workers") == 0
 
 
 # ---- File descriptors ------------------------------------------------------------------------
@@ -203,6 +234,7 @@ def test_fd_reserve_keeps_admin_reachable(baton, backend):
         closed = _count_closed(socks[-40:])  # the late ones cannot all have a descriptor
         assert closed > 0, "no client was refused under the descriptor limit"
         assert admin_health(baton) == 200
+        assert shed(baton, "fd_reserve") >= closed
     finally:
         for s in socks:
             s.close()
@@ -212,7 +244,7 @@ def test_fd_reserve_keeps_admin_reachable(baton, backend):
 def test_emfile_no_busy_loop(baton, backend):
     """fd_reserve 0 lets accept() hit EMFILE: waiting clients are accepted and closed with the
     spare descriptor, the listener pauses, and baton does not spin while the clients stay."""
-    cfg = harness.make_config(clusters={"web": [backend.address]}, limits={"fd_reserve": 0})
+    cfg = harness.make_config(clusters={"web": [backend.address]}, limits={"fd_reserve": 0}) + ADMIN
     start_with_nofile(baton, cfg, 64)
     socks = _open_many(baton, 120)
     try:
@@ -229,6 +261,9 @@ def test_emfile_no_busy_loop(baton, backend):
         for s in socks:
             s.close()
     _wait_serving(baton)
+    # Counted once descriptors are free again (the admin listener needs one too).
+    assert metric(baton, "baton_accept_pauses_total") >= 1
+    assert shed(baton, "out_of_fds") >= 1
 
 
 def test_buffer_budget_turned_on_by_reload(start, backend):

@@ -230,6 +230,11 @@ TEST_F(CommandsTest, ShowInfo) {
   EXPECT_NE(std::find(out.begin(), out.end(),
                       "listener http: 127.0.0.1:8080 http config accepted=12 active=2"),
             out.end());
+  EXPECT_NE(std::find(out.begin(), out.end(), "connections: 0"), out.end());
+  EXPECT_NE(std::find(out.begin(), out.end(),
+                      "shed: connections worker_limit=0 process_limit=0 fd_reserve=0 overload=0 "
+                      "draining=0 out_of_fds=0 requests=0 idle_closed=0 accept_pauses=0"),
+            out.end());
   const std::string json = run("show info json");
   EXPECT_TRUE(json.starts_with(R"({"version":"0.4.0","pid":77,)")) << json;
   EXPECT_EQ(lines(json).size(), 1u);

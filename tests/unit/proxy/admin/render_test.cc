@@ -509,6 +509,43 @@ TEST(Prometheus, Values) {
   EXPECT_EQ(one(e, "baton_deployment_group_tasks", {{"group", "shop"}, {"colour", "old"}}), 2);
 }
 
+TEST(Prometheus, SheddingFamilies) {
+  EdgeStatus status = sampleStatus();
+  status.shedding.count(ShedReason::ProcessLimit);
+  status.shedding.count(ShedReason::ProcessLimit);
+  status.shedding.count(ShedReason::OutOfFds);
+  status.shedding.requests = 5;
+  status.shedding.idle_closed = 3;
+  status.shedding.overloaded_workers = 1;
+  status.open_connections = 40;
+  status.max_connections_total = 64;
+  status.buffered_bytes = 70000;
+  status.buffer_budget = 65536;
+  const std::string text = renderPrometheus(status);
+  Exposition e = parseExposition(text);
+  EXPECT_TRUE(e.errors.empty()) << ::testing::PrintToString(e.errors) << "\n" << text;
+  EXPECT_EQ(e.types["baton_connections_shed_total"], "counter");
+  EXPECT_EQ(e.types["baton_overloaded_workers"], "gauge");
+  // Every reason is present (zeros included), so a rate() never starts from a missing series.
+  EXPECT_EQ(find(e, "baton_connections_shed_total", {}).size(), kShedReasons);
+  EXPECT_EQ(one(e, "baton_connections_shed_total", {{"reason", "process_limit"}}), 2);
+  EXPECT_EQ(one(e, "baton_connections_shed_total", {{"reason", "out_of_fds"}}), 1);
+  EXPECT_EQ(one(e, "baton_connections_shed_total", {{"reason", "worker_limit"}}), 0);
+  EXPECT_EQ(one(e, "baton_requests_shed_total", {}), 5);
+  EXPECT_EQ(one(e, "baton_overload_idle_closed_total", {}), 3);
+  EXPECT_EQ(one(e, "baton_connections_open", {}), 40);
+  EXPECT_EQ(one(e, "baton_connections_limit", {}), 64);
+  EXPECT_EQ(one(e, "baton_buffered_bytes", {}), 70000);
+  EXPECT_EQ(one(e, "baton_buffer_budget_bytes", {}), 65536);
+  const std::string json = renderStatusJson(status);
+  EXPECT_NE(json.find(R"("limits":{"open_connections":40,"max_connections_total":64,)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("connections_shed":{"worker_limit":0,"process_limit":2,)"),
+            std::string::npos)
+      << json;
+}
+
 TEST(Prometheus, HealthCheckFamilies) {
   EdgeStatus status = sampleStatus();
   ClusterStatus& c = status.clusters[0];
