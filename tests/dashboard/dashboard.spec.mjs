@@ -57,6 +57,9 @@ try {
   const rateShown = () => [...document.querySelectorAll('tr[data-testid^="host-"] td:nth-child(8)')]
     .some((td) => /^\d+(\.\d)?$/.test(td.textContent));
   await page.waitForFunction(rateShown, null, { timeout });
+  // The header's load figure: open connections (a number), then what [limits] shed, if anything.
+  const conns = ((await page.getByTestId('connections').textContent()) || '').trim();
+  if (!/^\d+(\/\d+)?(, \d+ shed)?(, OVERLOADED)?$/.test(conns)) problems.push(`connections header shows "${conns}"`);
   if (expectPinning) await checkPinning(page, expectPinning, problems);
 
   if (drainHost) {
