@@ -162,9 +162,10 @@ def test_buffer_budget_sheds_and_recovers(baton, backend):
         resp = assert_rejected(partial, 503, close=True)
         assert b"overloaded" in resp.body
         assert not [r for r in backend.heads if r.target == b"/partial"]
-        # What an operator sees meanwhile (the admin listener is the control thread's).
-        assert metric(baton, "baton_overloaded_workers") == 1
-        assert metric(baton, "baton_buffered_bytes") >= 64 << 10
+        # What an operator sees meanwhile (the admin listener is the control thread's). The
+        # buffered figure itself moves as the kernel takes bytes from baton's buffers, and the
+        # worker leaves overload below 3/4 of the budget: only the episode is certain here.
+        assert metric(baton, "baton_overload_episodes_total") >= 1
         assert metric(baton, "baton_buffer_budget_bytes") == 64 << 10
     finally:
         slow.close()
