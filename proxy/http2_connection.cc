@@ -2,6 +2,9 @@
 
 #include <event2/buffer.h>
 
+#include <functional>
+#include <optional>
+
 #include "proxy/core/clock.h"
 #include "proxy/local_reply.h"
 #include "proxy/request_id.h"
@@ -17,6 +20,38 @@ using http2::H2Error;
 // Between the drain's shutdown notice and the final GOAWAY: long enough for requests already
 // in flight from the client to arrive (about one RTT), short enough not to hold a drain.
 constexpr std::chrono::milliseconds kGoawayGrace{500};
+
+// A core::Timer made on first arm: most streams (a GET answered at once) never arm theirs, and
+// even an unused Timer costs an event_assign and an event_del. Tracks whether it is armed
+// itself (core::Timer::cancel and armed() each take the event base's lock).
+class LazyTimer {
+ public:
+  LazyTimer(core::EventLoop& loop, std::function<void()> on_fire)
+      : loop_(loop), on_fire_(std::move(on_fire)) {}
+
+  void arm(std::chrono::milliseconds after) {
+    if (!timer_) {
+      timer_.emplace(loop_, [this] {
+        armed_ = false;
+        on_fire_();
+      });
+    }
+    timer_->arm(after);
+    armed_ = true;
+  }
+  void cancel() {
+    if (!armed_) return;
+    armed_ = false;
+    timer_->cancel();
+  }
+  bool armed() const { return armed_; }
+
+ private:
+  core::EventLoop& loop_;
+  std::function<void()> on_fire_;
+  std::optional<core::Timer> timer_;
+  bool armed_ = false;
+};
 
 }  // namespace
 
@@ -87,6 +122,11 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
 
   Stream* stream() const { return stream_done_ ? nullptr : stream_.get(); }
 
+  // See Http2Connection::watchFinished.
+  void armFinishedTimer() {
+    if (!closed_ && stream_done_) body_timer_.arm(body_idle_);
+  }
+
   // DownstreamSink
   void sendResponseHead(uint16_t status, std::string_view, const http1::HeaderList& headers,
                         std::optional<uint64_t> content_length, bool no_body) override {
@@ -95,26 +135,26 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
                                         no_body || head_request_)) {
       return;
     }
-    conn_.flushSession();
+    conn_.scheduleIo();
   }
   void sendInformational(uint16_t status, const http1::HeaderList& headers) override {
     conn_.session_->submitInformational(id_, status, headers);
-    conn_.flushSession();
+    conn_.scheduleIo();
   }
   void sendResponseBody(const char* data, size_t len) override {
     if (head_request_) return;
     conn_.session_->appendBody(id_, data, len);
-    conn_.flushSession();
+    conn_.scheduleIo();
   }
   void sendResponseEnd() override {
     finishing_ = true;
     conn_.session_->endBody(id_);
-    conn_.flushSession();
+    conn_.scheduleIo();
   }
   void sendResponseEndWithTrailers(http1::HeaderList&& trailers) override {
     finishing_ = true;
     conn_.session_->endBody(id_, std::move(trailers));
-    conn_.flushSession();
+    conn_.scheduleIo();
   }
   void sendLocalReply(ErrorCode code, std::string_view request_id,
                       const http1::HeaderList& extra) override {
@@ -126,8 +166,11 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
     // The client must see the cut (hostile-inputs.md, from the upstream): never END_STREAM.
     responded_ = true;
     finishing_ = true;
-    conn_.session_->resetStream(id_, H2Error::InternalError);
+    // What was queued before the cut goes out first: nghttp2 drops a response HEADERS still
+    // queued behind a RST_STREAM, and the client must see the head, then the reset.
     conn_.flushSession();
+    conn_.session_->resetStream(id_, H2Error::InternalError);
+    conn_.scheduleIo();
   }
   size_t bufferedResponseBytes() const override { return conn_.session_->bufferedBytes(id_); }
   void setRequestBodyLimit(uint64_t) override {}  // the Stream counts the bytes itself
@@ -152,11 +195,12 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
     if (!responded_) {
       responded_ = true;
       conn_.session_->resetStream(id_, H2Error::InternalError);
-      conn_.flushSession();
+      conn_.scheduleIo();
     }
     // The response is queued; a client that never opens its window for it would hold the
-    // stream (and the queue) forever: it gets body_idle to read it.
-    if (!closed_) body_timer_.arm(body_idle_);
+    // stream (and the queue) forever: it gets body_idle to read it, if the stream is still open
+    // once this pass's frames are out (armFinishedTimers).
+    if (!closed_) conn_.watchFinished(id_);
     // Held body bytes will never be taken: open the window (the codec resets the request
     // body with NO_ERROR once the response is out).
     if (!held_.empty()) {
@@ -175,7 +219,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
       stream_->onRequestBody(bytes.data(), bytes.size());
       conn_.session_->consume(id_, bytes.size());
       if (stream_done_) {
-        conn_.flushSession();
+        conn_.scheduleIo();
         return;
       }
     }
@@ -184,14 +228,16 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
       body_timer_.cancel();
       stream_->onRequestComplete();
     }
-    conn_.flushSession();  // WINDOW_UPDATEs
+    conn_.scheduleIo();  // WINDOW_UPDATEs
   }
 
   void onBodyTimer() {
     if (stream_done_) {
-      // The finished response was never read: give up on this stream only.
-      conn_.session_->resetStream(id_, H2Error::Cancel);
+      // The finished response was never read: give up on this stream only (after whatever
+      // still fits, as abortResponse).
       conn_.flushSession();
+      conn_.session_->resetStream(id_, H2Error::Cancel);
+      conn_.scheduleIo();
       return;
     }
     if (request_ended_) return;
@@ -201,8 +247,8 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
   Http2Connection& conn_;
   int32_t id_;
   std::unique_ptr<Stream> stream_;
-  core::Timer body_timer_;
-  core::Timer resume_timer_;
+  LazyTimer body_timer_;
+  LazyTimer resume_timer_;
   std::string held_;
   std::chrono::milliseconds body_idle_{0};
   bool head_request_ = false;
@@ -246,6 +292,7 @@ Http2Connection::Http2Connection(Worker& worker, std::unique_ptr<core::Transport
 }
 
 Http2Connection::~Http2Connection() {
+  if (io_scheduled_) worker_.loop().cancelFlush(this);
   cancelStreams(ErrorCode::DownstreamClosed);
   phase_ = Phase::Closed;  // the session's teardown must not reach onStreamClose
   if (session_) {
@@ -265,6 +312,7 @@ void Http2Connection::start() {
     closeNow();
     return;
   }
+  idle_since_ = std::chrono::steady_clock::now();
   idle_timer_.arm(worker_.snapshot()->config->timeouts.keepalive_idle);
   readInput();
 }
@@ -306,6 +354,25 @@ void Http2Connection::readInput() {
   }
   if (!session_->wantRead()) evbuffer_drain(in, evbuffer_get_length(in));
   transport_->inputConsumed();
+  scheduleIo();
+}
+
+void Http2Connection::scheduleIo() {
+  if (io_scheduled_ || phase_ != Phase::Open) return;
+  if (!worker_.loop().inCallback()) {
+    if (in_session_) {
+      flush_owed_ = true;  // readInput runs afterIo once feed() returns
+    } else {
+      afterIo();
+    }
+    return;
+  }
+  io_scheduled_ = true;
+  worker_.loop().scheduleFlush(this);
+}
+
+void Http2Connection::flush() {
+  io_scheduled_ = false;
   afterIo();
 }
 
@@ -314,6 +381,7 @@ void Http2Connection::afterIo() {
   if (phase_ != Phase::Open) return;
   flushSession();
   if (phase_ != Phase::Open) return;
+  if (!finished_open_.empty()) armFinishedTimers();
   updateTimers();
   if (!session_->wantRead() && !session_->wantWrite()) {
     closeAfterFlush();
@@ -324,14 +392,27 @@ void Http2Connection::afterIo() {
 
 void Http2Connection::updateTimers() {
   if (session_->headerBlockInProgress()) {
-    if (!head_timer_.armed()) head_timer_.arm(worker_.snapshot()->config->timeouts.request_head);
-  } else {
+    if (!head_armed_) {
+      head_armed_ = true;
+      head_timer_.arm(worker_.snapshot()->config->timeouts.request_head);
+    }
+  } else if (head_armed_) {
+    head_armed_ = false;
     head_timer_.cancel();
   }
-  if (streams_.empty()) {
-    if (!idle_timer_.armed()) idle_timer_.arm(worker_.snapshot()->config->timeouts.keepalive_idle);
-  } else {
-    idle_timer_.cancel();
+  // The idle timer stays armed; onIdleTimer decides from idle_since_.
+  if (!streams_.empty()) {
+    idle_since_.reset();
+  } else if (!idle_since_) {
+    idle_since_ = std::chrono::steady_clock::now();
+  }
+}
+
+void Http2Connection::armFinishedTimers() {
+  std::vector<int32_t> ids;
+  ids.swap(finished_open_);
+  for (const int32_t id : ids) {
+    if (StreamSink* sink = find(id)) sink->armFinishedTimer();
   }
 }
 
@@ -398,7 +479,6 @@ void Http2Connection::onRequestHead(int32_t id, http1::RequestHead&& head, bool 
     sendLocalReply(id, ErrorCode::Overloaded, {}, {}, head.method == "HEAD");
     return;
   }
-  idle_timer_.cancel();
   auto sink = std::make_unique<StreamSink>(*this, id);
   StreamSink* raw = sink.get();
   streams_[id] = std::move(sink);
@@ -471,7 +551,7 @@ void Http2Connection::sendLocalReply(int32_t id, ErrorCode code, std::string_vie
     session_->appendBody(id, reply.body.data(), reply.body.size());
     session_->endBody(id);
   }
-  flushSession();
+  scheduleIo();
 }
 
 // A request refused without a Stream: counted on the listener and kept for `show errors`.
@@ -530,12 +610,24 @@ void Http2Connection::setOverloaded(bool on) {
 // ---- Timers and closing -----------------------------------------------------------------------
 
 void Http2Connection::onIdleTimer() {
-  if (phase_ != Phase::Open || !streams_.empty()) return;
+  if (phase_ != Phase::Open) return;
+  const auto keepalive = worker_.snapshot()->config->timeouts.keepalive_idle;
+  if (!streams_.empty() || !idle_since_) {
+    idle_timer_.arm(keepalive);  // busy: the next idle period starts later than now
+    return;
+  }
+  const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - *idle_since_);
+  if (idle < keepalive) {
+    idle_timer_.arm(keepalive - idle);
+    return;
+  }
   goAway(H2Error::NoError);
 }
 
 // A header block left incomplete (CONTINUATION slowloris) for request_head.
 void Http2Connection::onHeadTimer() {
+  head_armed_ = false;
   if (phase_ != Phase::Open || !session_->headerBlockInProgress()) return;
   goAway(H2Error::EnhanceYourCalm);
 }
@@ -570,6 +662,7 @@ void Http2Connection::closeAfterFlush() {
   phase_ = Phase::Closing;
   idle_timer_.cancel();
   head_timer_.cancel();
+  head_armed_ = false;
   write_timer_.cancel();
   goaway_timer_.cancel();
   cancelStreams(ErrorCode::DownstreamClosed);
@@ -583,6 +676,7 @@ void Http2Connection::closeNow() {
   phase_ = Phase::Closed;
   idle_timer_.cancel();
   head_timer_.cancel();
+  head_armed_ = false;
   write_timer_.cancel();
   goaway_timer_.cancel();
   linger_.cancel();

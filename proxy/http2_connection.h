@@ -5,9 +5,10 @@
 // Who calls what: ConnectionStart constructs it and calls start(); the worker drives drain,
 // forceClose, cutStreamOn and setOverloaded through ClientConnection and destroys it (deferred)
 // after Worker::onConnectionClosed. Transport events feed the codec; codec callbacks create,
-// feed and end Streams; Streams answer through their sink, which submits to the codec; every
-// change is pushed to the transport by flushSession(), which stops while the transport's output
-// is above its high watermark (resumed by onTransportDrained), so nothing buffers without bound:
+// feed and end Streams; Streams answer through their sink, which submits to the codec; the
+// changes of one event-loop pass are pushed to the transport together (scheduleIo, then
+// flushSession() once), which stops while the transport's output is above its high watermark
+// (resumed by onTransportDrained), so nothing buffers without bound:
 // a stream's response queue pauses its upstream past buffer_high_watermark, a request body is
 // held only within the stream window we granted.
 //
@@ -22,10 +23,13 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "proxy/client_connection.h"
 #include "proxy/core/event_loop.h"
@@ -43,7 +47,8 @@ struct WorkerListener;
 class Http2Connection : public ClientConnection,
                         private http2::SessionCallbacks,
                         private http2::SessionOutput,
-                        private core::Transport::Handler {
+                        private core::Transport::Handler,
+                        private core::Flushable {
  public:
   // Takes over `transport` (TLS with ALPN "h2", or plain after ConnectionStart saw the client
   // preface, whose bytes are still in transport->input()).
@@ -90,6 +95,11 @@ class Http2Connection : public ClientConnection,
   bool full() const override;
 
   void readInput();
+  // Runs afterIo() once, after every callback of this event-loop pass (core::Flushable): the
+  // frames of a whole pass (a response's HEADERS and DATA, the responses of many streams, the
+  // WINDOW_UPDATEs of a read) leave in one sendTo. Outside a callback: now.
+  void scheduleIo();
+  void flush() override;
   void afterIo();
   void flushSession();
   void sendLocalReply(int32_t stream_id, core::ErrorCode code, std::string_view request_id,
@@ -97,6 +107,10 @@ class Http2Connection : public ClientConnection,
   void noteRejected(core::ErrorCode code);
   StreamSink* find(int32_t stream_id) const;
   void updateTimers();
+  // Streams whose response was complete when their Stream finished: once the pass's frames are
+  // out, those still open (window shut by the client) get body_idle to be read.
+  void watchFinished(int32_t stream_id) { finished_open_.push_back(stream_id); }
+  void armFinishedTimers();
   void onIdleTimer();
   void onHeadTimer();
   void onWriteTimer();
@@ -112,13 +126,19 @@ class Http2Connection : public ClientConnection,
   std::unique_ptr<http2::ServerSession> session_;
   std::unordered_map<int32_t, std::unique_ptr<StreamSink>> streams_;
   http2::SessionStats empty_stats_;  // stats() before the session exists
-  core::Timer idle_timer_;           // keepalive_idle with no stream open
-  core::Timer head_timer_;           // request_head while a header block is incomplete
-  core::Timer write_timer_;          // body_idle while the output is blocked
-  core::Timer goaway_timer_;         // drain: final GOAWAY after the shutdown notice
+  // keepalive_idle with no stream open. Armed once and re-armed when it fires early (a stream
+  // ran meanwhile): one event_add per keepalive period, not an add and a delete per request.
+  core::Timer idle_timer_;
+  std::optional<std::chrono::steady_clock::time_point> idle_since_;  // no stream open since
+  core::Timer head_timer_;    // request_head while a header block is incomplete
+  core::Timer write_timer_;   // body_idle while the output is blocked
+  core::Timer goaway_timer_;  // drain: final GOAWAY after the shutdown notice
   LingeringClose linger_;
   Phase phase_ = Phase::Open;
-  bool in_session_ = false;  // inside feed()/sendTo(): flushes are owed, not run
+  std::vector<int32_t> finished_open_;  // see watchFinished
+  bool in_session_ = false;             // inside feed()/sendTo(): flushes are owed, not run
+  bool io_scheduled_ = false;           // scheduleIo: afterIo owed at the end of this loop pass
+  bool head_armed_ = false;             // head_timer_ (tracked here: Timer::cancel is an event_del)
   bool flush_owed_ = false;
   bool output_blocked_ = false;
   bool draining_ = false;

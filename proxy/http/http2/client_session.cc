@@ -309,15 +309,14 @@ core::Result<int32_t> ClientSession::submitRequest(const Request& request) {
   }
   NvList list;
   list.reserve(4 + (request.headers != nullptr ? request.headers->size() : 0));
-  list.add(":method", std::string(request.method));
-  list.add(":scheme", std::string(request.scheme));
-  list.add(":authority", std::string(request.authority));
-  list.add(":path", std::string(request.path));
+  list.add(":method", request.method);
+  list.add(":scheme", request.scheme);
+  list.add(":authority", request.authority);
+  list.add(":path", request.path);
   if (request.headers != nullptr) list.addFields(*request.headers, &droppedInRequest);
-  list.build();
   nghttp2_data_provider provider{};
   provider.read_callback = &Callbacks::readBody;
-  const int32_t id = nghttp2_submit_request(session_, nullptr, list.nva.data(), list.nva.size(),
+  const int32_t id = nghttp2_submit_request(session_, nullptr, list.data(), list.size(),
                                             request.end_stream ? nullptr : &provider, nullptr);
   if (id < 0) {
     return core::fail(

@@ -15,6 +15,8 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <forward_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,25 +29,54 @@ namespace baton::proxy::http2 {
 bool hasForbiddenByte(std::string_view s);
 // ASCII lowercase (HTTP/2 field names are lowercase on the wire).
 std::string lowercase(std::string_view s);
+// True when `s` has an ASCII capital letter (needs lowercase() before going out).
+bool hasUppercase(std::string_view s);
 
 // A direction's rule for fields that never go out (RFC 9113 §8.2.2); `lower_name` is already
 // lowercased.
 using DroppedField = bool (*)(std::string_view lower_name, std::string_view value);
 
-// Owns the strings an nghttp2_nv array points at until the submit call copied them. Use: add()
-// pseudo-headers, addFields() the rest, build(), then pass nva.data()/nva.size() to nghttp2.
-struct NvList {
-  std::vector<std::string> storage;  // name, value, name, value, ...
-  std::vector<nghttp2_nv> nva;       // filled by build(); points into storage
+// An nghttp2_nv array for one submit call, built without a string per field: values and names
+// that are already lowercase point at the caller's bytes, lowercased names go into one inline
+// buffer, numbers (:status, content-length) into another. nghttp2 copies the array and its bytes
+// inside the submit call (no NGHTTP2_NV_FLAG_NO_COPY_*), so everything added need only outlive
+// that call: pass literals or strings the caller holds until then. Not copyable or movable (the
+// array points into the list itself). Use: add()/addNumber() pseudo-headers, addFields() the
+// rest, then pass data()/size() to nghttp2.
+class NvList {
+ public:
+  NvList() = default;
+  NvList(const NvList&) = delete;
+  NvList& operator=(const NvList&) = delete;
 
-  void reserve(size_t fields) { storage.reserve(fields * 2); }
-  void add(std::string name, std::string value);
-  // Every field of `headers` lowercased, except empty or pseudo names, fields `dropped` says
-  // never go out, and fields with a forbidden byte (skipped, not an error: they came from a
-  // peer that already got past our decoders).
+  void reserve(size_t fields) { nva_.reserve(fields); }
+  // `name` must be lowercase already (pseudo-headers, literals).
+  void add(std::string_view name, std::string_view value);
+  // `value` in decimal.
+  void addNumber(std::string_view name, uint64_t value);
+  // Every field of `headers` with its name lowercased, except empty or pseudo names, fields
+  // `dropped` says never go out, and fields with a forbidden byte (skipped, not an error: they
+  // came from a peer that already got past our decoders).
   void addFields(const http1::HeaderList& headers, DroppedField dropped);
-  // Points nva at storage; call after the last add.
-  void build();
+
+  nghttp2_nv* data() { return nva_.data(); }
+  size_t size() const { return nva_.size(); }
+
+ private:
+  // A lowercase copy of `name` that stays put until the list dies.
+  std::string_view lowered(std::string_view name);
+
+  std::vector<nghttp2_nv> nva_;
+  // Lowercased names: response heads from HTTP/1 upstreams are mostly "Content-Type" style.
+  // Names past the inline buffer (a huge head) go to `spill_`, whose strings never move.
+  static constexpr size_t kInlineNameBytes = 512;
+  char names_[kInlineNameBytes];
+  size_t names_used_ = 0;
+  std::forward_list<std::string> spill_;
+  static constexpr size_t kMaxNumbers = 2;  // :status and content-length
+  char numbers_[kMaxNumbers][24];
+  size_t numbers_used_ = 0;
+  std::forward_list<std::string> spill_numbers_;
 };
 
 }  // namespace baton::proxy::http2

@@ -56,9 +56,8 @@ OutboundBody::Read OutboundBody::read(nghttp2_session* session, int32_t id, uint
     if (!trailers_.empty()) {
       NvList list;
       list.addFields(trailers_, dropped);
-      list.build();
       *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-      nghttp2_submit_trailer(session, id, list.nva.data(), list.nva.size());
+      nghttp2_submit_trailer(session, id, list.data(), list.size());
     }
     r.result = static_cast<ssize_t>(n);
     return r;
@@ -72,15 +71,33 @@ OutboundBody::Read OutboundBody::read(nghttp2_session* session, int32_t id, uint
   return r;
 }
 
+// nghttp2 hands out one frame per mem_send call; small frames (HEADERS, a short DATA, the
+// END_STREAM DATA, WINDOW_UPDATE, SETTINGS ACK) are gathered here and written together, so a
+// pass that answers several streams costs one write into `out` (one evbuffer_add and its
+// buffer-account callback), not one per frame. Large frames go straight through (no extra copy).
 size_t sendFrames(nghttp2_session* session, SessionOutput& out) {
+  constexpr size_t kBatchBytes = 4096;
+  uint8_t batch[kBatchBytes];
+  size_t batched = 0;
   size_t total = 0;
   while (!out.full()) {
     const uint8_t* data = nullptr;
-    const ssize_t n = nghttp2_session_mem_send(session, &data);
-    if (n <= 0) break;
-    out.write(data, static_cast<size_t>(n));
-    total += static_cast<size_t>(n);
+    const ssize_t rv = nghttp2_session_mem_send(session, &data);
+    if (rv <= 0) break;
+    const size_t n = static_cast<size_t>(rv);
+    total += n;
+    if (batched + n > kBatchBytes && batched > 0) {
+      out.write(batch, batched);
+      batched = 0;
+    }
+    if (n >= kBatchBytes) {
+      out.write(data, n);  // valid until the next mem_send call
+    } else {
+      std::memcpy(batch + batched, data, n);
+      batched += n;
+    }
   }
+  if (batched > 0) out.write(batch, batched);
   return total;
 }
 

@@ -1,0 +1,87 @@
+// NvList: the nghttp2_nv array both codecs submit (header_fields.h). What can go wrong when it
+// avoids a string per field: a name left uppercase, a pointer into a buffer that moved, a number
+// formatted into storage that a later number overwrote, a dropped or forbidden field let through.
+#include "proxy/http/http2/header_fields.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace baton::proxy::http2 {
+namespace {
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+Fields fieldsOf(NvList& list) {
+  Fields out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const nghttp2_nv& nv = list.data()[i];
+    EXPECT_EQ(nv.flags, NGHTTP2_NV_FLAG_NONE);  // nghttp2 copies: nothing must outlive submit
+    out.emplace_back(std::string(reinterpret_cast<const char*>(nv.name), nv.namelen),
+                     std::string(reinterpret_cast<const char*>(nv.value), nv.valuelen));
+  }
+  return out;
+}
+
+bool dropConnection(std::string_view lower_name, std::string_view) {
+  return lower_name == "connection" || lower_name == "content-length";
+}
+
+TEST(NvListTest, LowercasesNamesAndKeepsValuesAndOrder) {
+  const http1::HeaderList headers{{"Content-Type", "Text/Plain"},
+                                  {"x-already-lower", "v"},
+                                  {"ETag", "\"AbC\""},
+                                  {"Connection", "close"},
+                                  {"Content-Length", "13"}};
+  NvList list;
+  list.addNumber(":status", 200);
+  list.addFields(headers, &dropConnection);
+  list.addNumber("content-length", 13);
+  EXPECT_EQ(fieldsOf(list), (Fields{{":status", "200"},
+                                    {"content-type", "Text/Plain"},
+                                    {"x-already-lower", "v"},
+                                    {"etag", "\"AbC\""},
+                                    {"content-length", "13"}}));
+}
+
+TEST(NvListTest, SkipsPseudoEmptyAndForbiddenFields) {
+  const http1::HeaderList headers{{":path", "/smuggled"},
+                                  {"", "empty name"},
+                                  {"X-Bad-Value", std::string("a\r\nb")},
+                                  {"X-Bad\nName", "v"},
+                                  {"X-Nul", std::string("a\0b", 3)},
+                                  {"X-Good", "ok"}};
+  NvList list;
+  list.addFields(headers, &dropConnection);
+  EXPECT_EQ(fieldsOf(list), (Fields{{"x-good", "ok"}}));
+}
+
+TEST(NvListTest, NumbersKeepTheirOwnStorage) {
+  NvList list;
+  list.addNumber(":status", 404);
+  list.addNumber("content-length", 18446744073709551615ULL);
+  list.addNumber("x-third", 7);  // past the inline slots
+  EXPECT_EQ(
+      fieldsOf(list),
+      (Fields{{":status", "404"}, {"content-length", "18446744073709551615"}, {"x-third", "7"}}));
+}
+
+TEST(NvListTest, ManyLongUppercaseNamesStayValid) {
+  // More lowercased name bytes than the inline buffer: earlier entries must not move.
+  http1::HeaderList headers;
+  Fields want;
+  for (int i = 0; i < 40; ++i) {
+    std::string name = "X-Long-Header-Name-Number-" + std::to_string(i);
+    std::string lower = "x-long-header-name-number-" + std::to_string(i);
+    headers.push_back({name, "value-" + std::to_string(i)});
+    want.emplace_back(lower, "value-" + std::to_string(i));
+  }
+  NvList list;
+  list.addFields(headers, &dropConnection);
+  EXPECT_EQ(fieldsOf(list), want);
+}
+
+}  // namespace
+}  // namespace baton::proxy::http2
