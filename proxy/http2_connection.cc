@@ -22,35 +22,25 @@ using http2::H2Error;
 constexpr std::chrono::milliseconds kGoawayGrace{500};
 
 // A core::Timer made on first arm: most streams (a GET answered at once) never arm theirs, and
-// even an unused Timer costs an event_assign and an event_del. Tracks whether it is armed
-// itself (core::Timer::cancel and armed() each take the event base's lock).
+// even an unused Timer costs an event_assign.
 class LazyTimer {
  public:
   LazyTimer(core::EventLoop& loop, std::function<void()> on_fire)
       : loop_(loop), on_fire_(std::move(on_fire)) {}
 
   void arm(std::chrono::milliseconds after) {
-    if (!timer_) {
-      timer_.emplace(loop_, [this] {
-        armed_ = false;
-        on_fire_();
-      });
-    }
+    if (!timer_) timer_.emplace(loop_, [this] { on_fire_(); });
     timer_->arm(after);
-    armed_ = true;
   }
   void cancel() {
-    if (!armed_) return;
-    armed_ = false;
-    timer_->cancel();
+    if (timer_) timer_->cancel();
   }
-  bool armed() const { return armed_; }
+  bool armed() const { return timer_ && timer_->armed(); }
 
  private:
   core::EventLoop& loop_;
   std::function<void()> on_fire_;
   std::optional<core::Timer> timer_;
-  bool armed_ = false;
 };
 
 }  // namespace
@@ -392,12 +382,8 @@ void Http2Connection::afterIo() {
 
 void Http2Connection::updateTimers() {
   if (session_->headerBlockInProgress()) {
-    if (!head_armed_) {
-      head_armed_ = true;
-      head_timer_.arm(worker_.snapshot()->config->timeouts.request_head);
-    }
-  } else if (head_armed_) {
-    head_armed_ = false;
+    if (!head_timer_.armed()) head_timer_.arm(worker_.snapshot()->config->timeouts.request_head);
+  } else {
     head_timer_.cancel();
   }
   // The idle timer stays armed; onIdleTimer decides from idle_since_.
@@ -627,7 +613,6 @@ void Http2Connection::onIdleTimer() {
 
 // A header block left incomplete (CONTINUATION slowloris) for request_head.
 void Http2Connection::onHeadTimer() {
-  head_armed_ = false;
   if (phase_ != Phase::Open || !session_->headerBlockInProgress()) return;
   goAway(H2Error::EnhanceYourCalm);
 }
@@ -662,7 +647,6 @@ void Http2Connection::closeAfterFlush() {
   phase_ = Phase::Closing;
   idle_timer_.cancel();
   head_timer_.cancel();
-  head_armed_ = false;
   write_timer_.cancel();
   goaway_timer_.cancel();
   cancelStreams(ErrorCode::DownstreamClosed);
@@ -676,7 +660,6 @@ void Http2Connection::closeNow() {
   phase_ = Phase::Closed;
   idle_timer_.cancel();
   head_timer_.cancel();
-  head_armed_ = false;
   write_timer_.cancel();
   goaway_timer_.cancel();
   linger_.cancel();

@@ -138,7 +138,6 @@ class Http2Connection : public ClientConnection,
   std::vector<int32_t> finished_open_;  // see watchFinished
   bool in_session_ = false;             // inside feed()/sendTo(): flushes are owed, not run
   bool io_scheduled_ = false;           // scheduleIo: afterIo owed at the end of this loop pass
-  bool head_armed_ = false;             // head_timer_ (tracked here: Timer::cancel is an event_del)
   bool flush_owed_ = false;
   bool output_blocked_ = false;
   bool draining_ = false;

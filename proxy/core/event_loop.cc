@@ -157,7 +157,7 @@ Timer::Timer(EventLoop& loop, std::function<void()> on_fire)
 
 Timer::~Timer() {
   if (embedded_) {
-    event_del(event_);  // unlink from the base before the storage goes away
+    if (armed_) event_del(event_);  // unlink from the base before the storage goes away
   } else {
     event_free(event_);
   }
@@ -168,20 +168,20 @@ void Timer::arm(std::chrono::milliseconds after) {
   tv.tv_sec = after.count() / 1000;
   tv.tv_usec = (after.count() % 1000) * 1000;
   evtimer_add(event_, &tv);
+  armed_ = true;
 }
 
 void Timer::cancel() {
+  if (!armed_) return;
+  armed_ = false;
   evtimer_del(event_);
-}
-
-bool Timer::armed() const {
-  return evtimer_pending(event_, nullptr) != 0;
 }
 
 void Timer::onFire(int, short, void* arg) {
   auto* self = static_cast<Timer*>(arg);
   EventLoop& loop = self->loop_;  // the callback may destroy the timer
   EventLoop::CallbackScope scope(loop);
+  self->armed_ = false;  // before the callback: it may arm the timer again
   self->on_fire_();
 }
 
