@@ -1,14 +1,16 @@
 // batonctl: the admin socket's command-line client (protocol: proxy/admin/commands.h).
 //
 //   batonctl [--socket PATH] [--json] [--timeout SECONDS] <command...>
-//   batonctl --all [--self-app ID] [--marathon URL]... [--config FILE] [--admin-port N]
+//   batonctl --all [--self-app ID] [--marathon URL]... [--marathon-ca-cert FILE]
+//            [--config FILE] [--admin-port N]
 //            [--token T | --token-file F] [--json] [--timeout SECONDS] <command...>
 //
 // --all sends the command to every baton instance found in Marathon over their admin HTTP
 // listeners instead of the local socket (main/batonctl_all.h: discovery, aggregation, exit
 // status 3 = partial). The app id defaults to $MARATHON_APP_ID; Marathon URLs to
-// $BATON_MARATHON_URL (comma-separated), else FILE's [marathon] urls (and its credentials); the
-// token to $BATON_ADMIN_TOKEN, else FILE's [admin] token.
+// $BATON_MARATHON_URL (comma-separated), else FILE's [marathon] urls (and its credentials and
+// ca_file: https:// Marathon is verified against --marathon-ca-cert, else that file, else the
+// system's CAs); the token to $BATON_ADMIN_TOKEN, else FILE's [admin] token.
 //
 // Sugar for what operators type most; anything else is sent as one protocol line:
 //   drain <cluster>/<host> [--wait] [--wait-timeout S]   drain host X (then wait host X S)
@@ -72,7 +74,9 @@ constexpr const char* kUsage =
     "  --all                  send the command to every task of baton's own Marathon app\n"
     "  --self-app ID          baton's app id (default $MARATHON_APP_ID)\n"
     "  --marathon URL         Marathon (repeatable; default $BATON_MARATHON_URL, comma-separated,\n"
-    "                         else --config FILE's [marathon] urls)\n"
+    "                         else --config FILE's [marathon] urls); http:// or https://\n"
+    "  --marathon-ca-cert FILE  verify https:// Marathon against FILE (default: --config FILE's\n"
+    "                         [marathon] ca_file, else the system's CAs)\n"
     "  --config FILE          baton's config: Marathon URLs and credentials, the admin token\n"
     "  --admin-port N         every instance's admin port (default: the app's port named\n"
     "                         \"admin\", its BATON_ADMIN_PORT_INDEX label, else 9090)\n"
@@ -91,6 +95,7 @@ struct Options {
   bool all = false;
   std::string self_app;
   std::vector<std::string> marathon_urls;
+  std::optional<std::string> marathon_ca_file;
   std::string config_path;
   int admin_port = 0;
   std::optional<std::string> token;
@@ -168,6 +173,8 @@ Options parseArgs(int argc, char** argv) {
       options.all = true;
     } else if (is("--self-app")) {
       options.self_app = value("--self-app");
+    } else if (is("--marathon-ca-cert")) {
+      options.marathon_ca_file = std::string(value("--marathon-ca-cert"));
     } else if (is("--marathon")) {
       options.marathon_urls.emplace_back(value("--marathon"));
     } else if (is("--config")) {
@@ -499,10 +506,12 @@ int runOnAll(const Options& options, const std::vector<Request>& requests) {
     all.marathon_username = config->marathon.username;
     all.marathon_password = config->marathon.password;
     all.marathon_token = config->marathon.auth_token;
+    all.marathon_ca_file = config->marathon.ca_file;
     if (!options.token && std::getenv("BATON_ADMIN_TOKEN") == nullptr) {
       all.token = config->admin.token;
     }
   }
+  if (options.marathon_ca_file) all.marathon_ca_file = *options.marathon_ca_file;
   all.admin_port = static_cast<uint16_t>(options.admin_port);
   all.timeout_seconds = options.timeout_seconds;
   all.json = options.json;

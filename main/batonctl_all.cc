@@ -11,12 +11,15 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <thread>
 
+#include "proxy/core/secure_layer.h"
 #include "proxy/core/text_table.h"
 #include "proxy/peers/peer_list.h"
+#include "proxy/tls/client_context.h"
 
 namespace batonctl {
 namespace {
@@ -36,17 +39,25 @@ struct HttpAnswer {
 };
 
 struct Url {
+  bool https = false;
   std::string host;
   std::string port;
   std::string path;  // without the trailing '/'
 };
 
 std::optional<Url> parseUrl(std::string_view url) {
-  if (!url.starts_with("http://")) return std::nullopt;
-  url.remove_prefix(7);
+  Url out;
+  if (url.starts_with("https://")) {
+    out.https = true;
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  } else {
+    return std::nullopt;
+  }
+  const std::string default_port = out.https ? "443" : "80";
   const size_t slash = url.find('/');
   std::string_view authority = url.substr(0, slash);
-  Url out;
   if (slash != std::string_view::npos) out.path = std::string(url.substr(slash));
   while (out.path.ends_with("/")) out.path.pop_back();
   if (!authority.empty() && authority.front() == '[') {
@@ -54,11 +65,12 @@ std::optional<Url> parseUrl(std::string_view url) {
     if (close == std::string_view::npos) return std::nullopt;
     out.host = std::string(authority.substr(1, close - 1));
     authority.remove_prefix(close + 1);
-    out.port = authority.starts_with(":") ? std::string(authority.substr(1)) : "80";
+    out.port = authority.starts_with(":") ? std::string(authority.substr(1)) : default_port;
   } else {
     const size_t colon = authority.rfind(':');
     out.host = std::string(authority.substr(0, colon));
-    out.port = colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
+    out.port =
+        colon == std::string_view::npos ? default_port : std::string(authority.substr(colon + 1));
   }
   if (out.host.empty() || out.port.empty()) return std::nullopt;
   return out;
@@ -142,51 +154,139 @@ void parseHead(std::string_view head, HttpAnswer& out) {
   }
 }
 
+// One exchange's connection: the socket and, for https://, a TLS session over it (baton's own
+// tls::ClientContext: chain and host name verified). Every step is non-blocking and waits with
+// poll() against the exchange's one deadline, the TLS handshake included: SecureLayer says which
+// readiness it needs next.
+class Channel {
+ public:
+  Channel(int fd, std::unique_ptr<baton::core::SecureLayer> tls) : fd_(fd), tls_(std::move(tls)) {}
+  ~Channel() {
+    if (tls_) tls_->shutdown();
+    close(fd_);
+  }
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  bool handshake(Clock::time_point deadline, std::string& error) {
+    if (!tls_) return true;
+    while (true) {
+      const auto r = tls_->handshake();
+      if (r.status == Status::Ok) return true;
+      if (r.status == Status::Eof || r.status == Status::Error) {
+        error = "TLS handshake: " + reason("closed by the peer");
+        return false;
+      }
+      if (!awaitLayer(r.status, deadline)) {
+        error = "timed out in the TLS handshake";
+        return false;
+      }
+    }
+  }
+
+  bool sendAll(std::string_view left, Clock::time_point deadline, std::string& error) {
+    while (!left.empty()) {
+      size_t sent = 0;
+      if (tls_) {
+        const auto r = tls_->write(left.data(), left.size());
+        if (r.status == Status::Eof || r.status == Status::Error) {
+          error = "TLS send: " + reason("closed by the peer");
+          return false;
+        }
+        if (r.status != Status::Ok && !awaitLayer(r.status, deadline)) {
+          error = "timed out sending";
+          return false;
+        }
+        sent = r.status == Status::Ok ? r.bytes : 0;
+      } else {
+        if (!waitFor(fd_, POLLOUT, deadline)) {
+          error = "timed out sending";
+          return false;
+        }
+        const ssize_t n = send(fd_, left.data(), left.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno != EINTR && errno != EAGAIN) {
+          error = std::string("send: ") + std::strerror(errno);
+          return false;
+        }
+        sent = n > 0 ? static_cast<size_t>(n) : 0;
+      }
+      left.remove_prefix(sent);
+    }
+    return true;
+  }
+
+  // Bytes read (> 0), 0 at the end of the answer, -1 on an error or the deadline.
+  ssize_t receive(char* buf, size_t len, Clock::time_point deadline, std::string& error) {
+    while (true) {
+      if (tls_) {
+        const auto r = tls_->read(buf, len);
+        if (r.status == Status::Ok) return static_cast<ssize_t>(r.bytes);
+        if (r.status == Status::Eof) return 0;  // close_notify, or EOF (HTTP/1.0 framing)
+        if (r.status == Status::Error) {
+          error = "TLS receive: " + reason("failed");
+          return -1;
+        }
+        if (!awaitLayer(r.status, deadline)) break;
+        continue;
+      }
+      if (!waitFor(fd_, POLLIN, deadline)) break;
+      const ssize_t n = recv(fd_, buf, len, 0);
+      if (n >= 0) return n;
+      if (errno == EINTR || errno == EAGAIN) continue;
+      error = std::string("recv: ") + std::strerror(errno);
+      return -1;
+    }
+    error = "no complete answer within the timeout (--timeout)";
+    return -1;
+  }
+
+ private:
+  using Status = baton::core::SecureLayer::Status;
+
+  bool awaitLayer(Status status, Clock::time_point deadline) {
+    return waitFor(fd_, status == Status::WantWrite ? POLLOUT : POLLIN, deadline);
+  }
+  std::string reason(const char* fallback) const {
+    std::string why = tls_->errorReason();
+    return why.empty() ? fallback : why;
+  }
+
+  int fd_;
+  std::unique_ptr<baton::core::SecureLayer> tls_;
+};
+
+// `tls` set: https:// (SNI and verification against `host`).
 HttpAnswer exchange(const std::string& host, const std::string& port, const std::string& request,
-                    Clock::time_point deadline) {
+                    Clock::time_point deadline, const baton::tls::ClientContext* tls = nullptr) {
   HttpAnswer out;
   const int fd = connectTo(host, port, deadline, out.error);
   if (fd < 0) return out;
-  std::string_view left = request;
-  while (!left.empty()) {
-    if (!waitFor(fd, POLLOUT, deadline)) {
-      out.error = "timed out sending";
+  std::unique_ptr<baton::core::SecureLayer> layer;
+  if (tls != nullptr) {
+    auto session = tls->newSession(fd, host);
+    if (!session) {
       close(fd);
+      out.error = session.error().detail;
       return out;
     }
-    const ssize_t n = send(fd, left.data(), left.size(), MSG_NOSIGNAL);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n < 0) {
-      out.error = std::string("send: ") + std::strerror(errno);
-      close(fd);
-      return out;
-    }
-    left.remove_prefix(static_cast<size_t>(n));
+    layer = std::move(*session);
+  }
+  Channel channel(fd, std::move(layer));
+  if (!channel.handshake(deadline, out.error) || !channel.sendAll(request, deadline, out.error)) {
+    return out;
   }
   std::string data;
   while (true) {  // HTTP/1.0: the answer ends at EOF
-    if (!waitFor(fd, POLLIN, deadline)) {
-      out.error = "no complete answer within the timeout (--timeout)";
-      close(fd);
-      return out;
-    }
     char chunk[65536];
-    const ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n < 0) {
-      out.error = std::string("recv: ") + std::strerror(errno);
-      close(fd);
-      return out;
-    }
+    const ssize_t n = channel.receive(chunk, sizeof(chunk), deadline, out.error);
+    if (n < 0) return out;
     if (n == 0) break;
     data.append(chunk, static_cast<size_t>(n));
     if (data.size() > kMaxAnswer) {
       out.error = "answer too large";
-      close(fd);
       return out;
     }
   }
-  close(fd);
   const size_t head_end = data.find("\r\n\r\n");
   if (head_end == std::string::npos) {
     out.error = "connection closed before an HTTP answer";
@@ -206,11 +306,22 @@ std::string hostHeader(const std::string& host, const std::string& port) {
 std::vector<peers::PeerEndpoint> listInstances(const AllOptions& options, std::string& error) {
   const auto deadline = Clock::now() + std::chrono::seconds(options.timeout_seconds);
   std::string errors;
+  std::shared_ptr<const baton::tls::ClientContext> tls;  // made for the first https:// URL
   for (const std::string& text : options.marathon_urls) {
     auto url = parseUrl(text);
     if (!url) {
-      errors += (errors.empty() ? "" : "; ") + text + ": not an http:// URL";
+      errors += (errors.empty() ? "" : "; ") + text + ": not an http:// or https:// URL";
       continue;
+    }
+    if (url->https && !tls) {
+      auto made = baton::tls::ClientContext::create(
+          {.verify = true, .ca_file = options.marathon_ca_file, .alpn = {}});
+      if (!made) {
+        error = "cannot verify https:// Marathon: " + made.error().detail +
+                " (--marathon-ca-cert, or the config's [marathon] ca_file)";
+        return {};
+      }
+      tls = std::move(*made);
     }
     std::string request = "GET " + url->path + peers::selfAppPath(options.self_app) +
                           " HTTP/1.0\r\nHost: " + hostHeader(url->host, url->port) +
@@ -220,7 +331,8 @@ std::vector<peers::PeerEndpoint> listInstances(const AllOptions& options, std::s
       request += name + ": " + value + "\r\n";
     }
     request += "\r\n";
-    HttpAnswer answer = exchange(url->host, url->port, request, deadline);
+    HttpAnswer answer =
+        exchange(url->host, url->port, request, deadline, url->https ? tls.get() : nullptr);
     if (!answer.error.empty() || answer.status != 200) {
       errors += (errors.empty() ? "" : "; ") + text + ": " +
                 (answer.error.empty() ? "HTTP " + std::to_string(answer.status) : answer.error);

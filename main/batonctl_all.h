@@ -18,7 +18,13 @@
 // some instance could not be reached (the others did what they answered); 2 usage errors, or no
 // instance found or reached.
 //
-// Plain blocking sockets (HTTP/1.0, so no chunked answers) with poll() deadlines; http:// only.
+// HTTP/1.0 (so no chunked answers) over non-blocking sockets, every step waiting with poll()
+// against one deadline per exchange. Marathon may be https:// (DC/OS): TLS goes through baton's
+// own OpenSSL wrapper, tls::ClientContext + core::SecureLayer (proxy/tls/, style rule 3), whose
+// sessions are non-blocking steps that say which readiness they need next, so the same poll()
+// loop bounds the handshake too; the chain is verified against --marathon-ca-cert / [marathon]
+// ca_file (else the system's CAs) and the name against the URL's host (DNS name or IP address).
+// The admin HTTP listeners are plain HTTP (they have no TLS), so the instances are asked in clear.
 #pragma once
 
 #include <cstdint>
@@ -28,11 +34,12 @@
 namespace batonctl {
 
 struct AllOptions {
-  std::vector<std::string> marathon_urls;  // http://host:port (tried in order)
+  std::vector<std::string> marathon_urls;  // http(s)://host:port (tried in order)
   std::string marathon_username, marathon_password, marathon_token;
-  std::string self_app;     // baton's own app id
-  uint16_t admin_port = 0;  // 0 = from the app
-  std::string token;        // admin HTTP bearer token ("" = none)
+  std::string marathon_ca_file;  // https: PEM bundle to verify Marathon ("" = system CAs)
+  std::string self_app;          // baton's own app id
+  uint16_t admin_port = 0;       // 0 = from the app
+  std::string token;             // admin HTTP bearer token ("" = none)
   int timeout_seconds = 10;
   bool json = false;
 };

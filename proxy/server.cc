@@ -374,11 +374,12 @@ int Server::run() {
 }
 
 void Server::startDiscovery() {
-  peers_.reset();
   discovery_.reset();
+  // The peer monitor follows [marathon] (URLs, credentials, CA): started, left alone when a
+  // reload changed nothing it uses, restarted with the new settings, or stopped.
+  peers::updateMonitor(peers_, loop_, file_config_->marathon, options_.self_app_id,
+                       [this] { return instanceFacts(); });
   if (file_config_->marathon.urls.empty()) return;
-  peers_ = peers::startMonitor(loop_, file_config_->marathon, options_.self_app_id,
-                               [this] { return instanceFacts(); });
   discovery_ = std::make_unique<discovery::DiscoveryManager>(
       loop_, file_config_->marathon, options_.self_app_id,
       [this](std::shared_ptr<const conf::DiscoveredSpec> found) {

@@ -154,6 +154,30 @@ bool PeerMonitor::isSelf(const admin::InstanceFacts& facts) const {
   return facts.instance_id == mine.instance_id && facts.pid == mine.pid;
 }
 
+core::Result<bool> PeerMonitor::reconfigure(PeerMonitorOptions options) {
+  if (options == options_) return false;
+  if (options.app_id.empty() || options.marathon_urls.empty()) {
+    return core::fail(core::Error::config("peer monitor: needs baton's app id and a Marathon URL"));
+  }
+  std::unique_ptr<discovery::HttpClient> client;
+  if (options.ca_file != options_.ca_file) {
+    auto made = discovery::HttpClient::create(loop_, options.ca_file);
+    if (!made) return core::fail(made.error());
+    client = std::move(*made);
+  }
+  // Calls before their client (HttpClient's rule); a peer of the old Marathon may not be one of
+  // the new, so the list starts again from what the new Marathon says.
+  peers_.clear();
+  list_call_.reset();
+  if (client) client_ = std::move(client);
+  options_ = std::move(options);
+  url_next_ = 0;
+  list_error_.clear();
+  listed_unix_ms_ = 0;
+  round();  // re-arms the timer with the new interval
+  return true;
+}
+
 admin::InstancesView PeerMonitor::view() const {
   admin::InstancesView view;
   view.enabled = true;
@@ -192,10 +216,9 @@ std::chrono::milliseconds envMs(const char* name, std::chrono::milliseconds fall
 
 }  // namespace
 
-std::unique_ptr<PeerMonitor> startMonitor(core::EventLoop& loop, const conf::MarathonSpec& marathon,
-                                          const std::string& self_app_id,
-                                          PeerMonitor::LocalFacts local) {
-  if (self_app_id.empty()) return nullptr;
+std::optional<PeerMonitorOptions> monitorOptions(const conf::MarathonSpec& marathon,
+                                                 const std::string& self_app_id) {
+  if (self_app_id.empty()) return std::nullopt;
   PeerMonitorOptions options;
   options.app_id = self_app_id;
   for (const std::string& url : marathon.urls) {
@@ -204,20 +227,41 @@ std::unique_ptr<PeerMonitor> startMonitor(core::EventLoop& loop, const conf::Mar
     while (trimmed.ends_with("/")) trimmed.pop_back();
     options.marathon_urls.push_back(std::move(trimmed));
   }
-  if (options.marathon_urls.empty()) return nullptr;
+  if (options.marathon_urls.empty()) return std::nullopt;
   options.marathon_headers =
       marathonAuthHeaders(marathon.username, marathon.password, marathon.auth_token);
   options.ca_file = marathon.ca_file;
   options.interval = envMs("BATON_PEER_INTERVAL_MS", options.interval);
   options.lag_threshold = envMs("BATON_PEER_LAG_MS", options.lag_threshold);
   options.timeout = std::min(options.timeout, options.interval);
-  auto monitor = PeerMonitor::create(loop, std::move(options), std::move(local));
-  if (!monitor) {
-    core::logf(core::LogLevel::Warn, "peer monitor off: %s", monitor.error().detail.c_str());
-    return nullptr;
+  return options;
+}
+
+void updateMonitor(std::unique_ptr<PeerMonitor>& monitor, core::EventLoop& loop,
+                   const conf::MarathonSpec& marathon, const std::string& self_app_id,
+                   PeerMonitor::LocalFacts local) {
+  auto options = monitorOptions(marathon, self_app_id);
+  if (!options) {
+    monitor.reset();
+    return;
   }
-  (*monitor)->start();
-  return std::move(*monitor);
+  if (monitor) {
+    auto changed = monitor->reconfigure(std::move(*options));
+    if (!changed) {
+      core::logf(core::LogLevel::Warn, "peer monitor keeps its old Marathon settings: %s",
+                 changed.error().detail.c_str());
+    } else if (*changed) {
+      core::logf(core::LogLevel::Info, "peer monitor: new Marathon settings, listing again");
+    }
+    return;
+  }
+  auto made = PeerMonitor::create(loop, std::move(*options), std::move(local));
+  if (!made) {
+    core::logf(core::LogLevel::Warn, "peer monitor off: %s", made.error().detail.c_str());
+    return;
+  }
+  monitor = std::move(*made);
+  monitor->start();
 }
 
 }  // namespace baton::proxy::peers

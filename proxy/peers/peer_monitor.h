@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,7 @@ struct PeerMonitorOptions {
   std::chrono::milliseconds interval{2000};
   std::chrono::milliseconds timeout{1000};
   std::chrono::milliseconds lag_threshold{5000};
+  bool operator==(const PeerMonitorOptions&) const = default;
 };
 
 class PeerMonitor {
@@ -55,6 +57,12 @@ class PeerMonitor {
 
   void start();  // the first round at once, then one per interval
   admin::InstancesView view() const;
+
+  // A reload's options: equal to the current ones -> nothing happens (false: the rounds, the
+  // peers and their calls go on). Different -> the calls in flight are cancelled, the peers
+  // forgotten, and the rounds start again at once with the new options (true). A new CA file
+  // that cannot be loaded is an error and keeps the monitor as it was.
+  core::Result<bool> reconfigure(PeerMonitorOptions options);
 
  private:
   struct Peer {
@@ -91,9 +99,16 @@ namespace baton::proxy::peers {
 // The server's monitor: on when baton knows its own app id ($MARATHON_APP_ID, --self-app) and
 // discovery uses Marathon over HTTP(S) (not a file:). Marathon URLs, credentials and CA come from
 // [marathon]; $BATON_PEER_INTERVAL_MS (default 2000) and $BATON_PEER_LAG_MS (default 5000) tune
-// the poll period and the lag threshold. nullptr when off; a creation error is logged and off.
-std::unique_ptr<PeerMonitor> startMonitor(core::EventLoop& loop, const conf::MarathonSpec& marathon,
-                                          const std::string& self_app_id,
-                                          PeerMonitor::LocalFacts local);
+// the poll period and the lag threshold. nullopt = off.
+std::optional<PeerMonitorOptions> monitorOptions(const conf::MarathonSpec& marathon,
+                                                 const std::string& self_app_id);
+
+// Brings `monitor` in line with `marathon` (start, and every reload: Server calls it on the
+// control thread): off -> reset; none yet -> created and started; options unchanged -> left
+// alone; changed -> reconfigure()d (restarts its rounds). Errors are logged: a monitor that cannot
+// be created stays off, one that cannot take the new options keeps the old ones.
+void updateMonitor(std::unique_ptr<PeerMonitor>& monitor, core::EventLoop& loop,
+                   const conf::MarathonSpec& marathon, const std::string& self_app_id,
+                   PeerMonitor::LocalFacts local);
 
 }  // namespace baton::proxy::peers

@@ -70,6 +70,12 @@ SslLayer::IoResult SslLayer::fromSslError(int rc) {
     default: {
       std::string reason = drainErrorQueue();
       error_ = reason.empty() ? "TLS error " + std::to_string(e) : reason;
+      // "certificate verify failed" alone does not say which check refused the peer (unknown
+      // CA, expired, wrong host name...): the X.509 verdict does.
+      const long verdict = SSL_get_verify_result(ssl_);
+      if (verdict != X509_V_OK) {
+        error_ += std::string(": ") + X509_verify_cert_error_string(verdict);
+      }
       return {Status::Error, 0, 0};
     }
   }

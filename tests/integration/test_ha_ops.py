@@ -4,8 +4,9 @@ Three instances against one fake Marathon (multi_instance.py), whose app /baton 
 tasks (admin port = task.ports[1], named by the BATON_ADMIN_PORT_INDEX label):
 - a sticky cookie set through one instance is honoured by the others;
 - request ids carry the answering instance's id;
-- `batonctl --all drain --wait` under load spread over the three: no failed request, and no new
-  request reaches the host on any instance afterwards;
+- `batonctl --all drain --wait` under wrk load spread over the three (one wrk per instance): no
+  socket error and no non-2xx answer in any wrk summary, and no new request reaches the host on
+  any instance afterwards;
 - `batonctl --all show ...` aggregates; an unreachable instance makes the exit status "partial";
 - `show instances` / /status list the instances with generations and Marathon state, and mark one
   whose Marathon stopped telling it about changes as lagging.
@@ -15,8 +16,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import subprocess
-import threading
 import time
 import urllib.request
 
@@ -165,74 +166,74 @@ def test_request_ids_carry_the_instance_id(marathon, multi_baton, backends):
 # ---- batonctl --all ----
 
 
-class Load:
-    """One keep-alive client thread per instance, counting answers and failures."""
-
-    def __init__(self, ports):
-        self.stop = threading.Event()
-        self.ok = 0
-        self.failed: list[str] = []
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.run, args=(p,), daemon=True) for p in ports for _ in range(2)]
-
-    def run(self, port):
-        c = http.client.HTTPConnection(LOCAL, port, timeout=harness.TIMEOUT)
-        while not self.stop.is_set():
-            try:
-                c.request("GET", "/", headers={"Host": VHOST})
-                r = c.getresponse()
-                r.read()
-                with self.lock:
-                    if r.status == 200:
-                        self.ok += 1
-                    else:
-                        self.failed.append(f"{port}: {r.status}")
-                if r.getheader("Connection", "").lower() == "close":
-                    c.close()
-                    c = http.client.HTTPConnection(LOCAL, port, timeout=harness.TIMEOUT)
-            except (OSError, http.client.HTTPException) as e:
-                with self.lock:
-                    self.failed.append(f"{port}: {e!r}")
-                c.close()
-                c = http.client.HTTPConnection(LOCAL, port, timeout=harness.TIMEOUT)
-        c.close()
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(10)
-
-    def wait_ok(self, n, timeout=10.0):
-        wait_until(f"{n} answers", lambda: self.ok >= n, timeout)
+WRK_SECONDS = 5
 
 
-def test_all_drain_under_load_reaches_every_instance(marathon, multi_baton, backends):
+class Wrk:
+    """One wrk per instance (keep-alive GETs to the shop vhost, -d bounded), parsed when done."""
+
+    def __init__(self, ports, seconds=WRK_SECONDS, connections=4):
+        self.seconds = seconds
+        self.procs = [subprocess.Popen(
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-H", f"Host: {VHOST}",
+             f"http://{LOCAL}:{port}/"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for port in ports]
+
+    def results(self) -> list[dict]:
+        out = []
+        for p in self.procs:
+            text, err = p.communicate(timeout=self.seconds + 20)
+            assert p.returncode == 0, (text, err)
+            done = re.search(r"(\d+) requests in", text)
+            assert done, text
+            non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+            errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+            out.append({"requests": int(done.group(1)), "non2xx": int(non2xx.group(1)) if non2xx else 0,
+                        "socket_errors": sum(map(int, errors.groups())) if errors else 0, "text": text})
+        return out
+
+    def kill(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def test_all_drain_under_wrk_load_reaches_every_instance(marathon, multi_baton, backends):
+    """wrk on each of the three instances; `batonctl --all drain --wait` mid-run: no failed
+    request in any wrk summary, and the drained host gets no new request from any instance."""
     bs = backends(3)
     mb = start_set(marathon, multi_baton, bs)
     cluster = cluster_name(mb)
-    victim = bs[2]
-    with Load(mb.ports()) as load:
-        load.wait_ok(150)
-        assert victim.requests, "the load reaches every host before the drain"
+    victim, others = bs[2], bs[:2]
+    load = Wrk(mb.ports())
+    try:
+        # Every instance balances over the three hosts: the load reaches the victim before the
+        # drain (per instance: the `requests` counters checked after the run).
+        wait_until("load on every host", lambda: all(len(b.requests) >= 100 for b in bs))
         r = batonctl_all(marathon, "drain", f"{cluster}/{host_name(victim)}", "--wait", "--wait-timeout", "10")
         assert r.returncode == 0, (r.stdout, r.stderr)
         assert r.stdout.count(" ok: ") == 3 and "3 instance(s): 3 ok" in r.stdout, r.stdout
         # --wait answered on every instance: nothing is in flight to the host anywhere.
         after_drain = len(victim.requests)
-        before = load.ok
-        load.wait_ok(before + 300)
-    assert load.failed == [], load.failed[:10]
+        others_at_drain = sum(len(b.requests) for b in others)
+        assert all(p.poll() is None for p in load.procs), "the drain came while wrk was still running"
+        summaries = load.results()
+    finally:
+        load.kill()
+    print(f"HA-OPS-WRK: requests per instance {[s['requests'] for s in summaries]}, victim {after_drain} "
+          f"before the drain, others {others_at_drain} -> {sum(len(b.requests) for b in others)}")
+    for i, s in enumerate(summaries):
+        assert s["socket_errors"] == 0 and s["non2xx"] == 0, (i, s["text"])
+        assert s["requests"] > 100, (i, s["text"])
     assert len(victim.requests) == after_drain, "a drained host got new requests"
-    assert all(len(b.requests) > 0 for b in bs[:2])
+    assert sum(len(b.requests) for b in others) > others_at_drain + 100, "the load went on after the drain"
     for inst in mb:
         hosts = json.loads(inst.ask(f"show hosts {cluster} json"))["hosts"]
         (h,) = [h for h in hosts if h["name"] == host_name(victim)]
         assert h["admin_state"] == "drain", h
+        assert h["traffic"]["total"] > 0, (inst.name, h)  # this instance loaded it before
+        assert h["in_flight"] == 0, (inst.name, h)
 
 
 def test_all_show_aggregates_and_reports_an_unreachable_instance(marathon, multi_baton, backends):
