@@ -438,6 +438,15 @@ struct MarathonSpec {
   bool operator==(const MarathonSpec&) const = default;
 };
 
+// Every outgoing connection to a backend ([upstream]): requests, tunnels, health probes.
+struct UpstreamSpec {
+  // The local address connects bind to (HAProxy `source`, nginx `proxy_bind`): "" = the kernel's
+  // choice. Canonical numeric IPv4/IPv6, no port (the port is still picked at connect time).
+  // One address per instance: a backend (or a firewall) sees which instance is talking to it.
+  std::string source_address;
+  bool operator==(const UpstreamSpec&) const = default;
+};
+
 // The admin HTTP listener (control thread): marathon-lb's :9090 endpoints, later metrics.
 struct AdminSpec {
   std::string http_address;  // "" = off; "127.0.0.1:9090", ":9090"
@@ -467,6 +476,7 @@ struct ConfigSpec {
   std::vector<VirtualHostSpec> vhosts;
   MarathonSpec marathon;
   AdminSpec admin;
+  UpstreamSpec upstream;
 };
 
 // What a discovery source (Marathon) contributes on top of the file: merged into a copy of

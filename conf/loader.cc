@@ -1111,6 +1111,16 @@ Result<void> readAdmin(const TableView& t, AdminSpec& out) {
   return t.optional("token_file", out.token, asTokenFile);
 }
 
+Result<void> readUpstream(const TableView& t, UpstreamSpec& out) {
+  CONF_TRY(t.allowOnly({"source_address"}));
+  return t.optional("source_address", out.source_address,
+                    [](const Ctx& c, const toml::node& n, std::string_view k) {
+                      auto s = asString(c, n, k);
+                      if (!s || s->empty()) return s;  // "" = the kernel's choice
+                      return normalisedString(normaliseSourceAddress)(c, n, k);
+                    });
+}
+
 // Reads every element of [[name]] with `read`.
 template <typename T, typename Read>
 Result<void> readAll(const TableView& root, std::string_view name, std::vector<T>& out,
@@ -1584,7 +1594,7 @@ Result<ConfigSpec> buildSpec(const Ctx& ctx, const toml::table& root_table) {
   ConfigSpec spec;
   spec.file = ctx.file;
   CONF_TRY(root.allowOnly({"server", "timeouts", "limits", "tls", "http2", "pinning", "listener",
-                           "cluster", "vhost", "marathon", "admin"}));
+                           "cluster", "vhost", "marathon", "admin", "upstream"}));
   CONF_TRY(readSection(root, "server", spec.server, readServer));
   CONF_TRY(readSection(root, "timeouts", spec.timeouts, readTimeouts));
   CONF_TRY(readSection(root, "limits", spec.limits, readLimits));
@@ -1596,6 +1606,7 @@ Result<ConfigSpec> buildSpec(const Ctx& ctx, const toml::table& root_table) {
   CONF_TRY(readAll(root, "vhost", spec.vhosts, readVhost));
   CONF_TRY(readSection(root, "marathon", spec.marathon, readMarathon));
   CONF_TRY(readSection(root, "admin", spec.admin, readAdmin));
+  CONF_TRY(readSection(root, "upstream", spec.upstream, readUpstream));
   CONF_TRY(validateWith(fileReporter(ctx, root_table), spec));
   return spec;
 }

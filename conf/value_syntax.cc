@@ -189,6 +189,22 @@ core::Result<std::string> normaliseCidr(std::string_view cidr) {
   return std::string(addr) + "/" + std::to_string(len);
 }
 
+core::Result<std::string> normaliseSourceAddress(std::string_view address) {
+  const auto ip = parseIp(address);
+  if (!ip) {
+    return bad("invalid source address " + quoted(address) +
+               ": expected a numeric IPv4 or IPv6 address, without port or brackets");
+  }
+  const auto& b = ip->bytes;
+  if (std::all_of(b.begin(), b.begin() + ip->bits() / 8, [](uint8_t x) { return x == 0; })) {
+    return bad("invalid source address " + quoted(address) +
+               ": the unspecified address means the kernel's choice; leave the key out");
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(ip->family, b.data(), text, sizeof(text));
+  return std::string(text);
+}
+
 core::Result<std::string> normaliseDomain(std::string_view domain) {
   if (domain == "*") return std::string(domain);
   std::string out;

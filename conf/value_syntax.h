@@ -21,6 +21,11 @@ core::Result<void> checkListenerAddress(std::string_view address);
 // Upstream host address: "1.2.3.4:80" or "[::1]:80". Port 1..65535; no wildcard, no names.
 core::Result<void> checkHostAddress(std::string_view address);
 
+// An outgoing connections' local address ([upstream] source_address): a numeric IPv4 or IPv6
+// address, no port, no brackets, not the unspecified address (0.0.0.0 / :: would mean "the
+// kernel's choice": leave the key out). Returns the canonical form ("::1", "127.0.0.3").
+core::Result<std::string> normaliseSourceAddress(std::string_view address);
+
 // "10.0.0.0/8", "fd00::/8", or a bare address (taken as /32 or /128). Returns the canonical
 // "addr/len" form. Refuses host bits set beyond the prefix length (a likely typo).
 core::Result<std::string> normaliseCidr(std::string_view cidr);

@@ -17,6 +17,7 @@
 #include "proxy/admin_status_builder.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/log.h"
+#include "proxy/core/transport.h"
 #include "proxy/effective_config.h"
 #include "proxy/listen_socket.h"
 #include "proxy/peers/state_digest.h"
@@ -139,6 +140,10 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
   server->file_config_ = *config;
   server->config_ = *config;
   const auto& spec = *server->config_;
+  // Before any connect (workers, health probes): [upstream] source_address.
+  if (auto source = core::setConnectSource(spec.upstream.source_address); !source) {
+    return core::fail(std::move(source.error()));
+  }
   server->worker_count_ = options.workers.value_or(spec.server.workers);
   if (server->worker_count_ == 0) server->worker_count_ = defaultWorkers();
   raiseFileLimit();
@@ -641,6 +646,9 @@ core::Result<void> Server::reloadNow() {
   ++reloads_;
   // A new token takes effect at once; the admin addresses and socket path need a restart.
   if (admin_) admin_->setToken(file_config_->admin.token);
+  // The next connects (new and re-dialled ones, health probes) bind to the new source address;
+  // pooled connections keep theirs until they close. Validated by the loader: cannot fail here.
+  (void)core::setConnectSource(file_config_->upstream.source_address);
   if (marathon_changed) {
     startDiscovery();
   } else if (discovery_) {

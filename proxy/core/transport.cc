@@ -1,5 +1,6 @@
 #include "proxy/core/transport.h"
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 namespace baton::core {
 
@@ -26,6 +28,85 @@ constexpr size_t kTlsRecordBytes = 16 * 1024;
 namespace {
 thread_local BufferAccount* t_account = nullptr;
 }  // namespace
+
+// ---- Source address ---------------------------------------------------------------------------
+
+namespace {
+struct SourceAddress {
+  sockaddr_storage addr{};
+  socklen_t len = 0;  // 0 = the kernel's choice
+};
+std::mutex g_source_mutex;
+SourceAddress g_source;  // guarded by g_source_mutex
+std::atomic<uint64_t> g_source_version{0};
+thread_local uint64_t t_source_version = 0;
+thread_local SourceAddress t_source;
+
+const SourceAddress& currentSource() {
+  const uint64_t version = g_source_version.load(std::memory_order_acquire);
+  if (version != t_source_version) {
+    std::lock_guard lock(g_source_mutex);
+    t_source = g_source;
+    t_source_version = g_source_version.load(std::memory_order_relaxed);
+  }
+  return t_source;
+}
+
+// Binds `fd` (about to connect to a `family` address) to the source address, if one is set.
+Result<void> bindSource(int fd, int family) {
+  const SourceAddress& source = currentSource();
+  if (source.len == 0 || source.addr.ss_family != family) return {};
+  int one = 1;
+  // Best effort: without it (old kernels) bind() picks the port, which still works.
+  ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&source.addr), source.len) != 0) {
+    const int err = errno;
+    return fail(
+        Error::upstream(ErrorCode::UpstreamConnectFailed, true,
+                        "bind to source address " + connectSource() + ": " + std::strerror(err)));
+  }
+  return {};
+}
+}  // namespace
+
+Result<void> setConnectSource(std::string_view ip) {
+  SourceAddress next;
+  if (!ip.empty()) {
+    const std::string text(ip);
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&next.addr);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&next.addr);
+    if (inet_pton(AF_INET, text.c_str(), &v4->sin_addr) == 1) {
+      v4->sin_family = AF_INET;
+      next.len = sizeof(sockaddr_in);
+    } else if (inet_pton(AF_INET6, text.c_str(), &v6->sin6_addr) == 1) {
+      v6->sin6_family = AF_INET6;
+      next.len = sizeof(sockaddr_in6);
+    } else {
+      return fail(Error::config("source address \"" + text + "\": not a numeric IP address"));
+    }
+  }
+  std::lock_guard lock(g_source_mutex);
+  g_source = next;
+  g_source_version.fetch_add(1, std::memory_order_release);
+  return {};
+}
+
+std::string connectSource() {
+  SourceAddress source;
+  {
+    std::lock_guard lock(g_source_mutex);
+    source = g_source;
+  }
+  if (source.len == 0) return {};
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* raw =
+      source.addr.ss_family == AF_INET
+          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&source.addr)->sin_addr)
+          : static_cast<const void*>(
+                &reinterpret_cast<const sockaddr_in6*>(&source.addr)->sin6_addr);
+  inet_ntop(source.addr.ss_family, raw, text, sizeof(text));
+  return text;
+}
 
 BufferAccount::~BufferAccount() {
   // Whatever this thread still published leaves the shared total with it.
@@ -97,6 +178,10 @@ Result<std::unique_ptr<Transport>> Transport::connect(EventLoop& loop, const soc
   if (fd < 0) {
     return fail(Error::upstream(ErrorCode::UpstreamConnectFailed, true,
                                 std::string("socket: ") + std::strerror(errno)));
+  }
+  if (auto bound = bindSource(fd, addr->sa_family); !bound) {
+    ::close(fd);
+    return fail(std::move(bound.error()));
   }
   if (::connect(fd, addr, len) != 0 && errno != EINPROGRESS) {
     int err = errno;

@@ -75,6 +75,19 @@ class BufferAccount {
   int64_t published_steps_ = 0;
 };
 
+// The local address of every outgoing connection Transport::connect makes ([upstream]
+// source_address; HAProxy `source`, nginx `proxy_bind`): backends, their health endpoints and
+// firewalls see which instance is talking. Bound before connect() with IP_BIND_ADDRESS_NO_PORT,
+// so the kernel still picks the port at connect time, per destination (a port per bind() would
+// exhaust the ephemeral range at ~28k concurrent connections). A destination of the other family
+// is connected from the kernel's choice (an IPv4 source cannot reach an IPv6 backend).
+// Process-wide: the control thread sets it at start and on every reload (`ip` numeric, "" = the
+// kernel's choice); any thread's next connect uses it (one atomic load per connect; a changed
+// value is copied under a mutex once per thread). Returns an error for a non-numeric `ip`.
+Result<void> setConnectSource(std::string_view ip);
+// The address set, canonical ("" = none): for logs and tests.
+std::string connectSource();
+
 class Transport : private Flushable {
  public:
   class Handler {

@@ -9,8 +9,10 @@ Marathon's state (routing/README.md "Several instances").
 - a whole zdd deploy with CDN page loads throughout, on one instance and on three (and on three
   with one restarted mid-deploy, which forgets everything it saw): zero broken pages, and no more
   unhashed mismatches with three than with one;
-- one instance's own view of a blue task (passive outlier ejection: the host is out of its picks)
-  changes no version anyone gets;
+- one instance's own view of a blue task (passive outlier ejection, or its active health check
+  failing behind a partition: instance 2 connects from its own source address and the task fails
+  only the probes from there) takes the host out of that instance's picks and changes no version
+  anyone gets;
 - BATON_PIN_CDN_VERSION on the apps moves the CDN version on every instance, within 2 s
   (measured, printed).
 
@@ -46,11 +48,21 @@ def iso(t: float) -> str:
 
 
 class HaSite:
-    """Group "site" (blue/green) behind N batons."""
+    """Group "site" (blue/green) behind N batons; `sources`: instance index -> its [upstream]
+    source_address (the local address of its connects and health probes)."""
 
-    def __init__(self, marathon_factory, multi_baton_factory, n: int, labels: dict | None = None):
+    def __init__(self, marathon_factory, multi_baton_factory, n: int, labels: dict | None = None,
+                 sources: dict | None = None):
         self.m = marathon_factory()
-        self.mb = multi_baton_factory(self.m, n=n, extra='[pinning]\ngrace = "2s"\n')
+        sources = dict(sources or {})
+
+        def extra(inst) -> str:
+            text = '[pinning]\ngrace = "2s"\n'
+            if inst.index in sources:
+                text += f'[upstream]\nsource_address = "{sources[inst.index]}"\n'
+            return text
+
+        self.mb = multi_baton_factory(self.m, n=n, extra=extra)
         self.port, self.alt = free_port(), free_port()
         self.tasks: list[SiteTask] = []
         self.labels = dict(labels or {})
@@ -125,8 +137,8 @@ class HaSite:
 def ha(marathon, multi_baton):  # noqa: F811 (fixtures)
     made: list[HaSite] = []
 
-    def make(n: int = 3, labels: dict | None = None) -> HaSite:
-        s = HaSite(marathon, multi_baton, n, labels)
+    def make(n: int = 3, labels: dict | None = None, sources: dict | None = None) -> HaSite:
+        s = HaSite(marathon, multi_baton, n, labels, sources)
         made.append(s)
         return s
 
@@ -231,6 +243,102 @@ def test_one_instance_ejecting_a_blue_task_changes_no_version(ha):
 
     sim, bad = zdd_deploy(site, seed=7, before_drain=eject_on_instance_2)
     check_deploy(sim, bad, "instances=3 one-ejects-blue0")
+
+
+PARTITIONED = "127.0.0.3"  # instance 2's source address in the partition test
+
+
+class Partition:
+    """Makes `task`'s health endpoint fail the probes that come from `source` (a network
+    partition between one instance and the task, as production sees it: every instance probes
+    the same URL, only the one behind the partition sees it fail); records the peer address of
+    every request it gets (probe or not)."""
+
+    def __init__(self, t: SiteTask, source: str):
+        self.source = source
+        self.on = False
+        self.refused = 0
+        self.peers: list[tuple[str, bool]] = []  # (peer address, is a probe)
+        outer = self
+        base = t._server.RequestHandlerClass
+
+        class Partitioned(base):
+            def _serve(self, head_only):
+                probe = self.headers.get("User-Agent") == "baton-health-check"
+                with t.cond:
+                    outer.peers.append((self.client_address[0], probe))
+                if probe and outer.on and self.client_address[0] == outer.source:
+                    with t.cond:
+                        outer.refused += 1
+                    return self._send(503, b"partitioned\n", [("Content-Type", "text/plain")], head_only)
+                return super()._serve(head_only)
+
+        t._server.RequestHandlerClass = Partitioned
+
+    def data_peers(self) -> set[str]:
+        return {peer for peer, probe in self.peers if not probe}
+
+    def probe_peers(self) -> set[str]:
+        return {peer for peer, probe in self.peers if probe}
+
+
+def test_one_instance_behind_a_partition_from_a_blue_task_changes_no_version(ha):
+    """Instance 2 connects (requests and health probes) from its own source address, 127.0.0.3;
+    the blue task the CDN version is served by fails every probe from 127.0.0.3 (a partition
+    between instance 2 and that task), passes the others'. Instance 2's active check takes it
+    out of its picks; every instance still reports Marathon's counts and the same CDN version,
+    and the zdd deploy's CDN run breaks no page."""
+    site = ha(3, {"BATON_PIN_CDN_MAX_FRESH": MAX_FRESH, "BATON_0_HEALTH_CHECK_INTERVAL": "0.2"},
+              sources={2: PARTITIONED})
+    partitions: dict[str, Partition] = {}
+    real_task = site.task
+
+    def task_with_partition(n: int, name: str) -> SiteTask:
+        t = real_task(n, name)
+        partitions[name] = Partition(t, PARTITIONED)
+        return t
+
+    site.task = task_with_partition
+
+    def partition_instance_2():
+        # zdd's rule drained one blue task when green's first turned healthy: the other one is
+        # the CDN version's only serving host. Instance 2 loses it behind a partition.
+        name = site.cdn_get(2, "/").header("x-task")
+        blue0 = next(t for t in site.tasks if t.name == name)
+        other = next(t for t in site.tasks[:2] if t is not blue0)
+        part = partitions[name]
+        # Instance 2 connects from its source address, the others from the kernel's choice.
+        assert PARTITIONED in part.data_peers() and PARTITIONED in part.probe_peers(), part.peers[-20:]
+        assert LOCAL in part.probe_peers()
+        part.on = True
+        cluster = cluster_name(site)
+
+        def health(i):
+            return host_row(json.loads(site.mb.ask(i, f"show hosts {cluster} json")), blue0.port)["health"]
+
+        deadline = time.monotonic() + 10
+        while health(2) != "unhealthy" and time.monotonic() < deadline:
+            time.sleep(0.05)  # the verdict is admin state polled from another process
+        assert health(2) == "unhealthy", host_row(json.loads(site.mb.ask(2, f"show hosts {cluster} json")), blue0.port)
+        assert part.refused >= 1
+        assert [health(i) for i in (0, 1)] == ["healthy", "healthy"]  # their probes pass
+        states = [site.pinning(i) for i in range(3)]
+        # Instance 2 counts the task as Marathon does: serving (one blue serving, one drained by
+        # zdd's rule, on every instance).
+        assert len({shared_view(p) for p in states}) == 1, states
+        assert [(v["serving"], v["hosts"]) for v in states[2]["versions"]] == [(1, 2), (1, 1)], states[2]
+        # Documents still come from v1 on every instance; on instance 2 from the other blue
+        # task (never green), and nothing more reaches blue0 from instance 2.
+        before = len([p for p, probe in part.peers if p == PARTITIONED and not probe])
+        for i in range(3):
+            r = site.cdn_get(i, "/")
+            assert (r.status, r.header("x-version")) == (200, "v1"), (i, r.status, r.headers)
+        for _ in range(5):
+            assert site.cdn_get(2, "/").header("x-task") == other.name
+        assert len([p for p, probe in part.peers if p == PARTITIONED and not probe]) == before
+
+    sim, bad = zdd_deploy(site, seed=7, before_drain=partition_instance_2)
+    check_deploy(sim, bad, "instances=3 one-partitioned-from-blue0")
 
 
 def eject(site: HaSite, i: int, victim: SiteTask) -> dict:

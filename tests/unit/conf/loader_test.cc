@@ -201,7 +201,7 @@ TEST(LoaderErrors, UnknownTopLevelKey) {
   EXPECT_EQ(
       errorOf("listner = 1\n" + base()),
       "t.toml:1: listner: unknown key (expected one of: server, timeouts, limits, tls, http2, "
-      "pinning, listener, cluster, vhost, marathon, admin)");
+      "pinning, listener, cluster, vhost, marathon, admin, upstream)");
   EXPECT_EQ(errorOf("[servr]\nworkers = 1\n" + base()).substr(0, 31),
             "t.toml:1: servr: unknown key (e");
 }
