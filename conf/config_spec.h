@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -179,6 +181,107 @@ struct HostSpec {
   bool operator==(const HostSpec&) const = default;
 };
 
+// A cluster's hosts, shared between copies of its ClusterSpec (copy on write). Discovery
+// produces 100,000 hosts per Marathon resync; the discovered spec, the merged config and the
+// previous snapshot's config each used to hold and compare their own copy. Now a copy of a
+// ClusterSpec shares the list, equality is "same list" before it is element by element, and
+// translate (discovery/model/translate.cc) hands an unchanged app's list to the next spec as is.
+// Reads behave like a const std::vector<HostSpec>; a write through a non-const accessor first
+// takes a private copy when the list is shared, so no other holder ever sees it change.
+// Not thread-safe for writes (like std::vector): specs are built on the control thread, and
+// workers only read the copies a snapshot carries.
+class HostList {
+ public:
+  using value_type = HostSpec;
+  using Vector = std::vector<HostSpec>;
+  using iterator = Vector::iterator;
+  using const_iterator = Vector::const_iterator;
+  using size_type = Vector::size_type;
+
+  HostList() = default;
+  HostList(Vector hosts)  // NOLINT: assigned from a vector like the std::vector it replaced
+      : hosts_(std::make_shared<Vector>(std::move(hosts))), owned_(true) {}
+  HostList(std::initializer_list<HostSpec> hosts)
+      : hosts_(std::make_shared<Vector>(hosts)), owned_(true) {}
+  // Shares `hosts` (null = empty).
+  explicit HostList(std::shared_ptr<const Vector> hosts) : hosts_(std::move(hosts)) {}
+
+  // The shared list (null when empty and never written): discovery keeps it to hand on.
+  const std::shared_ptr<const Vector>& shared() const { return hosts_; }
+
+  const Vector& get() const { return hosts_ ? *hosts_ : noHosts(); }
+  operator const Vector&() const { return get(); }  // NOLINT: reads as a vector
+  size_type size() const { return get().size(); }
+  bool empty() const { return get().empty(); }
+  const HostSpec& operator[](size_type i) const { return get()[i]; }
+  const HostSpec& at(size_type i) const { return get().at(i); }
+  const HostSpec& front() const { return get().front(); }
+  const HostSpec& back() const { return get().back(); }
+  const_iterator begin() const { return get().begin(); }
+  const_iterator end() const { return get().end(); }
+  const_iterator cbegin() const { return get().begin(); }
+  const_iterator cend() const { return get().end(); }
+
+  // Writes: a private copy first when shared.
+  Vector& mut();
+  HostSpec& operator[](size_type i) { return mut()[i]; }
+  HostSpec& at(size_type i) { return mut().at(i); }
+  HostSpec& front() { return mut().front(); }
+  HostSpec& back() { return mut().back(); }
+  iterator begin() { return mut().begin(); }
+  iterator end() { return mut().end(); }
+  void push_back(const HostSpec& h) { mut().push_back(h); }
+  void push_back(HostSpec&& h) { mut().push_back(std::move(h)); }
+  template <typename... Args>
+  HostSpec& emplace_back(Args&&... args) {
+    return mut().emplace_back(std::forward<Args>(args)...);
+  }
+  void reserve(size_type n) { mut().reserve(n); }
+  void clear() {
+    hosts_.reset();
+    owned_ = false;
+  }
+  iterator erase(const_iterator pos);
+  iterator erase(const_iterator first, const_iterator last);
+
+  // Same list first (no element compared), then element by element.
+  bool operator==(const HostList& other) const {
+    return hosts_ == other.hosts_ || get() == other.get();
+  }
+
+ private:
+  static const Vector& noHosts();
+  std::shared_ptr<const Vector> hosts_;
+  bool owned_ = false;  // hosts_ was made by this class (a shared one may be a const object)
+};
+
+inline const HostList::Vector& HostList::noHosts() {
+  static const Vector none;
+  return none;
+}
+
+inline HostList::Vector& HostList::mut() {
+  if (!hosts_ || !owned_) {
+    hosts_ = hosts_ ? std::make_shared<Vector>(*hosts_) : std::make_shared<Vector>();
+    owned_ = true;
+  } else if (hosts_.use_count() != 1) {
+    hosts_ = std::make_shared<Vector>(*hosts_);
+  }
+  // Created non-const by this class (owned_) and held by this list alone: writable.
+  return const_cast<Vector&>(*hosts_);
+}
+
+inline HostList::iterator HostList::erase(const_iterator pos) {
+  const auto at = pos - get().begin();
+  return mut().erase(mut().begin() + at);
+}
+
+inline HostList::iterator HostList::erase(const_iterator first, const_iterator last) {
+  const auto from = first - get().begin();
+  const auto to = last - get().begin();
+  return mut().erase(mut().begin() + from, mut().begin() + to);
+}
+
 // Per-cluster overrides of [timeouts] (BATON_{n}_TIMEOUT_* labels, cluster keys).
 struct TimeoutOverrides {
   std::optional<Duration> upstream_connect;
@@ -312,7 +415,7 @@ struct ClusterSpec {
   SourceLoc loc;
   std::string name;
   LbPolicyKind policy = LbPolicyKind::RoundRobin;
-  std::vector<HostSpec> hosts;
+  HostList hosts;  // shared between copies of the spec (copy on write)
   // Per worker, per host. An HTTP/2 client multiplexing 100 streams needs 100 HTTP/1 upstream
   // connections: a small cap turns every extra one into a connect + close (TIME_WAIT pile-up).
   uint32_t max_idle_connections = 1024;

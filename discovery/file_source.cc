@@ -83,18 +83,39 @@ void FileSource::readFile() {
   bool ok = fd >= 0;
   if (ok) {
     // One allocation for the whole document (tens of MB for a large cluster), plus room for the
-    // JSON parser's padding, instead of doubling through the reads.
+    // JSON parser's padding, instead of doubling through the reads; read straight into it (a
+    // bounce buffer cost a second copy of the whole document), keeping the 64 bytes spare.
     struct stat st {};
     if (::fstat(fd, &st) == 0 && st.st_size > 0) body.reserve(static_cast<size_t>(st.st_size) + 64);
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) != 0) {
+    for (;;) {
+      const size_t used = body.size();
+      if (body.capacity() < used + 64 + 1) {
+        // Full (the whole file as fstat sized it, usually): a one-byte read tells its end from
+        // a file that grew, without first growing, i.e. copying, the whole document.
+        char byte = 0;
+        const ssize_t n = ::read(fd, &byte, 1);
+        if (n == 0) break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+          ok = false;
+          break;
+        }
+        body.reserve(2 * body.capacity() + 65536);
+        body.push_back(byte);
+        continue;
+      }
+      ssize_t n = 0;
+      // No zero-fill of the room read into: only the bytes read are kept.
+      body.resize_and_overwrite(body.capacity() - 64, [&](char* data, size_t room) {
+        n = ::read(fd, data + used, room - used);
+        return n > 0 ? used + static_cast<size_t>(n) : used;
+      });
+      if (n == 0) break;
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         ok = false;
         break;
       }
-      body.append(buf, static_cast<size_t>(n));
     }
   }
   const int saved_errno = errno;

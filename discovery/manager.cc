@@ -18,9 +18,9 @@ constexpr std::chrono::milliseconds kConfirmDelay{1000};
 // Below this many tasks a large relative drop is normal operation (scaling 4 -> 1).
 constexpr size_t kMinTasksForDropRule = 10;
 
-size_t countTasks(const std::vector<App>& apps) {
+size_t countTasks(const SharedApps& apps) {
   size_t n = 0;
-  for (const auto& app : apps) n += app.tasks.size();
+  for (const auto& app : apps) n += app->tasks.size();
   return n;
 }
 
@@ -57,7 +57,7 @@ core::Result<void> DiscoveryManager::start() {
   if (!spec_.state_file.empty()) {
     auto saved = loadState(spec_.state_file);
     if (saved) {
-      auto apps = parser_.parseInPlace(*saved);
+      auto apps = parser_.parseShared(*saved);
       if (apps) {
         core::logf(core::LogLevel::Info, "discovery: starting from saved state %s (%zu apps)",
                    spec_.state_file.c_str(), apps->size());
@@ -107,7 +107,7 @@ static double msSince(std::chrono::steady_clock::time_point start) {
 
 void DiscoveryManager::onDocument(std::string body) {
   const auto start = std::chrono::steady_clock::now();
-  auto apps = parser_.parseInPlace(body);
+  auto apps = parser_.parseShared(body);
   status_.last_parse_ms = msSince(start);
   if (!apps) {
     refuse("invalid app document: " + apps.error().detail);
@@ -117,7 +117,7 @@ void DiscoveryManager::onDocument(std::string body) {
   acceptApps(std::move(*apps), std::move(body), /*from_disk=*/false);
 }
 
-bool DiscoveryManager::shouldHold(const std::vector<App>& apps) {
+bool DiscoveryManager::shouldHold(const SharedApps& apps) {
   const size_t current = countTasks(apps_);
   const size_t next = countTasks(apps);
   const bool emptied = !apps_.empty() && apps.empty();
@@ -142,13 +142,13 @@ bool DiscoveryManager::shouldHold(const std::vector<App>& apps) {
   return true;
 }
 
-void DiscoveryManager::acceptApps(std::vector<App> apps, std::string body, bool from_disk) {
+void DiscoveryManager::acceptApps(SharedApps apps, std::string body, bool from_disk) {
   // Fast-path drains end when the task is gone from Marathon.
   apps_ = std::move(apps);
   if (!killing_.empty()) {
     std::unordered_set<std::string_view> present;
     for (const auto& app : apps_) {
-      for (const auto& task : app.tasks) present.insert(task.id);
+      for (const auto& task : app->tasks) present.insert(task.id);
     }
     std::erase_if(killing_, [&](const std::string& id) { return !present.contains(id); });
   }
@@ -172,7 +172,7 @@ void DiscoveryManager::acceptApps(std::vector<App> apps, std::string body, bool 
   // addresses (the usual case) need no lookup.
   std::set<std::string> names;
   for (const auto& app : apps_) {
-    for (const auto& task : app.tasks) {
+    for (const auto& task : app->tasks) {
       for (const auto& endpoint : task.endpoints) {
         if (!endpoint.host.empty() && !isNumericAddress(endpoint.host)) names.insert(endpoint.host);
       }
@@ -197,6 +197,7 @@ void DiscoveryManager::publish() {
   };
   context.draining = &killing_;
   context.deployment_drained = &deployment_drained_;
+  context.cache = &translate_cache_;
   const auto start = std::chrono::steady_clock::now();
   auto spec = std::make_shared<conf::DiscoveredSpec>(translate(apps_, options_, context));
   status_.last_translate_ms = msSince(start);
@@ -218,7 +219,7 @@ void DiscoveryManager::publish() {
 void DiscoveryManager::onTaskEnding(const std::string& task_id, const std::string&) {
   bool known = false;
   for (const auto& app : apps_) {
-    for (const auto& task : app.tasks) known = known || task.id == task_id;
+    for (const auto& task : app->tasks) known = known || task.id == task_id;
   }
   if (!known || !killing_.insert(task_id).second) return;
   core::logf(core::LogLevel::Info, "discovery: draining task %s (ending)", task_id.c_str());

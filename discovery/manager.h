@@ -66,8 +66,8 @@ class DiscoveryManager {
   void onTaskEnding(const std::string& task_id, const std::string& app_id);
   void onSourceError(const std::string& error);
   // Whole-document safety rule: refuse an empty or mostly-empty document until it persists.
-  bool shouldHold(const std::vector<App>& apps);
-  void acceptApps(std::vector<App> apps, std::string body, bool from_disk);
+  bool shouldHold(const SharedApps& apps);
+  void acceptApps(SharedApps apps, std::string body, bool from_disk);
   void publish();
   void refuse(const std::string& why);
 
@@ -81,7 +81,8 @@ class DiscoveryManager {
   // 35 MB parse faulting in new pages: measured 430 vs 99 ms CPU).
   AppsParser parser_;
   HealthCache health_;
-  std::vector<App> apps_;                               // last accepted
+  TranslateCache translate_cache_;  // unchanged apps' hosts, from one translate to the next
+  SharedApps apps_;                 // last accepted
   std::unordered_set<std::string> killing_;             // fast-path drained task ids
   std::unordered_set<std::string> deployment_drained_;  // in/out state of translate()
   size_t held_task_count_ = 0;  // task count of the held document (0 = nothing held)

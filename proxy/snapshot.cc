@@ -53,6 +53,25 @@ core::Result<std::vector<std::shared_ptr<const upstream::Cluster>>> buildCluster
   return clusters;
 }
 
+// The previous snapshot's route table when it was built from the same inputs: most Marathon
+// resyncs change hosts only (tasks replaced, health), and rebuilding 10,000 vhosts' routes cost
+// more than comparing them. Null when anything differs.
+std::shared_ptr<const routing::RouteTable> sameRoutes(const conf::ConfigSpec& config,
+                                                      const ProxySnapshot* previous) {
+  if (previous == nullptr || !previous->config || !previous->routes) return nullptr;
+  const conf::ConfigSpec& old = *previous->config;
+  if (old.limits.body_bytes != config.limits.body_bytes || !(old.pinning == config.pinning) ||
+      old.clusters.size() != config.clusters.size()) {
+    return nullptr;
+  }
+  // Routes hold cluster indices: the same names in the same order.
+  for (size_t i = 0; i < config.clusters.size(); ++i) {
+    if (old.clusters[i].name != config.clusters[i].name) return nullptr;
+  }
+  if (!(old.vhosts == config.vhosts)) return nullptr;
+  return previous->routes;
+}
+
 std::vector<std::string> clusterNames(const conf::ConfigSpec& config) {
   std::vector<std::string> names;
   for (const auto& cluster_spec : config.clusters) names.push_back(cluster_spec.name);
@@ -95,10 +114,13 @@ core::Result<SnapshotPtr> buildSnapshot(std::shared_ptr<const conf::ConfigSpec> 
   if (!clusters) return core::fail(std::move(clusters.error()));
   snapshot->clusters = std::move(*clusters);
 
-  auto routes = routing::RouteTable::create(config->vhosts, clusterNames(*config),
-                                            config->limits.body_bytes, &config->pinning);
-  if (!routes) return core::fail(std::move(routes.error()));
-  snapshot->routes = std::move(*routes);
+  snapshot->routes = sameRoutes(*config, previous);
+  if (!snapshot->routes) {
+    auto routes = routing::RouteTable::create(config->vhosts, clusterNames(*config),
+                                              config->limits.body_bytes, &config->pinning);
+    if (!routes) return core::fail(std::move(routes.error()));
+    snapshot->routes = std::move(*routes);
+  }
 
   auto trusted = TrustedProxies::create(config->server.trusted_proxies);
   if (!trusted) return core::fail(std::move(trusted.error()));

@@ -11,8 +11,13 @@ GET /v2/apps?embed=apps.tasks):
   3. the data path while resyncs run every second: wrk req/s on one app, idle vs under resyncs.
 
     BATON_BIN=build/main/baton /usr/bin/python3 bench/marathon/scale.py
-    APPS=10000 TASKS_PER_APP=10 SERVICE_PORTS=1 DURATION=10 REST=12 ... (defaults shown;
-    DURATION=0 skips the data-path part)
+    APPS=10000 TASKS_PER_APP=10 SERVICE_PORTS=1 DURATION=10 REST=12 ACTIVE_CHECKS=0 ... (defaults
+    shown; DURATION=0 skips the data-path part)
+
+ACTIVE_CHECKS=0 labels every app BATON_0_HEALTH_CHECK=off: since issue 8 baton probes an app's
+Marathon health check itself, and 100,000 probes of this document's unreachable 10.x hosts run on
+the control thread, whose CPU time then measures probing rather than resyncs (ACTIVE_CHECKS=1
+keeps them, to measure that).
 """
 import json
 import os
@@ -33,12 +38,14 @@ TASKS = int(os.environ.get("TASKS_PER_APP", "10"))
 SERVICE_PORTS = os.environ.get("SERVICE_PORTS", "1") == "1"
 DURATION = int(os.environ.get("DURATION", "10"))
 REST = float(os.environ.get("REST", "12"))  # seconds to wait before the "RSS at rest" figure
+ACTIVE_CHECKS = os.environ.get("ACTIVE_CHECKS", "0") == "1"
 
 
 def document(backend_port: int, generation: int, only_app: int | None = None) -> str:
     """Every task id carries `generation` (a resync where every task changed), or only
     `only_app`'s do (the common case: one app scaled or redeployed)."""
     apps = []
+    checked = f"2026-01-01T00:{generation % 60:02d}:00.000Z"
     for i in range(APPS):
         app_id = f"/team{i % 100}/app{i}"
         tasks = []
@@ -52,12 +59,18 @@ def document(backend_port: int, generation: int, only_app: int | None = None) ->
                 "appId": app_id, "host": host,
                 "ports": [port], "state": "TASK_RUNNING", "version": "2026-01-01T00:00:00.000Z",
                 "startedAt": "2026-01-01T00:00:01.000Z", "slaveId": f"agent-{t}",
-                "healthCheckResults": [{"alive": True, "consecutiveFailures": 0}],
+                # Marathon rewrites lastSuccess on every check: every document differs in every
+                # task, even when only one app changed.
+                "healthCheckResults": [{"alive": True, "consecutiveFailures": 0,
+                                        "lastSuccess": checked}],
             })
+        labels = {"HAPROXY_GROUP": "external", "HAPROXY_0_VHOST": f"app{i}.example.com"}
+        if not ACTIVE_CHECKS:
+            labels["BATON_0_HEALTH_CHECK"] = "off"
         apps.append({
             "id": app_id, "instances": TASKS, "networks": [{"mode": "host"}],
             "portDefinitions": [{"port": 10000 + i, "protocol": "tcp", "name": "http"}],
-            "labels": {"HAPROXY_GROUP": "external", "HAPROXY_0_VHOST": f"app{i}.example.com"},
+            "labels": labels,
             "healthChecks": [{"protocol": "HTTP", "path": "/health", "portIndex": 0}],
             "version": "2026-01-01T00:00:00.000Z", "tasks": tasks,
         })

@@ -36,8 +36,10 @@ enum class TaskState : uint8_t {
   Unknown,
 };
 
+// operator== everywhere: tests compare the apps a reused parse gives with a fresh parse's.
 struct HealthCheckResult {
   bool alive = false;
+  bool operator==(const HealthCheckResult&) const = default;
 };
 
 struct HealthCheck {
@@ -49,12 +51,14 @@ struct HealthCheck {
   uint32_t timeout_seconds = 20;
   uint32_t max_consecutive_failures = 3;
   uint32_t grace_period_seconds = 300;
+  bool operator==(const HealthCheck&) const = default;
 };
 
 // Where one service port of one task is reachable.
 struct Endpoint {
   std::string host;  // task.host (agent) in host/bridge mode, task IP in container mode
   uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct Task {
@@ -70,6 +74,7 @@ struct Task {
   // ports: the extra service ports have no endpoint for this task). Empty in container mode
   // until the task has an IP address.
   std::vector<Endpoint> endpoints;
+  bool operator==(const Task&) const = default;
 };
 
 struct App {
@@ -85,6 +90,7 @@ struct App {
   std::string last_config_change_at;  // versionInfo.lastConfigChangeAt
   bool deploying = false;             // deployments[] non-empty
   std::vector<Task> tasks;
+  bool operator==(const App&) const = default;
 };
 
 }  // namespace baton::discovery

@@ -73,6 +73,7 @@ uint16_t ServicePortAssigner::trialPort(std::string_view app_id, uint16_t task_p
 }
 
 uint16_t ServicePortAssigner::assign(std::string_view app_id, uint16_t task_port) {
+  ++calls_;
   std::string key(app_id);
   key.append(":").append(std::to_string(task_port));
   if (auto it = assigned_.find(key); it != assigned_.end()) return it->second;

@@ -81,12 +81,17 @@ class ServicePortAssigner {
   // The hash trial alone: min + (first 32 bits of SHA-1("<app>-<port>-<attempt>") % range).
   uint16_t trialPort(std::string_view app_id, uint16_t task_port, unsigned attempt) const;
 
+  // How many times assign() was called: an app whose parse called it depends on the apps before
+  // it, so the parser never reuses it from an earlier document (parse_apps.h).
+  uint64_t calls() const { return calls_; }
+
  private:
   static constexpr unsigned kMaxClashes = 50;  // marathon-lb's MAX_CLASHES
   uint16_t min_port_;
   uint16_t max_port_;
   std::unordered_map<std::string, uint16_t> assigned_;  // "<app-id>:<task port>" → port
   std::unordered_set<uint16_t> used_;
+  uint64_t calls_ = 0;
 };
 
 // Service ports in port-index order. Host: portDefinitions[].port, else `ports`. Bridge and

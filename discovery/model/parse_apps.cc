@@ -7,11 +7,15 @@
 
 #include <simdjson.h>
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "discovery/model/network.h"
@@ -430,6 +434,190 @@ Status readApps(element root, std::vector<App>& apps) {
   return {};
 }
 
+// ---- fingerprints (AppsParser::parseShared) ----------------------------------------------------
+
+// A running 64-bit hash of the values the parser reads. Not cryptographic: the documents come
+// from the operator's Marathon, and a false match needs the same app id as well.
+class Fingerprint {
+ public:
+  void add(uint64_t v) {
+    h_ = (h_ ^ v) * 0x9E3779B97F4A7C15ULL;
+    h_ ^= h_ >> 29;
+  }
+  void add(std::string_view s) {
+    add(s.size());
+    add(std::hash<std::string_view>{}(s));
+  }
+  uint64_t value() const { return h_; }
+
+ private:
+  uint64_t h_ = 0x243F6A8885A308D3ULL;
+};
+
+// Members of an object value, items of an array value. Callers check the type first (a default
+// object or array must not be iterated).
+object membersOf(element value) {
+  object obj;
+  if (value.get_object().get(obj) != simdjson::SUCCESS) return {};
+  return obj;
+}
+array itemsOf(element value) {
+  array arr;
+  if (value.get_array().get(arr) != simdjson::SUCCESS) return {};
+  return arr;
+}
+
+void hashValue(element value, Fingerprint& fp) {
+  using simdjson::dom::element_type;
+  switch (value.type()) {
+    case element_type::ARRAY:
+      fp.add(uint64_t{'['});
+      for (element item : itemsOf(value)) hashValue(item, fp);
+      fp.add(uint64_t{']'});
+      return;
+    case element_type::OBJECT:
+      fp.add(uint64_t{'{'});
+      for (auto [key, member] : membersOf(value)) {
+        fp.add(key);
+        hashValue(member, fp);
+      }
+      fp.add(uint64_t{'}'});
+      return;
+    case element_type::STRING: {
+      std::string_view text;
+      if (value.get_string().get(text) == simdjson::SUCCESS) fp.add(text);
+      fp.add(uint64_t{'"'});
+      return;
+    }
+    case element_type::INT64: {
+      int64_t n = 0;
+      if (value.get_int64().get(n) == simdjson::SUCCESS) fp.add(static_cast<uint64_t>(n));
+      fp.add(uint64_t{'i'});
+      return;
+    }
+    case element_type::UINT64: {
+      uint64_t n = 0;
+      if (value.get_uint64().get(n) == simdjson::SUCCESS) fp.add(n);
+      fp.add(uint64_t{'u'});
+      return;
+    }
+    case element_type::DOUBLE: {
+      double d = 0;
+      if (value.get_double().get(d) == simdjson::SUCCESS) fp.add(std::bit_cast<uint64_t>(d));
+      fp.add(uint64_t{'d'});
+      return;
+    }
+    case element_type::BOOL: {
+      bool b = false;
+      if (value.get_bool().get(b) == simdjson::SUCCESS) fp.add(b ? uint64_t{'t'} : uint64_t{'f'});
+      fp.add(uint64_t{'b'});
+      return;
+    }
+    case element_type::NULL_VALUE:
+      fp.add(uint64_t{'n'});
+      return;
+  }
+}
+
+// A health-check result is read for its `alive` members only (readHealthResults).
+void hashHealthResults(element value, Fingerprint& fp) {
+  if (!value.is_array()) return hashValue(value, fp);
+  fp.add(uint64_t{'['});
+  for (element result : itemsOf(value)) {
+    if (!result.is_object()) {
+      hashValue(result, fp);
+      continue;
+    }
+    fp.add(uint64_t{'{'});
+    for (auto [key, member] : membersOf(result)) {
+      if (key != "alive") continue;
+      fp.add(key);
+      hashValue(member, fp);
+    }
+    fp.add(uint64_t{'}'});
+  }
+  fp.add(uint64_t{']'});
+}
+
+void hashTasks(element value, Fingerprint& fp) {
+  if (!value.is_array()) return hashValue(value, fp);
+  fp.add(uint64_t{'['});
+  for (element task : itemsOf(value)) {
+    if (!task.is_object()) {
+      hashValue(task, fp);
+      continue;
+    }
+    fp.add(uint64_t{'{'});
+    for (auto [key, member] : membersOf(task)) {
+      fp.add(key);
+      if (key == "healthCheckResults") {
+        hashHealthResults(member, fp);
+      } else {
+        hashValue(member, fp);
+      }
+    }
+    fp.add(uint64_t{'}'});
+  }
+  fp.add(uint64_t{']'});
+}
+
+// nullopt for a value that is not an object (readApp then reports it).
+std::optional<uint64_t> appFingerprint(element value) {
+  if (!value.is_object()) return std::nullopt;
+  Fingerprint fp;
+  for (auto [key, member] : membersOf(value)) {
+    fp.add(key);
+    if (key == "tasks") {
+      hashTasks(member, fp);
+    } else {
+      hashValue(member, fp);
+    }
+  }
+  return fp.value();
+}
+
+using AppsByFingerprint = std::unordered_map<uint64_t, std::shared_ptr<const App>>;
+
+// readApps, reusing the apps of `previous` whose fingerprint (and id) match; `next` receives
+// this document's reusable apps.
+Status readSharedApps(element root, const AppsByFingerprint& previous, SharedApps& apps,
+                      AppsByFingerprint& next) {
+  const Path doc{nullptr, "document"};
+  object obj;
+  PARSE_TRY(readObject(root, doc, obj));
+  const Path apps_path{nullptr, "apps"};
+  element list;
+  if (obj["apps"].get(list) != simdjson::SUCCESS || list.is_null()) {
+    return bad(apps_path, "missing");
+  }
+  array arr;
+  PARSE_TRY(readArray(list, apps_path, arr));
+  apps.reserve(arr.size());
+  next.reserve(arr.size());
+  ServicePortAssigner assigner;
+  size_t i = 0;
+  for (element item : arr) {
+    const Path path = apps_path.item(i++);
+    const std::optional<uint64_t> fp = appFingerprint(item);
+    if (fp) {
+      const auto same = previous.find(*fp);
+      std::string_view id;
+      if (same != previous.end() && item["id"].get(id) == simdjson::SUCCESS &&
+          id == same->second->id) {
+        next.emplace(*fp, same->second);
+        apps.push_back(same->second);
+        continue;
+      }
+    }
+    auto app = std::make_shared<App>();
+    const uint64_t assigned = assigner.calls();
+    PARSE_TRY(readApp(item, path, assigner, *app));
+    if (fp && assigner.calls() == assigned) next.emplace(*fp, app);
+    apps.push_back(std::move(app));
+  }
+  return {};
+}
+
 }  // namespace
 
 TaskState taskStateFromName(std::string_view name) {
@@ -460,6 +648,8 @@ struct AppsParser::Impl {
   // The document copied with simdjson's required padding, reused across documents.
   std::unique_ptr<char[]> buffer;
   size_t buffer_capacity = 0;
+  // parseShared: the apps of the last successful call, by fingerprint.
+  AppsByFingerprint shared;
 
   std::string_view copyPadded(std::string_view json) {
     if (buffer == nullptr || buffer_capacity < json.size()) {
@@ -500,6 +690,28 @@ core::Result<std::vector<App>> AppsParser::parsePadded(std::string_view padded) 
   }
   std::vector<App> apps;
   PARSE_TRY(readApps(root, apps));
+  return apps;
+}
+
+core::Result<SharedApps> AppsParser::parseShared(std::string& body) {
+  const size_t size = body.size();
+  body.resize(size + kPadding, '\0');  // within the reserved capacity: no copy
+  auto apps = parseSharedPadded(std::string_view(body.data(), size));
+  body.resize(size);
+  return apps;
+}
+
+core::Result<SharedApps> AppsParser::parseSharedPadded(std::string_view padded) {
+  element root;
+  auto err = impl_->parser.parse(padded.data(), padded.size(), false).get(root);
+  if (err != simdjson::SUCCESS) {
+    return core::fail(
+        Error::config(std::string("document: not valid JSON: ") + simdjson::error_message(err)));
+  }
+  SharedApps apps;
+  AppsByFingerprint next;
+  PARSE_TRY(readSharedApps(root, impl_->shared, apps, next));
+  impl_->shared = std::move(next);
   return apps;
 }
 

@@ -22,6 +22,9 @@
 
 namespace baton::discovery {
 
+// Apps shared from one document to the next (see AppsParser::parseShared).
+using SharedApps = std::vector<std::shared_ptr<const App>>;
+
 // `{"apps":[...]}` → the apps in document order. Errors are ErrorCode::ConfigInvalid with a
 // detail naming what is wrong and where ("apps[3].id: missing", "document: not valid JSON: ...").
 // Required: a JSON object with an `apps` array; each app an object whose `id` is a string
@@ -47,11 +50,25 @@ class AppsParser {
   // document per resync, and keeping a buffer of its size (33 MB for 100,000 tasks).
   core::Result<std::vector<App>> parseInPlace(std::string& body);
 
+  // parseInPlace, but an app whose JSON is unchanged since the last successful call (as far as
+  // baton reads it) is the very same App object as then, not a new one: most resyncs change one
+  // app or none, and building 100,000 tasks was most of a resync's parse. Translate recognises a
+  // reused app by its address (translate.h, TranslateCache). "Unchanged" is a 64-bit
+  // fingerprint of the app object: every member, except the health-check result members other
+  // than `alive` (Marathon rewrites lastSuccess on every check), and the app id must match.
+  // The whole document is still validated by simdjson, and a reused app is one that passed
+  // validation before with the same content, so a document is accepted exactly when
+  // parseInPlace accepts it, with the same apps. Apps whose service ports came from the
+  // IP-per-task assigner (which depends on the apps before them) are always parsed anew.
+  // A failed parse keeps the previous call's apps as the reference.
+  core::Result<SharedApps> parseShared(std::string& body);
+
   static constexpr size_t kPadding = 64;  // simdjson::SIMDJSON_PADDING (checked in the .cc)
 
  private:
   // `padded` is followed by kPadding readable bytes.
   core::Result<std::vector<App>> parsePadded(std::string_view padded);
+  core::Result<SharedApps> parseSharedPadded(std::string_view padded);
 
   struct Impl;  // simdjson stays out of this header
   std::unique_ptr<Impl> impl_;

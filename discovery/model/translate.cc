@@ -116,10 +116,14 @@ class Translator {
   Translator(const TranslateOptions& options, TranslateContext& context)
       : options_(options), context_(context) {}
 
-  conf::DiscoveredSpec run(const std::vector<App>& input) {
-    std::vector<const App*> sorted;
-    sorted.reserve(input.size());
-    for (const App& app : input) sorted.push_back(&app);
+  // `owners` (may be null) owns the apps of `sorted`: their clusters may be reused from and kept
+  // in context.cache.
+  conf::DiscoveredSpec run(std::vector<const App*> sorted,
+                           const std::vector<std::shared_ptr<const App>>* owners) {
+    if (owners != nullptr && context_.cache != nullptr) {
+      owners_.reserve(owners->size());
+      for (const auto& app : *owners) owners_.emplace(app.get(), &app);
+    }
     std::stable_sort(sorted.begin(), sorted.end(), byId);
     merge_ = mergeDeploymentGroups(sorted, context_.deployment_drained, out_.issues);
     std::vector<const App*> apps = merge_.others;
@@ -137,6 +141,7 @@ class Translator {
     addPortListeners();
     addSharedVhosts();
     addCertificates();
+    if (context_.cache != nullptr) context_.cache->clusters = std::move(next_cache_);
     return std::move(out_);
   }
 
@@ -219,13 +224,56 @@ class Translator {
     plans_.push_back(std::move(plan));
   }
 
-  std::optional<conf::HostSpec> buildHost(const App& app, const Task& task, size_t index) {
-    if (task.host.empty() || index >= task.endpoints.size()) return std::nullopt;
-    if (context_.include && !context_.include(app, task)) return std::nullopt;
+  // What one task brings to a cluster before its HostSpec is built: the inputs that do not come
+  // from the app itself (include verdict, resolved address, draining).
+  struct TaskInput {
+    enum class Kind : uint8_t { Skip, Unresolved, Host } kind = Kind::Skip;
+    std::string ip;
+    bool draining = false;
+  };
+
+  // include() and resolve() are called here, once per task and in task order, as the host list
+  // is built (the health cache's LRU order depends on it); `inputs` gets their answers.
+  std::vector<TaskInput> taskInputs(const App& app, size_t index, std::string& inputs) {
+    std::vector<TaskInput> out(app.tasks.size());
+    for (size_t t = 0; t < app.tasks.size(); ++t) {
+      const Task& task = app.tasks[t];
+      TaskInput& in = out[t];
+      if (task.host.empty() || index >= task.endpoints.size()) {
+        inputs.push_back('-');
+        continue;
+      }
+      if (context_.include && !context_.include(app, task)) {
+        inputs.push_back('x');
+        continue;
+      }
+      const Endpoint& ep = task.endpoints[index];
+      if (ep.host.empty() || ep.port == 0) {
+        inputs.push_back('0');
+        continue;
+      }
+      std::optional<std::string> ip = context_.resolve ? context_.resolve(ep.host) : std::nullopt;
+      if (!ip) {
+        in.kind = TaskInput::Kind::Unresolved;
+        inputs.push_back('?');
+        continue;
+      }
+      in.kind = TaskInput::Kind::Host;
+      in.ip = std::move(*ip);
+      in.draining = merge_.drained.contains(task.id) ||
+                    (context_.draining != nullptr && context_.draining->contains(task.id));
+      inputs.push_back(in.draining ? 'D' : 'A');
+      inputs.append(in.ip);
+      inputs.push_back('\0');
+    }
+    return out;
+  }
+
+  std::optional<conf::HostSpec> buildHost(const App& app, const Task& task, size_t index,
+                                          const TaskInput& in) {
+    if (in.kind == TaskInput::Kind::Skip) return std::nullopt;
     const Endpoint& ep = task.endpoints[index];
-    if (ep.host.empty() || ep.port == 0) return std::nullopt;
-    std::optional<std::string> ip = context_.resolve ? context_.resolve(ep.host) : std::nullopt;
-    if (!ip) {
+    if (in.kind == TaskInput::Kind::Unresolved) {
       if (unresolved_.insert(task.id).second) {
         issue(app, "task " + task.id, "host \"" + ep.host + "\" is not resolved yet; skipped");
       }
@@ -234,16 +282,22 @@ class Translator {
     // No per-host SourceLoc: a discovered host's errors name its cluster's (cluster.cc falls
     // back to it), and 100,000 copies of "marathon:/app/id" cost every resync and snapshot.
     conf::HostSpec host;
-    host.address = listenerAddress(*ip, ep.port);
+    host.address = listenerAddress(in.ip, ep.port);
     if (!conf::checkHostAddress(host.address)) {
       issue(app, "task " + task.id, "\"" + host.address + "\" is not a numeric address; skipped");
       return std::nullopt;
     }
-    host.name = serverName(task.host, *ip, ep.port);
+    host.name = serverName(task.host, in.ip, ep.port);
     host.task_id = task.id;
-    host.draining = merge_.drained.contains(task.id) ||
-                    (context_.draining != nullptr && context_.draining->contains(task.id));
+    host.draining = in.draining;
     return host;
+  }
+
+  // The owner of `app` when its cluster may be cached (an app of the input, not a merged
+  // deployment group), else null.
+  const std::shared_ptr<const App>* cacheOwner(const App& app) const {
+    const auto it = owners_.find(&app);
+    return it == owners_.end() ? nullptr : it->second;
   }
 
   conf::ClusterSpec buildCluster(const PortPlan& plan) {
@@ -265,9 +319,24 @@ class Translator {
     cluster.origin = "marathon:" + app.id;
     const GroupPin* pin = pinOf(app);
     if (pin != nullptr) cluster.pin = pin->spec;
+    std::string inputs;
+    const std::vector<TaskInput> tasks = taskInputs(app, plan.index, inputs);
+    const std::shared_ptr<const App>* owner = pin == nullptr ? cacheOwner(app) : nullptr;
+    if (owner != nullptr) {
+      const auto cached = context_.cache->clusters.find(plan.cluster);
+      if (cached != context_.cache->clusters.end() && cached->second.app == *owner &&
+          cached->second.index == plan.index && cached->second.inputs == inputs) {
+        // Same app object, same inputs: the build below would give the same hosts, no issue.
+        cluster.hosts = conf::HostList(cached->second.hosts);
+        next_cache_.emplace(plan.cluster, std::move(cached->second));
+        return cluster;
+      }
+    }
+    const size_t issues_before = out_.issues.size();
     cluster.hosts.reserve(app.tasks.size());
-    for (const Task& task : app.tasks) {
-      auto host = buildHost(app, task, plan.index);
+    for (size_t t = 0; t < app.tasks.size(); ++t) {
+      const Task& task = app.tasks[t];
+      auto host = buildHost(app, task, plan.index, tasks[t]);
       if (!host) continue;
       if (pin != nullptr) {
         // The version of the app the task came from (Task::app_id, set by the merge).
@@ -281,6 +350,13 @@ class Translator {
                 return std::tie(a.task_id, a.address) < std::tie(b.task_id, b.address);
               });
     dropDuplicateAddresses(app, cluster);
+    const bool unresolved = std::any_of(tasks.begin(), tasks.end(), [](const TaskInput& in) {
+      return in.kind == TaskInput::Kind::Unresolved;  // its issue is reported once per task
+    });
+    if (owner != nullptr && !unresolved && out_.issues.size() == issues_before) {
+      next_cache_.emplace(plan.cluster, TranslateCache::Entry{*owner, plan.index, std::move(inputs),
+                                                              cluster.hosts.shared()});
+    }
     return cluster;
   }
 
@@ -291,7 +367,7 @@ class Translator {
     std::unordered_map<std::string, size_t> first;
     std::vector<conf::HostSpec> kept;
     kept.reserve(cluster.hosts.size());
-    for (auto& host : cluster.hosts) {
+    for (auto& host : cluster.hosts.mut()) {
       auto [it, inserted] = first.emplace(host.address, kept.size());
       if (inserted) {
         kept.push_back(std::move(host));
@@ -589,6 +665,10 @@ class Translator {
   std::set<std::string> vhost_names_;
   std::set<std::string> unresolved_;
   std::unordered_set<const App*> served_;  // apps with at least one selected, enabled port
+  // The owners of the input apps (shared-apps overload with a cache only), and the cache this
+  // call leaves for the next.
+  std::unordered_map<const App*, const std::shared_ptr<const App>*> owners_;
+  std::unordered_map<std::string, TranslateCache::Entry> next_cache_;
   conf::DiscoveredSpec out_;
 };
 
@@ -632,7 +712,18 @@ std::string serverName(std::string_view host, std::string_view ip, uint16_t port
 
 conf::DiscoveredSpec translate(const std::vector<App>& apps, const TranslateOptions& options,
                                TranslateContext& context) {
-  return Translator(options, context).run(apps);
+  std::vector<const App*> input;
+  input.reserve(apps.size());
+  for (const App& app : apps) input.push_back(&app);
+  return Translator(options, context).run(std::move(input), nullptr);
+}
+
+conf::DiscoveredSpec translate(const std::vector<std::shared_ptr<const App>>& apps,
+                               const TranslateOptions& options, TranslateContext& context) {
+  std::vector<const App*> input;
+  input.reserve(apps.size());
+  for (const auto& app : apps) input.push_back(app.get());
+  return Translator(options, context).run(std::move(input), &apps);
 }
 
 }  // namespace baton::discovery

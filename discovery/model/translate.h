@@ -32,9 +32,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -56,6 +58,24 @@ struct TranslateOptions {           // from conf::MarathonSpec
   std::string self_app_id;  // never expose this app (baton's own)
 };
 
+// What translate keeps from one call to the next so that an unchanged app costs no host
+// building: per cluster, the app object it was built from (parse_apps.h parseShared hands an
+// unchanged app over as the same object), the per-task inputs that do not come from the app
+// (include verdict, draining, resolved address) and the hosts built. When all of them are the
+// same, the cluster gets the very same shared host list (conf::HostList), which the server's
+// comparisons and the snapshot's cluster reuse then recognise without comparing hosts. Only
+// clusters whose build reported no issue are kept. Owned by the caller (the discovery manager),
+// used on the control thread; the output is the same as without a cache.
+struct TranslateCache {
+  struct Entry {
+    std::shared_ptr<const App> app;  // held: the address stays this app's while cached
+    size_t index = 0;                // service port index
+    std::string inputs;
+    std::shared_ptr<const std::vector<conf::HostSpec>> hosts;
+  };
+  std::unordered_map<std::string, Entry> clusters;  // by cluster name; the last call's only
+};
+
 struct TranslateContext {
   // Numeric IP for a task host ("10.0.6.25" or an agent name); nullopt = unresolved (the task is
   // skipped this round and an issue reported). Tests pass a lambda.
@@ -69,10 +89,15 @@ struct TranslateContext {
   // In/out: task ids drained by a deployment-group cutover; a drained task stays drained until it
   // is gone (pruned when absent from `apps`). See marathon.md §4.2 "Measured flaw".
   std::unordered_set<std::string>* deployment_drained = nullptr;
+  // In/out, may be null (no reuse): see TranslateCache. Used with the shared-apps overload only.
+  TranslateCache* cache = nullptr;
 };
 
 conf::DiscoveredSpec translate(const std::vector<App>& apps, const TranslateOptions& options,
                                TranslateContext& context);
+// The same for apps shared between documents (parse_apps.h parseShared), using context.cache.
+conf::DiscoveredSpec translate(const std::vector<std::shared_ptr<const App>>& apps,
+                               const TranslateOptions& options, TranslateContext& context);
 
 // marathon-lb's backend name: "/shop/web" + 10300 -> "shop_web_10300".
 std::string backendName(std::string_view app_id, uint16_t service_port);

@@ -1,0 +1,219 @@
+// AppsParser::parseShared + translate with a TranslateCache (the discovery manager's resync
+// path): over a sequence of documents, the output is exactly a translation from scratch, an
+// unchanged app is the same App object, and its cluster keeps the very same host list.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "discovery/model/parse_apps.h"
+#include "discovery/model/task_filter.h"
+#include "discovery/model/translate.h"
+
+namespace baton::discovery {
+namespace {
+
+// One app of a test document; the fields the sequence below changes.
+struct AppDoc {
+  int n = 0;
+  int generation = 0;  // part of every task id: a new generation replaces every task
+  int tasks = 3;
+  std::string results = R"([{"alive":true,"lastSuccess":"t0"}])";  // "" = no results
+  std::string vhost;                                               // "" = appN.example.com
+  bool container = false;  // IP-per-task without service ports: the port assigner's ports
+};
+
+std::string appJson(const AppDoc& a) {
+  const std::string n = std::to_string(a.n);
+  const std::string id = "/team/app" + n;
+  std::string out = R"({"id":")" + id + R"(","instances":)" + std::to_string(a.tasks) +
+                    R"(,"labels":{"HAPROXY_GROUP":"external","HAPROXY_0_VHOST":")" +
+                    (a.vhost.empty() ? "app" + n + ".example.com" : a.vhost) + R"("},)";
+  if (a.container) {
+    out += R"("networks":[{"mode":"container","name":"dcos"}],)"
+           R"("container":{"portMappings":[{"containerPort":8080}]},)";
+  } else {
+    out += R"("networks":[{"mode":"host"}],"portDefinitions":[{"port":)" +
+           std::to_string(10000 + a.n) + R"(},{"port":)" + std::to_string(20000 + a.n) + "}],";
+  }
+  out += R"("healthChecks":[{"protocol":"HTTP","path":"/health","portIndex":0}],"tasks":[)";
+  for (int t = 0; t < a.tasks; ++t) {
+    if (t > 0) out += ',';
+    out += R"({"id":"app)" + n + "." + std::to_string(a.generation) + "-" + std::to_string(t) +
+           R"(","appId":")" + id + R"(","host":"10.0.)" + n + "." + std::to_string(t + 1) +
+           R"(","state":"TASK_RUNNING","ports":[)" + std::to_string(31000 + t) + "," +
+           std::to_string(32000 + t) + "]";
+    if (a.container)
+      out += R"(,"ipAddresses":[{"ipAddress":"9.0.)" + n + "." + std::to_string(t + 1) + R"("}])";
+    if (!a.results.empty()) out += R"(,"healthCheckResults":)" + a.results;
+    out += "}";
+  }
+  return out + "]}";
+}
+
+std::string document(const std::vector<AppDoc>& apps) {
+  std::string out = R"({"apps":[)";
+  for (size_t i = 0; i < apps.size(); ++i) {
+    if (i > 0) out += ',';
+    out += appJson(apps[i]);
+  }
+  return out + "]}";
+}
+
+// One pipeline as the discovery manager runs it: a health cache and drain sets kept across
+// documents; with `cached`, parseShared + TranslateCache, else parseApps + no cache.
+class Pipeline {
+ public:
+  explicit Pipeline(bool cached) : cached_(cached) {
+    options_.groups = {"external"};
+    options_.domain = "ns.example.com";
+  }
+
+  conf::DiscoveredSpec run(std::string doc) {
+    TranslateContext context;
+    context.resolve = [](std::string_view host) { return std::optional<std::string>(host); };
+    context.include = [this](const App& app, const Task& task) {
+      return isRoutable(task.state) && health_.passes(app, task);
+    };
+    context.draining = &draining;
+    context.deployment_drained = &deployment_drained_;
+    if (!cached_) {
+      auto apps = parseApps(doc);
+      EXPECT_TRUE(apps.has_value()) << apps.error().detail;
+      return translate(*apps, options_, context);
+    }
+    auto apps = parser_.parseShared(doc);
+    EXPECT_TRUE(apps.has_value()) << apps.error().detail;
+    apps_ = std::move(*apps);
+    context.cache = &cache_;
+    return translate(apps_, options_, context);
+  }
+
+  AppsParser& parser() { return parser_; }
+  const SharedApps& apps() const { return apps_; }
+  std::unordered_set<std::string> draining;
+
+ private:
+  bool cached_;
+  TranslateOptions options_;
+  AppsParser parser_;
+  HealthCache health_;
+  TranslateCache cache_;
+  std::unordered_set<std::string> deployment_drained_;
+  SharedApps apps_;
+};
+
+const conf::ClusterSpec& clusterNamed(const conf::DiscoveredSpec& spec, const std::string& name) {
+  for (const auto& c : spec.clusters) {
+    if (c.name == name) return c;
+  }
+  ADD_FAILURE() << "no cluster " << name;
+  static const conf::ClusterSpec none;
+  return none;
+}
+
+TEST(IncrementalTranslate, SameOutputAsFromScratchAndUnchangedAppsReused) {
+  std::vector<AppDoc> apps;
+  for (int n = 0; n < 6; ++n) apps.push_back(AppDoc{n});
+  apps[5].container = true;
+  Pipeline incremental(true);
+  Pipeline scratch(false);
+
+  std::vector<std::shared_ptr<const App>> before;
+  conf::DiscoveredSpec previous;
+  auto step = [&](const char* what) {
+    SCOPED_TRACE(what);
+    before = incremental.apps();
+    const std::string doc = document(apps);
+    conf::DiscoveredSpec got = incremental.run(doc);
+    EXPECT_EQ(got, scratch.run(doc));
+    auto fresh = parseApps(doc);
+    ASSERT_TRUE(fresh.has_value());
+    ASSERT_EQ(incremental.apps().size(), fresh->size());
+    for (size_t i = 0; i < fresh->size(); ++i) EXPECT_EQ(*incremental.apps()[i], (*fresh)[i]);
+    previous = std::move(got);
+  };
+  // The same object for app `i` as in the previous document, and the same host list for its
+  // clusters (both ports).
+  auto reused = [&](size_t i, const conf::DiscoveredSpec& earlier) {
+    EXPECT_EQ(incremental.apps()[i], before[i]) << "app " << i;
+    for (int port : {10000, 20000}) {
+      const std::string name = "team_app" + std::to_string(i) + "_" + std::to_string(port + i);
+      EXPECT_EQ(clusterNamed(previous, name).hosts.shared(),
+                clusterNamed(earlier, name).hosts.shared())
+          << name;
+    }
+  };
+
+  step("first document");
+  conf::DiscoveredSpec first = previous;
+  EXPECT_FALSE(clusterNamed(first, "team_app1_10001").hosts.empty());
+
+  apps[1].results = R"([{"alive":true,"lastSuccess":"t1"}])";  // a check ran: nothing we read
+  step("lastSuccess changed");
+  for (size_t i = 0; i < 5; ++i) reused(i, first);
+  EXPECT_NE(incremental.apps()[5], before[5]);  // assigned service ports: always parsed anew
+
+  conf::DiscoveredSpec earlier = previous;
+  apps[2].generation = 1;  // redeployed: every task replaced
+  step("one app redeployed");
+  reused(0, earlier);
+  reused(1, earlier);
+  EXPECT_NE(incremental.apps()[2], before[2]);
+  EXPECT_NE(clusterNamed(previous, "team_app2_10002").hosts.shared(),
+            clusterNamed(earlier, "team_app2_10002").hosts.shared());
+
+  apps[3].results = "";  // leader failover: results missing, the cached verdicts apply
+  step("results missing");
+  apps[3].results = R"([{"alive":false}])";
+  step("unhealthy");
+  EXPECT_TRUE(clusterNamed(previous, "team_app3_10003").hosts.empty());
+  apps[3].results = "";  // missing again: the last verdict (unhealthy) stays
+  step("results missing after unhealthy");
+  EXPECT_TRUE(clusterNamed(previous, "team_app3_10003").hosts.empty());
+
+  earlier = previous;
+  incremental.draining.insert("app0.0-1");  // fast path: a task is being killed
+  scratch.draining.insert("app0.0-1");
+  step("task draining");
+  reused(1, earlier);
+  const auto& drained = clusterNamed(previous, "team_app0_10000");
+  ASSERT_EQ(drained.hosts.size(), 3u);
+  EXPECT_TRUE(drained.hosts[1].draining);
+
+  apps[4].vhost = "app1.example.com";  // a collision with app 1's vhost
+  apps.erase(apps.begin());            // app 0 gone
+  apps.push_back(AppDoc{7, 0, 2});     // app 7 new
+  step("apps removed, added, relabelled");
+
+  earlier = previous;
+  std::string garbage = document(apps);
+  garbage.resize(garbage.size() / 2);
+  EXPECT_FALSE(incremental.parser().parseShared(garbage).has_value());
+  step("same document after a refused one");
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(incremental.apps()[i], before[i]) << "app " << i;
+  }
+  EXPECT_EQ(clusterNamed(previous, "team_app1_10001").hosts.shared(),
+            clusterNamed(earlier, "team_app1_10001").hosts.shared());
+}
+
+TEST(IncrementalTranslate, ParseSharedMatchesParseInPlaceForErrors) {
+  AppsParser parser;
+  std::string good = document({AppDoc{1}, AppDoc{2}});
+  ASSERT_TRUE(parser.parseShared(good).has_value());
+  for (std::string bad : {std::string(R"({"apps":[{"id":"/team/app1","tasks":[{}]}]})"),
+                          std::string(R"({"apps":[{"id":"x"}]})"), std::string("{"),
+                          std::string(R"({"apps":[1]})")}) {
+    auto shared = parser.parseShared(bad);
+    auto plain = AppsParser().parseInPlace(bad);
+    ASSERT_FALSE(shared.has_value()) << bad;
+    ASSERT_FALSE(plain.has_value()) << bad;
+    EXPECT_EQ(shared.error().detail, plain.error().detail);
+  }
+}
+
+}  // namespace
+}  // namespace baton::discovery
