@@ -78,28 +78,7 @@ head -c $((1 << 20)) /dev/zero | tr '\0' 'x' >"$WORK/www/big"
 chmod -R a+rX "$WORK"
 
 ORIGIN_PORT=$(free_port)
-cat >"$WORK/origin/nginx.conf" <<CONF
-$(nginx_conf_head "$WORK/origin" 8192)
-http {
-  access_log off;
-  sendfile on;
-  keepalive_timeout 300s;
-  keepalive_requests 10000000;
-  client_body_timeout 300s;
-$(nginx_temp_paths "$WORK/origin")
-  server {
-    listen 127.0.0.1:$ORIGIN_PORT backlog=4096;
-    root $WORK/www;
-    location / { }
-    # Reads the whole request body (nginx buffers it before proxying), then answers /small.
-    location = /upload {
-      client_max_body_size 0;
-      proxy_method GET;
-      proxy_pass http://127.0.0.1:$ORIGIN_PORT/small;
-    }
-  }
-}
-CONF
+origin_nginx_upload_conf 8192 300s >"$WORK/origin/nginx.conf"
 start_origin_nginx
 
 PORT=$(free_port)

@@ -135,6 +135,33 @@ $(nginx_temp_paths "$WORK/origin")
 EOF
 }
 
+# The origin's nginx.conf for the benches that send bodies (abuse, soak): like origin_nginx_conf,
+# plus /upload, which reads the whole request body (nginx buffers it before proxying), then
+# answers /small.
+origin_nginx_upload_conf() { # worker_connections client_body_timeout
+  cat <<EOF
+$(nginx_conf_head "$WORK/origin" "$1")
+http {
+  access_log off;
+  sendfile on;
+  keepalive_timeout 300s;
+  keepalive_requests 10000000;
+  client_body_timeout $2;
+$(nginx_temp_paths "$WORK/origin")
+  server {
+    listen 127.0.0.1:$ORIGIN_PORT backlog=4096;
+    root $WORK/www;
+    location / { }
+    location = /upload {
+      client_max_body_size 0;
+      proxy_method GET;
+      proxy_pass http://127.0.0.1:$ORIGIN_PORT/small;
+    }
+  }
+}
+EOF
+}
+
 # nginx as the proxy under test: its upstream "origin" (keep-alive pool of pool connections) and the
 # location that proxies everything to it with keep-alive and X-Forwarded-For.
 nginx_proxy_upstream() { # pool

@@ -414,22 +414,28 @@ Status readApp(element value, const Path& path, ServicePortAssigner& assigner, A
   return {};
 }
 
-Status readApps(element root, std::vector<App>& apps) {
+constexpr Path kAppsPath{nullptr, "apps"};
+
+// The document's "apps" array (a document is {"apps": [...]}).
+Status readAppList(element root, array& arr) {
   const Path doc{nullptr, "document"};
   object obj;
   PARSE_TRY(readObject(root, doc, obj));
-  const Path apps_path{nullptr, "apps"};
   element list;
   if (obj["apps"].get(list) != simdjson::SUCCESS || list.is_null()) {
-    return bad(apps_path, "missing");
+    return bad(kAppsPath, "missing");
   }
+  return readArray(list, kAppsPath, arr);
+}
+
+Status readApps(element root, std::vector<App>& apps) {
   array arr;
-  PARSE_TRY(readArray(list, apps_path, arr));
+  PARSE_TRY(readAppList(root, arr));
   apps.reserve(arr.size());
   ServicePortAssigner assigner;
   size_t i = 0;
   for (element item : arr) {
-    PARSE_TRY(readApp(item, apps_path.item(i++), assigner, apps.emplace_back()));
+    PARSE_TRY(readApp(item, kAppsPath.item(i++), assigner, apps.emplace_back()));
   }
   return {};
 }
@@ -582,22 +588,14 @@ using AppsByFingerprint = std::unordered_map<uint64_t, std::shared_ptr<const App
 // this document's reusable apps.
 Status readSharedApps(element root, const AppsByFingerprint& previous, SharedApps& apps,
                       AppsByFingerprint& next) {
-  const Path doc{nullptr, "document"};
-  object obj;
-  PARSE_TRY(readObject(root, doc, obj));
-  const Path apps_path{nullptr, "apps"};
-  element list;
-  if (obj["apps"].get(list) != simdjson::SUCCESS || list.is_null()) {
-    return bad(apps_path, "missing");
-  }
   array arr;
-  PARSE_TRY(readArray(list, apps_path, arr));
+  PARSE_TRY(readAppList(root, arr));
   apps.reserve(arr.size());
   next.reserve(arr.size());
   ServicePortAssigner assigner;
   size_t i = 0;
   for (element item : arr) {
-    const Path path = apps_path.item(i++);
+    const Path path = kAppsPath.item(i++);
     const std::optional<uint64_t> fp = appFingerprint(item);
     if (fp) {
       const auto same = previous.find(*fp);

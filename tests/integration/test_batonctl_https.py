@@ -21,7 +21,7 @@ import time
 import pytest
 
 from fake_marathon import FakeMarathon, app, make_pki, task
-from harness import LOCAL, Backend
+from harness import LOCAL
 from multi_instance import multi_baton  # noqa: F401 (fixture)
 from test_admin_socket import batonctl_bin
 from test_ha_ops import SELF_APP, TOKEN, peer_env, self_app, wait_until, web_app  # noqa: F401
@@ -33,20 +33,6 @@ RESTARTED = "peer monitor: new Marathon settings"  # its log line when a reload 
 @pytest.fixture
 def pki(tmp_path):
     return make_pki(tmp_path / "pki")
-
-
-@pytest.fixture
-def backends():
-    made: list[Backend] = []
-
-    def make(n: int) -> list[Backend]:
-        new = [Backend(f"b{len(made) + i}") for i in range(n)]
-        made.extend(new)
-        return new
-
-    yield make
-    for b in made:
-        b.close()
 
 
 @pytest.fixture

@@ -50,20 +50,6 @@ def marathon():
     m.stop()
 
 
-@pytest.fixture
-def backends():
-    made: list[Backend] = []
-
-    def make(n: int) -> list[Backend]:
-        new = [Backend(f"b{len(made) + i}") for i in range(n)]
-        made.extend(new)
-        return new
-
-    yield make
-    for b in made:
-        b.close()
-
-
 def web_app(bs, labels=None, service_port=10100):
     ts = [task("/shop/web", host=LOCAL, ports=(b.port,), task_id=f"shop_web.t{i}") for i, b in enumerate(bs)]
     lab = {"HAPROXY_GROUP": "external", "HAPROXY_0_VHOST": VHOST, **(labels or {})}
