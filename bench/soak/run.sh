@@ -43,7 +43,7 @@ PIDS=()
 WORK=""
 LOG_TAG=soak
 # shellcheck source=SCRIPTDIR/../lib/proc.sh
-source "$ROOT/bench/lib/proc.sh" # log, die, cleanup, free_port, wait_port, spawn
+source "$ROOT/bench/lib/proc.sh" # log, die, cleanup, free_port, wait_port, spawn, origin conf
 cleanup_on_exit
 for tool in nginx wrk curl taskset; do command -v "$tool" >/dev/null || die "$tool not found"; done
 [[ -x $BATON_BIN ]] || die "baton binary '$BATON_BIN' missing (set BATON_BIN)"
@@ -60,27 +60,7 @@ head -c $((1 << 20)) /dev/zero | tr '\0' 'x' >"$WORK/www/big"
 chmod -R a+rX "$WORK"
 
 ORIGIN_PORT=$(free_port)
-cat >"$WORK/origin/nginx.conf" <<CONF
-$(nginx_conf_head "$WORK/origin" 4096)
-http {
-  access_log off;
-  sendfile on;
-  keepalive_timeout 300s;
-  keepalive_requests 10000000;
-$(nginx_temp_paths "$WORK/origin")
-  server {
-    listen 127.0.0.1:$ORIGIN_PORT backlog=4096;
-    root $WORK/www;
-    location / { }
-    # Reads the whole request body (nginx buffers it before proxying), then answers /small.
-    location = /upload {
-      client_max_body_size 0;
-      proxy_method GET;
-      proxy_pass http://127.0.0.1:$ORIGIN_PORT/small;
-    }
-  }
-}
-CONF
+origin_nginx_upload_conf 4096 60s >"$WORK/origin/nginx.conf"
 start_origin_nginx
 
 PORT=$(free_port)
