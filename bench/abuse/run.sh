@@ -112,14 +112,7 @@ keepalive_idle = "300s"
 [[listener]]
 name = "http"
 address = "127.0.0.1:$PORT"
-[[cluster]]
-name = "origin"
-hosts = ["127.0.0.1:$ORIGIN_PORT"]
-[[vhost]]
-name = "all"
-domains = ["*"]
-[[vhost.route]]
-cluster = "origin"
+$(baton_conf_origin 1024)
 CONF
   spawn "$PROXY_CPU" "$WORK/proxy.log" "$BATON_BIN" --config "$WORK/baton.toml"
 fi

@@ -73,14 +73,7 @@ http = "127.0.0.1:$ADMIN_PORT"
 [[listener]]
 name = "http"
 address = "127.0.0.1:$PORT"
-[[cluster]]
-name = "origin"
-hosts = ["127.0.0.1:$ORIGIN_PORT"]
-[[vhost]]
-name = "all"
-domains = ["*"]
-[[vhost.route]]
-cluster = "origin"
+$(baton_conf_origin 1024)
 CONF
 # Leaks are reported when baton exits (stopped below, not by the cleanup trap).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}

@@ -69,8 +69,8 @@ struct HttpReply {
   std::string body;
 };
 
-HttpReply fetch(uint16_t port, const std::string& method, const std::string& target,
-                const std::string& extra_headers = "") {
+// Sends `request` on a fresh loopback connection and reads the reply until the server closes.
+HttpReply roundTrip(uint16_t port, const std::string& request) {
   HttpReply out;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{5, 0};
@@ -83,11 +83,7 @@ HttpReply fetch(uint16_t port, const std::string& method, const std::string& tar
     close(fd);
     return out;
   }
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                    "\r\nConnection: close\r\n" + extra_headers;
-  if (method == "POST") req += "Content-Length: 0\r\n";
-  req += "\r\n";
-  EXPECT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  EXPECT_EQ(send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
   std::string all;
   char buf[4096];
   for (;;) {
@@ -102,6 +98,15 @@ HttpReply fetch(uint16_t port, const std::string& method, const std::string& tar
   out.head = all.substr(0, end);
   out.body = all.substr(end + 4);
   return out;
+}
+
+HttpReply fetch(uint16_t port, const std::string& method, const std::string& target,
+                const std::string& extra_headers = "") {
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                    "\r\nConnection: close\r\n" + extra_headers;
+  if (method == "POST") req += "Content-Length: 0\r\n";
+  req += "\r\n";
+  return roundTrip(port, req);
 }
 
 std::string headerValue(const std::string& head, const std::string& name) {
@@ -485,37 +490,11 @@ TEST(AdminHttpCommand, GetRunsOnlyReadOnlyLines) {
 
 HttpReply post(uint16_t port, const std::string& target, const std::string& body,
                const std::string& extra_headers = "") {
-  HttpReply out;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return out;
-  }
   const std::string req = "POST " + target +
                           " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
                           "\r\nConnection: close\r\n" + extra_headers +
                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  EXPECT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
-  std::string all;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    all.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  size_t end = all.find("\r\n\r\n");
-  if (end == std::string::npos || all.size() < 12) return out;
-  out.status = std::stoi(all.substr(9, 3));
-  out.head = all.substr(0, end);
-  out.body = all.substr(end + 4);
-  return out;
+  return roundTrip(port, req);
 }
 
 TEST_F(AdminServerTest, CommandRunsOneProtocolLine) {
