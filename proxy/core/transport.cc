@@ -566,6 +566,11 @@ void Transport::secureReadOnce() {
     r = secure_->read(base + got, room - got);
     if (r.status != SecureLayer::Status::Ok) break;
     got += r.bytes;
+    // Nothing left inside the layer: stop, as the plain path stops after one readv. Asking
+    // again would only cost a read() that says EAGAIN (one per request with HTTP/2 at one
+    // stream per connection); the read event is level-triggered, so bytes that arrive
+    // meanwhile still wake us.
+    if (!secure_->hasPending()) break;
   }
   vec.iov_len = got;
   evbuffer_commit_space(input_, &vec, 1);

@@ -21,6 +21,15 @@ std::string drainErrorQueue() {
   }
   return reason;
 }
+
+// Before each SSL call (SSL_get_error() reads the queue). ERR_clear_error() walks and frees
+// all 16 slots of the thread's queue even when it is empty: ~2,100 instructions, called three
+// times per HTTP/2-over-TLS request (two reads, one write) it was 8 % of the request
+// (callgrind). The queue is almost always empty here (every failure below drains it), so peek
+// first: one thread-local lookup.
+void clearErrorQueue() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
 }  // namespace
 
 std::vector<unsigned char> alpnWire(std::span<const std::string> protocols) {
@@ -82,7 +91,7 @@ SslLayer::IoResult SslLayer::fromSslError(int rc) {
 }
 
 SslLayer::IoResult SslLayer::handshake() {
-  ERR_clear_error();
+  clearErrorQueue();
   errno = 0;
   const int rc = SSL_do_handshake(ssl_);
   if (rc != 1) return fromSslError(rc);
@@ -100,7 +109,7 @@ SslLayer::IoResult SslLayer::handshake() {
 }
 
 SslLayer::IoResult SslLayer::read(void* buf, size_t len) {
-  ERR_clear_error();
+  clearErrorQueue();
   errno = 0;
   size_t n = 0;
   const int rc = SSL_read_ex(ssl_, buf, len, &n);
@@ -114,7 +123,7 @@ SslLayer::IoResult SslLayer::read(void* buf, size_t len) {
 }
 
 SslLayer::IoResult SslLayer::write(const void* buf, size_t len) {
-  ERR_clear_error();
+  clearErrorQueue();
   errno = 0;
   size_t n = 0;
   const int rc = SSL_write_ex(ssl_, buf, len, &n);
@@ -133,9 +142,9 @@ bool SslLayer::hasPending() const {
 void SslLayer::shutdown() {
   if (!done_ || shut_) return;
   shut_ = true;
-  ERR_clear_error();
+  clearErrorQueue();
   SSL_shutdown(ssl_);  // sends close_notify; the peer's is not awaited (we half-close next)
-  ERR_clear_error();
+  clearErrorQueue();
 }
 
 }  // namespace baton::tls

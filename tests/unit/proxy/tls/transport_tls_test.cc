@@ -245,6 +245,35 @@ TEST_F(TransportTlsTest, ClientVerificationFailureIsAHandshakeFailure) {
   EXPECT_EQ(server.received, 0u);
 }
 
+TEST_F(TransportTlsTest, AStaleErrorInTheThreadsQueueDoesNotFailTheConnection) {
+  // SslLayer clears OpenSSL's per-thread error queue only when it holds something (peek first:
+  // clearing an empty queue cost 8 % of a request). Whatever another TLS user of this thread
+  // left there must still be cleared before each call, or SSL_get_error() would turn the
+  // next WantRead into a fatal error. Errors are raised before the handshake, after every read
+  // of both ends, and before a read that finds nothing.
+  Client client(loop_);
+  EchoServer server(loop_);
+  server.pause_each_read = false;
+  client.payload = pattern(40 * 1024);  // several records, several reads each way
+  client.expect = client.payload.size();
+  server.on_read = [] { ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH); };
+  client.on_read = [] { ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH); };
+  ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH);
+  connectPair(client, server, {.verify = false});
+  runBounded();
+  EXPECT_EQ(client.received, client.payload);
+  EXPECT_FALSE(client.closed);
+  EXPECT_FALSE(server.closed);
+  EXPECT_EQ(client.t->closeReason(), "");
+  EXPECT_EQ(server.t->closeReason(), "");
+  // Nothing more is coming: a read must say WantRead, not fail on an error left in the queue.
+  ERR_raise(ERR_LIB_SSL, SSL_R_BAD_LENGTH);
+  auto* layer = const_cast<core::SecureLayer*>(server.t->secureLayer());
+  char buf[16];
+  EXPECT_EQ(layer->read(buf, sizeof(buf)).status, core::SecureLayer::Status::WantRead);
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
 TEST_F(TransportTlsTest, PlainTransportIsUnchanged) {
   // No layer: no handshake, no onTransportSecured, closeReason() stays empty.
   Client client(loop_);
