@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "proxy/core/clock.h"
+#include "proxy/core/recycled_blocks.h"
 #include "proxy/local_reply.h"
 #include "proxy/request_id.h"
 #include "proxy/worker.h"
@@ -20,6 +21,9 @@ using http2::H2Error;
 // Between the drain's shutdown notice and the final GOAWAY: long enough for requests already
 // in flight from the client to arrive (about one RTT), short enough not to hold a drain.
 constexpr std::chrono::milliseconds kGoawayGrace{500};
+
+// StreamSink blocks kept per worker thread, as many as Streams (stream.cc).
+constexpr size_t kMaxSinkBlocks = 1024;
 
 // A core::Timer made on first arm: most streams (a GET answered at once) never arm theirs, and
 // even an unused Timer costs an event_assign.
@@ -59,6 +63,13 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
         body_timer_(conn.worker_.loop(), [this] { onBodyTimer(); }),
         resume_timer_(conn.worker_.loop(), [this] { deliverHeld(); }) {}
   ~StreamSink() override = default;
+  // One per Stream, recycled the same way (proxy/core/recycled_blocks.h).
+  static void* operator new(size_t size) {
+    return core::RecycledBlocks<sizeof(StreamSink), kMaxSinkBlocks>::take(size);
+  }
+  static void operator delete(void* p, size_t size) {
+    core::RecycledBlocks<sizeof(StreamSink), kMaxSinkBlocks>::give(p, size);
+  }
 
   void start(http1::RequestHead&& head, bool end_stream) {
     head_request_ = head.method == "HEAD";

@@ -4,6 +4,7 @@
 #include "proxy/basic_auth.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/log.h"
+#include "proxy/core/recycled_blocks.h"
 #include "proxy/forwarding.h"
 #include "proxy/http1/client_codec.h"
 #include "proxy/local_reply.h"
@@ -28,7 +29,19 @@ bool isIdempotent(std::string_view method) {
          method == "DELETE";
 }
 
+// Blocks of sizeof(Stream) kept per worker thread: one per stream of ten HTTP/2 connections
+// at 100 streams each.
+constexpr size_t kMaxStreamBlocks = 1024;
+using StreamBlocks = core::RecycledBlocks<sizeof(Stream), kMaxStreamBlocks>;
 }  // namespace
+
+void* Stream::operator new(size_t size) {
+  return StreamBlocks::take(size);
+}
+
+void Stream::operator delete(void* p, size_t size) {
+  StreamBlocks::give(p, size);
+}
 
 Stream::Stream(Worker& worker, DownstreamSink& sink, const DownstreamInfo& info)
     : worker_(worker),

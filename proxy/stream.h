@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -132,6 +133,9 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
  public:
   Stream(Worker& worker, DownstreamSink& sink, const DownstreamInfo& info);
   ~Stream() override;
+  // From core::RecycledBlocks (kMaxStreamBlocks per thread, ~2 MiB): see there.
+  static void* operator new(size_t size);
+  static void operator delete(void* p, size_t size);
 
   // Request events from the downstream codec, in order.
   void onRequestHead(http1::RequestHead&& head);
