@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace baton::discovery {
 
@@ -34,7 +35,9 @@ FileSource::FileSource(core::EventLoop& loop, std::string path, Callbacks callba
     : loop_(loop),
       path_(std::move(path)),
       callbacks_(std::move(callbacks)),
-      read_timer_(loop, [this] { readFile(); }) {
+      read_timer_(loop, [this] { readFile(); }),
+      // swap, not `= std::string()`: a move from a short string keeps the target's buffer.
+      release_timer_(loop, [this] { std::string().swap(spare_); }) {
   const size_t slash = path_.rfind('/');
   dir_ = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
   name_ = slash == std::string::npos ? path_ : path_.substr(slash + 1);
@@ -77,9 +80,15 @@ void FileSource::drainInotify() {
   if (!read_timer_.armed()) read_timer_.arm(kDebounce);
 }
 
+void FileSource::recycle(std::string body) {
+  spare_ = std::move(body);
+  release_timer_.arm(kKeepBuffer);
+}
+
 void FileSource::readFile() {
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  std::string body;
+  std::string body = std::exchange(spare_, std::string());
+  body.clear();  // keeps the capacity: no allocation below when the document did not grow
   bool ok = fd >= 0;
   if (ok) {
     // One allocation for the whole document (tens of MB for a large cluster), plus room for the

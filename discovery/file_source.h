@@ -28,6 +28,9 @@ class FileSource final : public Source {
   void start() override;
   void resync() override { read_timer_.arm(std::chrono::milliseconds{0}); }
   SourceStatus status() const override { return status_; }
+  // Kept for the next read while documents keep coming; freed kKeepBuffer after the last one.
+  void recycle(std::string body) override;
+  static constexpr std::chrono::seconds kKeepBuffer{5};
 
  private:
   FileSource(core::EventLoop& loop, std::string path, Callbacks callbacks);
@@ -41,6 +44,8 @@ class FileSource final : public Source {
   int inotify_fd_ = -1;
   event* watch_event_ = nullptr;
   core::Timer read_timer_;
+  std::string spare_;  // the last document's buffer (recycle), read into next
+  core::Timer release_timer_;
   SourceStatus status_;
 };
 

@@ -61,7 +61,7 @@ core::Result<void> DiscoveryManager::start() {
       if (apps) {
         core::logf(core::LogLevel::Info, "discovery: starting from saved state %s (%zu apps)",
                    spec_.state_file.c_str(), apps->size());
-        acceptApps(std::move(*apps), std::move(*saved), /*from_disk=*/true);
+        acceptApps(std::move(*apps), *saved, /*from_disk=*/true);
       } else {
         core::logf(core::LogLevel::Warn, "discovery: ignoring saved state %s: %s",
                    spec_.state_file.c_str(), apps.error().detail.c_str());
@@ -111,10 +111,10 @@ void DiscoveryManager::onDocument(std::string body) {
   status_.last_parse_ms = msSince(start);
   if (!apps) {
     refuse("invalid app document: " + apps.error().detail);
-    return;
+  } else if (!shouldHold(*apps)) {
+    acceptApps(std::move(*apps), body, /*from_disk=*/false);
   }
-  if (shouldHold(*apps)) return;
-  acceptApps(std::move(*apps), std::move(body), /*from_disk=*/false);
+  if (source_) source_->recycle(std::move(body));
 }
 
 bool DiscoveryManager::shouldHold(const SharedApps& apps) {
@@ -142,7 +142,7 @@ bool DiscoveryManager::shouldHold(const SharedApps& apps) {
   return true;
 }
 
-void DiscoveryManager::acceptApps(SharedApps apps, std::string body, bool from_disk) {
+void DiscoveryManager::acceptApps(SharedApps apps, const std::string& body, bool from_disk) {
   // Fast-path drains end when the task is gone from Marathon.
   apps_ = std::move(apps);
   if (!killing_.empty()) {

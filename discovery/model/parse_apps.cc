@@ -1,5 +1,6 @@
 // One pass over simdjson's DOM: simdjson validates the whole document (syntax, UTF-8, nesting)
-// up front, then each app object is walked once, member by member, dispatching on the key. The
+// up front, then each app object is walked once, member by member, dispatching on the key.
+// (parseShared runs the same walk on one app's DOM at a time: see "app spans" below.) The
 // DOM rather than On-Demand because On-Demand only validates what it visits, and a document must
 // be rejected as a whole when any part of it is malformed. Strings are copied once, into the
 // result; paths for error messages are linked frames on the stack, rendered only on error.
@@ -584,6 +585,28 @@ std::optional<uint64_t> appFingerprint(element value) {
 
 using AppsByFingerprint = std::unordered_map<uint64_t, std::shared_ptr<const App>>;
 
+// One app of a shared read: `previous`'s app when the fingerprint and id match, else parsed.
+Status readSharedApp(element item, const Path& path, const AppsByFingerprint& previous,
+                     ServicePortAssigner& assigner, SharedApps& apps, AppsByFingerprint& next) {
+  const std::optional<uint64_t> fp = appFingerprint(item);
+  if (fp) {
+    const auto same = previous.find(*fp);
+    std::string_view id;
+    if (same != previous.end() && item["id"].get(id) == simdjson::SUCCESS &&
+        id == same->second->id) {
+      next.emplace(*fp, same->second);
+      apps.push_back(same->second);
+      return {};
+    }
+  }
+  auto app = std::make_shared<App>();
+  const uint64_t assigned = assigner.calls();
+  PARSE_TRY(readApp(item, path, assigner, *app));
+  if (fp && assigner.calls() == assigned) next.emplace(*fp, app);
+  apps.push_back(std::move(app));
+  return {};
+}
+
 // readApps, reusing the apps of `previous` whose fingerprint (and id) match; `next` receives
 // this document's reusable apps.
 Status readSharedApps(element root, const AppsByFingerprint& previous, SharedApps& apps,
@@ -595,26 +618,134 @@ Status readSharedApps(element root, const AppsByFingerprint& previous, SharedApp
   ServicePortAssigner assigner;
   size_t i = 0;
   for (element item : arr) {
-    const Path path = kAppsPath.item(i++);
-    const std::optional<uint64_t> fp = appFingerprint(item);
-    if (fp) {
-      const auto same = previous.find(*fp);
-      std::string_view id;
-      if (same != previous.end() && item["id"].get(id) == simdjson::SUCCESS &&
-          id == same->second->id) {
-        next.emplace(*fp, same->second);
-        apps.push_back(same->second);
-        continue;
-      }
-    }
-    auto app = std::make_shared<App>();
-    const uint64_t assigned = assigner.calls();
-    PARSE_TRY(readApp(item, path, assigner, *app));
-    if (fp && assigner.calls() == assigned) next.emplace(*fp, app);
-    apps.push_back(std::move(app));
+    PARSE_TRY(readSharedApp(item, kAppsPath.item(i++), previous, assigner, apps, next));
   }
   return {};
 }
+
+// ---- the document split into app spans (AppsParser::parseShared) -----------------------------
+//
+// A DOM of the whole 37 MB, 100,000-task document is ~90 MB resident (tape, string copies,
+// structural indexes) kept from one resync to the next, and releasing it instead costs more CPU
+// than the parse (fresh pages fault in at ~20 us each on this VM). So the shared parse splits
+// the document at the top level and runs the DOM parser on one app at a time, with buffers the
+// size of the largest app. The document is still validated as a whole: the skeleton between the
+// spans is checked here byte by byte (JSON whitespace and the punctuation of `{"key":value,...}`
+// and `[item,...]` only), and every span (each app, each other root key and value) is parsed,
+// and so validated, by simdjson: a valid skeleton of valid spans is a valid document. Anything
+// else (a root that is not an object, `apps` not an array, an escaped root key, a span simdjson
+// or readApp refuses) goes to the whole-document parse, so a refusal names exactly what
+// parseInPlace would name.
+
+struct DocumentSpans {
+  std::vector<std::string_view> apps;    // the items of the first root "apps" array
+  std::vector<std::string_view> others;  // every other root key, and its value
+};
+
+bool isJsonSpace(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+size_t skipSpace(std::string_view doc, size_t pos) {
+  while (pos < doc.size() && isJsonSpace(doc[pos])) ++pos;
+  return pos;
+}
+
+// `pos` at an opening quote: the index after the closing one (npos if unterminated). A byte
+// loop rather than memchr: most of the document's 2 million strings are a few bytes long.
+size_t skipString(std::string_view doc, size_t pos) {
+  for (size_t at = pos + 1; at < doc.size(); ++at) {
+    if (doc[at] == '\\') {
+      ++at;  // the escaped byte, whatever it is (simdjson checks the escape)
+    } else if (doc[at] == '"') {
+      return at + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+bool endsScalar(char c) {
+  return isJsonSpace(c) || c == ',' || c == '}' || c == ']';
+}
+
+// The end of the value starting at `pos` as far as its brackets and quotes tell (simdjson then
+// says whether it is valid JSON); npos if it never ends.
+size_t skipValue(std::string_view doc, size_t pos) {
+  if (pos >= doc.size()) return std::string_view::npos;
+  if (doc[pos] == '"') return skipString(doc, pos);
+  if (doc[pos] != '{' && doc[pos] != '[') {
+    size_t end = pos;
+    while (end < doc.size() && !endsScalar(doc[end])) ++end;
+    return end == pos ? std::string_view::npos : end;
+  }
+  size_t depth = 0;
+  for (size_t at = pos; at < doc.size();) {
+    const char c = doc[at];
+    if (c == '"') {
+      at = skipString(doc, at);
+      if (at == std::string_view::npos) return at;
+      continue;
+    }
+    if (c == '{' || c == '[') ++depth;
+    if ((c == '}' || c == ']') && --depth == 0) return at + 1;
+    ++at;
+  }
+  return std::string_view::npos;
+}
+
+// The items of the array at `pos` (its '['); the index after its ']', or npos.
+size_t splitArray(std::string_view doc, size_t pos, std::vector<std::string_view>& items) {
+  pos = skipSpace(doc, pos + 1);
+  if (pos < doc.size() && doc[pos] == ']') return pos + 1;
+  while (pos < doc.size()) {
+    const size_t end = skipValue(doc, pos);
+    if (end == std::string_view::npos) return end;
+    items.push_back(doc.substr(pos, end - pos));
+    pos = skipSpace(doc, end);
+    if (pos >= doc.size()) break;
+    if (doc[pos] == ']') return pos + 1;
+    if (doc[pos] != ',') break;
+    pos = skipSpace(doc, pos + 1);
+  }
+  return std::string_view::npos;
+}
+
+// `{"apps":[...], ...}` split into spans; false when the skeleton is anything else.
+bool splitDocument(std::string_view doc, DocumentSpans& spans) {
+  size_t pos = skipSpace(doc, 0);
+  if (pos >= doc.size() || doc[pos] != '{') return false;
+  pos = skipSpace(doc, pos + 1);
+  bool seen_apps = false;
+  while (pos < doc.size() && doc[pos] == '"') {
+    const size_t key_end = skipString(doc, pos);
+    if (key_end == std::string_view::npos) return false;
+    const std::string_view key = doc.substr(pos, key_end - pos);
+    if (key.find('\\') != std::string_view::npos) return false;  // the DOM compares unescaped
+    pos = skipSpace(doc, key_end);
+    if (pos >= doc.size() || doc[pos] != ':') return false;
+    pos = skipSpace(doc, pos + 1);
+    size_t end = std::string_view::npos;
+    if (key == "\"apps\"" && !seen_apps) {
+      seen_apps = true;
+      if (pos < doc.size() && doc[pos] == '[') end = splitArray(doc, pos, spans.apps);
+    } else {
+      end = skipValue(doc, pos);
+      spans.others.push_back(key);
+      if (end != std::string_view::npos) spans.others.push_back(doc.substr(pos, end - pos));
+    }
+    if (end == std::string_view::npos) return false;
+    pos = skipSpace(doc, end);
+    if (pos >= doc.size() || doc[pos] != ',') break;
+    pos = skipSpace(doc, pos + 1);
+    if (pos >= doc.size() || doc[pos] != '"') return false;  // {"a":1,}
+  }
+  if (pos >= doc.size() || doc[pos] != '}') return false;
+  return seen_apps && skipSpace(doc, pos + 1) == doc.size();
+}
+
+// Nesting allowed inside an app: simdjson's default limit for the whole document, where an app
+// sits two levels down.
+constexpr size_t kSpanMaxDepth = simdjson::DEFAULT_MAX_DEPTH - 2;
 
 }  // namespace
 
@@ -648,6 +779,9 @@ struct AppsParser::Impl {
   size_t buffer_capacity = 0;
   // parseShared: the apps of the last successful call, by fingerprint.
   AppsByFingerprint shared;
+  // parseShared: one app (or root member) at a time: buffers the size of the largest app.
+  simdjson::dom::parser spans;
+  bool spans_ready = false;
 
   std::string_view copyPadded(std::string_view json) {
     if (buffer == nullptr || buffer_capacity < json.size()) {
@@ -700,15 +834,51 @@ core::Result<SharedApps> AppsParser::parseShared(std::string& body) {
 }
 
 core::Result<SharedApps> AppsParser::parseSharedPadded(std::string_view padded) {
+  if (auto apps = parseSpans(padded)) return std::move(*apps);
+  // The whole-document DOM: an error (named exactly as parseInPlace names it) or an unusual
+  // document. Its buffers, the size of this document, are not kept.
   element root;
   auto err = impl_->parser.parse(padded.data(), padded.size(), false).get(root);
   if (err != simdjson::SUCCESS) {
+    impl_->parser = simdjson::dom::parser{};
     return core::fail(
         Error::config(std::string("document: not valid JSON: ") + simdjson::error_message(err)));
   }
   SharedApps apps;
   AppsByFingerprint next;
-  PARSE_TRY(readSharedApps(root, impl_->shared, apps, next));
+  auto read = readSharedApps(root, impl_->shared, apps, next);
+  impl_->parser = simdjson::dom::parser{};
+  PARSE_TRY(read);
+  impl_->shared = std::move(next);
+  return apps;
+}
+
+std::optional<SharedApps> AppsParser::parseSpans(std::string_view padded) {
+  DocumentSpans spans;
+  if (!splitDocument(padded, spans)) return std::nullopt;
+  simdjson::dom::parser& parser = impl_->spans;
+  if (!impl_->spans_ready) {
+    if (parser.allocate(64 * 1024, kSpanMaxDepth) != simdjson::SUCCESS) return std::nullopt;
+    impl_->spans_ready = true;
+  }
+  element value;
+  for (std::string_view other : spans.others) {  // validated only
+    if (parser.parse(other.data(), other.size(), false).get(value) != simdjson::SUCCESS) {
+      return std::nullopt;
+    }
+  }
+  SharedApps apps;
+  AppsByFingerprint next;
+  apps.reserve(spans.apps.size());
+  next.reserve(spans.apps.size());
+  ServicePortAssigner assigner;
+  for (size_t i = 0; i < spans.apps.size(); ++i) {
+    const std::string_view span = spans.apps[i];
+    if (parser.parse(span.data(), span.size(), false).get(value) != simdjson::SUCCESS ||
+        !readSharedApp(value, kAppsPath.item(i), impl_->shared, assigner, apps, next)) {
+      return std::nullopt;
+    }
+  }
   impl_->shared = std::move(next);
   return apps;
 }

@@ -97,6 +97,28 @@ TEST_F(FileSourceTest, ResyncRereads) {
   ASSERT_TRUE(runUntil(loop_, [&] { return documents_.size() == 2; }));
 }
 
+TEST_F(FileSourceTest, RecycledBufferGivesExactlyTheNewDocument) {
+  // The manager hands each body back (Source::recycle); the next read reuses its buffer, which
+  // must not leak the previous, longer document's bytes, nor reuse a buffer still delivered.
+  const std::string longer = "{\"apps\":[" + std::string(100000, ' ') + "]}";
+  write(path_, longer);
+  auto source = make();
+  source->start();
+  ASSERT_TRUE(runUntil(loop_, [&] { return documents_.size() == 1; }));
+  ASSERT_EQ(documents_[0], longer);
+  const char* buffer = documents_[0].data();
+  source->recycle(std::move(documents_[0]));
+  source->resync();
+  write(path_, "{\"apps\":[]}");
+  ASSERT_TRUE(runUntil(loop_, [&] { return documents_.size() == 2; }));
+  EXPECT_EQ(documents_[1], "{\"apps\":[]}");
+  EXPECT_EQ(documents_[1].data(), buffer);  // read into the recycled buffer
+  source->resync();                         // nothing recycled: a fresh buffer
+  ASSERT_TRUE(runUntil(loop_, [&] { return documents_.size() == 3; }));
+  EXPECT_EQ(documents_[2], "{\"apps\":[]}");
+  EXPECT_EQ(documents_[1], "{\"apps\":[]}");
+}
+
 TEST_F(FileSourceTest, MissingDirectoryRefusedAtCreate) {
   conf::MarathonSpec spec;
   spec.urls = {"file:" + (dir_ / "nope" / "apps.json").string()};

@@ -217,3 +217,67 @@ TEST(IncrementalTranslate, ParseSharedMatchesParseInPlaceForErrors) {
 
 }  // namespace
 }  // namespace baton::discovery
+
+namespace baton::discovery {
+namespace {
+
+// parseShared splits a document into apps and parses them one by one; it must accept exactly
+// the documents the whole-document parse accepts, with the same apps, and refuse the others
+// with the same message.
+void expectSameAsWholeParse(AppsParser& shared_parser, std::string doc) {
+  auto plain = AppsParser().parseInPlace(doc);
+  auto shared = shared_parser.parseShared(doc);
+  ASSERT_EQ(shared.has_value(), plain.has_value()) << doc;
+  if (!plain) {
+    EXPECT_EQ(shared.error().detail, plain.error().detail) << doc;
+    return;
+  }
+  ASSERT_EQ(shared->size(), plain->size()) << doc;
+  for (size_t i = 0; i < plain->size(); ++i) EXPECT_EQ(*(*shared)[i], (*plain)[i]) << doc;
+}
+
+TEST(IncrementalTranslate, SplitParseMatchesWholeParse) {
+  AppsParser parser;
+  const std::string good = document({AppDoc{1}, AppDoc{2}, AppDoc{3}});
+  for (size_t n = 0; n <= good.size(); ++n) expectSameAsWholeParse(parser, good.substr(0, n));
+  const std::string app = R"({"id":"/a","tasks":[{"id":"t","host":"h","ports":[1]}]})";
+  for (const std::string& doc : std::vector<std::string>{
+           "{\"apps\":[" + app + "]}",
+           " \n{ \"apps\" : [ " + app + " , " + app + " ] }\t",
+           "{\"apps\":[]}",
+           "{\"apps\":[ ]}",
+           "{}",
+           "[]",
+           "5",
+           "{\"apps\":null}",
+           "{\"apps\":{}}",
+           "{\"apps\":[" + app + ",]}",
+           "{\"apps\":[," + app + "]}",
+           "{\"apps\":[" + app + "],}",
+           "{\"apps\":[" + app + "]} x",
+           "{\"apps\":[" + app + "]}}",
+           "{\"apps\":[" + app + "]",
+           "{\"apps\":[1,tru]}",
+           "{\"apps\":[null]}",
+           "{\"apps\":[5]}",
+           "{\"apps\":[\"x\"]}",
+           "{\"x\":tru,\"apps\":[]}",
+           "{\"x\":[1,2,{\"y\":\"]\"}],\"apps\":[" + app + "]}",
+           "{\"x\":\"\\q\",\"apps\":[]}",
+           "{\"app\\u0073\":[" + app + "]}",
+           "{\"apps\":[" + app + "],\"apps\":5}",
+           "{\"apps\" [" + app + "]}",
+           "{\"apps\":[{\"id\":\"/a\\\"]}\",\"labels\":{\"k\":\"v\\\\\"}}]}",
+           "{\"apps\":[{\"id\":\"/a\",\"x\":[}]]}",
+           "{\"apps\":[{\"id\":\"/\xff\"}]}",
+           "{\"\xff\":1,\"apps\":[]}",
+           "{\"apps\":[{\"id\":\"/a\"}{\"id\":\"/b\"}]}",
+           "{\"apps\":[{\"id\":\"/a\",\"instances\":-1}]}",
+           "\xef\xbb\xbf{\"apps\":[]}",
+       }) {
+    expectSameAsWholeParse(parser, doc);
+  }
+}
+
+}  // namespace
+}  // namespace baton::discovery

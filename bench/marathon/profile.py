@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Where a Marathon resync's memory and control-thread time go (companion of scale.py).
+
+Loads scale.py's 10,000-app / 100,000-task document into baton, runs two "one app changed"
+resyncs, waits REST seconds, prints RSS (smaps_rollup) and peak, and optionally:
+
+    PERF=1      perf record -g of the control thread during the resyncs (OUT/perf.data)
+    PERFSTAT=1  perf stat (page faults, task clock) of the control thread during the resyncs
+    SMAPS=1     a copy of /proc/PID/smaps at rest (OUT/smaps)
+    DUMP=1      a jemalloc heap profile at rest (needs MALLOC_CONF=prof:true,...; read it with
+                jeprof --text --cum BATON_BIN jeprof.*.heap), taken through gdb (prof.dump)
+
+    MALLOC_CONF=prof:true,lg_prof_sample:17,prof_prefix:/tmp/jeprof DUMP=1 \
+      BATON_BIN=build/main/baton /usr/bin/python3 bench/marathon/profile.py
+
+APPS, TASKS_PER_APP and ACTIVE_CHECKS as in scale.py; OUT (default /tmp/baton-profile) gets the
+files.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import scale  # noqa: E402  (puts tests/integration on the path)
+import harness  # noqa: E402
+
+OUT = os.environ.get("OUT", "/tmp/baton-profile")
+REST = float(os.environ.get("REST", "12"))
+
+
+def smaps(pid: int) -> dict:
+    fields = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                fields[parts[0].rstrip(":")] = int(parts[1]) // 1024
+    return {k: fields[k] for k in ("Rss", "Anonymous") if k in fields}
+
+
+def start_perf(pid: int):
+    if os.environ.get("PERFSTAT"):
+        cmd = ["perf", "stat", "-e", "page-faults,task-clock", "-t", str(pid), "-o",
+               os.path.join(OUT, "perfstat.txt")]
+    elif os.environ.get("PERF"):
+        cmd = ["perf", "record", "-g", "-t", str(pid), "-o", os.path.join(OUT, "perf.data")]
+    else:
+        return None
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)  # perf attaches asynchronously
+    return proc
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    backend = harness.Backend("origin")
+    tmp = tempfile.mkdtemp(prefix="baton-profile-")
+    path = os.path.join(tmp, "apps.json")
+    scale.replace(path, scale.document(backend.port, 0))
+    baton = harness.Baton(tmp)
+    config = (
+        "[marathon]\n"
+        f'urls = ["file:{path}"]\n'
+        f'groups = ["external"]\nbind_address = "127.0.0.1"\nhttp_port = {harness.free_port()}\n'
+        "app_id_port = 0\nbind_service_ports = false\nhealth_check = true\n"
+    )
+    baton.start(config, workers=2)
+    baton.wait_event("discovery", timeout=300)
+    pid = baton.proc.pid
+    print(f"after the first load: {smaps(pid)} MiB", flush=True)
+    perf = start_perf(pid)
+    for g in (2, 3):
+        cpu0 = scale.control_cpu_ms(pid)
+        scale.replace(path, scale.document(backend.port, g, only_app=7))
+        ev = baton.wait_event("discovery", timeout=300)
+        print(f"one app changed: control thread CPU {scale.control_cpu_ms(pid) - cpu0:.0f} ms "
+              f"(parse {ev.get('parse_ms')}, translate {ev.get('translate_ms')}, build+publish "
+              f"{ev.get('build_ms')} ms)", flush=True)
+    if perf:
+        perf.send_signal(2)
+        perf.wait()
+    time.sleep(REST)
+    print(f"at rest: {smaps(pid)} MiB; peak (VmHWM) {scale.status_kib(pid, 'VmHWM') // 1024} MiB",
+          flush=True)
+    if os.environ.get("SMAPS"):
+        shutil.copy(f"/proc/{pid}/smaps", os.path.join(OUT, "smaps"))
+    if os.environ.get("DUMP"):
+        subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex",
+                        'call (int)mallctl("prof.dump", 0, 0, 0, 0)'], capture_output=True)
+    baton.stop()
+    backend.close()
+
+
+if __name__ == "__main__":
+    main()
