@@ -26,6 +26,9 @@
 #   BATON_BIN [build/main/baton]  DURATION [20] seconds per wrk run  CONNECTIONS [50] wrk -c
 #   SLOWLORIS [1000] SLOWBODY [200] SLOWREAD [100]  RAMP_TIMEOUT [30] seconds to open the attack
 #   PROXY_CPU [1] LOAD_CPU [0]  KEEP_WORK [0]
+#   ATTACK_CPU_CAP [10] percent of a core for the attack generators (0: no cap)
+#   PACE_MS [0] each wrk connection waits this long between requests (wrk's delay()): normal
+#   traffic at a fixed, partial load instead of as fast as baton answers (0)
 #   ROUNDS [1] rounds of baseline, decoy attacked, proxy attacked (then one last baseline); the
 #   ratios use the medians of each kind, so more rounds read through this machine's noise
 set -euo pipefail
@@ -45,6 +48,8 @@ PROXY_CPU=${PROXY_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 KEEP_WORK=${KEEP_WORK:-0}
 ROUNDS=${ROUNDS:-1}
+PACE_MS=${PACE_MS:-0}
+ATTACK_CPU_CAP=${ATTACK_CPU_CAP:-10}
 
 PIDS=()
 WORK=""
@@ -87,6 +92,11 @@ PYEOF
 }
 
 WORK=$(mktemp -d /tmp/baton-abuse.XXXXXX)
+PACE_ARGS=()
+if ((PACE_MS > 0)); then
+  printf 'function delay() return %d end\n' "$PACE_MS" >"$WORK/pace.lua"
+  PACE_ARGS=(-s "$WORK/pace.lua")
+fi
 mkdir -p "$WORK/www" "$WORK/origin"
 printf 'hello, world\n' >"$WORK/www/small"
 head -c $((1 << 20)) /dev/zero | tr '\0' 'x' >"$WORK/www/big"
@@ -147,7 +157,7 @@ wait_port "$DECOY_PID" "$DECOY_PORT" || die "decoy $PROXY did not start: $(cat "
 run_wrk() {
   local t0 t1
   t0=$(cpu_ticks "$PROXY_PID")
-  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$URL/small" >"$1"
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${PACE_ARGS[@]}" "$URL/small" >"$1"
   t1=$(cpu_ticks "$PROXY_PID")
   "$PY" -c "import os,re,sys; t=open('$1').read(); n=int(re.search(r'(\d+) requests in', t).group(1)); \
 print(f'{($t1-$t0)/os.sysconf(\"SC_CLK_TCK\")*1e6/n:.1f}')"
@@ -156,10 +166,30 @@ print(f'{($t1-$t0)/os.sysconf(\"SC_CLK_TCK\")*1e6/n:.1f}')"
 HOLD=$((DURATION + RAMP_TIMEOUT + 30))
 WANT=$((SLOWLORIS + SLOWBODY + SLOWREAD))
 ATTACK_PIDS=()
+# The attack generators busy-poll (slowhttptest -B and -X make ~5,500 poll() calls a second each,
+# 60 % of the load core together even under SCHED_IDLE, against baton's 0.2 % to hold the
+# attack): a CPU cgroup caps them at ATTACK_CPU_CAP percent of a core (cgroup v2 cpu.max, or v1
+# cpu.cfs_quota_us), so that wrk and the origin keep their core. They still hold and trickle on
+# every connection; the decoy run shows what is left of their cost.
+CAP_GROUP=""
+if ((ATTACK_CPU_CAP > 0)); then
+  if [[ -f /sys/fs/cgroup/cgroup.controllers ]] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+    CAP_GROUP=/sys/fs/cgroup/baton-abuse-$$
+    echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+    mkdir -p "$CAP_GROUP" && echo "$((ATTACK_CPU_CAP * 1000)) 100000" >"$CAP_GROUP/cpu.max" || CAP_GROUP=""
+  elif [[ -d /sys/fs/cgroup/cpu ]]; then
+    CAP_GROUP=/sys/fs/cgroup/cpu/baton-abuse-$$
+    mkdir -p "$CAP_GROUP" && echo 100000 >"$CAP_GROUP/cpu.cfs_period_us" &&
+      echo "$((ATTACK_CPU_CAP * 1000))" >"$CAP_GROUP/cpu.cfs_quota_us" || CAP_GROUP=""
+  fi
+  [[ -n $CAP_GROUP ]] || log "abuse: no CPU cgroup available: the attack generators run uncapped"
+fi
+remove_cap_group() { [[ -z $CAP_GROUP ]] || rmdir "$CAP_GROUP" 2>/dev/null || true; }
+capped() { [[ -z $CAP_GROUP ]] || echo "$1" >"$CAP_GROUP/cgroup.procs"; }
 # Opens the three attacks on 127.0.0.1:$1 (logs tagged $2) and waits until they are held; sets
 # HELD to how many connections are.
 attack_start() { # port tag
-  local url="http://127.0.0.1:$1" deadline
+  local url="http://127.0.0.1:$1" deadline p
   log "abuse: opening $SLOWLORIS slowloris + $SLOWBODY slow-body + $SLOWREAD slow-read connections ($2)"
   chrt --idle 0 taskset -c "$LOAD_CPU" slowhttptest -H -c "$SLOWLORIS" -r 250 -i 10 -x 10 -p 10 -l "$HOLD" \
     -u "$url/small" >"$WORK/slowloris-$2.log" 2>&1 &
@@ -171,6 +201,7 @@ attack_start() { # port tag
     -p 10 -l "$HOLD" -u "$url/big" >"$WORK/slowread-$2.log" 2>&1 &
   PIDS+=($!)
   ATTACK_PIDS=("${PIDS[@]: -3}")
+  for p in "${ATTACK_PIDS[@]}"; do capped "$p"; done
   deadline=$((SECONDS + RAMP_TIMEOUT))
   while (($(established "$1") < WANT * 98 / 100)) && ((SECONDS < deadline)); do sleep 0.5; done
   HELD=$(established "$1")
@@ -208,6 +239,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   measure attack "$HELD" "$PORT"
   attack_stop "$PORT"
 done
+remove_cap_group
 # A last baseline once the attack is gone: the spread between the baselines is the noise of this
 # machine, to read the attack's figure against.
 log "abuse: attack stopped; baseline again (${DURATION}s)"
@@ -223,6 +255,7 @@ cat <<OUT
 | run | req/s | p50 ms | p99 ms | $PROXY CPU µs/req | non-2xx | socket errors | attack conns held | $PROXY RSS MiB |
 |---|--:|--:|--:|--:|--:|---|---|--:|
 ${ROWS}
+attack generators capped at ${ATTACK_CPU_CAP}% of a core (0: uncapped)${CAP_GROUP:+ via $CAP_GROUP}
 median p99: baseline $B99 ms, attack on the decoy $D99 ms, under attack $A99 ms
 p99 under attack / baseline: $(ratio "$A99" "$B99")× (target ≤ 1.10×): $VERDICT
 p99 under attack / attack on the decoy: $(ratio "$A99" "$D99")× (what $PROXY's own handling of the attack adds)
