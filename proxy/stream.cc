@@ -1107,7 +1107,7 @@ void Stream::recordStats(ErrorCode outcome) {
   }
   if (route_stats_) route_stats_->traffic.record(status, bytes_in_, bytes_out_, elapsed);
   if (cluster_stats_) cluster_stats_->traffic.record(status, bytes_in_, bytes_out_, elapsed);
-  if (host_stats_) host_stats_->traffic.record(status, bytes_in_, bytes_out_, elapsed);
+  if (host_stats_) host_stats_->traffic().record(status, bytes_in_, bytes_out_, elapsed);
   if (route_ == nullptr && (status == 400 || status == 414 || status == 431) &&
       info_.listener_stats != nullptr) {
     worker_.noteRejected(RejectedEntry{core::unixNowMs(), info_.listener_stats->name,

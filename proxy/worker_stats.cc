@@ -183,7 +183,7 @@ WorkerReport WorkerStats::report() const {
       h.name = host_name;
       h.address = host->address;
       h.present = host->present;
-      h.traffic = host->traffic;
+      if (const TrafficCounters* traffic = host->trafficIfAny()) h.traffic = *traffic;
       h.in_flight = host->in_flight;
       h.connect_failures = host->connect_failures;
       h.drain_cut = host->drain_cut;

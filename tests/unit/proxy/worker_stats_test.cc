@@ -47,18 +47,38 @@ TEST(WorkerStats, CountersSurviveASnapshotThatKeepsTheHost) {
   std::vector<HostRuntime*> left;
   auto first = snapshotOf(configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")}), 1);
   stats.attach(*first, left);
-  stats.host(0, 1)->traffic.record(200, 1, 2, std::chrono::microseconds(5));
+  stats.host(0, 1)->traffic().record(200, 1, 2, std::chrono::microseconds(5));
   stats.route(0)->traffic.record(200, 1, 2, std::chrono::microseconds(5));
 
   // The new config drops the first host: the second moves to index 0, its counters follow.
   auto second = snapshotOf(configWith({hostSpec("127.0.0.1:1001")}), 2, first.get());
   stats.attach(*second, left);
   EXPECT_TRUE(left.empty());
-  EXPECT_EQ(stats.host(0, 0)->traffic.total(), 1u);
+  EXPECT_EQ(stats.host(0, 0)->traffic().total(), 1u);
   EXPECT_EQ(stats.route(0)->traffic.total(), 1u);
   const WorkerReport report = stats.report();
   ASSERT_EQ(report.clusters.size(), 1u);
   EXPECT_EQ(report.clusters[0].hosts.size(), 1u) << "the dropped, idle host is forgotten";
+}
+
+TEST(WorkerStats, AHostGetsCountersOnlyOnceARequestFinishes) {
+  WorkerStats stats;
+  std::vector<HostRuntime*> left;
+  auto snapshot =
+      snapshotOf(configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")}), 1);
+  stats.attach(*snapshot, left);
+  EXPECT_EQ(stats.host(0, 0)->trafficIfAny(), nullptr) << "no request yet: nothing allocated";
+  stats.host(0, 1)->traffic().record(503, 3, 4, std::chrono::microseconds(7));
+
+  const WorkerReport report = stats.report();
+  ASSERT_EQ(report.clusters.size(), 1u);
+  ASSERT_EQ(report.clusters[0].hosts.size(), 2u);
+  for (const HostReport& host : report.clusters[0].hosts) {
+    const bool used = host.address == "127.0.0.1:1001";
+    EXPECT_EQ(host.traffic.total(), used ? 1u : 0u) << host.address;
+    EXPECT_EQ(host.traffic.requests[4], used ? 1u : 0u) << host.address;
+    EXPECT_EQ(host.traffic.bytes_in, used ? 3u : 0u) << host.address;
+  }
 }
 
 TEST(WorkerStats, AnAbsentHostStaysWhileAStreamHoldsIt) {
