@@ -12,13 +12,8 @@ namespace {
 
 using test::base;
 using test::errorOf;
+using test::lineAfterBase;
 using test::load;
-
-// The line of the first key after base() and a one-line section header.
-std::string lineAfterBase() {
-  const std::string text = base();
-  return std::to_string(std::count(text.begin(), text.end(), '\n') + 2);
-}
 
 TEST(AdminKeys, Defaults) {
   const ConfigSpec spec = load(base());

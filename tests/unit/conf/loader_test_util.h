@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,11 @@ cluster = "web"
 
 inline std::string base() {
   return std::string(kBase);
+}
+
+// The line number of the first key after base() and a one-line section header.
+inline std::string lineAfterBase() {
+  return std::to_string(std::count(kBase.begin(), kBase.end(), '\n') + 2);
 }
 
 // kBase with `extra` appended to the [[cluster]] table (lines 5..7; extra starts at line 8).

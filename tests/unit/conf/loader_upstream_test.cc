@@ -1,8 +1,6 @@
 // Loader: [upstream] source_address (the local address of every outgoing connection).
 #include <gtest/gtest.h>
 
-#include <algorithm>
-
 #include "conf/loader.h"
 #include "conf/value_syntax.h"
 #include "tests/unit/conf/loader_test_util.h"
@@ -12,13 +10,8 @@ namespace {
 
 using test::base;
 using test::errorOf;
+using test::lineAfterBase;
 using test::load;
-
-// The line of the first key after base() and a one-line section header.
-std::string lineAfterBase() {
-  const std::string text = base();
-  return std::to_string(std::count(text.begin(), text.end(), '\n') + 2);
-}
 
 TEST(UpstreamKeys, DefaultIsTheKernelsChoice) {
   EXPECT_EQ(load(base()).upstream.source_address, "");
@@ -35,23 +28,23 @@ TEST(UpstreamKeys, SourceAddressIsStoredCanonical) {
 
 TEST(UpstreamKeys, RefusedWithFileLineAndKey) {
   const std::string at = "t.toml:" + lineAfterBase() + ": upstream.source_address: ";
-  EXPECT_EQ(errorOf(base() + "[upstream]\nsource_address = \"127.0.0.3:80\"\n"),
-            at + "invalid source address \"127.0.0.3:80\": expected a numeric IPv4 or IPv6 "
-                 "address, without port or brackets");
-  EXPECT_EQ(errorOf(base() + "[upstream]\nsource_address = \"[::1]\"\n"),
-            at + "invalid source address \"[::1]\": expected a numeric IPv4 or IPv6 address, "
-                 "without port or brackets");
-  EXPECT_EQ(errorOf(base() + "[upstream]\nsource_address = \"edge-1.example.com\"\n"),
-            at + "invalid source address \"edge-1.example.com\": expected a numeric IPv4 or IPv6 "
-                 "address, without port or brackets");
-  EXPECT_EQ(errorOf(base() + "[upstream]\nsource_address = \"0.0.0.0\"\n"),
-            at + "invalid source address \"0.0.0.0\": the unspecified address means the kernel's "
-                 "choice; leave the key out");
-  EXPECT_EQ(errorOf(base() + "[upstream]\nsource_address = \"::\"\n"),
-            at + "invalid source address \"::\": the unspecified address means the kernel's "
-                 "choice; leave the key out");
-  EXPECT_EQ(errorOf(base() + "[upstream]\nsource_address = 127\n"),
-            at + "expected a string, got integer");
+  const auto refused = [](const std::string& value) {
+    return errorOf(base() + "[upstream]\nsource_address = " + value + "\n");
+  };
+  const auto notNumeric = [&](const std::string& address) {
+    return at + "invalid source address \"" + address +
+           "\": expected a numeric IPv4 or IPv6 address, without port or brackets";
+  };
+  const auto unspecified = [&](const std::string& address) {
+    return at + "invalid source address \"" + address +
+           "\": the unspecified address means the kernel's choice; leave the key out";
+  };
+  EXPECT_EQ(refused("\"127.0.0.3:80\""), notNumeric("127.0.0.3:80"));
+  EXPECT_EQ(refused("\"[::1]\""), notNumeric("[::1]"));
+  EXPECT_EQ(refused("\"edge-1.example.com\""), notNumeric("edge-1.example.com"));
+  EXPECT_EQ(refused("\"0.0.0.0\""), unspecified("0.0.0.0"));
+  EXPECT_EQ(refused("\"::\""), unspecified("::"));
+  EXPECT_EQ(refused("127"), at + "expected a string, got integer");
   EXPECT_EQ(errorOf(base() + "[upstream]\nsource = \"127.0.0.3\"\n")
                 .rfind("t.toml:" + lineAfterBase() + ": upstream.source: unknown key", 0),
             0u);
