@@ -55,8 +55,7 @@ Worker::Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPt
       request_ids_(seed_) {
   indexClusters();
   std::vector<HostRuntime*> left_active;
-  if (snapshot_) stats_.attach(*snapshot_, left_active);
-  configureOutliers();
+  if (snapshot_) stats_.attach(snapshot_, left_active);
   host_drain_timer_ = std::make_unique<core::Timer>(loop_, [this] { cutOverdueDrains(); });
   overload_timer_ = std::make_unique<core::Timer>(loop_, [this] { pollOverload(); });
   for (auto& spec : listeners) addListener(std::move(spec));
@@ -158,8 +157,7 @@ void Worker::reconfigure(SnapshotPtr snapshot, ListenerChanges changes) {
 void Worker::applySnapshot(SnapshotPtr snapshot) {
   snapshot_ = std::move(snapshot);
   std::vector<HostRuntime*> left_active;
-  stats_.attach(*snapshot_, left_active);
-  configureOutliers();
+  stats_.attach(snapshot_, left_active);
   if (!left_active.empty()) onHostsLeftActive(left_active);
   // Forget load balancers of clusters that left the snapshot; streams still using one hold it.
   std::erase_if(lbs_, [this](const auto& entry) {
@@ -215,26 +213,6 @@ void Worker::indexClusters() {
     auto spec = specs.find(name);
     cluster_index_.emplace(name, ClusterRef{i, spec == specs.end() ? nullptr : spec->second});
   }
-}
-
-// The hosts' outlier streaks take their cluster's thresholds and the host's recovering flag
-// from the snapshot just attached (streaks themselves are kept: they live in the runtimes).
-void Worker::configureOutliers() {
-  std::unordered_map<const upstream::Cluster*, std::shared_ptr<const upstream::Cluster>> now;
-  if (!snapshot_) return;
-  for (size_t c = 0; c < snapshot_->clusters.size(); ++c) {
-    const auto& cluster = snapshot_->clusters[c];
-    if (!outlier_configured_.contains(cluster.get())) {
-      for (const upstream::Host& host : cluster->hosts()) {
-        HostRuntime* runtime = stats_.host(static_cast<uint32_t>(c), host.index);
-        if (runtime == nullptr) continue;
-        if (runtime->cluster.empty()) runtime->cluster = cluster->name();
-        runtime->outlier.configure(cluster->outlier(), host.outlier_recovering);
-      }
-    }
-    now.emplace(cluster.get(), cluster);
-  }
-  outlier_configured_ = std::move(now);
 }
 
 void Worker::onHostsLeftActive(const std::vector<HostRuntime*>& hosts) {
@@ -301,7 +279,17 @@ ClusterRuntime* Worker::clusterRuntime(const ProxySnapshot& snapshot, uint32_t c
 HostRuntime* Worker::hostRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index,
                                  const upstream::Host& host) {
   if (&snapshot == snapshot_.get()) return stats_.host(cluster_index, host.index);
-  return stats_.findHost(snapshot.clusters[cluster_index]->name(), host.name);
+  const std::string& cluster = snapshot.clusters[cluster_index]->name();
+  if (HostRuntime* known = stats_.findHost(cluster, host.name)) return known;
+  // A stream of an older snapshot on a host this worker has not used yet: if the current
+  // snapshot still has it, its runtime is made there (the one later requests find).
+  auto now = cluster_index_.find(cluster);
+  if (now == cluster_index_.end()) return nullptr;
+  const auto& hosts = snapshot_->clusters[now->second.index]->hosts();
+  auto same = std::find_if(hosts.begin(), hosts.end(),
+                           [&](const upstream::Host& h) { return h.name == host.name; });
+  if (same == hosts.end()) return nullptr;
+  return stats_.host(static_cast<uint32_t>(now->second.index), same->index);
 }
 
 std::shared_ptr<upstream::LoadBalancer> Worker::loadBalancerFor(

@@ -145,7 +145,6 @@ class Worker {
   void onHostsLeftActive(const std::vector<HostRuntime*>& hosts);
   void cutOverdueDrains();
   void indexClusters();
-  void configureOutliers();
   void addListener(WorkerListener spec);
   void removeListener(int fd);
   void startDrain(std::function<void()> on_stopped);
@@ -203,10 +202,6 @@ class Worker {
   };
   std::unordered_map<std::string, ClusterRef> cluster_index_;
   health::OutlierReporter outliers_;
-  // The clusters whose hosts' streaks took their settings (held: the addresses stay unique), so
-  // a snapshot that shares a cluster object with the last one skips its hosts.
-  std::unordered_map<const upstream::Cluster*, std::shared_ptr<const upstream::Cluster>>
-      outlier_configured_;
   uint64_t tcp_refused_ = 0;
   std::unordered_set<std::string> tcp_refusal_logged_;  // log each listener's refusal once
   std::unordered_set<std::string> tls_refusal_logged_;

@@ -52,58 +52,97 @@ std::string escapeExcerpt(std::string_view bytes, size_t max) {
   return out;
 }
 
-void WorkerStats::attach(const ProxySnapshot& snapshot, std::vector<HostRuntime*>& left_active) {
+void WorkerStats::attach(SnapshotPtr snapshot, std::vector<HostRuntime*>& left_active) {
   markAbsent(clusters_);
   markAbsent(routes_);
   for (auto& [name, cluster] : clusters_) markAbsent(cluster->hosts);
   const auto now = std::chrono::steady_clock::now();
 
-  std::unordered_map<const upstream::Cluster*, std::vector<HostRuntime*>> hosts_now;
-  clusters_by_index_.assign(snapshot.clusters.size(), nullptr);
-  hosts_by_index_.assign(snapshot.clusters.size(), {});
-  for (size_t c = 0; c < snapshot.clusters.size(); ++c) {
-    const upstream::Cluster& cluster = *snapshot.clusters[c];
-    auto& runtime = clusters_[cluster.name()];
-    if (!runtime) runtime = std::make_unique<ClusterRuntime>();
-    runtime->present = true;
-    clusters_by_index_[c] = runtime.get();
-    std::vector<HostRuntime*> hosts;
-    if (auto same = last_hosts_.find(&cluster); same != last_hosts_.end()) {
-      hosts = same->second;  // the very same cluster object: same hosts, same states
-      for (HostRuntime* host : hosts) host->present = true;
-    } else {
-      hosts.reserve(cluster.hosts().size());
-      for (const upstream::Host& host : cluster.hosts()) {
-        auto& h = runtime->hosts[host.name];
-        if (!h) {
-          h = std::make_unique<HostRuntime>();
-          h->name = host.name;
-        }
-        h->present = true;
-        h->address = host.address;
-        if (host.admin_state != upstream::AdminState::Active &&
-            h->state == upstream::AdminState::Active) {
-          h->left_active_at = now;
-          left_active.push_back(h.get());
-        }
-        h->state = host.admin_state;
-        hosts.push_back(h.get());
-      }
-    }
-    hosts_by_index_[c] = hosts;
-    hosts_now.emplace(&cluster, std::move(hosts));
+  // The last attach's tables by cluster object: an unchanged cluster (shared between snapshots)
+  // keeps its table, which matters with thousands of Marathon apps. attached_ still holds the
+  // last snapshot, so no object of it can share an address with one of the new snapshot.
+  std::unordered_map<const upstream::Cluster*, ClusterTable*> last;
+  last.reserve(tables_.size());
+  for (ClusterTable& table : tables_) last.emplace(table.cluster, &table);
+  std::vector<ClusterTable> tables;
+  tables.reserve(snapshot->clusters.size());
+  for (const auto& cluster : snapshot->clusters) {
+    auto same = last.find(cluster.get());
+    tables.push_back(
+        tableFor(*cluster, same == last.end() ? nullptr : same->second, now, left_active));
   }
-  last_hosts_ = std::move(hosts_now);
+  tables_ = std::move(tables);
+  attached_ = std::move(snapshot);
 
-  routes_by_index_.assign(snapshot.routes ? snapshot.routes->routeCount() : 0, nullptr);
+  const ProxySnapshot& current = *attached_;
+  routes_by_index_.assign(current.routes ? current.routes->routeCount() : 0, nullptr);
   for (size_t r = 0; r < routes_by_index_.size(); ++r) {
-    const routing::Route& route = snapshot.routes->route(r);
+    const routing::Route& route = current.routes->route(r);
     auto& runtime = routes_[routeId(route.vhost_name, route.prefix)];
     if (!runtime) runtime = std::make_unique<RouteRuntime>();
     runtime->present = true;
     routes_by_index_[r] = runtime.get();
   }
   prune();
+}
+
+WorkerStats::ClusterTable WorkerStats::tableFor(const upstream::Cluster& cluster,
+                                                ClusterTable* last,
+                                                std::chrono::steady_clock::time_point now,
+                                                std::vector<HostRuntime*>& left_active) {
+  auto& runtime = clusters_[cluster.name()];
+  if (!runtime) runtime = std::make_unique<ClusterRuntime>();
+  runtime->present = true;
+  if (last != nullptr) {
+    // The very same cluster object: same hosts, same states, same outlier settings.
+    for (HostRuntime* host : last->hosts) {
+      if (host != nullptr) host->present = true;
+    }
+    return std::move(*last);
+  }
+  ClusterTable table{&cluster, runtime.get(), std::vector<HostRuntime*>(cluster.hosts().size())};
+  for (const upstream::Host& host : cluster.hosts()) {
+    // Runtimes this worker already has (hosts it used, hosts out of service) follow their name;
+    // a host out of service gets one now (see attach); the others wait for their first use.
+    const bool known = !runtime->hosts.empty() && runtime->hosts.contains(host.name);
+    if (known || host.admin_state != upstream::AdminState::Active) {
+      table.hosts[host.index] = track(*runtime, cluster, host, now, &left_active);
+    }
+  }
+  return table;
+}
+
+HostRuntime* WorkerStats::firstUse(uint32_t cluster_index, uint32_t host_index) {
+  ClusterTable& table = tables_[cluster_index];
+  const upstream::Host& host = table.cluster->hosts()[host_index];
+  // Not Active hosts got theirs in attach: this one is Active, it cannot be leaving service.
+  HostRuntime* runtime =
+      track(*table.runtime, *table.cluster, host, std::chrono::steady_clock::now(), nullptr);
+  table.hosts[host_index] = runtime;
+  return runtime;
+}
+
+HostRuntime* WorkerStats::track(ClusterRuntime& runtime, const upstream::Cluster& cluster,
+                                const upstream::Host& host,
+                                std::chrono::steady_clock::time_point now,
+                                std::vector<HostRuntime*>* left_active) {
+  auto& h = runtime.hosts[host.name];
+  if (!h) {
+    h = std::make_unique<HostRuntime>();
+    h->name = host.name;
+    h->cluster = cluster.name();
+  }
+  h->present = true;
+  h->address = host.address;
+  if (host.admin_state != upstream::AdminState::Active &&
+      h->state == upstream::AdminState::Active) {
+    h->left_active_at = now;
+    if (left_active != nullptr) left_active->push_back(h.get());
+  }
+  h->state = host.admin_state;
+  // The cluster's thresholds and the host's recovering flag; the streak itself is kept.
+  h->outlier.configure(cluster.outlier(), host.outlier_recovering);
+  return h.get();
 }
 
 void WorkerStats::prune() {

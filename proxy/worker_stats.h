@@ -25,6 +25,7 @@
 namespace baton::proxy {
 
 struct ProxySnapshot;
+using SnapshotPtr = std::shared_ptr<const ProxySnapshot>;
 
 // Non-atomic reference count: runtimes are shared only within one worker thread.
 struct StatsRefCounted {
@@ -168,18 +169,22 @@ std::string escapeExcerpt(std::string_view bytes, size_t max = 96);
 
 class WorkerStats {
  public:
-  // Maps the snapshot's clusters, hosts and routes to runtimes (new names get fresh counters),
-  // marks the others absent and frees absent runtimes nobody refers to. Hosts that stop being
-  // Active in this snapshot are appended to `left_active` (their pooled connections are closed
-  // by the caller).
-  void attach(const ProxySnapshot& snapshot, std::vector<HostRuntime*>& left_active);
+  // Maps the snapshot's clusters and routes to runtimes (new names get fresh counters), marks
+  // the others absent and frees absent runtimes nobody refers to. Hosts get a runtime on first
+  // use (host()): with Marathon's 100,000 tasks most hosts see no request on a given worker for
+  // long stretches, and an entry per host per worker was ~440 bytes (85 MB of a 10,000-app
+  // cluster's resident memory). Hosts not Active in this snapshot get one at once, so their
+  // drain deadline counts from the snapshot that took them out; those that have just stopped
+  // being Active are appended to `left_active` (their pooled connections are closed by the
+  // caller). Keeps `snapshot` (the clusters host() reads) until the next attach.
+  void attach(SnapshotPtr snapshot, std::vector<HostRuntime*>& left_active);
 
   // For the snapshot last attached (indices as in that snapshot).
-  ClusterRuntime* cluster(uint32_t cluster_index) const {
-    return clusters_by_index_[cluster_index];
-  }
-  HostRuntime* host(uint32_t cluster_index, uint32_t host_index) const {
-    return hosts_by_index_[cluster_index][host_index];
+  ClusterRuntime* cluster(uint32_t cluster_index) const { return tables_[cluster_index].runtime; }
+  // Made on first use: never nullptr for a valid index.
+  HostRuntime* host(uint32_t cluster_index, uint32_t host_index) {
+    HostRuntime* runtime = tables_[cluster_index].hosts[host_index];
+    return runtime != nullptr ? runtime : firstUse(cluster_index, host_index);
   }
   RouteRuntime* route(size_t route_index) const { return routes_by_index_[route_index]; }
   ListenerRuntime* listener(const std::string& name);  // created on first use
@@ -204,17 +209,28 @@ class WorkerStats {
   }
 
  private:
+  // One cluster of the attached snapshot: its runtime and its hosts' (nullptr until used).
+  struct ClusterTable {
+    const upstream::Cluster* cluster = nullptr;
+    ClusterRuntime* runtime = nullptr;
+    std::vector<HostRuntime*> hosts;  // by host index
+  };
+  ClusterTable tableFor(const upstream::Cluster& cluster, ClusterTable* last,
+                        std::chrono::steady_clock::time_point now,
+                        std::vector<HostRuntime*>& left_active);
+  HostRuntime* firstUse(uint32_t cluster_index, uint32_t host_index);
+  // The host's runtime by name (made if new), brought up to date with the snapshot's host.
+  HostRuntime* track(ClusterRuntime& runtime, const upstream::Cluster& cluster,
+                     const upstream::Host& host, std::chrono::steady_clock::time_point now,
+                     std::vector<HostRuntime*>* left_active);
   void prune();
 
   std::unordered_map<std::string, std::unique_ptr<ClusterRuntime>> clusters_;
   std::unordered_map<std::string, std::unique_ptr<RouteRuntime>> routes_;
   std::unordered_map<std::string, std::unique_ptr<ListenerRuntime>> listeners_;
-  std::vector<ClusterRuntime*> clusters_by_index_;
-  std::vector<std::vector<HostRuntime*>> hosts_by_index_;
+  SnapshotPtr attached_;
+  std::vector<ClusterTable> tables_;  // by cluster index in attached_
   std::vector<RouteRuntime*> routes_by_index_;
-  // The last attach's host tables by cluster object: an unchanged cluster (shared between
-  // snapshots) skips the per-host lookups, which matters with thousands of Marathon apps.
-  std::unordered_map<const upstream::Cluster*, std::vector<HostRuntime*>> last_hosts_;
   std::vector<RejectedEntry> rejected_;  // ring
   size_t rejected_next_ = 0;
 };

@@ -46,13 +46,13 @@ TEST(WorkerStats, CountersSurviveASnapshotThatKeepsTheHost) {
   WorkerStats stats;
   std::vector<HostRuntime*> left;
   auto first = snapshotOf(configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")}), 1);
-  stats.attach(*first, left);
+  stats.attach(first, left);
   stats.host(0, 1)->traffic().record(200, 1, 2, std::chrono::microseconds(5));
   stats.route(0)->traffic.record(200, 1, 2, std::chrono::microseconds(5));
 
   // The new config drops the first host: the second moves to index 0, its counters follow.
   auto second = snapshotOf(configWith({hostSpec("127.0.0.1:1001")}), 2, first.get());
-  stats.attach(*second, left);
+  stats.attach(second, left);
   EXPECT_TRUE(left.empty());
   EXPECT_EQ(stats.host(0, 0)->traffic().total(), 1u);
   EXPECT_EQ(stats.route(0)->traffic.total(), 1u);
@@ -66,7 +66,7 @@ TEST(WorkerStats, AHostGetsCountersOnlyOnceARequestFinishes) {
   std::vector<HostRuntime*> left;
   auto snapshot =
       snapshotOf(configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")}), 1);
-  stats.attach(*snapshot, left);
+  stats.attach(snapshot, left);
   EXPECT_EQ(stats.host(0, 0)->trafficIfAny(), nullptr) << "no request yet: nothing allocated";
   stats.host(0, 1)->traffic().record(503, 3, 4, std::chrono::microseconds(7));
 
@@ -85,13 +85,13 @@ TEST(WorkerStats, AnAbsentHostStaysWhileAStreamHoldsIt) {
   WorkerStats stats;
   std::vector<HostRuntime*> left;
   auto first = snapshotOf(configWith({hostSpec("127.0.0.1:1000")}), 1);
-  stats.attach(*first, left);
+  stats.attach(first, left);
   StatsRef<HostRuntime> held(stats.host(0, 0));
   held->in_flight = 1;
   auto second = snapshotOf(configWith({hostSpec("127.0.0.1:2000")}), 2);
-  stats.attach(*second, left);
+  stats.attach(second, left);
   WorkerReport report = stats.report();
-  ASSERT_EQ(report.clusters[0].hosts.size(), 2u);
+  ASSERT_EQ(report.clusters[0].hosts.size(), 1u) << "the new host is not used yet";
   bool saw_absent = false;
   for (const auto& h : report.clusters[0].hosts) {
     if (h.address == "127.0.0.1:1000") {
@@ -102,8 +102,8 @@ TEST(WorkerStats, AnAbsentHostStaysWhileAStreamHoldsIt) {
   }
   EXPECT_TRUE(saw_absent);
   held = StatsRef<HostRuntime>();
-  stats.attach(*second, left);  // next snapshot prunes it
-  EXPECT_EQ(stats.report().clusters[0].hosts.size(), 1u);
+  stats.attach(second, left);  // next snapshot prunes it
+  EXPECT_TRUE(stats.report().clusters[0].hosts.empty());
 }
 
 TEST(WorkerStats, HostsLeavingServiceAreReportedOnce) {
@@ -111,24 +111,70 @@ TEST(WorkerStats, HostsLeavingServiceAreReportedOnce) {
   std::vector<HostRuntime*> left;
   auto config = configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")});
   auto base = snapshotOf(config, 1);
-  stats.attach(*base, left);
+  stats.attach(base, left);
   EXPECT_TRUE(left.empty());
 
   AdminOverrides overrides;
   overrides.setHostState("web", "127.0.0.1:1001", upstream::AdminState::Draining);
   auto drained = applyOverrides(base, overrides, 2);
-  stats.attach(*drained, left);
+  stats.attach(drained, left);
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0]->address, "127.0.0.1:1001");
   EXPECT_EQ(left[0]->state, upstream::AdminState::Draining);
 
   left.clear();
-  stats.attach(*applyOverrides(base, overrides, 3), left);
+  stats.attach(applyOverrides(base, overrides, 3), left);
   EXPECT_TRUE(left.empty()) << "still draining: not reported again";
   overrides.setHostState("web", "127.0.0.1:1001", upstream::AdminState::Active);
-  stats.attach(*applyOverrides(base, overrides, 4), left);
+  stats.attach(applyOverrides(base, overrides, 4), left);
   EXPECT_TRUE(left.empty());
   EXPECT_EQ(stats.host(0, 1)->state, upstream::AdminState::Active);
+}
+
+TEST(WorkerStats, AHostGetsARuntimeOnItsFirstUse) {
+  WorkerStats stats;
+  std::vector<HostRuntime*> left;
+  auto config = std::make_shared<conf::ConfigSpec>(
+      *configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")}));
+  config->clusters[0].outlier.consecutive_failures = 3;
+  auto snapshot = snapshotOf(config, 1);
+  stats.attach(snapshot, left);
+  EXPECT_TRUE(stats.report().clusters[0].hosts.empty()) << "no host used yet: none kept";
+
+  HostRuntime* used = stats.host(0, 1);
+  EXPECT_EQ(used->name, "127.0.0.1:1001");
+  EXPECT_EQ(used->cluster, "web");
+  EXPECT_EQ(used->outlier.failure_threshold, 3u) << "the cluster's settings, from its first use";
+  EXPECT_EQ(stats.host(0, 1), used) << "made once";
+  ASSERT_EQ(stats.report().clusters[0].hosts.size(), 1u);
+
+  // The same snapshot again (a resync that changed nothing): the runtime stays linked.
+  stats.attach(snapshot, left);
+  EXPECT_EQ(stats.host(0, 1), used);
+  // A new cluster object with the host at another index finds it by name.
+  auto moved = snapshotOf(configWith({hostSpec("127.0.0.1:1001")}), 2, snapshot.get());
+  stats.attach(moved, left);
+  EXPECT_EQ(stats.host(0, 0), used);
+  EXPECT_EQ(stats.report().clusters[0].hosts.size(), 1u);
+}
+
+TEST(WorkerStats, AHostOutOfServiceGetsARuntimeAtOnce) {
+  WorkerStats stats;
+  std::vector<HostRuntime*> left;
+  auto snapshot = snapshotOf(
+      configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001", /*draining=*/true)}), 1);
+  const auto before = std::chrono::steady_clock::now();
+  stats.attach(snapshot, left);
+  ASSERT_EQ(left.size(), 1u) << "its pooled connections are closed, its drain deadline starts";
+  EXPECT_EQ(left[0]->name, "127.0.0.1:1001");
+  EXPECT_EQ(left[0]->state, upstream::AdminState::Draining);
+  EXPECT_GE(left[0]->left_active_at, before);
+  int counted = 0;
+  stats.forEachHost([&](const std::string&, const HostRuntime& host) {
+    EXPECT_EQ(host.name, "127.0.0.1:1001");
+    ++counted;
+  });
+  EXPECT_EQ(counted, 1) << "the Active, unused host has none";
 }
 
 TEST(WorkerStats, RejectedRingKeepsTheNewest) {
