@@ -152,7 +152,7 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
       std::make_unique<core::Timer>(server->loop_, [raw = server.get()] { raw->publishPins(); });
   server->manifests_ =
       std::make_unique<PinManifests>(server->loop_, [raw = server.get()] { raw->publishPins(); });
-  server->health_ = std::make_unique<health::HealthChecker>(
+  server->health_ = std::make_unique<health::HealthService>(
       server->loop_, [raw = server.get()] { raw->requestHealthPublish(); });
   server->outlier_timer_ =
       std::make_unique<core::Timer>(server->loop_, [raw = server.get()] { raw->expireOutliers(); });
@@ -874,9 +874,10 @@ void Server::status(std::function<void(admin::EdgeStatus)> done) {
     bound.reserve(listeners_.size());
     for (const auto& listener : listeners_) bound.push_back({&listener.spec, listener.bound});
     fillEdgeStatus(*snapshot_, overrides_, bound, reports, status);
-    health_->fillStatus(status);
-    outliers_.fillStatus(status, health::OutlierDetector::Clock::now());
-    done(std::move(status));
+    health_->fillStatus(std::move(status), [this, done](admin::EdgeStatus status) {
+      outliers_.fillStatus(status, health::OutlierDetector::Clock::now());
+      done(std::move(status));
+    });
   });
 }
 

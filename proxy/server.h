@@ -22,7 +22,7 @@
 #include "proxy/admin_overrides.h"
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
-#include "proxy/health/health_checker.h"
+#include "proxy/health/health_service.h"
 #include "proxy/health/outlier_detector.h"
 #include "proxy/peers/peer_monitor.h"
 #include "proxy/pin_manifests.h"
@@ -200,7 +200,7 @@ class Server : public admin::AdminService {
   PinTracker pins_;                          // asset pinning: per-group state across snapshots
   std::unique_ptr<core::Timer> pin_timer_;   // the next pinning deadline -> publishPins
   std::unique_ptr<PinManifests> manifests_;  // BATON_PIN_MANIFEST fetches
-  std::unique_ptr<health::HealthChecker> health_;  // active health checks (probe timers)
+  std::unique_ptr<health::HealthService> health_;  // active health checks (own thread)
   bool health_publish_pending_ = false;
   // Binary upgrade. New process: the inherited sockets not yet taken by a listener, whether the
   // workers accept yet, the wait for the first sync and for the old process's go.

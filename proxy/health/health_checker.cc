@@ -26,8 +26,7 @@ struct HealthChecker::ClusterChecks {
   std::string name;
   conf::HealthCheckSpec spec;
   std::unordered_map<std::string, std::unique_ptr<Target>> targets;  // by host address
-  uint64_t epoch = 1;  // bumped when a host's routability flips
-  bool panic = false;  // as last published
+  uint64_t epoch = 1;  // bumped when a host's routability flips or hosts come and go
   std::array<uint64_t, kProbeOutcomes> outcomes{};
 };
 
@@ -60,7 +59,6 @@ HealthChecker::~HealthChecker() {
 
 void HealthChecker::stop() {
   clusters_.clear();  // timers cancel and probes close as their owners go
-  memo_.clear();
 }
 
 double HealthChecker::unit() {
@@ -151,58 +149,29 @@ void HealthChecker::onResult(ClusterChecks& cluster, Target& target, ProbeResult
   on_change_();
 }
 
-std::shared_ptr<const upstream::Cluster> HealthChecker::adjusted(const ClusterChecks& checks,
-                                                                 const upstream::Cluster& cluster,
-                                                                 bool& panic) const {
-  const auto healthyOf = [&checks](const upstream::Host& host) {
-    auto found = checks.targets.find(host.address);
-    return found == checks.targets.end() || found->second->health.routable();
-  };
-  bool any_active = false;
-  bool any_routable = false;
-  for (const upstream::Host& host : cluster.hosts()) {
-    if (host.admin_state != upstream::AdminState::Active) continue;
-    any_active = true;
-    any_routable = any_routable || healthyOf(host);
-  }
-  panic = cluster.panic() && any_active && !any_routable;
-  return cluster.withAdjustedHosts(
-      [&](upstream::Host& host) { host.healthy = panic || healthyOf(host); });
-}
-
-HealthChecker::Clusters HealthChecker::apply(const Clusters& clusters) {
-  Clusters out;
-  out.reserve(clusters.size());
-  std::unordered_map<const upstream::Cluster*, Memo> next;
-  for (const auto& cluster : clusters) {
-    auto found = clusters_.find(cluster->name());
-    if (found == clusters_.end() || !cluster->healthCheck()) {
-      out.push_back(cluster);
+std::shared_ptr<const Verdicts> HealthChecker::verdicts(const Verdicts* previous,
+                                                        bool& changed) const {
+  auto out = std::make_shared<Verdicts>();
+  out->reserve(clusters_.size());
+  changed = false;
+  for (const auto& [name, checks] : clusters_) {
+    std::shared_ptr<const ClusterVerdict> before;
+    if (previous != nullptr) {
+      if (auto found = previous->find(name); found != previous->end()) before = found->second;
+    }
+    if (before && before->epoch == checks->epoch) {
+      out->emplace(name, before);
       continue;
     }
-    ClusterChecks& checks = *found->second;
-    if (auto memo = memo_.find(cluster.get());
-        memo != memo_.end() && memo->second.epoch == checks.epoch) {
-      out.push_back(memo->second.adjusted);
-      // Both keys again: a later re-apply to the published copy must still find it (a new
-      // copy would lose the workers' load-balancer state, keyed by cluster object).
-      next.emplace(memo->second.base.get(), memo->second);
-      next.emplace(memo->second.adjusted.get(), memo->second);
-      continue;
+    auto verdict = std::make_shared<ClusterVerdict>();
+    verdict->epoch = checks->epoch;
+    for (const auto& [address, target] : checks->targets) {
+      if (!target->health.routable()) verdict->unroutable.insert(address);
     }
-    bool panic = false;
-    auto copy = adjusted(checks, *cluster, panic);
-    if (panic && !checks.panic) {
-      core::logf(core::LogLevel::Warn, "health: %s: no healthy host, routing to all (panic)",
-                 checks.name.c_str());
-    }
-    checks.panic = panic;
-    out.push_back(copy);
-    Memo memo{cluster, copy, checks.epoch};
-    next.emplace(cluster.get(), memo);
-    next.emplace(copy.get(), memo);  // re-applying to a published copy returns it unchanged
+    changed = changed ||
+              (before ? before->unroutable != verdict->unroutable : !verdict->unroutable.empty());
+    out->emplace(name, std::move(verdict));
   }
-  memo_ = std::move(next);
   return out;
 }
 
@@ -213,7 +182,6 @@ void HealthChecker::fillStatus(admin::EdgeStatus& status) const {
     if (found == clusters_.end()) continue;
     const ClusterChecks& checks = *found->second;
     cluster.health_checked = true;
-    cluster.health_panic = checks.panic;
     for (size_t i = 0; i < kProbeOutcomes; ++i) {
       cluster.health_checks.emplace_back(probeOutcomeName(static_cast<ProbeOutcome>(i)),
                                          checks.outcomes[i]);

@@ -1,17 +1,15 @@
 // Active health checks of every cluster that has one ([[cluster]] health_check, or a Marathon
 // app's healthChecks): one probe timer per (cluster name, host address), jittered; the verdicts
-// (host_health.h) applied to the clusters the server publishes, like operator overrides: a copy
-// of each affected cluster with Host::healthy set, memoised so that nothing is copied (and no
-// balancer state is lost) while nothing flips.
+// (host_health.h) handed out as immutable ClusterVerdicts (health_verdicts.h), which the control
+// thread applies to the clusters it publishes.
 //
 // Verdicts are keyed by cluster name + host address, so they survive Marathon resyncs and
 // reloads; a host (or a whole cluster, or its check) that disappears is forgotten with its
-// timer and any probe in flight. Panic (Cluster::panic()): when no Active host of a cluster
-// passes, every host is published as healthy (routing to all beats routing to none); the status
-// still shows the real verdicts and the cluster's panic flag.
+// timer and any probe in flight.
 //
-// Threading: control thread only. `on_change` is called (from a probe callback) when a verdict
-// flipped; the server then republishes.
+// Threading: the health thread only (health_service.h runs it there): 100,000 Marathon tasks
+// mean ~100,000 probes per interval, which must not delay resyncs on the control thread.
+// `on_change` is called (from a probe callback) when a host's routability flipped.
 #pragma once
 
 #include <array>
@@ -24,6 +22,7 @@
 
 #include "proxy/admin/status.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/health/health_verdicts.h"
 #include "proxy/health/host_health.h"
 #include "proxy/health/prober.h"
 #include "upstream/cluster.h"
@@ -46,10 +45,11 @@ class HealthChecker {
   // Adopts the clusters about to be published: starts probing new hosts, forgets gone ones,
   // takes a changed check's new settings (keeping the verdicts).
   void sync(const Clusters& clusters);
-  // `clusters` with Host::healthy set from the verdicts (clusters without a check unchanged).
-  Clusters apply(const Clusters& clusters);
+  // The verdicts now, reusing `previous`'s ClusterVerdict of every cluster that did not change
+  // since. `changed`: some cluster's set of unroutable hosts differs from `previous`'s.
+  std::shared_ptr<const Verdicts> verdicts(const Verdicts* previous, bool& changed) const;
   // Health of every checked host and the per-cluster probe counters, into `status` (by cluster
-  // name and host address).
+  // name and host address; the panic flag is the control thread's, VerdictApplier).
   void fillStatus(admin::EdgeStatus& status) const;
   // Stops every timer and probe (shutdown).
   void stop();
@@ -62,21 +62,12 @@ class HealthChecker {
   void onResult(ClusterChecks& cluster, Target& target, ProbeResult result);
   const tls::ClientContext* tlsContext();
   double unit();  // uniform in [0, 1)
-  std::shared_ptr<const upstream::Cluster> adjusted(const ClusterChecks& checks,
-                                                    const upstream::Cluster& cluster,
-                                                    bool& panic) const;
 
   core::EventLoop& loop_;
   std::function<void()> on_change_;
   std::unordered_map<std::string, std::unique_ptr<ClusterChecks>> clusters_;
   std::shared_ptr<const tls::ClientContext> tls_;  // https probes (no verification: Marathon's)
   std::mt19937_64 random_;
-  struct Memo {
-    std::shared_ptr<const upstream::Cluster> base;  // held: its address stays unique
-    std::shared_ptr<const upstream::Cluster> adjusted;
-    uint64_t epoch = 0;
-  };
-  std::unordered_map<const upstream::Cluster*, Memo> memo_;
 };
 
 }  // namespace baton::proxy::health

@@ -9,7 +9,7 @@
 //   a row bring it back; a single result never flips it;
 // - failures before the first pass and within the grace period are recorded but not counted.
 //
-// Threading: the control thread (proxy/health/health_checker), like everything it holds.
+// Threading: the health thread (proxy/health/health_checker), like everything it holds.
 #pragma once
 
 #include <chrono>

@@ -3,9 +3,9 @@
 // status); the body is never read (the status line is enough, the socket closes right after).
 // Bounded by the check's timeout from connect to status line.
 //
-// Threading: created, run and destroyed on the control thread's loop. `done` is called once,
-// from a loop callback; the owner may destroy the Probe from inside it (it is a Deletable: hand
-// it to EventLoop::deferDelete).
+// Threading: created, run and destroyed on the health thread's loop (health_service.h). `done`
+// is called once, from a loop callback; the owner may destroy the Probe from inside it (it is a
+// Deletable: hand it to EventLoop::deferDelete).
 #pragma once
 
 #include <sys/socket.h>

@@ -1,0 +1,140 @@
+// HealthService: probes run on the health thread; the control thread sees verdicts flip (an
+// on_change posted to its loop), applies them, and gets per-host details for the status.
+#include "proxy/health/health_service.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include "tests/unit/proxy/run_on_loop.h"
+
+namespace baton::proxy::health {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A loopback TCP socket bound to a port chosen by the kernel; listening or not.
+class LoopbackPort {
+ public:
+  explicit LoopbackPort(bool listening) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    if (listening) {
+      EXPECT_EQ(::listen(fd_, 64), 0);
+    } else {
+      ::close(fd_);  // nothing listens there: connects are refused
+      fd_ = -1;
+    }
+  }
+  ~LoopbackPort() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+class HealthServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    control_thread_ = std::thread([this] { control_.run(); });
+  }
+  void TearDown() override {
+    test::runOnLoop(control_, [this] { service_.reset(); });
+    control_.post([this] { control_.stop(); });
+    control_thread_.join();
+  }
+  void start(std::function<void()> on_change) {
+    test::runOnLoop(control_, [&] {
+      service_ = std::make_unique<HealthService>(control_, std::move(on_change));
+    });
+  }
+
+  core::EventLoop control_;
+  std::thread control_thread_;
+  std::unique_ptr<HealthService> service_;
+};
+
+std::shared_ptr<const upstream::Cluster> tcpChecked(const std::vector<std::string>& addresses) {
+  conf::ClusterSpec spec;
+  spec.name = "web";
+  conf::HealthCheckSpec check;
+  check.protocol = conf::HealthCheckProtocol::Tcp;
+  check.interval = milliseconds(20);
+  check.timeout = milliseconds(1000);
+  check.unhealthy_threshold = 2;
+  spec.health_check = check;
+  for (const auto& address : addresses) spec.hosts.push_back(conf::HostSpec{{}, address, 1});
+  auto cluster = upstream::Cluster::create(spec);
+  EXPECT_TRUE(cluster.has_value());
+  return *cluster;
+}
+
+TEST_F(HealthServiceTest, AFailingHostFlipsOnTheHealthThreadAndTheControlThreadSeesIt) {
+  LoopbackPort up(/*listening=*/true), down(/*listening=*/false);
+  std::promise<std::thread::id> changed;
+  bool told = false;
+  start([&] {
+    if (!std::exchange(told, true)) changed.set_value(std::this_thread::get_id());
+  });
+  auto cluster = tcpChecked({up.address(), down.address()});
+  test::runOnLoop(control_, [&] { service_->sync({cluster}); });
+
+  auto flipped = changed.get_future();
+  ASSERT_EQ(flipped.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(flipped.get(), control_thread_.get_id()) << "on_change runs on the control loop";
+
+  auto applied = test::runOnLoop(control_, [&] { return service_->apply({cluster}); });
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_TRUE(applied[0]->hosts()[0].healthy);
+  EXPECT_FALSE(applied[0]->hosts()[1].healthy);
+
+  std::promise<admin::EdgeStatus> answered;
+  test::runOnLoop(control_, [&] {
+    admin::EdgeStatus status;
+    status.clusters.resize(1);
+    status.clusters[0].name = "web";
+    status.clusters[0].hosts.resize(2);
+    status.clusters[0].hosts[0].address = up.address();
+    status.clusters[0].hosts[1].address = down.address();
+    service_->fillStatus(std::move(status),
+                         [&](admin::EdgeStatus filled) { answered.set_value(std::move(filled)); });
+  });
+  auto filled = answered.get_future();
+  ASSERT_EQ(filled.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const admin::EdgeStatus status = filled.get();
+  EXPECT_TRUE(status.clusters[0].health_checked);
+  EXPECT_FALSE(status.clusters[0].health_panic);
+  EXPECT_EQ(status.clusters[0].hosts[1].health, "unhealthy");
+  EXPECT_NE(status.clusters[0].hosts[0].health, "unhealthy");
+  uint64_t probes = 0;
+  for (const auto& [outcome, count] : status.clusters[0].health_checks) probes += count;
+  EXPECT_GE(probes, 2u);
+}
+
+TEST_F(HealthServiceTest, AfterStopTheStatusIsAnsweredAtOnce) {
+  start([] {});
+  bool answered = false;
+  test::runOnLoop(control_, [&] {
+    service_->stop();
+    service_->sync({tcpChecked({"127.0.0.1:1"})});  // ignored: nothing runs any more
+    service_->fillStatus(admin::EdgeStatus{}, [&](admin::EdgeStatus) { answered = true; });
+  });
+  EXPECT_TRUE(answered);
+}
+
+}  // namespace
+}  // namespace baton::proxy::health
