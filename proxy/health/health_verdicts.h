@@ -6,8 +6,9 @@
 // unchanged cluster keeps its very ClusterVerdict object, so the applier's memo holds.
 //
 // VerdictApplier::apply: the clusters with Host::healthy set from the verdicts, like operator
-// overrides: a copy of each checked cluster, memoised by (cluster object, verdict object) so that
-// nothing is copied (and no balancer state is lost) while nothing flips. Panic
+// overrides: a copy of each checked cluster with a flag to change (the cluster itself when every
+// host already has its flag), memoised by (cluster object, verdict object) so that nothing is
+// copied (and no balancer state is lost) while nothing flips. Panic
 // (Cluster::panic()): when no Active host of a cluster passes, every host is published as
 // healthy (routing to all beats routing to none); the status still shows the real verdicts and
 // the cluster's panic flag.
@@ -49,6 +50,7 @@ class VerdictApplier {
     std::shared_ptr<const upstream::Cluster> adjusted;
     std::shared_ptr<const ClusterVerdict> verdict;  // held likewise
   };
+  // A copy of `cluster` with the verdict's flags; nullptr when every flag is already so.
   std::shared_ptr<const upstream::Cluster> adjusted(const ClusterVerdict& verdict,
                                                     const upstream::Cluster& cluster,
                                                     bool& panic) const;

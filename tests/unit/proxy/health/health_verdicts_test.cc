@@ -60,6 +60,7 @@ TEST(VerdictApplier, CopiesAreMemoisedUntilTheVerdictChanges) {
   auto second = applier.apply({first}, verdicts)[0];
   EXPECT_NE(second, first);
   EXPECT_EQ(healthyFlags(*second), (std::vector<bool>{true, true}));
+  EXPECT_EQ(applier.apply({web}, verdicts)[0], web) << "every host passes: no copy";
 }
 
 TEST(VerdictApplier, EveryHostFailingRoutesToAllUnlessPanicIsOff) {
