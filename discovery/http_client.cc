@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdlib>
 #include <optional>
 #include <unordered_set>
 #include <vector>
@@ -35,6 +36,7 @@ struct HttpClient::Shared {
 namespace {
 
 constexpr size_t kMaxErrorBody = 512;  // bytes of a non-2xx body quoted in the error
+constexpr size_t kParserPadding = 64;  // AppsParser::kPadding: simdjson reads past the end
 
 core::Error httpError(const std::string& detail) {
   return core::Error::upstream(core::ErrorCode::UpstreamProtocolError, true, detail);
@@ -116,6 +118,7 @@ class Exchange {
         handlers_(std::move(handlers)),
         timer_(client.loop(), [this] { onTimeout(); }),
         soon_(client.loop(), [this] { onSoon(); }) {
+    body_ = std::move(request_.body_buffer);  // startAt clears it, keeping the capacity
     shared_->live.insert(this);
   }
 
@@ -270,9 +273,22 @@ class Exchange {
     if (body_.size() + len > request_.max_body)
       return finish(core::fail(httpError("GET " + url_ + ": body over " +
                                          std::to_string(request_.max_body) + " bytes")));
+    if (body_.empty()) reserveContentLength(req);
     const size_t at = body_.size();
     body_.resize(at + len);
     evbuffer_copyout(buf, body_.data() + at, len);
+  }
+
+  // One allocation for a body of announced length (plus the JSON parser's padding) instead of
+  // doubling through the reads; nothing when the recycled buffer is already large enough.
+  void reserveContentLength(evhttp_request* req) {
+    const char* length =
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Length");
+    if (length == nullptr) return;
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(length, &end, 10);
+    if (end == length || *end != '\0' || n > request_.max_body) return;
+    body_.reserve(static_cast<size_t>(n) + kParserPadding);
   }
 
   void complete(evhttp_request* req) {

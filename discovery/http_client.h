@@ -40,6 +40,10 @@ struct HttpRequest {
   bool stream = false;
   std::chrono::milliseconds timeout{30'000};  // whole: total deadline; stream: read-idle
   size_t max_body = 256u << 20;               // whole mode cap
+  // Whole mode: the body is read into this string (cleared, its capacity kept). A caller that
+  // fetches the same large document again and again (Marathon's app list, tens of MB) hands
+  // back the last one's buffer: no regrowth through the reads and no fresh pages to fault in.
+  std::string body_buffer;
 };
 
 struct HttpResponse {

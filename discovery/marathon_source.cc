@@ -96,6 +96,7 @@ MarathonSource::MarathonSource(core::EventLoop& loop, const conf::MarathonSpec& 
       debounce_timer_(loop, [this] { onResyncDue(); }),
       periodic_timer_(loop, [this] { requestResync(milliseconds{0}); }),
       rest_retry_timer_(loop, [this] { requestResync(milliseconds{0}); }),
+      release_timer_(loop, [this] { std::string().swap(spare_); }),
       stream_backoff_(kInitialBackoff, spec.max_backoff, seed()),
       reconnect_timer_(loop, [this] { connectStream(); }) {
   for (std::string url : spec.urls) {
@@ -154,6 +155,7 @@ void MarathonSource::fetchFrom(size_t attempt) {
   request.url = urls_[index] + "/v2/apps?embed=apps.tasks";
   request.headers = baseHeaders("application/json");
   request.timeout = spec_.request_timeout;
+  request.body_buffer = std::exchange(spare_, std::string());
   fetch_ = client_->get(std::move(request),
                         {.on_open = nullptr,
                          .on_chunk = nullptr,
@@ -191,6 +193,11 @@ void MarathonSource::onFetched(size_t attempt, core::Result<HttpResponse> result
     requestResync(milliseconds{0});
   }
   if (callbacks_.on_document) callbacks_.on_document(std::move(result->body));
+}
+
+void MarathonSource::recycle(std::string body) {
+  spare_ = std::move(body);
+  release_timer_.arm(kKeepBuffer);
 }
 
 void MarathonSource::fetchRoundFailed(const std::string& error) {

@@ -35,6 +35,9 @@ class MarathonSource final : public Source {
   void start() override;
   void resync() override;
   SourceStatus status() const override { return status_; }
+  // Kept for the next fetch while documents keep coming; freed kKeepBuffer after the last one.
+  void recycle(std::string body) override;
+  static constexpr std::chrono::seconds kKeepBuffer{5};
 
   // The event stream's query (marathon.md §2.1, §2.5).
   static const char* eventsPath();
@@ -72,6 +75,8 @@ class MarathonSource final : public Source {
   core::Timer debounce_timer_;  // a resync is due when it fires
   core::Timer periodic_timer_;
   core::Timer rest_retry_timer_;
+  std::string spare_;  // the last document's buffer (recycle), the next fetch reads into it
+  core::Timer release_timer_;
 
   // Event stream
   std::unique_ptr<HttpClient::Call> stream_;

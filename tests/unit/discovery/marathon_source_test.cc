@@ -354,6 +354,27 @@ TEST_F(MarathonSourceTest, SourceDestroyedInsideItsOwnCallbacks) {
   EXPECT_EQ(errors, 1);
 }
 
+TEST_F(MarathonSourceTest, RecycledBufferGivesExactlyTheNextDocument) {
+  // As the file source: the manager hands each body back; the next fetch reads into it, which
+  // must not leak the previous, longer document's bytes.
+  Marathon m(loop_);
+  m.apps_body = "{\"apps\":[" + std::string(100000, ' ') + "]}";
+  auto source = attached(m);
+  const size_t seen = documents_.size();
+  ASSERT_EQ(documents_.back(), m.apps_body);
+  const char* buffer = documents_.back().data();
+  source->recycle(std::move(documents_.back()));
+  m.apps_body = kApps;
+  source->resync();
+  ASSERT_TRUE(runUntil(loop_, [&] { return documents_.size() == seen + 1; }));
+  EXPECT_EQ(documents_.back(), kApps);
+  EXPECT_EQ(documents_.back().data(), buffer);  // read into the recycled buffer
+  source->resync();                             // nothing recycled: a fresh buffer
+  ASSERT_TRUE(runUntil(loop_, [&] { return documents_.size() == seen + 2; }));
+  EXPECT_EQ(documents_.back(), kApps);
+  EXPECT_EQ(documents_[seen], kApps);
+}
+
 TEST_F(MarathonSourceTest, NonHttpUrlRefused) {
   spec_.urls = {"ftp://x"};
   EXPECT_FALSE(createSource(loop_, spec_, {}));
