@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 
@@ -563,24 +564,43 @@ WorkerReport Worker::statsReport() const {
   report.shedding.overloaded_workers = overloaded_ ? 1 : 0;
   // Pooled idle connections and TCP-mode tunnels are not counted on the request path: read
   // them here.
-  std::unordered_map<std::string_view, uint64_t> tunnels;  // "cluster\nhost" -> open
-  std::vector<std::string> keys;
+  struct Tunnels {
+    uint64_t open = 0;
+    const upstream::Host* host = nullptr;
+    bool reported = false;
+  };
+  std::unordered_map<std::string, Tunnels> tunnels;  // "cluster\nhost" -> open
   for (const auto& [proxy, entry] : tcp_proxies_) {
     if (proxy->host() == nullptr) continue;
-    keys.push_back(proxy->cluster().name() + '\n' + proxy->host()->name);
+    Tunnels& t = tunnels[proxy->cluster().name() + '\n' + proxy->host()->name];
+    ++t.open;
+    t.host = proxy->host();
   }
-  for (const auto& key : keys) ++tunnels[key];
   for (ClusterReport& cluster : report.clusters) {
     for (HostReport& host : cluster.hosts) {
       host.pooled_idle = pool_.idleCount(host.address);
-      if (!tunnels.empty()) {
-        auto found = tunnels.find(cluster.name + '\n' + host.name);
-        if (found != tunnels.end()) {
-          host.tcp_active = found->second;
-          host.in_flight += found->second;
-        }
-      }
+      if (tunnels.empty()) continue;
+      auto found = tunnels.find(cluster.name + '\n' + host.name);
+      if (found == tunnels.end()) continue;
+      host.tcp_active = found->second.open;
+      host.in_flight += found->second.open;
+      found->second.reported = true;
     }
+  }
+  // A tunnel still connecting has no host runtime yet (made on the connect's result): report
+  // its host all the same.
+  for (const auto& [key, t] : tunnels) {
+    if (t.reported) continue;
+    const std::string_view cluster_name = std::string_view(key).substr(0, key.find('\n'));
+    auto cluster = std::find_if(report.clusters.begin(), report.clusters.end(),
+                                [&](const ClusterReport& c) { return c.name == cluster_name; });
+    if (cluster == report.clusters.end()) continue;
+    HostReport host;
+    host.name = t.host->name;
+    host.address = t.host->address;
+    host.tcp_active = t.open;
+    host.in_flight = t.open;
+    cluster->hosts.push_back(std::move(host));
   }
   return report;
 }
