@@ -181,106 +181,110 @@ struct HostSpec {
   bool operator==(const HostSpec&) const = default;
 };
 
-// A cluster's hosts, shared between copies of its ClusterSpec (copy on write). Discovery
-// produces 100,000 hosts per Marathon resync; the discovered spec, the merged config and the
-// previous snapshot's config each used to hold and compare their own copy. Now a copy of a
-// ClusterSpec shares the list, equality is "same list" before it is element by element, and
-// translate (discovery/model/translate.cc) hands an unchanged app's list to the next spec as is.
-// Reads behave like a const std::vector<HostSpec>; a write through a non-const accessor first
+// A list shared between copies of the spec holding it (copy on write): a ClusterSpec's hosts
+// and a VirtualHostSpec's routes. Discovery produces 100,000 hosts and 10,000 vhosts per
+// Marathon resync; the discovered spec, the merged config and the previous snapshot's config
+// each used to hold and compare their own copy. Now a copy of the spec shares the list,
+// equality is "same list" before it is element by element, and translate
+// (discovery/model/translate.cc) hands an unchanged app's host list to the next spec as is.
+// Reads behave like a const std::vector<T>; a write through a non-const accessor first
 // takes a private copy when the list is shared, so no other holder ever sees it change.
 // Not thread-safe for writes (like std::vector): specs are built on the control thread, and
 // workers only read the copies a snapshot carries.
-class HostList {
+template <typename T>
+class SharedList {
  public:
-  using value_type = HostSpec;
-  using Vector = std::vector<HostSpec>;
-  using iterator = Vector::iterator;
-  using const_iterator = Vector::const_iterator;
-  using size_type = Vector::size_type;
+  using value_type = T;
+  using Vector = std::vector<T>;
+  using iterator = typename Vector::iterator;
+  using const_iterator = typename Vector::const_iterator;
+  using size_type = typename Vector::size_type;
 
-  HostList() = default;
-  HostList(Vector hosts)  // NOLINT: assigned from a vector like the std::vector it replaced
-      : hosts_(std::make_shared<Vector>(std::move(hosts))), owned_(true) {}
-  HostList(std::initializer_list<HostSpec> hosts)
-      : hosts_(std::make_shared<Vector>(hosts)), owned_(true) {}
-  // Shares `hosts` (null = empty).
-  explicit HostList(std::shared_ptr<const Vector> hosts) : hosts_(std::move(hosts)) {}
+  SharedList() = default;
+  SharedList(Vector items)  // NOLINT: assigned from a vector like the std::vector it replaced
+      : items_(std::make_shared<Vector>(std::move(items))), owned_(true) {}
+  SharedList(std::initializer_list<T> items)
+      : items_(std::make_shared<Vector>(items)), owned_(true) {}
+  // Shares `items` (null = empty).
+  explicit SharedList(std::shared_ptr<const Vector> items) : items_(std::move(items)) {}
 
   // The shared list (null when empty and never written): discovery keeps it to hand on.
-  const std::shared_ptr<const Vector>& shared() const { return hosts_; }
+  const std::shared_ptr<const Vector>& shared() const { return items_; }
 
-  const Vector& get() const { return hosts_ ? *hosts_ : noHosts(); }
+  const Vector& get() const { return items_ ? *items_ : none(); }
   operator const Vector&() const { return get(); }  // NOLINT: reads as a vector
   size_type size() const { return get().size(); }
   bool empty() const { return get().empty(); }
-  const HostSpec& operator[](size_type i) const { return get()[i]; }
-  const HostSpec& at(size_type i) const { return get().at(i); }
-  const HostSpec& front() const { return get().front(); }
-  const HostSpec& back() const { return get().back(); }
+  const T& operator[](size_type i) const { return get()[i]; }
+  const T& at(size_type i) const { return get().at(i); }
+  const T& front() const { return get().front(); }
+  const T& back() const { return get().back(); }
   const_iterator begin() const { return get().begin(); }
   const_iterator end() const { return get().end(); }
   const_iterator cbegin() const { return get().begin(); }
   const_iterator cend() const { return get().end(); }
 
   // Writes: a private copy first when shared.
-  Vector& mut();
-  HostSpec& operator[](size_type i) { return mut()[i]; }
-  HostSpec& at(size_type i) { return mut().at(i); }
-  HostSpec& front() { return mut().front(); }
-  HostSpec& back() { return mut().back(); }
+  Vector& mut() {
+    if (!items_ || !owned_) {
+      items_ = items_ ? std::make_shared<Vector>(*items_) : std::make_shared<Vector>();
+      owned_ = true;
+    } else if (items_.use_count() != 1) {
+      items_ = std::make_shared<Vector>(*items_);
+    }
+    // Created non-const by this class (owned_) and held by this list alone: writable.
+    return const_cast<Vector&>(*items_);
+  }
+  T& operator[](size_type i) { return mut()[i]; }
+  T& at(size_type i) { return mut().at(i); }
+  T& front() { return mut().front(); }
+  T& back() { return mut().back(); }
   iterator begin() { return mut().begin(); }
   iterator end() { return mut().end(); }
-  void push_back(const HostSpec& h) { mut().push_back(h); }
-  void push_back(HostSpec&& h) { mut().push_back(std::move(h)); }
+  void push_back(const T& item) { mut().push_back(item); }
+  void push_back(T&& item) { mut().push_back(std::move(item)); }
   template <typename... Args>
-  HostSpec& emplace_back(Args&&... args) {
+  T& emplace_back(Args&&... args) {
     return mut().emplace_back(std::forward<Args>(args)...);
   }
   void reserve(size_type n) { mut().reserve(n); }
   void clear() {
-    hosts_.reset();
+    items_.reset();
     owned_ = false;
   }
-  iterator erase(const_iterator pos);
-  iterator erase(const_iterator first, const_iterator last);
+  iterator erase(const_iterator pos) {
+    const auto at = pos - get().begin();
+    return mut().erase(mut().begin() + at);
+  }
+  iterator erase(const_iterator first, const_iterator last) {
+    const auto from = first - get().begin();
+    const auto to = last - get().begin();
+    return mut().erase(mut().begin() + from, mut().begin() + to);
+  }
+  iterator insert(const_iterator pos, const T& item) {
+    const auto at = pos - get().begin();
+    return mut().insert(mut().begin() + at, item);
+  }
+  iterator insert(const_iterator pos, std::initializer_list<T> items) {
+    const auto at = pos - get().begin();
+    return mut().insert(mut().begin() + at, items);
+  }
 
   // Same list first (no element compared), then element by element.
-  bool operator==(const HostList& other) const {
-    return hosts_ == other.hosts_ || get() == other.get();
+  bool operator==(const SharedList& other) const {
+    return items_ == other.items_ || get() == other.get();
   }
 
  private:
-  static const Vector& noHosts();
-  std::shared_ptr<const Vector> hosts_;
-  bool owned_ = false;  // hosts_ was made by this class (a shared one may be a const object)
+  static const Vector& none() {
+    static const Vector empty;
+    return empty;
+  }
+  std::shared_ptr<const Vector> items_;
+  bool owned_ = false;  // items_ was made by this class (a shared one may be a const object)
 };
 
-inline const HostList::Vector& HostList::noHosts() {
-  static const Vector none;
-  return none;
-}
-
-inline HostList::Vector& HostList::mut() {
-  if (!hosts_ || !owned_) {
-    hosts_ = hosts_ ? std::make_shared<Vector>(*hosts_) : std::make_shared<Vector>();
-    owned_ = true;
-  } else if (hosts_.use_count() != 1) {
-    hosts_ = std::make_shared<Vector>(*hosts_);
-  }
-  // Created non-const by this class (owned_) and held by this list alone: writable.
-  return const_cast<Vector&>(*hosts_);
-}
-
-inline HostList::iterator HostList::erase(const_iterator pos) {
-  const auto at = pos - get().begin();
-  return mut().erase(mut().begin() + at);
-}
-
-inline HostList::iterator HostList::erase(const_iterator first, const_iterator last) {
-  const auto from = first - get().begin();
-  const auto to = last - get().begin();
-  return mut().erase(mut().begin() + from, mut().begin() + to);
-}
+using HostList = SharedList<HostSpec>;
 
 // Per-cluster overrides of [timeouts] (BATON_{n}_TIMEOUT_* labels, cluster keys).
 struct TimeoutOverrides {
@@ -490,8 +494,10 @@ struct VirtualHostSpec {
   std::string name;
   // "example.com" exact, "*.example.com" wildcard (any non-empty label sequence), "*" default.
   std::vector<std::string> domains;
-  std::vector<RouteSpec> routes;  // tried in order; first match wins
-  std::string scope;              // "" = shared vhosts; else only listeners with this route_scope
+  // Tried in order; first match wins. Shared between copies of the vhost (copy on write):
+  // the merged config's 10,000 discovered vhosts no longer copy their routes.
+  SharedList<RouteSpec> routes;
+  std::string scope;  // "" = shared vhosts; else only listeners with this route_scope
   std::optional<CdnOrigin> cdn_origin;  // asset pinning; unset: the listener's
   // Asset pinning: this vhost's own asset patterns (unset: [pinning] asset_suffixes /
   // asset_prefixes), for a site whose files live elsewhere than the defaults say.

@@ -1,5 +1,6 @@
 #include "proxy/effective_config.h"
 
+#include <algorithm>
 #include <set>
 #include <span>
 #include <unordered_map>
@@ -56,6 +57,7 @@ void mergeVhosts(const conf::ConfigSpec& file, const conf::DiscoveredSpec& found
                  std::vector<conf::DiscoveryIssue>& issues) {
   std::set<std::pair<std::string, std::string>> domains;  // (scope, domain) from the file
   std::unordered_set<std::string> names;
+  out.vhosts.reserve(file.vhosts.size() + found.vhosts.size());
   for (const auto& vhost : file.vhosts) {
     names.insert(vhost.name);
     for (const auto& domain : vhost.domains) domains.emplace(vhost.scope, domain);
@@ -68,9 +70,13 @@ void mergeVhosts(const conf::ConfigSpec& file, const conf::DiscoveredSpec& found
                              "domain served by a configured vhost; discovered routes left out"));
       return true;
     });
-    std::erase_if(kept.routes, [&](const conf::RouteSpec& route) {
+    // Routes are shared with the discovered spec (copy on write): only a vhost that loses one
+    // takes its own copy.
+    const auto is_dropped = [&](const conf::RouteSpec& route) {
       return dropped_clusters.contains(route.cluster);
-    });
+    };
+    if (std::ranges::any_of(kept.routes.get(), is_dropped))
+      std::erase_if(kept.routes.mut(), is_dropped);
     if (kept.domains.empty() || kept.routes.empty()) continue;
     if (!names.insert(kept.name).second) {
       issues.push_back(issue("marathon", "vhost " + kept.name, "vhost name already in use"));

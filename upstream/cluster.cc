@@ -125,12 +125,14 @@ core::Result<Host> buildHost(const conf::ClusterSpec& spec, size_t i) {
   Host h;
   h.index = static_cast<uint32_t>(i);
   h.address = hs.address;
-  h.sockaddr = addr->first;
+  // parseSocketAddress zero-fills the storage: the bytes past a sockaddr_in are zeros too.
+  static_assert(sizeof(h.sockaddr) <= sizeof(addr->first));
+  std::memcpy(&h.sockaddr, &addr->first, sizeof(h.sockaddr));
   h.sockaddr_len = addr->second;
   h.weight = hs.weight;
   h.name = hs.name.empty() ? hs.address : hs.name;
   h.task_id = hs.task_id;
-  if (!spec.sticky_cookie.empty()) h.sticky_value = stickyValueFor(h.name);
+  if (!spec.sticky_cookie.empty()) h.sticky_value = StickyValue(stickyValueFor(h.name));
   if (hs.draining) h.admin_state = AdminState::Draining;
   if (spec.pin && !hs.version.empty()) {
     const auto& versions = spec.pin->versions;

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,8 +23,43 @@ namespace baton::upstream {
 
 enum class AdminState : uint8_t { Active, Draining, Maintenance };
 
+// A host's numeric IPv4 or IPv6 socket address in 28 bytes: a sockaddr_storage is 128, and a
+// Marathon-scale snapshot carries 100,000 hosts (10 MB of zeros, twice while a publish swaps
+// snapshots). `&host.sockaddr` casts to `const sockaddr*` as the sockaddr_storage did (the IPv6
+// member comes first so that value-initialisation zeroes all 28 bytes); Host::sockaddr_len says
+// which member is in use.
+union HostSockaddr {
+  sockaddr_in6 v6;
+  sockaddr_in v4;
+  sockaddr sa;
+  const sockaddr* get() const { return &sa; }
+};
+static_assert(sizeof(HostSockaddr) == sizeof(sockaddr_in6));
+
+// A host's sticky cookie value: marathon-lb's 10 hex digits inline, or none. 11 bytes where a
+// std::string took 32 (100,000 hosts a snapshot). Reads as a std::string_view.
+class StickyValue {
+ public:
+  static constexpr size_t kMaxSize = 10;
+  StickyValue() = default;
+  // Keeps at most kMaxSize characters (stickyValueFor makes exactly 10).
+  explicit StickyValue(std::string_view value) : size_(std::min(value.size(), kMaxSize)) {
+    value.copy(chars_, size_);
+  }
+  std::string_view view() const { return {chars_, size_}; }
+  operator std::string_view() const { return view(); }  // NOLINT: reads as a string
+  bool empty() const { return size_ == 0; }
+  bool operator==(std::string_view other) const { return view() == other; }
+
+ private:
+  char chars_[kMaxSize] = {};
+  uint8_t size_ = 0;
+};
+
+// Fields ordered so that nothing pads: 100,000 of them per snapshot at Marathon scale.
 struct Host {
-  uint32_t index = 0;   // position in Cluster::hosts(); stable for this snapshot
+  uint32_t index = 0;  // position in Cluster::hosts(); stable for this snapshot
+  uint32_t weight = 1;
   std::string address;  // as configured, "ip:port" / "[v6]:port"; the pool's key
   // Stats / admin / hashing name (marathon-lb's svname); the address when none was given.
   // Source hashing keys on it, so it must not depend on the host's position in the cluster.
@@ -33,10 +69,9 @@ struct Host {
   // SHA-1(name), exactly marathon-lb's `cookie <sha1(servername)[:10]>`, so a client's cookie
   // survives a move from marathon-lb to baton and between baton instances. Empty in a cluster
   // without a sticky cookie (nothing reads it there; SHA-1 of 100,000 hosts costs a resync).
-  std::string sticky_value;
-  sockaddr_storage sockaddr{};
+  StickyValue sticky_value;
+  HostSockaddr sockaddr{};
   socklen_t sockaddr_len = 0;
-  uint32_t weight = 1;
   AdminState admin_state = AdminState::Active;  // only Active hosts get new requests
   // baton's own active health check (proxy/health) lets it serve: false once the check failed
   // unhealthy_threshold times in a row. Always true without a check, and for every host of a
@@ -49,12 +84,12 @@ struct Host {
   // Ejected before and back now: the workers report its next success once, which lets the
   // detector forget its past ejections (the next one starts again from the base time).
   bool outlier_recovering = false;
-  // May get a new request: Active, healthy and not ejected.
-  bool routable() const { return admin_state == AdminState::Active && healthy && !ejected; }
   // Asset pinning: index into the cluster's pin versions (conf::PinGroupSpec::versions), or
   // kNoVersion (an unpinned cluster, or a host whose version the spec does not list).
   uint16_t version = kNoVersion;
   static constexpr uint16_t kNoVersion = 0xFFFF;
+  // May get a new request: Active, healthy and not ejected.
+  bool routable() const { return admin_state == AdminState::Active && healthy && !ejected; }
 };
 
 class Cluster {

@@ -329,10 +329,9 @@ Status readTaskMember(std::string_view key, element v, const Path& p, Task& task
     std::string_view name;
     PARSE_TRY(readString(v, p, name));
     task.state = taskStateFromName(name);
-  } else if (key == "version") {
-    return readString(v, p, task.version);
-  } else if (key == "startedAt") {
-    return readString(v, p, task.started_at);
+  } else if (key == "version" || key == "startedAt") {
+    std::string_view unused;  // still refused when not a string, as when it was kept
+    return readString(v, p, unused);
   } else if (key == "ports") {
     return readPortList(v, p, net.ports);
   } else if (key == "ipAddresses") {

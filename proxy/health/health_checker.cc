@@ -1,6 +1,9 @@
 #include "proxy/health/health_checker.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <unordered_set>
 
 #include "proxy/core/clock.h"
 #include "proxy/core/log.h"
@@ -9,17 +12,33 @@
 namespace baton::proxy::health {
 
 struct HealthChecker::Target {
-  Target(core::EventLoop& loop, Clock::time_point now, conf::Duration grace,
-         std::function<void(Target&)> on_timer)
-      : health(now, grace),
-        timer(loop, [this, on_timer = std::move(on_timer)] { on_timer(*this); }) {}
+  Target(ClusterChecks& owner, std::string host_address, Clock::time_point now,
+         conf::Duration grace)
+      : cluster(&owner), address(std::move(host_address)), health(now, grace) {}
+  ClusterChecks* cluster;  // the owner: stable (heap), outlives its targets
   std::string address;
-  ProbeTarget probe_target;
+  upstream::HostSockaddr addr{};  // the host's, with the check's port applied
+  socklen_t addr_len = 0;
   HostHealth health;
-  core::Timer timer;
   std::unique_ptr<Probe> probe;
   std::string detail;
   int64_t checked_unix_ms = 0;
+  bool scheduled = false;  // has an entry in due_
+
+  void setAddress(const upstream::Host& host, const conf::HealthCheckSpec& spec) {
+    addr = host.sockaddr;
+    addr_len = host.sockaddr_len;
+    if (!spec.port) return;
+    if (addr.sa.sa_family == AF_INET) addr.v4.sin_port = htons(*spec.port);
+    if (addr.sa.sa_family == AF_INET6) addr.v6.sin6_port = htons(*spec.port);
+  }
+  ProbeTarget probeTarget(const conf::HealthCheckSpec& spec) const {
+    ProbeTarget t;
+    std::memcpy(&t.addr, &addr, std::min<size_t>(addr_len, sizeof addr));
+    t.len = addr_len;
+    t.host_header = spec.host_header.empty() ? address : spec.host_header;
+    return t;
+  }
 };
 
 struct HealthChecker::ClusterChecks {
@@ -30,35 +49,21 @@ struct HealthChecker::ClusterChecks {
   std::array<uint64_t, kProbeOutcomes> outcomes{};
 };
 
-namespace {
-
-// The host's address with the check's port, if it names one.
-ProbeTarget probeTarget(const upstream::Host& host, const conf::HealthCheckSpec& spec) {
-  ProbeTarget t;
-  t.addr = host.sockaddr;
-  t.len = host.sockaddr_len;
-  if (spec.port) {
-    if (t.addr.ss_family == AF_INET) {
-      reinterpret_cast<sockaddr_in*>(&t.addr)->sin_port = htons(*spec.port);
-    } else if (t.addr.ss_family == AF_INET6) {
-      reinterpret_cast<sockaddr_in6*>(&t.addr)->sin6_port = htons(*spec.port);
-    }
-  }
-  t.host_header = spec.host_header.empty() ? host.address : spec.host_header;
-  return t;
-}
-
-}  // namespace
-
 HealthChecker::HealthChecker(core::EventLoop& loop, std::function<void()> on_change)
-    : loop_(loop), on_change_(std::move(on_change)), random_(std::random_device{}()) {}
+    : loop_(loop),
+      on_change_(std::move(on_change)),
+      random_(std::random_device{}()),
+      timer_(loop, [this] { onTimer(); }) {}
 
 HealthChecker::~HealthChecker() {
   stop();
 }
 
 void HealthChecker::stop() {
-  clusters_.clear();  // timers cancel and probes close as their owners go
+  due_.clear();
+  timer_.cancel();
+  armed_for_ = Clock::time_point::max();
+  clusters_.clear();  // probes close as their targets go
 }
 
 double HealthChecker::unit() {
@@ -81,6 +86,7 @@ const tls::ClientContext* HealthChecker::tlsContext() {
 
 void HealthChecker::sync(const Clusters& clusters) {
   std::unordered_map<std::string, std::unique_ptr<ClusterChecks>> next;
+  std::vector<std::unique_ptr<Target>> leaving;
   const auto now = Clock::now();
   for (const auto& cluster : clusters) {
     const auto& spec = cluster->healthCheck();
@@ -93,22 +99,17 @@ void HealthChecker::sync(const Clusters& clusters) {
       checks->name = cluster->name();
     }
     checks->spec = *spec;
-    // Timer callbacks reach their cluster through this pointer: stable (heap), and the timers
-    // die with their targets, which die with it.
-    ClusterChecks* raw = checks.get();
     std::unordered_map<std::string, std::unique_ptr<Target>> targets;
+    targets.reserve(cluster->hosts().size());
     for (const upstream::Host& host : cluster->hosts()) {
+      if (targets.contains(host.address)) continue;  // one probe per address
       std::unique_ptr<Target> target;
       if (auto found = checks->targets.find(host.address); found != checks->targets.end()) {
         target = std::move(found->second);
       }
-      if (!target) {
-        target = std::make_unique<Target>(loop_, now, spec->grace,
-                                          [this, raw](Target& t) { startProbe(*raw, t); });
-        target->address = host.address;
-      }
-      target->probe_target = probeTarget(host, *spec);
-      if (!target->timer.armed() && !target->probe) {
+      if (!target) target = std::make_unique<Target>(*checks, host.address, now, spec->grace);
+      target->setAddress(host, *spec);
+      if (!target->scheduled && !target->probe) {
         schedule(*target, firstProbeDelay(spec->interval, unit()));
       }
       targets.emplace(host.address, std::move(target));
@@ -116,26 +117,74 @@ void HealthChecker::sync(const Clusters& clusters) {
     // A forgotten host that was out changes nothing the next apply() would not recompute; the
     // epoch bump keeps memoised copies honest anyway.
     if (targets.size() != checks->targets.size()) ++checks->epoch;
+    for (auto& [address, target] : checks->targets) {
+      if (target) leaving.push_back(std::move(target));
+    }
     checks->targets = std::move(targets);
     next.emplace(cluster->name(), std::move(checks));
   }
+  for (auto& [name, checks] : clusters_) {
+    if (!checks) continue;  // kept: moved to `next`
+    for (auto& [address, target] : checks->targets) leaving.push_back(std::move(target));
+  }
+  unschedule(leaving);
   clusters_ = std::move(next);
-}
+}  // `leaving` goes here: its probes close
 
 void HealthChecker::schedule(Target& target, conf::Duration delay) {
-  target.timer.arm(delay);
+  const auto at = Clock::now() + delay;
+  due_.push_back(Due{at, &target});
+  std::push_heap(due_.begin(), due_.end(), std::greater<>{});
+  target.scheduled = true;
+  if (at < armed_for_) armTimer();
 }
 
-void HealthChecker::startProbe(ClusterChecks& cluster, Target& target) {
+void HealthChecker::armTimer() {
+  if (due_.empty()) {
+    timer_.cancel();
+    armed_for_ = Clock::time_point::max();
+    return;
+  }
+  armed_for_ = due_.front().at;
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(armed_for_ - Clock::now());
+  timer_.arm(std::max(wait, std::chrono::milliseconds(0)));
+}
+
+void HealthChecker::onTimer() {
+  const auto now = Clock::now();
+  while (!due_.empty() && due_.front().at <= now) {
+    std::pop_heap(due_.begin(), due_.end(), std::greater<>{});
+    Target* target = due_.back().target;
+    due_.pop_back();
+    target->scheduled = false;
+    startProbe(*target);  // never calls back from here: results come from the loop
+  }
+  armTimer();
+}
+
+void HealthChecker::unschedule(const std::vector<std::unique_ptr<Target>>& leaving) {
+  std::unordered_set<const Target*> gone;
+  for (const auto& target : leaving) {
+    if (target->scheduled) gone.insert(target.get());
+  }
+  if (gone.empty()) return;
+  std::erase_if(due_, [&gone](const Due& due) { return gone.contains(due.target); });
+  std::make_heap(due_.begin(), due_.end(), std::greater<>{});
+  armTimer();
+}
+
+void HealthChecker::startProbe(Target& target) {
+  const ClusterChecks& cluster = *target.cluster;
   const tls::ClientContext* tls =
       cluster.spec.protocol == conf::HealthCheckProtocol::Https ? tlsContext() : nullptr;
-  target.probe = std::make_unique<Probe>(
-      loop_, target.probe_target, cluster.spec, tls,
-      [this, &cluster, &target](ProbeResult result) { onResult(cluster, target, result); });
+  target.probe =
+      std::make_unique<Probe>(loop_, target.probeTarget(cluster.spec), cluster.spec, tls,
+                              [this, &target](ProbeResult result) { onResult(target, result); });
 }
 
-void HealthChecker::onResult(ClusterChecks& cluster, Target& target, ProbeResult result) {
+void HealthChecker::onResult(Target& target, ProbeResult result) {
   loop_.deferDelete(std::move(target.probe));  // we are inside its callback
+  ClusterChecks& cluster = *target.cluster;
   ++cluster.outcomes[static_cast<size_t>(result.outcome)];
   target.detail = std::move(result.detail);
   target.checked_unix_ms = core::unixNowMs();

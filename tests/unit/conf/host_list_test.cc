@@ -1,4 +1,5 @@
-// conf::HostList: a ClusterSpec's hosts shared between copies, copied on the first write.
+// conf::SharedList (HostList, a vhost's routes): shared between copies of the spec, copied on
+// the first write.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -70,6 +71,41 @@ TEST(HostList, ErasingFromASharedListLeavesTheOtherHolderAlone) {
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(a.size(), 3u);
   EXPECT_EQ(b[0].address, "10.0.0.1:80");
+}
+
+RouteSpec route(const char* prefix, const char* cluster) {
+  RouteSpec r;
+  r.prefix = prefix;
+  r.cluster = cluster;
+  return r;
+}
+
+// The merged config copies every discovered vhost: the routes are shared, not copied.
+TEST(SharedRoutes, VhostCopiesShareRoutesUntilOneWrites) {
+  VirtualHostSpec a;
+  a.name = "mlb_shop.example.com";
+  a.routes = {route("/", "shop_web_10000")};
+  VirtualHostSpec b = a;
+  EXPECT_EQ(a.routes.shared(), b.routes.shared());
+  EXPECT_EQ(a, b);
+
+  const VirtualHostSpec& read = b;  // reads never copy
+  EXPECT_EQ(read.routes[0].cluster, "shop_web_10000");
+  EXPECT_EQ(read.routes.at(0).prefix, "/");
+  EXPECT_EQ(a.routes.shared(), b.routes.shared());
+
+  b.routes.insert(b.routes.begin(), {route("/api", "shop_api_10001")});
+  EXPECT_NE(a.routes.shared(), b.routes.shared());
+  ASSERT_EQ(a.routes.size(), 1u);
+  ASSERT_EQ(b.routes.size(), 2u);
+  EXPECT_EQ(b.routes[0].prefix, "/api");
+  EXPECT_EQ(b.routes[1].prefix, "/");
+  EXPECT_NE(a, b);
+
+  b.routes.erase(b.routes.get().begin());
+  EXPECT_EQ(a, b);  // equal again, element by element
+  const std::vector<RouteSpec>& as_vector = b.routes;
+  EXPECT_EQ(as_vector.size(), 1u);
 }
 
 }  // namespace

@@ -101,7 +101,12 @@ TEST(ClusterTest, BuildsHostsInOrder) {
   EXPECT_EQ(cluster.hosts()[0].weight, 3u);
   EXPECT_EQ(cluster.hosts()[0].sockaddr_len, sizeof(sockaddr_in));
   EXPECT_EQ(cluster.hosts()[1].address, "[::1]:81");
-  EXPECT_EQ(cluster.hosts()[1].sockaddr.ss_family, AF_INET6);
+  EXPECT_EQ(cluster.hosts()[1].sockaddr.sa.sa_family, AF_INET6);
+  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(cluster.hosts()[1].sockaddr.get());
+  EXPECT_EQ(ntohs(v6->sin6_port), 81);
+  EXPECT_EQ(cluster.hosts()[1].sockaddr_len, sizeof(sockaddr_in6));
+  // A Marathon-scale snapshot holds 100,000 of them: no sockaddr_storage, no padding.
+  static_assert(sizeof(Host) <= 160);
 }
 
 TEST(ClusterTest, RefusesNoHosts) {

@@ -51,7 +51,7 @@ TEST(HealthFlag, StickyLookupSkipsUnhealthyHost) {
   spec.sticky_cookie = "srv";
   auto cluster = Cluster::create(spec);
   ASSERT_TRUE(cluster.has_value());
-  const std::string value = (*cluster)->hosts()[1].sticky_value;
+  const std::string value(std::string_view((*cluster)->hosts()[1].sticky_value));
   ASSERT_NE((*cluster)->findActiveBySticky(value), nullptr);
   EXPECT_EQ(withUnhealthy(*cluster, 1)->findActiveBySticky(value), nullptr);
 }

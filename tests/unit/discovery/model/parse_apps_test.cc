@@ -150,8 +150,6 @@ TEST(ParseAppsTest, ExampleBridgeApp) {
   EXPECT_EQ(task.app_id, "/pywebserver");
   EXPECT_EQ(task.host, "10.0.2.148");
   EXPECT_EQ(task.state, TaskState::Running);
-  EXPECT_EQ(task.version, "2017-07-19T17:34:41.967Z");
-  EXPECT_EQ(task.started_at, "2017-07-19T17:35:15.654Z");
   EXPECT_TRUE(task.health.empty());
   // The agent and the host port, not the bridge IP 172.17.0.2 and container port 80.
   ASSERT_EQ(task.endpoints.size(), 1u);
@@ -186,7 +184,6 @@ TEST(ParseAppsTest, ExampleHostApp) {
   const Task& running = app.tasks[0];
   EXPECT_EQ(running.id, "shop_web.01da9a15-68a7-11e7-a229-e6a514ca0c21");
   EXPECT_EQ(running.state, TaskState::Running);
-  EXPECT_EQ(running.started_at, "2017-07-14T15:13:58.326Z");
   ASSERT_EQ(running.health.size(), 1u);
   EXPECT_TRUE(running.health[0].alive);
   ASSERT_EQ(running.endpoints.size(), 1u);
@@ -195,7 +192,6 @@ TEST(ParseAppsTest, ExampleHostApp) {
 
   const Task& staging = app.tasks[1];
   EXPECT_EQ(staging.state, TaskState::Staging);
-  EXPECT_EQ(staging.started_at, "");
   EXPECT_TRUE(staging.health.empty());
   ASSERT_EQ(staging.endpoints.size(), 1u);
   EXPECT_EQ(staging.endpoints[0].host, "10.0.6.26");
@@ -462,6 +458,11 @@ TEST(ParseAppsErrorTest, WrongTypesNameThePath) {
   EXPECT_EQ(app_error(R"("versionInfo":{"lastScalingAt":false})"),
             "apps[1].versionInfo.lastScalingAt: expected a string");
   EXPECT_EQ(app_error(R"("deployments":{})"), "apps[1].deployments: expected an array");
+  // A task's version and startedAt are not kept, but a wrong type is still refused.
+  EXPECT_EQ(app_error(R"("tasks":[{"id":"a.1","version":5}])"),
+            "apps[1].tasks[0].version: expected a string");
+  EXPECT_EQ(app_error(R"("tasks":[{"id":"a.1","startedAt":[]}])"),
+            "apps[1].tasks[0].startedAt: expected a string");
   EXPECT_EQ(app_error(R"("tasks":{})"), "apps[1].tasks: expected an array");
   EXPECT_EQ(app_error(R"("tasks":[{"host":"h"}])"), "apps[1].tasks[0].id: missing");
   EXPECT_EQ(app_error(R"("tasks":[{"id":"t","ports":[-1]}])"),

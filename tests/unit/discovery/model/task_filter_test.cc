@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <list>
+#include <random>
 #include <string>
+#include <unordered_map>
 
 namespace baton::discovery {
 namespace {
@@ -103,6 +106,47 @@ TEST(HealthCacheTest, DefaultCapacityHoldsAHundredThousandTasks) {
   for (int i = 0; i < 100'000; ++i) cache.passes(app, task("t" + std::to_string(i), {true}));
   EXPECT_EQ(cache.size(), 100'000u);
   EXPECT_TRUE(cache.passes(app, task("t0", {})));  // the oldest is still there
+}
+
+// The flat table (open addressing, backward-shift deletion, index-linked LRU) against the
+// std::list + std::unordered_map LRU it replaced: same verdict for every call, over random
+// stores, reads and evictions with few enough ids that probes collide and wrap.
+TEST(HealthCacheTest, SameVerdictsAsAReferenceLru) {
+  for (size_t capacity : {1u, 2u, 7u, 64u, 300u}) {
+    HealthCache cache(capacity);
+    std::list<std::pair<std::string, bool>> lru;  // most recent first
+    std::unordered_map<std::string, std::list<std::pair<std::string, bool>>::iterator> map;
+    std::mt19937 rng(static_cast<uint32_t>(capacity));
+    App app = appWithHealthChecks();
+    for (int step = 0; step < 20'000; ++step) {
+      const std::string id = "app.task-" + std::to_string(rng() % (capacity * 3 + 5));
+      const uint32_t kind = rng() % 3;  // 0: read (no results), 1: alive, 2: not alive
+      bool expected = false;
+      auto it = map.find(id);
+      if (kind == 0) {
+        if (it != map.end()) {
+          lru.splice(lru.begin(), lru, it->second);
+          expected = it->second->second;
+        }
+      } else {
+        expected = kind == 1;
+        if (it != map.end()) {
+          it->second->second = expected;
+          lru.splice(lru.begin(), lru, it->second);
+        } else {
+          if (map.size() >= capacity) {
+            map.erase(lru.back().first);
+            lru.pop_back();
+          }
+          lru.emplace_front(id, expected);
+          map.emplace(id, lru.begin());
+        }
+      }
+      const Task t = kind == 0 ? task(id, {}) : task(id, {kind == 1});
+      ASSERT_EQ(cache.passes(app, t), expected) << "capacity " << capacity << " step " << step;
+      ASSERT_EQ(cache.size(), map.size());
+    }
+  }
 }
 
 }  // namespace
