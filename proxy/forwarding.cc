@@ -377,4 +377,40 @@ void buildDownstreamResponseHeaders(const HeaderList& in, HeaderList& out_list, 
   }
 }
 
+void filterDownstreamResponseHeaders(HeaderList& headers) {
+  // Which fields go, decided before anything moves: the Connection tokens are views into the
+  // list's own values. Past 64 fields (rare) the copying path above decides.
+  if (headers.size() > 64) {
+    HeaderList out;
+    buildDownstreamResponseHeaders(headers, out);
+    headers = std::move(out);
+    return;
+  }
+  ConnectionTokens tokens(headers);
+  uint64_t drop = 0;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    bool underscore;
+    const Name n = classify(headers[i].name, underscore);
+    if (n == Name::Connection) {
+      if (!underscore) tokens.add(headers[i].value);
+      drop |= uint64_t{1} << i;
+    } else if (isHopByHop(n) && !underscore) {
+      drop |= uint64_t{1} << i;
+    }
+  }
+  if (!tokens.empty()) {
+    for (size_t i = 0; i < headers.size(); ++i) {
+      if (tokens.lists(headers[i].name)) drop |= uint64_t{1} << i;
+    }
+  }
+  if (drop == 0) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if ((drop & (uint64_t{1} << i)) != 0) continue;
+    if (kept != i) headers[kept] = std::move(headers[i]);
+    ++kept;
+  }
+  headers.resize(kept);
+}
+
 }  // namespace baton::proxy

@@ -64,5 +64,8 @@ void buildUpstreamRequestHeaders(const http1::HeaderList& in, const ForwardConte
 // appended here instead.
 void buildDownstreamResponseHeaders(const http1::HeaderList& in, http1::HeaderList& out,
                                     bool websocket = false);
+// The same result as buildDownstreamResponseHeaders(headers, out) without websocket, made in
+// place: the fields that stay are moved, not copied (the stream owns the upstream's head).
+void filterDownstreamResponseHeaders(http1::HeaderList& headers);
 
 }  // namespace baton::proxy

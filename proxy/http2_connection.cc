@@ -74,6 +74,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
   void start(http1::RequestHead&& head, bool end_stream) {
     head_request_ = head.method == "HEAD";
     body_idle_ = conn_.worker_.snapshot()->config->timeouts.body_idle;
+    no_body_ = end_stream;
     if (!end_stream) body_timer_.arm(body_idle_);
     stream_ = std::make_unique<Stream>(conn_.worker_, *this, conn_.info_);
     stream_->onRequestHead(std::move(head));
@@ -186,7 +187,8 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
   void resumeRequestBody() override {
     if (!paused_) return;
     paused_ = false;
-    if (!request_ended_) body_timer_.arm(body_idle_);
+    // A head that ended the stream has no body to wait for (onEnd follows the head).
+    if (!request_ended_ && !no_body_) body_timer_.arm(body_idle_);
     // Deliver from a fresh callback, not from inside the Stream's call.
     if (!held_.empty() || end_pending_) resume_timer_.arm(std::chrono::milliseconds(0));
   }
@@ -255,6 +257,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
   bool head_request_ = false;
   bool paused_ = false;
   bool request_ended_ = false;
+  bool no_body_ = false;  // END_STREAM came on the request's HEADERS
   bool end_pending_ = false;
   bool stream_done_ = false;
   bool responded_ = false;

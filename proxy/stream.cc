@@ -29,6 +29,36 @@ bool isIdempotent(std::string_view method) {
          method == "DELETE";
 }
 
+// The upstream request head is built in a field list and a byte buffer kept per worker thread:
+// their strings keep their capacity from one request to the next, so a head costs no allocation
+// once the first few have been sent. HeadScratch takes them for one sendRequestHead and gives
+// them back on the way out; a nested send (a failure handled inside the first) finds the slot
+// empty and starts from fresh ones.
+constexpr size_t kMaxKeptFields = 64;
+constexpr size_t kMaxKeptBytes = 16 * 1024;
+struct ScratchSlot {
+  http1::HeaderList fields;
+  std::string bytes;
+};
+thread_local ScratchSlot t_head_scratch;
+
+struct HeadScratch {
+  HeadScratch() : fields(std::move(t_head_scratch.fields)), bytes(std::move(t_head_scratch.bytes)) {
+    bytes.clear();
+  }
+  ~HeadScratch() {
+    // A rare huge head is not kept for the thread's life.
+    if (fields.size() > kMaxKeptFields) fields = {};
+    if (bytes.capacity() > kMaxKeptBytes) bytes = {};
+    t_head_scratch.fields = std::move(fields);
+    t_head_scratch.bytes = std::move(bytes);
+  }
+  HeadScratch(const HeadScratch&) = delete;
+  HeadScratch& operator=(const HeadScratch&) = delete;
+  http1::HeaderList fields;
+  std::string bytes;
+};
+
 // Blocks of sizeof(Stream) kept per worker thread: one per stream of ten HTTP/2 connections
 // at 100 streams each.
 constexpr size_t kMaxStreamBlocks = 1024;
@@ -416,8 +446,8 @@ bool Stream::sendRequestHead() {
   ctx.request_id = request_id_;
   ctx.upstream_host = route_->actions.upstream_host;
   ctx.websocket = websocket_;
-  http1::HeaderList headers;
-  headers.reserve(request_.headers.size() + 8);
+  HeadScratch scratch;
+  http1::HeaderList& headers = scratch.fields;
   buildUpstreamRequestHeaders(request_.headers, ctx, headers);
   if (request_.chunked) {
     headers.push_back({"Transfer-Encoding", "chunked"});
@@ -425,8 +455,7 @@ bool Stream::sendRequestHead() {
     headers.push_back({"Content-Length", std::to_string(*request_.content_length)});
   }
   if (h2_ != nullptr) return sendRequestHeadH2(headers);
-  std::string bytes;
-  bytes.reserve(512);
+  std::string& bytes = scratch.bytes;
   if (auto ok = http1::serializeRequestHead(request_.method, forward_target_, headers, bytes);
       !ok) {
     failStream(std::move(ok.error()));
@@ -585,9 +614,8 @@ void Stream::onUpstreamHead(http1::ResponseHead&& head) {
     }
   }
   status_ = head.status;
-  http1::HeaderList headers;
-  headers.reserve(head.headers.size() + 2);
-  buildDownstreamResponseHeaders(head.headers, headers);
+  http1::HeaderList headers = std::move(head.headers);  // the head is ours: filtered in place
+  filterDownstreamResponseHeaders(headers);
   rewriteResponseHeaders(headers);
   if (pin_) {
     pin_->onResponse(head.status, headers, info_.tls);
@@ -968,13 +996,17 @@ void Stream::onResponseTimer() {
   failStream(Error::upstream(ErrorCode::UpstreamTimeout, false, what));
 }
 
+// push(), like touchBodyIdle: the head's body-idle deadline then usually lies past this one and
+// is only stored.
 void Stream::armFirstByteTimer() {
-  response_timer_.arm(first_byte_timeout_);
+  response_timer_.push(first_byte_timeout_);
 }
 
+// Per response head and body piece: push() only moves the deadline while the timer is set to
+// wake no later than it (no event_add per piece).
 void Stream::touchBodyIdle() {
   if (response_first_byte_ && !upstream_paused_) {
-    response_timer_.arm(body_idle_timeout_);
+    response_timer_.push(body_idle_timeout_);
   }
 }
 

@@ -8,42 +8,48 @@ UpstreamPool::~UpstreamPool() {
 }
 
 std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& address) {
+  while (spare_.size() > kMaxSpare) spare_.pop_back();
   auto found = idle_.find(address);
   if (found == idle_.end() || found->second.empty()) return nullptr;
-  IdleList& list = found->second;
-  std::unique_ptr<UpstreamConnection> conn = std::move(list.back().conn);
-  list.pop_back();
+  Idle& entry = found->second.back();
+  std::unique_ptr<UpstreamConnection> conn = std::move(entry.conn);
+  // The idle timer stays set: the next release() only pushes its deadline (no event_add and
+  // event_del per request); if it fires while the entry is spare, remove() ignores it.
+  moveNode(entry, spare_);
   return conn;
 }
 
 void UpstreamPool::release(std::unique_ptr<UpstreamConnection> conn, uint32_t max_idle,
                            std::chrono::milliseconds idle_timeout) {
-  const std::string address = conn->poolKey();
-  IdleList& list = idle_[address];
+  IdleList& list = idle_[conn->poolKey()];
   if (list.size() >= max_idle) {
     loop_.deferDelete(std::move(conn));
     return;
   }
-  list.push_back(Idle{std::move(conn), nullptr});
-  auto it = std::prev(list.end());
-  // The callbacks capture the list iterator: std::list iterators stay valid until erased.
-  it->timer = std::make_unique<core::Timer>(loop_, [this, address, it] { remove(address, it); });
-  it->timer->arm(idle_timeout);
-  it->conn->parkIdle([this, address, it] { remove(address, it); });
+  if (spare_.empty()) {
+    Idle& fresh = spare_.emplace_back(*this, loop_);
+    fresh.list = &spare_;
+    fresh.self = std::prev(spare_.end());
+  }
+  Idle& entry = spare_.back();
+  moveNode(entry, list);
+  entry.conn = std::move(conn);
+  entry.timer.push(idle_timeout);
+  entry.conn->parkIdle([this, &entry] { remove(entry); });
 }
 
-void UpstreamPool::remove(const std::string& address, IdleList::iterator it) {
-  auto found = idle_.find(address);
-  if (found == idle_.end()) return;
-  // Destroy after the current callback: we may be inside the connection's or timer's callback.
-  loop_.deferDelete(std::move(it->conn));
-  struct TimerHolder : core::Deletable {
-    std::unique_ptr<core::Timer> timer;
-  };
-  auto holder = std::make_unique<TimerHolder>();
-  holder->timer = std::move(it->timer);
-  loop_.deferDelete(std::move(holder));
-  found->second.erase(it);
+void UpstreamPool::moveNode(Idle& entry, IdleList& to) {
+  to.splice(to.end(), *entry.list, entry.self);
+  entry.list = &to;
+}
+
+// From the entry's own timer or its connection's death: nothing is destroyed here (the node
+// goes back to spare_, the connection after the current callback).
+void UpstreamPool::remove(Idle& entry) {
+  if (entry.list == &spare_) return;
+  loop_.deferDelete(std::move(entry.conn));
+  entry.timer.cancel();
+  moveNode(entry, spare_);
 }
 
 void UpstreamPool::closeAll() {

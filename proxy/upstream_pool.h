@@ -40,14 +40,27 @@ class UpstreamPool {
   H2Pool& h2() { return h2_; }
 
  private:
+  // One parked connection with its idle timer. Entries live in list nodes that are recycled
+  // (spare_) rather than freed: releasing and taking a connection per request then costs no
+  // allocation, and the callbacks capture only two pointers (no heap-held closure either).
   struct Idle {
+    Idle(UpstreamPool& pool, core::EventLoop& loop)
+        : timer(loop, [&pool, this] { pool.remove(*this); }) {}
     std::unique_ptr<UpstreamConnection> conn;
-    std::unique_ptr<core::Timer> timer;
+    core::Timer timer;
+    std::list<Idle>* list = nullptr;  // the host's list, or spare_
+    std::list<Idle>::iterator self;   // this entry's node
   };
   using IdleList = std::list<Idle>;
-  void remove(const std::string& address, IdleList::iterator it);
+  void remove(Idle& entry);
+  // Moves `entry`'s node to `to` (no allocation; iterators and addresses stay valid).
+  static void moveNode(Idle& entry, IdleList& to);
+
+  // Spare nodes kept past this are freed in take() (never inside an entry's own callback).
+  static constexpr size_t kMaxSpare = 256;
 
   core::EventLoop& loop_;
+  IdleList spare_;  // before idle_: destroyed after it
   std::unordered_map<std::string, IdleList> idle_;
   H2Pool h2_;
 };

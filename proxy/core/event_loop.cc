@@ -163,25 +163,54 @@ Timer::~Timer() {
   }
 }
 
-void Timer::arm(std::chrono::milliseconds after) {
+void Timer::add(std::chrono::microseconds after) {
   timeval tv{};
-  tv.tv_sec = after.count() / 1000;
-  tv.tv_usec = (after.count() % 1000) * 1000;
+  tv.tv_sec = after.count() / 1000000;
+  tv.tv_usec = after.count() % 1000000;
   evtimer_add(event_, &tv);
   armed_ = true;
+}
+
+void Timer::arm(std::chrono::milliseconds after) {
+  add(after);
+  lazy_ = false;
+}
+
+void Timer::push(std::chrono::milliseconds after) {
+  const Clock::time_point due = Clock::now() + after;
+  if (armed_ && lazy_ && due >= wake_) {
+    due_ = due;
+    return;
+  }
+  add(after);
+  lazy_ = true;
+  wake_ = due;
+  due_ = due;
 }
 
 void Timer::cancel() {
   if (!armed_) return;
   armed_ = false;
+  lazy_ = false;
   evtimer_del(event_);
 }
 
 void Timer::onFire(int, short, void* arg) {
   auto* self = static_cast<Timer*>(arg);
+  self->armed_ = false;  // before the callback: it may arm the timer again
+  if (self->lazy_ && self->due_ > self->wake_) {
+    // Woken for an older deadline that push() moved later: sleep until the real one.
+    const Clock::time_point now = Clock::now();
+    if (now < self->due_) {
+      self->add(std::chrono::duration_cast<std::chrono::microseconds>(self->due_ - now) +
+                std::chrono::microseconds(1));
+      self->wake_ = self->due_;
+      return;
+    }
+  }
+  self->lazy_ = false;
   EventLoop& loop = self->loop_;  // the callback may destroy the timer
   EventLoop::CallbackScope scope(loop);
-  self->armed_ = false;  // before the callback: it may arm the timer again
   self->on_fire_();
 }
 

@@ -112,14 +112,27 @@ class Timer {
   Timer& operator=(const Timer&) = delete;
 
   void arm(std::chrono::milliseconds after);
+  // The same as arm() (the callback is due `after` from now, whatever was armed before), for a
+  // deadline pushed back over and over (an idle timer touched per read): when libevent would wake
+  // the timer no later than the new deadline anyway, only the deadline is stored, and the early
+  // wake-up re-arms for the rest instead of calling back. Saves an event_add per push (a min-heap
+  // update, ~270 instructions) for one steady_clock read.
+  void push(std::chrono::milliseconds after);
   void cancel();  // free when not armed (no event_del)
   bool armed() const { return armed_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
   static void onFire(int fd, short what, void* arg);
+  void add(std::chrono::microseconds after);
   EventLoop& loop_;
   event* event_ = nullptr;
   std::function<void()> on_fire_;
+  // Set by push(): when libevent will wake this timer (wake_) and when the callback is due
+  // (due_, never earlier). Unknown (lazy_ false) after arm(), which does not read the clock.
+  bool lazy_ = false;
+  Clock::time_point wake_{};
+  Clock::time_point due_{};
   // Kept here rather than asked of libevent: most timers (a stream's body or first-byte timer)
   // are cancelled far more often than they are armed, and an event_del per cancel showed up in
   // the per-request profile.

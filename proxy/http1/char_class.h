@@ -3,7 +3,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace baton::proxy::http1 {
 
@@ -65,6 +67,38 @@ constexpr int hexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// How many leading bytes of [p, p+len) are plain text: SP, VCHAR or obs-text (0x20-0x7e,
+// 0x80-0xff), looked at eight at a time; a multiple of 8. Stops before the first word holding
+// anything else (a control byte, HTAB, DEL) or fewer than 8 bytes: the caller's byte loop judges
+// the rest. Header values are almost all plain text, and a byte loop per value was the largest
+// cost of the header checks on both codecs' paths.
+inline size_t plainTextPrefix(const char* p, size_t len) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  size_t n = 0;
+  while (len - n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p + n, 8);
+    // A byte below 0x20 (high bit clear): subtracting 0x20 borrows into its high bit. Exact as a
+    // yes/no answer (a borrow reaches a higher byte only past a byte that is itself below 0x20).
+    const uint64_t below_space = (w - 0x20 * kOnes) & ~w & kHigh;
+    const uint64_t x = w ^ (0x7f * kOnes);  // DEL becomes zero
+    const uint64_t del = (x - kOnes) & ~x & kHigh;
+    if ((below_space | del) != 0) break;
+    n += 8;
+  }
+  return n;
+}
+
+// CR, LF or NUL anywhere in [p, p+len): bytes that must never reach an HTTP/1 peer inside a field.
+inline bool hasCrLfNul(const char* p, size_t len) {
+  for (size_t i = plainTextPrefix(p, len); i < len; ++i) {
+    const char c = p[i];
+    if (static_cast<unsigned char>(c) <= '\r' && (c == '\r' || c == '\n' || c == '\0')) return true;
+  }
+  return false;
 }
 
 }  // namespace baton::proxy::http1

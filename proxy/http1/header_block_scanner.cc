@@ -1,5 +1,5 @@
 // See header_block_scanner.h. One switch per byte; the common states (name, value) run tight
-// inner loops over a byte table.
+// inner loops (names over a byte table, values eight bytes at a time).
 #include "proxy/http1/header_block_scanner.h"
 
 #include <string_view>
@@ -17,6 +17,22 @@ constexpr char lower(char c) {
 }
 
 }  // namespace
+
+// Advances the Transfer-Encoding match over a run of name bytes (a name may come in pieces).
+void HeaderBlockScanner::matchTransferEncoding(const char* p, size_t n) {
+  if (!te_possible_ || n == 0) return;
+  if (n > kTransferEncoding.size() - te_match_) {
+    te_possible_ = false;
+    return;
+  }
+  for (size_t k = 0; k < n; ++k) {
+    if (lower(p[k]) != kTransferEncoding[te_match_ + k]) {
+      te_possible_ = false;
+      return;
+    }
+  }
+  te_match_ = static_cast<uint8_t>(te_match_ + n);
+}
 
 HeaderBlockScanner::HeaderBlockScanner(const HeaderBlockLimits& limits, core::ErrorSource source)
     : limits_(limits), source_(source) {}
@@ -63,18 +79,12 @@ core::Result<size_t> HeaderBlockScanner::consume(const char* data, size_t len) {
           continue;  // the Name state consumes this byte
         }
         break;
-      case State::Name:
-        while (i < len && isTchar(data[i])) {
-          if (te_possible_ && te_match_ < kTransferEncoding.size() &&
-              lower(data[i]) == kTransferEncoding[te_match_]) {
-            ++te_match_;
-          } else {
-            te_possible_ = false;
-          }
-          ++i;
-          ++line_bytes_;
-          ++block_bytes_;
-        }
+      case State::Name: {
+        const size_t start = i;
+        while (i < len && isTchar(data[i])) ++i;
+        matchTransferEncoding(data + start, i - start);
+        line_bytes_ += static_cast<uint32_t>(i - start);
+        block_bytes_ += static_cast<uint32_t>(i - start);
         if (line_bytes_ > limits_.field_bytes || block_bytes_ > limits_.block_bytes) {
           return core::fail(error(ErrorCode::HeaderTooLarge, "header field too large"));
         }
@@ -90,8 +100,10 @@ core::Result<size_t> HeaderBlockScanner::consume(const char* data, size_t len) {
         }
         state_ = State::Value;
         break;
+      }
       case State::Value: {
         const size_t start = i;
+        i += plainTextPrefix(data + i, len - i);  // the common bytes, eight at a time
         while (i < len && isFieldValueByte(data[i])) {
           if (data[i] == '\t' && is_te_) {
             // The bytes before the HTAB count first: fed one at a time they would have hit a

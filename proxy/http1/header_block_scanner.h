@@ -52,6 +52,7 @@ class HeaderBlockScanner {
   enum class State : uint8_t { LineStart, Name, Value, ValueCr, EndCr, Done };
 
   core::Error error(core::ErrorCode downstream_code, const char* detail) const;
+  void matchTransferEncoding(const char* p, size_t n);
 
   HeaderBlockLimits limits_;
   core::ErrorSource source_;

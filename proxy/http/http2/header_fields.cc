@@ -1,8 +1,11 @@
 // Outgoing header fields as nghttp2_nv: see header_fields.h.
 #include "proxy/http/http2/header_fields.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+
+#include "proxy/http1/char_class.h"
 
 namespace baton::proxy::http2 {
 
@@ -21,10 +24,7 @@ char lowerAscii(char c) {
 }  // namespace
 
 bool hasForbiddenByte(std::string_view s) {
-  for (const char c : s) {
-    if (c == '\r' || c == '\n' || c == '\0') return true;
-  }
-  return false;
+  return http1::hasCrLfNul(s.data(), s.size());  // eight bytes at a time
 }
 
 bool hasUppercase(std::string_view s) {
@@ -40,8 +40,27 @@ std::string lowercase(std::string_view s) {
   return out;
 }
 
+void NvList::reserve(size_t fields) {
+  if (fields > kInlineFields) spill(fields);
+}
+
+void NvList::spill(size_t capacity) {
+  if (!spilled_) {
+    heap_.reserve(std::max(capacity, 2 * kInlineFields));
+    heap_.assign(inline_, inline_ + count_);
+    spilled_ = true;
+  } else {
+    heap_.reserve(capacity);
+  }
+}
+
 void NvList::add(std::string_view name, std::string_view value) {
-  nva_.push_back(makeNv(name, value));
+  if (!spilled_ && count_ < kInlineFields) {
+    inline_[count_++] = makeNv(name, value);
+    return;
+  }
+  if (!spilled_) spill(2 * kInlineFields);
+  heap_.push_back(makeNv(name, value));
 }
 
 void NvList::addNumber(std::string_view name, uint64_t value) {
@@ -70,11 +89,38 @@ std::string_view NvList::lowered(std::string_view name) {
   return {at, name.size()};
 }
 
+bool NvList::outgoingName(std::string_view name, std::string_view& out) {
+  const size_t n = name.size();
+  if (n > kInlineNameBytes - names_used_) {  // a huge head: the simple way
+    if (hasForbiddenByte(name)) return false;
+    out = hasUppercase(name) ? lowered(name) : name;
+    return true;
+  }
+  char* at = names_ + names_used_;
+  bool upper = false;
+  bool bad = false;
+  for (size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    const bool is_upper = static_cast<unsigned>(c - 'A') < 26u;
+    upper |= is_upper;
+    bad |= c == '\r' || c == '\n' || c == '\0';
+    at[i] = static_cast<char>(is_upper ? c + 32 : c);
+  }
+  if (bad) return false;
+  if (!upper) {
+    out = name;  // already lowercase: the copy is dropped (names_used_ unchanged)
+    return true;
+  }
+  names_used_ += n;
+  out = std::string_view(at, n);
+  return true;
+}
+
 void NvList::addFields(const http1::HeaderList& headers, DroppedField dropped) {
   for (const http1::HeaderField& h : headers) {
     if (h.name.empty() || h.name[0] == ':') continue;
-    if (hasForbiddenByte(h.name) || hasForbiddenByte(h.value)) continue;
-    const std::string_view name = hasUppercase(h.name) ? lowered(h.name) : h.name;
+    std::string_view name;
+    if (!outgoingName(h.name, name) || hasForbiddenByte(h.value)) continue;
     if (dropped(name, h.value)) continue;
     add(name, h.value);
   }

@@ -49,7 +49,8 @@ class NvList {
   NvList(const NvList&) = delete;
   NvList& operator=(const NvList&) = delete;
 
-  void reserve(size_t fields) { nva_.reserve(fields); }
+  // Up to kInlineFields entries live inside the list (no allocation for a usual head).
+  void reserve(size_t fields);
   // `name` must be lowercase already (pseudo-headers, literals).
   void add(std::string_view name, std::string_view value);
   // `value` in decimal.
@@ -59,14 +60,22 @@ class NvList {
   // came from a peer that already got past our decoders).
   void addFields(const http1::HeaderList& headers, DroppedField dropped);
 
-  nghttp2_nv* data() { return nva_.data(); }
-  size_t size() const { return nva_.size(); }
+  nghttp2_nv* data() { return spilled_ ? heap_.data() : inline_; }
+  size_t size() const { return spilled_ ? heap_.size() : count_; }
 
  private:
   // A lowercase copy of `name` that stays put until the list dies.
   std::string_view lowered(std::string_view name);
+  // `name` as it goes out: lowercased into names_ when it has a capital, else as is; false
+  // when it holds CR, LF or NUL. One pass over the bytes.
+  bool outgoingName(std::string_view name, std::string_view& out);
+  void spill(size_t capacity);
 
-  std::vector<nghttp2_nv> nva_;
+  static constexpr size_t kInlineFields = 32;
+  nghttp2_nv inline_[kInlineFields];
+  size_t count_ = 0;
+  bool spilled_ = false;  // past kInlineFields: every entry is in heap_
+  std::vector<nghttp2_nv> heap_;
   // Lowercased names: response heads from HTTP/1 upstreams are mostly "Content-Type" style.
   // Names past the inline buffer (a huge head) go to `spill_`, whose strings never move.
   static constexpr size_t kInlineNameBytes = 512;

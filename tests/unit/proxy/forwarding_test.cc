@@ -195,21 +195,26 @@ TEST(ForwardingTest, NamesAreNotMatchedByPrefixOrSimilarity) {
   EXPECT_EQ(pairs(out), withTail(expected));
 }
 
+// A response with every hop-by-hop kind among end-to-end fields.
+HeaderList hopByHopResponse(const std::string& second_cookie) {
+  return {{"Content-Type", "text/html"},
+          {"Connection", "keep-alive, X-Internal"},
+          {"Keep-Alive", "timeout=5"},
+          {"Transfer-Encoding", "chunked"},
+          {"Content-Length", "10"},
+          {"X-Internal", "secret"},
+          {"Upgrade", "websocket"},
+          {"Proxy-Connection", "x"},
+          {"TE", "x"},
+          {"HTTP2-Settings", "x"},
+          {"Set-Cookie", "a=1"},
+          {"Set-Cookie", second_cookie},
+          {"X-Forwarded-For", "1.2.3.4"},
+          {"X-Request-Id", "abc"}};
+}
+
 TEST(ForwardingTest, ResponseHopByHopStripped) {
-  const HeaderList in = {{"Content-Type", "text/html"},
-                         {"Connection", "keep-alive, X-Internal"},
-                         {"Keep-Alive", "timeout=5"},
-                         {"Transfer-Encoding", "chunked"},
-                         {"Content-Length", "10"},
-                         {"X-Internal", "secret"},
-                         {"Upgrade", "websocket"},
-                         {"Proxy-Connection", "x"},
-                         {"TE", "x"},
-                         {"HTTP2-Settings", "x"},
-                         {"Set-Cookie", "a=1"},
-                         {"Set-Cookie", "b=2"},
-                         {"X-Forwarded-For", "1.2.3.4"},
-                         {"X-Request-Id", "abc"}};
+  const HeaderList in = hopByHopResponse("b=2");
   HeaderList out = {{"Stale", "1"}};
   buildDownstreamResponseHeaders(in, out);
   EXPECT_EQ(pairs(out), (Pairs{{"Content-Type", "text/html"},
@@ -217,6 +222,45 @@ TEST(ForwardingTest, ResponseHopByHopStripped) {
                                {"Set-Cookie", "b=2"},
                                {"X-Forwarded-For", "1.2.3.4"},
                                {"X-Request-Id", "abc"}}));
+}
+
+// The in-place filter gives what the copying builder gives, field for field, for lists that
+// exercise each of its rules: hop-by-hop names, '_' spellings, tokens listed in Connection
+// (few, many, repeated fields), long values that must move intact, and a list past its 64-field
+// fast path.
+TEST(ForwardingTest, InPlaceResponseFilterMatchesTheBuilder) {
+  const std::string long_value(100, 'v');
+  std::vector<HeaderList> cases = {
+      {},
+      {{"Content-Type", "text/plain"}, {"Date", "Thu, 26 Nov 2026 17:10:53 GMT"}},
+      hopByHopResponse(long_value),
+      {{"Keep_Alive", "1"}, {"Transfer_Encoding", "x"}, {"connection", "close"}, {"A", "b"}},
+      {{"X-A", long_value},
+       {"Connection", "x-a"},
+       {"Connection", "X-B, keep-alive"},
+       {"x-b", "2"},
+       {"X-C", long_value}},
+      {{"Connection", "close"}, {"Server", "nginx"}, {"ETag", "\"6b0867fa-d\""}},
+  };
+  HeaderList many_tokens = {{"Keep", long_value}};
+  std::string list;
+  for (int i = 0; i < 40; ++i) list += "X-Drop-" + std::to_string(i) + ", ";
+  many_tokens.push_back({"Connection", list});
+  for (int i = 0; i < 40; ++i) many_tokens.push_back({"X-Drop-" + std::to_string(i), "d"});
+  many_tokens.push_back({"Last", "1"});
+  cases.push_back(many_tokens);
+  HeaderList huge;
+  for (int i = 0; i < 70; ++i) {
+    huge.push_back({i % 7 == 0 ? "Keep-Alive" : "X-F" + std::to_string(i), std::to_string(i)});
+  }
+  cases.push_back(huge);
+  for (size_t c = 0; c < cases.size(); ++c) {
+    HeaderList want;
+    buildDownstreamResponseHeaders(cases[c], want);
+    HeaderList got = cases[c];
+    filterDownstreamResponseHeaders(got);
+    EXPECT_EQ(pairs(got), pairs(want)) << "case " << c;
+  }
 }
 
 TEST(ForwardingTest, UpstreamHostReplacesHostButNotForwardedHost) {

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "proxy/http/http2/server_session.h"
+#include "tests/unit/proxy/loopback_listener.h"
 #include "tests/unit/proxy/run_on_loop.h"
 
 namespace baton::proxy {
@@ -33,14 +34,8 @@ class Backend {
  public:
   explicit Backend(uint32_t max_streams, bool goaway_after_first = false)
       : max_streams_(max_streams), goaway_after_first_(goaway_after_first) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    fd_ = test::listenLoopback(a, 16);
     port_ = ntohs(a.sin_port);
     accept_ = std::thread([this] { acceptLoop(); });
   }

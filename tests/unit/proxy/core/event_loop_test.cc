@@ -51,6 +51,74 @@ TEST(EventLoopTest, CancelledTimerDoesNotFire) {
   EXPECT_FALSE(fired);
 }
 
+// push(): a later deadline is only stored while libevent would wake the timer earlier anyway;
+// the callback still runs once, and never before the last deadline pushed.
+TEST(EventLoopTest, PushedDeadlineMovesLaterAndFiresOnce) {
+  using Clock = std::chrono::steady_clock;
+  using std::chrono::milliseconds;
+  EventLoop loop;
+  int fired = 0;
+  Clock::time_point fired_at{}, last_push{};
+  Timer timer(loop, [&] {
+    ++fired;
+    fired_at = Clock::now();
+  });
+  Timer pusher(loop, [&] {
+    last_push = Clock::now();
+    timer.push(milliseconds(60));  // later than the 30 ms set first: stored, not re-added
+    EXPECT_TRUE(timer.armed());
+  });
+  Timer done(loop, [&] { loop.stop(); });
+  timer.push(milliseconds(30));
+  pusher.arm(milliseconds(15));
+  done.arm(milliseconds(250));
+  loop.run();
+  EXPECT_EQ(fired, 1);
+  EXPECT_GE(fired_at - last_push, milliseconds(60));
+  EXPECT_FALSE(timer.armed());
+}
+
+TEST(EventLoopTest, PushedEarlierDeadlineIsHonoured) {
+  using Clock = std::chrono::steady_clock;
+  using std::chrono::milliseconds;
+  EventLoop loop;
+  const auto start = Clock::now();
+  Clock::duration took{};
+  Timer timer(loop, [&] {
+    took = Clock::now() - start;
+    loop.stop();
+  });
+  Timer guard(loop, [&] { loop.stop(); });
+  timer.push(std::chrono::seconds(30));
+  timer.push(milliseconds(10));  // earlier than what libevent holds: re-added
+  guard.arm(std::chrono::seconds(5));
+  loop.run();
+  EXPECT_GT(took.count(), 0);
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_GE(took, milliseconds(10));
+}
+
+// arm() after push() replaces the pushed deadline, and cancel() after push() stops it, even
+// while an early wake-up is pending in libevent.
+TEST(EventLoopTest, ArmAndCancelOverridePush) {
+  using std::chrono::milliseconds;
+  EventLoop loop;
+  int armed_fired = 0, cancelled_fired = 0;
+  Timer armed(loop, [&] { ++armed_fired; });
+  Timer cancelled(loop, [&] { ++cancelled_fired; });
+  Timer done(loop, [&] { loop.stop(); });
+  armed.push(milliseconds(5));
+  armed.push(milliseconds(500));  // stored only
+  armed.arm(milliseconds(20));    // a real re-arm: fires at 20 ms, not 500
+  cancelled.push(milliseconds(5));
+  cancelled.push(milliseconds(30));
+  cancelled.cancel();
+  done.arm(milliseconds(120));
+  loop.run();
+  EXPECT_EQ(armed_fired, 1);
+  EXPECT_EQ(cancelled_fired, 0);
+}
+
 struct Tracked : Deletable {
   explicit Tracked(int& count) : count_(count) {}
   ~Tracked() override { ++count_; }

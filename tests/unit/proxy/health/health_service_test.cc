@@ -11,6 +11,7 @@
 #include <future>
 #include <thread>
 
+#include "tests/unit/proxy/loopback_listener.h"
 #include "tests/unit/proxy/run_on_loop.h"
 
 namespace baton::proxy::health {
@@ -18,33 +19,15 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// A loopback TCP socket bound to a port chosen by the kernel; listening or not.
-class LoopbackPort {
- public:
-  explicit LoopbackPort(bool listening) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    if (listening) {
-      EXPECT_EQ(::listen(fd_, 64), 0);
-    } else {
-      ::close(fd_);  // nothing listens there: connects are refused
-      fd_ = -1;
-    }
-  }
-  ~LoopbackPort() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
+// A listening loopback socket (probes connect) and a port nothing listens on (refused).
+struct Ports {
+  Ports() : listen_fd(test::listenLoopback(listening)) {}
+  ~Ports() { ::close(listen_fd); }
+  std::string up() const { return "127.0.0.1:" + std::to_string(ntohs(listening.sin_port)); }
+  std::string down() const { return "127.0.0.1:" + std::to_string(refused); }
+  sockaddr_in listening{};
+  int listen_fd;
+  uint16_t refused = test::refusedLoopbackPort();
 };
 
 class HealthServiceTest : public ::testing::Test {
@@ -84,13 +67,13 @@ std::shared_ptr<const upstream::Cluster> tcpChecked(const std::vector<std::strin
 }
 
 TEST_F(HealthServiceTest, AFailingHostFlipsOnTheHealthThreadAndTheControlThreadSeesIt) {
-  LoopbackPort up(/*listening=*/true), down(/*listening=*/false);
+  Ports ports;
   std::promise<std::thread::id> changed;
   bool told = false;
   start([&] {
     if (!std::exchange(told, true)) changed.set_value(std::this_thread::get_id());
   });
-  auto cluster = tcpChecked({up.address(), down.address()});
+  auto cluster = tcpChecked({ports.up(), ports.down()});
   test::runOnLoop(control_, [&] { service_->sync({cluster}); });
 
   auto flipped = changed.get_future();
@@ -108,8 +91,8 @@ TEST_F(HealthServiceTest, AFailingHostFlipsOnTheHealthThreadAndTheControlThreadS
     status.clusters.resize(1);
     status.clusters[0].name = "web";
     status.clusters[0].hosts.resize(2);
-    status.clusters[0].hosts[0].address = up.address();
-    status.clusters[0].hosts[1].address = down.address();
+    status.clusters[0].hosts[0].address = ports.up();
+    status.clusters[0].hosts[1].address = ports.down();
     service_->fillStatus(std::move(status),
                          [&](admin::EdgeStatus filled) { answered.set_value(std::move(filled)); });
   });

@@ -393,6 +393,42 @@ INSTANTIATE_TEST_SUITE_P(
                     InjectionCase{"GET", "/a b", "X", "1"},
                     InjectionCase{"GET\r\n", "/", "X", "1"}));
 
+// The value check looks at eight bytes at a time: a CR, LF or NUL is refused at every offset of
+// a long value, behind a good field, and a refused head leaves the output as it was.
+TEST(SerializeTest, ForbiddenByteAtEveryOffsetOfALongValueRefused) {
+  for (const char bad : {'\r', '\n', '\0'}) {
+    for (size_t at = 0; at < 40; ++at) {
+      std::string value(40, 'v');
+      value[at] = bad;
+      std::string out = "kept";
+      HeaderList headers{{"Host", "example.com"}, {"X-Long", value}};
+      EXPECT_FALSE(serializeRequestHead("GET", "/", headers, out)) << int(bad) << " at " << at;
+      EXPECT_EQ(out, "kept");
+      EXPECT_FALSE(serializeResponseHead(200, "OK", headers, out)) << int(bad) << " at " << at;
+      EXPECT_EQ(out, "kept");
+    }
+  }
+  // HTAB, DEL and obs-text are not the serialiser's business: they pass.
+  std::string out;
+  const std::string value = "a\tb\x7f" + std::string(20, 'c') + "\xff\x80";
+  ASSERT_TRUE(serializeRequestHead("GET", "/", {{"X", value}}, out));
+  EXPECT_EQ(out, "GET / HTTP/1.1\r\nX: " + value + "\r\n\r\n");
+}
+
+// Appending to a buffer that already holds bytes (and must grow) keeps them.
+TEST(SerializeTest, AppendsAfterExistingBytes) {
+  std::string out = "prefix|";
+  HeaderList headers;
+  std::string want = "prefix|POST /p HTTP/1.1\r\n";
+  for (int i = 0; i < 30; ++i) {
+    headers.push_back({"X-Field-" + std::to_string(i), std::string(i, 'x')});
+    want += "X-Field-" + std::to_string(i) + ": " + std::string(i, 'x') + "\r\n";
+  }
+  want += "\r\n";
+  ASSERT_TRUE(serializeRequestHead("POST", "/p", headers, out));
+  EXPECT_EQ(out, want);
+}
+
 TEST(SerializeTest, ResponseReasonInjectionRefused) {
   std::string out;
   EXPECT_FALSE(serializeResponseHead(200, "OK\r\nSet-Cookie: x", {}, out));
