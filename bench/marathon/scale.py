@@ -15,9 +15,8 @@ GET /v2/apps?embed=apps.tasks):
     shown; DURATION=0 skips the data-path part)
 
 ACTIVE_CHECKS=0 labels every app BATON_0_HEALTH_CHECK=off: since issue 8 baton probes an app's
-Marathon health check itself, and 100,000 probes of this document's unreachable 10.x hosts run on
-the control thread, whose CPU time then measures probing rather than resyncs (ACTIVE_CHECKS=1
-keeps them, to measure that).
+Marathon health check itself (on its health thread); ACTIVE_CHECKS=1 keeps the checks, whose
+100,000 targets then count in the memory figures (the tasks' 127.x addresses refuse at once).
 """
 import json
 import os
@@ -53,7 +52,9 @@ def document(backend_port: int, generation: int, only_app: int | None = None) ->
             if i == 0:
                 host, port = "127.0.0.1", backend_port  # the one app wrk talks to
             else:
-                host, port = f"10.{(i >> 8) & 255}.{i & 255}.{t + 1}", 31000 + t
+                # Loopback addresses nothing listens on (127.0.0.0/8 is all loopback on Linux):
+                # with ACTIVE_CHECKS=1 the probes are refused at once and nothing leaves the box.
+                host, port = f"127.{1 + ((i >> 8) & 255)}.{i & 255}.{t + 1}", 31000 + t
             tasks.append({
                 "id": f"team{i % 100}_app{i}.{generation if only_app in (None, i) else 0}-{t}",
                 "appId": app_id, "host": host,
