@@ -47,7 +47,8 @@ VerdictApplier::Clusters VerdictApplier::apply(const Clusters& clusters, const V
     if (auto memo = memo_.find(cluster.get());
         memo != memo_.end() && memo->second.verdict == verdict) {
       out.push_back(memo->second.adjusted);
-      panic = panic_[cluster->name()];
+      auto was = panic_.find(cluster->name());
+      panic = was != panic_.end() && was->second;
       // Both keys again: a later re-apply to the published copy must still find it (a new
       // copy would lose the workers' load-balancer state, keyed by cluster object).
       next.emplace(memo->second.base.get(), memo->second);
@@ -56,7 +57,7 @@ VerdictApplier::Clusters VerdictApplier::apply(const Clusters& clusters, const V
     }
     auto copy = adjusted(*verdict, *cluster, panic);
     if (!copy) copy = cluster;
-    if (panic && !panic_[cluster->name()]) {
+    if (auto was = panic_.find(cluster->name()); panic && (was == panic_.end() || !was->second)) {
       core::logf(core::LogLevel::Warn, "health: %s: no healthy host, routing to all (panic)",
                  cluster->name().c_str());
     }

@@ -59,21 +59,16 @@ std::shared_ptr<const upstream::Cluster> makeCluster(const std::vector<std::stri
 }
 
 // Runs the loop on its own thread; everything touching the proxy goes through run().
-class TcpProxyTest : public ::testing::Test {
+class TcpProxyTest : public test::LoopThreadTest {
  protected:
-  template <typename F>
-  auto run(F f) {
-    return test::runOnLoop(loop_, std::move(f));
-  }
   void SetUp() override {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair_), 0);
     fcntl(pair_[0], F_SETFL, O_NONBLOCK);
-    thread_ = std::thread([this] { loop_.run(); });
+    startLoop();
   }
   void TearDown() override {
     run([this] { proxy_.reset(); });
-    loop_.post([this] { loop_.stop(); });
-    thread_.join();
+    stopLoop();
     if (pair_[1] >= 0) close(pair_[1]);
   }
   // Starts a proxy for the client end pair_[0]; `closed` gets its end reason.
@@ -96,8 +91,6 @@ class TcpProxyTest : public ::testing::Test {
     return run([&] { return lb_->outstanding(host); });
   }
 
-  core::EventLoop loop_;
-  std::thread thread_;
   int pair_[2] = {-1, -1};
   std::shared_ptr<const upstream::Cluster> cluster_;
   std::shared_ptr<upstream::LoadBalancer> lb_;

@@ -46,19 +46,15 @@ bool readsEof(int fd) {
 
 // Two socket pairs: [0] ends are the tunnel's transports (downstream, upstream), [1] ends the
 // client and the backend. The loop runs on its own thread; run() executes on it.
-class TunnelTest : public ::testing::Test {
+class TunnelTest : public test::LoopThreadTest {
  protected:
-  template <typename F>
-  auto run(F f) {
-    return test::runOnLoop(loop_, std::move(f));
-  }
   void SetUp() override {
     signal(SIGPIPE, SIG_IGN);  // as baton does (server.cc): a write to a closed peer is an error
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, down_), 0);
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, up_), 0);
     fcntl(down_[0], F_SETFL, O_NONBLOCK);
     fcntl(up_[0], F_SETFL, O_NONBLOCK);
-    thread_ = std::thread([this] { loop_.run(); });
+    startLoop();
   }
   void TearDown() override {
     run([this] {
@@ -66,8 +62,7 @@ class TunnelTest : public ::testing::Test {
       downstream_.reset();
       upstream_.reset();
     });
-    loop_.post([this] { loop_.stop(); });
-    thread_.join();
+    stopLoop();
     close(down_[1]);
     close(up_[1]);
   }
@@ -89,8 +84,6 @@ class TunnelTest : public ::testing::Test {
     return f.get();
   }
 
-  core::EventLoop loop_;
-  std::thread thread_;
   int down_[2] = {-1, -1};
   int up_[2] = {-1, -1};
   NoHandler none_;

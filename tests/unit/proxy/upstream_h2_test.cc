@@ -166,15 +166,11 @@ struct Exchange : UpstreamConnection::Handler {
   void onUpstreamUpgraded() override {}
 };
 
-class H2PoolTest : public ::testing::Test {
+class H2PoolTest : public test::LoopThreadTest {
  protected:
-  template <typename F>
-  auto run(F f) {
-    return test::runOnLoop(loop_, std::move(f));
-  }
   void SetUp() override {
     signal(SIGPIPE, SIG_IGN);
-    thread_ = std::thread([this] { loop_.run(); });
+    startLoop();
     run([this] { pool_ = std::make_unique<H2Pool>(loop_); });
   }
   void TearDown() override {
@@ -183,8 +179,7 @@ class H2PoolTest : public ::testing::Test {
       pool_.reset();
       loop_.flushDeferred();
     });
-    loop_.post([this] { loop_.stop(); });
-    thread_.join();
+    stopLoop();
   }
   upstream::Host hostFor(uint16_t port) {
     upstream::Host h;
@@ -253,8 +248,6 @@ class H2PoolTest : public ::testing::Test {
     return run([this] { return pool_->connectionCount(); });
   }
 
-  core::EventLoop loop_;
-  std::thread thread_;
   std::unique_ptr<H2Pool> pool_;
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::mutex mu_;

@@ -36,12 +36,8 @@ struct NullHandler : UpstreamConnection::Handler {
   void onUpstreamUpgraded() override {}
 };
 
-class UpstreamPoolTest : public ::testing::Test {
+class UpstreamPoolTest : public test::LoopThreadTest {
  protected:
-  template <typename F>
-  auto run(F f) {
-    return test::runOnLoop(loop_, std::move(f));
-  }
   void SetUp() override {
     signal(SIGPIPE, SIG_IGN);
     sockaddr_in a{};
@@ -50,7 +46,7 @@ class UpstreamPoolTest : public ::testing::Test {
     auto* sa = reinterpret_cast<sockaddr_in*>(&host_.sockaddr);
     *sa = a;
     host_.sockaddr_len = sizeof(sockaddr_in);
-    thread_ = std::thread([this] { loop_.run(); });
+    startLoop();
     run([this] { pool_ = std::make_unique<UpstreamPool>(loop_); });
   }
   void TearDown() override {
@@ -59,8 +55,7 @@ class UpstreamPoolTest : public ::testing::Test {
       pool_.reset();
       loop_.flushDeferred();
     });
-    loop_.post([this] { loop_.stop(); });
-    thread_.join();
+    stopLoop();
     for (int fd : accepted_) ::close(fd);
     ::close(listen_fd_);
   }
@@ -109,8 +104,6 @@ class UpstreamPoolTest : public ::testing::Test {
     return false;
   }
 
-  core::EventLoop loop_;
-  std::thread thread_;
   std::unique_ptr<UpstreamPool> pool_;
   std::vector<std::unique_ptr<UpstreamConnection>> conns_;  // loop thread only
   NullHandler handler_;

@@ -30,24 +30,17 @@ struct Ports {
   uint16_t refused = test::refusedLoopbackPort();
 };
 
-class HealthServiceTest : public ::testing::Test {
+class HealthServiceTest : public test::LoopThreadTest {
  protected:
-  void SetUp() override {
-    control_thread_ = std::thread([this] { control_.run(); });
-  }
+  void SetUp() override { startLoop(); }  // the control thread's loop
   void TearDown() override {
-    test::runOnLoop(control_, [this] { service_.reset(); });
-    control_.post([this] { control_.stop(); });
-    control_thread_.join();
+    run([this] { service_.reset(); });
+    stopLoop();
   }
   void start(std::function<void()> on_change) {
-    test::runOnLoop(control_, [&] {
-      service_ = std::make_unique<HealthService>(control_, std::move(on_change));
-    });
+    run([&] { service_ = std::make_unique<HealthService>(loop_, std::move(on_change)); });
   }
 
-  core::EventLoop control_;
-  std::thread control_thread_;
   std::unique_ptr<HealthService> service_;
 };
 
@@ -74,19 +67,19 @@ TEST_F(HealthServiceTest, AFailingHostFlipsOnTheHealthThreadAndTheControlThreadS
     if (!std::exchange(told, true)) changed.set_value(std::this_thread::get_id());
   });
   auto cluster = tcpChecked({ports.up(), ports.down()});
-  test::runOnLoop(control_, [&] { service_->sync({cluster}); });
+  run([&] { service_->sync({cluster}); });
 
   auto flipped = changed.get_future();
   ASSERT_EQ(flipped.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-  EXPECT_EQ(flipped.get(), control_thread_.get_id()) << "on_change runs on the control loop";
+  EXPECT_EQ(flipped.get(), thread_.get_id()) << "on_change runs on the control loop";
 
-  auto applied = test::runOnLoop(control_, [&] { return service_->apply({cluster}); });
+  auto applied = run([&] { return service_->apply({cluster}); });
   ASSERT_EQ(applied.size(), 1u);
   EXPECT_TRUE(applied[0]->hosts()[0].healthy);
   EXPECT_FALSE(applied[0]->hosts()[1].healthy);
 
   std::promise<admin::EdgeStatus> answered;
-  test::runOnLoop(control_, [&] {
+  run([&] {
     admin::EdgeStatus status;
     status.clusters.resize(1);
     status.clusters[0].name = "web";
@@ -111,7 +104,7 @@ TEST_F(HealthServiceTest, AFailingHostFlipsOnTheHealthThreadAndTheControlThreadS
 TEST_F(HealthServiceTest, AfterStopTheStatusIsAnsweredAtOnce) {
   start([] {});
   bool answered = false;
-  test::runOnLoop(control_, [&] {
+  run([&] {
     service_->stop();
     service_->sync({tcpChecked({"127.0.0.1:1"})});  // ignored: nothing runs any more
     service_->fillStatus(admin::EdgeStatus{}, [&](admin::EdgeStatus) { answered = true; });
