@@ -89,6 +89,25 @@ TEST(ClientCodecTest, ContentLengthBody) {
   }
 }
 
+TEST(ClientCodecTest, EmptyHeaderValuesKeepTheirFieldsApart) {
+  // Names and values go straight into the head's fields: an empty value (no value callback at
+  // all) must still end its field, in whatever pieces the head arrives.
+  for (size_t step : {size_t{1}, size_t{5}, std::string_view::npos}) {
+    auto r =
+        run("HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Blank:   \r\nX-Next: v \r\nContent-Length: 0\r\n\r\n",
+            false, step);
+    ASSERT_FALSE(r->error) << r->error->detail;
+    ASSERT_TRUE(r->rec.head);
+    const http1::HeaderList expected = {
+        {"X-Empty", ""}, {"X-Blank", ""}, {"X-Next", "v"}, {"Content-Length", "0"}};
+    ASSERT_EQ(r->rec.head->headers.size(), expected.size()) << "step " << step;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(r->rec.head->headers[i].name, expected[i].name) << "step " << step;
+      EXPECT_EQ(r->rec.head->headers[i].value, expected[i].value) << "step " << step;
+    }
+  }
+}
+
 TEST(ClientCodecTest, ChunkedBody) {
   for (size_t step : {size_t{1}, size_t{3}, std::string_view::npos}) {
     for (bool pause : {false, true}) {
