@@ -28,9 +28,13 @@ struct IpBytes {
 
 // inet_pton needs a NUL-terminated string; copies are cheap here (control thread, load time).
 std::optional<IpBytes> parseIp(std::string_view text) {
-  const std::string s(text);
   IpBytes ip;
-  if (inet_pton(AF_INET, s.c_str(), ip.bytes.data()) == 1) return ip;
+  if (const auto v4 = parseIpv4(text)) {
+    std::copy(v4->begin(), v4->end(), ip.bytes.begin());
+    return ip;
+  }
+  if (text.find(':') == std::string_view::npos) return std::nullopt;
+  const std::string s(text);
   ip.family = AF_INET6;
   if (inet_pton(AF_INET6, s.c_str(), ip.bytes.data()) == 1) return ip;
   return std::nullopt;
@@ -157,6 +161,30 @@ core::Result<void> checkNameAndPort(std::string_view text, std::string_view what
 }
 
 }  // namespace
+
+std::optional<std::array<uint8_t, 4>> parseIpv4(std::string_view text) {
+  std::array<uint8_t, 4> out{};
+  size_t part = 0;
+  unsigned value = 0;
+  size_t digits = 0;
+  for (const char c : text) {
+    if (c >= '0' && c <= '9') {
+      if (digits > 0 && value == 0) return std::nullopt;  // a leading zero ("01")
+      value = value * 10 + static_cast<unsigned>(c - '0');
+      if (value > 255) return std::nullopt;
+      ++digits;
+    } else if (c == '.' && digits > 0 && part < 3) {
+      out[part++] = static_cast<uint8_t>(value);
+      value = 0;
+      digits = 0;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (digits == 0 || part != 3) return std::nullopt;
+  out[3] = static_cast<uint8_t>(value);
+  return out;
+}
 
 core::Result<void> checkListenerAddress(std::string_view address) {
   return checkAddress(address, true);

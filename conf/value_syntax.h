@@ -5,7 +5,9 @@
 // (the loader adds "FILE:LINE: KEY: "). Numeric checks only: nothing here resolves a name.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +78,12 @@ core::Result<std::string> normaliseDnsName(std::string_view name);
 
 // A numeric IPv4 or IPv6 address without brackets or port ("0.0.0.0", "::1").
 core::Result<void> checkNumericIp(std::string_view ip);
+
+// A dotted-quad IPv4 address ("10.0.6.25") in network byte order, exactly as inet_pton(AF_INET)
+// reads it (four decimal parts of 0..255, no leading zero, nothing else); nullopt otherwise.
+// Without a copy or a library call: every Marathon task's address goes through it several
+// times per resync (isNumericAddress, the address checks, the socket address).
+std::optional<std::array<uint8_t, 4>> parseIpv4(std::string_view text);
 
 // A Marathon group (HAPROXY_GROUP value): "*" or 1..64 visible ASCII bytes without ','.
 core::Result<void> checkMarathonGroup(std::string_view group);

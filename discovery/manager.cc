@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <set>
+#include <utility>
 
 #include "discovery/model/parse_apps.h"
 #include "discovery/state_store.h"
@@ -144,7 +145,7 @@ bool DiscoveryManager::shouldHold(const SharedApps& apps) {
 
 void DiscoveryManager::acceptApps(SharedApps apps, const std::string& body, bool from_disk) {
   // Fast-path drains end when the task is gone from Marathon.
-  apps_ = std::move(apps);
+  reclaimer_.dispose(std::exchange(apps_, std::move(apps)));
   if (!killing_.empty()) {
     std::unordered_set<std::string_view> present;
     for (const auto& app : apps_) {
@@ -201,6 +202,7 @@ void DiscoveryManager::publish() {
   const auto start = std::chrono::steady_clock::now();
   auto spec = std::make_shared<conf::DiscoveredSpec>(translate(apps_, options_, context));
   status_.last_translate_ms = msSince(start);
+  reclaimer_.dispose(std::move(translate_cache_.retired));
 
   // Log issues once each, when they first appear; status keeps the full list.
   std::set<std::string> before;

@@ -23,6 +23,7 @@
 #include "discovery/model/parse_apps.h"
 #include "discovery/model/task_filter.h"
 #include "discovery/model/translate.h"
+#include "discovery/reclaimer.h"
 #include "discovery/source.h"
 #include "proxy/core/event_loop.h"
 
@@ -84,6 +85,7 @@ class DiscoveryManager {
   HealthCache health_;
   TranslateCache translate_cache_;  // unchanged apps' hosts, from one translate to the next
   SharedApps apps_;                 // last accepted
+  Reclaimer reclaimer_;  // frees the previous document's apps and host lists off this thread
   std::unordered_set<std::string> killing_;             // fast-path drained task ids
   std::unordered_set<std::string> deployment_drained_;  // in/out state of translate()
   size_t held_task_count_ = 0;  // task count of the held document (0 = nothing held)

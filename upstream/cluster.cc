@@ -12,6 +12,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "conf/value_syntax.h"
+
 namespace baton::upstream {
 namespace {
 
@@ -84,10 +86,12 @@ core::Result<Parsed> parseV4(std::string_view text, PortRule rule) {
   if (!port) return core::fail(port.error());
   Parsed out{};
   auto* sin = reinterpret_cast<sockaddr_in*>(&out.first);
-  if (!toBinary(AF_INET, ip, &sin->sin_addr)) {
+  const auto v4 = conf::parseIpv4(ip);
+  if (!v4) {
     return core::fail(
         addressError(text, "not a numeric IPv4 address (host names are not resolved)"));
   }
+  std::memcpy(&sin->sin_addr, v4->data(), v4->size());
   sin->sin_family = AF_INET;
   sin->sin_port = htons(*port);
   out.second = sizeof(sockaddr_in);

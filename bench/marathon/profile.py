@@ -2,11 +2,15 @@
 """Where a Marathon resync's memory and control-thread time go (companion of scale.py).
 
 Loads scale.py's 10,000-app / 100,000-task document into baton, runs two "one app changed"
-resyncs, waits REST seconds, prints RSS (smaps_rollup) and peak, and optionally:
+resyncs (EVERY=1: two "every task changed" resyncs), waits REST seconds, prints RSS (smaps_rollup) and peak, and optionally:
 
     PERF=1      perf record -g of the control thread during the resyncs (OUT/perf.data)
     PERFSTAT=1  perf stat (page faults, task clock) of the control thread during the resyncs
     SMAPS=1     a copy of /proc/PID/smaps at rest (OUT/smaps)
+    CALLGRIND=1 instructions per thread during the resyncs, the figure this VM's noise leaves
+                alone: run with BATON_BIN pointing at a wrapper that execs
+                `valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=OUT/cg.%p
+                BATON "$@"`; counters are zeroed before the resyncs and dumped after them
     DUMP=1      a jemalloc heap profile at rest (needs MALLOC_CONF=prof:true,...; read it with
                 jeprof --text --cum BATON_BIN jeprof.*.heap), taken through gdb (prof.dump)
 
@@ -31,6 +35,7 @@ import harness  # noqa: E402
 
 OUT = os.environ.get("OUT", "/tmp/baton-profile")
 REST = float(os.environ.get("REST", "12"))
+EVERY = os.environ.get("EVERY") == "1"
 
 
 def smaps(pid: int) -> dict:
@@ -48,7 +53,7 @@ def start_perf(pid: int):
         cmd = ["perf", "stat", "-e", "page-faults,task-clock", "-t", str(pid), "-o",
                os.path.join(OUT, "perfstat.txt")]
     elif os.environ.get("PERF"):
-        cmd = ["perf", "record", "-g", "-t", str(pid), "-o", os.path.join(OUT, "perf.data")]
+        cmd = ["perf", "record", *os.environ.get("PERFOPTS", "-g").split(), "-t", str(pid), "-o", os.path.join(OUT, "perf.data")]
     else:
         return None
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -74,13 +79,17 @@ def main():
     pid = baton.proc.pid
     print(f"after the first load: {smaps(pid)} MiB", flush=True)
     perf = start_perf(pid)
+    if os.environ.get("CALLGRIND"):
+        subprocess.run(["callgrind_control", "-z", str(pid)], capture_output=True)
     for g in (2, 3):
         cpu0 = scale.control_cpu_ms(pid)
-        scale.replace(path, scale.document(backend.port, g, only_app=7))
+        scale.replace(path, scale.document(backend.port, g, only_app=None if EVERY else 7))
         ev = baton.wait_event("discovery", timeout=300)
-        print(f"one app changed: control thread CPU {scale.control_cpu_ms(pid) - cpu0:.0f} ms "
+        print(f"{'every task' if EVERY else 'one app'} changed: control thread CPU {scale.control_cpu_ms(pid) - cpu0:.0f} ms "
               f"(parse {ev.get('parse_ms')}, translate {ev.get('translate_ms')}, build+publish "
               f"{ev.get('build_ms')} ms)", flush=True)
+    if os.environ.get("CALLGRIND"):
+        subprocess.run(["callgrind_control", "-d", str(pid)], capture_output=True)
     if perf:
         perf.send_signal(2)
         perf.wait()

@@ -4,6 +4,9 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "conf/loader.h"
 #include "conf/value_syntax.h"
@@ -52,12 +55,13 @@ class PortReader {
       : app_(app),
         prefix_("HAPROXY_" + std::to_string(index) + "_"),
         baton_prefix_("BATON_" + std::to_string(index) + "_"),
-        issues_(issues) {}
-
-  const std::string* get(std::string_view key) const { return find(prefix_ + std::string(key)); }
-  const std::string* getBaton(std::string_view key) const {
-    return find(baton_prefix_ + std::string(key));
+        issues_(issues) {
+    collect(prefix_, labels_);
+    collect(baton_prefix_, baton_labels_);
   }
+
+  const std::string* get(std::string_view key) const { return find(labels_, key); }
+  const std::string* getBaton(std::string_view key) const { return find(baton_labels_, key); }
   std::string name(std::string_view key) const { return prefix_ + std::string(key); }
   std::string batonName(std::string_view key) const { return baton_prefix_ + std::string(key); }
   void issue(std::string subject, std::string message) const {
@@ -66,13 +70,30 @@ class PortReader {
   const App& app() const { return app_; }
 
  private:
-  const std::string* find(const std::string& key) const {
-    const auto it = app_.labels.find(key);
-    return it == app_.labels.end() ? nullptr : &it->second;
+  // A port's labels by the key after its prefix ("VHOST" of "HAPROXY_0_VHOST"). The readers
+  // below ask for some forty keys per port while an app carries a handful of labels: one walk
+  // of the sorted map's prefix range here instead of forty string-building lookups (the labels
+  // were a fifth of a 100,000-task resync's translation).
+  using Found = std::vector<std::pair<std::string_view, const std::string*>>;
+
+  void collect(const std::string& prefix, Found& out) const {
+    for (auto it = app_.labels.lower_bound(prefix);
+         it != app_.labels.end() && it->first.starts_with(prefix); ++it) {
+      out.emplace_back(std::string_view(it->first).substr(prefix.size()), &it->second);
+    }
   }
+  static const std::string* find(const Found& found, std::string_view key) {
+    for (const auto& [suffix, value] : found) {
+      if (suffix == key) return value;
+    }
+    return nullptr;
+  }
+
   const App& app_;
   std::string prefix_;
   std::string baton_prefix_;
+  Found labels_;
+  Found baton_labels_;
   std::vector<DiscoveryIssue>& issues_;
 };
 

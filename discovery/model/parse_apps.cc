@@ -8,6 +8,10 @@
 
 #include <simdjson.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -450,9 +454,22 @@ class Fingerprint {
     h_ = (h_ ^ v) * 0x9E3779B97F4A7C15ULL;
     h_ ^= h_ >> 29;
   }
+  // Eight bytes a step, inline: the document's strings are mostly short, and a library hash
+  // call per string was a tenth of a 100,000-task parse. The length goes first, so the zero
+  // padding of the last word is unambiguous.
   void add(std::string_view s) {
     add(s.size());
-    add(std::hash<std::string_view>{}(s));
+    size_t at = 0;
+    for (; at + 8 <= s.size(); at += 8) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + at, 8);
+      add(word);
+    }
+    if (at < s.size()) {
+      uint64_t tail = 0;
+      std::memcpy(&tail, s.data() + at, s.size() - at);
+      add(tail);
+    }
   }
   uint64_t value() const { return h_; }
 
@@ -650,17 +667,35 @@ size_t skipSpace(std::string_view doc, size_t pos) {
   return pos;
 }
 
-// `pos` at an opening quote: the index after the closing one (npos if unterminated). A byte
-// loop rather than memchr: most of the document's 2 million strings are a few bytes long.
-size_t skipString(std::string_view doc, size_t pos) {
-  for (size_t at = pos + 1; at < doc.size(); ++at) {
-    if (doc[at] == '\\') {
-      ++at;  // the escaped byte, whatever it is (simdjson checks the escape)
-    } else if (doc[at] == '"') {
-      return at + 1;
-    }
+// The index of the first byte at or after `at` that is one of `Bytes`, or npos. Sixteen bytes a
+// compare on x86-64 (SSE2 is baseline there): the split reads all 37 MB of a 100,000-task
+// document, and a byte loop made it a fifth of a resync's parse.
+template <char... Bytes>
+size_t findAnyOf(std::string_view doc, size_t at) {
+  const char* data = doc.data();
+  const size_t size = doc.size();
+#ifdef __SSE2__
+  for (; at + 16 <= size; at += 16) {
+    const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + at));
+    __m128i hits = _mm_setzero_si128();
+    ((hits = _mm_or_si128(hits, _mm_cmpeq_epi8(block, _mm_set1_epi8(Bytes)))), ...);
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hits));
+    if (mask != 0) return at + static_cast<size_t>(std::countr_zero(mask));
+  }
+#endif
+  for (; at < size; ++at) {
+    if (((data[at] == Bytes) || ...)) return at;
   }
   return std::string_view::npos;
+}
+
+// `pos` at an opening quote: the index after the closing one (npos if unterminated).
+size_t skipString(std::string_view doc, size_t pos) {
+  for (size_t at = pos + 1;; at += 2) {  // += 2: past a backslash and the byte it escapes
+    at = findAnyOf<'"', '\\'>(doc, at);
+    if (at == std::string_view::npos) return at;
+    if (doc[at] == '"') return at + 1;  // simdjson checks the escape itself
+  }
 }
 
 bool endsScalar(char c) {
@@ -678,7 +713,9 @@ size_t skipValue(std::string_view doc, size_t pos) {
     return end == pos ? std::string_view::npos : end;
   }
   size_t depth = 0;
-  for (size_t at = pos; at < doc.size();) {
+  for (size_t at = pos;;) {
+    at = findAnyOf<'"', '{', '}', '[', ']'>(doc, at);
+    if (at == std::string_view::npos) return at;
     const char c = doc[at];
     if (c == '"') {
       at = skipString(doc, at);
@@ -689,7 +726,6 @@ size_t skipValue(std::string_view doc, size_t pos) {
     if ((c == '}' || c == ']') && --depth == 0) return at + 1;
     ++at;
   }
-  return std::string_view::npos;
 }
 
 // The items of the array at `pos` (its '['); the index after its ']', or npos.

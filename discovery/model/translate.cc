@@ -4,7 +4,9 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <numeric>
 #include <set>
+#include <utility>
 
 #include "conf/value_syntax.h"
 #include "discovery/model/auto_domain.h"
@@ -141,7 +143,9 @@ class Translator {
     addPortListeners();
     addSharedVhosts();
     addCertificates();
-    if (context_.cache != nullptr) context_.cache->clusters = std::move(next_cache_);
+    if (context_.cache != nullptr) {
+      context_.cache->retired = std::exchange(context_.cache->clusters, std::move(next_cache_));
+    }
     return std::move(out_);
   }
 
@@ -345,10 +349,7 @@ class Translator {
       }
       cluster.hosts.push_back(std::move(*host));
     }
-    std::sort(cluster.hosts.begin(), cluster.hosts.end(),
-              [](const conf::HostSpec& a, const conf::HostSpec& b) {
-                return std::tie(a.task_id, a.address) < std::tie(b.task_id, b.address);
-              });
+    sortByTask(cluster.hosts.mut());
     dropDuplicateAddresses(app, cluster);
     const bool unresolved = std::any_of(tasks.begin(), tasks.end(), [](const TaskInput& in) {
       return in.kind == TaskInput::Kind::Unresolved;  // its issue is reported once per task
@@ -358,6 +359,23 @@ class Translator {
                                                               cluster.hosts.shared()});
     }
     return cluster;
+  }
+
+  // Hosts in task id order (then address), as marathon-lb lists its servers. A HostSpec is
+  // large: an index is sorted and each host moved once.
+  static void sortByTask(std::vector<conf::HostSpec>& hosts) {
+    const auto before = [](const conf::HostSpec& a, const conf::HostSpec& b) {
+      return std::tie(a.task_id, a.address) < std::tie(b.task_id, b.address);
+    };
+    if (std::is_sorted(hosts.begin(), hosts.end(), before)) return;
+    std::vector<uint32_t> order(hosts.size());
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return before(hosts[a], hosts[b]); });
+    std::vector<conf::HostSpec> sorted;
+    sorted.reserve(hosts.size());
+    for (const uint32_t i : order) sorted.push_back(std::move(hosts[i]));
+    hosts = std::move(sorted);
   }
 
   // Two routable tasks can share an address (a LOST task whose port the agent gave to a new

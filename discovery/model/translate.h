@@ -74,6 +74,9 @@ struct TranslateCache {
     std::shared_ptr<const std::vector<conf::HostSpec>> hosts;
   };
   std::unordered_map<std::string, Entry> clusters;  // by cluster name; the last call's only
+  // The call before's map, left for the caller to free where it likes (the discovery manager
+  // frees it on its Reclaimer's thread): its entries hold the previous document's apps.
+  std::unordered_map<std::string, Entry> retired;
 };
 
 struct TranslateContext {

@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
 namespace baton::conf {
 namespace {
 
@@ -179,6 +186,47 @@ TEST(AppId, NormalisesAndRefuses) {
   for (const char* bad : {"", "/", "shop/web", "/shop/", "//web", "/sh op", "/a?b", "/a:80"}) {
     EXPECT_FALSE(normaliseAppId(bad).has_value()) << bad;
   }
+}
+
+}  // namespace
+}  // namespace baton::conf
+
+namespace baton::conf {
+namespace {
+
+// parseIpv4 reads exactly what inet_pton(AF_INET) reads: every string of digits and dots up to
+// 16 bytes long from a fixed pseudo-random sequence, plus the edge cases by hand.
+TEST(ParseIpv4, AgreesWithInetPton) {
+  auto agrees = [](const std::string& text) {
+    in_addr expected{};
+    const bool ok = inet_pton(AF_INET, text.c_str(), &expected) == 1;
+    const auto got = parseIpv4(text);
+    ASSERT_EQ(got.has_value(), ok) << '"' << text << '"';
+    if (ok) {
+      EXPECT_EQ(std::memcmp(got->data(), &expected, 4), 0) << text;
+    }
+  };
+  for (const char* text :
+       {"0.0.0.0",    "255.255.255.255", "10.0.6.25", "1.2.3.4",  "256.1.1.1", "1.2.3",
+        "1.2.3.4.5",  "01.2.3.4",        "1.2.3.00",  "1..2.3",   ".1.2.3",    "1.2.3.",
+        "",           "1.2.3.4 ",        " 1.2.3.4",  "1.2.3.-4", "1.2.3.4a",  "0x1.2.3.4",
+        "1000.1.1.1", "1.2.3.2555",      "127.1"}) {
+    agrees(text);
+  }
+  uint64_t state = 0x9E3779B97F4A7C15ULL;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  static constexpr char kBytes[] = "0123456789..12";  // dots and small digits often
+  for (int i = 0; i < 200000; ++i) {
+    std::string text(next() % 17, '\0');
+    for (char& c : text) c = kBytes[next() % (sizeof kBytes - 1)];
+    agrees(text);
+  }
+  EXPECT_FALSE(parseIpv4(std::string_view("1.2.3.4\0", 8)).has_value());
 }
 
 }  // namespace

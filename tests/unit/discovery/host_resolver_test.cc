@@ -21,6 +21,20 @@ TEST(HostResolver, NumericAddressesPassThroughWithoutALookup) {
   EXPECT_EQ(resolver.lookup("agent-7.example"), std::nullopt);
 }
 
+TEST(HostResolver, NumericAddressForms) {
+  for (const char* yes : {"10.0.0.1", "255.255.255.255", "::1", "fe80::1:2", "::ffff:10.0.0.1",
+                          "1:2:3:4:5:6:7:8", "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"}) {
+    EXPECT_TRUE(isNumericAddress(yes)) << yes;
+  }
+  for (const char* no :
+       {"", "agent-7", "10.0.0", "10.0.0.256", "010.0.0.1", "10.0.0.1 ", "10.0.0.1:80", "[::1]",
+        ":::", "1:2:3:4:5:6:7:8:9", "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.2555"}) {
+    EXPECT_FALSE(isNumericAddress(no)) << no;
+  }
+  EXPECT_FALSE(isNumericAddress(std::string_view("10.0.0.1\0", 9)));
+  EXPECT_FALSE(isNumericAddress(std::string(100, '1')));
+}
+
 TEST(HostResolver, ResolvesANameAsynchronouslyAndCaches) {
   core::EventLoop loop;
   HostResolver resolver(loop);

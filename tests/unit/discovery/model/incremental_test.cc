@@ -93,6 +93,7 @@ class Pipeline {
 
   AppsParser& parser() { return parser_; }
   const SharedApps& apps() const { return apps_; }
+  const TranslateCache& cache() const { return cache_; }
   std::unordered_set<std::string> draining;
 
  private:
@@ -200,6 +201,21 @@ TEST(IncrementalTranslate, SameOutputAsFromScratchAndUnchangedAppsReused) {
             clusterNamed(earlier, "team_app1_10001").hosts.shared());
 }
 
+// The previous call's cache entries (and through them the previous document's apps) are left in
+// `retired` for the caller to free off its thread; `clusters` holds this call's only.
+TEST(IncrementalTranslate, PreviousCacheIsRetiredForTheCallerToFree) {
+  Pipeline incremental(true);
+  incremental.run(document({AppDoc{0}, AppDoc{1}}));
+  const std::shared_ptr<const App> app0 = incremental.apps()[0];
+  incremental.run(document({AppDoc{1}}));
+  const TranslateCache& cache = incremental.cache();
+  EXPECT_FALSE(cache.clusters.contains("team_app0_10000"));
+  EXPECT_TRUE(cache.clusters.contains("team_app1_10001"));
+  ASSERT_TRUE(cache.retired.contains("team_app0_10000"));
+  EXPECT_EQ(cache.retired.at("team_app0_10000").app, app0);  // still alive through it
+  EXPECT_EQ(app0.use_count(), 3);  // here, and the retired entries of both its ports
+}
+
 TEST(IncrementalTranslate, ParseSharedMatchesParseInPlaceForErrors) {
   AppsParser parser;
   std::string good = document({AppDoc{1}, AppDoc{2}});
@@ -276,6 +292,24 @@ TEST(IncrementalTranslate, SplitParseMatchesWholeParse) {
            "\xef\xbb\xbf{\"apps\":[]}",
        }) {
     expectSameAsWholeParse(parser, doc);
+  }
+}
+
+// The split scans sixteen bytes at a time: a quote, an escape or a bracket inside a string lands
+// at every offset of a block, and at the document's last bytes, with the same result as the
+// whole-document parse.
+TEST(IncrementalTranslate, SplitFindsStringEndsAndBracketsAtEveryOffset) {
+  AppsParser parser;
+  for (size_t pad = 0; pad < 40; ++pad) {
+    const std::string filler(pad, 'a');
+    for (const std::string& tricky :
+         {std::string("\\\""), std::string("]}"), std::string("\\\\"), std::string("[{")}) {
+      const std::string app = R"({"id":"/a","labels":{"k":")" + filler + tricky + filler +
+                              R"("},"x":[)" + std::string(pad % 5, ' ') + "]}";
+      expectSameAsWholeParse(parser, "{\"apps\":[" + app + "]}");
+      expectSameAsWholeParse(parser, "{\"apps\":[" + app + "," + app + "]}" + filler);
+      expectSameAsWholeParse(parser, "{\"apps\":[" + app + "]" + std::string(pad, ' ') + "}");
+    }
   }
 }
 

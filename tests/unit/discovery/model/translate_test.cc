@@ -432,6 +432,33 @@ TEST(Translate, SslCertLabelsMakeTlsPortsAndCertificates) {
   EXPECT_TRUE(hasIssue(s, "/clash", "baton's own listener"));
 }
 
+// Hosts come out in task id order whatever the document's order, each host whole (its address,
+// name and draining flag travel with its task id), ties broken by address.
+TEST(Translate, HostsSortedByTaskIdThenAddress) {
+  Fixture f;
+  App a = app("/svc", 10000, {});
+  for (int i : {7, 3, 11, 0, 9, 1, 5, 10, 2, 8, 4, 6}) {
+    a.tasks.push_back(task("svc." + std::to_string(100 + i), "10.0.0." + std::to_string(i + 1),
+                           static_cast<uint16_t>(31000 + i)));
+  }
+  Task twin = task("svc.105", "10.0.0.99", 30999);  // same task id, a lower address
+  a.tasks.push_back(twin);
+  f.draining = {"svc.103"};
+  const DiscoveredSpec s = f.run({a});
+  const auto* c = cluster(s, "svc_10000");
+  ASSERT_EQ(c->hosts.size(), 13u);
+  std::vector<std::string> order;
+  for (const auto& h : c->hosts) order.push_back(h.task_id + "@" + h.address);
+  EXPECT_EQ(order[0], "svc.100@10.0.0.1:31000");
+  EXPECT_EQ(order[5], "svc.105@10.0.0.6:31005");
+  EXPECT_EQ(order[6], "svc.105@10.0.0.99:30999");
+  EXPECT_EQ(order[12], "svc.111@10.0.0.12:31011");
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+  EXPECT_TRUE(c->hosts[3].draining);
+  EXPECT_EQ(c->hosts[3].task_id, "svc.103");
+  EXPECT_EQ(c->hosts[3].name, "10_0_0_4_31003");
+}
+
 TEST(Translate, ServerNamesAddressesAndDraining) {
   Fixture f;
   App a = app("/svc", 10000, {});

@@ -1,0 +1,49 @@
+#include "discovery/reclaimer.h"
+
+#include <pthread.h>
+
+namespace baton::discovery {
+
+Reclaimer::Reclaimer() : thread_([this] { run(); }) {
+  pthread_setname_np(thread_.native_handle(), "baton-reclaim");
+}
+
+Reclaimer::~Reclaimer() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void Reclaimer::post(std::shared_ptr<void> garbage) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(garbage));
+  }
+  wake_.notify_one();
+}
+
+void Reclaimer::drain() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+void Reclaimer::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, nothing left
+    std::vector<std::shared_ptr<void>> batch = std::move(queue_);
+    queue_.clear();
+    busy_ = true;
+    lock.unlock();
+    batch.clear();  // the destructors run here, outside the lock
+    lock.lock();
+    busy_ = false;
+    if (queue_.empty()) idle_.notify_all();
+  }
+}
+
+}  // namespace baton::discovery

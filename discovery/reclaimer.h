@@ -1,0 +1,50 @@
+// Frees a resync's previous state (the last document's apps and cached host lists: ~100,000
+// tasks at Marathon scale) on a thread of its own, so the control thread's resync ends when the
+// new routing is published rather than after tens of milliseconds of destructors. The objects
+// handed over must be reachable from nowhere else except through shared_ptr copies (whose
+// counts are atomic): whichever owner lets go last frees, on its own thread.
+//
+// Owned by the discovery manager; dispose() is called on the control thread. The destructor
+// frees whatever is still queued, then joins the thread.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace baton::discovery {
+
+class Reclaimer {
+ public:
+  Reclaimer();
+  ~Reclaimer();
+  Reclaimer(const Reclaimer&) = delete;
+  Reclaimer& operator=(const Reclaimer&) = delete;
+
+  // Takes `garbage` (moved) and destroys it on the reclaimer's thread.
+  template <class T>
+  void dispose(T&& garbage) {
+    post(std::make_shared<std::decay_t<T>>(std::forward<T>(garbage)));
+  }
+
+  // Blocks until everything disposed so far is destroyed (tests, shutdown order).
+  void drain();
+
+ private:
+  void post(std::shared_ptr<void> garbage);
+  void run();
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::vector<std::shared_ptr<void>> queue_;  // guarded by mutex_
+  bool busy_ = false;                         // the thread is destroying a batch
+  bool stopping_ = false;
+  std::thread thread_;  // last: started when the members above exist
+};
+
+}  // namespace baton::discovery
