@@ -295,6 +295,50 @@ TEST(IncrementalTranslate, SplitParseMatchesWholeParse) {
   }
 }
 
+// A document over a megabyte is parsed on two threads, the second half ahead of the first. The
+// result is still exactly the whole-document parse: apps in order, the same service ports from
+// the IP-per-task assigner (whose answers depend on every app before: the helper stops at the
+// first such app and the rest is parsed in order), the same refusal for an error in either half,
+// and unchanged apps of either half reused by the next document.
+TEST(IncrementalTranslate, LargeDocumentParsedOnTwoThreadsMatchesWholeParse) {
+  std::vector<AppDoc> apps;
+  for (int n = 0; n < 700; ++n) apps.push_back(AppDoc{n, 0, 8});
+  // IP-per-task apps share the assigner's 50 ports, so later ones depend on earlier ones (a
+  // clash moves an app to its next trial port): 31 in the first half, 15 in the second.
+  for (int n = 1; n <= 61; n += 2) apps[static_cast<size_t>(n)].container = true;
+  for (int n = 500; n < 515; ++n) apps[static_cast<size_t>(n)].container = true;
+  const std::string doc = document(apps);
+  ASSERT_GT(doc.size(), size_t{1} << 20);
+  AppsParser parser;
+  expectSameAsWholeParse(parser, doc);
+
+  std::string body = doc;
+  auto first = parser.parseShared(body);
+  ASSERT_TRUE(first.has_value());
+  apps[10].generation = 1;
+  apps[400].generation = 1;  // the helper's range (the split is near app 350)
+  apps[600].generation = 1;
+  body = document(apps);
+  auto second = parser.parseShared(body);
+  ASSERT_TRUE(second.has_value());
+  for (size_t i : {size_t{0}, size_t{62}, size_t{64}, size_t{349}, size_t{352}, size_t{399},
+                   size_t{401}, size_t{499}, size_t{516}, size_t{601}, size_t{698}}) {
+    EXPECT_EQ((*second)[i], (*first)[i]) << "app " << i << " reused";
+  }
+  for (size_t i : {size_t{3}, size_t{10}, size_t{400}, size_t{500}, size_t{514}, size_t{600}}) {
+    EXPECT_NE((*second)[i], (*first)[i]) << "app " << i << " parsed anew";
+  }
+
+  for (size_t bad_app : {size_t{5}, size_t{420}, size_t{650}}) {  // in each range
+    std::string broken = document(apps);
+    const std::string id = "\"id\":\"/team/app" + std::to_string(bad_app) + "\"";
+    const size_t at = broken.find(id);
+    ASSERT_NE(at, std::string::npos);
+    broken.replace(at, id.size(), "\"id\":\"team/app" + std::to_string(bad_app) + "\"");
+    expectSameAsWholeParse(parser, broken);
+  }
+}
+
 // The split scans sixteen bytes at a time: a quote, an escape or a bracket inside a string lands
 // at every offset of a block, and at the document's last bytes, with the same result as the
 // whole-document parse.
