@@ -168,7 +168,10 @@ struct ListenerSpec {
 };
 
 struct HostSpec {
-  SourceLoc loc;
+  // Its line in its cluster's file (0 = none: a discovered host's errors name its cluster's
+  // origin). Not a SourceLoc: a host is always in its cluster's file, and 100,000 discovered
+  // hosts carried 32 bytes of empty file name each.
+  uint32_t line = 0;
   std::string address;  // "ip:port"; resolved at load time (numeric only, no DNS on the loop)
   uint32_t weight = 1;  // 1..256
   // Stats / admin name (marathon-lb's svname, e.g. "10_0_6_25_31704"); "" = the address.

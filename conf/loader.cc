@@ -580,7 +580,7 @@ Result<std::string> asVersionId(const Ctx& ctx, const toml::node& node, std::str
 // A host is "ip:port" or { address = "ip:port", weight = N, name, version }.
 Result<HostSpec> asHost(const Ctx& ctx, const toml::node& node, std::string_view key) {
   HostSpec out;
-  out.loc = ctx.loc(node);
+  out.line = ctx.loc(node).line;
   const auto address = checkedString(checkHostAddress);
   if (node.is_string()) {
     auto a = address(ctx, node, key);
@@ -622,7 +622,7 @@ Result<void> checkHostNames(const TableView& t, const std::vector<HostSpec>& hos
     if (hosts[i].name.empty()) continue;
     const auto [it, inserted] = seen.emplace(hosts[i].name, i);
     if (inserted) continue;
-    return t.ctx().error(hosts[i].loc.line, t.key("hosts[" + std::to_string(i) + "].name"),
+    return t.ctx().error(hosts[i].line, t.key("hosts[" + std::to_string(i) + "].name"),
                          "duplicate host name " + inQuotes(hosts[i].name) + " (hosts[" +
                              std::to_string(it->second) + "])");
   }
@@ -679,12 +679,12 @@ Result<void> checkHostVersions(const TableView& t, const ClusterSpec& cluster) {
     const std::string& version = cluster.hosts[i].version;
     if (version.empty()) continue;
     const std::string key = t.key("hosts[" + std::to_string(i) + "].version");
-    if (!cluster.pin) return t.ctx().error(cluster.hosts[i].loc.line, key, "requires pin_group");
+    if (!cluster.pin) return t.ctx().error(cluster.hosts[i].line, key, "requires pin_group");
     const auto& versions = cluster.pin->versions;
     const bool known = std::any_of(versions.begin(), versions.end(),
                                    [&](const PinVersionSpec& v) { return v.id == version; });
     if (!known) {
-      return t.ctx().error(cluster.hosts[i].loc.line, key,
+      return t.ctx().error(cluster.hosts[i].line, key,
                            "unknown version " + inQuotes(version) + " (not in pin_versions)");
     }
   }

@@ -113,8 +113,8 @@ std::string hostKey(const conf::ClusterSpec& spec, size_t i, std::string_view fi
 }
 
 // Host specs carry their own location; fall back to the cluster's when the loader had none.
-const conf::SourceLoc& locOf(const conf::ClusterSpec& spec, const conf::HostSpec& host) {
-  return host.loc.line != 0 ? host.loc : spec.loc;
+conf::SourceLoc locOf(const conf::ClusterSpec& spec, const conf::HostSpec& host) {
+  return host.line != 0 ? conf::SourceLoc{spec.loc.file, host.line} : spec.loc;
 }
 
 core::Result<Host> buildHost(const conf::ClusterSpec& spec, size_t i) {

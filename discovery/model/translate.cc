@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <map>
 #include <numeric>
@@ -72,10 +73,28 @@ std::string safeName(std::string_view raw) {
   return out.substr(0, kMaxVhostName - 17) + "-" + hash;
 }
 
+// Built with one allocation: every task's address and server name go through here on every
+// resync where its app changed (100,000 of each when every app is redeployed).
+void appendPort(std::string& out, uint16_t port) {
+  char digits[8];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, port);
+  out.append(digits, end);
+}
+
+bool isAsciiAlnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 std::string listenerAddress(std::string_view bind, uint16_t port) {
-  std::string host(bind);
-  if (host.find(':') != std::string::npos && !host.starts_with('[')) host = "[" + host + "]";
-  return host + ":" + std::to_string(port);
+  const bool bracket = bind.find(':') != std::string_view::npos && !bind.starts_with('[');
+  std::string out;
+  out.reserve(bind.size() + 8);
+  if (bracket) out.push_back('[');
+  out.append(bind);
+  if (bracket) out.push_back(']');
+  out.push_back(':');
+  appendPort(out, port);
+  return out;
 }
 
 // marathon_lb.py get_health_check: the first check that names a port (it then covers every
@@ -720,10 +739,17 @@ std::string backendName(std::string_view app_id, uint16_t service_port) {
 }
 
 std::string serverName(std::string_view host, std::string_view ip, uint16_t port) {
-  std::string name = host == ip ? std::string(ip) : std::string(host) + "_" + std::string(ip);
-  name += "_" + std::to_string(port);
+  std::string name;
+  name.reserve(host.size() + ip.size() + 8);
+  if (host != ip) {
+    name.append(host);
+    name.push_back('_');
+  }
+  name.append(ip);
+  name.push_back('_');
+  appendPort(name, port);
   for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    if (!isAsciiAlnum(c)) c = '_';
   }
   return name;
 }

@@ -54,7 +54,7 @@ TEST(Loader, SourceLocations) {
   EXPECT_EQ(spec.listeners[0].loc.file, "t.toml");
   EXPECT_EQ(spec.listeners[0].loc.line, 1u);
   EXPECT_EQ(spec.clusters[0].loc.line, 5u);
-  EXPECT_EQ(spec.clusters[0].hosts[0].loc.line, 7u);
+  EXPECT_EQ(spec.clusters[0].hosts[0].line, 7u);
   EXPECT_EQ(spec.vhosts[0].loc.line, 9u);
   EXPECT_EQ(spec.vhosts[0].routes[0].loc.line, 12u);
   EXPECT_EQ(spec.vhosts[0].routes[0].loc.file, "t.toml");
@@ -162,7 +162,7 @@ body_limit = 0
   EXPECT_EQ(c.hosts[0].weight, 1u);
   EXPECT_EQ(c.hosts[1].address, "[::1]:2");
   EXPECT_EQ(c.hosts[1].weight, 256u);
-  EXPECT_EQ(c.hosts[1].loc.line, 15u);
+  EXPECT_EQ(c.hosts[1].line, 15u);
   const VirtualHostSpec& v = spec.vhosts.at(0);
   EXPECT_EQ(v.domains, (std::vector<std::string>{"example.com", "*.example.com"}));
   ASSERT_EQ(v.routes.size(), 2u);

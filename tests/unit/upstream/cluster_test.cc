@@ -179,7 +179,7 @@ TEST(ClusterTest, DuplicateDetectionInLargeClusters) {
 
 TEST(ClusterTest, HostWithoutLineUsesClusterLocation) {
   conf::ClusterSpec spec = makeSpec(LbPolicyKind::RoundRobin, {{"nope", 1}});
-  spec.hosts[0].loc = {};
+  spec.hosts[0].line = 0;
   auto c = Cluster::create(spec);
   ASSERT_FALSE(c.has_value());
   EXPECT_EQ(c.error().detail.rfind("test.toml:7: clusters.web.hosts[0].address: ", 0), 0u)

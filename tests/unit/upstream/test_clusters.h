@@ -22,7 +22,7 @@ inline conf::ClusterSpec makeSpec(conf::LbPolicyKind policy,
   spec.policy = policy;
   uint32_t line = 8;
   for (const auto& [address, weight] : hosts) {
-    spec.hosts.push_back(conf::HostSpec{{"test.toml", line++}, address, weight});
+    spec.hosts.push_back(conf::HostSpec{line++, address, weight});
   }
   return spec;
 }

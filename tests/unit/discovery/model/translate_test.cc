@@ -488,6 +488,8 @@ TEST(Translate, ServerNamesAddressesAndDraining) {
   EXPECT_TRUE(cluster(named, "svc_10000")->hosts.empty());
   EXPECT_TRUE(hasIssue(named, "/svc", "not a numeric address"));
   EXPECT_EQ(serverName("10.0.6.25", "10.0.6.25", 31704), "10_0_6_25_31704");
+  EXPECT_EQ(serverName("Agent-7.dc", "10.0.6.25", 1), "Agent_7_dc_10_0_6_25_1");
+  EXPECT_EQ(serverName("h\xc3\xa9", "fd00::5", 65535), "h___fd00__5_65535");  // bytes, not letters
   EXPECT_EQ(backendName("/shop/web", 10300), "shop_web_10300");
 }
 
