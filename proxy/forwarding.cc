@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <string>
+#include <type_traits>
 
 namespace baton::proxy {
 namespace {
@@ -212,20 +213,28 @@ bool isIdentity(Name n) {
 }
 
 // Fills the caller's list, reusing the strings already in it: a stream that recycles its header
-// list then builds a head without touching the allocator once the strings have grown.
+// list then builds a head without touching the allocator once the strings have grown. A
+// FieldViewList gets views instead (no bytes copied at all).
+template <typename List>
 class OutputList {
  public:
-  OutputList(HeaderList& out, size_t expected) : out_(out) { out_.reserve(expected); }
+  OutputList(List& out, size_t expected) : out_(out) { out_.reserve(expected); }
   ~OutputList() { out_.resize(size_); }
   OutputList(const OutputList&) = delete;
   OutputList& operator=(const OutputList&) = delete;
 
   void add(std::string_view name, std::string_view value) {
-    if (size_ < out_.size()) {
-      out_[size_].name.assign(name);
-      out_[size_].value.assign(value);
+    if constexpr (std::is_same_v<List, HeaderList>) {
+      if (size_ < out_.size()) {
+        out_[size_].name.assign(name);
+        out_[size_].value.assign(value);
+      } else {
+        out_.push_back(HeaderField{std::string(name), std::string(value)});
+      }
+    } else if (size_ < out_.size()) {
+      out_[size_] = {name, value};
     } else {
-      out_.push_back(HeaderField{std::string(name), std::string(value)});
+      out_.push_back({name, value});
     }
     ++size_;
   }
@@ -238,14 +247,15 @@ class OutputList {
   }
 
  private:
-  HeaderList& out_;
+  List& out_;
   size_t size_ = 0;
 };
 
 // Removes fields named in Connection from `out`, which holds only copied input fields so far
 // (never one baton adds). Keeps `kept` in step with what is left.
-void removeListed(const ConnectionTokens& tokens, OutputList& out, KeptIdentity& kept) {
-  out.removeIf([&](const HeaderField& h) {
+template <typename List>
+void removeListed(const ConnectionTokens& tokens, OutputList<List>& out, KeptIdentity& kept) {
+  out.removeIf([&](const auto& h) {
     if (!tokens.lists(h.name)) return false;
     bool underscore;
     kept.set(classify(h.name, underscore), false);
@@ -261,23 +271,33 @@ void appendForwardedFor(std::string& chain, std::string_view value) {
   });
 }
 
+// Computed values (the joined X-Forwarded-For, the port's digits) are written into `storage`,
+// sized first so that it never reallocates under a view already taken of it; it must outlive
+// `out` when that holds views.
+template <typename List>
 void appendBatonFields(const ForwardContext& ctx, const KeptIdentity& kept,
-                       std::string_view trusted_chain, OutputList& out) {
+                       std::string_view trusted_chain, std::string& storage,
+                       OutputList<List>& out) {
+  constexpr size_t kPortDigits = 8;
+  storage.clear();
+  storage.reserve(kPortDigits +
+                  (trusted_chain.empty() ? 0 : trusted_chain.size() + 2 + ctx.client_ip.size()));
   out.add("Host", ctx.upstream_host.empty() ? ctx.host : ctx.upstream_host);
   if (trusted_chain.empty()) {
     out.add("X-Forwarded-For", ctx.client_ip);
   } else {
-    std::string xff;
-    xff.reserve(trusted_chain.size() + 2 + ctx.client_ip.size());
-    xff.append(trusted_chain).append(", ").append(ctx.client_ip);
-    out.add("X-Forwarded-For", xff);
+    const size_t at = storage.size();
+    storage.append(trusted_chain).append(", ").append(ctx.client_ip);
+    out.add("X-Forwarded-For", std::string_view(storage).substr(at));
   }
   if (!kept.proto) out.add("X-Forwarded-Proto", ctx.proto);
   if (!kept.host && !ctx.host.empty()) out.add("X-Forwarded-Host", ctx.host);
   if (!kept.port) {
-    char buf[8];
+    char buf[kPortDigits];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ctx.listener_port);
-    out.add("X-Forwarded-Port", std::string_view(buf, static_cast<size_t>(end - buf)));
+    const size_t at = storage.size();
+    storage.append(buf, static_cast<size_t>(end - buf));
+    out.add("X-Forwarded-Port", std::string_view(storage).substr(at));
   }
   if (!kept.real_ip) out.add("X-Real-IP", ctx.client_ip);
   if (!ctx.request_id.empty()) out.add("X-Request-Id", ctx.request_id);
@@ -287,11 +307,10 @@ void appendBatonFields(const ForwardContext& ctx, const KeptIdentity& kept,
   }
 }
 
-}  // namespace
-
-void buildUpstreamRequestHeaders(const HeaderList& in, const ForwardContext& ctx,
-                                 HeaderList& out_list) {
-  OutputList out(out_list, in.size() + 9);  // + baton's 7 fields + the caller's framing
+template <typename List>
+void buildUpstreamRequest(const HeaderList& in, const ForwardContext& ctx, List& out_list,
+                          std::string& storage) {
+  OutputList<List> out(out_list, in.size() + 9);  // + baton's 7 fields + the caller's framing
   ConnectionTokens tokens(in);
   KeptIdentity kept;
   std::string xff;  // a trusted peer's chain (rare: only trusted peers get here)
@@ -317,7 +336,20 @@ void buildUpstreamRequestHeaders(const HeaderList& in, const ForwardContext& ctx
     removeListed(tokens, out, kept);
     if (saw_xff && tokens.lists("X-Forwarded-For")) xff.clear();
   }
-  appendBatonFields(ctx, kept, xff, out);
+  appendBatonFields(ctx, kept, xff, storage, out);
+}
+
+}  // namespace
+
+void buildUpstreamRequestHeaders(const HeaderList& in, const ForwardContext& ctx,
+                                 HeaderList& out_list) {
+  std::string storage;  // copied into out_list's strings: a local will do (no allocation)
+  buildUpstreamRequest(in, ctx, out_list, storage);
+}
+
+void buildUpstreamRequestFields(const HeaderList& in, const ForwardContext& ctx,
+                                http1::FieldViewList& out, std::string& storage) {
+  buildUpstreamRequest(in, ctx, out, storage);
 }
 
 bool requestsWebSocket(const HeaderList& headers) {
@@ -355,7 +387,7 @@ bool upgradesToWebSocket(const HeaderList& headers) {
 }
 
 void buildDownstreamResponseHeaders(const HeaderList& in, HeaderList& out_list, bool websocket) {
-  OutputList out(out_list, in.size() + 3);  // + the caller's framing and Connection
+  OutputList<HeaderList> out(out_list, in.size() + 3);  // + the caller's framing and Connection
   ConnectionTokens tokens(in);
   for (const HeaderField& h : in) {
     bool underscore;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "proxy/http1/message.h"
@@ -56,6 +57,13 @@ bool upgradesToWebSocket(const http1::HeaderList& headers);
 // `in` and `out` must be different lists.
 void buildUpstreamRequestHeaders(const http1::HeaderList& in, const ForwardContext& ctx,
                                  http1::HeaderList& out);
+// The same fields as views, for writing the HTTP/1 head straight from them (no copy of each
+// field into a string): they point into `in`, into the strings ctx's views name, and into
+// `storage` (the computed X-Forwarded-For and X-Forwarded-Port), so all three must stay alive
+// and unchanged while `out` is used. `out` and `storage` are overwritten; pass the same ones
+// again and their capacity is reused.
+void buildUpstreamRequestFields(const http1::HeaderList& in, const ForwardContext& ctx,
+                                http1::FieldViewList& out, std::string& storage);
 
 // Response headers for the downstream: minus Connection and the names it lists, Keep-Alive,
 // Proxy-Connection, TE, Transfer-Encoding, Content-Length, Upgrade, HTTP2-Settings. `out` is

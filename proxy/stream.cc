@@ -1,5 +1,7 @@
 #include "proxy/stream.h"
 
+#include <charconv>
+
 #include "proxy/access_log.h"
 #include "proxy/basic_auth.h"
 #include "proxy/core/clock.h"
@@ -29,7 +31,7 @@ bool isIdempotent(std::string_view method) {
          method == "DELETE";
 }
 
-// The upstream request head is built in a field list and a byte buffer kept per worker thread:
+// The upstream request head is built in field lists and a byte buffer kept per worker thread:
 // their strings keep their capacity from one request to the next, so a head costs no allocation
 // once the first few have been sent. HeadScratch takes them for one sendRequestHead and gives
 // them back on the way out; a nested send (a failure handled inside the first) finds the slot
@@ -37,25 +39,38 @@ bool isIdempotent(std::string_view method) {
 constexpr size_t kMaxKeptFields = 64;
 constexpr size_t kMaxKeptBytes = 16 * 1024;
 struct ScratchSlot {
-  http1::HeaderList fields;
+  http1::HeaderList fields;    // an HTTP/2 upstream's request fields
+  http1::FieldViewList views;  // an HTTP/1 upstream's, written to `bytes` from these
+  std::string values;          // the computed values `views` point into
   std::string bytes;
 };
 thread_local ScratchSlot t_head_scratch;
 
 struct HeadScratch {
-  HeadScratch() : fields(std::move(t_head_scratch.fields)), bytes(std::move(t_head_scratch.bytes)) {
+  HeadScratch()
+      : fields(std::move(t_head_scratch.fields)),
+        views(std::move(t_head_scratch.views)),
+        values(std::move(t_head_scratch.values)),
+        bytes(std::move(t_head_scratch.bytes)) {
     bytes.clear();
   }
   ~HeadScratch() {
     // A rare huge head is not kept for the thread's life.
     if (fields.size() > kMaxKeptFields) fields = {};
+    if (views.size() > kMaxKeptFields) views = {};
+    if (values.capacity() > kMaxKeptBytes) values = {};
     if (bytes.capacity() > kMaxKeptBytes) bytes = {};
+    views.clear();  // they point into this request's fields: none is kept past it
     t_head_scratch.fields = std::move(fields);
+    t_head_scratch.views = std::move(views);
+    t_head_scratch.values = std::move(values);
     t_head_scratch.bytes = std::move(bytes);
   }
   HeadScratch(const HeadScratch&) = delete;
   HeadScratch& operator=(const HeadScratch&) = delete;
   http1::HeaderList fields;
+  http1::FieldViewList views;
+  std::string values;
   std::string bytes;
 };
 
@@ -447,17 +462,29 @@ bool Stream::sendRequestHead() {
   ctx.upstream_host = route_->actions.upstream_host;
   ctx.websocket = websocket_;
   HeadScratch scratch;
-  http1::HeaderList& headers = scratch.fields;
-  buildUpstreamRequestHeaders(request_.headers, ctx, headers);
-  if (request_.chunked) {
-    headers.push_back({"Transfer-Encoding", "chunked"});
-  } else if (request_.content_length) {
-    headers.push_back({"Content-Length", std::to_string(*request_.content_length)});
+  if (h2_ != nullptr) {
+    http1::HeaderList& headers = scratch.fields;
+    buildUpstreamRequestHeaders(request_.headers, ctx, headers);
+    if (request_.chunked) {
+      headers.push_back({"Transfer-Encoding", "chunked"});
+    } else if (request_.content_length) {
+      headers.push_back({"Content-Length", std::to_string(*request_.content_length)});
+    }
+    return sendRequestHeadH2(headers);
   }
-  if (h2_ != nullptr) return sendRequestHeadH2(headers);
+  // HTTP/1: the head is written straight from views of the request's fields (no copy of each
+  // field into a string first).
+  http1::FieldViewList& fields = scratch.views;
+  buildUpstreamRequestFields(request_.headers, ctx, fields, scratch.values);
+  char length[24];  // outlives `fields`' use below
+  if (request_.chunked) {
+    fields.push_back({"Transfer-Encoding", "chunked"});
+  } else if (request_.content_length) {
+    auto [end, ec] = std::to_chars(length, length + sizeof length, *request_.content_length);
+    fields.push_back({"Content-Length", std::string_view(length, end)});
+  }
   std::string& bytes = scratch.bytes;
-  if (auto ok = http1::serializeRequestHead(request_.method, forward_target_, headers, bytes);
-      !ok) {
+  if (auto ok = http1::serializeRequestHead(request_.method, forward_target_, fields, bytes); !ok) {
     failStream(std::move(ok.error()));
     return false;
   }

@@ -54,7 +54,8 @@ bool hasCrLfNul(std::string_view s) {
 
 // Why `f` may not be serialised, or nullptr: the name must be tchar only (so never CR, LF or
 // NUL), the value free of CR, LF and NUL.
-const char* unsafeField(const HeaderField& f) {
+template <typename Field>
+const char* unsafeField(const Field& f) {
   if (f.name.empty()) return "empty header name to serialise";
   for (char c : f.name) {
     if (!isTchar(c)) return "bad header name to serialise";
@@ -65,16 +66,17 @@ const char* unsafeField(const HeaderField& f) {
 // Appends "name: value\r\n" per field and the final "\r\n" in one pass that also checks each
 // field (the last guard against header injection, whatever the source): the head is sized once
 // and written in place. On a bad field `out` is left as it was.
-core::Result<void> appendCheckedFields(const HeaderList& headers, std::string& out) {
+template <typename List>
+core::Result<void> appendCheckedFields(const List& headers, std::string& out) {
   size_t total = 2;
-  for (const HeaderField& f : headers) total += f.name.size() + f.value.size() + 4;
+  for (const auto& f : headers) total += f.name.size() + f.value.size() + 4;
   const size_t start = out.size();
   const char* refused = nullptr;
   // The size is passed on, not read back from the second argument: libstdc++ 12 hands the
   // operation the grown capacity there instead of the size asked for.
   out.resize_and_overwrite(start + total, [&](char* p, size_t) {
     char* at = p + start;
-    for (const HeaderField& f : headers) {
+    for (const auto& f : headers) {
       refused = unsafeField(f);
       if (refused != nullptr) return start;
       std::memcpy(at, f.name.data(), f.name.size());
@@ -419,8 +421,11 @@ bool ClientCodec::upgraded() const {
   return impl_->phase == Impl::Phase::Upgraded;
 }
 
-core::Result<void> serializeRequestHead(std::string_view method, std::string_view target,
-                                        const HeaderList& headers, std::string& out) {
+namespace {
+
+template <typename List>
+core::Result<void> serializeRequestHeadOf(std::string_view method, std::string_view target,
+                                          const List& headers, std::string& out) {
   if (method.empty() || target.empty() || hasCrLfNul(method) || hasCrLfNul(target) ||
       method.find(' ') != method.npos || target.find(' ') != target.npos) {
     return core::fail(Error::internal("bad method or target to serialise"));
@@ -432,6 +437,18 @@ core::Result<void> serializeRequestHead(std::string_view method, std::string_vie
     return r;
   }
   return {};
+}
+
+}  // namespace
+
+core::Result<void> serializeRequestHead(std::string_view method, std::string_view target,
+                                        const HeaderList& headers, std::string& out) {
+  return serializeRequestHeadOf(method, target, headers, out);
+}
+
+core::Result<void> serializeRequestHead(std::string_view method, std::string_view target,
+                                        std::span<const FieldView> headers, std::string& out) {
+  return serializeRequestHeadOf(method, target, headers, out);
 }
 
 core::Result<void> serializeResponseHead(uint16_t status, std::string_view reason,

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -64,6 +65,9 @@ class ClientCodec {
 // against header injection whatever the source (HTTP/1 or HTTP/2).
 core::Result<void> serializeRequestHead(std::string_view method, std::string_view target,
                                         const HeaderList& headers, std::string& out);
+// Same, from fields whose bytes live elsewhere (Stream's HTTP/1 upstream path).
+core::Result<void> serializeRequestHead(std::string_view method, std::string_view target,
+                                        std::span<const FieldView> headers, std::string& out);
 // Serialises a response head ("HTTP/1.1 status reason\r\n" + fields + "\r\n"), same guard.
 core::Result<void> serializeResponseHead(uint16_t status, std::string_view reason,
                                          const HeaderList& headers, std::string& out);

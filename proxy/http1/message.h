@@ -18,6 +18,14 @@ struct HeaderField {
 
 using HeaderList = std::vector<HeaderField>;
 
+// A field whose bytes live elsewhere (the request's own fields, the forwarding context): the
+// upstream HTTP/1 request head is written from these without copying each field into a string.
+struct FieldView {
+  std::string_view name;
+  std::string_view value;
+};
+using FieldViewList = std::vector<FieldView>;
+
 // Case-insensitive ASCII comparison for header names and tokens.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 // First value of `name`, or nullptr.

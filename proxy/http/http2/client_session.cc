@@ -9,6 +9,7 @@
 
 #include "proxy/http/http2/header_fields.h"
 #include "proxy/http/http2/outbound_stream.h"
+#include "proxy/http/http2/session_memory.h"
 #include "proxy/http/http2/session_setup.h"
 
 namespace baton::proxy::http2 {
@@ -232,7 +233,7 @@ core::Result<std::unique_ptr<ClientSession>> ClientSession::create(const ClientL
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &Callbacks::onFrameSend);
   nghttp2_option* opt = setup->options.get();
   nghttp2_option_set_peer_max_concurrent_streams(opt, kAssumedMaxStreams);
-  const int rv = nghttp2_session_client_new2(&s->session_, cbs, s.get(), opt);
+  const int rv = nghttp2_session_client_new3(&s->session_, cbs, s.get(), opt, sessionMemory());
   if (rv != 0) return core::fail(core::Error::internal(nghttp2_strerror(rv)));
 
   // No server push; our stream window bounds what one slow client makes the backend buffer.

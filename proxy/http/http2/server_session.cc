@@ -9,6 +9,7 @@
 
 #include "proxy/http/http2/header_fields.h"
 #include "proxy/http/http2/outbound_stream.h"
+#include "proxy/http/http2/session_memory.h"
 #include "proxy/http/http2/session_setup.h"
 
 namespace baton::proxy::http2 {
@@ -469,7 +470,7 @@ core::Result<std::unique_ptr<ServerSession>> ServerSession::create(const Session
   nghttp2_option_set_max_settings(opt, limits.max_settings_entries);
   nghttp2_option_set_max_continuations(opt, limits.max_continuations);
   nghttp2_option_set_stream_reset_rate_limit(opt, limits.reset_burst, limits.reset_rate);
-  const int rv = nghttp2_session_server_new2(&s->session_, cbs, s.get(), opt);
+  const int rv = nghttp2_session_server_new3(&s->session_, cbs, s.get(), opt, sessionMemory());
   if (rv != 0) return core::fail(core::Error::internal(nghttp2_strerror(rv)));
 
   // ENABLE_CONNECT_PROTOCOL: WebSockets over HTTP/2 (RFC 8441).

@@ -353,5 +353,54 @@ TEST(ForwardingTest, Relayed101CarriesUpgradeAndKeepsAccept) {
   EXPECT_EQ(pairs(out), (Pairs{{"Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="}}));
 }
 
+// The view builder (Stream's HTTP/1 path) yields exactly the string builder's fields, for every
+// kind of input: plain, stripped, Connection-listed, trusted chains (computed X-Forwarded-For in
+// the storage), upstream_host, WebSocket. The same out/storage are reused from one call to the
+// next, a longer chain after a shorter one, as Stream's per-thread scratch is.
+TEST(ForwardingTest, FieldViewsMatchTheStringBuilderAcrossReuse) {
+  struct Case {
+    HeaderList in;
+    bool trusted;
+    bool websocket;
+    std::string_view upstream_host;
+  };
+  const std::string long_chain(300, '1');
+  const std::vector<Case> cases = {
+      {{{"Host", "h"}, {"Accept", "*/*"}, {"Cookie", "a=1"}}, false, false, ""},
+      {{{"X-Forwarded-For", "203.0.113.1"}, {"X-Forwarded-Port", "443"}, {"Accept", "x"}},
+       true,
+       false,
+       ""},
+      {{{"Connection", "X-Gone, keep-alive"}, {"X-Gone", "1"}, {"Keep-Alive", "5"}, {"A", "b"}},
+       false,
+       false,
+       "backend.internal"},
+      {{{"X-Forwarded-For", long_chain}, {"X-Forwarded-For", "198.51.100.3"}, {"B", "c"}},
+       true,
+       false,
+       ""},
+      {{{"Connection", "Upgrade"}, {"Upgrade", "websocket"}, {"Sec-WebSocket-Key", "k"}},
+       false,
+       true,
+       ""},
+      {{}, true, false, ""},
+  };
+  http1::FieldViewList views;
+  std::string storage;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    ForwardContext ctx = context();
+    ctx.peer_trusted = cases[i].trusted;
+    ctx.websocket = cases[i].websocket;
+    ctx.upstream_host = cases[i].upstream_host;
+    ctx.listener_port = static_cast<uint16_t>(8000 + i);
+    HeaderList strings;
+    buildUpstreamRequestHeaders(cases[i].in, ctx, strings);
+    buildUpstreamRequestFields(cases[i].in, ctx, views, storage);
+    Pairs from_views;
+    for (const http1::FieldView& f : views) from_views.emplace_back(f.name, f.value);
+    EXPECT_EQ(from_views, pairs(strings)) << "case " << i;
+  }
+}
+
 }  // namespace
 }  // namespace baton::proxy

@@ -434,6 +434,34 @@ TEST(SerializeTest, ForbiddenByteAtEveryOffsetOfALongValueRefused) {
   EXPECT_EQ(out, "GET / HTTP/1.1\r\nX: " + value + "\r\n\r\n");
 }
 
+// The view overload (Stream's HTTP/1 path) writes the same bytes as the string one and refuses
+// the same fields: a CR, LF or NUL in a value at any offset, a bad byte or nothing in a name.
+TEST(SerializeTest, FieldViewsSerialiseAndAreRefusedLikeStrings) {
+  const HeaderList strings{{"Host", "example.com"}, {"X-A", "1"}, {"Accept", "*/*"}};
+  std::vector<FieldView> views;
+  for (const HeaderField& f : strings) views.push_back({f.name, f.value});
+  std::string from_strings;
+  std::string from_views;
+  ASSERT_TRUE(serializeRequestHead("GET", "/p?q", strings, from_strings));
+  ASSERT_TRUE(serializeRequestHead("GET", "/p?q", views, from_views));
+  EXPECT_EQ(from_views, from_strings);
+  for (const char bad : {'\r', '\n', '\0'}) {
+    for (size_t at = 0; at < 20; ++at) {
+      std::string value(20, 'v');
+      value[at] = bad;
+      std::string out = "kept";
+      const std::vector<FieldView> fields{{"Host", "example.com"}, {"X-Long", value}};
+      EXPECT_FALSE(serializeRequestHead("GET", "/", fields, out)) << int(bad) << " at " << at;
+      EXPECT_EQ(out, "kept");
+    }
+  }
+  std::string out;
+  EXPECT_FALSE(serializeRequestHead("GET", "/", std::vector<FieldView>{{"X A", "v"}}, out));
+  EXPECT_FALSE(serializeRequestHead("GET", "/", std::vector<FieldView>{{"", "v"}}, out));
+  EXPECT_FALSE(serializeRequestHead("GET", "/ x", views, out));
+  EXPECT_EQ(out, "");
+}
+
 // Appending to a buffer that already holds bytes (and must grow) keeps them.
 TEST(SerializeTest, AppendsAfterExistingBytes) {
   std::string out = "prefix|";
