@@ -62,11 +62,17 @@ struct Lists {
 };
 constinit thread_local Lists t_lists{};
 
+// Set once the thread's lists are freed: a block released later in the thread's exit (a session
+// destroyed by another thread_local's destructor) goes straight back to free(), not to a list
+// nobody would free.
+constinit thread_local bool t_reaped = false;
+
 // Frees the thread's cached blocks at its exit. Touched when a list goes from empty to non-empty
 // (the only way blocks get cached), which registers its destructor once per thread.
 struct Reaper {
   bool armed = false;
   ~Reaper() {
+    t_reaped = true;
     for (Link*& head : t_lists.heads) {
       while (head != nullptr) {
         Link* next = head->next;
@@ -103,7 +109,7 @@ void release(void* p, void* /*user_data*/) {
   Header* h = static_cast<Header*>(p) - 1;
   const uint32_t c = h->size_class;
   Lists& lists = t_lists;
-  if (!kRecycle || c == kLarge || lists.counts[c] >= classLimit(c)) {
+  if (!kRecycle || c == kLarge || lists.counts[c] >= classLimit(c) || t_reaped) {
     std::free(h);
     return;
   }

@@ -102,5 +102,29 @@ TEST(SessionMemoryTest, ABlockFreedOnAnotherThreadJoinsThatThreadsLists) {
   EXPECT_EQ(there, sessionMemoryRecycles() ? 1u : 0u);
 }
 
+// A block released while the thread exits, after its lists were freed (a session destroyed by a
+// thread_local constructed before the lists were first used), goes back to free(): no list is
+// left holding it.
+struct ReleasesAtExit {
+  void* block = nullptr;
+  size_t* cached_after = nullptr;
+  ~ReleasesAtExit() {
+    release(block);
+    *cached_after = sessionMemoryCachedBlocks();
+  }
+};
+
+TEST(SessionMemoryTest, ABlockReleasedAfterTheThreadsListsWereFreedIsNotCached) {
+  size_t cached_after = 99;
+  std::thread t([&] {
+    thread_local ReleasesAtExit holder;  // constructed first, destroyed after the lists' reaper
+    holder.block = allocate(300);
+    holder.cached_after = &cached_after;
+    release(allocate(200));  // a cached block: the reaper is now armed
+  });
+  t.join();
+  EXPECT_EQ(cached_after, 0u);
+}
+
 }  // namespace
 }  // namespace baton::proxy::http2
