@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 
 namespace baton::conf {
@@ -26,18 +27,17 @@ struct IpBytes {
   int bits() const { return family == AF_INET ? 32 : 128; }
 };
 
-// inet_pton needs a NUL-terminated string; copies are cheap here (control thread, load time).
 std::optional<IpBytes> parseIp(std::string_view text) {
   IpBytes ip;
   if (const auto v4 = parseIpv4(text)) {
     std::copy(v4->begin(), v4->end(), ip.bytes.begin());
     return ip;
   }
-  if (text.find(':') == std::string_view::npos) return std::nullopt;
-  const std::string s(text);
+  const auto v6 = parseIpv6(text);
+  if (!v6) return std::nullopt;
   ip.family = AF_INET6;
-  if (inet_pton(AF_INET6, s.c_str(), ip.bytes.data()) == 1) return ip;
-  return std::nullopt;
+  ip.bytes = *v6;
+  return ip;
 }
 
 std::optional<uint32_t> parseDecimal(std::string_view text, size_t max_digits) {
@@ -161,6 +161,23 @@ core::Result<void> checkNameAndPort(std::string_view text, std::string_view what
 }
 
 }  // namespace
+
+std::optional<std::array<uint8_t, 16>> parseIpv6(std::string_view text) {
+  // inet_pton needs a NUL-terminated string: a bounded stack copy (no allocation).
+  char buf[INET6_ADDRSTRLEN];
+  if (text.empty() || text.size() >= sizeof buf) return std::nullopt;  // longer than any form
+  if (text.find(':') == std::string_view::npos) return std::nullopt;
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  std::array<uint8_t, 16> out{};
+  if (inet_pton(AF_INET6, buf, out.data()) != 1) return std::nullopt;
+  return out;
+}
+
+bool isNumericIp(std::string_view text) {
+  return parseIpv4(text).has_value() || parseIpv6(text).has_value();
+}
 
 std::optional<std::array<uint8_t, 4>> parseIpv4(std::string_view text) {
   std::array<uint8_t, 4> out{};

@@ -84,6 +84,12 @@ core::Result<void> checkNumericIp(std::string_view ip);
 // Without a copy or a library call: every Marathon task's address goes through it several
 // times per resync (isNumericAddress, the address checks, the socket address).
 std::optional<std::array<uint8_t, 4>> parseIpv4(std::string_view text);
+// An IPv6 address without brackets ("fd00::5", "::ffff:10.0.0.1") in network byte order, as
+// inet_pton(AF_INET6) reads it; nullopt otherwise (also for an embedded NUL, where inet_pton
+// would stop reading). No allocation.
+std::optional<std::array<uint8_t, 16>> parseIpv6(std::string_view text);
+// Either of the two: the one test of "numeric address" (task hosts, Marathon URLs, addresses).
+bool isNumericIp(std::string_view text);
 
 // A Marathon group (HAPROXY_GROUP value): "*" or 1..64 visible ASCII bytes without ','.
 core::Result<void> checkMarathonGroup(std::string_view group);

@@ -17,6 +17,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "conf/value_syntax.h"
+
 namespace baton::discovery {
 namespace {
 class Exchange;
@@ -60,8 +62,7 @@ const char* evhttpErrorName(int error) {
 }
 
 bool isIpLiteral(const std::string& host) {
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  return conf::isNumericIp(host);
 }
 
 struct ParsedUrl {

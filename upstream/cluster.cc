@@ -44,15 +44,6 @@ core::Result<uint16_t> parsePort(std::string_view text, std::string_view port, P
   return static_cast<uint16_t>(value);
 }
 
-// inet_pton needs a NUL-terminated string; copy into a bounded stack buffer (no allocation).
-bool toBinary(int family, std::string_view ip, void* out) {
-  char buf[INET6_ADDRSTRLEN + 1];
-  if (ip.empty() || ip.size() >= sizeof(buf)) return false;
-  std::memcpy(buf, ip.data(), ip.size());
-  buf[ip.size()] = '\0';
-  return inet_pton(family, buf, out) == 1;
-}
-
 using Parsed = std::pair<sockaddr_storage, socklen_t>;
 
 core::Result<Parsed> parseV6(std::string_view text, PortRule rule) {
@@ -65,9 +56,9 @@ core::Result<Parsed> parseV6(std::string_view text, PortRule rule) {
   if (!port) return core::fail(port.error());
   Parsed out{};
   auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.first);
-  if (!toBinary(AF_INET6, ip, &sin6->sin6_addr)) {
-    return core::fail(addressError(text, "not a numeric IPv6 address"));
-  }
+  const auto v6 = conf::parseIpv6(ip);
+  if (!v6) return core::fail(addressError(text, "not a numeric IPv6 address"));
+  std::memcpy(&sin6->sin6_addr, v6->data(), v6->size());
   sin6->sin6_family = AF_INET6;
   sin6->sin6_port = htons(*port);
   out.second = sizeof(sockaddr_in6);

@@ -229,5 +229,21 @@ TEST(ParseIpv4, AgreesWithInetPton) {
   EXPECT_FALSE(parseIpv4(std::string_view("1.2.3.4\0", 8)).has_value());
 }
 
+TEST(ParseIpv6, AgreesWithInetPtonAndRefusesEmbeddedNul) {
+  for (const char* text : {"::", "::1", "fd00::5", "::ffff:10.0.0.1", "1:2:3:4:5:6:7:8", "1::2::3",
+                           "1:2:3:4:5:6:7:8:9", "10.0.0.1", "[::1]", "fe80::1%eth0", ""}) {
+    in6_addr expected{};
+    const bool ok = inet_pton(AF_INET6, text, &expected) == 1;
+    const auto got = parseIpv6(text);
+    ASSERT_EQ(got.has_value(), ok) << text;
+    if (ok) {
+      EXPECT_EQ(std::memcmp(got->data(), &expected, 16), 0) << text;
+    }
+    EXPECT_EQ(isNumericIp(text), ok || parseIpv4(text).has_value()) << text;
+  }
+  EXPECT_FALSE(parseIpv6(std::string_view("::1\0x", 5)).has_value());
+  EXPECT_FALSE(parseIpv6(std::string(64, ':')).has_value());
+}
+
 }  // namespace
 }  // namespace baton::conf
