@@ -602,9 +602,16 @@ std::optional<uint64_t> appFingerprint(element value) {
 
 using AppsByFingerprint = std::unordered_map<uint64_t, std::shared_ptr<const App>>;
 
+// What readSharedApp did with one app.
+struct SharedRead {
+  std::optional<uint64_t> kept_under;  // its key in `next`; nullopt: not reusable
+  bool reused = false;                 // `previous`'s app (else parsed)
+};
+
 // One app of a shared read: `previous`'s app when the fingerprint and id match, else parsed.
-Status readSharedApp(element item, const Path& path, const AppsByFingerprint& previous,
-                     ServicePortAssigner& assigner, SharedApps& apps, AppsByFingerprint& next) {
+Result<SharedRead> readSharedApp(element item, const Path& path, const AppsByFingerprint& previous,
+                                 ServicePortAssigner& assigner, SharedApps& apps,
+                                 AppsByFingerprint& next) {
   const std::optional<uint64_t> fp = appFingerprint(item);
   if (fp) {
     const auto same = previous.find(*fp);
@@ -613,21 +620,22 @@ Status readSharedApp(element item, const Path& path, const AppsByFingerprint& pr
         id == same->second->id) {
       next.emplace(*fp, same->second);
       apps.push_back(same->second);
-      return {};
+      return SharedRead{fp, true};
     }
   }
   auto app = std::make_shared<App>();
   const uint64_t assigned = assigner.calls();
   PARSE_TRY(readApp(item, path, assigner, *app));
-  if (fp && assigner.calls() == assigned) next.emplace(*fp, app);
+  const bool reusable = fp && assigner.calls() == assigned;
+  if (reusable) next.emplace(*fp, app);
   apps.push_back(std::move(app));
-  return {};
+  return SharedRead{reusable ? fp : std::nullopt, false};
 }
 
 // readApps, reusing the apps of `previous` whose fingerprint (and id) match; `next` receives
 // this document's reusable apps.
 Status readSharedApps(element root, const AppsByFingerprint& previous, SharedApps& apps,
-                      AppsByFingerprint& next) {
+                      AppsByFingerprint& next, AppsParser::Reuse& reuse) {
   array arr;
   PARSE_TRY(readAppList(root, arr));
   apps.reserve(arr.size());
@@ -635,7 +643,9 @@ Status readSharedApps(element root, const AppsByFingerprint& previous, SharedApp
   ServicePortAssigner assigner;
   size_t i = 0;
   for (element item : arr) {
-    PARSE_TRY(readSharedApp(item, kAppsPath.item(i++), previous, assigner, apps, next));
+    auto read = readSharedApp(item, kAppsPath.item(i++), previous, assigner, apps, next);
+    if (!read) return core::fail(std::move(read.error()));
+    ++(read->reused ? reuse.by_fingerprint : reuse.parsed);
   }
   return {};
 }
@@ -654,8 +664,17 @@ Status readSharedApps(element root, const AppsByFingerprint& previous, SharedApp
 // or readApp refuses) goes to the whole-document parse, so a refusal names exactly what
 // parseInPlace would name.
 
+// What the split's walk over one app's bytes found: a fingerprint of the bytes themselves,
+// the first test of whether the app is unchanged (see scanApp).
+struct SpanPrint {
+  uint64_t value = 0;
+  std::string_view id;  // the app's first "id" member, as written (no escapes)
+  bool usable = false;  // an object with such an id, and nothing in it the scan cannot follow
+};
+
 struct DocumentSpans {
   std::vector<std::string_view> apps;    // the items of the first root "apps" array
+  std::vector<SpanPrint> prints;         // one per app span
   std::vector<std::string_view> others;  // every other root key, and its value
 };
 
@@ -729,12 +748,150 @@ size_t skipValue(std::string_view doc, size_t pos) {
   }
 }
 
-// The items of the array at `pos` (its '['); the index after its ']', or npos.
-size_t splitArray(std::string_view doc, size_t pos, std::vector<std::string_view>& items) {
+// ---- raw app prints ----------------------------------------------------------------------------
+//
+// Marathon rewrites every health-checked task's lastSuccess on every check, so in a real
+// document every app's bytes differ from the last document's, though what baton reads does not.
+// The DOM fingerprint (appFingerprint) sees through that, but needs the app parsed first: on a
+// 100,000-task document where one app changed, parsing the 9,999 others only to find them
+// unchanged was most of the resync. So the split, which walks every byte anyway, also hashes
+// each app's bytes, leaving out exactly the values baton never reads and Marathon rewrites: the
+// members of a task's health-check results other than `alive`. An app whose print and id match
+// an app of the last document is that app, with no parse. That is safe because everything else
+// is hashed byte for byte, so the span is the earlier span (which simdjson validated and
+// readApp read) except for values readHealthResults skips; and a value is left out only when
+// the scan can tell it is valid JSON on its own (a plain ASCII string, an integer, true, false
+// or null). Anything else is hashed as written, so the app's print just differs and it is
+// parsed. The DOM fingerprint stays the second test (the same app with other whitespace or
+// member order).
+
+// The end of a scalar the print may leave out (see above), or npos to hash it as written.
+size_t omittableScalarEnd(std::string_view doc, size_t pos) {
+  if (pos >= doc.size()) return std::string_view::npos;
+  const char c = doc[pos];
+  size_t end = pos;
+  if (c == '"') {
+    for (end = pos + 1; end < doc.size() && doc[end] != '"'; ++end) {
+      const auto byte = static_cast<unsigned char>(doc[end]);
+      if (byte < 0x20 || byte > 0x7e || byte == '\\') return std::string_view::npos;
+    }
+    return end < doc.size() ? end + 1 : std::string_view::npos;
+  }
+  if (c == 't' || c == 'f' || c == 'n') {
+    const std::string_view rest = doc.substr(pos);
+    for (std::string_view word : {"true", "false", "null"}) {
+      if (rest.starts_with(word)) end = pos + word.size();
+    }
+  } else {  // -?(0|[1-9][0-9]*)
+    end = pos + (c == '-' ? 1 : 0);
+    const size_t digits = end;
+    while (end < doc.size() && doc[end] >= '0' && doc[end] <= '9') ++end;
+    if (end == digits || (doc[digits] == '0' && end - digits > 1)) return std::string_view::npos;
+  }
+  if (end == pos || end >= doc.size() || !endsScalar(doc[end])) return std::string_view::npos;
+  return end;
+}
+
+// Where a member key sits, as far as the print cares: an app's "id" and "tasks", a task's
+// "healthCheckResults", a result's members other than "alive" (whose values are left out).
+enum class PrintKey : uint8_t { Other, Id, Tasks, Results, Omitted };
+
+// The app object is at depth 1, so a task's members are at depth 3 and a result's at depth 5.
+class AppPrinter {
+ public:
+  PrintKey classify(size_t depth, std::string_view key) const {
+    const bool in_task = key_[1] == PrintKey::Tasks && array_[2] && !array_[3];
+    if (depth == 1) {
+      if (key == "id") return PrintKey::Id;
+      return key == "tasks" ? PrintKey::Tasks : PrintKey::Other;
+    }
+    if (depth == 3) {
+      return in_task && key == "healthCheckResults" ? PrintKey::Results : PrintKey::Other;
+    }
+    // An escaped key might spell "alive" (the DOM unescapes it): never left out.
+    const bool in_result = in_task && key_[3] == PrintKey::Results && array_[4] && !array_[5];
+    const bool plain = key.find('\\') == std::string_view::npos;
+    return in_result && plain && key != "alive" ? PrintKey::Omitted : PrintKey::Other;
+  }
+  void open(size_t depth, bool array) {
+    if (depth < kTracked) {
+      key_[depth] = PrintKey::Other;
+      array_[depth] = array;
+    }
+  }
+  void setKey(size_t depth, PrintKey key) { key_[depth] = key; }
+
+ private:
+  static constexpr size_t kTracked = 6;
+  PrintKey key_[kTracked] = {};
+  bool array_[kTracked] = {};
+};
+
+// skipValue for an app of the "apps" array, printing it on the way (see above).
+size_t scanApp(std::string_view doc, size_t pos, SpanPrint& print) {
+  print = SpanPrint{};
+  if (pos >= doc.size() || doc[pos] != '{') return skipValue(doc, pos);
+  AppPrinter printer;
+  Fingerprint fp;
+  size_t hashed = pos;  // bytes before this one are in `fp`
+  size_t depth = 0;
+  bool usable = true;
+  bool has_id = false;
+  for (size_t at = pos;;) {
+    at = findAnyOf<'"', '{', '}', '[', ']'>(doc, at);
+    if (at == std::string_view::npos) return at;
+    const char c = doc[at];
+    if (c == '"') {
+      const size_t end = skipString(doc, at);
+      if (end == std::string_view::npos) return end;
+      const size_t key_at = at;
+      at = end;
+      if (depth != 1 && depth != 3 && depth != 5) continue;
+      const size_t colon = skipSpace(doc, end);
+      if (colon >= doc.size() || doc[colon] != ':') continue;  // a value, not a key
+      const PrintKey key = printer.classify(depth, doc.substr(key_at + 1, end - key_at - 2));
+      printer.setKey(depth, key);
+      const size_t value = skipSpace(doc, colon + 1);
+      if (key == PrintKey::Id && !has_id) {
+        has_id = true;
+        if (value >= doc.size() || doc[value] != '"') {
+          usable = false;
+          continue;
+        }
+        const size_t id_end = skipString(doc, value);
+        if (id_end == std::string_view::npos) return id_end;
+        print.id = doc.substr(value + 1, id_end - value - 2);
+        usable = usable && print.id.find('\\') == std::string_view::npos;
+        at = id_end;
+      } else if (key == PrintKey::Omitted) {
+        const size_t value_end = omittableScalarEnd(doc, value);
+        if (value_end == std::string_view::npos) continue;
+        fp.add(doc.substr(hashed, value - hashed));
+        fp.add(uint64_t{'~'});
+        hashed = value_end;
+        at = value_end;
+      }
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      printer.open(++depth, c == '[');
+    } else if (--depth == 0) {
+      fp.add(doc.substr(hashed, at + 1 - hashed));
+      print.value = fp.value();
+      print.usable = usable && has_id;
+      return at + 1;
+    }
+    ++at;
+  }
+}
+
+// The items of the array at `pos` (its '['), each printed; the index after its ']', or npos.
+size_t splitArray(std::string_view doc, size_t pos, std::vector<std::string_view>& items,
+                  std::vector<SpanPrint>& prints) {
   pos = skipSpace(doc, pos + 1);
   if (pos < doc.size() && doc[pos] == ']') return pos + 1;
   while (pos < doc.size()) {
-    const size_t end = skipValue(doc, pos);
+    const size_t end = scanApp(doc, pos, prints.emplace_back());
     if (end == std::string_view::npos) return end;
     items.push_back(doc.substr(pos, end - pos));
     pos = skipSpace(doc, end);
@@ -763,7 +920,7 @@ bool splitDocument(std::string_view doc, DocumentSpans& spans) {
     size_t end = std::string_view::npos;
     if (key == "\"apps\"" && !seen_apps) {
       seen_apps = true;
-      if (pos < doc.size() && doc[pos] == '[') end = splitArray(doc, pos, spans.apps);
+      if (pos < doc.size() && doc[pos] == '[') end = splitArray(doc, pos, spans.apps, spans.prints);
     } else {
       end = skipValue(doc, pos);
       spans.others.push_back(key);
@@ -783,13 +940,41 @@ bool splitDocument(std::string_view doc, DocumentSpans& spans) {
 // sits two levels down.
 constexpr size_t kSpanMaxDepth = simdjson::DEFAULT_MAX_DEPTH - 2;
 
+// The reusable apps of the last document by raw print, with the DOM fingerprint each is kept
+// under (so a reused app is found by either test in the next document too).
+struct PrintedApp {
+  std::shared_ptr<const App> app;
+  uint64_t fingerprint = 0;
+};
+using AppsByPrint = std::unordered_map<uint64_t, PrintedApp>;
+
+// The last document's reusable apps, by both tests.
+struct Reference {
+  const AppsByFingerprint& by_fingerprint;
+  const AppsByPrint& by_print;
+};
+
 // What parsing a range of app spans produced.
 struct SpanRun {
   SharedApps apps;
   AppsByFingerprint next;
+  AppsByPrint next_prints;
+  AppsParser::Reuse reuse;
   size_t end = 0;  // the index after the last app taken
   bool ok = true;  // false: an app was refused (the whole-document parse names why)
 };
+
+// The last document's app when `print` matches it (and its id), taken without a parse.
+bool reusePrinted(const SpanPrint& print, const AppsByPrint& previous, SpanRun& out) {
+  if (!print.usable) return false;
+  const auto same = previous.find(print.value);
+  if (same == previous.end() || same->second.app->id != print.id) return false;
+  out.apps.push_back(same->second.app);
+  out.next.emplace(same->second.fingerprint, same->second.app);
+  out.next_prints.emplace(print.value, same->second);
+  ++out.reuse.by_print;
+  return true;
+}
 
 bool readySpanParser(simdjson::dom::parser& parser, bool& ready) {
   if (!ready) ready = parser.allocate(64 * 1024, kSpanMaxDepth) == simdjson::SUCCESS;
@@ -799,16 +984,24 @@ bool readySpanParser(simdjson::dom::parser& parser, bool& ready) {
 // Apps [begin, end) of `items`, appended to `out`. With `assigner` null the range is parsed
 // ahead of the apps before it: it stops (out.end) before the first app whose service ports the
 // assigner hands out, leaving that app and the rest for an in-order pass.
-void parseSpanRange(simdjson::dom::parser& parser, const std::vector<std::string_view>& items,
-                    size_t begin, size_t end, const AppsByFingerprint& previous,
-                    ServicePortAssigner* assigner, SpanRun& out) {
+void parseSpanRange(simdjson::dom::parser& parser, const DocumentSpans& spans, size_t begin,
+                    size_t end, const Reference& previous, ServicePortAssigner* assigner,
+                    SpanRun& out) {
   ServicePortAssigner probe;
   ServicePortAssigner& ports = assigner != nullptr ? *assigner : probe;
   element value;
   for (size_t i = begin; i < end; ++i) {
+    const SpanPrint& print = spans.prints[i];
+    if (reusePrinted(print, previous.by_print, out)) continue;  // never an assigned app
     const uint64_t calls = ports.calls();
-    if (parser.parse(items[i].data(), items[i].size(), false).get(value) != simdjson::SUCCESS ||
-        !readSharedApp(value, kAppsPath.item(i), previous, ports, out.apps, out.next)) {
+    const std::string_view item = spans.apps[i];
+    if (parser.parse(item.data(), item.size(), false).get(value) != simdjson::SUCCESS) {
+      out.ok = false;
+      return;
+    }
+    const auto read =
+        readSharedApp(value, kAppsPath.item(i), previous.by_fingerprint, ports, out.apps, out.next);
+    if (!read) {
       out.ok = false;
       return;
     }
@@ -816,6 +1009,10 @@ void parseSpanRange(simdjson::dom::parser& parser, const std::vector<std::string
       out.apps.pop_back();  // never in out.next: readSharedApp keeps no assigned app
       out.end = i;
       return;
+    }
+    ++(read->reused ? out.reuse.by_fingerprint : out.reuse.parsed);
+    if (read->kept_under && print.usable) {
+      out.next_prints.emplace(print.value, PrintedApp{out.apps.back(), *read->kept_under});
     }
   }
   out.end = end;
@@ -870,8 +1067,10 @@ struct AppsParser::Impl {
   // The document copied with simdjson's required padding, reused across documents.
   std::unique_ptr<char[]> buffer;
   size_t buffer_capacity = 0;
-  // parseShared: the apps of the last successful call, by fingerprint.
+  // parseShared: the apps of the last successful call, by fingerprint and by raw print.
   AppsByFingerprint shared;
+  AppsByPrint printed;
+  Reuse reuse;  // of the last successful call
   // parseShared: one app (or root member) at a time: buffers the size of the largest app.
   simdjson::dom::parser spans;
   bool spans_ready = false;
@@ -942,10 +1141,13 @@ core::Result<SharedApps> AppsParser::parseSharedPadded(std::string_view padded) 
   }
   SharedApps apps;
   AppsByFingerprint next;
-  auto read = readSharedApps(root, impl_->shared, apps, next);
+  Reuse reuse;
+  auto read = readSharedApps(root, impl_->shared, apps, next, reuse);
   impl_->parser = simdjson::dom::parser{};
   PARSE_TRY(read);
   impl_->shared = std::move(next);
+  impl_->printed.clear();  // this path prints nothing: the next document parses every app
+  impl_->reuse = reuse;
   return apps;
 }
 
@@ -960,13 +1162,15 @@ std::optional<SharedApps> AppsParser::parseSpans(std::string_view padded) {
     }
   }
   const std::vector<std::string_view>& items = spans.apps;
+  const Reference previous{impl_->shared, impl_->printed};
   ServicePortAssigner assigner;
   SpanRun run;
   run.apps.reserve(items.size());
   run.next.reserve(items.size());
+  run.next_prints.reserve(items.size());
   const size_t split = parallelSplit(items, padded.size());
   if (split == 0 || !readySpanParser(impl_->tail_spans, impl_->tail_ready)) {
-    parseSpanRange(impl_->spans, items, 0, items.size(), impl_->shared, &assigner, run);
+    parseSpanRange(impl_->spans, spans, 0, items.size(), previous, &assigner, run);
   } else {
     // The second half on a helper thread, ahead of the first: it stops at the first app that
     // needs the service port assigner (whose answers depend on every app before it), and the
@@ -974,18 +1178,28 @@ std::optional<SharedApps> AppsParser::parseSpans(std::string_view padded) {
     SpanRun tail;
     {
       std::jthread helper([&] {
-        parseSpanRange(impl_->tail_spans, items, split, items.size(), impl_->shared, nullptr, tail);
+        parseSpanRange(impl_->tail_spans, spans, split, items.size(), previous, nullptr, tail);
       });
-      parseSpanRange(impl_->spans, items, 0, split, impl_->shared, &assigner, run);
+      parseSpanRange(impl_->spans, spans, 0, split, previous, &assigner, run);
     }
     if (!run.ok || !tail.ok) return std::nullopt;
     for (auto& app : tail.apps) run.apps.push_back(std::move(app));
     run.next.merge(tail.next);
-    parseSpanRange(impl_->spans, items, tail.end, items.size(), impl_->shared, &assigner, run);
+    run.next_prints.merge(tail.next_prints);
+    run.reuse.by_print += tail.reuse.by_print;
+    run.reuse.by_fingerprint += tail.reuse.by_fingerprint;
+    run.reuse.parsed += tail.reuse.parsed;
+    parseSpanRange(impl_->spans, spans, tail.end, items.size(), previous, &assigner, run);
   }
   if (!run.ok) return std::nullopt;
   impl_->shared = std::move(run.next);
+  impl_->printed = std::move(run.next_prints);
+  impl_->reuse = run.reuse;
   return std::move(run.apps);
+}
+
+AppsParser::Reuse AppsParser::lastReuse() const {
+  return impl_->reuse;
 }
 
 core::Result<std::vector<App>> parseApps(std::string_view json) {

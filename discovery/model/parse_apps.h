@@ -68,6 +68,17 @@ class AppsParser {
   // A failed parse keeps the previous call's apps as the reference.
   core::Result<SharedApps> parseShared(std::string& body);
 
+  // How the last successful parseShared came by its apps. An app is first looked up by a hash
+  // of its bytes taken during the split (leaving out the result members other than `alive`, so
+  // a rewritten lastSuccess still matches), with no parse at all; then by the fingerprint of
+  // its parsed DOM (the same app written with other whitespace or member order); else read.
+  struct Reuse {
+    size_t by_print = 0;
+    size_t by_fingerprint = 0;
+    size_t parsed = 0;
+  };
+  Reuse lastReuse() const;
+
   static constexpr size_t kPadding = 64;  // simdjson::SIMDJSON_PADDING (checked in the .cc)
 
  private:

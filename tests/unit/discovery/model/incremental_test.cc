@@ -359,3 +359,128 @@ TEST(IncrementalTranslate, SplitFindsStringEndsAndBracketsAtEveryOffset) {
 
 }  // namespace
 }  // namespace baton::discovery
+
+namespace baton::discovery {
+namespace {
+
+// Parses `first`, then `second`, with one parser; `second` must give exactly the whole parse's
+// answer. Returns how the second call came by its apps (nullopt: refused).
+std::optional<AppsParser::Reuse> secondParse(const std::string& first, const std::string& second) {
+  AppsParser parser;
+  std::string body = first;
+  EXPECT_TRUE(parser.parseShared(body).has_value()) << first;
+  expectSameAsWholeParse(parser, second);
+  body = second;
+  if (!AppsParser().parseInPlace(body)) return std::nullopt;
+  return parser.lastReuse();
+}
+
+// The split hashes each app's bytes, leaving out the result members baton does not read, so an
+// app whose checks only ran again is the last document's app without a parse.
+TEST(IncrementalTranslate, AppsWhoseChecksOnlyRanAgainAreReusedWithoutAParse) {
+  const auto results = [](int failures, const char* at) {
+    return R"([{"alive":true,"consecutiveFailures":)" + std::to_string(failures) +
+           R"(,"lastSuccess":")" + at + R"("}])";
+  };
+  std::vector<AppDoc> apps;
+  for (int n = 0; n < 4; ++n) apps.push_back(AppDoc{n, 0, 3, results(0, "t0")});
+  AppsParser parser;
+  std::string body = document(apps);
+  auto first = parser.parseShared(body);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(parser.lastReuse().parsed, 4u);
+
+  apps[1].results = results(2, "2026-11-26T22:00:00.000Z");
+  apps[2].results = results(0, "t1");
+  body = document(apps);
+  auto second = parser.parseShared(body);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(parser.lastReuse().by_print, 4u);
+  EXPECT_EQ(parser.lastReuse().parsed, 0u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ((*second)[i], (*first)[i]) << "app " << i;
+
+  // Other whitespace, or another result member: not the same bytes, the same DOM fingerprint.
+  apps[0].results = R"([{"alive":true,"lastSuccess":"t2","lastFailure":"t1"}])";
+  std::string spaced = document(apps);
+  const std::string instances = R"("id":"/team/app3","instances":3)";
+  spaced.replace(spaced.find(instances), instances.size(), R"("id":"/team/app3","instances" : 3)");
+  body = spaced;
+  auto third = parser.parseShared(body);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(parser.lastReuse().by_print, 2u);
+  EXPECT_EQ(parser.lastReuse().by_fingerprint, 2u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ((*third)[i], (*first)[i]) << "app " << i;
+
+  // And each is found by its new print next time.
+  body = spaced;
+  ASSERT_TRUE(parser.parseShared(body).has_value());
+  EXPECT_EQ(parser.lastReuse().by_print, 4u);
+}
+
+// Only values readHealthResults skips are left out of the print, and only when the scan can tell
+// they are valid JSON: a change anywhere else is parsed, and an invalid value refused exactly
+// as by the whole-document parse.
+TEST(IncrementalTranslate, RawPrintLeavesOutOnlyWhatBatonNeverReads) {
+  AppDoc a{1};
+  a.results = R"([{"alive":true,"lastSuccess":"t0"}])";
+  const std::string base = document({a, AppDoc{2}});
+  auto with = [&](const std::string& results) {
+    AppDoc changed = a;
+    changed.results = results;
+    return document({changed, AppDoc{2}});
+  };
+  // Parsed anew (or refused): what baton reads changed, or the scan cannot vouch for the value.
+  for (const std::string& results : {
+           std::string(R"([{"alive":false,"lastSuccess":"t0"}])"),
+           std::string(R"([{"\u0061live":false,"lastSuccess":"t0"}])"),
+           std::string(R"([{"alive":true,"lastSuccess":tru}])"),
+           std::string(R"([{"alive":true,"lastSuccess":01}])"),
+           std::string(R"([{"alive":true,"lastSuccess":1.5}])"),
+           std::string(R"([{"alive":true,"lastSuccess":"a\q"}])"),
+           std::string("[{\"alive\":true,\"lastSuccess\":\"a\x01\"}]"),
+           std::string("[{\"alive\":true,\"lastSuccess\":\"\xff\"}]"),
+           std::string(R"([{"alive":true,"lastSuccess":"t\u0031"}])"),
+           std::string(R"([{"alive":true,"lastSuccess":{"at":"t1"}}])"),
+           std::string(R"([{"alive":true,"lastSuccess":["t1"]}])"),
+           std::string(R"([{"alive":"yes","lastSuccess":"t0"}])"),
+           std::string(R"([{"alive":true,"lastSuccess":"t0"},5])"),
+       }) {
+    SCOPED_TRACE(results);
+    const auto reuse = secondParse(base, with(results));
+    if (reuse) {
+      EXPECT_EQ(reuse->by_print, 1u);  // app 2 only
+    }
+  }
+  // An escaped name that the DOM reads as "alive".
+  EXPECT_EQ(secondParse(with(R"([{"\u0061live":true}])"), with(R"([{"\u0061live":false}])"))
+                .value_or(AppsParser::Reuse{})
+                .by_print,
+            1u);
+  // The same names elsewhere are read (labels) or hashed whole (unknown members): never left out.
+  const std::string label = R"("HAPROXY_GROUP":"external",)";
+  std::string labelled = base;
+  labelled.insert(labelled.find(label), R"("lastSuccess":"x",)");
+  std::string relabelled = base;
+  relabelled.insert(relabelled.find(label), R"("lastSuccess":"y",)");
+  EXPECT_EQ(secondParse(labelled, relabelled).value_or(AppsParser::Reuse{}).by_print, 1u);
+  const std::string top = R"({"id":"/team/app1",)";
+  std::string odd = base;
+  odd.replace(odd.find(top), top.size(), top + R"("healthCheckResults":[{"lastSuccess":"x"}],)");
+  std::string odd2 = base;
+  odd2.replace(odd2.find(top), top.size(), top + R"("healthCheckResults":[{"lastSuccess":"y"}],)");
+  EXPECT_EQ(secondParse(odd, odd2).value_or(AppsParser::Reuse{}).by_print, 1u);
+  // Left out: a rewritten time, count or null, in place of the same kind of value or another.
+  for (const std::string& results : {
+           std::string(R"([{"alive":true,"lastSuccess":"t1"}])"),
+           std::string(R"([{"alive":true,"lastSuccess":null}])"),
+           std::string(R"([{"alive":true,"lastSuccess":-12}])"),
+           std::string(R"([{"alive":true,"lastSuccess":false}])"),
+           std::string(R"([{"alive":true,"lastSuccess":""}])"),
+       }) {
+    SCOPED_TRACE(results);
+    EXPECT_EQ(secondParse(base, with(results)).value_or(AppsParser::Reuse{}).by_print, 2u);
+  }
+}
+
+}  // namespace
+}  // namespace baton::discovery
