@@ -12,10 +12,12 @@
 #include <emmintrin.h>
 #endif
 
+#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <latch>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -635,7 +637,7 @@ Result<SharedRead> readSharedApp(element item, const Path& path, const AppsByFin
 // readApps, reusing the apps of `previous` whose fingerprint (and id) match; `next` receives
 // this document's reusable apps.
 Status readSharedApps(element root, const AppsByFingerprint& previous, SharedApps& apps,
-                      AppsByFingerprint& next, AppsParser::Reuse& reuse) {
+                      AppsByFingerprint& next, AppsParser::Stats& reuse) {
   array arr;
   PARSE_TRY(readAppList(root, arr));
   apps.reserve(arr.size());
@@ -673,9 +675,10 @@ struct SpanPrint {
 };
 
 struct DocumentSpans {
-  std::vector<std::string_view> apps;    // the items of the first root "apps" array
-  std::vector<SpanPrint> prints;         // one per app span
-  std::vector<std::string_view> others;  // every other root key, and its value
+  std::vector<std::string_view> apps;         // the items of the first root "apps" array
+  std::vector<SpanPrint> prints;              // one per app span
+  std::vector<std::string_view> others;       // every other root key, and its value
+  size_t tail_from = std::string_view::npos;  // the first app split by the helper (TailSplit)
 };
 
 bool isJsonSpace(char c) {
@@ -885,12 +888,74 @@ size_t scanApp(std::string_view doc, size_t pos, SpanPrint& print) {
   }
 }
 
-// The items of the array at `pos` (its '['), each printed; the index after its ']', or npos.
-size_t splitArray(std::string_view doc, size_t pos, std::vector<std::string_view>& items,
-                  std::vector<SpanPrint>& prints) {
-  pos = skipSpace(doc, pos + 1);
-  if (pos < doc.size() && doc[pos] == ']') return pos + 1;
+// ---- the split on two threads -----------------------------------------------------------------
+//
+// The split walks every byte in order, so on a large document the second half is split (and its
+// apps parsed, see parseSpans) by a helper thread, from a guessed app boundary: the first
+// `}, {"id": "/` (any spacing) past the middle. Marathon writes each app's id first and app ids
+// start with '/' (a task's id never does). The guess is checked, not trusted: the first thread,
+// splitting from the start, takes the helper's items only when one of its own items starts at
+// exactly that byte. The helper's walk then began in the very state the first thread's would
+// have been in, so it is the walk the first thread would have made. Otherwise the helper's work
+// is dropped and the first thread goes on alone.
+
+// A document this large has its apps split and parsed on two threads (a 37 MB, 100,000-task
+// document: ~0.5 s of parsing on one core otherwise); below it a thread costs more than it saves.
+constexpr size_t kParallelParseBytes = 1 << 20;
+
+// The helper's half of the split (parseSpans): written by the helper, read by the first thread
+// after `split_done`.
+struct TailSplit {
+  size_t start = 0;  // the guessed item start
+  DocumentSpans spans;
+  size_t end = std::string_view::npos;  // the index after the apps array's ']', or npos
+  std::latch split_done{1};
+  std::atomic<bool> dropped{false};  // the guess was wrong: the helper stops after its split
+};
+
+// Where the helper starts: the '{' of the first app past the middle whose first member is an
+// "id" starting with '/', and that follows another object and a comma; 0 = no helper.
+size_t tailStart(std::string_view doc) {
+  if (doc.size() < kParallelParseBytes || std::thread::hardware_concurrency() < 2) return 0;
+  const size_t limit = std::min(doc.size(), doc.size() / 2 + kParallelParseBytes);
+  for (size_t at = doc.find("\"id\"", doc.size() / 2); at < limit;
+       at = doc.find("\"id\"", at + 1)) {
+    size_t after = skipSpace(doc, at + 4);
+    if (after >= doc.size() || doc[after] != ':') continue;
+    after = skipSpace(doc, after + 1);
+    if (doc.substr(after, 2) != "\"/") continue;
+    size_t before = at;
+    const auto back = [&](char want) {
+      while (before > 0 && isJsonSpace(doc[before - 1])) --before;
+      if (before == 0 || doc[before - 1] != want) return false;
+      --before;
+      return true;
+    };
+    if (!back('{')) continue;
+    const size_t brace = before;
+    if (back(',') && back('}')) return brace;
+  }
+  return 0;
+}
+
+// The items of an array from `pos` (an item's start), each printed; the index after the array's
+// ']', or npos. With `tail`, the helper's items are taken when an item starts at tail->start.
+size_t splitItems(std::string_view doc, size_t pos, DocumentSpans& spans, TailSplit* tail) {
+  std::vector<std::string_view>& items = spans.apps;
+  std::vector<SpanPrint>& prints = spans.prints;
   while (pos < doc.size()) {
+    if (tail != nullptr && pos >= tail->start) {
+      if (pos == tail->start) {
+        tail->split_done.wait();
+        if (tail->end == std::string_view::npos) return tail->end;  // where this walk would fail
+        spans.tail_from = items.size();
+        items.insert(items.end(), tail->spans.apps.begin(), tail->spans.apps.end());
+        prints.insert(prints.end(), tail->spans.prints.begin(), tail->spans.prints.end());
+        return tail->end;
+      }
+      tail->dropped.store(true);
+      tail = nullptr;
+    }
     const size_t end = scanApp(doc, pos, prints.emplace_back());
     if (end == std::string_view::npos) return end;
     items.push_back(doc.substr(pos, end - pos));
@@ -900,11 +965,22 @@ size_t splitArray(std::string_view doc, size_t pos, std::vector<std::string_view
     if (doc[pos] != ',') break;
     pos = skipSpace(doc, pos + 1);
   }
+  if (tail != nullptr) tail->dropped.store(true);
   return std::string_view::npos;
 }
 
+// The items of the array at `pos` (its '['), each printed; the index after its ']', or npos.
+size_t splitArray(std::string_view doc, size_t pos, DocumentSpans& spans, TailSplit* tail) {
+  pos = skipSpace(doc, pos + 1);
+  if (pos < doc.size() && doc[pos] == ']') {
+    if (tail != nullptr) tail->dropped.store(true);
+    return pos + 1;
+  }
+  return splitItems(doc, pos, spans, tail);
+}
+
 // `{"apps":[...], ...}` split into spans; false when the skeleton is anything else.
-bool splitDocument(std::string_view doc, DocumentSpans& spans) {
+bool splitDocument(std::string_view doc, DocumentSpans& spans, TailSplit* tail) {
   size_t pos = skipSpace(doc, 0);
   if (pos >= doc.size() || doc[pos] != '{') return false;
   pos = skipSpace(doc, pos + 1);
@@ -920,7 +996,7 @@ bool splitDocument(std::string_view doc, DocumentSpans& spans) {
     size_t end = std::string_view::npos;
     if (key == "\"apps\"" && !seen_apps) {
       seen_apps = true;
-      if (pos < doc.size() && doc[pos] == '[') end = splitArray(doc, pos, spans.apps, spans.prints);
+      if (pos < doc.size() && doc[pos] == '[') end = splitArray(doc, pos, spans, tail);
     } else {
       end = skipValue(doc, pos);
       spans.others.push_back(key);
@@ -959,7 +1035,7 @@ struct SpanRun {
   SharedApps apps;
   AppsByFingerprint next;
   AppsByPrint next_prints;
-  AppsParser::Reuse reuse;
+  AppsParser::Stats reuse;
   size_t end = 0;  // the index after the last app taken
   bool ok = true;  // false: an app was refused (the whole-document parse names why)
 };
@@ -1018,9 +1094,15 @@ void parseSpanRange(simdjson::dom::parser& parser, const DocumentSpans& spans, s
   out.end = end;
 }
 
-// A document this large has its apps parsed on two threads (a 37 MB, 100,000-task document:
-// ~0.5 s of parsing on one core otherwise); below it a thread costs more than it saves.
-constexpr size_t kParallelParseBytes = 1 << 20;
+// `tail`'s apps (parsed ahead) appended to `run`'s.
+void absorb(SpanRun& run, SpanRun&& tail) {
+  for (auto& app : tail.apps) run.apps.push_back(std::move(app));
+  run.next.merge(tail.next);
+  run.next_prints.merge(tail.next_prints);
+  run.reuse.by_print += tail.reuse.by_print;
+  run.reuse.by_fingerprint += tail.reuse.by_fingerprint;
+  run.reuse.parsed += tail.reuse.parsed;
+}
 
 // Where the second thread starts: the app at which half of the apps' bytes lie before it;
 // 0 = parse on this thread only.
@@ -1035,6 +1117,39 @@ size_t parallelSplit(const std::vector<std::string_view>& items, size_t document
     before += items[i].size();
   }
   return items.size() - 1;
+}
+
+// The span parsers of an AppsParser: one per thread.
+struct SpanParsers {
+  simdjson::dom::parser& first;
+  simdjson::dom::parser& second;
+  bool& second_ready;
+};
+
+// The split's helper was not used (a small document, or no app boundary where it guessed): the
+// apps are parsed on two threads anyway when the document is large, split by bytes.
+void parseInParallel(SpanParsers parsers, const DocumentSpans& spans, size_t document_size,
+                     const Reference& previous, ServicePortAssigner& assigner, SpanRun& run) {
+  const std::vector<std::string_view>& items = spans.apps;
+  const size_t split = parallelSplit(items, document_size);
+  if (split == 0 || !readySpanParser(parsers.second, parsers.second_ready)) {
+    parseSpanRange(parsers.first, spans, 0, items.size(), previous, &assigner, run);
+    return;
+  }
+  SpanRun tail;
+  {
+    std::jthread helper([&] {
+      parseSpanRange(parsers.second, spans, split, items.size(), previous, nullptr, tail);
+    });
+    parseSpanRange(parsers.first, spans, 0, split, previous, &assigner, run);
+  }
+  if (!run.ok || !tail.ok) {
+    run.ok = false;
+    return;
+  }
+  const size_t tail_end = tail.end;
+  absorb(run, std::move(tail));
+  parseSpanRange(parsers.first, spans, tail_end, items.size(), previous, &assigner, run);
 }
 
 }  // namespace
@@ -1070,7 +1185,7 @@ struct AppsParser::Impl {
   // parseShared: the apps of the last successful call, by fingerprint and by raw print.
   AppsByFingerprint shared;
   AppsByPrint printed;
-  Reuse reuse;  // of the last successful call
+  Stats reuse;  // of the last successful call
   // parseShared: one app (or root member) at a time: buffers the size of the largest app.
   simdjson::dom::parser spans;
   bool spans_ready = false;
@@ -1141,7 +1256,8 @@ core::Result<SharedApps> AppsParser::parseSharedPadded(std::string_view padded) 
   }
   SharedApps apps;
   AppsByFingerprint next;
-  Reuse reuse;
+  Stats reuse;
+  reuse.whole_document = true;
   auto read = readSharedApps(root, impl_->shared, apps, next, reuse);
   impl_->parser = simdjson::dom::parser{};
   PARSE_TRY(read);
@@ -1152,9 +1268,29 @@ core::Result<SharedApps> AppsParser::parseSharedPadded(std::string_view padded) 
 }
 
 std::optional<SharedApps> AppsParser::parseSpans(std::string_view padded) {
-  DocumentSpans spans;
-  if (!splitDocument(padded, spans)) return std::nullopt;
   if (!readySpanParser(impl_->spans, impl_->spans_ready)) return std::nullopt;
+  const Reference previous{impl_->shared, impl_->printed};
+  // The helper splits the second half and parses its apps ahead of the first half's: it stops at
+  // the first app that needs the service port assigner (whose answers depend on every app
+  // before it), and the rest is parsed here, in order, once the first half has fed the assigner.
+  TailSplit tail;
+  SpanRun tail_run;
+  std::jthread helper;
+  tail.start = tailStart(padded);
+  if (tail.start != 0 && readySpanParser(impl_->tail_spans, impl_->tail_ready)) {
+    helper = std::jthread([&] {
+      tail.end = splitItems(padded, tail.start, tail.spans, nullptr);
+      tail.split_done.count_down();
+      if (tail.end == std::string_view::npos || tail.dropped.load()) return;
+      parseSpanRange(impl_->tail_spans, tail.spans, 0, tail.spans.apps.size(), previous, nullptr,
+                     tail_run);
+    });
+  }
+  DocumentSpans spans;
+  const bool split = splitDocument(padded, spans, helper.joinable() ? &tail : nullptr);
+  if (spans.tail_from == std::string_view::npos) tail.dropped.store(true);
+  if (helper.joinable() && spans.tail_from == std::string_view::npos) helper.join();
+  if (!split) return std::nullopt;
   element value;
   for (std::string_view other : spans.others) {  // validated only
     if (impl_->spans.parse(other.data(), other.size(), false).get(value) != simdjson::SUCCESS) {
@@ -1162,43 +1298,31 @@ std::optional<SharedApps> AppsParser::parseSpans(std::string_view padded) {
     }
   }
   const std::vector<std::string_view>& items = spans.apps;
-  const Reference previous{impl_->shared, impl_->printed};
   ServicePortAssigner assigner;
   SpanRun run;
   run.apps.reserve(items.size());
   run.next.reserve(items.size());
   run.next_prints.reserve(items.size());
-  const size_t split = parallelSplit(items, padded.size());
-  if (split == 0 || !readySpanParser(impl_->tail_spans, impl_->tail_ready)) {
-    parseSpanRange(impl_->spans, spans, 0, items.size(), previous, &assigner, run);
+  if (spans.tail_from != std::string_view::npos) {
+    parseSpanRange(impl_->spans, spans, 0, spans.tail_from, previous, &assigner, run);
+    helper.join();
+    if (!run.ok || !tail_run.ok) return std::nullopt;
+    const size_t rest = spans.tail_from + tail_run.end;
+    absorb(run, std::move(tail_run));
+    parseSpanRange(impl_->spans, spans, rest, items.size(), previous, &assigner, run);
   } else {
-    // The second half on a helper thread, ahead of the first: it stops at the first app that
-    // needs the service port assigner (whose answers depend on every app before it), and the
-    // rest is parsed here, in order, once the first half has fed the assigner.
-    SpanRun tail;
-    {
-      std::jthread helper([&] {
-        parseSpanRange(impl_->tail_spans, spans, split, items.size(), previous, nullptr, tail);
-      });
-      parseSpanRange(impl_->spans, spans, 0, split, previous, &assigner, run);
-    }
-    if (!run.ok || !tail.ok) return std::nullopt;
-    for (auto& app : tail.apps) run.apps.push_back(std::move(app));
-    run.next.merge(tail.next);
-    run.next_prints.merge(tail.next_prints);
-    run.reuse.by_print += tail.reuse.by_print;
-    run.reuse.by_fingerprint += tail.reuse.by_fingerprint;
-    run.reuse.parsed += tail.reuse.parsed;
-    parseSpanRange(impl_->spans, spans, tail.end, items.size(), previous, &assigner, run);
+    parseInParallel(SpanParsers{impl_->spans, impl_->tail_spans, impl_->tail_ready}, spans,
+                    padded.size(), previous, assigner, run);
   }
   if (!run.ok) return std::nullopt;
   impl_->shared = std::move(run.next);
   impl_->printed = std::move(run.next_prints);
   impl_->reuse = run.reuse;
+  impl_->reuse.split_on_two_threads = spans.tail_from != std::string_view::npos;
   return std::move(run.apps);
 }
 
-AppsParser::Reuse AppsParser::lastReuse() const {
+AppsParser::Stats AppsParser::lastStats() const {
   return impl_->reuse;
 }
 

@@ -72,12 +72,16 @@ class AppsParser {
   // of its bytes taken during the split (leaving out the result members other than `alive`, so
   // a rewritten lastSuccess still matches), with no parse at all; then by the fingerprint of
   // its parsed DOM (the same app written with other whitespace or member order); else read.
-  struct Reuse {
+  // A large document's second half is split and parsed on a helper thread when an app
+  // boundary was found where it was guessed (parse_apps.cc, "the split on two threads").
+  struct Stats {
     size_t by_print = 0;
     size_t by_fingerprint = 0;
     size_t parsed = 0;
+    bool split_on_two_threads = false;
+    bool whole_document = false;  // parsed as one DOM: the split found something unusual
   };
-  Reuse lastReuse() const;
+  Stats lastStats() const;
 
   static constexpr size_t kPadding = 64;  // simdjson::SIMDJSON_PADDING (checked in the .cc)
 

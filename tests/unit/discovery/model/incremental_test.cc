@@ -365,14 +365,14 @@ namespace {
 
 // Parses `first`, then `second`, with one parser; `second` must give exactly the whole parse's
 // answer. Returns how the second call came by its apps (nullopt: refused).
-std::optional<AppsParser::Reuse> secondParse(const std::string& first, const std::string& second) {
+std::optional<AppsParser::Stats> secondParse(const std::string& first, const std::string& second) {
   AppsParser parser;
   std::string body = first;
   EXPECT_TRUE(parser.parseShared(body).has_value()) << first;
   expectSameAsWholeParse(parser, second);
   body = second;
   if (!AppsParser().parseInPlace(body)) return std::nullopt;
-  return parser.lastReuse();
+  return parser.lastStats();
 }
 
 // The split hashes each app's bytes, leaving out the result members baton does not read, so an
@@ -388,15 +388,15 @@ TEST(IncrementalTranslate, AppsWhoseChecksOnlyRanAgainAreReusedWithoutAParse) {
   std::string body = document(apps);
   auto first = parser.parseShared(body);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(parser.lastReuse().parsed, 4u);
+  EXPECT_EQ(parser.lastStats().parsed, 4u);
 
   apps[1].results = results(2, "2026-11-26T22:00:00.000Z");
   apps[2].results = results(0, "t1");
   body = document(apps);
   auto second = parser.parseShared(body);
   ASSERT_TRUE(second.has_value());
-  EXPECT_EQ(parser.lastReuse().by_print, 4u);
-  EXPECT_EQ(parser.lastReuse().parsed, 0u);
+  EXPECT_EQ(parser.lastStats().by_print, 4u);
+  EXPECT_EQ(parser.lastStats().parsed, 0u);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ((*second)[i], (*first)[i]) << "app " << i;
 
   // Other whitespace, or another result member: not the same bytes, the same DOM fingerprint.
@@ -407,14 +407,14 @@ TEST(IncrementalTranslate, AppsWhoseChecksOnlyRanAgainAreReusedWithoutAParse) {
   body = spaced;
   auto third = parser.parseShared(body);
   ASSERT_TRUE(third.has_value());
-  EXPECT_EQ(parser.lastReuse().by_print, 2u);
-  EXPECT_EQ(parser.lastReuse().by_fingerprint, 2u);
+  EXPECT_EQ(parser.lastStats().by_print, 2u);
+  EXPECT_EQ(parser.lastStats().by_fingerprint, 2u);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ((*third)[i], (*first)[i]) << "app " << i;
 
   // And each is found by its new print next time.
   body = spaced;
   ASSERT_TRUE(parser.parseShared(body).has_value());
-  EXPECT_EQ(parser.lastReuse().by_print, 4u);
+  EXPECT_EQ(parser.lastStats().by_print, 4u);
 }
 
 // Only values readHealthResults skips are left out of the print, and only when the scan can tell
@@ -453,7 +453,7 @@ TEST(IncrementalTranslate, RawPrintLeavesOutOnlyWhatBatonNeverReads) {
   }
   // An escaped name that the DOM reads as "alive".
   EXPECT_EQ(secondParse(with(R"([{"\u0061live":true}])"), with(R"([{"\u0061live":false}])"))
-                .value_or(AppsParser::Reuse{})
+                .value_or(AppsParser::Stats{})
                 .by_print,
             1u);
   // The same names elsewhere are read (labels) or hashed whole (unknown members): never left out.
@@ -462,13 +462,13 @@ TEST(IncrementalTranslate, RawPrintLeavesOutOnlyWhatBatonNeverReads) {
   labelled.insert(labelled.find(label), R"("lastSuccess":"x",)");
   std::string relabelled = base;
   relabelled.insert(relabelled.find(label), R"("lastSuccess":"y",)");
-  EXPECT_EQ(secondParse(labelled, relabelled).value_or(AppsParser::Reuse{}).by_print, 1u);
+  EXPECT_EQ(secondParse(labelled, relabelled).value_or(AppsParser::Stats{}).by_print, 1u);
   const std::string top = R"({"id":"/team/app1",)";
   std::string odd = base;
   odd.replace(odd.find(top), top.size(), top + R"("healthCheckResults":[{"lastSuccess":"x"}],)");
   std::string odd2 = base;
   odd2.replace(odd2.find(top), top.size(), top + R"("healthCheckResults":[{"lastSuccess":"y"}],)");
-  EXPECT_EQ(secondParse(odd, odd2).value_or(AppsParser::Reuse{}).by_print, 1u);
+  EXPECT_EQ(secondParse(odd, odd2).value_or(AppsParser::Stats{}).by_print, 1u);
   // Left out: a rewritten time, count or null, in place of the same kind of value or another.
   for (const std::string& results : {
            std::string(R"([{"alive":true,"lastSuccess":"t1"}])"),
@@ -478,7 +478,66 @@ TEST(IncrementalTranslate, RawPrintLeavesOutOnlyWhatBatonNeverReads) {
            std::string(R"([{"alive":true,"lastSuccess":""}])"),
        }) {
     SCOPED_TRACE(results);
-    EXPECT_EQ(secondParse(base, with(results)).value_or(AppsParser::Reuse{}).by_print, 2u);
+    EXPECT_EQ(secondParse(base, with(results)).value_or(AppsParser::Stats{}).by_print, 2u);
+  }
+}
+
+}  // namespace
+}  // namespace baton::discovery
+
+namespace baton::discovery {
+namespace {
+
+std::vector<AppDoc> largeApps() {
+  std::vector<AppDoc> apps;
+  for (int n = 0; n < 700; ++n) apps.push_back(AppDoc{n, 0, 8});
+  return apps;
+}
+
+// The split's helper starts at a guessed app boundary past the middle, with any spacing
+// (Python's json.dumps writes `}, {"id": "/...`), and its half is taken only when the first
+// thread's own walk starts an app exactly there.
+TEST(IncrementalTranslate, SecondHalfIsSplitOnAHelperFromACheckedGuess) {
+  const std::string compact = document(largeApps());
+  ASSERT_GT(compact.size(), size_t{1} << 20);
+  AppsParser parser;
+  expectSameAsWholeParse(parser, compact);
+  EXPECT_TRUE(parser.lastStats().split_on_two_threads);
+  EXPECT_FALSE(parser.lastStats().whole_document);
+
+  std::string spaced;  // `,` and `:` followed by a space, outside strings
+  bool in_string = false;
+  for (size_t i = 0; i < compact.size(); ++i) {
+    const char c = compact[i];
+    spaced.push_back(c);
+    if (c == '"' && (i == 0 || compact[i - 1] != '\\')) in_string = !in_string;
+    if (!in_string && (c == ',' || c == ':')) spaced.push_back(' ');
+  }
+  AppsParser spaced_parser;
+  expectSameAsWholeParse(spaced_parser, spaced);
+  EXPECT_TRUE(spaced_parser.lastStats().split_on_two_threads);
+
+  // Every app also holds `"x":[{"a":1},{"id":"/decoy"}]`: the first guess past the middle lands
+  // inside an app, the first thread never starts an item there, and it splits alone.
+  std::string decoyed = compact;
+  const std::string id = R"({"id":"/team/app)";
+  for (size_t at = decoyed.find(id); at != std::string::npos; at = decoyed.find(id, at + 40)) {
+    decoyed.insert(at + 1, R"("x":[{"a":1},{"id":"/decoy"}],)");
+  }
+  AppsParser decoyed_parser;
+  expectSameAsWholeParse(decoyed_parser, decoyed);
+  EXPECT_FALSE(decoyed_parser.lastStats().split_on_two_threads);
+  EXPECT_FALSE(decoyed_parser.lastStats().whole_document);
+
+  // A document cut short in the helper's half, or broken in the skeleton after the apps: refused
+  // with the whole parse's message (the helper's walk fails exactly where the first thread's
+  // would).
+  for (const std::string& bad :
+       {compact.substr(0, compact.size() * 3 / 4), compact.substr(0, compact.size() - 1),
+        compact.substr(0, compact.size() - 2) + "}}", compact + ",",
+        compact.substr(0, compact.size() - 2) + ",]}"}) {
+    AppsParser bad_parser;
+    expectSameAsWholeParse(bad_parser, bad);
   }
 }
 
