@@ -758,15 +758,17 @@ size_t skipValue(std::string_view doc, size_t pos) {
 // The DOM fingerprint (appFingerprint) sees through that, but needs the app parsed first: on a
 // 100,000-task document where one app changed, parsing the 9,999 others only to find them
 // unchanged was most of the resync. So the split, which walks every byte anyway, also hashes
-// each app's bytes, leaving out exactly the values baton never reads and Marathon rewrites: the
-// members of a task's health-check results other than `alive`. An app whose print and id match
-// an app of the last document is that app, with no parse. That is safe because everything else
-// is hashed byte for byte, so the span is the earlier span (which simdjson validated and
-// readApp read) except for values readHealthResults skips; and a value is left out only when
-// the scan can tell it is valid JSON on its own (a plain ASCII string, an integer, true, false
-// or null). Anything else is hashed as written, so the app's print just differs and it is
-// parsed. The DOM fingerprint stays the second test (the same app with other whitespace or
-// member order).
+// each app's bytes, leaving out exactly the values Marathon rewrites: the members other than
+// `alive` of the objects in a `"healthCheckResults": [...]` array. An app whose print and id
+// match an app of the last document is that app, with no parse. That is safe because everything
+// else is hashed byte for byte, so the span is the earlier span (which simdjson validated and
+// readApp read) except for values no reader of baton's reads: under a task they are what
+// readHealthResults skips, and anywhere else such an array sits in a member readApp ignores
+// (labels, the only member read whole, must be strings). A value is left out only when the
+// scan can tell it is valid JSON on its own (a plain ASCII string, an integer, true, false or
+// null) and its member name is written without escapes (an escape could spell "alive");
+// anything else is hashed as written, so the app's print just differs and it is parsed. The
+// DOM fingerprint stays the second test (the same app with other whitespace or member order).
 
 // The end of a scalar the print may leave out (see above), or npos to hash it as written.
 size_t omittableScalarEnd(std::string_view doc, size_t pos) {
@@ -795,51 +797,101 @@ size_t omittableScalarEnd(std::string_view doc, size_t pos) {
   return end;
 }
 
-// Where a member key sits, as far as the print cares: an app's "id" and "tasks", a task's
-// "healthCheckResults", a result's members other than "alive" (whose values are left out).
-enum class PrintKey : uint8_t { Other, Id, Tasks, Results, Omitted };
-
-// The app object is at depth 1, so a task's members are at depth 3 and a result's at depth 5.
-class AppPrinter {
+// A 64-bit hash of a byte stream given in pieces, sixteen bytes a step (one 64x64->128-bit
+// multiply, folded, as wyhash does): it reads all 37 MB of a 100,000-task document.
+class ByteHash {
  public:
-  PrintKey classify(size_t depth, std::string_view key) const {
-    const bool in_task = key_[1] == PrintKey::Tasks && array_[2] && !array_[3];
-    if (depth == 1) {
-      if (key == "id") return PrintKey::Id;
-      return key == "tasks" ? PrintKey::Tasks : PrintKey::Other;
+  void add(std::string_view bytes) {
+    size_t at = 0;
+    for (; at + 16 <= bytes.size(); at += 16) {
+      uint64_t a;
+      uint64_t b;
+      std::memcpy(&a, bytes.data() + at, 8);
+      std::memcpy(&b, bytes.data() + at + 8, 8);
+      h_ = fold(a ^ h_ ^ kP0, b ^ kP1);
     }
-    if (depth == 3) {
-      return in_task && key == "healthCheckResults" ? PrintKey::Results : PrintKey::Other;
-    }
-    // An escaped key might spell "alive" (the DOM unescapes it): never left out.
-    const bool in_result = in_task && key_[3] == PrintKey::Results && array_[4] && !array_[5];
-    const bool plain = key.find('\\') == std::string_view::npos;
-    return in_result && plain && key != "alive" ? PrintKey::Omitted : PrintKey::Other;
+    uint64_t tail[2] = {0, 0};
+    std::memcpy(tail, bytes.data() + at, bytes.size() - at);
+    // The piece's length goes in too, so the zero padding and piece boundaries are unambiguous.
+    h_ = fold(tail[0] ^ h_ ^ kP2, tail[1] ^ (bytes.size() * kP1));
   }
-  void open(size_t depth, bool array) {
-    if (depth < kTracked) {
-      key_[depth] = PrintKey::Other;
-      array_[depth] = array;
-    }
-  }
-  void setKey(size_t depth, PrintKey key) { key_[depth] = key; }
+  void mark() { h_ = fold(h_ ^ kP1, kP2); }  // a value left out
+  uint64_t value() const { return h_; }
 
  private:
-  static constexpr size_t kTracked = 6;
-  PrintKey key_[kTracked] = {};
-  bool array_[kTracked] = {};
+  static uint64_t fold(uint64_t a, uint64_t b) {
+    const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+  }
+  static constexpr uint64_t kP0 = 0xa0761d6478bd642fULL;
+  static constexpr uint64_t kP1 = 0xe7037ed1a0b428dbULL;
+  static constexpr uint64_t kP2 = 0x8ebc6af09c88c6e3ULL;
+  uint64_t h_ = 0x589965cc75374cc3ULL;
 };
+
+// The print of one app, as scanApp walks it: bytes are hashed in runs, between left-out values.
+struct PrintState {
+  ByteHash hash;
+  size_t hashed = 0;  // bytes of the document before this one are in `hash`
+
+  void leaveOut(std::string_view doc, size_t value, size_t value_end) {
+    hash.add(doc.substr(hashed, value - hashed));
+    hash.mark();
+    hashed = value_end;
+  }
+};
+
+constexpr std::string_view kResultsKey = "\"healthCheckResults\"";
+
+// `pos` at the '[' of a "healthCheckResults" value: each object item's members other than
+// "alive" left out of `state` (see above). The index after the ']'; npos when the array is not a
+// list of objects as far as this scan can tell, `state` then unchanged (the caller walks it as
+// any other value).
+size_t printResults(std::string_view doc, size_t pos, PrintState& state) {
+  PrintState out = state;
+  size_t at = skipSpace(doc, pos + 1);
+  if (at < doc.size() && doc[at] == ']') return at + 1;
+  while (at < doc.size() && doc[at] == '{') {
+    at = skipSpace(doc, at + 1);
+    while (at < doc.size() && doc[at] == '"') {
+      const size_t key_end = skipString(doc, at);
+      if (key_end == std::string_view::npos) return key_end;
+      const std::string_view key = doc.substr(at + 1, key_end - at - 2);
+      const size_t colon = skipSpace(doc, key_end);
+      if (colon >= doc.size() || doc[colon] != ':') return std::string_view::npos;
+      const size_t value = skipSpace(doc, colon + 1);
+      const bool omittable = key != "alive" && key.find('\\') == std::string_view::npos;
+      size_t end = omittable ? omittableScalarEnd(doc, value) : std::string_view::npos;
+      if (end != std::string_view::npos) {
+        out.leaveOut(doc, value, end);
+      } else {
+        end = skipValue(doc, value);
+        if (end == std::string_view::npos) return end;
+      }
+      at = skipSpace(doc, end);
+      if (at < doc.size() && doc[at] == ',') at = skipSpace(doc, at + 1);
+    }
+    if (at >= doc.size() || doc[at] != '}') return std::string_view::npos;
+    at = skipSpace(doc, at + 1);
+    if (at < doc.size() && doc[at] == ']') {
+      state = out;
+      return at + 1;
+    }
+    if (at >= doc.size() || doc[at] != ',') return std::string_view::npos;
+    at = skipSpace(doc, at + 1);
+  }
+  return std::string_view::npos;
+}
 
 // skipValue for an app of the "apps" array, printing it on the way (see above).
 size_t scanApp(std::string_view doc, size_t pos, SpanPrint& print) {
   print = SpanPrint{};
   if (pos >= doc.size() || doc[pos] != '{') return skipValue(doc, pos);
-  AppPrinter printer;
-  Fingerprint fp;
-  size_t hashed = pos;  // bytes before this one are in `fp`
+  PrintState state;
+  state.hashed = pos;
   size_t depth = 0;
-  bool usable = true;
   bool has_id = false;
+  bool plain_id = false;
   for (size_t at = pos;;) {
     at = findAnyOf<'"', '{', '}', '[', ']'>(doc, at);
     if (at == std::string_view::npos) return at;
@@ -847,41 +899,33 @@ size_t scanApp(std::string_view doc, size_t pos, SpanPrint& print) {
     if (c == '"') {
       const size_t end = skipString(doc, at);
       if (end == std::string_view::npos) return end;
-      const size_t key_at = at;
+      const std::string_view text = doc.substr(at, end - at);
       at = end;
-      if (depth != 1 && depth != 3 && depth != 5) continue;
+      // Only two strings matter, and both are rare: the app's "id" key and a results key.
+      if (text.size() != 4 && text.size() != kResultsKey.size()) continue;
       const size_t colon = skipSpace(doc, end);
       if (colon >= doc.size() || doc[colon] != ':') continue;  // a value, not a key
-      const PrintKey key = printer.classify(depth, doc.substr(key_at + 1, end - key_at - 2));
-      printer.setKey(depth, key);
       const size_t value = skipSpace(doc, colon + 1);
-      if (key == PrintKey::Id && !has_id) {
+      if (depth == 1 && !has_id && text == "\"id\"") {
         has_id = true;
-        if (value >= doc.size() || doc[value] != '"') {
-          usable = false;
-          continue;
-        }
+        if (value >= doc.size() || doc[value] != '"') continue;
         const size_t id_end = skipString(doc, value);
         if (id_end == std::string_view::npos) return id_end;
         print.id = doc.substr(value + 1, id_end - value - 2);
-        usable = usable && print.id.find('\\') == std::string_view::npos;
+        plain_id = print.id.find('\\') == std::string_view::npos;
         at = id_end;
-      } else if (key == PrintKey::Omitted) {
-        const size_t value_end = omittableScalarEnd(doc, value);
-        if (value_end == std::string_view::npos) continue;
-        fp.add(doc.substr(hashed, value - hashed));
-        fp.add(uint64_t{'~'});
-        hashed = value_end;
-        at = value_end;
+      } else if (text == kResultsKey && value < doc.size() && doc[value] == '[') {
+        const size_t results_end = printResults(doc, value, state);
+        if (results_end != std::string_view::npos) at = results_end;
       }
       continue;
     }
     if (c == '{' || c == '[') {
-      printer.open(++depth, c == '[');
+      ++depth;
     } else if (--depth == 0) {
-      fp.add(doc.substr(hashed, at + 1 - hashed));
-      print.value = fp.value();
-      print.usable = usable && has_id;
+      state.hash.add(doc.substr(state.hashed, at + 1 - state.hashed));
+      print.value = state.hash.value();
+      print.usable = plain_id;
       return at + 1;
     }
     ++at;

@@ -456,19 +456,30 @@ TEST(IncrementalTranslate, RawPrintLeavesOutOnlyWhatBatonNeverReads) {
                 .value_or(AppsParser::Stats{})
                 .by_print,
             1u);
-  // The same names elsewhere are read (labels) or hashed whole (unknown members): never left out.
+  // The same names outside a results array are labels (read): never left out.
   const std::string label = R"("HAPROXY_GROUP":"external",)";
-  std::string labelled = base;
-  labelled.insert(labelled.find(label), R"("lastSuccess":"x",)");
-  std::string relabelled = base;
-  relabelled.insert(relabelled.find(label), R"("lastSuccess":"y",)");
-  EXPECT_EQ(secondParse(labelled, relabelled).value_or(AppsParser::Stats{}).by_print, 1u);
+  const auto labelled = [&](const std::string& labels) {
+    std::string doc = base;
+    doc.insert(doc.find(label), labels);
+    return doc;
+  };
+  for (const auto& [before, after] : std::vector<std::pair<std::string, std::string>>{
+           {R"("lastSuccess":"x",)", R"("lastSuccess":"y",)"},
+           {R"("healthCheckResults":"x",)", R"("healthCheckResults":"y",)"},
+       }) {
+    SCOPED_TRACE(after);
+    EXPECT_EQ(secondParse(labelled(before), labelled(after)).value_or(AppsParser::Stats{}).by_print,
+              1u);
+  }
+  // A results array in a member readApp ignores: left out too (the app is the same either way).
   const std::string top = R"({"id":"/team/app1",)";
-  std::string odd = base;
-  odd.replace(odd.find(top), top.size(), top + R"("healthCheckResults":[{"lastSuccess":"x"}],)");
-  std::string odd2 = base;
-  odd2.replace(odd2.find(top), top.size(), top + R"("healthCheckResults":[{"lastSuccess":"y"}],)");
-  EXPECT_EQ(secondParse(odd, odd2).value_or(AppsParser::Stats{}).by_print, 1u);
+  const auto odd = [&](const char* at) {
+    std::string doc = base;
+    doc.replace(doc.find(top), top.size(),
+                top + R"("healthCheckResults":[{"lastSuccess":")" + at + R"("}],)");
+    return doc;
+  };
+  EXPECT_EQ(secondParse(odd("x"), odd("y")).value_or(AppsParser::Stats{}).by_print, 2u);
   // Left out: a rewritten time, count or null, in place of the same kind of value or another.
   for (const std::string& results : {
            std::string(R"([{"alive":true,"lastSuccess":"t1"}])"),
