@@ -7,6 +7,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <unordered_set>
 #include <utility>
 
 #include "conf/value_syntax.h"
@@ -153,6 +154,8 @@ class Translator {
     size_t ports = 0;
     for (const App* app : apps) ports += app->service_ports.size();
     plans_.reserve(ports);  // a PortPlan is large: no reallocation moves
+    cluster_names_.reserve(ports);
+    vhost_names_.reserve(2 * ports);
     out_.clusters.reserve(ports);
     for (const App* app : apps) planApp(*app);
     addGroups();
@@ -583,7 +586,8 @@ class Translator {
   std::map<std::string, std::vector<Candidate>> collectDomains() {
     std::map<std::string, std::vector<Candidate>> domains;
     for (const PortPlan& plan : plans_) addExplicit(plan, domains);
-    std::set<std::string> explicit_domains;
+    std::unordered_set<std::string> explicit_domains;
+    explicit_domains.reserve(domains.size());
     for (const auto& [domain, c] : domains) explicit_domains.insert(domain);
     for (const PortPlan& plan : plans_) addAuto(plan, explicit_domains, domains);
     return domains;
@@ -619,7 +623,7 @@ class Translator {
   }
 
   // Only port index 0 gets an automatic domain: one guessable name per app.
-  void addAuto(const PortPlan& plan, const std::set<std::string>& explicit_domains,
+  void addAuto(const PortPlan& plan, const std::unordered_set<std::string>& explicit_domains,
                std::map<std::string, std::vector<Candidate>>& domains) {
     if (options_.domain.empty() || plan.index != 0 || plan.mode != ListenerKind::Http ||
         !plan.labels.vhosts.empty()) {
@@ -698,9 +702,10 @@ class Translator {
   TranslateContext& context_;
   DeploymentMerge merge_;  // owns the merged deployment-group apps the plans point to
   std::vector<PortPlan> plans_;
-  std::set<std::string> cluster_names_;
-  std::set<std::string> vhost_names_;
-  std::set<std::string> unresolved_;
+  // Membership only (their order is never read): hashed, as 10,000 apps insert into each.
+  std::unordered_set<std::string> cluster_names_;
+  std::unordered_set<std::string> vhost_names_;
+  std::unordered_set<std::string> unresolved_;
   std::unordered_set<const App*> served_;  // apps with at least one selected, enabled port
   // The owners of the input apps (shared-apps overload with a cache only), and the cache this
   // call leaves for the next.
