@@ -1060,15 +1060,13 @@ bool splitDocument(std::string_view doc, DocumentSpans& spans, TailSplit* tail) 
 // sits two levels down.
 constexpr size_t kSpanMaxDepth = simdjson::DEFAULT_MAX_DEPTH - 2;
 
-// The reusable apps of the last document by raw print, with the DOM fingerprint each is kept
-// under (so a reused app is found by either test in the next document too).
-struct PrintedApp {
-  std::shared_ptr<const App> app;
-  uint64_t fingerprint = 0;
-};
-using AppsByPrint = std::unordered_map<uint64_t, PrintedApp>;
+// The reusable apps of the last document by raw print. An app with a usable print is kept by it
+// alone: Marathon writes each app the same way every time, so an app whose print changed has
+// changed (the DOM fingerprint, ~130 instructions a task, would only find the same app written
+// with other spacing or member order). Apps without a usable print are kept by fingerprint.
+using AppsByPrint = std::unordered_map<uint64_t, std::shared_ptr<const App>>;
 
-// The last document's reusable apps, by both tests.
+// The last document's reusable apps, by either test.
 struct Reference {
   const AppsByFingerprint& by_fingerprint;
   const AppsByPrint& by_print;
@@ -1088,9 +1086,8 @@ struct SpanRun {
 bool reusePrinted(const SpanPrint& print, const AppsByPrint& previous, SpanRun& out) {
   if (!print.usable) return false;
   const auto same = previous.find(print.value);
-  if (same == previous.end() || same->second.app->id != print.id) return false;
-  out.apps.push_back(same->second.app);
-  out.next.emplace(same->second.fingerprint, same->second.app);
+  if (same == previous.end() || same->second->id != print.id) return false;
+  out.apps.push_back(same->second);
   out.next_prints.emplace(print.value, same->second);
   ++out.reuse.by_print;
   return true;
@@ -1119,6 +1116,24 @@ void parseSpanRange(simdjson::dom::parser& parser, const DocumentSpans& spans, s
       out.ok = false;
       return;
     }
+    if (print.usable) {
+      auto app = std::make_shared<App>();
+      if (!readApp(value, kAppsPath.item(i), ports, *app)) {
+        out.ok = false;
+        return;
+      }
+      if (ports.calls() != calls) {
+        if (assigner == nullptr) {
+          out.end = i;  // for the in-order pass
+          return;
+        }
+      } else {
+        out.next_prints.emplace(print.value, app);
+      }
+      out.apps.push_back(std::move(app));
+      ++out.reuse.parsed;
+      continue;
+    }
     const auto read =
         readSharedApp(value, kAppsPath.item(i), previous.by_fingerprint, ports, out.apps, out.next);
     if (!read) {
@@ -1131,9 +1146,6 @@ void parseSpanRange(simdjson::dom::parser& parser, const DocumentSpans& spans, s
       return;
     }
     ++(read->reused ? out.reuse.by_fingerprint : out.reuse.parsed);
-    if (read->kept_under && print.usable) {
-      out.next_prints.emplace(print.value, PrintedApp{out.apps.back(), *read->kept_under});
-    }
   }
   out.end = end;
 }

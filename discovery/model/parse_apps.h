@@ -54,9 +54,10 @@ class AppsParser {
   // parseInPlace, but an app whose JSON is unchanged since the last successful call (as far as
   // baton reads it) is the very same App object as then, not a new one: most resyncs change one
   // app or none, and building 100,000 tasks was most of a resync's parse. Translate recognises a
-  // reused app by its address (translate.h, TranslateCache). "Unchanged" is a 64-bit
-  // fingerprint of the app object: every member, except the health-check result members other
-  // than `alive` (Marathon rewrites lastSuccess on every check), and the app id must match.
+  // reused app by its address (translate.h, TranslateCache). "Unchanged" is a 64-bit hash of
+  // the app's bytes (or of its parsed DOM, see Stats) leaving out the health-check result
+  // members other than `alive` (Marathon rewrites lastSuccess on every check), and the app id
+  // must match.
   // The whole document is still validated, and a reused app is one that passed validation
   // before with the same content, so a document is accepted exactly when parseInPlace accepts
   // it, with the same apps, and refused with the same message. Unlike parseInPlace it keeps no
@@ -68,10 +69,10 @@ class AppsParser {
   // A failed parse keeps the previous call's apps as the reference.
   core::Result<SharedApps> parseShared(std::string& body);
 
-  // How the last successful parseShared came by its apps. An app is first looked up by a hash
-  // of its bytes taken during the split (leaving out the result members other than `alive`, so
-  // a rewritten lastSuccess still matches), with no parse at all; then by the fingerprint of
-  // its parsed DOM (the same app written with other whitespace or member order); else read.
+  // How the last successful parseShared came by its apps. An app is looked up by a hash of its
+  // bytes taken during the split (leaving out the result members other than `alive`, so a
+  // rewritten lastSuccess still matches), with no parse at all; an app whose print cannot be
+  // used (an escaped id, or the whole-document path) by the fingerprint of its parsed DOM.
   // A large document's second half is split and parsed on a helper thread when an app
   // boundary was found where it was guessed (parse_apps.cc, "the split on two threads").
   struct Stats {

@@ -399,17 +399,21 @@ TEST(IncrementalTranslate, AppsWhoseChecksOnlyRanAgainAreReusedWithoutAParse) {
   EXPECT_EQ(parser.lastStats().parsed, 0u);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ((*second)[i], (*first)[i]) << "app " << i;
 
-  // Other whitespace, or another result member: not the same bytes, the same DOM fingerprint.
+  // Other whitespace, or another result member: not the same bytes, so parsed anew (Marathon
+  // writes an app the same way every time), to the same apps.
   apps[0].results = R"([{"alive":true,"lastSuccess":"t2","lastFailure":"t1"}])";
   std::string spaced = document(apps);
   const std::string instances = R"("id":"/team/app3","instances":3)";
   spaced.replace(spaced.find(instances), instances.size(), R"("id":"/team/app3","instances" : 3)");
+  AppsParser fresh;
+  expectSameAsWholeParse(fresh, spaced);
   body = spaced;
   auto third = parser.parseShared(body);
   ASSERT_TRUE(third.has_value());
   EXPECT_EQ(parser.lastStats().by_print, 2u);
-  EXPECT_EQ(parser.lastStats().by_fingerprint, 2u);
-  for (size_t i = 0; i < 4; ++i) EXPECT_EQ((*third)[i], (*first)[i]) << "app " << i;
+  EXPECT_EQ(parser.lastStats().parsed, 2u);
+  EXPECT_EQ((*third)[1], (*first)[1]);
+  EXPECT_EQ((*third)[2], (*first)[2]);
 
   // And each is found by its new print next time.
   body = spaced;
