@@ -793,13 +793,25 @@ void Server::gatherReports(std::function<void(std::vector<WorkerReport>)> done) 
 }
 
 void Server::noteMarathonState() {
-  std::string digest = discovered_ ? peers::marathonStateDigest(*discovered_) : std::string();
-  if (digest == marathon_state_) return;
-  marathon_state_ = std::move(digest);
   // A state read back from the state file is as old as the file: 0 keeps it from ever being
   // taken as the freshest instance's (proxy/peers/lag.h).
   const bool from_disk = discovery_ && discovery_->status().from_state_file;
-  marathon_state_since_unix_ms_ = from_disk ? 0 : core::unixNowMs();
+  const int64_t published = from_disk ? 0 : core::unixNowMs();
+  // One digest at a time, applied in publish order: the previous one is long done by now (a
+  // resync takes longer than hashing it).
+  if (digest_worker_.joinable()) digest_worker_.join();
+  digest_worker_ = std::jthread([this, spec = discovered_, published] {
+    std::string digest = spec ? peers::marathonStateDigest(*spec) : std::string();
+    loop_.post([this, digest = std::move(digest), published]() mutable {
+      applyMarathonState(std::move(digest), published);
+    });
+  });
+}
+
+void Server::applyMarathonState(std::string digest, int64_t published_unix_ms) {
+  if (digest == marathon_state_) return;
+  marathon_state_ = std::move(digest);
+  marathon_state_since_unix_ms_ = published_unix_ms;
 }
 
 admin::InstanceFacts Server::instanceFacts() {

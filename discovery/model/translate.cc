@@ -309,7 +309,8 @@ class Translator {
     // back to it), and 100,000 copies of "marathon:/app/id" cost every resync and snapshot.
     conf::HostSpec host;
     host.address = listenerAddress(in.ip, ep.port);
-    if (!conf::checkHostAddress(host.address)) {
+    // An IPv4 address (nearly every task) is valid as built; anything else is checked whole.
+    if (!conf::parseIpv4(in.ip) && !conf::checkHostAddress(host.address)) {
       issue(app, "task " + task.id, "\"" + host.address + "\" is not a numeric address; skipped");
       return std::nullopt;
     }
