@@ -4,9 +4,11 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <set>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -27,6 +29,7 @@ using conf::DiscoveryIssue;
 using conf::ListenerKind;
 
 constexpr size_t kMaxVhostName = 64;
+
 constexpr const char* kAppIdScope = "app_id";
 
 // One selected (app, service port index): everything later steps need.
@@ -159,7 +162,11 @@ class Translator {
     out_.clusters.reserve(ports);
     for (const App* app : apps) planApp(*app);
     addGroups();
-    for (const PortPlan& plan : plans_) out_.clusters.push_back(buildCluster(plan));
+    std::vector<ClusterJob> jobs;
+    jobs.reserve(plans_.size());
+    for (const PortPlan& plan : plans_) jobs.push_back(prepareCluster(plan));
+    buildAllHosts(jobs);
+    for (ClusterJob& job : jobs) finishCluster(job);
     addSharedListeners();
     addAppIdVhosts();
     addPortListeners();
@@ -295,41 +302,27 @@ class Translator {
     return out;
   }
 
-  std::optional<conf::HostSpec> buildHost(const App& app, const Task& task, size_t index,
-                                          const TaskInput& in) {
-    if (in.kind == TaskInput::Kind::Skip) return std::nullopt;
-    const Endpoint& ep = task.endpoints[index];
-    if (in.kind == TaskInput::Kind::Unresolved) {
-      if (unresolved_.insert(task.id).second) {
-        issue(app, "task " + task.id, "host \"" + ep.host + "\" is not resolved yet; skipped");
-      }
-      return std::nullopt;
-    }
-    // No per-host SourceLoc: a discovered host's errors name its cluster's (cluster.cc falls
-    // back to it), and 100,000 copies of "marathon:/app/id" cost every resync and snapshot.
-    conf::HostSpec host;
-    host.address = listenerAddress(in.ip, ep.port);
-    // An IPv4 address (nearly every task) is valid as built; anything else is checked whole.
-    if (!conf::parseIpv4(in.ip) && !conf::checkHostAddress(host.address)) {
-      issue(app, "task " + task.id, "\"" + host.address + "\" is not a numeric address; skipped");
-      return std::nullopt;
-    }
-    host.name = serverName(task.host, in.ip, ep.port);
-    host.task_id = task.id;
-    host.draining = in.draining;
-    return host;
-  }
-
-  // The owner of `app` when its cluster may be cached (an app of the input, not a merged
-  // deployment group), else null.
-  const std::shared_ptr<const App>* cacheOwner(const App& app) const {
-    const auto it = owners_.find(&app);
-    return it == owners_.end() ? nullptr : it->second;
-  }
-
-  conf::ClusterSpec buildCluster(const PortPlan& plan) {
-    const App& app = *plan.app;
+  // One cluster, built in three steps so that host lists can be built on two threads:
+  // prepareCluster (in plan order, here: include() and resolve() are stateful), buildHosts (pure:
+  // any thread), finishCluster (in plan order, here).
+  struct ClusterJob {
+    const PortPlan* plan = nullptr;
+    const GroupPin* pin = nullptr;
+    const std::shared_ptr<const App>* owner = nullptr;  // cacheable when set
     conf::ClusterSpec cluster;
+    std::string inputs;
+    std::vector<TaskInput> tasks;
+    std::vector<uint8_t> first_unresolved;  // per task: its "not resolved" issue is reported here
+    bool cached = false;                    // hosts taken from the cache: nothing to build
+    bool unresolved = false;
+    std::vector<DiscoveryIssue> issues;  // raised while building the hosts
+  };
+
+  ClusterJob prepareCluster(const PortPlan& plan) {
+    const App& app = *plan.app;
+    ClusterJob job;
+    job.plan = &plan;
+    conf::ClusterSpec& cluster = job.cluster;
     cluster.loc = originLoc(app);
     cluster.name = plan.cluster;
     cluster.policy = plan.labels.balance;
@@ -344,44 +337,126 @@ class Translator {
     cluster.health_check = healthCheckSpecFor(app, plan.index, plan.labels);
     cluster.outlier = plan.labels.outlier;
     cluster.origin = "marathon:" + app.id;
-    const GroupPin* pin = pinOf(app);
-    if (pin != nullptr) cluster.pin = pin->spec;
-    std::string inputs;
-    const std::vector<TaskInput> tasks = taskInputs(app, plan.index, inputs);
-    const std::shared_ptr<const App>* owner = pin == nullptr ? cacheOwner(app) : nullptr;
-    if (owner != nullptr) {
+    job.pin = pinOf(app);
+    if (job.pin != nullptr) cluster.pin = job.pin->spec;
+    job.tasks = taskInputs(app, plan.index, job.inputs);
+    job.owner = job.pin == nullptr ? cacheOwner(app) : nullptr;
+    if (job.owner != nullptr) {
       const auto cached = context_.cache->clusters.find(plan.cluster);
-      if (cached != context_.cache->clusters.end() && cached->second.app == *owner &&
-          cached->second.index == plan.index && cached->second.inputs == inputs) {
-        // Same app object, same inputs: the build below would give the same hosts, no issue.
+      if (cached != context_.cache->clusters.end() && cached->second.app == *job.owner &&
+          cached->second.index == plan.index && cached->second.inputs == job.inputs) {
+        // Same app object, same inputs: the build would give the same hosts, no issue.
         cluster.hosts = conf::HostList(cached->second.hosts);
         next_cache_.emplace(plan.cluster, std::move(cached->second));
-        return cluster;
+        job.cached = true;
+        return job;
       }
     }
-    const size_t issues_before = out_.issues.size();
+    // A task of several ports is reported unresolved once, at its first port (plan order).
+    job.first_unresolved.resize(job.tasks.size());
+    for (size_t t = 0; t < job.tasks.size(); ++t) {
+      if (job.tasks[t].kind != TaskInput::Kind::Unresolved) continue;
+      job.unresolved = true;
+      job.first_unresolved[t] = unresolved_.insert(app.tasks[t].id).second;
+    }
+    return job;
+  }
+
+  // Pure: reads the job, the app and its plan; writes the job only.
+  static void buildHosts(ClusterJob& job) {
+    const PortPlan& plan = *job.plan;
+    const App& app = *plan.app;
+    conf::ClusterSpec& cluster = job.cluster;
     cluster.hosts.reserve(app.tasks.size());
     for (size_t t = 0; t < app.tasks.size(); ++t) {
       const Task& task = app.tasks[t];
-      auto host = buildHost(app, task, plan.index, tasks[t]);
+      auto host =
+          buildHost(app, task, plan.index, job.tasks[t], job.first_unresolved[t] != 0, job.issues);
       if (!host) continue;
-      if (pin != nullptr) {
+      if (job.pin != nullptr) {
         // The version of the app the task came from (Task::app_id, set by the merge).
-        const auto it = pin->app_versions.find(task.app_id);
-        if (it != pin->app_versions.end()) host->version = it->second;
+        const auto it = job.pin->app_versions.find(task.app_id);
+        if (it != job.pin->app_versions.end()) host->version = it->second;
       }
       cluster.hosts.push_back(std::move(*host));
     }
     sortByTask(cluster.hosts.mut());
-    dropDuplicateAddresses(app, cluster);
-    const bool unresolved = std::any_of(tasks.begin(), tasks.end(), [](const TaskInput& in) {
-      return in.kind == TaskInput::Kind::Unresolved;  // its issue is reported once per task
-    });
-    if (owner != nullptr && !unresolved && out_.issues.size() == issues_before) {
-      next_cache_.emplace(plan.cluster, TranslateCache::Entry{*owner, plan.index, std::move(inputs),
-                                                              cluster.hosts.shared()});
+    dropDuplicateAddresses(app, cluster, job.issues);
+  }
+
+  // The jobs to build, on this thread and a helper when there are many hosts (every app
+  // redeployed: 100,000; a thread costs more than it saves on a few thousand), split where half
+  // of their tasks lie on each side.
+  void buildAllHosts(std::vector<ClusterJob>& jobs) const {
+    std::vector<ClusterJob*> todo;
+    size_t tasks = 0;
+    for (ClusterJob& job : jobs) {
+      if (job.cached) continue;
+      todo.push_back(&job);
+      tasks += job.tasks.size();
     }
-    return cluster;
+    size_t split = todo.size();
+    if (tasks >= context_.parallel_hosts_from && std::thread::hardware_concurrency() >= 2) {
+      size_t before = 0;
+      for (split = 0; split < todo.size() && before * 2 < tasks; ++split) {
+        before += todo[split]->tasks.size();
+      }
+    }
+    std::jthread helper;
+    if (split < todo.size()) {
+      helper = std::jthread([&] {
+        for (size_t i = split; i < todo.size(); ++i) buildHosts(*todo[i]);
+      });
+    }
+    for (size_t i = 0; i < split; ++i) buildHosts(*todo[i]);
+  }
+
+  void finishCluster(ClusterJob& job) {
+    if (!job.cached) {
+      const bool clean = job.issues.empty() && !job.unresolved;
+      std::move(job.issues.begin(), job.issues.end(), std::back_inserter(out_.issues));
+      if (job.owner != nullptr && clean) {
+        next_cache_.emplace(job.plan->cluster, TranslateCache::Entry{*job.owner, job.plan->index,
+                                                                     std::move(job.inputs),
+                                                                     job.cluster.hosts.shared()});
+      }
+    }
+    out_.clusters.push_back(std::move(job.cluster));
+  }
+
+  static std::optional<conf::HostSpec> buildHost(const App& app, const Task& task, size_t index,
+                                                 const TaskInput& in, bool report_unresolved,
+                                                 std::vector<DiscoveryIssue>& issues) {
+    if (in.kind == TaskInput::Kind::Skip) return std::nullopt;
+    const Endpoint& ep = task.endpoints[index];
+    if (in.kind == TaskInput::Kind::Unresolved) {
+      if (report_unresolved) {
+        issues.push_back(DiscoveryIssue{app.id, "task " + task.id,
+                                        "host \"" + ep.host + "\" is not resolved yet; skipped"});
+      }
+      return std::nullopt;
+    }
+    // No per-host SourceLoc: a discovered host's errors name its cluster's (cluster.cc falls
+    // back to it), and 100,000 copies of "marathon:/app/id" cost every resync and snapshot.
+    conf::HostSpec host;
+    host.address = listenerAddress(in.ip, ep.port);
+    // An IPv4 address (nearly every task) is valid as built; anything else is checked whole.
+    if (!conf::parseIpv4(in.ip) && !conf::checkHostAddress(host.address)) {
+      issues.push_back(DiscoveryIssue{
+          app.id, "task " + task.id, "\"" + host.address + "\" is not a numeric address; skipped"});
+      return std::nullopt;
+    }
+    host.name = serverName(task.host, in.ip, ep.port);
+    host.task_id = task.id;
+    host.draining = in.draining;
+    return host;
+  }
+
+  // The owner of `app` when its cluster may be cached (an app of the input, not a merged
+  // deployment group), else null.
+  const std::shared_ptr<const App>* cacheOwner(const App& app) const {
+    const auto it = owners_.find(&app);
+    return it == owners_.end() ? nullptr : it->second;
   }
 
   // Hosts in task id order (then address), as marathon-lb lists its servers. A HostSpec is
@@ -403,7 +478,8 @@ class Translator {
 
   // Two routable tasks can share an address (a LOST task whose port the agent gave to a new
   // task). One backend entry serves both; it drains only when every task behind it does.
-  void dropDuplicateAddresses(const App& app, conf::ClusterSpec& cluster) {
+  static void dropDuplicateAddresses(const App& app, conf::ClusterSpec& cluster,
+                                     std::vector<DiscoveryIssue>& issues) {
     if (!hasDuplicateAddress(cluster.hosts)) return;  // the usual case: nothing to merge
     std::unordered_map<std::string, size_t> first;
     std::vector<conf::HostSpec> kept;
@@ -416,9 +492,9 @@ class Translator {
       }
       conf::HostSpec& same = kept[it->second];
       same.draining = same.draining && host.draining;
-      issue(app, "task " + host.task_id,
-            "same address " + host.address + " as task " + same.task_id +
-                "; one backend serves both");
+      issues.push_back(DiscoveryIssue{app.id, "task " + host.task_id,
+                                      "same address " + host.address + " as task " + same.task_id +
+                                          "; one backend serves both"});
     }
     cluster.hosts = std::move(kept);
   }

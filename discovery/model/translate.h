@@ -94,6 +94,9 @@ struct TranslateContext {
   std::unordered_set<std::string>* deployment_drained = nullptr;
   // In/out, may be null (no reuse): see TranslateCache. Used with the shared-apps overload only.
   TranslateCache* cache = nullptr;
+  // Host lists to build totalling this many tasks or more are built on two threads (the second
+  // thread is started and joined inside translate; the callbacks above stay on the caller's).
+  size_t parallel_hosts_from = 20000;
 };
 
 conf::DiscoveredSpec translate(const std::vector<App>& apps, const TranslateOptions& options,

@@ -558,3 +558,40 @@ TEST(IncrementalTranslate, SecondHalfIsSplitOnAHelperFromACheckedGuess) {
 
 }  // namespace
 }  // namespace baton::discovery
+
+namespace baton::discovery {
+namespace {
+
+// Host lists are built on two threads past context.parallel_hosts_from tasks: the output, issues
+// and their order included, is the one-thread build's.
+TEST(IncrementalTranslate, HostsBuiltOnTwoThreadsAsOnOne) {
+  std::vector<AppDoc> docs;
+  for (int n = 0; n < 300; ++n) docs.push_back(AppDoc{n, 0, 8});
+  std::string doc = document(docs);
+  // Task hosts 10.0.<n>.<t+1>: some unresolved, some resolved to a name, two tasks sharing one
+  // address (each raises an issue, and a task of both ports is reported unresolved once).
+  auto apps = parseApps(doc);
+  ASSERT_TRUE(apps.has_value());
+  (*apps)[7].tasks[1].endpoints = (*apps)[7].tasks[0].endpoints;
+  (*apps)[250].tasks[2].endpoints = (*apps)[250].tasks[3].endpoints;
+  TranslateOptions options;
+  options.groups = {"external"};
+  const auto run = [&](size_t parallel_from) {
+    TranslateContext context;
+    context.resolve = [](std::string_view host) -> std::optional<std::string> {
+      if (host.ends_with(".3")) return std::nullopt;
+      if (host.ends_with(".5")) return std::string("name-") + std::string(host);
+      return std::string(host);
+    };
+    context.parallel_hosts_from = parallel_from;
+    return translate(*apps, options, context);
+  };
+  const conf::DiscoveredSpec one = run(SIZE_MAX);
+  const conf::DiscoveredSpec two = run(1);
+  EXPECT_EQ(two, one);
+  EXPECT_GT(one.issues.size(), 600u);
+  EXPECT_EQ(one.clusters.size(), 600u);
+}
+
+}  // namespace
+}  // namespace baton::discovery
