@@ -38,7 +38,7 @@ struct PortPlan {
   size_t index = 0;
   uint16_t listen_port = 0;  // HAPROXY_{n}_PORT or the service port; 0 = no per-port listener
   ListenerKind mode = ListenerKind::Http;
-  std::shared_ptr<const PortLabels> labels;  // never null; shared with TranslateCache::labels
+  PortLabels labels;
   std::string cluster;
 };
 
@@ -174,8 +174,6 @@ class Translator {
     addCertificates();
     if (context_.cache != nullptr) {
       context_.cache->retired = std::exchange(context_.cache->clusters, std::move(next_cache_));
-      context_.cache->retired_labels =
-          std::exchange(context_.cache->labels, std::move(next_labels_));
     }
     return std::move(out_);
   }
@@ -206,44 +204,19 @@ class Translator {
   // collected per port and kept only when the port is selected.
   void planApp(const App& app) {
     if (isSelf(app, options_.self_app_id)) return;
-    const TranslateCache::AppLabels& read = labelsOf(app);
     bool any = false;
     for (size_t i = 0; i < app.service_ports.size(); ++i) {
-      const std::shared_ptr<const PortLabels>& labels = read.ports[i];
-      if (!selected(*labels) || !enabled(*labels)) continue;
+      std::vector<DiscoveryIssue> port_issues;
+      PortLabels labels = readPortLabels(app, i, port_issues);
+      if (!selected(labels) || !enabled(labels)) continue;
       any = true;
-      const auto& port_issues = read.port_issues[i];
       out_.issues.insert(out_.issues.end(), port_issues.begin(), port_issues.end());
-      if (labels->fail_closed) continue;
-      planPort(app, i, labels);
+      if (labels.fail_closed) continue;
+      planPort(app, i, std::move(labels));
     }
     if (!any) return;
-    out_.issues.insert(out_.issues.end(), read.app_issues.begin(), read.app_issues.end());
+    checkAppLabels(app, out_.issues);
     served_.insert(&app);
-  }
-
-  // The app's labels as read, from the cache when it is the same app object as last time.
-  const TranslateCache::AppLabels& labelsOf(const App& app) {
-    const std::shared_ptr<const App>* owner = cacheOwner(app);
-    if (owner != nullptr) {
-      const auto cached = context_.cache->labels.find(&app);
-      if (cached != context_.cache->labels.end() && cached->second.app == *owner) {
-        return next_labels_.emplace(&app, std::move(cached->second)).first->second;
-      }
-    }
-    TranslateCache::AppLabels read;
-    for (size_t i = 0; i < app.service_ports.size(); ++i) {
-      std::vector<DiscoveryIssue> port_issues;
-      read.ports.push_back(std::make_shared<const PortLabels>(readPortLabels(app, i, port_issues)));
-      read.port_issues.push_back(std::move(port_issues));
-    }
-    checkAppLabels(app, read.app_issues);
-    if (owner == nullptr) {
-      uncached_labels_ = std::move(read);
-      return uncached_labels_;
-    }
-    read.app = *owner;
-    return next_labels_.emplace(&app, std::move(read)).first->second;
   }
 
   // The deployment groups this instance serves (a port selected), already sorted by group name,
@@ -266,13 +239,13 @@ class Translator {
     return &merge_.pins[static_cast<size_t>(&app - merge_.merged.data())];
   }
 
-  void planPort(const App& app, size_t index, std::shared_ptr<const PortLabels> labels) {
+  void planPort(const App& app, size_t index, PortLabels labels) {
     PortPlan plan;
     plan.app = &app;
     plan.index = index;
     const uint16_t service_port = app.service_ports[index];
-    plan.listen_port = labels->port.value_or(service_port);
-    plan.mode = defaultMode(app, index, *labels);
+    plan.listen_port = labels.port.value_or(service_port);
+    plan.mode = defaultMode(app, index, labels);
     plan.cluster = backendName(app.id, service_port != 0 ? service_port : plan.listen_port);
     plan.labels = std::move(labels);
     if (!cluster_names_.insert(plan.cluster).second) {
@@ -352,17 +325,17 @@ class Translator {
     conf::ClusterSpec& cluster = job.cluster;
     cluster.loc = originLoc(app);
     cluster.name = plan.cluster;
-    cluster.policy = plan.labels->balance;
-    if (plan.labels->sticky) cluster.sticky_cookie = "mesosphere_server_id";
-    cluster.timeouts = plan.labels->timeouts;
-    cluster.retry = plan.labels->retry;
-    cluster.tls_verify = plan.labels->tls_verify;
-    cluster.tls_ca_file = plan.labels->tls_ca_file;
-    cluster.tls_server_name = plan.labels->tls_server_name;
-    cluster.limits = plan.labels->limits;
-    cluster.protocol = plan.labels->protocol;
-    cluster.health_check = healthCheckSpecFor(app, plan.index, *plan.labels);
-    cluster.outlier = plan.labels->outlier;
+    cluster.policy = plan.labels.balance;
+    if (plan.labels.sticky) cluster.sticky_cookie = "mesosphere_server_id";
+    cluster.timeouts = plan.labels.timeouts;
+    cluster.retry = plan.labels.retry;
+    cluster.tls_verify = plan.labels.tls_verify;
+    cluster.tls_ca_file = plan.labels.tls_ca_file;
+    cluster.tls_server_name = plan.labels.tls_server_name;
+    cluster.limits = plan.labels.limits;
+    cluster.protocol = plan.labels.protocol;
+    cluster.health_check = healthCheckSpecFor(app, plan.index, plan.labels);
+    cluster.outlier = plan.labels.outlier;
     cluster.origin = "marathon:" + app.id;
     job.pin = pinOf(app);
     if (job.pin != nullptr) cluster.pin = job.pin->spec;
@@ -537,7 +510,7 @@ class Translator {
   // The same actions on every route of a port; redirect_to_https only on the shared vhosts
   // (marathon-lb ties it to the vhost ACL).
   conf::RouteSpec routeFor(const PortPlan& plan, std::string prefix, bool shared) const {
-    const PortLabels& l = *plan.labels;
+    const PortLabels& l = plan.labels;
     conf::RouteSpec route;
     route.loc = originLoc(*plan.app);
     route.prefix = std::move(prefix);
@@ -617,7 +590,7 @@ class Translator {
       return false;
     }
     if (plan.mode == ListenerKind::Tcp &&
-        (plan.labels->auth || !plan.labels->allowed_sources.empty())) {
+        (plan.labels.auth || !plan.labels.allowed_sources.empty())) {
       issue(*plan.app, label(plan.index, "MODE"),
             "AUTH / BACKEND_NETWORK_ALLOWED_ACL cannot be enforced in tcp mode; per-port listener "
             "not exposed");
@@ -632,13 +605,13 @@ class Translator {
   void addCertificates() {
     std::set<std::string> seen;
     for (const PortPlan& plan : plans_) {
-      if (plan.labels->ssl_certs.empty()) continue;
+      if (plan.labels.ssl_certs.empty()) continue;
       if (plan.mode == ListenerKind::Tcp) {
         issue(*plan.app, label(plan.index, "SSL_CERT"),
               "TLS on a tcp-mode port is not supported; ignored");
         continue;
       }
-      for (const std::string& path : plan.labels->ssl_certs) {
+      for (const std::string& path : plan.labels.ssl_certs) {
         if (!seen.insert(path).second) continue;
         conf::CertificateSpec cert;
         cert.loc = originLoc(*plan.app);
@@ -658,7 +631,7 @@ class Translator {
       conf::ListenerSpec l;
       l.name = name;
       l.address = listenerAddress(
-          plan.labels->bind_addr.empty() ? options_.bind_address : plan.labels->bind_addr,
+          plan.labels.bind_addr.empty() ? options_.bind_address : plan.labels.bind_addr,
           plan.listen_port);
       l.origin = "marathon:" + plan.app->id;
       if (!conf::checkListenerAddress(l.address)) {
@@ -672,7 +645,7 @@ class Translator {
       } else {
         l.route_scope = name;
         // marathon-lb binds a port with SSL_CERT as `bind :port ssl crt <file>`.
-        l.tls = !plan.labels->ssl_certs.empty();
+        l.tls = !plan.labels.ssl_certs.empty();
         l.h2c = !l.tls;
         conf::VirtualHostSpec vh;
         vh.loc = originLoc(*plan.app);
@@ -698,7 +671,7 @@ class Translator {
   }
 
   void addExplicit(const PortPlan& plan, std::map<std::string, std::vector<Candidate>>& domains) {
-    const PortLabels& l = *plan.labels;
+    const PortLabels& l = plan.labels;
     if (l.vhosts.empty()) {
       if (!l.paths.empty()) issue(*plan.app, label(plan.index, "PATH"), "needs a VHOST; ignored");
       if (l.redirect_to_https) {
@@ -730,7 +703,7 @@ class Translator {
   void addAuto(const PortPlan& plan, const std::unordered_set<std::string>& explicit_domains,
                std::map<std::string, std::vector<Candidate>>& domains) {
     if (options_.domain.empty() || plan.index != 0 || plan.mode != ListenerKind::Http ||
-        !plan.labels->vhosts.empty()) {
+        !plan.labels.vhosts.empty()) {
       return;
     }
     const std::string raw = autoDomain(plan.app->id, options_.domain);
@@ -815,8 +788,6 @@ class Translator {
   // call leaves for the next.
   std::unordered_map<const App*, const std::shared_ptr<const App>*> owners_;
   std::unordered_map<std::string, TranslateCache::Entry> next_cache_;
-  std::unordered_map<const App*, TranslateCache::AppLabels> next_labels_;
-  TranslateCache::AppLabels uncached_labels_;  // labelsOf's answer for an app not cached
   conf::DiscoveredSpec out_;
 };
 

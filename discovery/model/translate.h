@@ -77,17 +77,6 @@ struct TranslateCache {
   // The call before's map, left for the caller to free where it likes (the discovery manager
   // frees it on its Reclaimer's thread): its entries hold the previous document's apps.
   std::unordered_map<std::string, Entry> retired;
-
-  // What readPortLabels and checkAppLabels said about an app: an unchanged app's labels are not
-  // read again (~10,000 apps' labels per resync otherwise).
-  struct AppLabels {
-    std::shared_ptr<const App> app;                        // held, as Entry::app
-    std::vector<std::shared_ptr<const PortLabels>> ports;  // by service port index
-    std::vector<std::vector<conf::DiscoveryIssue>> port_issues;
-    std::vector<conf::DiscoveryIssue> app_issues;
-  };
-  std::unordered_map<const App*, AppLabels> labels;          // the last call's apps only
-  std::unordered_map<const App*, AppLabels> retired_labels;  // as `retired`
 };
 
 struct TranslateContext {
