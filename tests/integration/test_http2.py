@@ -118,6 +118,10 @@ def test_h2load_no_failures(baton, backend):
     assert r.returncode == 0, out + r.stderr.decode()
     assert "2000 succeeded, 0 failed, 0 errored, 0 timeout" in out, out
     assert "2000 2xx" in out, out
+    # Every upstream connection goes back to the pool when its exchange ends, whichever side
+    # ends last (the client's END_STREAM can reach the stream after the response is done): no
+    # more connections than requests in flight (4 connections x 10 streams).
+    assert backend.connections <= 40, backend.connections
 
 
 def test_large_response_to_slow_reader(baton, backend):
