@@ -33,6 +33,7 @@
 
 #include "proxy/client_connection.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/core/recycled_blocks.h"
 #include "proxy/core/transport.h"
 #include "proxy/http/http2/server_session.h"
 #include "proxy/lingering_close.h"
@@ -124,7 +125,11 @@ class Http2Connection : public ClientConnection,
   std::unique_ptr<core::Transport> transport_;
   DownstreamInfo info_;
   std::unique_ptr<http2::ServerSession> session_;
-  std::unordered_map<int32_t, std::unique_ptr<StreamSink>> streams_;
+  // Nodes recycled per thread (core::RecyclingAllocator): a node per stream, in bursts.
+  std::unordered_map<
+      int32_t, std::unique_ptr<StreamSink>, std::hash<int32_t>, std::equal_to<int32_t>,
+      core::RecyclingAllocator<std::pair<const int32_t, std::unique_ptr<StreamSink>>>>
+      streams_;
   http2::SessionStats empty_stats_;  // stats() before the session exists
   // keepalive_idle with no stream open. Armed once and re-armed when it fires early (a stream
   // ran meanwhile): one event_add per keepalive period, not an add and a delete per request.

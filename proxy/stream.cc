@@ -109,6 +109,7 @@ Stream::Stream(Worker& worker, DownstreamSink& sink, const DownstreamInfo& info)
 
 Stream::~Stream() {
   if (!done_) onDownstreamGone(ErrorCode::DownstreamClosed);
+  http1::recycleHeaderList(request_.headers);  // for the next request's fields (message.h)
 }
 
 // ---- Phases 4-8: validate, route, pick, connect ----------------------------------------------
@@ -489,7 +490,11 @@ bool Stream::sendRequestHead() {
     return false;
   }
   upstream_->startRequest(head_request_, snapshot_->config->limits.buffer_high_watermark);
-  upstream_->send(bytes);
+  if (request_.hasBody()) {
+    upstream_->send(bytes);  // body bytes may follow in this callback: one flush for all
+  } else {
+    upstream_->sendWhole(bytes);
+  }
   head_sent_ = true;
   return true;
 }
@@ -654,6 +659,7 @@ void Stream::onUpstreamHead(http1::ResponseHead&& head) {
   if (head.no_body && (head.status == 204 || head.status < 200)) length.reset();
   response_started_ = true;
   sink_.sendResponseHead(head.status, head.reason, headers, length, head.no_body);
+  http1::recycleHeaderList(headers);  // sent (copied or serialised): for the next response
   touchBodyIdle();
 }
 
@@ -1062,7 +1068,12 @@ void Stream::finish(ErrorCode outcome) {
   request_slot_.reset();
   connect_timer_.cancel();
   response_timer_.cancel();
-  bool clean = outcome == ErrorCode::Ok && request_body_done_upstream_;
+  // A request without a body was whole upstream once its head went: over HTTP/2 the client's
+  // END reaches the Stream from a later callback (StreamSink::resumeRequestBody), and the
+  // response may complete first — the connection is as reusable as if END had come first.
+  const bool sent_whole = request_body_done_upstream_ ||
+                          (head_sent_ && !request_.hasBody() && !request_.extended_connect);
+  const bool clean = outcome == ErrorCode::Ok && sent_whole;
   releaseUpstream(clean && upstream_ != nullptr && upstream_->reusable());
   recordStats(outcome);
   logRequest(outcome);

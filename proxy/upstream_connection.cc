@@ -39,6 +39,10 @@ void UpstreamConnection::send(const char* data, size_t len) {
   if (transport_) transport_->write(data, len);
 }
 
+void UpstreamConnection::sendWhole(std::string_view bytes) {
+  if (transport_) transport_->writeNow(bytes.data(), bytes.size());
+}
+
 size_t UpstreamConnection::pendingOutput() const {
   return transport_ ? transport_->pendingOutput() : 0;
 }

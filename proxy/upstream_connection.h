@@ -73,6 +73,9 @@ class UpstreamConnection : public core::Deletable,
   // Queues request bytes (copied into the socket buffer).
   void send(const char* data, size_t len);
   void send(std::string_view bytes) { send(bytes.data(), bytes.size()); }
+  // The whole of a request (a head with no body): written at once when the socket takes it,
+  // skipping the output buffer (core::Transport::writeNow).
+  void sendWhole(std::string_view bytes);
   size_t pendingOutput() const;
   void pauseReading();
   void resumeReading();

@@ -63,4 +63,36 @@ template <size_t kBlockSize, size_t kMaxBlocks>
 thread_local typename RecycledBlocks<kBlockSize, kMaxBlocks>::Cache
     RecycledBlocks<kBlockSize, kMaxBlocks>::t_cache;
 
+// A std allocator whose single objects come from RecycledBlocks (arrays, e.g. a hash table's
+// buckets, from operator new): for containers with one node per in-flight request, such as the
+// stream maps of an HTTP/2 connection, whose nodes come and go in the same bursts as the streams.
+template <typename T, size_t kMaxBlocks = 4096>
+struct RecyclingAllocator {
+  using value_type = T;
+  RecyclingAllocator() = default;
+  template <typename U>
+  RecyclingAllocator(const RecyclingAllocator<U, kMaxBlocks>&) {}  // NOLINT: rebinding
+
+  T* allocate(size_t n) {
+    static_assert(sizeof(T) >= sizeof(void*), "a recycled block holds a link");
+    if (n == 1) return static_cast<T*>(RecycledBlocks<sizeof(T), kMaxBlocks>::take(sizeof(T)));
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+  void deallocate(T* p, size_t n) {
+    if (n == 1) {
+      RecycledBlocks<sizeof(T), kMaxBlocks>::give(p, sizeof(T));
+    } else {
+      ::operator delete(p, n * sizeof(T));
+    }
+  }
+  template <typename U>
+  struct rebind {
+    using other = RecyclingAllocator<U, kMaxBlocks>;
+  };
+  template <typename U>
+  bool operator==(const RecyclingAllocator<U, kMaxBlocks>&) const {
+    return true;
+  }
+};
+
 }  // namespace baton::core

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <utility>
 
 namespace baton::core {
 
@@ -347,6 +348,22 @@ void Transport::write(const void* data, size_t len) {
   }
 }
 
+void Transport::writeNow(const void* data, size_t len) {
+  if (len == 0 || stopped_) return;
+  if (secure_ == nullptr && connected_ && !closed_ && !write_armed_ &&
+      evbuffer_get_length(output_) == 0) {
+    const ssize_t n = ::send(fd_, data, len, MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(len)) return;
+    if (n > 0) {
+      data = static_cast<const char*>(data) + n;
+      len -= static_cast<size_t>(n);
+    } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      deferred_write_errno_ = errno;  // the socket may now say EPIPE: keep the first reason
+    }
+  }
+  write(data, len);
+}
+
 size_t Transport::pendingOutput() const {
   return evbuffer_get_length(output_);
 }
@@ -401,8 +418,9 @@ void Transport::flush() {
   const size_t before = evbuffer_get_length(output_);
   if (before > 0) {
     int n = evbuffer_write(output_, fd_);
+    const int deferred = std::exchange(deferred_write_errno_, 0);  // this flush's only
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      const int err = errno;
+      const int err = deferred != 0 ? deferred : errno;
       // The peer may have answered and closed before reading all we sent (an early 413):
       // hand over what it did send before reporting the failure.
       readRemaining();

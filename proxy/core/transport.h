@@ -145,6 +145,13 @@ class Transport : private Flushable {
   // Queue bytes; they are sent when the current loop callback returns.
   void write(const void* data, size_t len);
   void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+  // Same, for bytes nothing else will follow soon (a request head with no body): sent with one
+  // send() right here when the socket is connected, plain and has nothing queued, so they skip
+  // the output buffer and the end-of-callback flush. A short write queues the rest as write()
+  // does; an error is kept for that flush to report. Call it inside a loop callback (as
+  // write(), whose flush outside one is immediate and may call the handler).
+  // Not for a burst of writes: each would be a syscall of its own instead of one flush.
+  void writeNow(const void* data, size_t len);
   size_t pendingOutput() const;
   void setWriteLowWatermark(size_t bytes) { write_low_watermark_ = bytes; }
   // Adopts a (reloaded) high watermark: reading stops at it, drained fires at half of it. The
@@ -208,6 +215,7 @@ class Transport : private Flushable {
   bool reading_paused_ = false;
   bool read_suspended_ = false;
   bool read_armed_ = false;
+  int deferred_write_errno_ = 0;  // writeNow's send() failed: flush reports this errno
   bool write_armed_ = false;
   bool shutdown_pending_ = false;
   bool read_eof_ = false;  // peer half-closed: no more reading, writing goes on

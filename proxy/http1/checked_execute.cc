@@ -5,9 +5,42 @@
 
 namespace baton::proxy::http1 {
 
-core::Result<LlhttpParser::Outcome> executeCheckedHead(HeaderBlockScanner& scanner,
-                                                       LlhttpParser& parser, std::string& held_line,
-                                                       const char* data, size_t len) {
+namespace {
+
+using Outcome = LlhttpParser::Outcome;
+using Status = LlhttpParser::Status;
+
+// Each field line of [p, end), whole lines the scanner accepted, to `sink`.
+void reportLines(const char* p, const char* end, FieldLineSink* sink) {
+  if (sink == nullptr) return;
+  while (p < end) {
+    const char* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    // Every accepted line ends in CRLF; the empty line ending the head is not a field.
+    if (lf - p > 1) sink->onFieldLine(std::string_view(p, static_cast<size_t>(lf - p) - 1));
+    p = lf + 1;
+  }
+}
+
+// llhttp over `held_line` + the `piece` that completes it (the scanner accepted both); returns
+// how many bytes of `piece` count as consumed.
+Outcome executeHeld(LlhttpParser& parser, std::string& held_line, const char* piece, size_t n,
+                    FieldLineSink* sink) {
+  held_line.append(piece, n);
+  reportLines(held_line.data(), held_line.data() + held_line.size(), sink);
+  Outcome out = parser.execute(held_line.data(), held_line.size());
+  // llhttp stops short of the held line's end only on an error (fatal, the count does not
+  // matter) or a pause at the end of the head, which is the line's last byte.
+  const size_t unexecuted = held_line.size() - std::min(out.consumed, held_line.size());
+  out.consumed = n - std::min(unexecuted, n);
+  held_line.clear();
+  return out;
+}
+
+// The line-by-line order itself, for input in which the scanner refuses a byte: llhttp judges
+// every line before the refused one first, and its error wins.
+core::Result<Outcome> executeLineByLine(HeaderBlockScanner& scanner, LlhttpParser& parser,
+                                        std::string& held_line, const char* data, size_t len,
+                                        FieldLineSink* sink) {
   size_t pos = 0;
   while (pos < len && !scanner.done()) {
     // Every LF the scanner accepts ends a line (a bare LF is refused), so giving it the bytes
@@ -18,32 +51,62 @@ core::Result<LlhttpParser::Outcome> executeCheckedHead(HeaderBlockScanner& scann
     if (!accepted) return core::fail(std::move(accepted.error()));
     if (lf == nullptr) {  // the line goes on in a later read: llhttp waits for all of it
       held_line.append(data + pos, *accepted);
-      return LlhttpParser::Outcome{LlhttpParser::Status::Ok, len};
+      return Outcome{Status::Ok, len};
     }
-    LlhttpParser::Outcome out;
+    Outcome out;
     if (held_line.empty()) {
+      reportLines(data + pos, data + pos + *accepted, sink);
       out = parser.execute(data + pos, *accepted);
     } else {
-      held_line.append(data + pos, *accepted);
-      out = parser.execute(held_line.data(), held_line.size());
-      // llhttp stops short of the held line's end only on an error (fatal, the count does
-      // not matter) or a pause at the end of the head, which is the line's last byte.
-      const size_t unexecuted = held_line.size() - std::min(out.consumed, held_line.size());
-      out.consumed = *accepted - std::min(unexecuted, *accepted);
-      held_line.clear();
+      out = executeHeld(parser, held_line, data + pos, *accepted, sink);
     }
     pos += out.consumed;
-    if (out.status != LlhttpParser::Status::Ok || out.consumed < *accepted) {
-      return LlhttpParser::Outcome{out.status, pos};
-    }
+    if (out.status != Status::Ok || out.consumed < *accepted) return Outcome{out.status, pos};
   }
-  return LlhttpParser::Outcome{LlhttpParser::Status::Ok, pos};
+  return Outcome{Status::Ok, pos};
 }
 
-core::Result<LlhttpParser::Outcome> executeCheckedChunked(ChunkedBodyScanner& scanner,
-                                                          LlhttpParser& parser,
-                                                          size_t& validated_ahead, const char* data,
-                                                          size_t len) {
+}  // namespace
+
+core::Result<Outcome> executeCheckedHead(HeaderBlockScanner& scanner, LlhttpParser& parser,
+                                         std::string& held_line, const char* data, size_t len,
+                                         FieldLineSink* sink) {
+  if (len == 0 || scanner.done()) return Outcome{Status::Ok, 0};
+  const HeaderBlockScanner before = scanner;
+  auto accepted = scanner.consume(data, len);
+  if (!accepted) {
+    scanner = before;
+    return executeLineByLine(scanner, parser, held_line, data, len, sink);
+  }
+  // The complete lines end at the end of the head, or after the last LF of the input.
+  size_t complete = *accepted;
+  if (!scanner.done()) {
+    const void* last_lf = memrchr(data, '\n', *accepted);
+    complete =
+        last_lf != nullptr ? static_cast<size_t>(static_cast<const char*>(last_lf) - data) + 1 : 0;
+  }
+  size_t pos = 0;
+  if (!held_line.empty() && complete != 0) {
+    const char* lf = static_cast<const char*>(std::memchr(data, '\n', complete));
+    const size_t first = static_cast<size_t>(lf - data) + 1;
+    const Outcome out = executeHeld(parser, held_line, data, first, sink);
+    pos = out.consumed;
+    if (out.status != Status::Ok || out.consumed < first) return Outcome{out.status, pos};
+  }
+  if (pos < complete) {
+    reportLines(data + pos, data + complete, sink);
+    const Outcome out = parser.execute(data + pos, complete - pos);
+    const size_t asked = complete - pos;
+    pos += out.consumed;
+    if (out.status != Status::Ok || out.consumed < asked) return Outcome{out.status, pos};
+  }
+  // A line still open at the end of the input: llhttp waits for all of it.
+  held_line.append(data + complete, *accepted - complete);
+  return Outcome{Status::Ok, *accepted};
+}
+
+core::Result<Outcome> executeCheckedChunked(ChunkedBodyScanner& scanner, LlhttpParser& parser,
+                                            size_t& validated_ahead, const char* data, size_t len) {
   // validated_ahead bytes at data + pos are body bytes (never extension bytes: the scanner
   // never runs past an extension llhttp has not reached), so they go to llhttp as they are.
   size_t pos = 0;
@@ -59,7 +122,7 @@ core::Result<LlhttpParser::Outcome> executeCheckedChunked(ChunkedBodyScanner& sc
     validated_ahead = checked - out.consumed;
     if (out.status != LlhttpParser::Status::Ok || validated_ahead != 0 || pos == len ||
         scanner.done() || !scanner.isExtensionByte(data[pos])) {
-      return LlhttpParser::Outcome{out.status, pos};
+      return Outcome{out.status, pos};
     }
     // llhttp stands right before a chunk extension: skip it (checked, never forwarded), so
     // llhttp sees `5\r\n` for `5;a=b;c=d\r\n`.

@@ -57,8 +57,8 @@ bool hasCrLfNul(std::string_view s) {
 template <typename Field>
 const char* unsafeField(const Field& f) {
   if (f.name.empty()) return "empty header name to serialise";
-  for (char c : f.name) {
-    if (!isTchar(c)) return "bad header name to serialise";
+  if (tcharPrefix(f.name.data(), f.name.size()) != f.name.size()) {
+    return "bad header name to serialise";
   }
   return hasCrLfNul(f.value) ? "CR, LF or NUL in a header to serialise" : nullptr;
 }
@@ -98,14 +98,14 @@ core::Result<void> appendCheckedFields(const List& headers, std::string& out) {
 
 }  // namespace
 
-struct ClientCodec::Impl final : LlhttpHandler {
+struct ClientCodec::Impl final : LlhttpHandler, FieldLineSink {
   enum class Phase : uint8_t { Idle, StatusLine, Head, Body, Upgraded };
 
   explicit Impl(ClientCodecCallbacks& callbacks)
       : cb(callbacks),
         head_scanner(kResponseHeadLimits, core::ErrorSource::Upstream),
         chunk_scanner(kResponseHeadLimits, core::ErrorSource::Upstream),
-        parser(LlhttpParser::Mode::Response, *this) {
+        parser(LlhttpParser::Mode::Response, *this, LlhttpParser::Fields::Skipped) {
     parser.setLenientChunkedLength(true);
   }
 
@@ -119,9 +119,7 @@ struct ClientCodec::Impl final : LlhttpHandler {
   ResponseHead buildHead();
 
   int onStatus(const char* at, size_t len) override;
-  int onHeaderField(const char* at, size_t len) override;
-  int onHeaderValue(const char* at, size_t len) override;
-  int onHeaderValueComplete() override;
+  void onFieldLine(std::string_view line) override;
   int onHeadersComplete() override;
   int onBody(const char* at, size_t len) override;
   int onMessageComplete() override;
@@ -142,7 +140,6 @@ struct ClientCodec::Impl final : LlhttpHandler {
   size_t validated_ahead = 0;
   std::string status_line;
   ResponseHead head;
-  bool in_field = false;  // the last of head.headers is still being filled
   std::string held_line;  // a head line still open at the end of a read (checked_execute.h)
   std::optional<Error> error;
 };
@@ -218,8 +215,7 @@ void ClientCodec::Impl::feedStatusLine(const char* data, size_t len, size_t& pos
 
 void ClientCodec::Impl::startMessage() {
   head = ResponseHead{};
-  head.headers.reserve(16);
-  in_field = false;
+  head.headers = takeHeaderList(16);  // the delivered head took the last list with it
   head_scanner.reset();
   held_line.clear();
   parser.reset();
@@ -232,7 +228,7 @@ void ClientCodec::Impl::afterExecute(const LlhttpParser::Outcome& out) {
 }
 
 void ClientCodec::Impl::feedHead(const char* data, size_t len, size_t& pos) {
-  auto out = executeCheckedHead(head_scanner, parser, held_line, data + pos, len - pos);
+  auto out = executeCheckedHead(head_scanner, parser, held_line, data + pos, len - pos, this);
   if (!out) {
     error = std::move(out.error());
     return;
@@ -271,29 +267,13 @@ int ClientCodec::Impl::onStatus(const char* at, size_t len) {
   return kParseOk;
 }
 
-// Names and values are written straight into the head's last field (llhttp may hand a span
-// over in pieces; an empty value comes with no onHeaderValue at all).
-int ClientCodec::Impl::onHeaderField(const char* at, size_t len) {
-  if (phase != Phase::Head) return kParseOk;
-  if (!in_field) {
-    head.headers.emplace_back();
-    in_field = true;
-  }
-  head.headers.back().name.append(at, len);
-  return kParseOk;
-}
-
-int ClientCodec::Impl::onHeaderValue(const char* at, size_t len) {
-  if (phase == Phase::Head && in_field) head.headers.back().value.append(at, len);
-  return kParseOk;
-}
-
-int ClientCodec::Impl::onHeaderValueComplete() {
-  if (phase != Phase::Head || !in_field) return kParseOk;
-  std::string& v = head.headers.back().value;
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
-  in_field = false;
-  return kParseOk;
+// A field line the scanner accepted: a tchar name, ':', a value of field-value bytes (no CR,
+// LF or NUL). Split as llhttp would: OWS around the value dropped.
+void ClientCodec::Impl::onFieldLine(std::string_view line) {
+  // The strings are built in place (cheaper than assigning into empty ones).
+  const size_t colon = line.find(':');
+  head.headers.emplace_back(std::string(line.data(), colon),
+                            std::string(trimOws(line.substr(colon + 1))));
 }
 
 ResponseHead ClientCodec::Impl::buildHead() {

@@ -52,6 +52,7 @@ class HeaderBlockScanner {
   enum class State : uint8_t { LineStart, Name, Value, ValueCr, EndCr, Done };
 
   core::Error error(core::ErrorCode downstream_code, const char* detail) const;
+  size_t wholeLine(const char* p, size_t n) const;
   void matchTransferEncoding(const char* p, size_t n);
 
   HeaderBlockLimits limits_;

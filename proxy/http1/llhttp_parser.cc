@@ -39,20 +39,25 @@ int onMessageComplete(llhttp_t* p) {
   return handlerOf(p).onMessageComplete();
 }
 
-const llhttp_settings_t& settings() {
-  static const llhttp_settings_t s = [] {
-    llhttp_settings_t t;
-    llhttp_settings_init(&t);
-    t.on_status = onStatus;
+llhttp_settings_t makeSettings(LlhttpParser::Fields fields) {
+  llhttp_settings_t t;
+  llhttp_settings_init(&t);
+  t.on_status = onStatus;
+  if (fields == LlhttpParser::Fields::Delivered) {
     t.on_header_field = onHeaderField;
     t.on_header_value = onHeaderValue;
     t.on_header_value_complete = onHeaderValueComplete;
-    t.on_headers_complete = onHeadersComplete;
-    t.on_body = onBody;
-    t.on_message_complete = onMessageComplete;
-    return t;
-  }();
-  return s;
+  }
+  t.on_headers_complete = onHeadersComplete;
+  t.on_body = onBody;
+  t.on_message_complete = onMessageComplete;
+  return t;
+}
+
+const llhttp_settings_t& settings(LlhttpParser::Fields fields) {
+  static const llhttp_settings_t delivered = makeSettings(LlhttpParser::Fields::Delivered);
+  static const llhttp_settings_t skipped = makeSettings(LlhttpParser::Fields::Skipped);
+  return fields == LlhttpParser::Fields::Delivered ? delivered : skipped;
 }
 
 core::ErrorCode downstreamCode(int e) {
@@ -86,9 +91,10 @@ core::ErrorCode downstreamCode(int e) {
 #define BATON_LLHTTP std::launder(reinterpret_cast<llhttp_t*>(state_))
 #define BATON_LLHTTP_CONST std::launder(reinterpret_cast<const llhttp_t*>(state_))
 
-LlhttpParser::LlhttpParser(Mode mode, LlhttpHandler& handler) : handler_(handler) {
+LlhttpParser::LlhttpParser(Mode mode, LlhttpHandler& handler, Fields fields) : handler_(handler) {
   new (state_) llhttp_t;  // a C struct; llhttp_init() fills it
-  llhttp_init(BATON_LLHTTP, mode == Mode::Request ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
+  llhttp_init(BATON_LLHTTP, mode == Mode::Request ? HTTP_REQUEST : HTTP_RESPONSE,
+              &settings(fields));
   BATON_LLHTTP->data = &handler_;
 }
 

@@ -12,12 +12,58 @@ constexpr char lowerAscii(char c) {
 
 }  // namespace
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+bool equalsIgnoreCaseSameSize(std::string_view a, std::string_view b) {
   for (size_t i = 0; i < a.size(); ++i) {
     if (lowerAscii(a[i]) != lowerAscii(b[i])) return false;
   }
   return true;
+}
+
+namespace {
+
+// Per thread at most 1,024 lists of at most 32 fields (64 B each): 2 MiB at worst, ~1 MiB of the
+// usual 16-field lists; a bigger head's list goes back to the allocator.
+constexpr size_t kStockedLists = 1024;
+constexpr size_t kLargestStockedList = 32;
+
+// Set when the thread's stock is destroyed at its exit: a list recycled later in the exit (a
+// Stream owned by another thread_local) goes back to the allocator, not into a destroyed vector.
+constinit thread_local bool t_stock_gone = false;
+
+struct HeaderListStock {
+  std::vector<HeaderList> lists;
+  ~HeaderListStock() { t_stock_gone = true; }
+};
+thread_local HeaderListStock t_stock;
+
+}  // namespace
+
+HeaderList takeHeaderList(size_t fields) {
+  HeaderList out;
+  if (t_stock_gone) {
+    out.reserve(fields);
+    return out;
+  }
+  std::vector<HeaderList>& lists = t_stock.lists;
+  if (!lists.empty()) {
+    out = std::move(lists.back());
+    lists.pop_back();
+  }
+  out.reserve(fields);
+  return out;
+}
+
+void recycleHeaderList(HeaderList& list) {
+  if (t_stock_gone) return;  // `list` frees its own storage
+  std::vector<HeaderList>& lists = t_stock.lists;
+  if (list.capacity() == 0 || list.capacity() > kLargestStockedList ||
+      lists.size() >= kStockedLists) {
+    return;
+  }
+  list.clear();
+  if (lists.capacity() == 0) lists.reserve(kStockedLists);
+  lists.push_back(std::move(list));
+  list = HeaderList{};
 }
 
 const std::string* findHeader(const HeaderList& headers, std::string_view name) {

@@ -79,7 +79,8 @@ class NvList {
   // Lowercased names: response heads from HTTP/1 upstreams are mostly "Content-Type" style.
   // Names past the inline buffer (a huge head) go to `spill_`, whose strings never move.
   static constexpr size_t kInlineNameBytes = 512;
-  char names_[kInlineNameBytes];
+  static constexpr size_t kWordSlack = 8;  // outgoingName writes whole eight-byte words
+  char names_[kInlineNameBytes + kWordSlack];
   size_t names_used_ = 0;
   std::forward_list<std::string> spill_;
   static constexpr size_t kMaxNumbers = 2;  // :status and content-length

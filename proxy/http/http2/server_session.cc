@@ -132,7 +132,7 @@ class ServerSession::Callbacks {
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
       auto st = std::make_unique<StreamState>(id);
-      st->head.headers.reserve(kExpectedRequestFields);
+      st->head.headers = http1::takeHeaderList(kExpectedRequestFields);
       ++s.stats_.streams;
       if (s.overloaded_ || s.streams_.size() >= s.limits_.max_concurrent_streams) {
         st->reject = StreamState::Reject::Refused;

@@ -43,6 +43,7 @@
 #include "conf/config_spec.h"
 #include "proxy/core/error.h"
 #include "proxy/core/fast_random.h"
+#include "proxy/core/recycled_blocks.h"
 #include "proxy/http1/message.h"
 
 struct nghttp2_session;
@@ -204,7 +205,11 @@ class ServerSession {
   SessionLimits limits_;
   SessionCallbacks& callbacks_;
   nghttp2_session* session_ = nullptr;
-  std::unordered_map<int32_t, std::unique_ptr<StreamState>> streams_;
+  // Nodes recycled per thread (core::RecyclingAllocator): a node per stream, in bursts.
+  using StreamMap = std::unordered_map<
+      int32_t, std::unique_ptr<StreamState>, std::hash<int32_t>, std::equal_to<int32_t>,
+      core::RecyclingAllocator<std::pair<const int32_t, std::unique_ptr<StreamState>>>>;
+  StreamMap streams_;
   std::vector<int32_t> writable_;  // onStreamWritable owed after the current sendTo
   SessionStats stats_;
   // Token buckets (hostile-inputs.md): resets received + stream errors sent; SETTINGS + PING.

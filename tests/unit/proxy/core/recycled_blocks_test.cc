@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "proxy/core/recycled_blocks.h"
@@ -66,6 +68,41 @@ TEST(RecycledBlocksTest, EachThreadHasItsOwnCache) {
   EXPECT_NE(theirs, mine);
   EXPECT_EQ(Blocks::take(kSize), mine);
   Blocks::give(mine, kSize);
+}
+
+// RecyclingAllocator: a container's single nodes come from the per-thread cache (a node freed is
+// the next one handed out), arrays (a hash table's buckets) from the allocator, and the
+// container works as with std::allocator.
+struct Node {
+  char bytes[kSize - 8];  // another size than Blocks', so the two tests never share a cache
+  char tail[8];
+};
+
+TEST(RecyclingAllocatorTest, NodesComeBackArraysDoNot) {
+  RecyclingAllocator<Node, 3> alloc;
+  Node* a = alloc.allocate(1);
+  alloc.deallocate(a, 1);
+  Node* b = alloc.allocate(1);
+  if (RecycledBlocks<sizeof(Node), 3>::kEnabled) {
+    EXPECT_EQ(b, a);
+  }
+  Node* array = alloc.allocate(4);
+  EXPECT_NE(array, b);
+  alloc.deallocate(array, 4);
+  alloc.deallocate(b, 1);
+}
+
+TEST(RecyclingAllocatorTest, UnorderedMapBehavesAsUsual) {
+  std::unordered_map<int, std::string, std::hash<int>, std::equal_to<int>,
+                     RecyclingAllocator<std::pair<const int, std::string>>>
+      map;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 500; ++i) map[i * 2 + 1] = std::to_string(i);
+    for (int i = 0; i < 500; i += 2) map.erase(i * 2 + 1);
+    EXPECT_EQ(map.size(), 250u);
+    for (int i = 1; i < 500; i += 2) EXPECT_EQ(map.at(i * 2 + 1), std::to_string(i));
+    map.clear();
+  }
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 #include "proxy/core/transport.h"
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <string>
 
 namespace baton::core {
@@ -87,6 +89,72 @@ TEST_F(TransportTest, WritesInsideACallbackAreBatchedIntoOneFlush) {
   EXPECT_EQ(t.pendingOutput(), 0u);
   char buf[8] = {};
   EXPECT_EQ(read(fds_[1], buf, sizeof(buf)), 3);
+}
+
+// writeNow: with nothing queued the bytes are on the socket before the callback ends (no flush
+// needed); behind queued bytes they wait their turn, in order.
+TEST_F(TransportTest, WriteNowSkipsTheFlushOnlyWhenNothingIsQueued) {
+  Recorder rec(loop_);
+  Transport t(loop_, fds_[0], &rec, 1 << 20);
+  char buf[8] = {};
+  {
+    EventLoop::CallbackScope scope(loop_);
+    t.writeNow("head", 4);
+    EXPECT_EQ(t.pendingOutput(), 0u);
+    EXPECT_EQ(read(fds_[1], buf, sizeof(buf)), 4);  // before the scope ends
+    EXPECT_EQ(std::string(buf, 4), "head");
+    t.write("a");
+    t.writeNow("b", 1);
+    EXPECT_EQ(t.pendingOutput(), 2u);  // behind "a": queued, not sent ahead of it
+  }
+  EXPECT_EQ(t.pendingOutput(), 0u);
+  EXPECT_EQ(read(fds_[1], buf, sizeof(buf)), 2);
+  EXPECT_EQ(std::string(buf, 2), "ab");
+}
+
+// More than the socket takes: the rest is queued and sent as the peer reads, whole and in order.
+TEST_F(TransportTest, WriteNowQueuesWhatTheSocketRefuses) {
+  Recorder rec(loop_);
+  Transport t(loop_, fds_[0], &rec, 1 << 20);
+  std::string big(8 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  {
+    EventLoop::CallbackScope scope(loop_);
+    t.writeNow(big.data(), big.size());
+    EXPECT_GT(t.pendingOutput(), 0u);
+    EXPECT_LT(t.pendingOutput(), big.size());
+  }
+  std::string got;
+  char buf[65536];
+  while (got.size() < big.size()) {
+    const ssize_t n = read(fds_[1], buf, sizeof(buf));
+    if (n > 0) {
+      got.append(buf, static_cast<size_t>(n));
+    } else {
+      event_base_loop(loop_.base(), EVLOOP_NONBLOCK);  // let the transport write more
+    }
+  }
+  EXPECT_EQ(got, big);
+  EXPECT_EQ(t.pendingOutput(), 0u);
+}
+
+// A dead peer: writeNow never calls the handler itself; the failure is reported from the flush
+// that follows, with the errno the send saw.
+TEST_F(TransportTest, WriteNowToAClosedPeerFailsOnTheFlush) {
+  std::signal(SIGPIPE, SIG_IGN);  // as baton does (server.cc): the flush's writev would raise it
+  Recorder rec(loop_);
+  Transport t(loop_, fds_[0], &rec, 1 << 20);
+  close(fds_[1]);
+  fds_[1] = -1;
+  {
+    EventLoop::CallbackScope scope(loop_);
+    t.writeNow("head", 4);
+    EXPECT_FALSE(rec.closed);
+    EXPECT_EQ(t.pendingOutput(), 4u);
+  }
+  EXPECT_TRUE(rec.closed);
+  EXPECT_TRUE(rec.closed_error);
+  EXPECT_EQ(rec.closed_errno, EPIPE);
 }
 
 TEST_F(TransportTest, EofIsReportedAsCleanClose) {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <optional>
 #include <string>
 #include <vector>
@@ -105,6 +106,46 @@ TEST(ClientCodecTest, EmptyHeaderValuesKeepTheirFieldsApart) {
       EXPECT_EQ(r->rec.head->headers[i].name, expected[i].name) << "step " << step;
       EXPECT_EQ(r->rec.head->headers[i].value, expected[i].value) << "step " << step;
     }
+  }
+}
+
+// Fields are cut from the lines baton's scanner accepted, not from llhttp's callbacks: names as
+// sent, values without the OWS around them (inner HTAB and SP kept), a colon in a value kept,
+// obs-text kept; the same in every split, also when a line is held over between reads.
+TEST(ClientCodecTest, FieldsCutFromAcceptedLinesInEverySplit) {
+  const std::string input =
+      "HTTP/1.1 200 OK\r\nX-A:\t a \t b \t\r\nx-b:c:d\r\nX-Obs: \xc3\xa9\x80\r\n"
+      "Set-Cookie: k=v; Path=/\r\nContent-Length: 2\r\n\r\nok";
+  const http1::HeaderList expected = {{"X-A", "a \t b"},
+                                      {"x-b", "c:d"},
+                                      {"X-Obs", "\xc3\xa9\x80"},
+                                      {"Set-Cookie", "k=v; Path=/"},
+                                      {"Content-Length", "2"}};
+  for (size_t step = 1; step <= input.size(); ++step) {
+    auto r = run(input, false, step);
+    ASSERT_FALSE(r->error) << r->error->detail;
+    ASSERT_TRUE(r->rec.head) << "step " << step;
+    EXPECT_EQ(r->rec.head->content_length, 2u);
+    EXPECT_EQ(r->rec.body, "ok");
+    ASSERT_EQ(r->rec.head->headers.size(), expected.size()) << "step " << step;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(r->rec.head->headers[i].name, expected[i].name) << "step " << step;
+      EXPECT_EQ(r->rec.head->headers[i].value, expected[i].value) << "step " << step;
+    }
+  }
+}
+
+// llhttp's verdict on an earlier line wins over the scanner's on a later one when the head comes
+// whole (one llhttp call for all lines), as it does one line at a time.
+TEST(ClientCodecTest, EarlierLlhttpErrorBeatsLaterScannerErrorInEverySplit) {
+  const std::string input =
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\nX: a\x01\r\n\r\n";
+  for (size_t step = 1; step <= input.size(); ++step) {
+    auto r = run(input, false, step);
+    ASSERT_TRUE(r->error) << "step " << step;
+    EXPECT_EQ(r->error->code, ErrorCode::UpstreamProtocolError);
+    EXPECT_NE(r->error->detail.find("llhttp"), std::string::npos)
+        << "step " << step << ": " << r->error->detail;
   }
 }
 
@@ -436,6 +477,34 @@ TEST(SerializeTest, ForbiddenByteAtEveryOffsetOfALongValueRefused) {
 
 // The view overload (Stream's HTTP/1 path) writes the same bytes as the string one and refuses
 // the same fields: a CR, LF or NUL in a value at any offset, a bad byte or nothing in a name.
+// Values are tested eight bytes at a time (the last word overlapping), names four table
+// lookups at a time: every byte value at every offset of every short length must get the
+// byte-wise verdict.
+TEST(SerializeTest, EveryByteAtEveryOffsetOfShortFields) {
+  const std::string tchar_extra = "!#$%&'*+-.^_`|~";
+  const auto is_tchar = [&](unsigned char c) {
+    return std::isalnum(c) != 0 || tchar_extra.find(static_cast<char>(c)) != std::string::npos;
+  };
+  for (size_t len = 1; len <= 20; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        const auto c = static_cast<unsigned char>(b);
+        std::string value(len, 'v');
+        value[at] = static_cast<char>(b);
+        std::string out;
+        const bool value_ok = !(b == '\r' || b == '\n' || b == 0);
+        EXPECT_EQ(bool(serializeRequestHead("GET", "/", {{"X", value}}, out)), value_ok)
+            << "value len " << len << " at " << at << " byte " << b;
+        std::string name(len, 'n');
+        name[at] = static_cast<char>(b);
+        out.clear();
+        EXPECT_EQ(bool(serializeRequestHead("GET", "/", {{name, "v"}}, out)), is_tchar(c))
+            << "name len " << len << " at " << at << " byte " << b;
+      }
+    }
+  }
+}
+
 TEST(SerializeTest, FieldViewsSerialiseAndAreRefusedLikeStrings) {
   const HeaderList strings{{"Host", "example.com"}, {"X-A", "1"}, {"Accept", "*/*"}};
   std::vector<FieldView> views;

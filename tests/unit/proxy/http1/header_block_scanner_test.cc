@@ -114,6 +114,61 @@ TEST(HeaderBlockScannerTest, TransferEncodingNameInPieces) {
   }
 }
 
+// A whole line is judged in one pass unless it reaches a limit; at each limit's edge the verdict
+// is the byte-wise one, fed whole or in pieces: a line of exactly field_bytes, exactly `count`
+// fields and a block of exactly block_bytes pass, one byte or field more is 431.
+TEST(HeaderBlockScannerTest, WholeLinesAtEveryLimitEdge) {
+  HeaderBlockLimits limits;
+  limits.field_bytes = 40;
+  limits.count = 3;
+  limits.block_bytes = 3 * 42 + 2;  // three 40-byte lines with CRLF, the empty line
+  const std::string line40 = "Name: " + std::string(34, 'v') + "\r\n";
+  const std::string line41 = "Name: " + std::string(35, 'v') + "\r\n";
+  const std::string line39 = "Name: " + std::string(33, 'v') + "\r\n";
+  for (size_t piece : {0, 1, 7, 8, 41, 42, 43}) {
+    EXPECT_TRUE(scan(line40 + line40 + line40 + "\r\n", piece, limits).ok) << piece;
+    for (const std::string& over :
+         {line41 + "\r\n", line40 + line40 + line40 + "A: b\r\n\r\n",
+          line40 + line40 + line40 + "\n\r\n", line39 + line39 + line40 + "A\r\n"}) {
+      const Verdict whole = scan(over, 0, limits);
+      EXPECT_EQ(scan(over, piece, limits), whole) << piece;
+      EXPECT_FALSE(whole.ok);
+    }
+    // One byte short of the block limit in its last field: the empty line then crosses it.
+    const Verdict v = scan(line40 + line40 + line40 + "\r\n", piece, [&] {
+      HeaderBlockLimits l = limits;
+      --l.block_bytes;
+      return l;
+    }());
+    EXPECT_FALSE(v.ok) << piece;
+    EXPECT_EQ(v.code, core::ErrorCode::HeaderTooLarge) << piece;
+  }
+  EXPECT_EQ(scan(line40 + line40 + line40 + "A: b\r\n\r\n", 0, limits).code,
+            core::ErrorCode::HeaderTooLarge);
+  EXPECT_EQ(scan(line41 + "\r\n", 0, limits).code, core::ErrorCode::HeaderTooLarge);
+}
+
+// The one-pass line judge hands back to the byte states for anything unusual; each of these
+// must be refused (or accepted) exactly as byte by byte.
+TEST(HeaderBlockScannerTest, UnusualWholeLinesMatchByteByByte) {
+  const std::string cases[] = {
+      "A: b\r\nTransfer-Encoding: chunked\r\n\r\n",  // TE: the byte states' rules
+      "A: b\r\nTRANSFER-ENCODING: a\tb\r\n\r\n",
+      "A: b\r\nTransfer-Encodinx: a\tb\r\n\r\n",  // 17 bytes, not TE: HTAB fine
+      "A: b\r\nB : c\r\n\r\n",
+      "A: b\r\n C: d\r\n\r\n",
+      "A: b\r\nC: d\rx\n\r\n",
+      "A: b\r\nC: d\n\r\n",
+      "A: b\x7f\r\n\r\n",
+      "A: b\r\n:c\r\n\r\n",
+      "A: \tb \t\r\nC:\r\n\r\n",
+  };
+  for (const std::string& c : cases) {
+    const Verdict whole = scan(c, 0);
+    for (size_t piece : {1, 2, 5}) EXPECT_EQ(scan(c, piece), whole) << c << " piece " << piece;
+  }
+}
+
 TEST(HeaderBlockScannerTest, TrailersRefuseTransferEncoding) {
   HeaderBlockScanner s({}, core::ErrorSource::Downstream);
   s.refuseTransferEncoding();

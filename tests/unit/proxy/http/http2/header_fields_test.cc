@@ -83,5 +83,55 @@ TEST(NvListTest, ManyLongUppercaseNamesStayValid) {
   EXPECT_EQ(fieldsOf(list), want);
 }
 
+// Names are lowercased and checked eight bytes at a time with a padded last word: every byte
+// value at every offset of every length up to three words must give the byte-wise answer
+// (capitals lowered, '@' '[' and bytes >= 0x80 kept, CR/LF/NUL refused wherever they are).
+TEST(NvListTest, EveryNameByteAtEveryOffsetMatchesTheByteRule) {
+  for (size_t len = 1; len <= 24; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        std::string name(len, 'k');
+        name[at] = static_cast<char>(b);
+        if (at == 0 && (b == ':' || b == 0)) continue;  // pseudo / checked separately below
+        std::string want = name;
+        for (char& c : want) {
+          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+        }
+        const bool forbidden = b == '\r' || b == '\n' || b == 0;
+        const http1::HeaderList headers{{name, "v"}};  // views into it must outlive `list` use
+        NvList list;
+        list.addFields(headers, &dropConnection);
+        const Fields got = fieldsOf(list);
+        if (forbidden) {
+          EXPECT_TRUE(got.empty()) << "len " << len << " at " << at << " byte " << b;
+        } else {
+          ASSERT_EQ(got.size(), 1u) << "len " << len << " at " << at << " byte " << b;
+          EXPECT_EQ(got[0].first, want) << "len " << len << " at " << at << " byte " << b;
+        }
+      }
+    }
+  }
+  const http1::HeaderList nul_first{{std::string("\0x", 2), "v"}};
+  NvList list;
+  list.addFields(nul_first, &dropConnection);
+  EXPECT_TRUE(fieldsOf(list).empty());
+}
+
+// Many names in one list: each lowered copy sits right after the previous one (whole-word
+// writes past a name's end must not clobber an earlier name).
+TEST(NvListTest, LoweredNamesPackedBackToBack) {
+  const http1::HeaderList headers{{"A", "1"}, {"Bc", "2"}, {"DEF", "3"},     {"Ghijklmnopq", "4"},
+                                  {"R", "5"}, {"x", "6"},  {"STUVWXYZ", "7"}};
+  NvList list;
+  list.addFields(headers, &dropConnection);
+  EXPECT_EQ(fieldsOf(list), (Fields{{"a", "1"},
+                                    {"bc", "2"},
+                                    {"def", "3"},
+                                    {"ghijklmnopq", "4"},
+                                    {"r", "5"},
+                                    {"x", "6"},
+                                    {"stuvwxyz", "7"}}));
+}
+
 }  // namespace
 }  // namespace baton::proxy::http2
