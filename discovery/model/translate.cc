@@ -160,7 +160,8 @@ class Translator {
     cluster_names_.reserve(ports);
     vhost_names_.reserve(2 * ports);
     out_.clusters.reserve(ports);
-    for (const App* app : apps) planApp(*app);
+    std::vector<AppLabels> labels = readAllLabels(apps);
+    for (size_t i = 0; i < apps.size(); ++i) planApp(*apps[i], std::move(labels[i]));
     addGroups();
     std::vector<ClusterJob> jobs;
     jobs.reserve(plans_.size());
@@ -200,23 +201,58 @@ class Translator {
     return labels.enabled.value_or(true);
   }
 
+  // What readPortLabels and checkAppLabels say about one app (both pure). The issues are kept
+  // only if a port of the app is selected (planApp).
+  struct AppLabels {
+    std::vector<PortLabels> ports;  // by service port index
+    std::vector<std::vector<DiscoveryIssue>> port_issues;
+    std::vector<DiscoveryIssue> app_issues;
+  };
+
   // Label issues of ports that other load balancers serve are not ours to report: they are
   // collected per port and kept only when the port is selected.
-  void planApp(const App& app) {
+  void planApp(const App& app, AppLabels read) {
     if (isSelf(app, options_.self_app_id)) return;
     bool any = false;
     for (size_t i = 0; i < app.service_ports.size(); ++i) {
-      std::vector<DiscoveryIssue> port_issues;
-      PortLabels labels = readPortLabels(app, i, port_issues);
+      PortLabels& labels = read.ports[i];
       if (!selected(labels) || !enabled(labels)) continue;
       any = true;
+      const auto& port_issues = read.port_issues[i];
       out_.issues.insert(out_.issues.end(), port_issues.begin(), port_issues.end());
       if (labels.fail_closed) continue;
       planPort(app, i, std::move(labels));
     }
     if (!any) return;
-    checkAppLabels(app, out_.issues);
+    std::move(read.app_issues.begin(), read.app_issues.end(), std::back_inserter(out_.issues));
     served_.insert(&app);
+  }
+
+  static AppLabels readAppLabels(const App& app) {
+    AppLabels out;
+    out.ports.reserve(app.service_ports.size());
+    out.port_issues.resize(app.service_ports.size());
+    for (size_t i = 0; i < app.service_ports.size(); ++i) {
+      out.ports.push_back(readPortLabels(app, i, out.port_issues[i]));
+    }
+    checkAppLabels(app, out.app_issues);
+    return out;
+  }
+
+  // Every app's labels, read on this thread and a helper when there are many apps (10,000 apps'
+  // labels are ~50 M instructions a resync): the second half of the apps on the helper.
+  std::vector<AppLabels> readAllLabels(const std::vector<const App*>& apps) const {
+    std::vector<AppLabels> out(apps.size());
+    const auto read = [&](size_t from, size_t to) {
+      for (size_t i = from; i < to; ++i) out[i] = readAppLabels(*apps[i]);
+    };
+    const bool two =
+        apps.size() >= context_.parallel_labels_from && std::thread::hardware_concurrency() >= 2;
+    const size_t split = two ? apps.size() / 2 : apps.size();
+    std::jthread helper;
+    if (split < apps.size()) helper = std::jthread([&] { read(split, apps.size()); });
+    read(0, split);
+    return out;
   }
 
   // The deployment groups this instance serves (a port selected), already sorted by group name,

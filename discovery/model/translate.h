@@ -97,6 +97,8 @@ struct TranslateContext {
   // Host lists to build totalling this many tasks or more are built on two threads (the second
   // thread is started and joined inside translate; the callbacks above stay on the caller's).
   size_t parallel_hosts_from = 20000;
+  // The same for reading the labels of this many apps or more.
+  size_t parallel_labels_from = 2000;
 };
 
 conf::DiscoveredSpec translate(const std::vector<App>& apps, const TranslateOptions& options,

@@ -562,8 +562,9 @@ TEST(IncrementalTranslate, SecondHalfIsSplitOnAHelperFromACheckedGuess) {
 namespace baton::discovery {
 namespace {
 
-// Host lists are built on two threads past context.parallel_hosts_from tasks: the output, issues
-// and their order included, is the one-thread build's.
+// Labels are read and host lists built on two threads past context.parallel_labels_from apps and
+// parallel_hosts_from tasks: the output, issues and their order included, is the one-thread
+// build's.
 TEST(IncrementalTranslate, HostsBuiltOnTwoThreadsAsOnOne) {
   std::vector<AppDoc> docs;
   for (int n = 0; n < 300; ++n) docs.push_back(AppDoc{n, 0, 8});
@@ -572,6 +573,8 @@ TEST(IncrementalTranslate, HostsBuiltOnTwoThreadsAsOnOne) {
   // address (each raises an issue, and a task of both ports is reported unresolved once).
   auto apps = parseApps(doc);
   ASSERT_TRUE(apps.has_value());
+  for (size_t n = 0; n < apps->size(); n += 50) (*apps)[n].labels["HAPROXY_0_BALANCE"] = "bogus";
+  for (size_t n = 3; n < apps->size(); n += 70) (*apps)[n].labels["HAPROXY_0_FROB"] = "1";
   (*apps)[7].tasks[1].endpoints = (*apps)[7].tasks[0].endpoints;
   (*apps)[250].tasks[2].endpoints = (*apps)[250].tasks[3].endpoints;
   TranslateOptions options;
@@ -584,6 +587,7 @@ TEST(IncrementalTranslate, HostsBuiltOnTwoThreadsAsOnOne) {
       return std::string(host);
     };
     context.parallel_hosts_from = parallel_from;
+    context.parallel_labels_from = parallel_from;
     return translate(*apps, options, context);
   };
   const conf::DiscoveredSpec one = run(SIZE_MAX);
