@@ -1,9 +1,9 @@
 #include "proxy/snapshot.h"
 
+#include "proxy/core/two_threads.h"
 #include "proxy/tls/context_builder.h"
 
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 
 namespace baton::proxy {
@@ -34,30 +34,6 @@ constexpr size_t kParallelClusterHosts = 20000;
 
 using ClusterResult = core::Result<std::shared_ptr<const upstream::Cluster>>;
 
-// The clusters of `todo` (indices into config.clusters) created into `out`, on this thread and
-// a helper when they hold many hosts (split where half their hosts lie on each side).
-void createClusters(const conf::ConfigSpec& config, const std::vector<size_t>& todo,
-                    std::vector<std::shared_ptr<upstream::ClusterLoad>>& loads,
-                    std::vector<ClusterResult>& out) {
-  size_t hosts = 0;
-  for (size_t i : todo) hosts += config.clusters[i].hosts.size();
-  size_t split = todo.size();
-  if (hosts >= kParallelClusterHosts && std::thread::hardware_concurrency() >= 2) {
-    size_t before = 0;
-    for (split = 0; split < todo.size() && before * 2 < hosts; ++split) {
-      before += config.clusters[todo[split]].hosts.size();
-    }
-  }
-  const auto create = [&](size_t from, size_t to) {
-    for (size_t k = from; k < to; ++k) {
-      out[k] = upstream::Cluster::create(config.clusters[todo[k]], std::move(loads[k]));
-    }
-  };
-  std::jthread helper;
-  if (split < todo.size()) helper = std::jthread([&] { create(split, todo.size()); });
-  create(0, split);
-}
-
 core::Result<std::vector<std::shared_ptr<const upstream::Cluster>>> buildClusters(
     const conf::ConfigSpec& config, const ProxySnapshot* previous) {
   std::unordered_map<std::string_view, size_t> reusable;
@@ -68,7 +44,7 @@ core::Result<std::vector<std::shared_ptr<const upstream::Cluster>>> buildCluster
     }
   }
   std::vector<std::shared_ptr<const upstream::Cluster>> clusters(config.clusters.size());
-  std::vector<size_t> todo;
+  std::vector<size_t> to_create;  // indices into config.clusters
   std::vector<std::shared_ptr<upstream::ClusterLoad>> loads;
   for (size_t i = 0; i < config.clusters.size(); ++i) {
     const conf::ClusterSpec& cluster_spec = config.clusters[i];
@@ -78,14 +54,19 @@ core::Result<std::vector<std::shared_ptr<const upstream::Cluster>>> buildCluster
       continue;
     }
     // A changed cluster keeps counting what its predecessor has in flight (circuit breaking).
-    todo.push_back(i);
+    to_create.push_back(i);
     loads.push_back(same != reusable.end() ? previous->clusters[same->second]->load() : nullptr);
   }
-  std::vector<ClusterResult> created(todo.size());
-  createClusters(config, todo, loads, created);
-  for (size_t k = 0; k < todo.size(); ++k) {  // the first error in cluster order
+  std::vector<ClusterResult> created(to_create.size());
+  core::forEachOnTwoThreads(
+      to_create.size(), kParallelClusterHosts,
+      [&](size_t k) { return config.clusters[to_create[k]].hosts.size(); },
+      [&](size_t k) {
+        created[k] = upstream::Cluster::create(config.clusters[to_create[k]], std::move(loads[k]));
+      });
+  for (size_t k = 0; k < to_create.size(); ++k) {  // the first error in cluster order
     if (!created[k]) return core::fail(std::move(created[k].error()));
-    clusters[todo[k]] = std::move(*created[k]);
+    clusters[to_create[k]] = std::move(*created[k]);
   }
   return clusters;
 }

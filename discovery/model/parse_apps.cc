@@ -604,16 +604,11 @@ std::optional<uint64_t> appFingerprint(element value) {
 
 using AppsByFingerprint = std::unordered_map<uint64_t, std::shared_ptr<const App>>;
 
-// What readSharedApp did with one app.
-struct SharedRead {
-  std::optional<uint64_t> kept_under;  // its key in `next`; nullopt: not reusable
-  bool reused = false;                 // `previous`'s app (else parsed)
-};
-
-// One app of a shared read: `previous`'s app when the fingerprint and id match, else parsed.
-Result<SharedRead> readSharedApp(element item, const Path& path, const AppsByFingerprint& previous,
-                                 ServicePortAssigner& assigner, SharedApps& apps,
-                                 AppsByFingerprint& next) {
+// One app of a shared read: `previous`'s app when the fingerprint and id match (true), else
+// parsed (false). A parsed app is kept in `next` unless the port assigner gave it its ports.
+Result<bool> readSharedApp(element item, const Path& path, const AppsByFingerprint& previous,
+                           ServicePortAssigner& assigner, SharedApps& apps,
+                           AppsByFingerprint& next) {
   const std::optional<uint64_t> fp = appFingerprint(item);
   if (fp) {
     const auto same = previous.find(*fp);
@@ -622,22 +617,21 @@ Result<SharedRead> readSharedApp(element item, const Path& path, const AppsByFin
         id == same->second->id) {
       next.emplace(*fp, same->second);
       apps.push_back(same->second);
-      return SharedRead{fp, true};
+      return true;
     }
   }
   auto app = std::make_shared<App>();
   const uint64_t assigned = assigner.calls();
   PARSE_TRY(readApp(item, path, assigner, *app));
-  const bool reusable = fp && assigner.calls() == assigned;
-  if (reusable) next.emplace(*fp, app);
+  if (fp && assigner.calls() == assigned) next.emplace(*fp, app);
   apps.push_back(std::move(app));
-  return SharedRead{reusable ? fp : std::nullopt, false};
+  return false;
 }
 
 // readApps, reusing the apps of `previous` whose fingerprint (and id) match; `next` receives
 // this document's reusable apps.
 Status readSharedApps(element root, const AppsByFingerprint& previous, SharedApps& apps,
-                      AppsByFingerprint& next, AppsParser::Stats& reuse) {
+                      AppsByFingerprint& next, AppsParser::Stats& stats) {
   array arr;
   PARSE_TRY(readAppList(root, arr));
   apps.reserve(arr.size());
@@ -647,7 +641,7 @@ Status readSharedApps(element root, const AppsByFingerprint& previous, SharedApp
   for (element item : arr) {
     auto read = readSharedApp(item, kAppsPath.item(i++), previous, assigner, apps, next);
     if (!read) return core::fail(std::move(read.error()));
-    ++(read->reused ? reuse.by_fingerprint : reuse.parsed);
+    ++(*read ? stats.by_fingerprint : stats.parsed);
   }
   return {};
 }
@@ -1077,7 +1071,7 @@ struct SpanRun {
   SharedApps apps;
   AppsByFingerprint next;
   AppsByPrint next_prints;
-  AppsParser::Stats reuse;
+  AppsParser::Stats stats;
   size_t end = 0;  // the index after the last app taken
   bool ok = true;  // false: an app was refused (the whole-document parse names why)
 };
@@ -1089,7 +1083,7 @@ bool reusePrinted(const SpanPrint& print, const AppsByPrint& previous, SpanRun& 
   if (same == previous.end() || same->second->id != print.id) return false;
   out.apps.push_back(same->second);
   out.next_prints.emplace(print.value, same->second);
-  ++out.reuse.by_print;
+  ++out.stats.by_print;
   return true;
 }
 
@@ -1131,7 +1125,7 @@ void parseSpanRange(simdjson::dom::parser& parser, const DocumentSpans& spans, s
         out.next_prints.emplace(print.value, app);
       }
       out.apps.push_back(std::move(app));
-      ++out.reuse.parsed;
+      ++out.stats.parsed;
       continue;
     }
     const auto read =
@@ -1145,7 +1139,7 @@ void parseSpanRange(simdjson::dom::parser& parser, const DocumentSpans& spans, s
       out.end = i;
       return;
     }
-    ++(read->reused ? out.reuse.by_fingerprint : out.reuse.parsed);
+    ++(*read ? out.stats.by_fingerprint : out.stats.parsed);
   }
   out.end = end;
 }
@@ -1155,9 +1149,9 @@ void absorb(SpanRun& run, SpanRun&& tail) {
   for (auto& app : tail.apps) run.apps.push_back(std::move(app));
   run.next.merge(tail.next);
   run.next_prints.merge(tail.next_prints);
-  run.reuse.by_print += tail.reuse.by_print;
-  run.reuse.by_fingerprint += tail.reuse.by_fingerprint;
-  run.reuse.parsed += tail.reuse.parsed;
+  run.stats.by_print += tail.stats.by_print;
+  run.stats.by_fingerprint += tail.stats.by_fingerprint;
+  run.stats.parsed += tail.stats.parsed;
 }
 
 // Where the second thread starts: the app at which half of the apps' bytes lie before it;
@@ -1241,7 +1235,7 @@ struct AppsParser::Impl {
   // parseShared: the apps of the last successful call, by fingerprint and by raw print.
   AppsByFingerprint shared;
   AppsByPrint printed;
-  Stats reuse;  // of the last successful call
+  Stats stats;  // of the last successful call
   // parseShared: one app (or root member) at a time: buffers the size of the largest app.
   simdjson::dom::parser spans;
   bool spans_ready = false;
@@ -1312,14 +1306,14 @@ core::Result<SharedApps> AppsParser::parseSharedPadded(std::string_view padded) 
   }
   SharedApps apps;
   AppsByFingerprint next;
-  Stats reuse;
-  reuse.whole_document = true;
-  auto read = readSharedApps(root, impl_->shared, apps, next, reuse);
+  Stats stats;
+  stats.whole_document = true;
+  auto read = readSharedApps(root, impl_->shared, apps, next, stats);
   impl_->parser = simdjson::dom::parser{};
   PARSE_TRY(read);
   impl_->shared = std::move(next);
   impl_->printed.clear();  // this path prints nothing: the next document parses every app
-  impl_->reuse = reuse;
+  impl_->stats = stats;
   return apps;
 }
 
@@ -1373,13 +1367,13 @@ std::optional<SharedApps> AppsParser::parseSpans(std::string_view padded) {
   if (!run.ok) return std::nullopt;
   impl_->shared = std::move(run.next);
   impl_->printed = std::move(run.next_prints);
-  impl_->reuse = run.reuse;
-  impl_->reuse.split_on_two_threads = spans.tail_from != std::string_view::npos;
+  impl_->stats = run.stats;
+  impl_->stats.split_on_two_threads = spans.tail_from != std::string_view::npos;
   return std::move(run.apps);
 }
 
 AppsParser::Stats AppsParser::lastStats() const {
-  return impl_->reuse;
+  return impl_->stats;
 }
 
 core::Result<std::vector<App>> parseApps(std::string_view json) {

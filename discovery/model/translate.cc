@@ -8,7 +8,6 @@
 #include <map>
 #include <numeric>
 #include <set>
-#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -16,6 +15,7 @@
 #include "discovery/model/auto_domain.h"
 #include "discovery/model/deployment_group.h"
 #include "discovery/model/labels.h"
+#include "proxy/core/two_threads.h"
 #include "routing/request_target.h"
 #include "routing/route_table.h"
 
@@ -240,18 +240,12 @@ class Translator {
   }
 
   // Every app's labels, read on this thread and a helper when there are many apps (10,000 apps'
-  // labels are ~50 M instructions a resync): the second half of the apps on the helper.
+  // labels are ~50 M instructions a resync).
   std::vector<AppLabels> readAllLabels(const std::vector<const App*>& apps) const {
     std::vector<AppLabels> out(apps.size());
-    const auto read = [&](size_t from, size_t to) {
-      for (size_t i = from; i < to; ++i) out[i] = readAppLabels(*apps[i]);
-    };
-    const bool two =
-        apps.size() >= context_.parallel_labels_from && std::thread::hardware_concurrency() >= 2;
-    const size_t split = two ? apps.size() / 2 : apps.size();
-    std::jthread helper;
-    if (split < apps.size()) helper = std::jthread([&] { read(split, apps.size()); });
-    read(0, split);
+    core::forEachOnTwoThreads(
+        apps.size(), context_.parallel_labels_from, [](size_t) { return size_t{1}; },
+        [&](size_t i) { out[i] = readAppLabels(*apps[i]); });
     return out;
   }
 
@@ -421,30 +415,16 @@ class Translator {
   }
 
   // The jobs to build, on this thread and a helper when there are many hosts (every app
-  // redeployed: 100,000; a thread costs more than it saves on a few thousand), split where half
-  // of their tasks lie on each side.
+  // redeployed: 100,000).
   void buildAllHosts(std::vector<ClusterJob>& jobs) const {
-    std::vector<ClusterJob*> todo;
-    size_t tasks = 0;
+    std::vector<ClusterJob*> to_build;
     for (ClusterJob& job : jobs) {
-      if (job.cached) continue;
-      todo.push_back(&job);
-      tasks += job.tasks.size();
+      if (!job.cached) to_build.push_back(&job);
     }
-    size_t split = todo.size();
-    if (tasks >= context_.parallel_hosts_from && std::thread::hardware_concurrency() >= 2) {
-      size_t before = 0;
-      for (split = 0; split < todo.size() && before * 2 < tasks; ++split) {
-        before += todo[split]->tasks.size();
-      }
-    }
-    std::jthread helper;
-    if (split < todo.size()) {
-      helper = std::jthread([&] {
-        for (size_t i = split; i < todo.size(); ++i) buildHosts(*todo[i]);
-      });
-    }
-    for (size_t i = 0; i < split; ++i) buildHosts(*todo[i]);
+    core::forEachOnTwoThreads(
+        to_build.size(), context_.parallel_hosts_from,
+        [&](size_t i) { return to_build[i]->tasks.size(); },
+        [&](size_t i) { buildHosts(*to_build[i]); });
   }
 
   void finishCluster(ClusterJob& job) {
