@@ -2,9 +2,15 @@
 
 #include <pthread.h>
 
+#include "proxy/core/stop_signals.h"
+
 namespace baton::discovery {
 
-Reclaimer::Reclaimer() : thread_([this] { run(); }) {
+Reclaimer::Reclaimer()
+    : thread_([this] {
+        core::blockStopSignals();
+        run();
+      }) {
   pthread_setname_np(thread_.native_handle(), "baton-reclaim");
 }
 

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/core/stop_signals.h"
+
 namespace baton::proxy {
 namespace {
 
@@ -437,7 +439,10 @@ core::Result<std::shared_ptr<AccessLog>> AccessLog::create(const conf::AccessLog
     impl->rings.push_back(std::make_unique<Ring>(capacity));
   }
   Impl* raw = impl.get();
-  impl->writer = std::thread([raw] { raw->run(); });
+  impl->writer = std::thread([raw] {
+    core::blockStopSignals();
+    raw->run();
+  });
   return std::shared_ptr<AccessLog>(new AccessLog(std::move(impl)));
 }
 

@@ -17,6 +17,7 @@
 #include "proxy/admin_status_builder.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/log.h"
+#include "proxy/core/stop_signals.h"
 #include "proxy/core/transport.h"
 #include "proxy/effective_config.h"
 #include "proxy/listen_socket.h"
@@ -101,7 +102,17 @@ Server::~Server() {
   admin_.reset();
   peers_.reset();
   discovery_.reset();
-  for (event* ev : signal_events_) event_free(ev);
+  // The process is exiting. Freeing a signal event restores the default disposition, under which
+  // a repeated SIGTERM (an operator, a supervisor) would turn a clean exit into death by signal.
+  // The control thread, the only one taking these signals (core/stop_signals.h), blocks them
+  // first; each is then ignored, which also discards one left pending.
+  const sigset_t stop = core::stopSignals();
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  for (event* ev : signal_events_) {
+    const int signo = event_get_signal(ev);
+    event_free(ev);
+    std::signal(signo, SIG_IGN);
+  }
   workers_.clear();
 }
 
@@ -801,6 +812,7 @@ void Server::noteMarathonState() {
   // resync takes longer than hashing it).
   if (digest_worker_.joinable()) digest_worker_.join();
   digest_worker_ = std::jthread([this, spec = discovered_, published] {
+    core::blockStopSignals();
     std::string digest = spec ? peers::marathonStateDigest(*spec) : std::string();
     loop_.post([this, digest = std::move(digest), published]() mutable {
       applyMarathonState(std::move(digest), published);

@@ -16,6 +16,7 @@
 
 #include "proxy/connection_start.h"
 #include "proxy/core/log.h"
+#include "proxy/core/stop_signals.h"
 #include "proxy/downstream_connection.h"
 #include "proxy/tcp_proxy.h"
 
@@ -82,6 +83,7 @@ Worker::~Worker() {
 
 void Worker::start() {
   thread_ = std::thread([this] {
+    core::blockStopSignals();
     // Every transport this thread creates (client and upstream) counts into the budget.
     core::BufferAccount::setCurrent(&buffer_account_);
     if (snapshot_->config->limits.buffer_budget > 0) overload_timer_->arm(kOverloadPoll);

@@ -1,5 +1,7 @@
 #include "proxy/health/health_service.h"
 
+#include "proxy/core/stop_signals.h"
+
 namespace baton::proxy::health {
 
 HealthService::HealthService(core::EventLoop& control, std::function<void()> on_change)
@@ -7,7 +9,10 @@ HealthService::HealthService(core::EventLoop& control, std::function<void()> on_
       on_change_(std::move(on_change)),
       checker_(std::make_unique<HealthChecker>(loop_, [this] { schedulePublish(); })),
       verdicts_(std::make_shared<Verdicts>()) {
-  thread_ = std::thread([this] { loop_.run(); });
+  thread_ = std::thread([this] {
+    core::blockStopSignals();
+    loop_.run();
+  });
 }
 
 HealthService::~HealthService() {

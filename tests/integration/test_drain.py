@@ -324,3 +324,19 @@ def test_sigterm_finishes_in_flight_closes_keepalives_then_exits(baton, backends
     assert baton.proc.wait(10) == 0
     busy.close()
     idle.close()
+
+
+def test_sigterm_repeated_through_the_exit_still_exits_cleanly(baton, backends):
+    """A supervisor repeating SIGTERM while baton exits: the exit status stays 0 (the default
+    disposition, restored as the signal events are freed, would kill it with SIGTERM)."""
+    b0 = backends(1)[0]
+    baton.start(harness.make_config({"web": [b0.address]}))
+    with harness.Client(baton.port) as c:
+        assert c.request("GET", "/warm").status == 200
+    deadline = time.monotonic() + 10
+    while baton.proc.poll() is None and time.monotonic() < deadline:
+        try:
+            baton.proc.send_signal(15)
+        except ProcessLookupError:
+            break
+    assert baton.proc.wait(10) == 0
