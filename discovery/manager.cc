@@ -144,8 +144,9 @@ bool DiscoveryManager::shouldHold(const SharedApps& apps) {
 }
 
 void DiscoveryManager::acceptApps(SharedApps apps, const std::string& body, bool from_disk) {
-  // Fast-path drains end when the task is gone from Marathon.
+  if (spec_.health_check) health_.carryOver(apps_, apps);
   reclaimer_.dispose(std::exchange(apps_, std::move(apps)));
+  // Fast-path drains end when the task is gone from Marathon.
   if (!killing_.empty()) {
     std::unordered_set<std::string_view> present;
     for (const auto& app : apps_) {
@@ -175,7 +176,8 @@ void DiscoveryManager::acceptApps(SharedApps apps, const std::string& body, bool
   for (const auto& app : apps_) {
     for (const auto& task : app->tasks) {
       for (const auto& endpoint : task.endpoints) {
-        if (!endpoint.host.empty() && !isNumericAddress(endpoint.host)) names.insert(endpoint.host);
+        if (endpoint.ipv4 || endpoint.host.empty()) continue;
+        if (!isNumericAddress(endpoint.host)) names.insert(endpoint.host);
       }
     }
   }

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "conf/loader.h"
 #include "proxy/admin/commands.h"
@@ -520,6 +521,7 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
   const double build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   sendToWorkers(std::move(changes), std::move(event_name), listeners_changed, build_ms);
+  if (discovery_) discovery_->reclaim(std::pair(std::move(old_discovered), std::move(old_config)));
   return {};
 }
 

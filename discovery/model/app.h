@@ -58,7 +58,12 @@ struct HealthCheck {
 struct Endpoint {
   std::string host;  // task.host (agent) in host/bridge mode, task IP in container mode
   uint16_t port = 0;
-  bool operator==(const Endpoint&) const = default;
+  // `host` is a dotted-quad IPv4 address, as checked by the parser (on its threads): translate
+  // then needs no resolver call and no second check for nearly every task. false = not known
+  // (an agent name, IPv6, or an Endpoint built by hand): the resolver decides. Derived from
+  // `host`, so equality ignores it.
+  bool ipv4 = false;
+  bool operator==(const Endpoint& o) const { return host == o.host && port == o.port; }
 };
 
 struct Task {

@@ -11,6 +11,8 @@
 #include <span>
 #include <string>
 
+#include "conf/value_syntax.h"
+
 namespace baton::discovery {
 
 namespace {
@@ -131,7 +133,8 @@ std::vector<Endpoint> zipEndpoints(std::string_view host, std::span<const uint16
   std::vector<Endpoint> endpoints;
   size_t n = std::min(ports.size(), service_port_count);
   endpoints.reserve(n);
-  for (size_t i = 0; i < n; ++i) endpoints.push_back(Endpoint{std::string(host), ports[i]});
+  const bool ipv4 = conf::parseIpv4(host).has_value();
+  for (size_t i = 0; i < n; ++i) endpoints.push_back(Endpoint{std::string(host), ports[i], ipv4});
   return endpoints;
 }
 

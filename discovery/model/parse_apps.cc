@@ -360,7 +360,7 @@ Status readTask(element value, const Path& path, const AppNetwork& app_net, App&
         return readTaskMember(key, v, p, task, net);
       }));
   if (!has_id) return bad(path.field("id"), "missing");
-  // Task ids key the drain sets and the health cache: two tasks sharing "" would share them.
+  // Task ids key the drain sets and the health verdicts: two tasks sharing "" would share them.
   if (task.id.empty()) return bad(path.field("id"), "empty");
   task.endpoints = resolveEndpoints(app_net, app.network, net, app.service_ports.size());
   return {};

@@ -1,7 +1,7 @@
 #include "discovery/model/task_filter.h"
 
 #include <algorithm>
-#include <functional>
+#include <utility>
 
 namespace baton::discovery {
 
@@ -27,129 +27,75 @@ bool isRoutable(TaskState state) {
   return false;
 }
 
-HealthCache::HealthCache(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {
-  // The unordered_map this replaced reserved up front; the flat layout grows instead (a small
-  // cluster should not carry a 100,000-task table).
-  table_.assign(16, kNone);
+namespace {
+
+bool anyAlive(const Task& task) {
+  return std::ranges::any_of(task.health, [](const HealthCheckResult& r) { return r.alive; });
 }
 
-bool HealthCache::passes(const App& app, const Task& task) {
+// The task of `app` with id `id`, if any. An app's tasks are few, except while a large app has
+// lost its results (a failover): then a map per app, not a scan per task.
+class TaskFinder {
+ public:
+  explicit TaskFinder(const App& app) : app_(app) {
+    if (app.tasks.size() <= kScanUpTo) return;
+    by_id_.reserve(app.tasks.size());
+    for (const Task& t : app.tasks) by_id_.emplace(t.id, &t);
+  }
+  const Task* find(std::string_view id) const {
+    if (app_.tasks.size() <= kScanUpTo) {
+      for (const Task& t : app_.tasks) {
+        if (t.id == id) return &t;
+      }
+      return nullptr;
+    }
+    const auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
+  }
+
+ private:
+  static constexpr size_t kScanUpTo = 32;
+  const App& app_;
+  std::unordered_map<std::string_view, const Task*> by_id_;
+};
+
+}  // namespace
+
+std::optional<bool> HealthVerdicts::verdictOf(const Task& task) const {
+  if (!task.health.empty()) return anyAlive(task);
+  const auto it = carried_.find(task.id);
+  if (it == carried_.end()) return std::nullopt;
+  return it->second;
+}
+
+void HealthVerdicts::carryOver(std::span<const std::shared_ptr<const App>> previous,
+                               std::span<const std::shared_ptr<const App>> next) {
+  std::unordered_map<std::string, bool> carried;
+  std::unordered_map<std::string_view, const App*> previous_by_id;  // built on first need
+  for (const auto& app : next) {
+    if (app->health_checks.empty()) continue;
+    std::optional<TaskFinder> before;
+    for (const Task& task : app->tasks) {
+      if (!task.health.empty()) continue;
+      if (!before) {
+        if (previous_by_id.empty()) {
+          for (const auto& p : previous) previous_by_id.emplace(p->id, p.get());
+        }
+        const auto it = previous_by_id.find(app->id);
+        if (it == previous_by_id.end()) break;  // a new app: nothing to carry
+        before.emplace(*it->second);
+      }
+      const Task* was = before->find(task.id);
+      if (was == nullptr) continue;
+      if (const auto verdict = verdictOf(*was)) carried.emplace(task.id, *verdict);
+    }
+  }
+  carried_ = std::move(carried);
+}
+
+bool HealthVerdicts::passes(const App& app, const Task& task) const {
   if (app.health_checks.empty()) return true;
-  if (task.health.empty()) {
-    const bool* cached = lookup(task.id);
-    return cached != nullptr && *cached;
-  }
-  bool alive = std::ranges::any_of(task.health, [](const HealthCheckResult& r) { return r.alive; });
-  store(task.id, alive);
-  return alive;
-}
-
-uint32_t HealthCache::hashOf(std::string_view task_id) {
-  const uint64_t h = std::hash<std::string_view>{}(task_id);
-  return static_cast<uint32_t>(h ^ (h >> 32));
-}
-
-size_t HealthCache::probe(std::string_view task_id, uint32_t hash) const {
-  const size_t mask = table_.size() - 1;
-  for (size_t pos = hash & mask;; pos = (pos + 1) & mask) {
-    const uint32_t index = table_[pos];
-    if (index == kNone) return pos;
-    const Entry& e = entries_[index];
-    if (e.hash == hash && e.task_id == task_id) return pos;
-  }
-}
-
-const bool* HealthCache::lookup(std::string_view task_id) {
-  const uint32_t index = table_[probe(task_id, hashOf(task_id))];
-  if (index == kNone) return nullptr;
-  // A read refreshes the entry: a task still listed in Marathon's documents stays cached.
-  touch(index);
-  return &entries_[index].verdict;
-}
-
-void HealthCache::store(std::string_view task_id, bool verdict) {
-  const uint32_t hash = hashOf(task_id);
-  size_t pos = probe(task_id, hash);
-  if (table_[pos] != kNone) {
-    entries_[table_[pos]].verdict = verdict;
-    touch(table_[pos]);
-    return;
-  }
-  uint32_t index = 0;
-  if (entries_.size() >= capacity_) {
-    index = oldest_;  // evicted: its slot (and its id's buffer) takes the new task
-    unlink(index);
-    eraseAt(probe(entries_[index].task_id, entries_[index].hash));
-    pos = probe(task_id, hash);  // the deletion may have shifted the free position
-  } else {
-    if ((entries_.size() + 1) * 2 > table_.size()) {
-      grow();
-      pos = probe(task_id, hash);
-    }
-    index = static_cast<uint32_t>(entries_.size());
-    if (entries_.size() == entries_.capacity()) {
-      // Doubling, but never past the capacity: 100,000 tasks take 100,000 slots, not 131,072.
-      entries_.reserve(std::min(capacity_, std::max<size_t>(16, entries_.size() * 2)));
-    }
-    entries_.emplace_back();
-  }
-  Entry& e = entries_[index];
-  e.task_id.assign(task_id);
-  e.hash = hash;
-  e.verdict = verdict;
-  table_[pos] = index;
-  pushFront(index);
-}
-
-void HealthCache::eraseAt(size_t pos) {
-  const size_t mask = table_.size() - 1;
-  size_t hole = pos;
-  for (size_t next = (hole + 1) & mask; table_[next] != kNone; next = (next + 1) & mask) {
-    const size_t home = entries_[table_[next]].hash & mask;
-    // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
-    const bool stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
-    if (stays) continue;
-    table_[hole] = table_[next];
-    hole = next;
-  }
-  table_[hole] = kNone;
-}
-
-void HealthCache::grow() {
-  std::vector<uint32_t> old = std::move(table_);
-  table_.assign(old.size() * 2, kNone);
-  const size_t mask = table_.size() - 1;
-  for (uint32_t index : old) {
-    if (index == kNone) continue;
-    size_t pos = entries_[index].hash & mask;
-    while (table_[pos] != kNone) pos = (pos + 1) & mask;
-    table_[pos] = index;
-  }
-}
-
-void HealthCache::unlink(uint32_t index) {
-  Entry& e = entries_[index];
-  if (e.newer != kNone) entries_[e.newer].older = e.older;
-  if (e.older != kNone) entries_[e.older].newer = e.newer;
-  if (newest_ == index) newest_ = e.older;
-  if (oldest_ == index) oldest_ = e.newer;
-  e.newer = kNone;
-  e.older = kNone;
-}
-
-void HealthCache::pushFront(uint32_t index) {
-  Entry& e = entries_[index];
-  e.newer = kNone;
-  e.older = newest_;
-  if (newest_ != kNone) entries_[newest_].newer = index;
-  newest_ = index;
-  if (oldest_ == kNone) oldest_ = index;
-}
-
-void HealthCache::touch(uint32_t index) {
-  if (newest_ == index) return;
-  unlink(index);
-  pushFront(index);
+  return verdictOf(task).value_or(false);
 }
 
 }  // namespace baton::discovery

@@ -1,15 +1,17 @@
 // Which Marathon tasks may receive traffic (marathon.md §1.4 task states, §4.3 health).
 //
-// translate.h calls isRoutable() and, when `[marathon] health_check` is on, HealthCache::passes()
-// once per task of every parsed document, on the control thread. The cache lives as long as the
-// discovery manager (across documents), which is the whole point: see HealthCache.
+// translate.h calls isRoutable() and, when `[marathon] health_check` is on,
+// HealthVerdicts::passes() once per task and service port, on the control thread; the discovery
+// manager calls HealthVerdicts::carryOver() with each document it accepts. The verdicts live as
+// long as the manager (across documents), which is the whole point: see HealthVerdicts.
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
 #include <string>
-#include <string_view>
-#include <vector>
+#include <unordered_map>
 
 #include "discovery/model/app.h"
 
@@ -19,65 +21,41 @@ namespace baton::discovery {
 // partitioned task may still be serving — and every other state, Unknown included, is not.
 bool isRoutable(TaskState state);
 
-// Marathon's health filter with a last-known-verdict cache, exactly as marathon-lb's
+// Marathon's health filter with the last known verdict of each task, as marathon-lb's
 // `--health-check` (PR #148).
 //
-// Why a cache: Marathon keeps health-check results only in memory, so after a leader failover
+// Why remember: Marathon keeps health-check results only in memory, so after a leader failover
 // every task comes back with NO healthCheckResults until its next check runs (up to
 // intervalSeconds later). Trusting that literally empties every backend of every app with health
-// checks at once (marathon/issues/3419, #4220). The cache remembers, per task id, the verdict of
-// the last document that did carry results, and reuses it while results are missing.
+// checks at once (marathon/issues/3419, #4220). A task without results keeps the verdict it had
+// in the previous accepted document: from that document's results, or carried there in turn, for
+// as many documents as the results stay missing.
 //
-// LRU by task id so it stays bounded; the capacity must cover every task of the cluster (a
-// task evicted while its results are missing is excluded until its next check). Not
-// thread-safe: one instance, used on the control thread.
+// carryOver() works that out when a document is accepted, visiting only the tasks without
+// results (between failovers: none), so a resync's per-task cost is reading the task's own
+// results: no table of 100,000 task ids to probe and refresh on every resync, and nothing to
+// outgrow (the LRU this replaced was sized for 100,000 tasks). A task missing from the previous
+// document has nothing to carry and is excluded until its first check, as a new task should be.
 //
-// Laid out flat for 100,000 tasks (translate asks it about every task of every document): the
-// entries live in one vector and link into the LRU order by index, and an open-addressing table
-// of entry indices finds them. An evicted entry's slot, task id buffer included, takes the new
-// task. About 60 bytes a task instead of ~150 for a std::list node, an unordered_map node and a
-// bucket, and no allocation per new task once the cache is full.
-class HealthCache {
+// Not thread-safe: one instance, used on the control thread.
+class HealthVerdicts {
  public:
-  static constexpr size_t kDefaultCapacity = 100'000;
-
-  explicit HealthCache(size_t capacity = kDefaultCapacity);
+  // `next` replaces `previous` as the accepted document: remembers, for each task of `next` with
+  // health checks and no results, its verdict in `previous` (if it has one).
+  void carryOver(std::span<const std::shared_ptr<const App>> previous,
+                 std::span<const std::shared_ptr<const App>> next);
 
   // Apps without health checks: true. Otherwise, a task with results passes when ANY result is
-  // alive, and that verdict is stored; a task without results gets its cached verdict (none
-  // cached → false). O(1) expected.
-  bool passes(const App& app, const Task& task);
+  // alive; a task without results gets its carried verdict (none → false).
+  bool passes(const App& app, const Task& task) const;
 
-  size_t size() const { return entries_.size(); }
-  size_t capacity() const { return capacity_; }
+  size_t carried() const { return carried_.size(); }
 
  private:
-  static constexpr uint32_t kNone = UINT32_MAX;
-  struct Entry {
-    std::string task_id;
-    uint32_t hash = 0;       // of task_id: probe start, and compared before the string
-    uint32_t newer = kNone;  // LRU neighbours (entry indices)
-    uint32_t older = kNone;
-    bool verdict = false;
-  };
+  // The verdict `task` had, as an entry of the accepted document; nullopt: none known.
+  std::optional<bool> verdictOf(const Task& task) const;
 
-  void store(std::string_view task_id, bool verdict);
-  const bool* lookup(std::string_view task_id);
-
-  static uint32_t hashOf(std::string_view task_id);
-  // The table position holding the entry for `task_id`, or the empty position where it would go.
-  size_t probe(std::string_view task_id, uint32_t hash) const;
-  void eraseAt(size_t pos);  // backward-shift deletion: no tombstones
-  void grow();
-  void unlink(uint32_t index);
-  void pushFront(uint32_t index);  // most recently used
-  void touch(uint32_t index);
-
-  size_t capacity_;
-  std::vector<Entry> entries_;   // size() == number of cached tasks
-  std::vector<uint32_t> table_;  // power of two, at most half full; kNone = empty
-  uint32_t newest_ = kNone;
-  uint32_t oldest_ = kNone;
+  std::unordered_map<std::string, bool> carried_;  // task id → verdict, tasks without results
 };
 
 }  // namespace baton::discovery

@@ -292,11 +292,12 @@ class Translator {
   struct TaskInput {
     enum class Kind : uint8_t { Skip, Unresolved, Host } kind = Kind::Skip;
     std::string ip;
+    bool ipv4 = false;  // `ip` is known to be a numeric IPv4 address (Endpoint::ipv4)
     bool draining = false;
   };
 
   // include() and resolve() are called here, once per task and in task order, as the host list
-  // is built (the health cache's LRU order depends on it); `inputs` gets their answers.
+  // is built; `inputs` gets their answers.
   std::vector<TaskInput> taskInputs(const App& app, size_t index, std::string& inputs) {
     std::vector<TaskInput> out(app.tasks.size());
     for (size_t t = 0; t < app.tasks.size(); ++t) {
@@ -315,7 +316,10 @@ class Translator {
         inputs.push_back('0');
         continue;
       }
-      std::optional<std::string> ip = context_.resolve ? context_.resolve(ep.host) : std::nullopt;
+      // A numeric IPv4 host (the parser checked) is its own answer; anything else is resolved.
+      std::optional<std::string> ip = ep.ipv4            ? std::optional<std::string>(ep.host)
+                                      : context_.resolve ? context_.resolve(ep.host)
+                                                         : std::nullopt;
       if (!ip) {
         in.kind = TaskInput::Kind::Unresolved;
         inputs.push_back('?');
@@ -323,6 +327,7 @@ class Translator {
       }
       in.kind = TaskInput::Kind::Host;
       in.ip = std::move(*ip);
+      in.ipv4 = ep.ipv4;
       in.draining = merge_.drained.contains(task.id) ||
                     (context_.draining != nullptr && context_.draining->contains(task.id));
       inputs.push_back(in.draining ? 'D' : 'A');
@@ -457,7 +462,7 @@ class Translator {
     conf::HostSpec host;
     host.address = listenerAddress(in.ip, ep.port);
     // An IPv4 address (nearly every task) is valid as built; anything else is checked whole.
-    if (!conf::parseIpv4(in.ip) && !conf::checkHostAddress(host.address)) {
+    if (!in.ipv4 && !conf::parseIpv4(in.ip) && !conf::checkHostAddress(host.address)) {
       issues.push_back(DiscoveryIssue{
           app.id, "task " + task.id, "\"" + host.address + "\" is not a numeric address; skipped"});
       return std::nullopt;

@@ -83,7 +83,7 @@ struct TranslateContext {
   // Numeric IP for a task host ("10.0.6.25" or an agent name); nullopt = unresolved (the task is
   // skipped this round and an issue reported). Tests pass a lambda.
   std::function<std::optional<std::string>(std::string_view host)> resolve;
-  // Routable state + health (the caller combines isRoutable and HealthCache); true = include.
+  // Routable state + health (the caller combines isRoutable and HealthVerdicts); true = include.
   // Unset = every task. For a deployment group the App is the merged "/<group>" app (the new
   // colour's labels and health checks, the tasks of both colours).
   std::function<bool(const App&, const Task&)> include;

@@ -62,7 +62,7 @@ std::string document(const std::vector<AppDoc>& apps) {
   return out + "]}";
 }
 
-// One pipeline as the discovery manager runs it: a health cache and drain sets kept across
+// One pipeline as the discovery manager runs it: health verdicts and drain sets kept across
 // documents; with `cached`, parseShared + TranslateCache, else parseApps + no cache.
 class Pipeline {
  public:
@@ -79,15 +79,19 @@ class Pipeline {
     };
     context.draining = &draining;
     context.deployment_drained = &deployment_drained_;
+    SharedApps next;
     if (!cached_) {
       auto apps = parseApps(doc);
       EXPECT_TRUE(apps.has_value()) << apps.error().detail;
-      return translate(*apps, options_, context);
+      for (App& app : *apps) next.push_back(std::make_shared<const App>(std::move(app)));
+    } else {
+      auto apps = parser_.parseShared(doc);
+      EXPECT_TRUE(apps.has_value()) << apps.error().detail;
+      next = std::move(*apps);
+      context.cache = &cache_;
     }
-    auto apps = parser_.parseShared(doc);
-    EXPECT_TRUE(apps.has_value()) << apps.error().detail;
-    apps_ = std::move(*apps);
-    context.cache = &cache_;
+    health_.carryOver(apps_, next);
+    apps_ = std::move(next);
     return translate(apps_, options_, context);
   }
 
@@ -100,7 +104,7 @@ class Pipeline {
   bool cached_;
   TranslateOptions options_;
   AppsParser parser_;
-  HealthCache health_;
+  HealthVerdicts health_;
   TranslateCache cache_;
   std::unordered_set<std::string> deployment_drained_;
   SharedApps apps_;

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace baton::discovery {
 namespace {
@@ -127,6 +130,27 @@ TEST(EndpointsTest, HostMode) {
   EXPECT_EQ(ports(resolveEndpoints(app, NetworkMode::Host, task, 2)), (Ports{10001, 10002}));
   task.host = "";  // no host: nothing
   EXPECT_TRUE(resolveEndpoints(app, NetworkMode::Host, task, 2).empty());
+}
+
+// The parser marks dotted-quad hosts so translate can skip the resolver; anything else (an
+// agent name, IPv6, an invalid quad) is left to the resolver.
+TEST(EndpointsTest, NumericIpv4HostsAreMarked) {
+  AppNetwork app;
+  for (const auto& [host, ipv4] : std::vector<std::pair<std::string, bool>>{{"10.0.6.25", true},
+                                                                            {"0.0.0.0", true},
+                                                                            {"agent1", false},
+                                                                            {"fd00::5", false},
+                                                                            {"10.0.6.256", false},
+                                                                            {"10.0.06.25", false},
+                                                                            {"10.0.6", false}}) {
+    TaskNetwork task{host, {31001, 31002}, std::nullopt};
+    const auto endpoints = resolveEndpoints(app, NetworkMode::Host, task, 2);
+    ASSERT_EQ(endpoints.size(), 2u) << host;
+    EXPECT_EQ(endpoints[0].ipv4, ipv4) << host;
+    EXPECT_EQ(endpoints[1].ipv4, ipv4) << host;
+  }
+  // Derived from the host, so not part of equality (an Endpoint built by hand compares equal).
+  EXPECT_EQ((Endpoint{"10.0.6.25", 1, true}), (Endpoint{"10.0.6.25", 1, false}));
 }
 
 TEST(EndpointsTest, ZipShorterWins) {

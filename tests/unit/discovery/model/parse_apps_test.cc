@@ -422,7 +422,7 @@ TEST(ParseAppsErrorTest, AppId) {
   EXPECT_EQ(parseError(R"({"apps":[{"id":"/a"},{"id":"/b"},{"id":"/c"},{"instances":1}]})"),
             "apps[3].id: missing");
   EXPECT_EQ(parseError(R"({"apps":[{"id":null}]})"), "apps[0].id: missing");
-  // Fuzzer finding: task ids key the drain sets and the health cache.
+  // Fuzzer finding: task ids key the drain sets and the health verdicts.
   EXPECT_EQ(parseError(R"({"apps":[{"id":"/a","tasks":[{"id":""}]}]})"),
             "apps[0].tasks[0].id: empty");
   EXPECT_EQ(parseError(R"({"apps":[{"id":7}]})"), "apps[0].id: expected a string");

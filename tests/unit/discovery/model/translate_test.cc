@@ -493,6 +493,29 @@ TEST(Translate, ServerNamesAddressesAndDraining) {
   EXPECT_EQ(backendName("/shop/web", 10300), "shop_web_10300");
 }
 
+// An endpoint the parser marked as IPv4 is its own address: no resolver call (100,000 of them
+// per resync at Marathon scale). Unmarked hosts, numeric or not, still go to the resolver.
+TEST(Translate, MarkedIpv4EndpointsSkipTheResolver) {
+  Fixture f;
+  std::vector<std::string> asked;
+  f.context.resolve = [&](std::string_view host) -> std::optional<std::string> {
+    asked.emplace_back(host);
+    return host == "agent-1" ? "10.1.0.1" : std::string(host);
+  };
+  App a = app("/svc", 10000, {{"HAPROXY_0_VHOST", "svc.example.com"}});
+  Task marked = task("svc.1", "10.0.0.7", 31001);
+  marked.endpoints[0].ipv4 = true;
+  a.tasks = {marked, task("svc.2", "10.0.0.8", 31002), task("svc.3", "agent-1", 31003)};
+  const DiscoveredSpec s = f.run({a});
+  EXPECT_EQ(asked, (std::vector<std::string>{"10.0.0.8", "agent-1"}));
+  const auto* c = cluster(s, "svc_10000");
+  ASSERT_EQ(c->hosts.size(), 3u);
+  EXPECT_EQ(c->hosts[0].address, "10.0.0.7:31001");
+  EXPECT_EQ(c->hosts[0].name, "10_0_0_7_31001");
+  EXPECT_EQ(c->hosts[1].address, "10.0.0.8:31002");
+  EXPECT_EQ(c->hosts[2].address, "10.1.0.1:31003");
+}
+
 TEST(Translate, ZeroHostClusterStillServed) {
   Fixture f;
   const DiscoveredSpec s = f.run({app("/empty", 10000, {{"HAPROXY_0_VHOST", "e.example.com"}})});
