@@ -47,6 +47,14 @@ using Status = Result<void>;
     }                                                          \
   } while (0)
 
+// `key == name` for a literal `name`, compiled to a length test and one or two loads: member
+// names are compared about a million times a resync, and the library's operator== was an
+// out-of-line call each time.
+template <size_t N>
+bool is(std::string_view key, const char (&name)[N]) {
+  return key.size() == N - 1 && std::memcmp(key.data(), name, N - 1) == 0;
+}
+
 constexpr uint64_t kU16Max = std::numeric_limits<uint16_t>::max();
 constexpr uint64_t kU32Max = std::numeric_limits<uint32_t>::max();
 
@@ -151,23 +159,23 @@ Status readLabels(element value, const Path& path, std::map<std::string, std::st
 }
 
 Status readHealthCheckMember(std::string_view key, element v, const Path& p, HealthCheck& hc) {
-  if (key == "protocol") return readString(v, p, hc.protocol);
-  if (key == "path") return readString(v, p, hc.path);
-  if (key == "portIndex") {
+  if (is(key, "protocol")) return readString(v, p, hc.protocol);
+  if (is(key, "path")) return readString(v, p, hc.path);
+  if (is(key, "portIndex")) {
     uint32_t index = 0;
     PARSE_TRY(readUint(v, p, kU32Max, index));
     hc.port_index = index;
-  } else if (key == "port") {
+  } else if (is(key, "port")) {
     uint16_t port = 0;
     PARSE_TRY(readPort(v, p, port));
     hc.port = port;
-  } else if (key == "intervalSeconds") {
+  } else if (is(key, "intervalSeconds")) {
     return readUint(v, p, kU32Max, hc.interval_seconds);
-  } else if (key == "timeoutSeconds") {
+  } else if (is(key, "timeoutSeconds")) {
     return readUint(v, p, kU32Max, hc.timeout_seconds);
-  } else if (key == "maxConsecutiveFailures") {
+  } else if (is(key, "maxConsecutiveFailures")) {
     return readUint(v, p, kU32Max, hc.max_consecutive_failures);
-  } else if (key == "gracePeriodSeconds") {
+  } else if (is(key, "gracePeriodSeconds")) {
     return readUint(v, p, kU32Max, hc.grace_period_seconds);
   }
   return {};
@@ -186,8 +194,8 @@ Status readHealthChecks(element value, const Path& path, std::vector<HealthCheck
 
 Status readVersionInfo(element value, const Path& path, App& app) {
   return forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
-    if (key == "lastScalingAt") return readString(v, p, app.last_scaling_at);
-    if (key == "lastConfigChangeAt") return readString(v, p, app.last_config_change_at);
+    if (is(key, "lastScalingAt")) return readString(v, p, app.last_scaling_at);
+    if (is(key, "lastConfigChangeAt")) return readString(v, p, app.last_config_change_at);
     return {};
   });
 }
@@ -199,8 +207,8 @@ Status readPortMappings(element value, const Path& path, std::vector<PortMapping
     PortMapping mapping;
     PARSE_TRY(
         forEachMember(item, p, [&](std::string_view key, element v, const Path& fp) -> Status {
-          if (key == "containerPort") return readPort(v, fp, mapping.container_port);
-          if (key != "servicePort") return Status{};
+          if (is(key, "containerPort")) return readPort(v, fp, mapping.container_port);
+          if (!is(key, "servicePort")) return Status{};
           uint16_t port = 0;
           PARSE_TRY(readPort(v, fp, port));
           mapping.service_port = port;
@@ -213,8 +221,8 @@ Status readPortMappings(element value, const Path& path, std::vector<PortMapping
 
 Status readDocker(element value, const Path& path, AppNetwork& net) {
   return forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
-    if (key == "portMappings") return readPortMappings(v, p, net.docker_port_mappings);
-    if (key != "network") return {};
+    if (is(key, "portMappings")) return readPortMappings(v, p, net.docker_port_mappings);
+    if (!is(key, "network")) return {};
     std::string_view name;
     PARSE_TRY(readString(v, p, name));
     net.docker_network = dockerNetworkMode(name);
@@ -224,8 +232,8 @@ Status readDocker(element value, const Path& path, AppNetwork& net) {
 
 Status readContainer(element value, const Path& path, AppNetwork& net) {
   return forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
-    if (key == "docker") return readDocker(v, p, net);
-    if (key == "portMappings") return readPortMappings(v, p, net.port_mappings);
+    if (is(key, "docker")) return readDocker(v, p, net);
+    if (is(key, "portMappings")) return readPortMappings(v, p, net.port_mappings);
     return {};
   });
 }
@@ -235,7 +243,7 @@ Status readNetworks(element value, const Path& path, AppNetwork& net) {
     NetworkMode mode = NetworkMode::Container;  // an entry without a mode is "container"
     PARSE_TRY(
         forEachMember(item, p, [&](std::string_view key, element v, const Path& fp) -> Status {
-          if (key != "mode") return Status{};
+          if (!is(key, "mode")) return Status{};
           std::string_view name;
           PARSE_TRY(readString(v, fp, name));
           auto parsed = networkModeFromName(name);
@@ -251,9 +259,9 @@ Status readNetworks(element value, const Path& path, AppNetwork& net) {
 Status readIpAddress(element value, const Path& path, AppNetwork& net) {
   net.has_ip_address = true;
   return forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
-    if (key != "discovery") return {};
+    if (!is(key, "discovery")) return {};
     return forEachMember(v, p, [&](std::string_view dkey, element dv, const Path& dp) -> Status {
-      if (dkey != "ports") return {};
+      if (!is(dkey, "ports")) return {};
       return forEachItem(dv, dp, [&](element port, const Path& pp) -> Status {
         object obj;
         PARSE_TRY(readObject(port, pp, obj));
@@ -276,7 +284,7 @@ Status readPortDefinitions(element value, const Path& path, AppNetwork& net) {
     uint16_t port = 0;  // a definition without a port keeps its index
     PARSE_TRY(
         forEachMember(item, p, [&](std::string_view key, element v, const Path& fp) -> Status {
-          return key == "port" ? readPort(v, fp, port) : Status{};
+          return is(key, "port") ? readPort(v, fp, port) : Status{};
         }));
     net.port_definitions.push_back(port);
     return {};
@@ -303,7 +311,7 @@ Status readHealthResults(element value, const Path& path, std::vector<HealthChec
     HealthCheckResult result;
     PARSE_TRY(
         forEachMember(item, p, [&](std::string_view key, element v, const Path& fp) -> Status {
-          return key == "alive" ? readBool(v, fp, result.alive) : Status{};
+          return is(key, "alive") ? readBool(v, fp, result.alive) : Status{};
         }));
     out.push_back(result);
     return {};
@@ -316,7 +324,7 @@ Status readIpAddresses(element value, const Path& path, TaskNetwork& net) {
     bool has_ip = false;
     PARSE_TRY(
         forEachMember(item, p, [&](std::string_view key, element v, const Path& fp) -> Status {
-          if (key != "ipAddress") return Status{};
+          if (!is(key, "ipAddress")) return Status{};
           has_ip = true;
           return readString(v, fp, ip);
         }));
@@ -331,18 +339,18 @@ Status readTaskMember(std::string_view key, element v, const Path& p, Task& task
                       TaskNetwork& net) {
   switch (key.size()) {
     case 2:
-      if (key == "id") return readString(v, p, task.id);
+      if (is(key, "id")) return readString(v, p, task.id);
       break;
     case 4:
-      if (key == "host") {
+      if (is(key, "host")) {
         PARSE_TRY(readString(v, p, net.host));
         task.host.assign(net.host);
       }
       break;
     case 5:
-      if (key == "appId") return readString(v, p, task.app_id);
-      if (key == "ports") return readPortList(v, p, net.ports);
-      if (key == "state") {
+      if (is(key, "appId")) return readString(v, p, task.app_id);
+      if (is(key, "ports")) return readPortList(v, p, net.ports);
+      if (is(key, "state")) {
         std::string_view name;
         PARSE_TRY(readString(v, p, name));
         task.state = taskStateFromName(name);
@@ -350,16 +358,16 @@ Status readTaskMember(std::string_view key, element v, const Path& p, Task& task
       break;
     case 7:
     case 9:
-      if (key == "version" || key == "startedAt") {
+      if (is(key, "version") || is(key, "startedAt")) {
         std::string_view unused;  // still refused when not a string, as when it was kept
         return readString(v, p, unused);
       }
       break;
     case 11:
-      if (key == "ipAddresses") return readIpAddresses(v, p, net);
+      if (is(key, "ipAddresses")) return readIpAddresses(v, p, net);
       break;
     case 18:
-      if (key == "healthCheckResults") return readHealthResults(v, p, task.health);
+      if (is(key, "healthCheckResults")) return readHealthResults(v, p, task.health);
       break;
     default:
       break;
@@ -374,7 +382,7 @@ Status readTask(element value, const Path& path, const AppNetwork& app_net, App&
   bool has_id = false;
   PARSE_TRY(
       forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
-        has_id = has_id || (key.size() == 2 && key == "id");
+        has_id = has_id || is(key, "id");
         return readTaskMember(key, v, p, task, net);
       }));
   if (!has_id) return bad(path.field("id"), "missing");
@@ -400,38 +408,38 @@ Status readTasks(element value, const Path& path, const AppNetwork& net, App& ap
 Status readAppMember(std::string_view key, element v, const Path& p, App& app, AppNetwork& net) {
   switch (key.size()) {
     case 2:
-      if (key == "id") return readString(v, p, app.id);
+      if (is(key, "id")) return readString(v, p, app.id);
       break;
     case 5:
-      if (key == "ports") return readPortList(v, p, net.legacy_ports);
+      if (is(key, "ports")) return readPortList(v, p, net.legacy_ports);
       break;
     case 6:
-      if (key == "labels") return readLabels(v, p, app.labels);
+      if (is(key, "labels")) return readLabels(v, p, app.labels);
       break;
     case 7:
-      if (key == "version") return readString(v, p, app.version);
+      if (is(key, "version")) return readString(v, p, app.version);
       break;
     case 8:
-      if (key == "networks") return readNetworks(v, p, net);
+      if (is(key, "networks")) return readNetworks(v, p, net);
       break;
     case 9:
-      if (key == "instances") return readUint(v, p, kU32Max, app.instances);
-      if (key == "container") return readContainer(v, p, net);
-      if (key == "ipAddress") return readIpAddress(v, p, net);
+      if (is(key, "instances")) return readUint(v, p, kU32Max, app.instances);
+      if (is(key, "container")) return readContainer(v, p, net);
+      if (is(key, "ipAddress")) return readIpAddress(v, p, net);
       break;
     case 11:
-      if (key == "versionInfo") return readVersionInfo(v, p, app);
-      if (key == "deployments") {
+      if (is(key, "versionInfo")) return readVersionInfo(v, p, app);
+      if (is(key, "deployments")) {
         array deployments;
         PARSE_TRY(readArray(v, p, deployments));
         app.deploying = deployments.size() > 0;
       }
       break;
     case 12:
-      if (key == "healthChecks") return readHealthChecks(v, p, app.health_checks);
+      if (is(key, "healthChecks")) return readHealthChecks(v, p, app.health_checks);
       break;
     case 15:
-      if (key == "portDefinitions") return readPortDefinitions(v, p, net);
+      if (is(key, "portDefinitions")) return readPortDefinitions(v, p, net);
       break;
     default:
       break;
@@ -446,12 +454,12 @@ Status readApp(element value, const Path& path, ServicePortAssigner& assigner, A
   bool has_tasks = false;
   PARSE_TRY(
       forEachMember(value, path, [&](std::string_view key, element v, const Path& p) -> Status {
-        if (key == "tasks") {
+        if (is(key, "tasks")) {
           tasks = v;
           has_tasks = true;
           return Status{};
         }
-        has_id = has_id || (key.size() == 2 && key == "id");
+        has_id = has_id || is(key, "id");
         return readAppMember(key, v, p, app, net);
       }));
   if (!has_id) return bad(path.field("id"), "missing");
@@ -597,7 +605,7 @@ void hashHealthResults(element value, Fingerprint& fp) {
     }
     fp.add(uint64_t{'{'});
     for (auto [key, member] : membersOf(result)) {
-      if (key != "alive") continue;
+      if (!is(key, "alive")) continue;
       fp.add(key);
       hashValue(member, fp);
     }
@@ -617,7 +625,7 @@ void hashTasks(element value, Fingerprint& fp) {
     fp.add(uint64_t{'{'});
     for (auto [key, member] : membersOf(task)) {
       fp.add(key);
-      if (key == "healthCheckResults") {
+      if (is(key, "healthCheckResults")) {
         hashHealthResults(member, fp);
       } else {
         hashValue(member, fp);
@@ -634,7 +642,7 @@ std::optional<uint64_t> appFingerprint(element value) {
   Fingerprint fp;
   for (auto [key, member] : membersOf(value)) {
     fp.add(key);
-    if (key == "tasks") {
+    if (is(key, "tasks")) {
       hashTasks(member, fp);
     } else {
       hashValue(member, fp);
@@ -895,7 +903,7 @@ size_t printResults(std::string_view doc, size_t pos, PrintState& state) {
       const size_t colon = skipSpace(doc, key_end);
       if (colon >= doc.size() || doc[colon] != ':') return std::string_view::npos;
       const size_t value = skipSpace(doc, colon + 1);
-      const bool omittable = key != "alive" && key.find('\\') == std::string_view::npos;
+      const bool omittable = !is(key, "alive") && key.find('\\') == std::string_view::npos;
       size_t end = omittable ? omittableScalarEnd(doc, value) : std::string_view::npos;
       if (end != std::string_view::npos) {
         out.leaveOut(doc, value, end);
@@ -1073,7 +1081,7 @@ bool splitDocument(std::string_view doc, DocumentSpans& spans, TailSplit* tail) 
     if (pos >= doc.size() || doc[pos] != ':') return false;
     pos = skipSpace(doc, pos + 1);
     size_t end = std::string_view::npos;
-    if (key == "\"apps\"" && !seen_apps) {
+    if (is(key, "\"apps\"") && !seen_apps) {
       seen_apps = true;
       if (pos < doc.size() && doc[pos] == '[') end = splitArray(doc, pos, spans, tail);
     } else {
