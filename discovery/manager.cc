@@ -205,6 +205,7 @@ void DiscoveryManager::publish() {
   auto spec = std::make_shared<conf::DiscoveredSpec>(translate(apps_, options_, context));
   status_.last_translate_ms = msSince(start);
   reclaimer_.dispose(std::move(translate_cache_.retired));
+  reclaimer_.dispose(std::move(translate_cache_.retired_work));
 
   // Log issues once each, when they first appear; status keeps the full list.
   std::set<std::string> before;

@@ -175,6 +175,9 @@ class Translator {
     addCertificates();
     if (context_.cache != nullptr) {
       context_.cache->retired = std::exchange(context_.cache->clusters, std::move(next_cache_));
+      context_.cache->retired_work = std::make_shared<Work>(Work{
+          std::move(merge_), std::move(plans_), std::move(cluster_names_), std::move(vhost_names_),
+          std::move(unresolved_), std::move(served_), std::move(owners_)});
     }
     return std::move(out_);
   }
@@ -300,6 +303,10 @@ class Translator {
   // is built; `inputs` gets their answers.
   std::vector<TaskInput> taskInputs(const App& app, size_t index, std::string& inputs) {
     std::vector<TaskInput> out(app.tasks.size());
+    inputs.reserve(app.tasks.size() * 18);  // "A10.0.6.25\0": one resize, not a doubling series
+    // Drain sets are empty but for a fast-path kill or a cutover: no lookup per task then.
+    const bool any_drained =
+        !merge_.drained.empty() || (context_.draining != nullptr && !context_.draining->empty());
     for (size_t t = 0; t < app.tasks.size(); ++t) {
       const Task& task = app.tasks[t];
       TaskInput& in = out[t];
@@ -317,19 +324,22 @@ class Translator {
         continue;
       }
       // A numeric IPv4 host (the parser checked) is its own answer; anything else is resolved.
-      std::optional<std::string> ip = ep.ipv4            ? std::optional<std::string>(ep.host)
-                                      : context_.resolve ? context_.resolve(ep.host)
-                                                         : std::nullopt;
-      if (!ip) {
-        in.kind = TaskInput::Kind::Unresolved;
-        inputs.push_back('?');
-        continue;
+      if (ep.ipv4) {
+        in.ip = ep.host;
+        in.ipv4 = true;
+      } else {
+        std::optional<std::string> ip = context_.resolve ? context_.resolve(ep.host) : std::nullopt;
+        if (!ip) {
+          in.kind = TaskInput::Kind::Unresolved;
+          inputs.push_back('?');
+          continue;
+        }
+        in.ip = std::move(*ip);
       }
       in.kind = TaskInput::Kind::Host;
-      in.ip = std::move(*ip);
-      in.ipv4 = ep.ipv4;
-      in.draining = merge_.drained.contains(task.id) ||
-                    (context_.draining != nullptr && context_.draining->contains(task.id));
+      in.draining =
+          any_drained && (merge_.drained.contains(task.id) ||
+                          (context_.draining != nullptr && context_.draining->contains(task.id)));
       inputs.push_back(in.draining ? 'D' : 'A');
       inputs.append(in.ip);
       inputs.push_back('\0');
@@ -795,6 +805,17 @@ class Translator {
       out_.vhosts.push_back(std::move(vh));
     }
   }
+
+  // What run() leaves in TranslateCache::retired_work: the members below, moved.
+  struct Work {
+    DeploymentMerge merge;
+    std::vector<PortPlan> plans;
+    std::unordered_set<std::string> cluster_names;
+    std::unordered_set<std::string> vhost_names;
+    std::unordered_set<std::string> unresolved;
+    std::unordered_set<const App*> served;
+    std::unordered_map<const App*, const std::shared_ptr<const App>*> owners;
+  };
 
   const TranslateOptions& options_;
   TranslateContext& context_;
