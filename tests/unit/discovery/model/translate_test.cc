@@ -490,6 +490,9 @@ TEST(Translate, ServerNamesAddressesAndDraining) {
   EXPECT_EQ(serverName("10.0.6.25", "10.0.6.25", 31704), "10_0_6_25_31704");
   EXPECT_EQ(serverName("Agent-7.dc", "10.0.6.25", 1), "Agent_7_dc_10_0_6_25_1");
   EXPECT_EQ(serverName("h\xc3\xa9", "fd00::5", 65535), "h___fd00__5_65535");  // bytes, not letters
+  // Longer than the stack buffer names are built in (an agent's long DNS name).
+  const std::string agent(100, 'a');
+  EXPECT_EQ(serverName(agent + ".dc", "10.0.6.25", 8), agent + "_dc_10_0_6_25_8");
   EXPECT_EQ(backendName("/shop/web", 10300), "shop_web_10300");
 }
 
