@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include "proxy/core/background_thread.h"
 #include "proxy/core/stop_signals.h"
 
 namespace baton::discovery {
@@ -9,6 +10,7 @@ namespace baton::discovery {
 Reclaimer::Reclaimer()
     : thread_([this] {
         core::blockStopSignals();
+        core::lowerThreadPriority();
         run();
       }) {
   pthread_setname_np(thread_.native_handle(), "baton-reclaim");

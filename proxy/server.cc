@@ -16,6 +16,7 @@
 #include "conf/loader.h"
 #include "proxy/admin/commands.h"
 #include "proxy/admin_status_builder.h"
+#include "proxy/core/background_thread.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/log.h"
 #include "proxy/core/stop_signals.h"
@@ -815,6 +816,7 @@ void Server::noteMarathonState() {
   if (digest_worker_.joinable()) digest_worker_.join();
   digest_worker_ = std::jthread([this, spec = discovered_, published] {
     core::blockStopSignals();
+    core::lowerThreadPriority();
     std::string digest = spec ? peers::marathonStateDigest(*spec) : std::string();
     loop_.post([this, digest = std::move(digest), published]() mutable {
       applyMarathonState(std::move(digest), published);
