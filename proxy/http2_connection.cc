@@ -25,28 +25,6 @@ constexpr std::chrono::milliseconds kGoawayGrace{500};
 // StreamSink blocks kept per worker thread, as many as Streams (stream.cc).
 constexpr size_t kMaxSinkBlocks = 1024;
 
-// A core::Timer made on first arm: most streams (a GET answered at once) never arm theirs, and
-// even an unused Timer costs an event_assign.
-class LazyTimer {
- public:
-  LazyTimer(core::EventLoop& loop, std::function<void()> on_fire)
-      : loop_(loop), on_fire_(std::move(on_fire)) {}
-
-  void arm(std::chrono::milliseconds after) {
-    if (!timer_) timer_.emplace(loop_, [this] { on_fire_(); });
-    timer_->arm(after);
-  }
-  void cancel() {
-    if (timer_) timer_->cancel();
-  }
-  bool armed() const { return timer_ && timer_->armed(); }
-
- private:
-  core::EventLoop& loop_;
-  std::function<void()> on_fire_;
-  std::optional<core::Timer> timer_;
-};
-
 }  // namespace
 
 // ---- One HTTP/2 stream as the Stream's DownstreamSink ---------------------------------------
@@ -250,8 +228,8 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
   Http2Connection& conn_;
   int32_t id_;
   std::unique_ptr<Stream> stream_;
-  LazyTimer body_timer_;
-  LazyTimer resume_timer_;
+  core::LazyTimer body_timer_;
+  core::LazyTimer resume_timer_;
   std::string held_;
   std::chrono::milliseconds body_idle_{0};
   bool head_request_ = false;
@@ -358,7 +336,14 @@ void Http2Connection::readInput() {
   }
   if (!session_->wantRead()) evbuffer_drain(in, evbuffer_get_length(in));
   transport_->inputConsumed();
-  scheduleIo();
+  if (session_->sendPending() || io_scheduled_) {
+    scheduleIo();
+  } else {
+    // Nothing to send (a request that only opened a stream, at one stream per connection every
+    // read): re-time and check for the end now instead of a flush pass that would send nothing.
+    // Whatever this pass produces later schedules its own.
+    settle();
+  }
 }
 
 void Http2Connection::scheduleIo() {
@@ -384,6 +369,10 @@ void Http2Connection::flush() {
 void Http2Connection::afterIo() {
   if (phase_ != Phase::Open) return;
   flushSession();
+  settle();
+}
+
+void Http2Connection::settle() {
   if (phase_ != Phase::Open) return;
   if (!finished_open_.empty()) armFinishedTimers();
   updateTimers();
@@ -409,17 +398,25 @@ void Http2Connection::updateTimers() {
 }
 
 void Http2Connection::armFinishedTimers() {
-  std::vector<int32_t> ids;
-  ids.swap(finished_open_);
-  for (const int32_t id : ids) {
+  // Swapped with a second list, not a fresh vector: both keep their capacity, so the next
+  // watchFinished allocates nothing (one allocation per request at one stream per connection).
+  finished_taken_.swap(finished_open_);
+  for (const int32_t id : finished_taken_) {
     if (StreamSink* sink = find(id)) sink->armFinishedTimer();
   }
+  finished_taken_.clear();
 }
 
 // ---- Writing --------------------------------------------------------------------------------
 
 void Http2Connection::write(const uint8_t* data, size_t len) {
   transport_->write(data, len);
+}
+
+// Everything this pass produced, already one batch: sent now, without a trip through the
+// output buffer and the transport's own flush (at one stream per connection, every response).
+void Http2Connection::writeAlone(const uint8_t* data, size_t len) {
+  transport_->writeNow(data, len);
 }
 
 bool Http2Connection::full() const {

@@ -93,6 +93,7 @@ class Http2Connection : public ClientConnection,
 
   // http2::SessionOutput
   void write(const uint8_t* data, size_t len) override;
+  void writeAlone(const uint8_t* data, size_t len) override;
   bool full() const override;
 
   void readInput();
@@ -102,6 +103,8 @@ class Http2Connection : public ClientConnection,
   void scheduleIo();
   void flush() override;
   void afterIo();
+  // afterIo without the send: timers, and closing once the session is over.
+  void settle();
   void flushSession();
   void sendLocalReply(int32_t stream_id, core::ErrorCode code, std::string_view request_id,
                       const http1::HeaderList& extra, bool head_request);
@@ -140,9 +143,10 @@ class Http2Connection : public ClientConnection,
   core::Timer goaway_timer_;  // drain: final GOAWAY after the shutdown notice
   LingeringClose linger_;
   Phase phase_ = Phase::Open;
-  std::vector<int32_t> finished_open_;  // see watchFinished
-  bool in_session_ = false;             // inside feed()/sendTo(): flushes are owed, not run
-  bool io_scheduled_ = false;           // scheduleIo: afterIo owed at the end of this loop pass
+  std::vector<int32_t> finished_open_;   // see watchFinished
+  std::vector<int32_t> finished_taken_;  // armFinishedTimers' copy, kept for its capacity
+  bool in_session_ = false;              // inside feed()/sendTo(): flushes are owed, not run
+  bool io_scheduled_ = false;            // scheduleIo: afterIo owed at the end of this loop pass
   bool flush_owed_ = false;
   bool output_blocked_ = false;
   bool draining_ = false;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 struct event_base;
@@ -143,6 +144,29 @@ class Timer {
   static constexpr size_t kEventStorage = 192;
   alignas(alignof(std::max_align_t)) unsigned char storage_[kEventStorage];
   bool embedded_ = false;
+};
+
+// A Timer made on first arm, for timers most owners never arm (an HTTP/2 stream's body timers,
+// a Stream's connect timer when a pooled connection is reused): even an unused Timer costs an
+// event_assign and its std::function. Owning thread only.
+class LazyTimer {
+ public:
+  LazyTimer(EventLoop& loop, std::function<void()> on_fire)
+      : loop_(loop), on_fire_(std::move(on_fire)) {}
+
+  void arm(std::chrono::milliseconds after) {
+    if (!timer_) timer_.emplace(loop_, [this] { on_fire_(); });
+    timer_->arm(after);
+  }
+  void cancel() {
+    if (timer_) timer_->cancel();
+  }
+  bool armed() const { return timer_ && timer_->armed(); }
+
+ private:
+  EventLoop& loop_;
+  std::function<void()> on_fire_;
+  std::optional<Timer> timer_;
 };
 
 }  // namespace baton::core

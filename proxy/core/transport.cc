@@ -350,8 +350,11 @@ void Transport::write(const void* data, size_t len) {
 
 void Transport::writeNow(const void* data, size_t len) {
   if (len == 0 || stopped_) return;
-  if (secure_ == nullptr && connected_ && !closed_ && !write_armed_ &&
-      evbuffer_get_length(output_) == 0) {
+  if (secure_ != nullptr) {
+    secureWriteNow(data, len);
+    return;
+  }
+  if (connected_ && !closed_ && !write_armed_ && evbuffer_get_length(output_) == 0) {
     const ssize_t n = ::send(fd_, data, len, MSG_NOSIGNAL);
     if (n == static_cast<ssize_t>(len)) return;
     if (n > 0) {
@@ -614,7 +617,51 @@ void Transport::secureReadOnce() {
   }
 }
 
+// writeNow over TLS: one SSL_write straight from the caller's bytes when nothing is queued
+// (saves the output buffer's chain, the pullup and the end-of-callback flush). Whatever it does
+// not take is queued exactly as secureFlush would have left it: the rest after a partial write;
+// all of it, to be given again as it was, after WantWrite/WantRead; and a failure is reported by
+// the flush that the queued bytes schedule, as if that flush had met it.
+void Transport::secureWriteNow(const void* data, size_t len) {
+  if (!connected_ || closed_ || !handshake_done_ || write_armed_ || write_wants_read_ ||
+      read_wants_write_ || retry_write_len_ != 0 || deferred_secure_failure_ ||
+      evbuffer_get_length(output_) != 0) {
+    write(data, len);
+    return;
+  }
+  const SecureLayer::IoResult r = secure_->write(data, len);
+  switch (r.status) {
+    case SecureLayer::Status::Ok:
+      if (r.bytes < len) write(static_cast<const char*>(data) + r.bytes, len - r.bytes);
+      return;
+    case SecureLayer::Status::WantWrite:
+      evbuffer_add(output_, data, len);
+      retry_write_len_ = len;
+      event_add(write_event_, nullptr);
+      write_armed_ = true;
+      return;
+    case SecureLayer::Status::WantRead:
+      evbuffer_add(output_, data, len);
+      retry_write_len_ = len;
+      write_wants_read_ = true;
+      updateReadInterest();
+      return;
+    case SecureLayer::Status::Eof:
+    case SecureLayer::Status::Error:
+      deferred_secure_failure_ = r;
+      write(data, len);
+      return;
+  }
+}
+
 void Transport::secureFlush() {
+  if (deferred_secure_failure_) {
+    const SecureLayer::IoResult failed = *deferred_secure_failure_;
+    deferred_secure_failure_.reset();
+    readRemaining();  // as below: what the peer sent before failing is still worth handing over
+    secureFailed("write", failed);
+    return;
+  }
   if (!handshake_done_ || write_wants_read_) return;
   const size_t before = evbuffer_get_length(output_);
   while (evbuffer_get_length(output_) > 0) {

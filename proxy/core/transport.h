@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -145,11 +146,12 @@ class Transport : private Flushable {
   // Queue bytes; they are sent when the current loop callback returns.
   void write(const void* data, size_t len);
   void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
-  // Same, for bytes nothing else will follow soon (a request head with no body): sent with one
-  // send() right here when the socket is connected, plain and has nothing queued, so they skip
-  // the output buffer and the end-of-callback flush. A short write queues the rest as write()
-  // does; an error is kept for that flush to report. Call it inside a loop callback (as
-  // write(), whose flush outside one is immediate and may call the handler).
+  // Same, for bytes nothing else will follow soon (a request head with no body, an HTTP/2
+  // pass's only batch of frames): sent with one send() (TLS: one SSL write) right here when the
+  // socket is connected (handshake done) and has nothing queued, so they skip the output buffer
+  // and the end-of-callback flush. A short write queues the rest as write() does; an error is
+  // kept for that flush to report. Call it inside a loop callback (as write(), whose flush
+  // outside one is immediate and may call the handler).
   // Not for a burst of writes: each would be a syscall of its own instead of one flush.
   void writeNow(const void* data, size_t len);
   size_t pendingOutput() const;
@@ -189,6 +191,7 @@ class Transport : private Flushable {
   void advanceHandshake();
   void secureReadOnce();
   void secureFlush();
+  void secureWriteNow(const void* data, size_t len);
   void secureFailed(std::string_view what, const SecureLayer::IoResult& r);
   bool secureWantsRead(bool app_wants) const;
   void schedulePendingRead();
@@ -226,6 +229,8 @@ class Transport : private Flushable {
   event* pending_event_ = nullptr;  // delivers bytes buffered inside the layer
   std::string close_reason_;
   size_t retry_write_len_ = 0;  // a write the layer must be given again (same bytes)
+  // secureWriteNow's SSL write failed: the flush its queued bytes schedule reports this.
+  std::optional<SecureLayer::IoResult> deferred_secure_failure_;
   bool handshake_done_ = true;
   bool handshake_wants_write_ = false;
   bool write_wants_read_ = false;  // the layer's write needs the socket readable first

@@ -80,6 +80,7 @@ size_t sendFrames(nghttp2_session* session, SessionOutput& out) {
   uint8_t batch[kBatchBytes];
   size_t batched = 0;
   size_t total = 0;
+  bool wrote = false;  // something went to `out` before the last batch
   while (!out.full()) {
     const uint8_t* data = nullptr;
     const ssize_t rv = nghttp2_session_mem_send(session, &data);
@@ -89,15 +90,24 @@ size_t sendFrames(nghttp2_session* session, SessionOutput& out) {
     if (batched + n > kBatchBytes && batched > 0) {
       out.write(batch, batched);
       batched = 0;
+      wrote = true;
     }
     if (n >= kBatchBytes) {
       out.write(data, n);  // valid until the next mem_send call
+      wrote = true;
     } else {
       std::memcpy(batch + batched, data, n);
       batched += n;
     }
   }
-  if (batched > 0) out.write(batch, batched);
+  if (batched > 0) {
+    // One batch is all there is (a small response, a SETTINGS ack): it may leave at once.
+    if (wrote) {
+      out.write(batch, batched);
+    } else {
+      out.writeAlone(batch, batched);
+    }
+  }
   return total;
 }
 

@@ -118,6 +118,10 @@ class SessionOutput {
  public:
   virtual ~SessionOutput() = default;
   virtual void write(const uint8_t* data, size_t len) = 0;
+  // The same, for bytes that are everything this send produced (a response at one stream per
+  // connection): nothing follows to batch them with, so the writer may send them at once
+  // instead of queueing them for its end-of-pass flush.
+  virtual void writeAlone(const uint8_t* data, size_t len) { write(data, len); }
   // True when the writer wants no more for now (its buffer is above the high watermark).
   virtual bool full() const = 0;
 };
@@ -142,6 +146,10 @@ class ServerSession {
   // True while the session may still read / has frames to send. Both false: close.
   bool wantRead() const;
   bool wantWrite() const;
+  // Whether a sendTo() now would do anything: frames to send, or onStreamWritable owed (a
+  // stream closed while the connection's queue was above its mark). False after reading a
+  // request's HEADERS that only start a stream: nothing goes out until its response.
+  bool sendPending() const { return !writable_.empty() || wantWrite(); }
   // A HEADERS block has begun and not yet ended (CONTINUATION pending): the header deadline.
   bool headerBlockInProgress() const { return header_block_stream_ != 0; }
   size_t openStreams() const { return streams_.size(); }

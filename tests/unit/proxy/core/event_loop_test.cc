@@ -51,6 +51,31 @@ TEST(EventLoopTest, CancelledTimerDoesNotFire) {
   EXPECT_FALSE(fired);
 }
 
+// LazyTimer: nothing to cancel before the first arm; once armed it behaves as a Timer (fires
+// once, can be cancelled and armed again).
+TEST(EventLoopTest, LazyTimerActsAsATimerFromItsFirstArm) {
+  EventLoop loop;
+  int fired = 0;
+  LazyTimer timer(loop, [&] {
+    ++fired;
+    loop.stop();
+  });
+  EXPECT_FALSE(timer.armed());
+  timer.cancel();  // never armed: nothing to do
+  timer.arm(std::chrono::milliseconds(1));
+  EXPECT_TRUE(timer.armed());
+  timer.cancel();
+  EXPECT_FALSE(timer.armed());
+  Timer done(loop, [&] { loop.stop(); });
+  done.arm(std::chrono::milliseconds(10));
+  loop.run();
+  EXPECT_EQ(fired, 0);
+  timer.arm(std::chrono::milliseconds(1));
+  loop.run();
+  EXPECT_EQ(fired, 1);
+  EXPECT_FALSE(timer.armed());
+}
+
 // push(): a later deadline is only stored while libevent would wake the timer earlier anyway;
 // the callback still runs once, and never before the last deadline pushed.
 TEST(EventLoopTest, PushedDeadlineMovesLaterAndFiresOnce) {

@@ -274,6 +274,67 @@ TEST_F(TransportTlsTest, AStaleErrorInTheThreadsQueueDoesNotFailTheConnection) {
   EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
+// writeNow over TLS: with nothing queued the record is on the socket before the callback ends
+// (no output buffer, no flush); behind queued bytes it waits its turn, in order.
+TEST_F(TransportTlsTest, WriteNowSendsAtOnceOnlyWhenNothingIsQueued) {
+  Client client(loop_);
+  EchoServer server(loop_);
+  server.echo = false;
+  server.pause_each_read = false;
+  client.payload = "go";
+  client.expect = 6;
+  size_t pending_after_now = 99, pending_behind = 0;
+  server.on_read = [&] {
+    server.t->writeNow("now:", 4);
+    pending_after_now = server.t->pendingOutput();
+    server.t->write("a");
+    server.t->writeNow("b", 1);
+    pending_behind = server.t->pendingOutput();
+  };
+  connectPair(client, server, {.verify = false});
+  runBounded();
+  EXPECT_EQ(pending_after_now, 0u);
+  EXPECT_EQ(pending_behind, 2u);
+  EXPECT_EQ(client.received, "now:ab");
+  EXPECT_EQ(server.t->pendingOutput(), 0u);
+  EXPECT_FALSE(server.closed);
+}
+
+// Records written straight from the caller's bytes until the socket refuses one: that record
+// is queued and given to OpenSSL again as it was (WantWrite), the rest waits behind it, and the
+// client gets every byte in order once it reads.
+TEST_F(TransportTlsTest, WriteNowQueuesARecordTheSocketRefusesAndRetriesIt) {
+  Client client(loop_);
+  EchoServer server(loop_);
+  server.echo = false;
+  server.pause_each_read = false;
+  client.payload = "go";
+  std::string sent;
+  int direct = 0;
+  server.on_read = [&] {
+    // One record per call (4 KiB: a fresh socket's send buffer holds a few), until one is not
+    // taken whole.
+    while (server.t->pendingOutput() == 0 && sent.size() < (64u << 20)) {
+      const std::string record =
+          pattern(4 * 1024).replace(0, 8, std::to_string(100000000 + direct));
+      sent += record;
+      server.t->writeNow(record.data(), record.size());
+      if (server.t->pendingOutput() == 0) ++direct;
+    }
+    const std::string tail = "tail";
+    sent += tail;
+    server.t->writeNow(tail.data(), tail.size());  // behind the refused record
+    client.expect = sent.size();
+  };
+  connectPair(client, server, {.verify = false});
+  runBounded();
+  EXPECT_GT(direct, 0);
+  ASSERT_EQ(client.received.size(), sent.size());
+  EXPECT_TRUE(client.received == sent);
+  EXPECT_EQ(server.t->pendingOutput(), 0u);
+  EXPECT_FALSE(server.closed);
+}
+
 TEST_F(TransportTlsTest, PlainTransportIsUnchanged) {
   // No layer: no handshake, no onTransportSecured, closeReason() stays empty.
   Client client(loop_);

@@ -269,6 +269,78 @@ TEST_F(SessionTest, SimpleGet) {
   EXPECT_EQ(server->stats().streams, 1u);
 }
 
+// sendTo() output that tells write() from writeAlone().
+struct CountingOutput : SessionOutput {
+  std::string data;
+  int writes = 0;
+  int alone = 0;
+  void write(const uint8_t* p, size_t n) override {
+    ++writes;
+    data.append(reinterpret_cast<const char*>(p), n);
+  }
+  void writeAlone(const uint8_t* p, size_t n) override {
+    ++alone;
+    data.append(reinterpret_cast<const char*>(p), n);
+  }
+  bool full() const override { return false; }
+};
+
+// A send that produced one batch (a small response: HEADERS and DATA) hands it over as written
+// alone, which the owner may send at once; a send of several batches never does, so they
+// still leave in one flush.
+TEST_F(SessionTest, OneBatchIsWrittenAloneSeveralAreNot) {
+  make();
+  const int32_t small_id = client.request(get("/small"));
+  pump();
+  ASSERT_TRUE(server->submitResponse(small_id, 200, {{"content-type", "text/plain"}}, 5, false));
+  server->appendBody(small_id, "hello", 5);
+  server->endBody(small_id);
+  CountingOutput small;
+  server->sendTo(small);
+  EXPECT_EQ(small.alone, 1);
+  EXPECT_EQ(small.writes, 0);
+  client.in(small.data);
+  EXPECT_EQ(client.resps[small_id].body, "hello");
+
+  const int32_t big_id = client.request(get("/big"));
+  pump();
+  const std::string body(12 * 1024, 'z');  // three DATA frames past the 4 KiB batch
+  ASSERT_TRUE(server->submitResponse(big_id, 200, {}, body.size(), false));
+  server->appendBody(big_id, body.data(), body.size());
+  server->endBody(big_id);
+  CountingOutput big;
+  server->sendTo(big);
+  EXPECT_EQ(big.alone, 0);
+  EXPECT_GT(big.writes, 1);
+  client.in(big.data);
+  EXPECT_EQ(client.resps[big_id].body, body);
+  EXPECT_TRUE(client.resps[big_id].closed);
+}
+
+// sendPending() is what lets the connection skip a flush pass after a read: false once a
+// request's HEADERS only opened a stream, true while frames (our SETTINGS, a response, a
+// reset) wait, false again once they are sent.
+TEST_F(SessionTest, SendPendingOnlyWhileFramesWait) {
+  make();
+  EXPECT_TRUE(server->sendPending());  // our SETTINGS
+  pump();
+  EXPECT_FALSE(server->sendPending());
+  const int32_t id = client.request(get("/x"));
+  const std::string c = client.out();
+  ASSERT_TRUE(server->feed(reinterpret_cast<const uint8_t*>(c.data()), c.size()));
+  ASSERT_EQ(rec.reqs.count(id), 1u);
+  EXPECT_FALSE(server->sendPending());
+  ASSERT_TRUE(server->submitResponse(id, 204, {}, std::nullopt, true));
+  EXPECT_TRUE(server->sendPending());
+  pump();
+  EXPECT_EQ(client.resps[id].status, "204");
+  EXPECT_FALSE(server->sendPending());
+  const int32_t id2 = client.request(get("/y"));
+  pump();
+  server->resetStream(id2, H2Error::InternalError);
+  EXPECT_TRUE(server->sendPending());
+}
+
 TEST_F(SessionTest, PostBodyWindowOpensOnlyAfterConsume) {
   SessionLimits l;
   l.initial_window_bytes = 16384;
