@@ -351,9 +351,6 @@ int Server::run() {
     });
   }
   for (auto& worker : workers_) worker->start();
-  // From here on the control thread, and the threads it starts, yield to the workers
-  // (core/background_thread.h): the workers above keep the priority baton started with.
-  core::lowerThreadPriority();
 
   std::fprintf(stderr, "baton: serving with %u worker(s)", worker_count_);
   for (const auto& listener : listeners_) {

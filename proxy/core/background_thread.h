@@ -1,48 +1,32 @@
-// The control plane yields to the data plane. Threads that only recompute or tidy up (the
-// control thread once the workers run, a resync's helper threads, the discovery reclaimer, the
-// Marathon state digest) run at nice 10, the workers at the nice value baton started with: on a
-// busy machine a resync of 100,000 tasks then takes longer, instead of taking a quarter of the
-// machine from the requests (measured on 2 cores, a resync every second: the data path kept
-// 0.81x its req/s with the control thread at the workers' priority, 0.91x at nice 10). Not idle
-// priority: a reclaimer starved for long would let replaced states pile up, and at nice 10 a
-// thread still gets about a tenth of a contended core.
+// Threads that only tidy up after the control thread (the discovery reclaimer freeing the last
+// document's state, the Marathon state digest) run at a lower scheduling weight, so that on a
+// busy machine they yield to the workers and to a resync's own helper thread instead of sharing
+// a core with them evenly. Not idle priority: they must still keep up under full load (a
+// reclaimer starved for long would let replaced states pile up), and at nice 10 a thread still
+// gets about a tenth of a contended core.
+//
+// Only threads that start no others: a thread inherits its creator's nice value on Linux, and
+// raising it back needs CAP_SYS_NICE. (Lowering the control thread itself was measured and
+// undone: it would pass nice 10 to a reload's access-log writer and, through fork and exec, to a
+// binary upgrade's workers, and slow the control loop's ejections and drain under load.)
 #pragma once
 
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
-#include <climits>
 
 namespace baton::core {
 
 inline constexpr int kBackgroundNice = 10;
 
-// The nice value of the first thread this process lowered, before it was lowered.
-inline std::atomic<int> g_nice_before_lowering{INT_MIN};
-
-// Lowers the calling thread (Linux: per thread) to kBackgroundNice, if it is not lower already.
-// Threads it starts afterwards inherit the value.
+// Called first thing on such a thread; applies to the calling thread only (Linux). Never raises
+// a thread that is already lower.
 inline void lowerThreadPriority() {
   const auto tid = static_cast<id_t>(gettid());
   errno = 0;
   const int now = getpriority(PRIO_PROCESS, tid);
-  if (errno != 0) return;
-  int unset = INT_MIN;
-  g_nice_before_lowering.compare_exchange_strong(unset, now);
-  if (now < kBackgroundNice) setpriority(PRIO_PROCESS, tid, kBackgroundNice);
-}
-
-// In a child about to exec a new baton (binary upgrade), forked from a lowered thread: back to
-// the value baton started with, so that the new process's workers do not inherit the control
-// plane's. Raising priority needs CAP_SYS_NICE (or RLIMIT_NICE); without it the new process runs
-// every thread at the lowered value (the data plane then just loses its precedence).
-// Async-signal-safe (a syscall and an atomic load), as a forked child of a threaded process
-// requires.
-inline void restoreStartPriority() {
-  const int before = g_nice_before_lowering.load();
-  if (before != INT_MIN) setpriority(PRIO_PROCESS, 0, before);
+  if (errno == 0 && now < kBackgroundNice) setpriority(PRIO_PROCESS, tid, kBackgroundNice);
 }
 
 }  // namespace baton::core

@@ -15,8 +15,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "proxy/core/background_thread.h"
-
 namespace baton::proxy::upgrade {
 
 namespace {
@@ -273,7 +271,6 @@ core::Result<std::unique_ptr<UpgradeLauncher>> UpgradeLauncher::start(
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    core::restoreStartPriority();  // the new workers must not inherit the control plane's
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
