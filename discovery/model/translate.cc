@@ -364,8 +364,9 @@ class Translator {
   }
 
   // One cluster, built in three steps so that host lists can be built on two threads:
-  // prepareCluster (in plan order, here: include() and resolve() are stateful), buildHosts (pure:
-  // any thread), finishCluster (in plan order, here).
+  // prepareCluster (in plan order, here: the include and resolve callbacks run on the caller's
+  // thread, and a task's "not resolved" report goes to its first port), buildHosts (pure: any
+  // thread), finishCluster (in plan order, here).
   struct ClusterJob {
     const PortPlan* plan = nullptr;
     const GroupPin* pin = nullptr;
