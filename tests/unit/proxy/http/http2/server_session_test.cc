@@ -290,29 +290,28 @@ struct CountingOutput : SessionOutput {
 // still leave in one flush.
 TEST_F(SessionTest, OneBatchIsWrittenAloneSeveralAreNot) {
   make();
-  const int32_t small_id = client.request(get("/small"));
-  pump();
-  ASSERT_TRUE(server->submitResponse(small_id, 200, {{"content-type", "text/plain"}}, 5, false));
-  server->appendBody(small_id, "hello", 5);
-  server->endBody(small_id);
+  // A response to a fresh request, sent in one pass; the client reads what was sent.
+  const auto respond = [&](const char* path, const std::string& body, CountingOutput& out) {
+    const int32_t id = client.request(get(path));
+    pump();
+    EXPECT_TRUE(server->submitResponse(id, 200, {}, body.size(), false));
+    server->appendBody(id, body.data(), body.size());
+    server->endBody(id);
+    server->sendTo(out);
+    client.in(out.data);
+    return id;
+  };
   CountingOutput small;
-  server->sendTo(small);
+  const int32_t small_id = respond("/small", "hello", small);
   EXPECT_EQ(small.alone, 1);
   EXPECT_EQ(small.writes, 0);
-  client.in(small.data);
   EXPECT_EQ(client.resps[small_id].body, "hello");
 
-  const int32_t big_id = client.request(get("/big"));
-  pump();
   const std::string body(12 * 1024, 'z');  // three DATA frames past the 4 KiB batch
-  ASSERT_TRUE(server->submitResponse(big_id, 200, {}, body.size(), false));
-  server->appendBody(big_id, body.data(), body.size());
-  server->endBody(big_id);
   CountingOutput big;
-  server->sendTo(big);
+  const int32_t big_id = respond("/big", body, big);
   EXPECT_EQ(big.alone, 0);
   EXPECT_GT(big.writes, 1);
-  client.in(big.data);
   EXPECT_EQ(client.resps[big_id].body, body);
   EXPECT_TRUE(client.resps[big_id].closed);
 }
