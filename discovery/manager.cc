@@ -4,7 +4,6 @@
 #include <set>
 #include <utility>
 
-#include "discovery/model/parse_apps.h"
 #include "discovery/state_store.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/log.h"
@@ -16,14 +15,6 @@ namespace {
 // A suspicious document (empty, or most tasks gone at once) is applied only when the next
 // resync, this long after, says the same: a Marathon hiccup must not empty the edge.
 constexpr std::chrono::milliseconds kConfirmDelay{1000};
-// Below this many tasks a large relative drop is normal operation (scaling 4 -> 1).
-constexpr size_t kMinTasksForDropRule = 10;
-
-size_t countTasks(const SharedApps& apps) {
-  size_t n = 0;
-  for (const auto& app : apps) n += app->tasks.size();
-  return n;
-}
 
 TranslateOptions optionsFrom(const conf::MarathonSpec& spec, std::string self_app_id) {
   TranslateOptions options;
@@ -45,7 +36,7 @@ DiscoveryManager::DiscoveryManager(core::EventLoop& loop, conf::MarathonSpec spe
                                    std::string self_app_id, SpecCallback on_spec)
     : loop_(loop),
       spec_(std::move(spec)),
-      options_(optionsFrom(spec_, std::move(self_app_id))),
+      self_app_id_(std::move(self_app_id)),
       on_spec_(std::move(on_spec)),
       confirm_timer_(loop, [this] {
         if (source_) source_->resync();
@@ -55,27 +46,26 @@ DiscoveryManager::~DiscoveryManager() = default;
 
 core::Result<void> DiscoveryManager::start() {
   resolver_ = std::make_unique<HostResolver>(loop_);
+  pipeline_ = std::make_unique<PipelineThread>(
+      loop_,
+      std::make_unique<DiscoveryPipeline>(spec_, optionsFrom(spec_, self_app_id_), reclaimer_),
+      [this](PipelineStep step) { onStep(std::move(step)); });
   if (!spec_.state_file.empty()) {
+    // Queued first: the pipeline applies it unless a document from the source overtakes it.
     auto saved = loadState(spec_.state_file);
     if (saved) {
-      auto apps = parser_.parseShared(*saved);
-      if (apps) {
-        core::logf(core::LogLevel::Info, "discovery: starting from saved state %s (%zu apps)",
-                   spec_.state_file.c_str(), apps->size());
-        acceptApps(std::move(*apps), *saved, /*from_disk=*/true);
-      } else {
-        core::logf(core::LogLevel::Warn, "discovery: ignoring saved state %s: %s",
-                   spec_.state_file.c_str(), apps.error().detail.c_str());
-      }
+      pipeline_->document(std::move(*saved), /*from_disk=*/true);
     } else if (saved.error().code != core::ErrorCode::ConfigIo) {
       core::logf(core::LogLevel::Warn, "discovery: ignoring saved state %s: %s",
                  spec_.state_file.c_str(), saved.error().detail.c_str());
     }
   }
   Source::Callbacks callbacks;
-  callbacks.on_document = [this](std::string body) { onDocument(std::move(body)); };
-  callbacks.on_task_ending = [this](const std::string& task_id, const std::string& app_id) {
-    onTaskEnding(task_id, app_id);
+  callbacks.on_document = [this](std::string body) {
+    pipeline_->document(std::move(body), /*from_disk=*/false);
+  };
+  callbacks.on_task_ending = [this](const std::string& task_id, const std::string&) {
+    pipeline_->taskEnding(task_id);
   };
   callbacks.on_error = [this](const std::string& error) { onSourceError(error); };
   auto source = createSource(loop_, spec_, std::move(callbacks));
@@ -92,7 +82,6 @@ void DiscoveryManager::resync() {
 DiscoveryStatus DiscoveryManager::status() const {
   DiscoveryStatus out = status_;
   if (source_) out.source = source_->status();
-  out.holding = holding_;
   return out;
 }
 
@@ -101,112 +90,35 @@ int64_t DiscoveryManager::stalenessMs() const {
   return core::unixNowMs() - status_.last_applied_unix_ms;
 }
 
-static double msSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
+void DiscoveryManager::onStep(PipelineStep step) {
+  if (source_ && step.body.capacity() != 0) source_->recycle(std::move(step.body));
+  status_.holding = step.holding;
+  if (step.parse_ms >= 0) status_.last_parse_ms = step.parse_ms;
+  if (!step.refusal.empty()) refuse(step.refusal);
+  if (step.hold) confirm_timer_.arm(kConfirmDelay);
+  if (step.accepted) {
+    status_.from_state_file = step.from_disk;
+    status_.apps = step.apps;
+    status_.tasks = step.tasks;
+  }
+  if (!step.resolve.empty()) resolveThenTranslate(std::move(step.resolve), step.round);
+  if (step.spec) applySpec(std::move(step.spec), step.translate_ms);
 }
 
-void DiscoveryManager::onDocument(std::string body) {
-  const auto start = std::chrono::steady_clock::now();
-  auto apps = parser_.parseShared(body);
-  status_.last_parse_ms = msSince(start);
-  if (!apps) {
-    refuse("invalid app document: " + apps.error().detail);
-  } else if (!shouldHold(*apps)) {
-    acceptApps(std::move(*apps), body, /*from_disk=*/false);
-  }
-  if (source_) source_->recycle(std::move(body));
-}
-
-bool DiscoveryManager::shouldHold(const SharedApps& apps) {
-  const size_t current = countTasks(apps_);
-  const size_t next = countTasks(apps);
-  const bool emptied = !apps_.empty() && apps.empty();
-  const bool collapsed = current >= kMinTasksForDropRule && next * 2 < current;
-  if (!emptied && !collapsed) {
-    holding_ = false;
-    return false;
-  }
-  if (holding_) {
-    // The previous resync said the same: it is real (an operator scaled everything down).
-    holding_ = false;
-    core::logf(core::LogLevel::Info, "discovery: %zu -> %zu tasks confirmed by a second resync",
-               current, next);
-    return false;
-  }
-  holding_ = true;
-  held_task_count_ = next;
-  refuse(emptied ? "empty app list after a non-empty one: held until a resync confirms it"
-                 : "task count fell from " + std::to_string(current) + " to " +
-                       std::to_string(next) + ": held until a resync confirms it");
-  confirm_timer_.arm(kConfirmDelay);
-  return true;
-}
-
-void DiscoveryManager::acceptApps(SharedApps apps, const std::string& body, bool from_disk) {
-  if (spec_.health_check) health_.carryOver(apps_, apps);
-  reclaimer_.dispose(std::exchange(apps_, std::move(apps)));
-  // Fast-path drains end when the task is gone from Marathon.
-  if (!killing_.empty()) {
-    std::unordered_set<std::string_view> present;
-    for (const auto& app : apps_) {
-      for (const auto& task : app->tasks) present.insert(task.id);
-    }
-    std::erase_if(killing_, [&](const std::string& id) { return !present.contains(id); });
-  }
-  status_.from_state_file = from_disk;
-  status_.apps = apps_.size();
-  status_.tasks = countTasks(apps_);
-  if (!from_disk && !spec_.state_file.empty()) {
-    const uint64_t hash = std::hash<std::string_view>{}(body);
-    if (hash != last_body_hash_) {
-      auto saved = saveState(spec_.state_file, body);
-      if (!saved) {
-        core::logf(core::LogLevel::Error, "discovery: could not save state: %s",
-                   saved.error().detail.c_str());
-      } else {
-        last_body_hash_ = hash;
-      }
-    }
-  }
-
-  // Agent host names are resolved off the loop's critical path before translating; numeric
-  // addresses (the usual case) need no lookup.
-  std::set<std::string> names;
-  for (const auto& app : apps_) {
-    for (const auto& task : app->tasks) {
-      for (const auto& endpoint : task.endpoints) {
-        if (endpoint.ipv4 || endpoint.host.empty()) continue;
-        if (!isNumericAddress(endpoint.host)) names.insert(endpoint.host);
-      }
-    }
-  }
-  const uint64_t round = ++resolve_round_;
-  if (names.empty()) {
-    publish();
-    return;
-  }
-  resolver_->resolveAll(std::vector<std::string>(names.begin(), names.end()), [this, round] {
-    if (round == resolve_round_) publish();  // else a newer document is being resolved
+// Resolves on this loop, then hands the answers to the pipeline, which translates unless a newer
+// document has come meanwhile.
+void DiscoveryManager::resolveThenTranslate(std::vector<std::string> names, uint64_t round) {
+  auto asked = std::make_shared<std::vector<std::string>>(std::move(names));
+  resolver_->resolveAll(*asked, [this, asked, round] {
+    HostLookups lookups;
+    for (const auto& name : *asked) lookups.emplace(name, resolver_->lookup(name));
+    pipeline_->resolved(round, std::move(lookups));
   });
 }
 
-void DiscoveryManager::publish() {
-  TranslateContext context;
-  context.resolve = [this](std::string_view host) { return resolver_->lookup(host); };
-  context.include = [this](const App& app, const Task& task) {
-    if (!isRoutable(task.state)) return false;
-    return !spec_.health_check || health_.passes(app, task);
-  };
-  context.draining = &killing_;
-  context.deployment_drained = &deployment_drained_;
-  context.cache = &translate_cache_;
-  const auto start = std::chrono::steady_clock::now();
-  auto spec = std::make_shared<conf::DiscoveredSpec>(translate(apps_, options_, context));
-  status_.last_translate_ms = msSince(start);
-  reclaimer_.dispose(std::move(translate_cache_.retired));
-  reclaimer_.dispose(std::move(translate_cache_.retired_work));
-
+void DiscoveryManager::applySpec(std::shared_ptr<const conf::DiscoveredSpec> spec,
+                                 double translate_ms) {
+  status_.last_translate_ms = translate_ms;
   // Log issues once each, when they first appear; status keeps the full list.
   std::set<std::string> before;
   for (const auto& issue : status_.issues) before.insert(issue.text());
@@ -219,16 +131,6 @@ void DiscoveryManager::publish() {
   ++status_.documents_applied;
   status_.last_applied_unix_ms = core::unixNowMs();
   on_spec_(std::move(spec));
-}
-
-void DiscoveryManager::onTaskEnding(const std::string& task_id, const std::string&) {
-  bool known = false;
-  for (const auto& app : apps_) {
-    for (const auto& task : app->tasks) known = known || task.id == task_id;
-  }
-  if (!known || !killing_.insert(task_id).second) return;
-  core::logf(core::LogLevel::Info, "discovery: draining task %s (ending)", task_id.c_str());
-  publish();
 }
 
 void DiscoveryManager::onSourceError(const std::string& error) {

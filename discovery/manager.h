@@ -1,11 +1,10 @@
 // The discovery manager: turns what a Source delivers (Marathon's app document, fast-path task
 // events) into a validated conf::DiscoveredSpec for the server to merge and publish.
 //
-// Pipeline per document: parse and validate the whole document (parse_apps.h) → safety checks
-// (an empty or much smaller document is held until a confirming resync) → resolve agent host
-// names (async, HostResolver) → translate (translate.h) → persist the document (state_store) →
-// on_spec. A bad document never replaces the last good state. A fast-path event (task killing)
-// re-translates the last good apps with that task drained, without waiting for a resync.
+// The pipeline itself (parse, safety rule, translate: pipeline.h) runs on the resync thread
+// (pipeline_thread.h); the manager feeds it what the source delivers, resolves the agent host
+// names it asks for (HostResolver, on this loop), and acts on each step it returns: publish the
+// spec (on_spec), arm the confirming resync of a held document, keep the status.
 //
 // Lives on the control thread; every method and callback runs on its loop.
 #pragma once
@@ -14,16 +13,13 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "conf/config_spec.h"
 #include "discovery/host_resolver.h"
-#include "discovery/model/app.h"
-#include "discovery/model/parse_apps.h"
-#include "discovery/model/task_filter.h"
-#include "discovery/model/translate.h"
+#include "discovery/pipeline.h"
+#include "discovery/pipeline_thread.h"
 #include "discovery/reclaimer.h"
 #include "discovery/source.h"
 #include "proxy/core/event_loop.h"
@@ -61,9 +57,6 @@ class DiscoveryManager {
   // Milliseconds since the last applied document; -1 before the first.
   int64_t stalenessMs() const;
 
-  // Exposed for tests: run one document through the pipeline as if the source delivered it.
-  void onDocument(std::string body);
-
   // Destroys `garbage` (moved) on the reclaimer's thread. The server hands over the specs a
   // publish replaced (100,000 hosts at Marathon scale: ~30 M instructions of destructors).
   template <class T>
@@ -72,35 +65,23 @@ class DiscoveryManager {
   }
 
  private:
-  void onTaskEnding(const std::string& task_id, const std::string& app_id);
+  void onStep(PipelineStep step);
+  void resolveThenTranslate(std::vector<std::string> names, uint64_t round);
+  void applySpec(std::shared_ptr<const conf::DiscoveredSpec> spec, double translate_ms);
   void onSourceError(const std::string& error);
-  // Whole-document safety rule: refuse an empty or mostly-empty document until it persists.
-  bool shouldHold(const SharedApps& apps);
-  void acceptApps(SharedApps apps, const std::string& body, bool from_disk);
-  void publish();
   void refuse(const std::string& why);
 
   core::EventLoop& loop_;
   conf::MarathonSpec spec_;
-  TranslateOptions options_;
+  std::string self_app_id_;
   SpecCallback on_spec_;
-  std::unique_ptr<Source> source_;
+  // Declared before what uses it: frees the previous document's apps and host lists (handed over
+  // by the pipeline and by the server) off both threads.
+  Reclaimer reclaimer_;
   std::unique_ptr<HostResolver> resolver_;
-  // Reused across resyncs: the last document's apps (an unchanged app is not rebuilt) and
-  // simdjson's buffers, the size of one app (parse_apps.h parseShared); fresh pages cost more
-  // than parsing on the VMs measured (430 vs 99 ms CPU for a fresh whole-document parser).
-  AppsParser parser_;
-  HealthVerdicts health_;           // tasks without results: their verdict in the last document
-  TranslateCache translate_cache_;  // unchanged apps' hosts, from one translate to the next
-  SharedApps apps_;                 // last accepted
-  Reclaimer reclaimer_;  // frees the previous document's apps and host lists off this thread
-  std::unordered_set<std::string> killing_;             // fast-path drained task ids
-  std::unordered_set<std::string> deployment_drained_;  // in/out state of translate()
-  size_t held_task_count_ = 0;  // task count of the held document (0 = nothing held)
-  bool holding_ = false;
+  std::unique_ptr<PipelineThread> pipeline_;
+  std::unique_ptr<Source> source_;  // after pipeline_: destroyed first, so it feeds nothing
   core::Timer confirm_timer_;
-  uint64_t resolve_round_ = 0;  // a newer document supersedes a pending resolution
-  uint64_t last_body_hash_ = 0;
   DiscoveryStatus status_;
 };
 

@@ -3,14 +3,12 @@
 #include <pthread.h>
 
 #include "proxy/core/background_thread.h"
-#include "proxy/core/stop_signals.h"
 
 namespace baton::discovery {
 
 Reclaimer::Reclaimer()
     : thread_([this] {
-        core::blockStopSignals();
-        core::lowerThreadPriority();
+        core::enterBackgroundThread();
         run();
       }) {
   pthread_setname_np(thread_.native_handle(), "baton-reclaim");

@@ -815,8 +815,7 @@ void Server::noteMarathonState() {
   // resync takes longer than hashing it).
   if (digest_worker_.joinable()) digest_worker_.join();
   digest_worker_ = std::jthread([this, spec = discovered_, published] {
-    core::blockStopSignals();
-    core::lowerThreadPriority();
+    core::enterBackgroundThread();
     std::string digest = spec ? peers::marathonStateDigest(*spec) : std::string();
     loop_.post([this, digest = std::move(digest), published]() mutable {
       applyMarathonState(std::move(digest), published);

@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""Where a Marathon resync's memory and control-thread time go (companion of scale.py).
+"""Where a Marathon resync's memory and CPU time go (companion of scale.py).
 
 Loads scale.py's 10,000-app / 100,000-task document into baton, runs two "one app changed"
 resyncs (EVERY=1: two "every task changed" resyncs), waits REST seconds, prints RSS (smaps_rollup) and peak, and optionally:
 
-    PERF=1      perf record -g of the control thread during the resyncs (OUT/perf.data)
-    PERFSTAT=1  perf stat (page faults, task clock) of the control thread during the resyncs
+    PERF=1      perf record -g of the process during the resyncs (OUT/perf.data; the parse and
+                translate run on the thread named baton-resync and its helpers, the publish on
+                the control thread)
+    PERFSTAT=1  perf stat (page faults, task clock) of the process during the resyncs
     SMAPS=1     a copy of /proc/PID/smaps at rest (OUT/smaps)
     CALLGRIND=1 instructions per thread during the resyncs, the figure this VM's noise leaves
                 alone: run with BATON_BIN pointing at a wrapper that execs
                 `valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=OUT/cg.%p
-                BATON "$@"`; counters are zeroed before the resyncs and dumped after them
+                BATON "$@"`; counters are zeroed before the resyncs and dumped after them (one
+                file per thread: the control thread's is cg.PID.1-01, the resync thread's the
+                next one with parseSpans in it, its helpers' the ones after)
     DUMP=1      a jemalloc heap profile at rest (needs MALLOC_CONF=prof:true,...; read it with
                 jeprof --text --cum BATON_BIN jeprof.*.heap), taken through gdb (prof.dump)
 
@@ -50,10 +54,11 @@ def smaps(pid: int) -> dict:
 
 def start_perf(pid: int):
     if os.environ.get("PERFSTAT"):
-        cmd = ["perf", "stat", "-e", "page-faults,task-clock", "-t", str(pid), "-o",
+        cmd = ["perf", "stat", "-e", "page-faults,task-clock", "-p", str(pid), "-o",
                os.path.join(OUT, "perfstat.txt")]
     elif os.environ.get("PERF"):
-        cmd = ["perf", "record", *os.environ.get("PERFOPTS", "-g").split(), "-t", str(pid), "-o", os.path.join(OUT, "perf.data")]
+        cmd = ["perf", "record", *os.environ.get("PERFOPTS", "-g").split(), "-p", str(pid), "-o",
+               os.path.join(OUT, "perf.data")]
     else:
         return None
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -82,10 +87,12 @@ def main():
     if os.environ.get("CALLGRIND"):
         subprocess.run(["callgrind_control", "-z", str(pid)], capture_output=True)
     for g in (2, 3):
-        cpu0 = scale.control_cpu_ms(pid)
+        cpu0, all0 = scale.control_cpu_ms(pid), scale.process_cpu_ms(pid)
         scale.replace(path, scale.document(backend.port, g, only_app=None if EVERY else 7))
         ev = baton.wait_event("discovery", timeout=300)
-        print(f"{'every task' if EVERY else 'one app'} changed: control thread CPU {scale.control_cpu_ms(pid) - cpu0:.0f} ms "
+        print(f"{'every task' if EVERY else 'one app'} changed: CPU control thread "
+              f"{scale.control_cpu_ms(pid) - cpu0:.0f} ms, all threads "
+              f"{scale.process_cpu_ms(pid) - all0:.0f} ms "
               f"(parse {ev.get('parse_ms')}, translate {ev.get('translate_ms')}, build+publish "
               f"{ev.get('build_ms')} ms)", flush=True)
     if os.environ.get("CALLGRIND"):

@@ -1,20 +1,24 @@
-// Threads that only tidy up after the control thread (the discovery reclaimer freeing the last
-// document's state, the Marathon state digest) run at a lower scheduling weight, so that on a
-// busy machine they yield to the workers and to a resync's own helper thread instead of sharing
-// a core with them evenly. Not idle priority: they must still keep up under full load (a
-// reclaimer starved for long would let replaced states pile up), and at nice 10 a thread still
-// gets about a tenth of a contended core.
+// Threads that do the control plane's heavy lifting or tidy up after it (the discovery resync
+// thread parsing and translating a Marathon document, the reclaimer freeing the last document's
+// state, the Marathon state digest) run at a lower scheduling weight, so that on a busy machine
+// they take their CPU from idle time first instead of sharing a core evenly with the workers'
+// requests. Not idle priority: they must still keep up under full load (a resync starved for
+// long would leave routing stale, a reclaimer would let replaced states pile up), and at nice 10
+// a thread still gets about a tenth of a contended core.
 //
-// Only threads that start no others: a thread inherits its creator's nice value on Linux, and
-// raising it back needs CAP_SYS_NICE. (Lowering the control thread itself was measured and
-// undone: it would pass nice 10 to a reload's access-log writer and, through fork and exec, to a
-// binary upgrade's workers, and slow the control loop's ejections and drain under load.)
+// Only threads whose own children do the same kind of work (the resync thread's parse and
+// translate helpers): a thread inherits its creator's nice value on Linux, and raising it back
+// needs CAP_SYS_NICE. (Lowering the control thread itself was measured and undone: it would pass
+// nice 10 to a reload's access-log writer and, through fork and exec, to a binary upgrade's
+// workers, and slow the control loop's ejections and drain under load.)
 #pragma once
 
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "proxy/core/stop_signals.h"
 
 namespace baton::core {
 
@@ -27,6 +31,13 @@ inline void lowerThreadPriority() {
   errno = 0;
   const int now = getpriority(PRIO_PROCESS, tid);
   if (errno == 0 && now < kBackgroundNice) setpriority(PRIO_PROCESS, tid, kBackgroundNice);
+}
+
+// First thing on such a thread: the stop signals stay with the control thread (stop_signals.h),
+// and the thread's weight is lowered.
+inline void enterBackgroundThread() {
+  blockStopSignals();
+  lowerThreadPriority();
 }
 
 }  // namespace baton::core
