@@ -33,11 +33,13 @@ TranslateOptions optionsFrom(const conf::MarathonSpec& spec, std::string self_ap
 }  // namespace
 
 DiscoveryManager::DiscoveryManager(core::EventLoop& loop, conf::MarathonSpec spec,
-                                   std::string self_app_id, SpecCallback on_spec)
+                                   std::string self_app_id, core::Reclaimer& reclaimer,
+                                   SpecCallback on_spec)
     : loop_(loop),
       spec_(std::move(spec)),
       self_app_id_(std::move(self_app_id)),
       on_spec_(std::move(on_spec)),
+      reclaimer_(reclaimer),
       confirm_timer_(loop, [this] {
         if (source_) source_->resync();
       }) {}

@@ -20,9 +20,9 @@
 #include "discovery/host_resolver.h"
 #include "discovery/pipeline.h"
 #include "discovery/pipeline_thread.h"
-#include "discovery/reclaimer.h"
 #include "discovery/source.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/core/reclaimer.h"
 
 namespace baton::discovery {
 
@@ -46,23 +46,17 @@ class DiscoveryManager {
  public:
   using SpecCallback = std::function<void(std::shared_ptr<const conf::DiscoveredSpec>)>;
 
+  // `reclaimer` (the server's) frees the replaced documents and caches; it outlives the manager.
   DiscoveryManager(core::EventLoop& loop, conf::MarathonSpec spec, std::string self_app_id,
-                   SpecCallback on_spec);
+                   core::Reclaimer& reclaimer, SpecCallback on_spec);
   ~DiscoveryManager();
 
-  // Loads the persisted state (if any) and applies it at once, then starts the source.
+  // Queues the persisted state (if any) for the resync thread first, then starts the source.
   core::Result<void> start();
   void resync();  // /_mlb_signal/hup, SIGHUP
   DiscoveryStatus status() const;
   // Milliseconds since the last applied document; -1 before the first.
   int64_t stalenessMs() const;
-
-  // Destroys `garbage` (moved) on the reclaimer's thread. The server hands over the specs a
-  // publish replaced (100,000 hosts at Marathon scale: ~30 M instructions of destructors).
-  template <class T>
-  void reclaim(T&& garbage) {
-    reclaimer_.dispose(std::forward<T>(garbage));
-  }
 
  private:
   void onStep(PipelineStep step);
@@ -75,9 +69,7 @@ class DiscoveryManager {
   conf::MarathonSpec spec_;
   std::string self_app_id_;
   SpecCallback on_spec_;
-  // Declared before what uses it: frees the previous document's apps and host lists (handed over
-  // by the pipeline and by the server) off both threads.
-  Reclaimer reclaimer_;
+  core::Reclaimer& reclaimer_;
   std::unique_ptr<HostResolver> resolver_;
   std::unique_ptr<PipelineThread> pipeline_;
   std::unique_ptr<Source> source_;  // after pipeline_: destroyed first, so it feeds nothing

@@ -45,7 +45,7 @@ std::vector<std::string> hostNames(const SharedApps& apps) {
 }  // namespace
 
 DiscoveryPipeline::DiscoveryPipeline(conf::MarathonSpec spec, TranslateOptions options,
-                                     Reclaimer& reclaimer)
+                                     core::Reclaimer& reclaimer)
     : spec_(std::move(spec)), options_(std::move(options)), reclaimer_(reclaimer) {}
 
 DiscoveryPipeline::~DiscoveryPipeline() = default;

@@ -24,7 +24,7 @@
 #include "discovery/model/parse_apps.h"
 #include "discovery/model/task_filter.h"
 #include "discovery/model/translate.h"
-#include "discovery/reclaimer.h"
+#include "proxy/core/reclaimer.h"
 
 namespace baton::discovery {
 
@@ -54,7 +54,7 @@ struct PipelineStep {
 class DiscoveryPipeline {
  public:
   // `reclaimer` frees the replaced states (on its own thread); it must outlive the pipeline.
-  DiscoveryPipeline(conf::MarathonSpec spec, TranslateOptions options, Reclaimer& reclaimer);
+  DiscoveryPipeline(conf::MarathonSpec spec, TranslateOptions options, core::Reclaimer& reclaimer);
   ~DiscoveryPipeline();
   DiscoveryPipeline(const DiscoveryPipeline&) = delete;
   DiscoveryPipeline& operator=(const DiscoveryPipeline&) = delete;
@@ -76,7 +76,7 @@ class DiscoveryPipeline {
 
   conf::MarathonSpec spec_;
   TranslateOptions options_;
-  Reclaimer& reclaimer_;
+  core::Reclaimer& reclaimer_;
   // Reused across documents: the last document's apps (an unchanged app is not rebuilt) and
   // simdjson's buffers, the size of one app (parse_apps.h parseShared); fresh pages cost more
   // than parsing on the VMs measured (430 vs 99 ms CPU for a fresh whole-document parser).

@@ -342,7 +342,7 @@ int Server::run() {
         sockets.push_back(listener.per_worker[i]);
       }
     }
-    workers_.push_back(std::make_unique<Worker>(w, std::move(sockets), snapshot_));
+    workers_.push_back(std::make_unique<Worker>(w, std::move(sockets), snapshot_, reclaimer_));
     // Upgrade: the old process serves until this one is fully initialised (goLive).
     if (!live_) workers_.back()->holdAccepting();
     // Worker thread -> this loop: the detector is control-thread state.
@@ -399,7 +399,7 @@ void Server::startDiscovery() {
                        [this] { return instanceFacts(); });
   if (file_config_->marathon.urls.empty()) return;
   discovery_ = std::make_unique<discovery::DiscoveryManager>(
-      loop_, file_config_->marathon, options_.self_app_id,
+      loop_, file_config_->marathon, options_.self_app_id, reclaimer_,
       [this](std::shared_ptr<const conf::DiscoveredSpec> found) {
         onDiscovered(std::move(found));
       });
@@ -505,15 +505,17 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
     }
   }
   merge_issues_ = std::move(issues);
-  // The replaced specs (100,000 hosts each at Marathon scale) are freed after the workers have
-  // been sent the new snapshot, not before: freeing them is not on the way to serving it.
+  // The replaced specs and snapshots (100,000 hosts each at Marathon scale) are freed on the
+  // reclaimer's thread, after the workers have been sent the new snapshot: freeing them is not
+  // on the way to serving it.
   auto old_discovered = std::exchange(discovered_, std::move(found));
   auto old_config = std::exchange(config_, std::move(next));
   file_config_ = std::move(file);
-  base_snapshot_ = std::move(*snapshot);
-  snapshot_ = overrides_.empty()
-                  ? base_snapshot_
-                  : applyOverrides(base_snapshot_, overrides_, base_snapshot_->generation);
+  auto old_base = std::exchange(base_snapshot_, std::move(*snapshot));
+  auto old_served = std::exchange(
+      snapshot_, overrides_.empty()
+                     ? base_snapshot_
+                     : applyOverrides(base_snapshot_, overrides_, base_snapshot_->generation));
   listeners_ = std::move(*listeners);
   bool listeners_changed = false;
   for (const auto& change : changes) {
@@ -522,7 +524,8 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
   const double build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   sendToWorkers(std::move(changes), std::move(event_name), listeners_changed, build_ms);
-  if (discovery_) discovery_->reclaim(std::pair(std::move(old_discovered), std::move(old_config)));
+  reclaimer_.dispose(std::tuple(std::move(old_discovered), std::move(old_config),
+                                std::move(old_base), std::move(old_served)));
   return {};
 }
 

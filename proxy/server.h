@@ -23,6 +23,7 @@
 #include "proxy/admin_overrides.h"
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/core/reclaimer.h"
 #include "proxy/health/health_service.h"
 #include "proxy/health/outlier_detector.h"
 #include "proxy/peers/peer_monitor.h"
@@ -175,6 +176,9 @@ class Server : public admin::AdminService {
   static void onSignal(int signo, short what, void* arg);
 
   ServerOptions options_;
+  // First: outlives everything that hands it replaced state (the discovery pipeline, publish,
+  // the workers' old snapshots).
+  core::Reclaimer reclaimer_;
   uint32_t worker_count_ = 1;
   std::shared_ptr<const conf::ConfigSpec> file_config_;     // file + command line
   std::shared_ptr<const conf::DiscoveredSpec> discovered_;  // last applied discovery

@@ -131,6 +131,12 @@ core::Result<SnapshotPtr> buildSnapshot(std::shared_ptr<const conf::ConfigSpec> 
   auto clusters = buildClusters(*config, previous);
   if (!clusters) return core::fail(std::move(clusters.error()));
   snapshot->clusters = std::move(*clusters);
+  auto index = std::make_shared<std::unordered_map<std::string, uint32_t>>();
+  index->reserve(snapshot->clusters.size());
+  for (size_t i = 0; i < snapshot->clusters.size(); ++i) {
+    index->emplace(snapshot->clusters[i]->name(), static_cast<uint32_t>(i));
+  }
+  snapshot->cluster_index = std::move(index);
 
   snapshot->routes = sameRoutes(*config, previous);
   if (!snapshot->routes) {

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "conf/config_spec.h"
@@ -25,8 +27,18 @@ struct ProxySnapshot {
   uint64_t generation = 0;
   std::shared_ptr<const conf::ConfigSpec> config;
   std::shared_ptr<const routing::RouteTable> routes;
-  // Indexed by routing::Route::cluster_index.
+  // Indexed by routing::Route::cluster_index; clusters[i] was built from config->clusters[i].
   std::vector<std::shared_ptr<const upstream::Cluster>> clusters;
+  // The clusters' indices by name (TCP listeners name their cluster). Built once with the
+  // snapshot and shared by its copies, rather than by every worker on every snapshot (10,000
+  // Marathon clusters: ~9 M instructions a worker a resync).
+  std::shared_ptr<const std::unordered_map<std::string, uint32_t>> cluster_index;
+  std::optional<uint32_t> clusterIndexOf(const std::string& name) const {
+    if (!cluster_index) return std::nullopt;
+    auto found = cluster_index->find(name);
+    if (found == cluster_index->end()) return std::nullopt;
+    return found->second;
+  }
   std::optional<TrustedProxies> trusted_proxies;  // always set in a built snapshot
   std::shared_ptr<AccessLog> access_log;
   // Certificates and TLS settings of every TLS listener (null when no listener uses TLS). Built

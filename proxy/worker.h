@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "proxy/core/event_loop.h"
+#include "proxy/core/reclaimer.h"
 #include "proxy/core/transport.h"
 #include "proxy/health/outlier_reporter.h"
 #include "proxy/request_id.h"
@@ -57,7 +58,9 @@ struct ListenerChanges {
 
 class Worker {
  public:
-  Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPtr snapshot);
+  // `reclaimer` (the server's, outliving the worker) frees the snapshots this worker replaces.
+  Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPtr snapshot,
+         core::Reclaimer& reclaimer);
   ~Worker();
 
   // Control thread: start the thread; begin graceful drain (stop accepting,
@@ -144,7 +147,6 @@ class Worker {
   // at once; requests still running on them are cut at [timeouts] host_drain.
   void onHostsLeftActive(const std::vector<HostRuntime*>& hosts);
   void cutOverdueDrains();
-  void indexClusters();
   void addListener(WorkerListener spec);
   void removeListener(int fd);
   void startDrain(std::function<void()> on_stopped);
@@ -174,6 +176,7 @@ class Worker {
   core::BufferAccount buffer_account_;
   core::EventLoop loop_;
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;
+  core::Reclaimer& reclaimer_;
   SnapshotPtr snapshot_;
   UpstreamPool pool_;
   RequestIdGenerator request_ids_;
@@ -194,13 +197,6 @@ class Worker {
   };
   std::unordered_map<TcpProxy*, TcpEntry> tcp_proxies_;
   std::unique_ptr<core::Timer> host_drain_timer_;
-  // The current snapshot's clusters by name (TCP listeners name their cluster), rebuilt with
-  // each snapshot.
-  struct ClusterRef {
-    size_t index;                   // in snapshot_->clusters
-    const conf::ClusterSpec* spec;  // in snapshot_->config (host names, timeouts, drain flags)
-  };
-  std::unordered_map<std::string, ClusterRef> cluster_index_;
   health::OutlierReporter outliers_;
   uint64_t tcp_refused_ = 0;
   std::unordered_set<std::string> tcp_refusal_logged_;  // log each listener's refusal once

@@ -52,7 +52,7 @@ std::string escapeExcerpt(std::string_view bytes, size_t max) {
   return out;
 }
 
-void WorkerStats::attach(SnapshotPtr snapshot, std::vector<HostRuntime*>& left_active) {
+SnapshotPtr WorkerStats::attach(SnapshotPtr snapshot, std::vector<HostRuntime*>& left_active) {
   markAbsent(clusters_);
   markAbsent(routes_);
   for (auto& [name, cluster] : clusters_) markAbsent(cluster->hosts);
@@ -72,7 +72,7 @@ void WorkerStats::attach(SnapshotPtr snapshot, std::vector<HostRuntime*>& left_a
         tableFor(*cluster, same == last.end() ? nullptr : same->second, now, left_active));
   }
   tables_ = std::move(tables);
-  attached_ = std::move(snapshot);
+  SnapshotPtr replaced = std::exchange(attached_, std::move(snapshot));
 
   const ProxySnapshot& current = *attached_;
   routes_by_index_.assign(current.routes ? current.routes->routeCount() : 0, nullptr);
@@ -84,6 +84,7 @@ void WorkerStats::attach(SnapshotPtr snapshot, std::vector<HostRuntime*>& left_a
     routes_by_index_[r] = runtime.get();
   }
   prune();
+  return replaced;
 }
 
 WorkerStats::ClusterTable WorkerStats::tableFor(const upstream::Cluster& cluster,

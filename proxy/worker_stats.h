@@ -176,8 +176,9 @@ class WorkerStats {
   // cluster's resident memory). Hosts not Active in this snapshot get one at once, so their
   // drain deadline counts from the snapshot that took them out; those that have just stopped
   // being Active are appended to `left_active` (their pooled connections are closed by the
-  // caller). Keeps `snapshot` (the clusters host() reads) until the next attach.
-  void attach(SnapshotPtr snapshot, std::vector<HostRuntime*>& left_active);
+  // caller). Keeps `snapshot` (the clusters host() reads) until the next attach, and returns the
+  // one it kept until now, for the caller to free where it likes (a worker: not on its thread).
+  [[nodiscard]] SnapshotPtr attach(SnapshotPtr snapshot, std::vector<HostRuntime*>& left_active);
 
   // For the snapshot last attached (indices as in that snapshot).
   ClusterRuntime* cluster(uint32_t cluster_index) const { return tables_[cluster_index].runtime; }

@@ -59,7 +59,7 @@ TranslateOptions options() {
 class PipelineTest : public ::testing::Test {
  protected:
   conf::MarathonSpec spec_;
-  Reclaimer reclaimer_;
+  core::Reclaimer reclaimer_;
 };
 
 TEST_F(PipelineTest, AcceptedDocumentIsTranslatedAndItsBufferGivenBack) {
@@ -270,7 +270,7 @@ int niceOfThread(const std::string& name) {
 
 TEST(PipelineThreadTest, StepsComeBackOnTheLoopThreadInOrderFromALowerPriorityThread) {
   core::EventLoop loop;
-  Reclaimer reclaimer;
+  core::Reclaimer reclaimer;
   std::vector<PipelineStep> steps;
   std::vector<std::thread::id> threads;
   {
@@ -293,7 +293,7 @@ TEST(PipelineThreadTest, StepsComeBackOnTheLoopThreadInOrderFromALowerPriorityTh
 
 TEST(PipelineThreadTest, NothingIsDeliveredOnceTheThreadObjectIsGone) {
   core::EventLoop loop;
-  Reclaimer reclaimer;
+  core::Reclaimer reclaimer;
   int delivered = 0;
   {
     PipelineThread thread(

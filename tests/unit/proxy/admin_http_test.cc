@@ -586,7 +586,8 @@ TEST(CollectStats, FromARunningWorkerIntoTheModel) {
   ASSERT_TRUE(snapshot.has_value()) << snapshot.error().detail;
 
   core::EventLoop control;
-  Worker worker(0, {}, *snapshot);
+  core::Reclaimer reclaimer;
+  Worker worker(0, {}, *snapshot, reclaimer);
   worker.start();
   std::vector<WorkerReport> reports;
   worker.collectStats(control, [&](WorkerReport report) {

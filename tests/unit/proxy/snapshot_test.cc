@@ -1,5 +1,6 @@
 // buildSnapshot's clusters: many hosts to create are created on two threads, with the same
-// clusters in the same order as on one, and the first error in cluster order.
+// clusters in the same order as on one, and the first error in cluster order; the clusters'
+// index by name.
 #include "proxy/snapshot.h"
 
 #include <gtest/gtest.h>
@@ -54,6 +55,20 @@ TEST(Snapshot, FirstErrorInClusterOrderWhicheverThreadFoundIt) {
   auto only_last = buildSnapshot(manyHosts(4, 8000, {3}), 1, nullptr, 1);
   ASSERT_FALSE(only_last.has_value());
   EXPECT_NE(only_last.error().detail.find("c3"), std::string::npos) << only_last.error().detail;
+}
+
+TEST(Snapshot, ClustersAreIndexedByNameOnceAndTheIndexIsShared) {
+  auto built = buildSnapshot(manyHosts(3, 2), 1, nullptr, 1);
+  ASSERT_TRUE(built.has_value()) << built.error().detail;
+  const ProxySnapshot& snapshot = **built;
+  for (uint32_t c = 0; c < 3; ++c) {
+    EXPECT_EQ(snapshot.clusterIndexOf("c" + std::to_string(c)), c);
+  }
+  EXPECT_EQ(snapshot.clusterIndexOf("c3"), std::nullopt);
+  // A copy (operator overrides, pins) shares it; a snapshot without one finds nothing.
+  ProxySnapshot copy = snapshot;
+  EXPECT_EQ(copy.cluster_index, snapshot.cluster_index);
+  EXPECT_EQ(ProxySnapshot{}.clusterIndexOf("c0"), std::nullopt);
 }
 
 }  // namespace

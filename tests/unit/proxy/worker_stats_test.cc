@@ -46,13 +46,14 @@ TEST(WorkerStats, CountersSurviveASnapshotThatKeepsTheHost) {
   WorkerStats stats;
   std::vector<HostRuntime*> left;
   auto first = snapshotOf(configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")}), 1);
-  stats.attach(first, left);
+  EXPECT_EQ(stats.attach(first, left), nullptr);
   stats.host(0, 1)->traffic().record(200, 1, 2, std::chrono::microseconds(5));
   stats.route(0)->traffic.record(200, 1, 2, std::chrono::microseconds(5));
 
   // The new config drops the first host: the second moves to index 0, its counters follow.
   auto second = snapshotOf(configWith({hostSpec("127.0.0.1:1001")}), 2, first.get());
-  stats.attach(second, left);
+  // The snapshot kept until now is handed back (a worker frees it off its thread).
+  EXPECT_EQ(stats.attach(second, left), first);
   EXPECT_TRUE(left.empty());
   EXPECT_EQ(stats.host(0, 0)->traffic().total(), 1u);
   EXPECT_EQ(stats.route(0)->traffic.total(), 1u);
@@ -66,7 +67,7 @@ TEST(WorkerStats, AHostGetsCountersOnlyOnceARequestFinishes) {
   std::vector<HostRuntime*> left;
   auto snapshot =
       snapshotOf(configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")}), 1);
-  stats.attach(snapshot, left);
+  (void)stats.attach(snapshot, left);
   EXPECT_EQ(stats.host(0, 0)->trafficIfAny(), nullptr) << "no request yet: nothing allocated";
   stats.host(0, 1)->traffic().record(503, 3, 4, std::chrono::microseconds(7));
 
@@ -85,11 +86,11 @@ TEST(WorkerStats, AnAbsentHostStaysWhileAStreamHoldsIt) {
   WorkerStats stats;
   std::vector<HostRuntime*> left;
   auto first = snapshotOf(configWith({hostSpec("127.0.0.1:1000")}), 1);
-  stats.attach(first, left);
+  (void)stats.attach(first, left);
   StatsRef<HostRuntime> held(stats.host(0, 0));
   held->in_flight = 1;
   auto second = snapshotOf(configWith({hostSpec("127.0.0.1:2000")}), 2);
-  stats.attach(second, left);
+  (void)stats.attach(second, left);
   WorkerReport report = stats.report();
   ASSERT_EQ(report.clusters[0].hosts.size(), 1u) << "the new host is not used yet";
   bool saw_absent = false;
@@ -102,7 +103,7 @@ TEST(WorkerStats, AnAbsentHostStaysWhileAStreamHoldsIt) {
   }
   EXPECT_TRUE(saw_absent);
   held = StatsRef<HostRuntime>();
-  stats.attach(second, left);  // next snapshot prunes it
+  (void)stats.attach(second, left);  // next snapshot prunes it
   EXPECT_TRUE(stats.report().clusters[0].hosts.empty());
 }
 
@@ -111,22 +112,22 @@ TEST(WorkerStats, HostsLeavingServiceAreReportedOnce) {
   std::vector<HostRuntime*> left;
   auto config = configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")});
   auto base = snapshotOf(config, 1);
-  stats.attach(base, left);
+  (void)stats.attach(base, left);
   EXPECT_TRUE(left.empty());
 
   AdminOverrides overrides;
   overrides.setHostState("web", "127.0.0.1:1001", upstream::AdminState::Draining);
   auto drained = applyOverrides(base, overrides, 2);
-  stats.attach(drained, left);
+  (void)stats.attach(drained, left);
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0]->address, "127.0.0.1:1001");
   EXPECT_EQ(left[0]->state, upstream::AdminState::Draining);
 
   left.clear();
-  stats.attach(applyOverrides(base, overrides, 3), left);
+  (void)stats.attach(applyOverrides(base, overrides, 3), left);
   EXPECT_TRUE(left.empty()) << "still draining: not reported again";
   overrides.setHostState("web", "127.0.0.1:1001", upstream::AdminState::Active);
-  stats.attach(applyOverrides(base, overrides, 4), left);
+  (void)stats.attach(applyOverrides(base, overrides, 4), left);
   EXPECT_TRUE(left.empty());
   EXPECT_EQ(stats.host(0, 1)->state, upstream::AdminState::Active);
 }
@@ -138,7 +139,7 @@ TEST(WorkerStats, AHostGetsARuntimeOnItsFirstUse) {
       *configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001")}));
   config->clusters[0].outlier.consecutive_failures = 3;
   auto snapshot = snapshotOf(config, 1);
-  stats.attach(snapshot, left);
+  (void)stats.attach(snapshot, left);
   EXPECT_TRUE(stats.report().clusters[0].hosts.empty()) << "no host used yet: none kept";
 
   HostRuntime* used = stats.host(0, 1);
@@ -149,11 +150,11 @@ TEST(WorkerStats, AHostGetsARuntimeOnItsFirstUse) {
   ASSERT_EQ(stats.report().clusters[0].hosts.size(), 1u);
 
   // The same snapshot again (a resync that changed nothing): the runtime stays linked.
-  stats.attach(snapshot, left);
+  (void)stats.attach(snapshot, left);
   EXPECT_EQ(stats.host(0, 1), used);
   // A new cluster object with the host at another index finds it by name.
   auto moved = snapshotOf(configWith({hostSpec("127.0.0.1:1001")}), 2, snapshot.get());
-  stats.attach(moved, left);
+  (void)stats.attach(moved, left);
   EXPECT_EQ(stats.host(0, 0), used);
   EXPECT_EQ(stats.report().clusters[0].hosts.size(), 1u);
 }
@@ -164,7 +165,7 @@ TEST(WorkerStats, AHostOutOfServiceGetsARuntimeAtOnce) {
   auto snapshot = snapshotOf(
       configWith({hostSpec("127.0.0.1:1000"), hostSpec("127.0.0.1:1001", /*draining=*/true)}), 1);
   const auto before = std::chrono::steady_clock::now();
-  stats.attach(snapshot, left);
+  (void)stats.attach(snapshot, left);
   ASSERT_EQ(left.size(), 1u) << "its pooled connections are closed, its drain deadline starts";
   EXPECT_EQ(left[0]->name, "127.0.0.1:1001");
   EXPECT_EQ(left[0]->state, upstream::AdminState::Draining);

@@ -1,5 +1,5 @@
 // Reclaimer: what it is handed is destroyed on its own thread, nothing is lost at shutdown.
-#include "discovery/reclaimer.h"
+#include "proxy/core/reclaimer.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-namespace baton::discovery {
+namespace baton::core {
 namespace {
 
 // Records the thread its destructor ran on.
@@ -61,4 +61,4 @@ TEST(ReclaimerTest, DestructorFreesEverythingStillQueued) {
 }
 
 }  // namespace
-}  // namespace baton::discovery
+}  // namespace baton::core

@@ -1,10 +1,10 @@
-#include "discovery/reclaimer.h"
+#include "proxy/core/reclaimer.h"
 
 #include <pthread.h>
 
 #include "proxy/core/background_thread.h"
 
-namespace baton::discovery {
+namespace baton::core {
 
 Reclaimer::Reclaimer()
     : thread_([this] {
@@ -52,4 +52,4 @@ void Reclaimer::run() {
   }
 }
 
-}  // namespace baton::discovery
+}  // namespace baton::core

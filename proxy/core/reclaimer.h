@@ -1,11 +1,15 @@
-// Frees a resync's previous state (the last document's apps and cached host lists: ~100,000
-// tasks at Marathon scale) on a thread of its own, so the control thread's resync ends when the
-// new routing is published rather than after tens of milliseconds of destructors. The objects
-// handed over must be reachable from nowhere else except through shared_ptr copies (whose
-// counts are atomic): whichever owner lets go last frees, on its own thread.
+// Frees replaced state on a thread of its own: the last Marathon document's apps and cached host
+// lists (~100,000 tasks at Marathon scale), the specs a publish replaced, the snapshots the
+// workers let go of. Tens of milliseconds of destructors each time, which should neither delay a
+// resync nor take CPU from a worker's requests.
 //
-// Owned by the discovery manager; dispose() is called on the control thread. The destructor
-// frees whatever is still queued, then joins the thread.
+// The objects handed over must be reachable from nowhere else except through shared_ptr copies
+// (whose counts are atomic): whichever owner lets go last frees, on its own thread; when every
+// owner hands its copy over here, the last one is let go here.
+//
+// Owned by the server (one for the process), which outlives everything that disposes into it.
+// dispose() may be called on any thread. The destructor frees whatever is still queued, then
+// joins the thread.
 #pragma once
 
 #include <condition_variable>
@@ -16,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-namespace baton::discovery {
+namespace baton::core {
 
 class Reclaimer {
  public:
@@ -47,4 +51,4 @@ class Reclaimer {
   std::thread thread_;  // last: started when the members above exist
 };
 
-}  // namespace baton::discovery
+}  // namespace baton::core
