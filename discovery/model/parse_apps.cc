@@ -8,10 +8,6 @@
 
 #include <simdjson.h>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
 #include <atomic>
 #include <bit>
 #include <cstdint>
@@ -26,6 +22,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "discovery/model/app_print.h"
 #include "discovery/model/network.h"
 
 namespace baton::discovery {
@@ -668,15 +665,9 @@ Status readSharedApps(element root, const AppsByFingerprint& previous, SharedApp
 // and so validated, by simdjson: a valid skeleton of valid spans is a valid document. Anything
 // else (a root that is not an object, `apps` not an array, an escaped root key, a span simdjson
 // or readApp refuses) goes to the whole-document parse, so a refusal names exactly what
-// parseInPlace would name.
-
-// What the split's walk over one app's bytes found: a fingerprint of the bytes themselves,
-// the first test of whether the app is unchanged (see scanApp).
-struct SpanPrint {
-  uint64_t value = 0;
-  std::string_view id;  // the app's first "id" member, as written (no escapes)
-  bool usable = false;  // an object with such an id, and nothing in it the scan cannot follow
-};
+// parseInPlace would name. The walk over each app's bytes, and the print it takes of them, are
+// in app_print.h. Since any split into valid spans joined by a valid skeleton makes a valid
+// document, how the walk finds the spans cannot let an invalid document through.
 
 struct DocumentSpans {
   std::vector<std::string_view> apps;         // the items of the first root "apps" array
@@ -684,257 +675,6 @@ struct DocumentSpans {
   std::vector<std::string_view> others;       // every other root key, and its value
   size_t tail_from = std::string_view::npos;  // the first app split by the helper (TailSplit)
 };
-
-bool isJsonSpace(char c) {
-  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
-}
-
-size_t skipSpace(std::string_view doc, size_t pos) {
-  while (pos < doc.size() && isJsonSpace(doc[pos])) ++pos;
-  return pos;
-}
-
-// The index of the first byte at or after `at` that is one of `Bytes`, or npos. Sixteen bytes a
-// compare on x86-64 (SSE2 is baseline there): the split reads all 37 MB of a 100,000-task
-// document, and a byte loop made it a fifth of a resync's parse.
-template <char... Bytes>
-size_t findAnyOf(std::string_view doc, size_t at) {
-  const char* data = doc.data();
-  const size_t size = doc.size();
-#ifdef __SSE2__
-  for (; at + 16 <= size; at += 16) {
-    const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + at));
-    __m128i hits = _mm_setzero_si128();
-    ((hits = _mm_or_si128(hits, _mm_cmpeq_epi8(block, _mm_set1_epi8(Bytes)))), ...);
-    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hits));
-    if (mask != 0) return at + static_cast<size_t>(std::countr_zero(mask));
-  }
-#endif
-  for (; at < size; ++at) {
-    if (((data[at] == Bytes) || ...)) return at;
-  }
-  return std::string_view::npos;
-}
-
-// `pos` at an opening quote: the index after the closing one (npos if unterminated).
-size_t skipString(std::string_view doc, size_t pos) {
-  for (size_t at = pos + 1;; at += 2) {  // += 2: past a backslash and the byte it escapes
-    at = findAnyOf<'"', '\\'>(doc, at);
-    if (at == std::string_view::npos) return at;
-    if (doc[at] == '"') return at + 1;  // simdjson checks the escape itself
-  }
-}
-
-bool endsScalar(char c) {
-  return isJsonSpace(c) || c == ',' || c == '}' || c == ']';
-}
-
-// The end of the value starting at `pos` as far as its brackets and quotes tell (simdjson then
-// says whether it is valid JSON); npos if it never ends.
-size_t skipValue(std::string_view doc, size_t pos) {
-  if (pos >= doc.size()) return std::string_view::npos;
-  if (doc[pos] == '"') return skipString(doc, pos);
-  if (doc[pos] != '{' && doc[pos] != '[') {
-    size_t end = pos;
-    while (end < doc.size() && !endsScalar(doc[end])) ++end;
-    return end == pos ? std::string_view::npos : end;
-  }
-  size_t depth = 0;
-  for (size_t at = pos;;) {
-    at = findAnyOf<'"', '{', '}', '[', ']'>(doc, at);
-    if (at == std::string_view::npos) return at;
-    const char c = doc[at];
-    if (c == '"') {
-      at = skipString(doc, at);
-      if (at == std::string_view::npos) return at;
-      continue;
-    }
-    if (c == '{' || c == '[') ++depth;
-    if ((c == '}' || c == ']') && --depth == 0) return at + 1;
-    ++at;
-  }
-}
-
-// ---- raw app prints ----------------------------------------------------------------------------
-//
-// Marathon rewrites every health-checked task's lastSuccess on every check, so in a real
-// document every app's bytes differ from the last document's, though what baton reads does not.
-// The DOM fingerprint (appFingerprint) sees through that, but needs the app parsed first: on a
-// 100,000-task document where one app changed, parsing the 9,999 others only to find them
-// unchanged was most of the resync. So the split, which walks every byte anyway, also hashes
-// each app's bytes, leaving out exactly the values Marathon rewrites: the members other than
-// `alive` of the objects in a `"healthCheckResults": [...]` array. An app whose print and id
-// match an app of the last document is that app, with no parse. That is safe because everything
-// else is hashed byte for byte, so the span is the earlier span (which simdjson validated and
-// readApp read) except for values no reader of baton's reads: under a task they are what
-// readHealthResults skips, and anywhere else such an array sits in a member readApp ignores
-// (labels, the only member read whole, must be strings). A value is left out only when the
-// scan can tell it is valid JSON on its own (a plain ASCII string, an integer, true, false or
-// null) and its member name is written without escapes (an escape could spell "alive");
-// anything else is hashed as written, so the app's print just differs and it is parsed. The
-// DOM fingerprint stays the second test (the same app with other whitespace or member order).
-
-// The end of a scalar the print may leave out (see above), or npos to hash it as written.
-size_t omittableScalarEnd(std::string_view doc, size_t pos) {
-  if (pos >= doc.size()) return std::string_view::npos;
-  const char c = doc[pos];
-  size_t end = pos;
-  if (c == '"') {
-    for (end = pos + 1; end < doc.size() && doc[end] != '"'; ++end) {
-      const auto byte = static_cast<unsigned char>(doc[end]);
-      if (byte < 0x20 || byte > 0x7e || byte == '\\') return std::string_view::npos;
-    }
-    return end < doc.size() ? end + 1 : std::string_view::npos;
-  }
-  if (c == 't' || c == 'f' || c == 'n') {
-    const std::string_view rest = doc.substr(pos);
-    for (std::string_view word : {"true", "false", "null"}) {
-      if (rest.starts_with(word)) end = pos + word.size();
-    }
-  } else {  // -?(0|[1-9][0-9]*)
-    end = pos + (c == '-' ? 1 : 0);
-    const size_t digits = end;
-    while (end < doc.size() && doc[end] >= '0' && doc[end] <= '9') ++end;
-    if (end == digits || (doc[digits] == '0' && end - digits > 1)) return std::string_view::npos;
-  }
-  if (end == pos || end >= doc.size() || !endsScalar(doc[end])) return std::string_view::npos;
-  return end;
-}
-
-// A 64-bit hash of a byte stream given in pieces, sixteen bytes a step (one 64x64->128-bit
-// multiply, folded, as wyhash does): it reads all 37 MB of a 100,000-task document.
-class ByteHash {
- public:
-  void add(std::string_view bytes) {
-    size_t at = 0;
-    for (; at + 16 <= bytes.size(); at += 16) {
-      uint64_t a;
-      uint64_t b;
-      std::memcpy(&a, bytes.data() + at, 8);
-      std::memcpy(&b, bytes.data() + at + 8, 8);
-      h_ = fold(a ^ h_ ^ kP0, b ^ kP1);
-    }
-    uint64_t tail[2] = {0, 0};
-    std::memcpy(tail, bytes.data() + at, bytes.size() - at);
-    // The piece's length goes in too, so the zero padding and piece boundaries are unambiguous.
-    h_ = fold(tail[0] ^ h_ ^ kP2, tail[1] ^ (bytes.size() * kP1));
-  }
-  void mark() { h_ = fold(h_ ^ kP1, kP2); }  // a value left out
-  uint64_t value() const { return h_; }
-
- private:
-  static uint64_t fold(uint64_t a, uint64_t b) {
-    const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
-    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-  }
-  static constexpr uint64_t kP0 = 0xa0761d6478bd642fULL;
-  static constexpr uint64_t kP1 = 0xe7037ed1a0b428dbULL;
-  static constexpr uint64_t kP2 = 0x8ebc6af09c88c6e3ULL;
-  uint64_t h_ = 0x589965cc75374cc3ULL;
-};
-
-// The print of one app, as scanApp walks it: bytes are hashed in runs, between left-out values.
-struct PrintState {
-  ByteHash hash;
-  size_t hashed = 0;  // bytes of the document before this one are in `hash`
-
-  void leaveOut(std::string_view doc, size_t value, size_t value_end) {
-    hash.add(doc.substr(hashed, value - hashed));
-    hash.mark();
-    hashed = value_end;
-  }
-};
-
-constexpr std::string_view kResultsKey = "\"healthCheckResults\"";
-
-// `pos` at the '[' of a "healthCheckResults" value: each object item's members other than
-// "alive" left out of `state` (see above). The index after the ']'; npos when the array is not a
-// list of objects as far as this scan can tell, `state` then unchanged (the caller walks it as
-// any other value).
-size_t printResults(std::string_view doc, size_t pos, PrintState& state) {
-  PrintState out = state;
-  size_t at = skipSpace(doc, pos + 1);
-  if (at < doc.size() && doc[at] == ']') return at + 1;
-  while (at < doc.size() && doc[at] == '{') {
-    at = skipSpace(doc, at + 1);
-    while (at < doc.size() && doc[at] == '"') {
-      const size_t key_end = skipString(doc, at);
-      if (key_end == std::string_view::npos) return key_end;
-      const std::string_view key = doc.substr(at + 1, key_end - at - 2);
-      const size_t colon = skipSpace(doc, key_end);
-      if (colon >= doc.size() || doc[colon] != ':') return std::string_view::npos;
-      const size_t value = skipSpace(doc, colon + 1);
-      const bool omittable = !is(key, "alive") && key.find('\\') == std::string_view::npos;
-      size_t end = omittable ? omittableScalarEnd(doc, value) : std::string_view::npos;
-      if (end != std::string_view::npos) {
-        out.leaveOut(doc, value, end);
-      } else {
-        end = skipValue(doc, value);
-        if (end == std::string_view::npos) return end;
-      }
-      at = skipSpace(doc, end);
-      if (at < doc.size() && doc[at] == ',') at = skipSpace(doc, at + 1);
-    }
-    if (at >= doc.size() || doc[at] != '}') return std::string_view::npos;
-    at = skipSpace(doc, at + 1);
-    if (at < doc.size() && doc[at] == ']') {
-      state = out;
-      return at + 1;
-    }
-    if (at >= doc.size() || doc[at] != ',') return std::string_view::npos;
-    at = skipSpace(doc, at + 1);
-  }
-  return std::string_view::npos;
-}
-
-// skipValue for an app of the "apps" array, printing it on the way (see above).
-size_t scanApp(std::string_view doc, size_t pos, SpanPrint& print) {
-  print = SpanPrint{};
-  if (pos >= doc.size() || doc[pos] != '{') return skipValue(doc, pos);
-  PrintState state;
-  state.hashed = pos;
-  size_t depth = 0;
-  bool has_id = false;
-  bool plain_id = false;
-  for (size_t at = pos;;) {
-    at = findAnyOf<'"', '{', '}', '[', ']'>(doc, at);
-    if (at == std::string_view::npos) return at;
-    const char c = doc[at];
-    if (c == '"') {
-      const size_t end = skipString(doc, at);
-      if (end == std::string_view::npos) return end;
-      const std::string_view text = doc.substr(at, end - at);
-      at = end;
-      // Only two strings matter, and both are rare: the app's "id" key and a results key.
-      if (text.size() != 4 && text.size() != kResultsKey.size()) continue;
-      const size_t colon = skipSpace(doc, end);
-      if (colon >= doc.size() || doc[colon] != ':') continue;  // a value, not a key
-      const size_t value = skipSpace(doc, colon + 1);
-      if (depth == 1 && !has_id && text == "\"id\"") {
-        has_id = true;
-        if (value >= doc.size() || doc[value] != '"') continue;
-        const size_t id_end = skipString(doc, value);
-        if (id_end == std::string_view::npos) return id_end;
-        print.id = doc.substr(value + 1, id_end - value - 2);
-        plain_id = print.id.find('\\') == std::string_view::npos;
-        at = id_end;
-      } else if (text == kResultsKey && value < doc.size() && doc[value] == '[') {
-        const size_t results_end = printResults(doc, value, state);
-        if (results_end != std::string_view::npos) at = results_end;
-      }
-      continue;
-    }
-    if (c == '{' || c == '[') {
-      ++depth;
-    } else if (--depth == 0) {
-      state.hash.add(doc.substr(state.hashed, at + 1 - state.hashed));
-      print.value = state.hash.value();
-      print.usable = plain_id;
-      return at + 1;
-    }
-    ++at;
-  }
-}
 
 // ---- the split on two threads -----------------------------------------------------------------
 //
