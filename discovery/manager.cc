@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "discovery/model/fast_drain.h"
 #include "discovery/state_store.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/log.h"
@@ -67,7 +68,7 @@ core::Result<void> DiscoveryManager::start() {
     pipeline_->document(std::move(body), /*from_disk=*/false);
   };
   callbacks.on_task_ending = [this](const std::string& task_id, const std::string&) {
-    pipeline_->taskEnding(task_id);
+    onTaskEnding(task_id);
   };
   callbacks.on_error = [this](const std::string& error) { onSourceError(error); };
   auto source = createSource(loop_, spec_, std::move(callbacks));
@@ -104,7 +105,25 @@ void DiscoveryManager::onStep(PipelineStep step) {
     status_.tasks = step.tasks;
   }
   if (!step.resolve.empty()) resolveThenTranslate(std::move(step.resolve), step.round);
-  if (step.spec) applySpec(std::move(step.spec), step.translate_ms);
+  if (step.spec) {
+    // A spec translated before the pipeline saw a drain published here must not undo it.
+    if (auto drained = withTasksDraining(*step.spec, pending_drains_)) step.spec = drained;
+    applySpec(std::move(step.spec), step.translate_ms);
+  }
+  if (!step.ended_task.empty()) pending_drains_.erase(step.ended_task);
+}
+
+// The fast path: the task's hosts drain in the published spec now, on this thread, and the
+// pipeline records the drain for every later translate (it runs at low priority: on a saturated
+// machine its translate may wait seconds for a core).
+void DiscoveryManager::onTaskEnding(const std::string& task_id) {
+  pipeline_->taskEnding(task_id);
+  if (!last_spec_) return;
+  auto drained = withTasksDraining(*last_spec_, {task_id});
+  if (!drained) return;
+  pending_drains_.insert(task_id);
+  core::logf(core::LogLevel::Info, "discovery: draining task %s (ending)", task_id.c_str());
+  applySpec(std::move(drained), status_.last_translate_ms);
 }
 
 // Resolves on this loop, then hands the answers to the pipeline, which translates unless a newer
@@ -132,6 +151,7 @@ void DiscoveryManager::applySpec(std::shared_ptr<const conf::DiscoveredSpec> spe
   status_.issues = spec->issues;
   ++status_.documents_applied;
   status_.last_applied_unix_ms = core::unixNowMs();
+  reclaimer_.dispose(std::exchange(last_spec_, spec));
   on_spec_(std::move(spec));
 }
 

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -60,6 +61,7 @@ class DiscoveryManager {
 
  private:
   void onStep(PipelineStep step);
+  void onTaskEnding(const std::string& task_id);
   void resolveThenTranslate(std::vector<std::string> names, uint64_t round);
   void applySpec(std::shared_ptr<const conf::DiscoveredSpec> spec, double translate_ms);
   void onSourceError(const std::string& error);
@@ -75,6 +77,10 @@ class DiscoveryManager {
   std::unique_ptr<Source> source_;  // after pipeline_: destroyed first, so it feeds nothing
   core::Timer confirm_timer_;
   DiscoveryStatus status_;
+  std::shared_ptr<const conf::DiscoveredSpec> last_spec_;  // the last one handed to on_spec
+  // Fast-path drains applied here (fast_drain.h) whose task-ending job the pipeline has not
+  // answered yet: a spec it made before it saw them gets them too.
+  std::unordered_set<std::string> pending_drains_;
 };
 
 }  // namespace baton::discovery

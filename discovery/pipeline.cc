@@ -149,12 +149,12 @@ PipelineStep DiscoveryPipeline::resolved(uint64_t round, HostLookups lookups) {
 PipelineStep DiscoveryPipeline::taskEnding(const std::string& task_id) {
   PipelineStep step;
   step.holding = holding_;
+  step.ended_task = task_id;
   bool known = false;
   for (const auto& app : apps_) {
     for (const auto& task : app->tasks) known = known || task.id == task_id;
   }
   if (!known || !killing_.insert(task_id).second) return step;
-  core::logf(core::LogLevel::Info, "discovery: draining task %s (ending)", task_id.c_str());
   translateInto(step);
   return step;
 }

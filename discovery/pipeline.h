@@ -41,6 +41,9 @@ struct PipelineStep {
   // Names to resolve before translating; then call resolved(round, ...) with the answers.
   std::vector<std::string> resolve;
   uint64_t round = 0;
+  // A task-ending job: the task's id (from this step on, every spec the pipeline makes keeps it
+  // drained while Marathon lists it).
+  std::string ended_task;
   // A document was accepted: its counts (status).
   bool accepted = false;
   bool from_disk = false;
