@@ -1029,14 +1029,14 @@ void Stream::onResponseTimer() {
   failStream(Error::upstream(ErrorCode::UpstreamTimeout, false, what));
 }
 
-// push(), like touchBodyIdle: the head's body-idle deadline then usually lies past this one and
-// is only stored.
+// A SharedTimer (event_loop.h): arming it, and cancelling it when the response is done, only
+// links it into and out of the loop's list, with no libevent call per request.
 void Stream::armFirstByteTimer() {
   response_timer_.push(first_byte_timeout_);
 }
 
-// Per response head and body piece: push() only moves the deadline while the timer is set to
-// wake no later than it (no event_add per piece).
+// Per response head and body piece: push() only moves the deadline (no libevent call: the loop's
+// timer wakes no later than the first deadline and sleeps again until the real one).
 void Stream::touchBodyIdle() {
   if (response_first_byte_ && !upstream_paused_) {
     response_timer_.push(body_idle_timeout_);

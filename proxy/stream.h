@@ -270,8 +270,8 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   StatsRef<HostRuntime> host_stats_;
   bool in_flight_on_host_ = false;  // counted in host_stats_->in_flight
 
-  core::LazyTimer connect_timer_;  // made on first arm: a pooled connection never arms it
-  core::Timer response_timer_;     // first byte, then body idle
+  core::LazyTimer connect_timer_;     // made on first arm: a pooled connection never arms it
+  core::SharedTimer response_timer_;  // first byte, then body idle (one per request: shared)
 
   uint64_t bytes_in_ = 0;   // request body bytes received
   uint64_t bytes_out_ = 0;  // response body bytes sent

@@ -4,10 +4,110 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <vector>
 
 namespace baton::core {
+
+// The armed SharedTimers of one loop (unordered, linked through the timers) and the one libevent
+// timer that wakes for them.
+class SharedTimerList {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit SharedTimerList(EventLoop& loop)
+      : loop_(loop), event_(evtimer_new(loop.base(), &SharedTimerList::onWake, this)) {}
+  ~SharedTimerList() { event_free(event_); }
+  SharedTimerList(const SharedTimerList&) = delete;
+  SharedTimerList& operator=(const SharedTimerList&) = delete;
+
+  // Into the list of waiting timers.
+  void link(SharedTimer* t) {
+    t->firing_ = false;
+    pushFront(head_, t);
+  }
+
+  // Out of whichever list holds it (waiting, or due in the wake-up under way).
+  void unlink(SharedTimer* t) {
+    SharedTimer*& head = t->firing_ ? firing_ : head_;
+    if (t->prev_ != nullptr) {
+      t->prev_->next_ = t->next_;
+    } else {
+      head = t->next_;
+    }
+    if (t->next_ != nullptr) t->next_->prev_ = t->prev_;
+    t->prev_ = t->next_ = nullptr;
+    t->firing_ = false;
+  }
+
+  // Makes the loop's timer wake no later than `due` (`now` is the caller's clock reading).
+  void wakeBy(Clock::time_point due, Clock::time_point now) {
+    if (armed_ && due >= wake_) return;
+    // Rounded up: a wake-up a microsecond early would only find nothing due and sleep again.
+    const auto after = std::chrono::ceil<std::chrono::microseconds>(
+        std::max<Clock::duration>(due - now, Clock::duration::zero()));
+    timeval tv{};
+    tv.tv_sec = after.count() / 1000000;
+    tv.tv_usec = after.count() % 1000000;
+    evtimer_add(event_, &tv);
+    armed_ = true;
+    wake_ = due;
+  }
+
+ private:
+  static void onWake(int, short, void* arg) {
+    auto* self = static_cast<SharedTimerList*>(arg);
+    self->armed_ = false;
+    EventLoop::CallbackScope scope(self->loop_);
+    self->fireDue(Clock::now());
+  }
+
+  static void pushFront(SharedTimer*& head, SharedTimer* t) {
+    t->prev_ = nullptr;
+    t->next_ = head;
+    if (head != nullptr) head->prev_ = t;
+    head = t;
+  }
+
+  // Calls back each timer due by `now`, earliest first, then sleeps until the earliest left. The
+  // due ones move to a list of their own first (one pass, then a sort of just those): a callback
+  // may arm, cancel or destroy any timer, including one due later in this wake-up, which then
+  // leaves that list as it would the other. Many due at once (a hung upstream) cost
+  // O(n + k log k), not a pass over the list per callback.
+  void fireDue(Clock::time_point now) {
+    std::vector<SharedTimer*> due;
+    for (SharedTimer* t = head_; t != nullptr; t = t->next_) {
+      if (t->due_ <= now) due.push_back(t);
+    }
+    std::sort(due.begin(), due.end(),
+              [](const SharedTimer* a, const SharedTimer* b) { return a->due_ > b->due_; });
+    for (SharedTimer* t : due) {  // latest first, so the earliest ends up at the head
+      unlink(t);
+      pushFront(firing_, t);
+      t->firing_ = true;
+    }
+    while (firing_ != nullptr) {
+      SharedTimer* t = firing_;
+      unlink(t);
+      t->armed_ = false;  // before the callback: it may arm the timer again
+      t->on_fire_();
+    }
+    SharedTimer* earliest = head_;
+    for (SharedTimer* t = head_; t != nullptr; t = t->next_) {
+      if (t->due_ < earliest->due_) earliest = t;
+    }
+    if (earliest != nullptr) wakeBy(earliest->due_, now);
+  }
+
+  EventLoop& loop_;
+  event* event_;
+  SharedTimer* head_ = nullptr;    // waiting
+  SharedTimer* firing_ = nullptr;  // due in the wake-up under way, earliest first
+  bool armed_ = false;             // the libevent timer is pending, for wake_
+  Clock::time_point wake_{};
+};
 
 // libevent's own locking (evthread_use_pthreads) is deliberately not enabled: it would put a
 // mutex around every event add/del on the request path. The only cross-thread entry, post(),
@@ -30,6 +130,7 @@ EventLoop::EventLoop() {
 
 EventLoop::~EventLoop() {
   deferred_.clear();
+  shared_timers_.reset();  // its event goes before the base
   event_free(posted_event_);
   event_free(deferred_event_);
   event_free(flush_event_);
@@ -212,6 +313,34 @@ void Timer::onFire(int, short, void* arg) {
   EventLoop& loop = self->loop_;  // the callback may destroy the timer
   EventLoop::CallbackScope scope(loop);
   self->on_fire_();
+}
+
+// ---- SharedTimer ------------------------------------------------------------------------------
+
+SharedTimerList& EventLoop::makeSharedTimers() {
+  shared_timers_ = std::make_unique<SharedTimerList>(*this);
+  return *shared_timers_;
+}
+
+void SharedTimer::arm(std::chrono::milliseconds after) {
+  SharedTimerList& list = loop_.sharedTimers();
+  const Clock::time_point now = Clock::now();
+  due_ = now + after;
+  if (armed_ && firing_) {  // due in the wake-up under way: it waits again instead
+    list.unlink(this);
+    armed_ = false;
+  }
+  if (!armed_) {
+    list.link(this);
+    armed_ = true;
+  }
+  list.wakeBy(due_, now);
+}
+
+void SharedTimer::cancel() {
+  if (!armed_) return;
+  armed_ = false;
+  loop_.sharedTimers().unlink(this);
 }
 
 }  // namespace baton::core

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
+
+#include "proxy/http1/message.h"
 
 namespace baton::proxy::http1 {
 
@@ -10,15 +13,64 @@ namespace {
 using Outcome = LlhttpParser::Outcome;
 using Status = LlhttpParser::Status;
 
-// Each field line of [p, end), whole lines the scanner accepted, to `sink`.
-void reportLines(const char* p, const char* end, FieldLineSink* sink) {
-  if (sink == nullptr) return;
+// Whether llhttp 8.1 acts on this accepted line: the empty line that ends the head, and the
+// fields it reads for framing and connection handling (blob10-13 and the connection/upgrade
+// matches in llhttp.c). Any other line the scanner accepted (tchar name, field-value bytes,
+// CRLF) llhttp can only walk over: its checks on such a line are the scanner's, less strict, and
+// it keeps nothing from it.
+bool llhttpActsOn(std::string_view line) {
+  if (line.empty()) return true;
+  // `name` and the colon after it start the line (a tchar name ends at the colon, so no
+  // longer name can match); picked by the first letter, without looking for the colon.
+  const auto startsWith = [line](std::string_view name) {
+    return line.size() > name.size() && line[name.size()] == ':' &&
+           equalsIgnoreCaseSameSize(line.substr(0, name.size()), name);
+  };
+  switch (line[0] | 0x20) {  // letters lowercased; only a first sieve, the comparison decides
+    case 'c':
+      return startsWith("connection") || startsWith("content-length");
+    case 'p':
+      return startsWith("proxy-connection");
+    case 't':
+      return startsWith("transfer-encoding");
+    case 'u':
+      return startsWith("upgrade");
+    default:
+      return false;
+  }
+}
+
+// llhttp over [p, end), whole lines the scanner accepted. Without a sink llhttp gets every byte
+// (ServerCodec takes its fields from llhttp's callbacks). With one, each field line goes to the
+// sink and llhttp gets only the runs of lines it acts on: walking the others was most of
+// llhttp's cost per response head. The outcome's count is in [p, end): up to the pause or
+// error, else all of it.
+Outcome executeLines(LlhttpParser& parser, const char* p, const char* end, FieldLineSink* sink) {
+  if (sink == nullptr) return parser.execute(p, static_cast<size_t>(end - p));
+  const char* const start = p;
+  const char* run = p;  // the start of the lines llhttp has yet to see
   while (p < end) {
     const char* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
     // Every accepted line ends in CRLF; the empty line ending the head is not a field.
-    if (lf - p > 1) sink->onFieldLine(std::string_view(p, static_cast<size_t>(lf - p) - 1));
-    p = lf + 1;
+    const std::string_view line(p, static_cast<size_t>(lf - p) - 1);
+    if (!line.empty()) sink->onFieldLine(line);
+    const char* next = lf + 1;
+    if (!llhttpActsOn(line)) {
+      if (run < p) {
+        const auto n = static_cast<size_t>(p - run);
+        const Outcome out = parser.execute(run, n);
+        if (out.status != Status::Ok || out.consumed < n) {
+          return Outcome{out.status, static_cast<size_t>(run - start) + out.consumed};
+        }
+      }
+      run = next;
+    }
+    p = next;
   }
+  if (run == end) return Outcome{Status::Ok, static_cast<size_t>(end - start)};
+  const auto n = static_cast<size_t>(end - run);
+  const Outcome out = parser.execute(run, n);
+  return Outcome{out.status, static_cast<size_t>(run - start) + out.consumed};
 }
 
 // llhttp over `held_line` + the `piece` that completes it (the scanner accepted both); returns
@@ -26,8 +78,7 @@ void reportLines(const char* p, const char* end, FieldLineSink* sink) {
 Outcome executeHeld(LlhttpParser& parser, std::string& held_line, const char* piece, size_t n,
                     FieldLineSink* sink) {
   held_line.append(piece, n);
-  reportLines(held_line.data(), held_line.data() + held_line.size(), sink);
-  Outcome out = parser.execute(held_line.data(), held_line.size());
+  Outcome out = executeLines(parser, held_line.data(), held_line.data() + held_line.size(), sink);
   // llhttp stops short of the held line's end only on an error (fatal, the count does not
   // matter) or a pause at the end of the head, which is the line's last byte.
   const size_t unexecuted = held_line.size() - std::min(out.consumed, held_line.size());
@@ -55,8 +106,7 @@ core::Result<Outcome> executeLineByLine(HeaderBlockScanner& scanner, LlhttpParse
     }
     Outcome out;
     if (held_line.empty()) {
-      reportLines(data + pos, data + pos + *accepted, sink);
-      out = parser.execute(data + pos, *accepted);
+      out = executeLines(parser, data + pos, data + pos + *accepted, sink);
     } else {
       out = executeHeld(parser, held_line, data + pos, *accepted, sink);
     }
@@ -94,8 +144,7 @@ core::Result<Outcome> executeCheckedHead(HeaderBlockScanner& scanner, LlhttpPars
     if (out.status != Status::Ok || out.consumed < first) return Outcome{out.status, pos};
   }
   if (pos < complete) {
-    reportLines(data + pos, data + complete, sink);
-    const Outcome out = parser.execute(data + pos, complete - pos);
+    const Outcome out = executeLines(parser, data + pos, data + complete, sink);
     const size_t asked = complete - pos;
     pos += out.consumed;
     if (out.status != Status::Ok || out.consumed < asked) return Outcome{out.status, pos};

@@ -41,7 +41,10 @@ class FieldLineSink {
 // input is taken one line at a time (llhttp sees the lines before the refused one first).
 // All bytes the scanner accepted are reported consumed (the caller drops them); `held_line` is
 // bounded by the field limit and must be cleared when a new head starts. `sink` (may be null)
-// gets each field line. Errors are the scanner's; llhttp's come back as Status::Error.
+// gets each field line; with a sink, llhttp is shown only the lines it acts on (the framing and
+// connection fields, the empty line): it keeps nothing from any other accepted line and could
+// not refuse one, so its outcome is the same. Errors are the scanner's; llhttp's come back as
+// Status::Error.
 core::Result<LlhttpParser::Outcome> executeCheckedHead(HeaderBlockScanner& scanner,
                                                        LlhttpParser& parser, std::string& held_line,
                                                        const char* data, size_t len,

@@ -12,11 +12,106 @@ namespace baton::proxy::http2 {
 
 namespace {
 
-nghttp2_nv makeNv(std::string_view name, std::string_view value) {
+nghttp2_nv makeNv(std::string_view name, std::string_view value, uint8_t flags) {
   return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
                     reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
+                    value.size(), flags};
 }
+
+// Lowercase names at static storage: the HPACK static table's (RFC 7541 Appendix A) and a few
+// more that responses commonly carry. Sorted by length, then by name (checked below).
+constexpr std::string_view kStaticNames[] = {"age",
+                                             "via",
+                                             "date",
+                                             "etag",
+                                             "from",
+                                             "host",
+                                             "link",
+                                             "vary",
+                                             "allow",
+                                             "range",
+                                             "accept",
+                                             "cookie",
+                                             "expect",
+                                             "server",
+                                             "alt-svc",
+                                             "expires",
+                                             "referer",
+                                             "refresh",
+                                             "if-match",
+                                             "if-range",
+                                             "location",
+                                             "x-real-ip",
+                                             "set-cookie",
+                                             "user-agent",
+                                             "retry-after",
+                                             "content-type",
+                                             "max-forwards",
+                                             "x-request-id",
+                                             "accept-ranges",
+                                             "authorization",
+                                             "cache-control",
+                                             "content-range",
+                                             "if-none-match",
+                                             "last-modified",
+                                             "accept-charset",
+                                             "content-length",
+                                             "accept-encoding",
+                                             "accept-language",
+                                             "referrer-policy",
+                                             "x-forwarded-for",
+                                             "x-frame-options",
+                                             "content-encoding",
+                                             "content-language",
+                                             "content-location",
+                                             "www-authenticate",
+                                             "x-forwarded-host",
+                                             "x-xss-protection",
+                                             "if-modified-since",
+                                             "transfer-encoding",
+                                             "x-forwarded-proto",
+                                             "proxy-authenticate",
+                                             "content-disposition",
+                                             "if-unmodified-since",
+                                             "proxy-authorization",
+                                             "access-control-max-age",
+                                             "x-content-type-options",
+                                             "content-security-policy",
+                                             "strict-transport-security",
+                                             "access-control-allow-origin",
+                                             "access-control-allow-headers",
+                                             "access-control-allow-methods",
+                                             "access-control-expose-headers",
+                                             "access-control-allow-credentials"};
+
+constexpr size_t kLongestStaticName = 32;
+
+constexpr bool staticNamesSorted() {
+  for (size_t i = 1; i < std::size(kStaticNames); ++i) {
+    const std::string_view a = kStaticNames[i - 1], b = kStaticNames[i];
+    if (a.size() > b.size() || (a.size() == b.size() && a >= b)) return false;
+  }
+  return kStaticNames[std::size(kStaticNames) - 1].size() == kLongestStaticName;
+}
+static_assert(staticNamesSorted());
+
+// For each length, where the names of that length start in kStaticNames (and end: the next
+// length's start).
+struct StaticNameIndex {
+  uint8_t start[kLongestStaticName + 2] = {};
+};
+
+constexpr StaticNameIndex makeStaticNameIndex() {
+  StaticNameIndex index;
+  size_t i = 0;
+  for (size_t len = 0; len <= kLongestStaticName + 1; ++len) {
+    while (i < std::size(kStaticNames) && kStaticNames[i].size() < len) ++i;
+    index.start[len] = static_cast<uint8_t>(i);
+  }
+  return index;
+}
+
+constexpr StaticNameIndex kStaticNameIndex = makeStaticNameIndex();
 
 char lowerAscii(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -56,12 +151,16 @@ void NvList::spill(size_t capacity) {
 }
 
 void NvList::add(std::string_view name, std::string_view value) {
+  push(makeNv(name, value, NGHTTP2_NV_FLAG_NO_COPY_NAME));
+}
+
+void NvList::push(const nghttp2_nv& nv) {
   if (!spilled_ && count_ < kInlineFields) {
-    inline_[count_++] = makeNv(name, value);
+    inline_[count_++] = nv;
     return;
   }
   if (!spilled_) spill(2 * kInlineFields);
-  heap_.push_back(makeNv(name, value));
+  heap_.push_back(nv);
 }
 
 void NvList::addNumber(std::string_view name, uint64_t value) {
@@ -144,7 +243,37 @@ uint64_t loadShort(const char* p, size_t n) {
   return w;
 }
 
+// `name` lowercased equals `lower`, a lowercase literal of the same size: a word at a time
+// (the last word overlaps the one before it; a name under eight bytes is padded with 'a' on both
+// sides), and only `name` needs lowering.
+bool sameAsLowercase(std::string_view name, std::string_view lower) {
+  const size_t n = name.size();
+  const auto lowered = [](uint64_t w) { return w | (capitals(w) >> 2); };
+  if (n < 8) return lowered(loadShort(name.data(), n)) == loadShort(lower.data(), n);
+  uint64_t x;
+  uint64_t y;
+  for (size_t i = 0; i + 8 < n; i += 8) {
+    std::memcpy(&x, name.data() + i, 8);
+    std::memcpy(&y, lower.data() + i, 8);
+    if (lowered(x) != y) return false;
+  }
+  std::memcpy(&x, name.data() + n - 8, 8);
+  std::memcpy(&y, lower.data() + n - 8, 8);
+  return lowered(x) == y;
+}
+
 }  // namespace
+
+std::string_view staticName(std::string_view name) {
+  if (name.empty() || name.size() > kLongestStaticName) return {};
+  const char first = lowerAscii(name[0]);
+  const size_t end = kStaticNameIndex.start[name.size() + 1];
+  for (size_t i = kStaticNameIndex.start[name.size()]; i < end; ++i) {
+    const std::string_view candidate = kStaticNames[i];
+    if (candidate[0] == first && sameAsLowercase(name, candidate)) return candidate;
+  }
+  return {};
+}
 
 // Eight bytes at a time (a word-wide lowercase and CR/LF/NUL test): the byte loop was most of
 // what turning a response head into nghttp2 fields cost. The last partial word is padded with
@@ -186,10 +315,13 @@ bool NvList::outgoingName(std::string_view name, std::string_view& out) {
 void NvList::addFields(const http1::HeaderList& headers, DroppedField dropped) {
   for (const http1::HeaderField& h : headers) {
     if (h.name.empty() || h.name[0] == ':') continue;
-    std::string_view name;
-    if (!outgoingName(h.name, name) || hasForbiddenByte(h.value)) continue;
-    if (dropped(name, h.value)) continue;
-    add(name, h.value);
+    // A known name (no forbidden byte, lowercase) goes out as the static copy, which nghttp2
+    // keeps pointing at instead of copying and lowercasing it again per field.
+    std::string_view name = staticName(h.name);
+    const uint8_t flags = name.empty() ? NGHTTP2_NV_FLAG_NONE : NGHTTP2_NV_FLAG_NO_COPY_NAME;
+    if (name.empty() && !outgoingName(h.name, name)) continue;
+    if (hasForbiddenByte(h.value) || dropped(name, h.value)) continue;
+    push(makeNv(name, h.value, flags));
   }
 }
 

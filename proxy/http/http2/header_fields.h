@@ -27,6 +27,9 @@ namespace baton::proxy::http2 {
 
 // CR, LF or NUL: never valid in an HTTP/2 field we pass on.
 bool hasForbiddenByte(std::string_view s);
+// The lowercase copy at static storage of a common field name (`name` in any case), or an empty
+// view for any other name. Exposed for tests.
+std::string_view staticName(std::string_view name);
 // ASCII lowercase (HTTP/2 field names are lowercase on the wire).
 std::string lowercase(std::string_view s);
 // True when `s` has an ASCII capital letter (needs lowercase() before going out).
@@ -39,10 +42,13 @@ using DroppedField = bool (*)(std::string_view lower_name, std::string_view valu
 // An nghttp2_nv array for one submit call, built without a string per field: values and names
 // that are already lowercase point at the caller's bytes, lowercased names go into one inline
 // buffer, numbers (:status, content-length) into another. nghttp2 copies the array and its bytes
-// inside the submit call (no NGHTTP2_NV_FLAG_NO_COPY_*), so everything added need only outlive
-// that call: pass literals or strings the caller holds until then. Not copyable or movable (the
-// array points into the list itself). Use: add()/addNumber() pseudo-headers, addFields() the
-// rest, then pass data()/size() to nghttp2.
+// inside the submit call, so everything added need only outlive that call — except the names
+// marked NGHTTP2_NV_FLAG_NO_COPY_NAME, which nghttp2 keeps pointing at until the frame is sent:
+// those are string literals (add()/addNumber() names, and the static lowercase copy of a known
+// name such as "content-type" that addFields() puts out instead of the field's own), so nghttp2
+// need not copy and lowercase them per field. Not copyable or movable (the array points into the
+// list itself). Use: add()/addNumber() pseudo-headers, addFields() the rest, then pass
+// data()/size() to nghttp2.
 class NvList {
  public:
   NvList() = default;
@@ -51,9 +57,9 @@ class NvList {
 
   // Up to kInlineFields entries live inside the list (no allocation for a usual head).
   void reserve(size_t fields);
-  // `name` must be lowercase already (pseudo-headers, literals).
+  // `name` must be a lowercase string literal (pseudo-headers, fixed names): nghttp2 keeps it.
   void add(std::string_view name, std::string_view value);
-  // `value` in decimal.
+  // `value` in decimal; `name` as for add().
   void addNumber(std::string_view name, uint64_t value);
   // Every field of `headers` with its name lowercased, except empty or pseudo names, fields
   // `dropped` says never go out, and fields with a forbidden byte (skipped, not an error: they
@@ -64,6 +70,7 @@ class NvList {
   size_t size() const { return spilled_ ? heap_.size() : count_; }
 
  private:
+  void push(const nghttp2_nv& nv);
   // A lowercase copy of `name` that stays put until the list dies.
   std::string_view lowered(std::string_view name);
   // `name` as it goes out: lowercased into names_ when it has a capital, else as is; false

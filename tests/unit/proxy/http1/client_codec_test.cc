@@ -149,6 +149,37 @@ TEST(ClientCodecTest, EarlierLlhttpErrorBeatsLaterScannerErrorInEverySplit) {
   }
 }
 
+// llhttp is shown only the framing and connection lines of a response head (and its end), the
+// other lines go to the fields alone: framing fields among other fields, in any case of their
+// names, still frame the response in every split, also when a line is held over between reads.
+TEST(ClientCodecTest, FramingFieldsAmongOtherFieldsInEverySplit) {
+  const std::string input =
+      "HTTP/1.1 200 OK\r\nServer: x\r\ncontent-LENGTH: 9\r\nContent-Lengthy: 4\r\n"
+      "X-Long: " +
+      std::string(40, 'v') +
+      "\r\nTRANSFER-encoding: chunked\r\nETag: \"e\"\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n";
+  for (size_t step = 1; step <= input.size(); ++step) {
+    auto r = run(input, false, step);
+    ASSERT_FALSE(r->error) << r->error->detail << " step " << step;
+    ASSERT_TRUE(r->rec.head) << "step " << step;
+    EXPECT_TRUE(r->rec.head->chunked) << "step " << step;
+    EXPECT_FALSE(r->rec.head->content_length) << "step " << step;
+    EXPECT_FALSE(r->rec.head->keep_alive) << "CL and TE: step " << step;
+    EXPECT_EQ(r->rec.head->headers.size(), 6u) << "step " << step;
+    EXPECT_EQ(r->rec.body, "abc") << "step " << step;
+    EXPECT_TRUE(r->complete()) << "step " << step;
+  }
+  const std::string twice =
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX: y\r\nDate: z\r\nContent-Length: 4\r\n\r\nabcd";
+  for (size_t step = 1; step <= twice.size(); ++step) {
+    auto r = run(twice, false, step);
+    ASSERT_TRUE(r->error) << "step " << step;
+    EXPECT_NE(r->error->detail.find("llhttp"), std::string::npos) << r->error->detail;
+    EXPECT_FALSE(r->rec.head) << "step " << step;
+  }
+}
+
 TEST(ClientCodecTest, ChunkedBody) {
   for (size_t step : {size_t{1}, size_t{3}, std::string_view::npos}) {
     for (bool pause : {false, true}) {

@@ -23,6 +23,32 @@ TEST(MessageTest, Lookups) {
   EXPECT_TRUE(h.hasBody());
 }
 
+// The word-at-a-time comparison against a byte-at-a-time reference: every pair of bytes at every
+// offset of short and word-crossing lengths (capitals, the bytes next to 'A'-'Z' and 'a'-'z',
+// obs-text, a byte differing only in 0x20).
+TEST(MessageTest, EqualsIgnoreCaseMatchesAByteLoopForEveryBytePair) {
+  const auto lower = [](unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; };
+  for (size_t len : {1u, 7u, 8u, 9u, 14u, 16u, 17u}) {
+    for (size_t at = 0; at < len; ++at) {
+      std::string a(len, 'k');
+      std::string b(len, 'K');
+      for (int x = 0; x < 256; ++x) {
+        for (int y = 0; y < 256; ++y) {
+          a[at] = static_cast<char>(x);
+          b[at] = static_cast<char>(y);
+          const bool expected =
+              lower(static_cast<unsigned char>(x)) == lower(static_cast<unsigned char>(y));
+          if (equalsIgnoreCaseSameSize(a, b) != expected) {
+            FAIL() << "len " << len << " at " << at << " bytes " << x << " " << y;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(equalsIgnoreCase("TRANSFER-ENCODING", "transfer-encoding"));
+  EXPECT_FALSE(equalsIgnoreCase("transfer-encodinG", "transfer-encodinh"));
+}
+
 // The per-thread stock of header lists: a recycled list comes back empty with its capacity (its
 // strings gone), an oversized one is not kept, and the caller's list is left empty either way.
 TEST(MessageTest, HeaderListsAreRecycledEmptyWithTheirCapacity) {

@@ -18,7 +18,16 @@ Fields fieldsOf(NvList& list) {
   Fields out;
   for (size_t i = 0; i < list.size(); ++i) {
     const nghttp2_nv& nv = list.data()[i];
-    EXPECT_EQ(nv.flags, NGHTTP2_NV_FLAG_NONE);  // nghttp2 copies: nothing must outlive submit
+    // nghttp2 copies everything but a name marked NO_COPY_NAME, which must then be static: the
+    // static copy of a known name, or a literal the test passed to add()/addNumber().
+    const std::string_view name(reinterpret_cast<const char*>(nv.name), nv.namelen);
+    if (nv.flags == NGHTTP2_NV_FLAG_NO_COPY_NAME) {
+      EXPECT_TRUE(staticName(name).data() == name.data() || name == ":status" ||
+                  name == "content-length" || name == "x-third")
+          << name;
+    } else {
+      EXPECT_EQ(nv.flags, NGHTTP2_NV_FLAG_NONE) << name;
+    }
     out.emplace_back(std::string(reinterpret_cast<const char*>(nv.name), nv.namelen),
                      std::string(reinterpret_cast<const char*>(nv.value), nv.valuelen));
   }
@@ -44,6 +53,52 @@ TEST(NvListTest, LowercasesNamesAndKeepsValuesAndOrder) {
                                     {"x-already-lower", "v"},
                                     {"etag", "\"AbC\""},
                                     {"content-length", "13"}}));
+}
+
+// A known name in any case goes out as the static lowercase copy (nghttp2 need not copy it);
+// any other name is lowercased into the list and copied by nghttp2 as before.
+TEST(NvListTest, KnownNamesGoOutAsStaticCopies) {
+  for (std::string_view known : {"date", "Server", "CONTENT-TYPE", "Last-Modified", "ETag",
+                                 "Accept-Ranges", "Access-Control-Allow-Credentials", "via"}) {
+    const std::string_view copy = staticName(known);
+    ASSERT_EQ(copy.size(), known.size()) << known;
+    EXPECT_EQ(copy, lowercase(known));
+    EXPECT_EQ(staticName(copy).data(), copy.data()) << "one copy per name";
+  }
+  for (std::string_view unknown : {"", "Content-Typf", "dates", "X-Custom", "content-type ",
+                                   "content_type", "Access-Control-Allow-Credentialz"}) {
+    EXPECT_TRUE(staticName(unknown).empty()) << unknown;
+  }
+  const http1::HeaderList headers{{"Content-Type", "a"}, {"X-Custom", "b"}, {"server", "c"}};
+  NvList list;
+  list.addFields(headers, &dropConnection);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list.data()[0].flags, NGHTTP2_NV_FLAG_NO_COPY_NAME);
+  EXPECT_EQ(reinterpret_cast<const char*>(list.data()[0].name), staticName("content-type").data());
+  EXPECT_EQ(list.data()[1].flags, NGHTTP2_NV_FLAG_NONE);
+  EXPECT_EQ(list.data()[2].flags, NGHTTP2_NV_FLAG_NO_COPY_NAME);
+  EXPECT_NE(reinterpret_cast<const char*>(list.data()[2].name), headers[2].name.data());
+  EXPECT_EQ(fieldsOf(list), (Fields{{"content-type", "a"}, {"x-custom", "b"}, {"server", "c"}}));
+}
+
+// The word-at-a-time match against a byte loop: every byte value at every offset of known names
+// of several lengths (under, at and past a word) matches only where it is the name's own byte
+// in either case.
+TEST(NvListTest, StaticNameMatchesOnlyTheNameInAnyCase) {
+  for (std::string_view known :
+       {"via", "date", "server", "expires", "location", "content-type", "content-length",
+        "x-forwarded-proto", "access-control-allow-credentials"}) {
+    for (size_t at = 0; at < known.size(); ++at) {
+      std::string name(known);
+      for (int b = 0; b < 256; ++b) {
+        name[at] = static_cast<char>(b);
+        const bool same = lowercase(name) == known;
+        if (staticName(name).empty() == same) {
+          FAIL() << known << " byte " << b << " at " << at;
+        }
+      }
+    }
+  }
 }
 
 TEST(NvListTest, SkipsPseudoEmptyAndForbiddenFields) {
