@@ -41,9 +41,11 @@ DiscoveryManager::DiscoveryManager(core::EventLoop& loop, conf::MarathonSpec spe
       self_app_id_(std::move(self_app_id)),
       on_spec_(std::move(on_spec)),
       reclaimer_(reclaimer),
-      confirm_timer_(loop, [this] {
-        if (source_) source_->resync();
-      }) {}
+      confirm_timer_(loop,
+                     [this] {
+                       if (source_) source_->resync();
+                     }),
+      drain_timer_(loop, [this] { publishFreshDrains(); }) {}
 
 DiscoveryManager::~DiscoveryManager() = default;
 
@@ -52,7 +54,7 @@ core::Result<void> DiscoveryManager::start() {
   pipeline_ = std::make_unique<PipelineThread>(
       loop_,
       std::make_unique<DiscoveryPipeline>(spec_, optionsFrom(spec_, self_app_id_), reclaimer_),
-      [this](PipelineStep step) { onStep(std::move(step)); });
+      reclaimer_, [this](PipelineStep step) { onStep(std::move(step)); });
   if (!spec_.state_file.empty()) {
     // Queued first: the pipeline applies it unless a document from the source overtakes it.
     auto saved = loadState(spec_.state_file);
@@ -106,24 +108,36 @@ void DiscoveryManager::onStep(PipelineStep step) {
   }
   if (!step.resolve.empty()) resolveThenTranslate(std::move(step.resolve), step.round);
   if (step.spec) {
+    status_.last_translate_ms = step.translate_ms;
     // A spec translated before the pipeline saw a drain published here must not undo it.
-    if (auto drained = withTasksDraining(*step.spec, pending_drains_)) step.spec = drained;
-    applySpec(std::move(step.spec), step.translate_ms);
+    if (auto drained = withTasksDraining(*step.spec, pending_drains_)) {
+      reclaimer_.dispose(std::exchange(step.spec, std::move(drained)));
+    }
+    applySpec(std::move(step.spec), /*from_document=*/true);
   }
-  if (!step.ended_task.empty()) pending_drains_.erase(step.ended_task);
+  for (const std::string& id : step.ended_tasks) pending_drains_.erase(id);
 }
 
-// The fast path: the task's hosts drain in the published spec now, on this thread, and the
-// pipeline records the drain for every later translate (it runs at low priority: on a saturated
-// machine its translate may wait seconds for a core).
+// The fast path: the task's hosts drain in the published spec on this thread, as soon as the
+// burst of events it came in has been read, and the pipeline records the drain for every later
+// translate (it runs at low priority: on a saturated machine its translate may wait seconds for
+// a core).
 void DiscoveryManager::onTaskEnding(const std::string& task_id) {
   pipeline_->taskEnding(task_id);
+  fresh_drains_.insert(task_id);
+  if (!drain_timer_.armed()) drain_timer_.arm(std::chrono::milliseconds{0});
+}
+
+void DiscoveryManager::publishFreshDrains() {
+  auto ids = std::exchange(fresh_drains_, {});
   if (!last_spec_) return;
-  auto drained = withTasksDraining(*last_spec_, {task_id});
+  auto drained = withTasksDraining(*last_spec_, ids);
   if (!drained) return;
-  pending_drains_.insert(task_id);
-  core::logf(core::LogLevel::Info, "discovery: draining task %s (ending)", task_id.c_str());
-  applySpec(std::move(drained), status_.last_translate_ms);
+  for (const std::string& id : ids) {
+    core::logf(core::LogLevel::Info, "discovery: draining task %s (ending)", id.c_str());
+  }
+  pending_drains_.merge(ids);
+  applySpec(std::move(drained), /*from_document=*/false);
 }
 
 // Resolves on this loop, then hands the answers to the pipeline, which translates unless a newer
@@ -138,8 +152,7 @@ void DiscoveryManager::resolveThenTranslate(std::vector<std::string> names, uint
 }
 
 void DiscoveryManager::applySpec(std::shared_ptr<const conf::DiscoveredSpec> spec,
-                                 double translate_ms) {
-  status_.last_translate_ms = translate_ms;
+                                 bool from_document) {
   // Log issues once each, when they first appear; status keeps the full list.
   std::set<std::string> before;
   for (const auto& issue : status_.issues) before.insert(issue.text());
@@ -149,7 +162,7 @@ void DiscoveryManager::applySpec(std::shared_ptr<const conf::DiscoveredSpec> spe
     }
   }
   status_.issues = spec->issues;
-  ++status_.documents_applied;
+  if (from_document) ++status_.documents_applied;
   status_.last_applied_unix_ms = core::unixNowMs();
   reclaimer_.dispose(std::exchange(last_spec_, spec));
   on_spec_(std::move(spec));

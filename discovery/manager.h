@@ -62,8 +62,10 @@ class DiscoveryManager {
  private:
   void onStep(PipelineStep step);
   void onTaskEnding(const std::string& task_id);
+  void publishFreshDrains();
   void resolveThenTranslate(std::vector<std::string> names, uint64_t round);
-  void applySpec(std::shared_ptr<const conf::DiscoveredSpec> spec, double translate_ms);
+  // `from_document`: made by the pipeline (counted in documents_applied), not a fast-path patch.
+  void applySpec(std::shared_ptr<const conf::DiscoveredSpec> spec, bool from_document);
   void onSourceError(const std::string& error);
   void refuse(const std::string& why);
 
@@ -81,6 +83,9 @@ class DiscoveryManager {
   // Fast-path drains applied here (fast_drain.h) whose task-ending job the pipeline has not
   // answered yet: a spec it made before it saw them gets them too.
   std::unordered_set<std::string> pending_drains_;
+  // Task endings reported in this turn of the loop: one patched spec for a burst of them.
+  std::unordered_set<std::string> fresh_drains_;
+  core::Timer drain_timer_;
 };
 
 }  // namespace baton::discovery

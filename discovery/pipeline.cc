@@ -55,6 +55,7 @@ PipelineStep DiscoveryPipeline::document(std::string body, bool from_disk) {
   const auto start = std::chrono::steady_clock::now();
   auto apps = parser_.parseShared(body);
   step.parse_ms = msSince(start);
+  if (cancelled_.load(std::memory_order_relaxed)) return step;
   if (!apps) {
     if (from_disk) {
       core::logf(core::LogLevel::Warn, "discovery: ignoring saved state %s: %s",
@@ -146,16 +147,19 @@ PipelineStep DiscoveryPipeline::resolved(uint64_t round, HostLookups lookups) {
   return step;
 }
 
-PipelineStep DiscoveryPipeline::taskEnding(const std::string& task_id) {
+PipelineStep DiscoveryPipeline::taskEnding(std::vector<std::string> task_ids) {
   PipelineStep step;
   step.holding = holding_;
-  step.ended_task = task_id;
-  bool known = false;
+  std::unordered_set<std::string_view> known;
   for (const auto& app : apps_) {
-    for (const auto& task : app->tasks) known = known || task.id == task_id;
+    for (const auto& task : app->tasks) known.insert(task.id);
   }
-  if (!known || !killing_.insert(task_id).second) return step;
-  translateInto(step);
+  bool any = false;
+  for (const std::string& id : task_ids) {
+    if (known.contains(id) && killing_.insert(id).second) any = true;
+  }
+  step.ended_tasks = std::move(task_ids);
+  if (any) translateInto(step);
   return step;
 }
 
@@ -167,6 +171,7 @@ std::optional<std::string> DiscoveryPipeline::lookup(std::string_view host) cons
 }
 
 void DiscoveryPipeline::translateInto(PipelineStep& step) {
+  if (cancelled_.load(std::memory_order_relaxed)) return;
   TranslateContext context;
   context.resolve = [this](std::string_view host) { return lookup(host); };
   context.include = [this](const App& app, const Task& task) {

@@ -12,6 +12,7 @@
 // thread; tests call it directly.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,9 +42,9 @@ struct PipelineStep {
   // Names to resolve before translating; then call resolved(round, ...) with the answers.
   std::vector<std::string> resolve;
   uint64_t round = 0;
-  // A task-ending job: the task's id (from this step on, every spec the pipeline makes keeps it
-  // drained while Marathon lists it).
-  std::string ended_task;
+  // A task-ending job: the tasks' ids (from this step on, every spec the pipeline makes keeps them
+  // drained while Marathon lists them).
+  std::vector<std::string> ended_tasks;
   // A document was accepted: its counts (status).
   bool accepted = false;
   bool from_disk = false;
@@ -67,9 +68,13 @@ class DiscoveryPipeline {
   PipelineStep document(std::string body, bool from_disk);
   // The answers for the names step `round` asked for. A newer document's round supersedes it.
   PipelineStep resolved(uint64_t round, HostLookups lookups);
-  // Fast path: drain this task now (TASK_KILLING, unhealthy kill), if it is a task of the last
-  // accepted document not drained already.
-  PipelineStep taskEnding(const std::string& task_id);
+  // Fast path: drain these tasks now (TASK_KILLING, unhealthy kill): those of the last accepted
+  // document not drained already (one translate for all of them).
+  PipelineStep taskEnding(std::vector<std::string> task_ids);
+
+  // Any thread: the owner is going away. The call running returns early (after the parse, before
+  // a translate) with a step nobody reads; the state is left as it is, for the destructor.
+  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
 
  private:
   bool shouldHold(const SharedApps& apps, PipelineStep& step);
@@ -93,6 +98,7 @@ class DiscoveryPipeline {
   bool holding_ = false;
   uint64_t resolve_round_ = 0;  // a newer document supersedes a pending resolution
   uint64_t last_body_hash_ = 0;
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace baton::discovery

@@ -3,13 +3,22 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "proxy/core/background_thread.h"
+#include "proxy/core/stop_signals.h"
 
 namespace baton::discovery {
 
 void PipelineQueue::push(PipelineJob job) {
+  if (job.kind == PipelineJob::Kind::TaskEnding && !jobs_.empty() &&
+      jobs_.back().kind == PipelineJob::Kind::TaskEnding) {
+    auto& ids = jobs_.back().task_ids;
+    ids.insert(ids.end(), std::make_move_iterator(job.task_ids.begin()),
+               std::make_move_iterator(job.task_ids.end()));
+    return;
+  }
   if (job.kind == PipelineJob::Kind::Document) {
     auto waiting = std::find_if(jobs_.begin(), jobs_.end(), [](const PipelineJob& queued) {
       return queued.kind == PipelineJob::Kind::Document;
@@ -30,9 +39,13 @@ std::optional<PipelineJob> PipelineQueue::pop() {
 }
 
 PipelineThread::PipelineThread(core::EventLoop& loop, std::unique_ptr<DiscoveryPipeline> pipeline,
-                               OnStep on_step)
-    : loop_(loop), on_step_(std::move(on_step)), pipeline_(std::move(pipeline)), thread_([this] {
-        core::enterBackgroundThread();
+                               core::Reclaimer& reclaimer, OnStep on_step)
+    : loop_(loop),
+      reclaimer_(reclaimer),
+      on_step_(std::move(on_step)),
+      pipeline_(std::move(pipeline)),
+      thread_([this] {
+        core::blockStopSignals();  // its priority is lowered after the first sync (run)
         run();
       }) {
   pthread_setname_np(thread_.native_handle(), "baton-resync");
@@ -40,6 +53,7 @@ PipelineThread::PipelineThread(core::EventLoop& loop, std::unique_ptr<DiscoveryP
 
 PipelineThread::~PipelineThread() {
   *alive_ = false;
+  pipeline_->cancel();  // a resync under way stops at its next phase
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -51,7 +65,7 @@ PipelineThread::~PipelineThread() {
 void PipelineThread::document(std::string body, bool from_disk) {
   PipelineJob job;
   job.kind = PipelineJob::Kind::Document;
-  job.text = std::move(body);
+  job.body = std::move(body);
   job.from_disk = from_disk;
   push(std::move(job));
 }
@@ -67,8 +81,13 @@ void PipelineThread::resolved(uint64_t round, HostLookups lookups) {
 void PipelineThread::taskEnding(std::string task_id) {
   PipelineJob job;
   job.kind = PipelineJob::Kind::TaskEnding;
-  job.text = std::move(task_id);
+  job.task_ids.push_back(std::move(task_id));
   push(std::move(job));
+}
+
+void PipelineThread::waitIdle() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
 }
 
 void PipelineThread::push(PipelineJob job) {
@@ -80,6 +99,8 @@ void PipelineThread::push(PipelineJob job) {
 }
 
 void PipelineThread::run() {
+  bool source_accepted = false;
+  bool lowered = false;
   for (;;) {
     std::optional<PipelineJob> job;
     {
@@ -87,20 +108,33 @@ void PipelineThread::run() {
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) break;
       job = queue_.pop();
+      busy_ = true;
     }
-    deliver(perform(*job));
+    const bool from_source = job->kind == PipelineJob::Kind::Document && !job->from_disk;
+    PipelineStep step = perform(*job);
+    source_accepted = source_accepted || (from_source && step.accepted);
+    // The first sync from the source runs at normal priority: nothing of it can be reused, and
+    // an upgraded process waits for it before it serves. Every resync after it yields.
+    if (!lowered && source_accepted && step.spec) {
+      core::lowerThreadPriority();
+      lowered = true;
+    }
+    deliver(std::move(step));
+    std::lock_guard lock(mutex_);
+    busy_ = false;
+    if (queue_.empty()) idle_.notify_all();
   }
-  pipeline_.reset();  // the last document's state is freed here, not on the control thread
+  reclaimer_.dispose(std::move(pipeline_));  // its state (100,000 tasks) is not freed on a join
 }
 
 PipelineStep PipelineThread::perform(PipelineJob& job) {
   switch (job.kind) {
     case PipelineJob::Kind::Document:
-      return pipeline_->document(std::move(job.text), job.from_disk);
+      return pipeline_->document(std::move(job.body), job.from_disk);
     case PipelineJob::Kind::Resolved:
       return pipeline_->resolved(job.round, std::move(job.lookups));
     case PipelineJob::Kind::TaskEnding:
-      return pipeline_->taskEnding(job.text);
+      return pipeline_->taskEnding(std::move(job.task_ids));
   }
   return {};
 }

@@ -1,13 +1,16 @@
-// Runs the discovery pipeline (pipeline.h) on a thread of its own at background priority
-// (core::lowerThreadPriority), with the helper threads its parse and translate start: a resync of
-// 100,000 tasks is ~0.3 CPU-seconds, and on a loaded machine it should take its CPU from idle time
-// rather than from the workers' requests. The control loop stays free meanwhile for the source,
-// the admin endpoints, publishing and the health and drain events.
+// Runs the discovery pipeline (pipeline.h) on a thread of its own, at background priority
+// (core::lowerThreadPriority) once the first sync from the source is translated, with the helper
+// threads its parse and translate start: a resync of 100,000 tasks is ~0.5 CPU-seconds, and on a
+// loaded machine it should take its CPU from idle time rather than from the workers' requests.
+// The first sync keeps normal priority: nothing of it can be reused, and an upgraded process waits
+// for it (or kFirstSyncWait) before it serves. The control loop stays free meanwhile for the
+// source, the admin endpoints, publishing and the health and drain events.
 //
 // Called on the control thread (the loop's): document(), resolved() and taskEnding() queue a
 // job and return at once; each job's PipelineStep is delivered to on_step on the loop's thread,
-// in job order. Documents coalesce (PipelineQueue). The destructor waits for the job running (at
-// most one resync), drops the others, and no step is delivered once it has returned.
+// in job order. Documents coalesce (PipelineQueue). The destructor cancels the job running (it
+// stops at its next phase: after the parse, before a translate), drops the others, and waits for
+// the thread; no step is delivered once it has returned.
 #pragma once
 
 #include <condition_variable>
@@ -19,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "discovery/pipeline.h"
 #include "proxy/core/event_loop.h"
@@ -28,15 +32,17 @@ namespace baton::discovery {
 struct PipelineJob {
   enum class Kind { Document, Resolved, TaskEnding };
   Kind kind = Kind::Document;
-  std::string text;  // Document: the body; TaskEnding: the task id
-  bool from_disk = false;
-  uint64_t round = 0;   // Resolved
-  HostLookups lookups;  // Resolved
+  std::string body;                   // Document
+  bool from_disk = false;             // Document
+  uint64_t round = 0;                 // Resolved
+  HostLookups lookups;                // Resolved
+  std::vector<std::string> task_ids;  // TaskEnding
 };
 
 // The thread's jobs: first in, first out, except that a document still waiting is replaced, in
 // its place, by a newer one (each is the whole state; a task-ending job queued after it then
-// applies to the newer document). Not thread-safe: PipelineThread locks around it.
+// applies to the newer document), and a task-ending job joins one waiting at the back (a burst of
+// kills costs one translate). Not thread-safe: PipelineThread locks around it.
 class PipelineQueue {
  public:
   void push(PipelineJob job);
@@ -52,8 +58,9 @@ class PipelineThread {
  public:
   using OnStep = std::function<void(PipelineStep)>;
 
+  // `reclaimer` (outliving this) frees the pipeline's state when the thread ends.
   PipelineThread(core::EventLoop& loop, std::unique_ptr<DiscoveryPipeline> pipeline,
-                 OnStep on_step);
+                 core::Reclaimer& reclaimer, OnStep on_step);
   ~PipelineThread();
   PipelineThread(const PipelineThread&) = delete;
   PipelineThread& operator=(const PipelineThread&) = delete;
@@ -62,6 +69,9 @@ class PipelineThread {
   void resolved(uint64_t round, HostLookups lookups);
   void taskEnding(std::string task_id);
 
+  // Blocks until no job is queued or running (tests: a step then waits in the loop's queue).
+  void waitIdle();
+
  private:
   void push(PipelineJob job);
   void run();
@@ -69,6 +79,7 @@ class PipelineThread {
   void deliver(PipelineStep step);
 
   core::EventLoop& loop_;
+  core::Reclaimer& reclaimer_;
   OnStep on_step_;
   // Read and cleared on the loop's thread only: a step posted before the destructor ran finds
   // it false and is dropped.
@@ -76,7 +87,9 @@ class PipelineThread {
   std::unique_ptr<DiscoveryPipeline> pipeline_;  // used on the thread only, freed there
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable idle_;
   PipelineQueue queue_;  // guarded by mutex_
+  bool busy_ = false;    // guarded by mutex_: a job is being performed
   bool stopping_ = false;
   std::thread thread_;  // last: started when the members above exist
 };

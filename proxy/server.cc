@@ -681,8 +681,10 @@ void Server::onDiscovered(std::shared_ptr<const conf::DiscoveredSpec> found) {
   if (discovered_ && *found == *discovered_) return;
   auto published = publish(file_config_, std::move(found), "discovery");
   if (published) noteMarathonState();
-  // Upgrade: the workers apply this snapshot before they start accepting (posted in order).
-  if (published && !live_) goLive();
+  // Upgrade: the workers apply this snapshot before they start accepting (posted in order). The
+  // persisted state does not count as the first sync: kFirstSyncWait serves it if Marathon is
+  // not reached in time.
+  if (published && !live_ && !(discovery_ && discovery_->status().from_state_file)) goLive();
   if (!published) {
     std::fprintf(stderr, "baton: discovery update refused, keeping generation %llu: %s\n",
                  static_cast<unsigned long long>(snapshot_->generation),

@@ -110,6 +110,7 @@ Stream::Stream(Worker& worker, DownstreamSink& sink, const DownstreamInfo& info)
 Stream::~Stream() {
   if (!done_) onDownstreamGone(ErrorCode::DownstreamClosed);
   http1::recycleHeaderList(request_.headers);  // for the next request's fields (message.h)
+  worker_.releaseSnapshot(std::move(snapshot_));
 }
 
 // ---- Phases 4-8: validate, route, pick, connect ----------------------------------------------

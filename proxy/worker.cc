@@ -37,6 +37,24 @@ int openSpareFd() {
   return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+// A snapshot reference that a TCP connection's callback keeps for as long as the connection
+// lives, let go of through Worker::releaseSnapshot (copies each hold one; a moved-from one none).
+class HeldSnapshot {
+ public:
+  HeldSnapshot(Worker& worker, SnapshotPtr snapshot)
+      : worker_(&worker), snapshot_(std::move(snapshot)) {}
+  HeldSnapshot(const HeldSnapshot&) = default;
+  HeldSnapshot(HeldSnapshot&&) noexcept = default;
+  HeldSnapshot& operator=(const HeldSnapshot&) = delete;
+  HeldSnapshot& operator=(HeldSnapshot&&) = delete;
+  ~HeldSnapshot() { worker_->releaseSnapshot(std::move(snapshot_)); }
+  const ProxySnapshot& operator*() const { return *snapshot_; }
+
+ private:
+  Worker* worker_;
+  SnapshotPtr snapshot_;
+};
+
 }  // namespace
 
 uint64_t Worker::processConnections() {
@@ -52,8 +70,8 @@ Worker::Worker(uint32_t index, std::vector<WorkerListener> listeners, SnapshotPt
     : index_(index),
       seed_(0x9e3779b97f4a7c15ULL * (index + 1) ^
             static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())),
-      buffer_account_(g_buffered),
       reclaimer_(reclaimer),
+      buffer_account_(g_buffered),
       snapshot_(std::move(snapshot)),
       pool_(loop_),
       request_ids_(seed_) {
@@ -168,15 +186,15 @@ void Worker::applySnapshot(SnapshotPtr snapshot) {
   replaced.push_back(stats_.attach(snapshot_, left_active));
   if (!left_active.empty()) onHostsLeftActive(left_active);
   // Forget load balancers of clusters that left the snapshot; streams still using one hold it.
-  // One lookup per cluster (thousands with Marathon), not a scan of the clusters per balancer.
-  if (!lbs_.empty()) {
-    decltype(lbs_) kept;
-    kept.reserve(lbs_.size());
-    for (const auto& cluster : snapshot_->clusters) {
-      if (auto node = lbs_.extract(cluster.get())) kept.insert(std::move(node));
+  // A balancer holds its cluster, so the pointer it is keyed by is alive to look up by name.
+  for (auto it = lbs_.begin(); it != lbs_.end();) {
+    const auto index = snapshot_->clusterIndexOf(it->first->name());
+    if (index && snapshot_->clusters[*index].get() == it->first) {
+      ++it;
+      continue;
     }
-    for (auto& [cluster, balancer] : lbs_) replaced.push_back(std::move(balancer));
-    lbs_ = std::move(kept);
+    replaced.push_back(std::move(it->second));
+    it = lbs_.erase(it);
   }
   reclaimer_.dispose(std::move(replaced));
   prunePinMaps();
@@ -287,6 +305,10 @@ HostRuntime* Worker::hostRuntime(const ProxySnapshot& snapshot, uint32_t cluster
                            [&](const upstream::Host& h) { return h.name == host.name; });
   if (same == hosts.end()) return nullptr;
   return stats_.host(*now, same->index);
+}
+
+void Worker::releaseSnapshot(SnapshotPtr snapshot) {
+  if (snapshot && snapshot.use_count() == 1) reclaimer_.dispose(std::move(snapshot));
 }
 
 std::shared_ptr<upstream::LoadBalancer> Worker::loadBalancerFor(
@@ -509,7 +531,7 @@ void Worker::acceptTcp(const WorkerListener& listener, int fd, const sockaddr* p
   settings.client_hash = upstream::hashClientAddress(peer);
   // TCP mode feeds passive outlier ejection too: a refused or timed-out connect counts against
   // the host, a connect that succeeds ends its streak (bytes after that are the protocol's).
-  settings.on_connect_result = [this, snapshot = snapshot_, index = *index](
+  settings.on_connect_result = [this, snapshot = HeldSnapshot(*this, snapshot_), index = *index](
                                    const upstream::Host& host, bool connected) {
     const StatsRef<HostRuntime> runtime(hostRuntime(*snapshot, index, host));
     if (!connected && runtime) ++runtime->connect_failures;

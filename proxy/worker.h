@@ -81,6 +81,11 @@ class Worker {
   uint32_t index() const { return index_; }
   core::EventLoop& loop() { return loop_; }
   const SnapshotPtr& snapshot() const { return snapshot_; }
+  // Worker thread: lets go of a snapshot reference a stream or a connection kept. The last one
+  // goes to the reclaimer, so that a long-lived stream (a WebSocket, a TCP tunnel) that outlived
+  // a resync does not free 100,000 hosts here. use_count() is a hint: in the rare race with
+  // another owner letting go at the same moment, that one frees it.
+  void releaseSnapshot(SnapshotPtr snapshot);
   UpstreamPool& pool() { return pool_; }
   RequestIdGenerator& requestIds() { return request_ids_; }
   bool draining() const { return draining_; }
@@ -171,12 +176,13 @@ class Worker {
 
   uint32_t index_;
   uint64_t seed_;  // per-worker seed for request ids and randomised load balancers
+  // Before everything that may release a snapshot into it (the loop's deferred deletes too).
+  core::Reclaimer& reclaimer_;
   // Counts the buffers of this worker's transports; declared before everything that owns one
   // (the loop's deferred deletes included), so it outlives them all.
   core::BufferAccount buffer_account_;
   core::EventLoop loop_;
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;
-  core::Reclaimer& reclaimer_;
   SnapshotPtr snapshot_;
   UpstreamPool pool_;
   RequestIdGenerator request_ids_;

@@ -278,7 +278,7 @@ uint64_t escapedBytes(uint64_t backslash, uint64_t& carry) {
 
 // The string opening at `at` is one of the two keys the print looks at (see scanAppByteWalk).
 bool interestingString(std::string_view doc, size_t at) {
-  const char first = doc[at + 1];  // within the padding at worst
+  const char first = doc.data()[at + 1];  // within the padding at worst
   if (first == 'i') return doc.substr(at, 4) == "\"id\"";
   if (first == 'h') return doc.substr(at, kResultsKey.size()) == kResultsKey;
   return false;
@@ -322,7 +322,7 @@ size_t scanAppBlocks(std::string_view doc, size_t pos, SpanPrint& print) {
       const char c = doc[at];
       if (c == '"') {
         if (!interestingString(doc, at)) continue;
-        const bool is_id = doc[at + 1] == 'i';
+        const bool is_id = doc.data()[at + 1] == 'i';
         const size_t end = at + (is_id ? 4 : kResultsKey.size());
         const size_t colon = skipSpace(doc, end);
         if (colon >= doc.size() || doc[colon] != ':') continue;  // a value, not a key

@@ -4,8 +4,10 @@
 #include "discovery/pipeline.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -88,7 +90,7 @@ TEST_F(PipelineTest, InvalidDocumentIsRefusedAndTheLastGoodStateKept) {
   EXPECT_TRUE(bad.refusal.starts_with("invalid app document: ")) << bad.refusal;
   EXPECT_FALSE(bad.hold);
   // The last good document's task is still known to the fast path.
-  auto drained = pipeline.taskEnding("web.0");
+  auto drained = pipeline.taskEnding({"web.0"});
   EXPECT_TRUE(onlyCluster(drained).hosts[0].draining);
 }
 
@@ -137,7 +139,7 @@ TEST_F(PipelineTest, AgentNamesAreResolvedBeforeTranslatingAndAStaleAnswerIsIgno
   ASSERT_EQ(cluster.hosts.size(), 1u);
   EXPECT_EQ(cluster.hosts[0].address, "10.9.9.2:31000");
   // A fast-path drain later translates with the same answers.
-  auto drained = pipeline.taskEnding("web.0");
+  auto drained = pipeline.taskEnding({"web.0"});
   ASSERT_EQ(onlyCluster(drained).hosts.size(), 1u);
   EXPECT_EQ(onlyCluster(drained).hosts[0].address, "10.9.9.2:31000");
   EXPECT_TRUE(onlyCluster(drained).hosts[0].draining);
@@ -156,12 +158,12 @@ TEST_F(PipelineTest, AnUnresolvableNameSkipsItsTaskWithAnIssue) {
 TEST_F(PipelineTest, TaskEndingDrainsAKnownTaskOnce) {
   DiscoveryPipeline pipeline(spec_, options(), reclaimer_);
   ASSERT_NE(pipeline.document(document({"10.0.0.1", "10.0.0.2"}), false).spec, nullptr);
-  EXPECT_EQ(pipeline.taskEnding("web.9").spec, nullptr);  // not a task of the document
-  auto drained = pipeline.taskEnding("web.1");
+  EXPECT_EQ(pipeline.taskEnding({"web.9"}).spec, nullptr);  // not a task of the document
+  auto drained = pipeline.taskEnding({"web.1"});
   const auto& cluster = onlyCluster(drained);
   EXPECT_FALSE(cluster.hosts[0].draining);
   EXPECT_TRUE(cluster.hosts[1].draining);
-  EXPECT_EQ(pipeline.taskEnding("web.1").spec, nullptr);  // already drained
+  EXPECT_EQ(pipeline.taskEnding({"web.1"}).spec, nullptr);  // already drained
   // The drain lasts while the task is listed, and ends when it is gone.
   EXPECT_TRUE(
       onlyCluster(pipeline.document(document({"10.0.0.1", "10.0.0.2"}), false)).hosts[1].draining);
@@ -213,10 +215,22 @@ TEST_F(PipelineStateFileTest, AnUnreadableSavedStateIsIgnoredNotRefused) {
   EXPECT_EQ(step.spec, nullptr);
 }
 
+// A job named by `text`: a document's body, or a task-ending job's one task id.
 PipelineJob job(PipelineJob::Kind kind, std::string text) {
   PipelineJob out;
   out.kind = kind;
-  out.text = std::move(text);
+  if (kind == PipelineJob::Kind::TaskEnding) {
+    out.task_ids.push_back(std::move(text));
+  } else {
+    out.body = std::move(text);
+  }
+  return out;
+}
+
+std::string nameOf(const PipelineJob& job) {
+  if (job.kind != PipelineJob::Kind::TaskEnding) return job.body;
+  std::string out;
+  for (const auto& id : job.task_ids) out += (out.empty() ? "" : "+") + id;
   return out;
 }
 
@@ -227,7 +241,7 @@ TEST(PipelineQueueTest, FirstInFirstOutAcrossKinds) {
   queue.push(job(PipelineJob::Kind::Resolved, ""));
   queue.push(job(PipelineJob::Kind::TaskEnding, "b"));
   std::vector<std::string> order;
-  while (auto next = queue.pop()) order.push_back(next->text);
+  while (auto next = queue.pop()) order.push_back(nameOf(*next));
   EXPECT_EQ(order, (std::vector<std::string>{"a", "doc", "", "b"}));
   EXPECT_FALSE(queue.pop().has_value());
 }
@@ -239,13 +253,37 @@ TEST(PipelineQueueTest, ANewerDocumentTakesTheWaitingOnesPlace) {
   queue.push(job(PipelineJob::Kind::Document, "new"));
   queue.push(job(PipelineJob::Kind::Document, "newest"));
   ASSERT_EQ(queue.size(), 2u);
-  EXPECT_EQ(queue.pop()->text, "newest");  // the drain then applies to the newest document
-  EXPECT_EQ(queue.pop()->text, "t");
+  EXPECT_EQ(nameOf(*queue.pop()), "newest");  // the drain then applies to the newest document
+  EXPECT_EQ(nameOf(*queue.pop()), "t");
   // Once taken, a document is no longer replaced: the next one queues.
   queue.push(job(PipelineJob::Kind::Document, "a"));
-  EXPECT_EQ(queue.pop()->text, "a");
+  EXPECT_EQ(nameOf(*queue.pop()), "a");
   queue.push(job(PipelineJob::Kind::Document, "b"));
   EXPECT_EQ(queue.size(), 1u);
+}
+
+TEST(PipelineQueueTest, TaskEndingsJoinTheOneWaitingAtTheBack) {
+  PipelineQueue queue;
+  queue.push(job(PipelineJob::Kind::TaskEnding, "a"));
+  queue.push(job(PipelineJob::Kind::TaskEnding, "b"));
+  queue.push(job(PipelineJob::Kind::Document, "doc"));
+  queue.push(job(PipelineJob::Kind::TaskEnding, "c"));
+  queue.push(job(PipelineJob::Kind::TaskEnding, "d"));
+  std::vector<std::string> order;
+  while (auto next = queue.pop()) order.push_back(nameOf(*next));
+  // Not into the first one: c and d may be tasks of the document queued between.
+  EXPECT_EQ(order, (std::vector<std::string>{"a+b", "doc", "c+d"}));
+}
+
+TEST_F(PipelineTest, SeveralTaskEndingsCostOneTranslate) {
+  DiscoveryPipeline pipeline(spec_, options(), reclaimer_);
+  ASSERT_NE(pipeline.document(document({"10.0.0.1", "10.0.0.2", "10.0.0.3"}), false).spec, nullptr);
+  auto drained = pipeline.taskEnding({"web.0", "web.9", "web.2"});
+  EXPECT_EQ(drained.ended_tasks, (std::vector<std::string>{"web.0", "web.9", "web.2"}));
+  const auto& hosts = onlyCluster(drained).hosts;
+  EXPECT_TRUE(hosts[0].draining);
+  EXPECT_FALSE(hosts[1].draining);
+  EXPECT_TRUE(hosts[2].draining);
 }
 
 // The nice value of this process's thread named `name` (-100: none found).
@@ -268,7 +306,7 @@ int niceOfThread(const std::string& name) {
   return -100;
 }
 
-TEST(PipelineThreadTest, StepsComeBackOnTheLoopThreadInOrderFromALowerPriorityThread) {
+TEST(PipelineThreadTest, StepsComeBackOnTheLoopThreadInOrder) {
   core::EventLoop loop;
   core::Reclaimer reclaimer;
   std::vector<PipelineStep> steps;
@@ -276,19 +314,38 @@ TEST(PipelineThreadTest, StepsComeBackOnTheLoopThreadInOrderFromALowerPriorityTh
   {
     PipelineThread thread(
         loop, std::make_unique<DiscoveryPipeline>(conf::MarathonSpec{}, options(), reclaimer),
-        [&](PipelineStep step) {
+        reclaimer, [&](PipelineStep step) {
           steps.push_back(std::move(step));
           threads.push_back(std::this_thread::get_id());
         });
     thread.document(document({"10.0.0.1", "10.0.0.2"}), false);
     thread.taskEnding("web.0");
     ASSERT_TRUE(testing::runUntil(loop, [&] { return steps.size() == 2; }));
-    EXPECT_GE(niceOfThread("baton-resync"), core::kBackgroundNice);
   }
   EXPECT_TRUE(steps[0].accepted);
   EXPECT_FALSE(onlyCluster(steps[0]).hosts[0].draining);
   EXPECT_TRUE(onlyCluster(steps[1]).hosts[0].draining);
   for (const auto& id : threads) EXPECT_EQ(id, std::this_thread::get_id());
+}
+
+TEST(PipelineThreadTest, TheFirstSyncRunsAtNormalPriorityTheResyncsAfterItYield) {
+  errno = 0;
+  const int own = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  if (own >= core::kBackgroundNice) GTEST_SKIP() << "the tests already run at nice " << own;
+  core::EventLoop loop;
+  core::Reclaimer reclaimer;
+  size_t steps = 0;
+  PipelineThread thread(
+      loop, std::make_unique<DiscoveryPipeline>(conf::MarathonSpec{}, options(), reclaimer),
+      reclaimer, [&](PipelineStep) { ++steps; });
+  // The persisted state is not the first sync: still at the creator's priority after it.
+  thread.document(document({"10.0.0.1"}), true);
+  thread.waitIdle();
+  EXPECT_EQ(niceOfThread("baton-resync"), own);
+  thread.document(document({"10.0.0.2"}), false);
+  thread.waitIdle();
+  EXPECT_GE(niceOfThread("baton-resync"), core::kBackgroundNice);
+  ASSERT_TRUE(testing::runUntil(loop, [&] { return steps == 2; }));
 }
 
 TEST(PipelineThreadTest, NothingIsDeliveredOnceTheThreadObjectIsGone) {
@@ -298,9 +355,10 @@ TEST(PipelineThreadTest, NothingIsDeliveredOnceTheThreadObjectIsGone) {
   {
     PipelineThread thread(
         loop, std::make_unique<DiscoveryPipeline>(conf::MarathonSpec{}, options(), reclaimer),
-        [&](PipelineStep) { ++delivered; });
+        reclaimer, [&](PipelineStep) { ++delivered; });
     thread.document(document({"10.0.0.1"}), false);
-  }  // waits for the job running, if it started; its step stays posted to the loop
+    thread.waitIdle();  // its step now waits in the loop's queue
+  }
   testing::runFor(loop, std::chrono::milliseconds{20});
   EXPECT_EQ(delivered, 0);
 }

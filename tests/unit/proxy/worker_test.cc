@@ -1,5 +1,6 @@
-// Worker: a snapshot the worker replaces is freed on the reclaimer's thread, not on the worker's
-// (at Marathon scale that is tens of milliseconds of destructors a resync, taken from requests).
+// Worker: a snapshot the worker replaces, or the last reference a stream kept, is freed on the
+// reclaimer's thread, not on the worker's (at Marathon scale that is tens of milliseconds of
+// destructors a resync, taken from requests).
 #include "proxy/worker.h"
 
 #include <gtest/gtest.h>
@@ -55,6 +56,25 @@ TEST(Worker, AReplacedSnapshotIsFreedOnTheReclaimersThread) {
   EXPECT_EQ(freed_on, "baton-reclaim");
   worker.drain([] {});
   worker.join();
+}
+
+TEST(Worker, TheLastReferenceAStreamLetsGoOfIsFreedOnTheReclaimersThread) {
+  core::Reclaimer reclaimer;
+  Worker worker(0, {}, snapshotWithOneCluster(1), reclaimer);
+  std::string freed_on;
+  SnapshotPtr kept(new ProxySnapshot(*snapshotWithOneCluster(2)),
+                   [&freed_on](const ProxySnapshot* snapshot) {
+                     freed_on = currentThreadName();
+                     delete snapshot;
+                   });
+  SnapshotPtr other = kept;
+  worker.releaseSnapshot(std::move(kept));  // not the last: nothing handed over
+  reclaimer.drain();
+  EXPECT_EQ(freed_on, "");
+  worker.releaseSnapshot(std::move(other));  // the last
+  reclaimer.drain();
+  EXPECT_EQ(freed_on, "baton-reclaim");
+  worker.releaseSnapshot(nullptr);
 }
 
 }  // namespace
