@@ -39,10 +39,11 @@ std::optional<PipelineJob> PipelineQueue::pop() {
 }
 
 PipelineThread::PipelineThread(core::EventLoop& loop, std::unique_ptr<DiscoveryPipeline> pipeline,
-                               core::Reclaimer& reclaimer, OnStep on_step)
+                               core::Reclaimer& reclaimer, OnStep on_step, size_t low_priority_from)
     : loop_(loop),
       reclaimer_(reclaimer),
       on_step_(std::move(on_step)),
+      low_priority_from_(low_priority_from),
       pipeline_(std::move(pipeline)),
       thread_([this] {
         core::blockStopSignals();  // its priority is lowered after the first sync (run)
@@ -99,7 +100,7 @@ void PipelineThread::push(PipelineJob job) {
 }
 
 void PipelineThread::run() {
-  bool source_accepted = false;
+  bool large_accepted = false;
   bool lowered = false;
   for (;;) {
     std::optional<PipelineJob> job;
@@ -110,12 +111,12 @@ void PipelineThread::run() {
       job = queue_.pop();
       busy_ = true;
     }
-    const bool from_source = job->kind == PipelineJob::Kind::Document && !job->from_disk;
+    const bool large_from_source = job->kind == PipelineJob::Kind::Document && !job->from_disk &&
+                                   job->body.size() >= low_priority_from_;
     PipelineStep step = perform(*job);
-    source_accepted = source_accepted || (from_source && step.accepted);
-    // The first sync from the source runs at normal priority: nothing of it can be reused, and
-    // an upgraded process waits for it before it serves. Every resync after it yields.
-    if (!lowered && source_accepted && step.spec) {
+    large_accepted = large_accepted || (large_from_source && step.accepted);
+    // Lowered once a large document from the source is translated (see the header).
+    if (!lowered && large_accepted && step.spec) {
       core::lowerThreadPriority();
       lowered = true;
     }

@@ -328,24 +328,28 @@ TEST(PipelineThreadTest, StepsComeBackOnTheLoopThreadInOrder) {
   for (const auto& id : threads) EXPECT_EQ(id, std::this_thread::get_id());
 }
 
-TEST(PipelineThreadTest, TheFirstSyncRunsAtNormalPriorityTheResyncsAfterItYield) {
+TEST(PipelineThreadTest, ALargeDocumentFromTheSourceLowersThePriorityOnceTranslated) {
   errno = 0;
   const int own = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
   if (own >= core::kBackgroundNice) GTEST_SKIP() << "the tests already run at nice " << own;
   core::EventLoop loop;
   core::Reclaimer reclaimer;
   size_t steps = 0;
+  const std::string small = document({"10.0.0.1"});
+  const std::string large = document({"10.0.0.2", "10.0.0.3"});
   PipelineThread thread(
       loop, std::make_unique<DiscoveryPipeline>(conf::MarathonSpec{}, options(), reclaimer),
-      reclaimer, [&](PipelineStep) { ++steps; });
-  // The persisted state is not the first sync: still at the creator's priority after it.
-  thread.document(document({"10.0.0.1"}), true);
+      reclaimer, [&](PipelineStep) { ++steps; }, /*low_priority_from=*/large.size());
+  // Neither the persisted state (even a large one) nor a small document lowers it.
+  thread.document(large, true);
+  thread.waitIdle();  // else the next document would take its place in the queue
+  thread.document(small, false);
   thread.waitIdle();
   EXPECT_EQ(niceOfThread("baton-resync"), own);
-  thread.document(document({"10.0.0.2"}), false);
+  thread.document(large, false);
   thread.waitIdle();
   EXPECT_GE(niceOfThread("baton-resync"), core::kBackgroundNice);
-  ASSERT_TRUE(testing::runUntil(loop, [&] { return steps == 2; }));
+  ASSERT_TRUE(testing::runUntil(loop, [&] { return steps >= 2; }));
 }
 
 TEST(PipelineThreadTest, NothingIsDeliveredOnceTheThreadObjectIsGone) {
