@@ -96,6 +96,12 @@ int64_t DiscoveryManager::stalenessMs() const {
 }
 
 void DiscoveryManager::onStep(PipelineStep step) {
+  // Drains reported before this step was made are published first (and so are pending when it
+  // answers them): the timer may not have fired yet.
+  if (!fresh_drains_.empty()) {
+    drain_timer_.cancel();
+    publishFreshDrains();
+  }
   if (source_ && step.body.capacity() != 0) source_->recycle(std::move(step.body));
   status_.holding = step.holding;
   if (step.parse_ms >= 0) status_.last_parse_ms = step.parse_ms;

@@ -88,7 +88,7 @@ void PipelineThread::taskEnding(std::string task_id) {
 
 void PipelineThread::waitIdle() {
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+  idle_.wait(lock, [this] { return stopped_ || (queue_.empty() && !busy_); });
 }
 
 void PipelineThread::push(PipelineJob job) {
@@ -126,6 +126,9 @@ void PipelineThread::run() {
     if (queue_.empty()) idle_.notify_all();
   }
   reclaimer_.dispose(std::move(pipeline_));  // its state (100,000 tasks) is not freed on a join
+  std::lock_guard lock(mutex_);
+  stopped_ = true;
+  idle_.notify_all();
 }
 
 PipelineStep PipelineThread::perform(PipelineJob& job) {

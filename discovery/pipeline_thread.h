@@ -99,7 +99,8 @@ class PipelineThread {
   PipelineQueue queue_;  // guarded by mutex_
   bool busy_ = false;    // guarded by mutex_: a job is being performed
   bool stopping_ = false;
-  std::thread thread_;  // last: started when the members above exist
+  bool stopped_ = false;  // guarded by mutex_: run() has returned (waitIdle waits no more)
+  std::thread thread_;    // last: started when the members above exist
 };
 
 }  // namespace baton::discovery

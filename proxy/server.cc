@@ -676,15 +676,20 @@ core::Result<void> Server::reloadNow() {
 
 void Server::onDiscovered(std::shared_ptr<const conf::DiscoveredSpec> found) {
   if (shutting_down_) return;
+  // Upgrade: Marathon's first sync makes the new process live (the workers apply its snapshot
+  // before they start accepting: posted in order). The persisted state does not count:
+  // kFirstSyncWait serves it if Marathon is not reached in time.
+  const bool first_sync = !live_ && !(discovery_ && discovery_->status().from_state_file);
   // Most resyncs (periodic, the one on each stream attach, events about other apps' tasks)
-  // change nothing: no new generation, no event.
-  if (discovered_ && *found == *discovered_) return;
+  // change nothing: no new generation, no event. (The first sync often equals the persisted
+  // state already published: live all the same.)
+  if (discovered_ && *found == *discovered_) {
+    if (first_sync) goLive();
+    return;
+  }
   auto published = publish(file_config_, std::move(found), "discovery");
   if (published) noteMarathonState();
-  // Upgrade: the workers apply this snapshot before they start accepting (posted in order). The
-  // persisted state does not count as the first sync: kFirstSyncWait serves it if Marathon is
-  // not reached in time.
-  if (published && !live_ && !(discovery_ && discovery_->status().from_state_file)) goLive();
+  if (published && first_sync) goLive();
   if (!published) {
     std::fprintf(stderr, "baton: discovery update refused, keeping generation %llu: %s\n",
                  static_cast<unsigned long long>(snapshot_->generation),

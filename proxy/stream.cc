@@ -92,7 +92,7 @@ Stream::Stream(Worker& worker, DownstreamSink& sink, const DownstreamInfo& info)
     : worker_(worker),
       sink_(sink),
       info_(info),
-      snapshot_(worker.snapshot()),
+      snapshot_(worker, worker.snapshot()),
       started_steady_(std::chrono::steady_clock::now()),
       started_wall_(std::chrono::system_clock::now()),
       connect_timer_(worker.loop(),
@@ -110,7 +110,6 @@ Stream::Stream(Worker& worker, DownstreamSink& sink, const DownstreamInfo& info)
 Stream::~Stream() {
   if (!done_) onDownstreamGone(ErrorCode::DownstreamClosed);
   http1::recycleHeaderList(request_.headers);  // for the next request's fields (message.h)
-  worker_.releaseSnapshot(std::move(snapshot_));
 }
 
 // ---- Phases 4-8: validate, route, pick, connect ----------------------------------------------

@@ -42,6 +42,7 @@
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
 #include "proxy/core/transport.h"
+#include "proxy/held_snapshot.h"
 #include "proxy/http1/message.h"
 #include "proxy/pinned_request.h"
 #include "proxy/snapshot.h"
@@ -238,7 +239,7 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   Worker& worker_;
   DownstreamSink& sink_;
   DownstreamInfo info_;
-  SnapshotPtr snapshot_;
+  HeldSnapshot snapshot_;  // released after every member declared below it
   std::chrono::steady_clock::time_point started_steady_;
   std::chrono::system_clock::time_point started_wall_;
 

@@ -37,24 +37,6 @@ int openSpareFd() {
   return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-// A snapshot reference that a TCP connection's callback keeps for as long as the connection
-// lives, let go of through Worker::releaseSnapshot (copies each hold one; a moved-from one none).
-class HeldSnapshot {
- public:
-  HeldSnapshot(Worker& worker, SnapshotPtr snapshot)
-      : worker_(&worker), snapshot_(std::move(snapshot)) {}
-  HeldSnapshot(const HeldSnapshot&) = default;
-  HeldSnapshot(HeldSnapshot&&) noexcept = default;
-  HeldSnapshot& operator=(const HeldSnapshot&) = delete;
-  HeldSnapshot& operator=(HeldSnapshot&&) = delete;
-  ~HeldSnapshot() { worker_->releaseSnapshot(std::move(snapshot_)); }
-  const ProxySnapshot& operator*() const { return *snapshot_; }
-
- private:
-  Worker* worker_;
-  SnapshotPtr snapshot_;
-};
-
 }  // namespace
 
 uint64_t Worker::processConnections() {
@@ -305,6 +287,10 @@ HostRuntime* Worker::hostRuntime(const ProxySnapshot& snapshot, uint32_t cluster
                            [&](const upstream::Host& h) { return h.name == host.name; });
   if (same == hosts.end()) return nullptr;
   return stats_.host(*now, same->index);
+}
+
+HeldSnapshot::~HeldSnapshot() {
+  worker_->releaseSnapshot(std::move(snapshot_));
 }
 
 void Worker::releaseSnapshot(SnapshotPtr snapshot) {

@@ -20,6 +20,7 @@
 #include "proxy/core/reclaimer.h"
 #include "proxy/core/transport.h"
 #include "proxy/health/outlier_reporter.h"
+#include "proxy/held_snapshot.h"
 #include "proxy/request_id.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"

@@ -315,6 +315,34 @@ def test_operator_drain_survives_upgrade(edge, backends):
     assert other.requests == []  # the drained host gets nothing from the new process
 
 
+@pytest.fixture
+def marathon():
+    from fake_marathon import FakeMarathon
+
+    yield from harness.made_and_closed(FakeMarathon, close=lambda m: m.stop())
+
+
+def test_marathon_sync_equal_to_the_state_file_makes_the_new_process_live_at_once(
+        edge, marathon, tmp_path):
+    """The new process publishes the persisted state, then Marathon's first sync, which usually
+    says the same: it must go live on that sync, not wait out the 10 s first-sync wait."""
+    from fake_marathon import app, task
+
+    m = marathon(apps=[app("/shop/web", labels={"HAPROXY_GROUP": "external"},
+                           tasks=[task("/shop/web", ports=(31000,), task_id="shop_web.t0")])])
+    state = os.path.join(str(tmp_path), "state.json")
+    e = edge(extra=f'\n[marathon]\nurls = ["{m.url}"]\nstate_file = "{state}"\n'
+                   'http_port = 0\napp_id_port = 0\nbind_service_ports = false\n'
+                   'max_backoff = "200ms"\n')
+    e.b.wait_event("discovery")
+    assert os.path.exists(state)
+    # The new process's first requests fail: it surely publishes the persisted state first.
+    m.fail_next(2, "500")
+    started = time.monotonic()
+    e.upgrade()
+    assert time.monotonic() - started < 5.0, "the new process waited for the first-sync timeout"
+
+
 def test_bad_config_fails_the_upgrade_and_old_keeps_serving(edge):
     e = edge(workers=1)
     bad = e.config().replace("workers = 1", 'workers = "many"')

@@ -150,8 +150,8 @@ void NvList::spill(size_t capacity) {
   }
 }
 
-void NvList::add(std::string_view name, std::string_view value) {
-  push(makeNv(name, value, NGHTTP2_NV_FLAG_NO_COPY_NAME));
+void NvList::add(LiteralName name, std::string_view value) {
+  push(makeNv(name.view(), value, NGHTTP2_NV_FLAG_NO_COPY_NAME));
 }
 
 void NvList::push(const nghttp2_nv& nv) {
@@ -163,7 +163,7 @@ void NvList::push(const nghttp2_nv& nv) {
   heap_.push_back(nv);
 }
 
-void NvList::addNumber(std::string_view name, uint64_t value) {
+void NvList::addNumber(LiteralName name, uint64_t value) {
   char buf[24];
   const auto end = std::to_chars(buf, buf + sizeof(buf), value).ptr;
   const size_t len = static_cast<size_t>(end - buf);

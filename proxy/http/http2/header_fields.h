@@ -49,6 +49,23 @@ using DroppedField = bool (*)(std::string_view lower_name, std::string_view valu
 // need not copy and lowercase them per field. Not copyable or movable (the array points into the
 // list itself). Use: add()/addNumber() pseudo-headers, addFields() the rest, then pass
 // data()/size() to nghttp2.
+// The name add()/addNumber() take: a string literal (nghttp2 keeps a pointer to it, flagged
+// NGHTTP2_NV_FLAG_NO_COPY_NAME), lowercase (checked at compile time): only a literal converts.
+class LiteralName {
+ public:
+  template <size_t N>
+  consteval LiteralName(const char (&name)[N])  // NOLINT: implicit, from the literal
+      : name_(name, N - 1) {
+    for (size_t i = 0; i + 1 < N; ++i) {
+      if (name[i] >= 'A' && name[i] <= 'Z') throw "an HTTP/2 field name must be lowercase";
+    }
+  }
+  std::string_view view() const { return name_; }
+
+ private:
+  std::string_view name_;
+};
+
 class NvList {
  public:
   NvList() = default;
@@ -57,10 +74,10 @@ class NvList {
 
   // Up to kInlineFields entries live inside the list (no allocation for a usual head).
   void reserve(size_t fields);
-  // `name` must be a lowercase string literal (pseudo-headers, fixed names): nghttp2 keeps it.
-  void add(std::string_view name, std::string_view value);
-  // `value` in decimal; `name` as for add().
-  void addNumber(std::string_view name, uint64_t value);
+  // `name`: pseudo-headers and fixed names (nghttp2 keeps it, see LiteralName).
+  void add(LiteralName name, std::string_view value);
+  // `value` in decimal.
+  void addNumber(LiteralName name, uint64_t value);
   // Every field of `headers` with its name lowercased, except empty or pseudo names, fields
   // `dropped` says never go out, and fields with a forbidden byte (skipped, not an error: they
   // came from a peer that already got past our decoders).
