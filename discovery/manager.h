@@ -56,6 +56,8 @@ class DiscoveryManager {
   core::Result<void> start();
   void resync();  // /_mlb_signal/hup, SIGHUP
   DiscoveryStatus status() const;
+  // status().from_state_file without copying the status (its issue list).
+  bool servingStateFile() const { return status_.from_state_file; }
   // Milliseconds since the last applied document; -1 before the first.
   int64_t stalenessMs() const;
 

@@ -679,7 +679,7 @@ void Server::onDiscovered(std::shared_ptr<const conf::DiscoveredSpec> found) {
   // Upgrade: Marathon's first sync makes the new process live (the workers apply its snapshot
   // before they start accepting: posted in order). The persisted state does not count:
   // kFirstSyncWait serves it if Marathon is not reached in time.
-  const bool first_sync = !live_ && !(discovery_ && discovery_->status().from_state_file);
+  const bool first_sync = !live_ && !(discovery_ && discovery_->servingStateFile());
   // Most resyncs (periodic, the one on each stream attach, events about other apps' tasks)
   // change nothing: no new generation, no event. (The first sync often equals the persisted
   // state already published: live all the same.)
@@ -819,7 +819,7 @@ void Server::gatherReports(std::function<void(std::vector<WorkerReport>)> done) 
 void Server::noteMarathonState() {
   // A state read back from the state file is as old as the file: 0 keeps it from ever being
   // taken as the freshest instance's (proxy/peers/lag.h).
-  const bool from_disk = discovery_ && discovery_->status().from_state_file;
+  const bool from_disk = discovery_ && discovery_->servingStateFile();
   const int64_t published = from_disk ? 0 : core::unixNowMs();
   // One digest at a time, applied in publish order: the previous one is long done by now (a
   // resync takes longer than hashing it).

@@ -6,6 +6,7 @@
 
 #include <bit>
 #include <cstring>
+#include <optional>
 
 namespace baton::discovery {
 
@@ -214,6 +215,64 @@ size_t printResults(std::string_view doc, size_t pos, PrintState& state) {
   return std::string_view::npos;
 }
 
+// What both walks keep while they walk one app, and what they do at the two keys that matter and
+// at each bracket outside strings: the depth, the app's id, the print.
+class AppWalk {
+ public:
+  // `doc[pos]` is the app's '{'.
+  AppWalk(std::string_view doc, size_t pos, SpanPrint& print) : doc_(doc), print_(print) {
+    state_.hashed = pos;
+  }
+
+  size_t depth() const { return depth_; }
+  // The depth after brackets the walk did not visit one by one (the app cannot end among them).
+  void skipBrackets(size_t opens, size_t closes) { depth_ = depth_ + opens - closes; }
+
+  // The string before `key_end` is "id" (is_id) or the results key. Where the walk goes on: npos
+  // where it was (nothing skipped), else after the id's value or the results array it printed;
+  // nullopt when the document ends inside the id's value.
+  std::optional<size_t> key(size_t key_end, bool is_id) {
+    constexpr size_t kOn = std::string_view::npos;
+    const size_t colon = skipSpace(doc_, key_end);
+    if (colon >= doc_.size() || doc_[colon] != ':') return kOn;  // a value, not a key
+    const size_t value = skipSpace(doc_, colon + 1);
+    if (!is_id) {
+      if (value >= doc_.size() || doc_[value] != '[') return kOn;
+      return printResults(doc_, value, state_);  // npos when it cannot follow the array
+    }
+    if (depth_ != 1 || has_id_) return kOn;  // only the app's own, first id
+    has_id_ = true;
+    if (value >= doc_.size() || doc_[value] != '"') return kOn;
+    const size_t id_end = skipString(doc_, value);
+    if (id_end == std::string_view::npos) return std::nullopt;
+    print_.id = doc_.substr(value + 1, id_end - value - 2);
+    plain_id_ = print_.id.find('\\') == std::string_view::npos;
+    return id_end;
+  }
+
+  // A bracket outside strings at `at`; true when it closed the app (the print is then done).
+  bool bracket(size_t at) {
+    const char c = doc_[at];
+    if (c == '{' || c == '[') {
+      ++depth_;
+      return false;
+    }
+    if (--depth_ != 0) return false;
+    state_.hash.add(doc_.substr(state_.hashed, at + 1 - state_.hashed));
+    print_.value = state_.hash.value();
+    print_.usable = plain_id_;
+    return true;
+  }
+
+ private:
+  std::string_view doc_;
+  SpanPrint& print_;
+  PrintState state_;
+  size_t depth_ = 0;
+  bool has_id_ = false;
+  bool plain_id_ = false;
+};
+
 #ifdef __SSE2__
 // ---- the print walk, 64 bytes a step ---------------------------------------------------------
 //
@@ -287,11 +346,7 @@ bool interestingString(std::string_view doc, size_t at) {
 size_t scanAppBlocks(std::string_view doc, size_t pos, SpanPrint& print) {
   print = SpanPrint{};
   if (pos >= doc.size() || doc[pos] != '{') return skipValue(doc, pos);
-  PrintState state;
-  state.hashed = pos;
-  size_t depth = 0;
-  bool has_id = false;
-  bool plain_id = false;
+  AppWalk walk(doc, pos, print);
   size_t block = pos;
   // Where the block starts: after a detour both are 0 (it ends after a string or an array).
   uint64_t escape_carry = 0;
@@ -306,10 +361,10 @@ size_t scanAppBlocks(std::string_view doc, size_t pos, SpanPrint& print) {
     // Strings that may be one of the two keys: the byte after the quote is right (for the last
     // byte of the block that byte is in the next block: a candidate anyway).
     const uint64_t candidates = quotes & inside & ((masks.key_first >> 1) | (uint64_t{1} << 63));
-    if (candidates == 0 && static_cast<size_t>(std::popcount(closes)) < depth) {
+    if (candidates == 0 && static_cast<size_t>(std::popcount(closes)) < walk.depth()) {
       // Nothing to look at, and the app cannot end in this block: only the depth moves.
-      depth = depth + static_cast<size_t>(std::popcount(opens)) -
-              static_cast<size_t>(std::popcount(closes));
+      walk.skipBrackets(static_cast<size_t>(std::popcount(opens)),
+                        static_cast<size_t>(std::popcount(closes)));
       block += 64;
       continue;
     }
@@ -319,35 +374,15 @@ size_t scanAppBlocks(std::string_view doc, size_t pos, SpanPrint& print) {
       const size_t at = block + static_cast<size_t>(std::countr_zero(visits));
       visits &= visits - 1;
       if (at >= doc.size()) return std::string_view::npos;
-      const char c = doc[at];
-      if (c == '"') {
+      if (doc[at] == '"') {
         if (!interestingString(doc, at)) continue;
         const bool is_id = doc.data()[at + 1] == 'i';
-        const size_t end = at + (is_id ? 4 : kResultsKey.size());
-        const size_t colon = skipSpace(doc, end);
-        if (colon >= doc.size() || doc[colon] != ':') continue;  // a value, not a key
-        const size_t value = skipSpace(doc, colon + 1);
-        if (is_id && depth == 1 && !has_id) {
-          has_id = true;
-          if (value >= doc.size() || doc[value] != '"') continue;
-          const size_t id_end = skipString(doc, value);
-          if (id_end == std::string_view::npos) return id_end;
-          print.id = doc.substr(value + 1, id_end - value - 2);
-          plain_id = print.id.find('\\') == std::string_view::npos;
-          resume = id_end;
-        } else if (!is_id && value < doc.size() && doc[value] == '[') {
-          resume = printResults(doc, value, state);
-        }
+        const auto next = walk.key(at + (is_id ? 4 : kResultsKey.size()), is_id);
+        if (!next) return std::string_view::npos;
+        resume = *next;
         continue;
       }
-      if (c == '{' || c == '[') {
-        ++depth;
-      } else if (--depth == 0) {
-        state.hash.add(doc.substr(state.hashed, at + 1 - state.hashed));
-        print.value = state.hash.value();
-        print.usable = plain_id;
-        return at + 1;
-      }
+      if (walk.bracket(at)) return at + 1;
     }
     if (resume != std::string_view::npos) {
       block = resume;
@@ -367,47 +402,24 @@ size_t scanAppBlocks(std::string_view doc, size_t pos, SpanPrint& print) {
 size_t scanAppByteWalk(std::string_view doc, size_t pos, SpanPrint& print) {
   print = SpanPrint{};
   if (pos >= doc.size() || doc[pos] != '{') return skipValue(doc, pos);
-  PrintState state;
-  state.hashed = pos;
-  size_t depth = 0;
-  bool has_id = false;
-  bool plain_id = false;
+  AppWalk walk(doc, pos, print);
   for (size_t at = pos;;) {
     at = findAnyOf<'"', '{', '}', '[', ']'>(doc, at);
     if (at == std::string_view::npos) return at;
-    const char c = doc[at];
-    if (c == '"') {
+    if (doc[at] == '"') {
       const size_t end = skipString(doc, at);
       if (end == std::string_view::npos) return end;
       const std::string_view text = doc.substr(at, end - at);
       at = end;
       // Only two strings matter, and both are rare: the app's "id" key and a results key.
-      if (text.size() != 4 && text.size() != kResultsKey.size()) continue;
-      const size_t colon = skipSpace(doc, end);
-      if (colon >= doc.size() || doc[colon] != ':') continue;  // a value, not a key
-      const size_t value = skipSpace(doc, colon + 1);
-      if (depth == 1 && !has_id && text == "\"id\"") {
-        has_id = true;
-        if (value >= doc.size() || doc[value] != '"') continue;
-        const size_t id_end = skipString(doc, value);
-        if (id_end == std::string_view::npos) return id_end;
-        print.id = doc.substr(value + 1, id_end - value - 2);
-        plain_id = print.id.find('\\') == std::string_view::npos;
-        at = id_end;
-      } else if (text == kResultsKey && value < doc.size() && doc[value] == '[') {
-        const size_t results_end = printResults(doc, value, state);
-        if (results_end != std::string_view::npos) at = results_end;
-      }
+      const bool is_id = text == "\"id\"";
+      if (!is_id && text != kResultsKey) continue;
+      const auto next = walk.key(end, is_id);
+      if (!next) return std::string_view::npos;
+      if (*next != std::string_view::npos) at = *next;
       continue;
     }
-    if (c == '{' || c == '[') {
-      ++depth;
-    } else if (--depth == 0) {
-      state.hash.add(doc.substr(state.hashed, at + 1 - state.hashed));
-      print.value = state.hash.value();
-      print.usable = plain_id;
-      return at + 1;
-    }
+    if (walk.bracket(at)) return at + 1;
     ++at;
   }
 }
