@@ -66,7 +66,10 @@ def test_refusing_host_is_ejected_returns_and_is_ejected_for_longer(baton, backe
     assert statuses and set(statuses) == {200}, statuses
     assert h["ejections"] == 1 and h["ejections_total"] == 1
     assert 0 < h["ejected_remaining_ms"] <= 300
-    assert h["connect_failures"] == 3  # exactly the threshold, one worker
+    # The threshold; a pick between the report and the worker's new snapshot may add one more
+    # on a slow machine (the ejection is decided on the control thread).
+    failures_at_ejection = h["connect_failures"]
+    assert 3 <= failures_at_ejection <= 4, h
     assert re.search(rf"host {re.escape(dead)} ejected for 0\.3s after 3 consecutive failures",
                      baton.stderr())
     view = command(path, "show hosts web")
@@ -76,7 +79,7 @@ def test_refusing_host_is_ejected_returns_and_is_ejected_for_longer(baton, backe
     assert statuses == [200] * 12 and sum(served) == 12
     h = hosts(path, "web")[dead]
     if h["ejected"] and h["ejections_total"] == 1:  # still the first ejection (300 ms)
-        assert h["connect_failures"] == 3
+        assert h["connect_failures"] == failures_at_ejection
 
     # Back when the 300 ms are over; it fails again at once: ejected for 2 x 300 ms.
     wait_host(path, dead, lambda h: not h["ejected"], "back")
