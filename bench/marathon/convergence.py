@@ -6,8 +6,13 @@ on 127.0.0.1. Each round adds an app with a fresh vhost to Marathon's state, emi
 status_update_event Marathon would send, and spins on GET with that Host until baton answers
 200 instead of 404. Prints p50/p90/p99/max over ROUNDS rounds.
 
+The fake Marathon runs in a process of its own, with its apps document rendered before the
+event (a real Marathon answers from memory): in this process its threads would wait for the
+GIL behind the spinning client, and the rounds would time Python, not baton.
+
     BATON_BIN=build/main/baton /usr/bin/python3 bench/marathon/convergence.py [ROUNDS]
 """
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -25,16 +30,38 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
 
 
-def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    backend = harness.Backend("origin")
+def serve_marathon(conn):
+    """The fake Marathon's process: per command (app, task id), add the app, render the
+    document, emit the task's status_update_event and answer when it was emitted."""
     apps = []
     marathon = FakeMarathon(apps=apps)
+    conn.send(marathon.url)
+    try:
+        while (command := conn.recv()) is not None:
+            new_app, task_id = command
+            apps.append(new_app)
+            marathon.set_apps(apps)
+            marathon.apps_document()
+            emitted = time.perf_counter()  # CLOCK_MONOTONIC: comparable across processes
+            marathon.status_update(task_id, new_app["id"], "TASK_RUNNING")
+            conn.send(emitted)
+    finally:
+        marathon.stop()
+
+
+def main():
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    # Forked before this process starts any thread.
+    control, child_end = multiprocessing.get_context("fork").Pipe()
+    child = multiprocessing.get_context("fork").Process(target=serve_marathon, args=(child_end,))
+    child.start()
+    marathon_url = control.recv()
+    backend = harness.Backend("origin")
     tmp = tempfile.mkdtemp(prefix="baton-conv-")
     baton = harness.Baton(tmp)
     config = (
         "[marathon]\n"
-        f'urls = ["{marathon.url}"]\n'
+        f'urls = ["{marathon_url}"]\n'
         f'groups = ["external"]\nbind_address = "127.0.0.1"\nhttp_port = {harness.free_port()}\napp_id_port = 0\n'
         'bind_service_ports = false\nevent_debounce = "1ms"\n'
     )
@@ -47,12 +74,11 @@ def main():
             app_id = f"/bench/app{i}"
             host = f"app{i}.bench.example.com"
             t = task(app_id, host="127.0.0.1", ports=(backend.port,), task_id=f"bench_app{i}.t0")
-            apps.append(app(app_id, labels={"HAPROXY_GROUP": "external", "HAPROXY_0_VHOST": host},
-                            tasks=[t], service_ports=(0,)))
-            marathon.set_apps(list(apps))
+            new_app = app(app_id, labels={"HAPROXY_GROUP": "external", "HAPROXY_0_VHOST": host},
+                          tasks=[t], service_ports=(0,))
             with harness.Client(port) as c:
-                t0 = time.perf_counter()
-                marathon.status_update(f"bench_app{i}.t0", app_id, "TASK_RUNNING")
+                control.send((new_app, f"bench_app{i}.t0"))
+                t0 = control.recv()
                 while True:
                     r = c.request("GET", "/", host=host)
                     if r.status == 200:
@@ -62,7 +88,8 @@ def main():
                 samples.append((time.perf_counter() - t0) * 1000.0)
     finally:
         baton.stop()
-        marathon.stop()
+        control.send(None)
+        child.join(10)
         backend.close()
     print(f"convergence over {len(samples)} rounds (event emitted -> first 200), ms:")
     print(f"  p50 {percentile(samples, 50):.2f}  p90 {percentile(samples, 90):.2f}  "

@@ -240,6 +240,7 @@ class FakeMarathon:
         GET /marathon/v2/apps; anything outside the prefix is 404). self.url includes it."""
         self._lock = threading.Condition()
         self._apps = copy.deepcopy(list(apps))
+        self._document: bytes | None = None  # GET /v2/apps?embed=apps.tasks, rendered once
         self.username, self.password, self.token = username, password, token
         self.heartbeat_interval = heartbeat_interval
         self.chunked = False  # True: JSON answers use Transfer-Encoding: chunked (as Jetty does)
@@ -276,11 +277,20 @@ class FakeMarathon:
     def set_apps(self, apps):
         with self._lock:
             self._apps = copy.deepcopy(list(apps))
+            self._document = None
             self._mark = len(self.requests)
 
     def apps(self):
         with self._lock:
             return copy.deepcopy(self._apps)
+
+    def apps_document(self) -> bytes:
+        """The body of GET /v2/apps?embed=apps.tasks, rendered once per set_apps (as Marathon
+        answers from memory: a benchmark's rounds then time baton, not this fake's json.dumps)."""
+        with self._lock:
+            if self._document is None:
+                self._document = json.dumps({"apps": self._apps}).encode()
+            return self._document
 
     def fail_next(self, n, kind):
         if kind not in FAIL_KINDS:
@@ -474,7 +484,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _json(self, obj):
-        body = json.dumps(obj).encode()
+        """obj: a JSON value, or a body already rendered (bytes)."""
+        body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
         if not self.fake.chunked:
             return self._reply(200, body)
         # Jetty streams large JSON bodies chunked: pieces of chunk_size bytes, then the last chunk.
@@ -536,10 +547,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _apps(self, query):
         if self._failure():
             return
+        if "apps.tasks" in query.get("embed", []):
+            return self._json(self.fake.apps_document())
         apps = self.fake.apps()
-        if "apps.tasks" not in query.get("embed", []):
-            for a in apps:
-                a.pop("tasks", None)
+        for a in apps:
+            a.pop("tasks", None)
         self._json({"apps": apps})
 
     def _one_app(self, app_id, query):
