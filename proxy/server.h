@@ -202,7 +202,7 @@ class Server : public admin::AdminService {
   uint64_t reload_failures_ = 0;
   std::string last_reload_error_;
   int64_t started_unix_ms_ = 0;
-  core::EventLoop loop_;
+  core::EventLoop loop_{core::TimerClock::Precise};  // the control loop: see TimerClock
   // The Marathon state digest hashes every discovered host (~50 ms of CPU at 100,000 tasks): it
   // is computed here, off the control thread, one at a time and in publish order. After the
   // loop: joined before the loop it posts its result to is destroyed.

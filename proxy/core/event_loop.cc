@@ -112,11 +112,12 @@ class SharedTimerList {
 // libevent's own locking (evthread_use_pthreads) is deliberately not enabled: it would put a
 // mutex around every event add/del on the request path. The only cross-thread entry, post(),
 // goes through an eventfd instead.
-EventLoop::EventLoop() {
+EventLoop::EventLoop(TimerClock clock) {
   event_config* cfg = event_config_new();
   // Coalesce event add/del within one loop iteration into one epoll_ctl (or none): a proxied
   // request toggles read/write interest on two sockets several times.
   event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+  if (clock == TimerClock::Precise) event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
   base_ = event_base_new_with_config(cfg);
   event_config_free(cfg);
   if (base_ == nullptr) std::abort();  // unrecoverable: no event loop
