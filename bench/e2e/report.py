@@ -186,8 +186,10 @@ def print_main_table(rows, cpu_header="CPU µs/req", errors=errors_cell):
     print(f"| proxy | scenario | req/s | p50 ms | p99 ms | {cpu_header} | proxy CPU % "
           "| other on proxy CPU % | origin CPU % | RSS idle MiB | RSS peak MiB | RSS after MiB | errors |")
     print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+    multi = len({r.get("round", 1) for r in rows}) > 1
     for r in rows:
-        print(f"| {r['proxy']} | {r['scenario']} | {r['rps']:.0f} | {_fmt(r['p50_ms'], '.3f')} "
+        scenario = f"{r['scenario']} (round {r.get('round', 1)})" if multi else r["scenario"]
+        print(f"| {r['proxy']} | {scenario} | {r['rps']:.0f} | {_fmt(r['p50_ms'], '.3f')} "
               f"| {_fmt(r['p99_ms'], '.3f')} | {_fmt(r['cpu_us_req'], '.1f')} "
               f"| {_fmt(r['cpu_pct'], '.0f')} | {_fmt(r['other_pct'], '.0f')} "
               f"| {_fmt(r['origin_pct'], '.0f')} "
@@ -195,29 +197,47 @@ def print_main_table(rows, cpu_header="CPU µs/req", errors=errors_cell):
               f"| {_fmt(_mib(r['rss_after_kb']), '.1f')} | {errors(r)} |")
 
 
-def _ratio(a, b):
-    if a is None or b is None or b == 0:
-        return "n/a"
-    return f"{a / b:.2f}×"
-
-
 METRICS = (("req/s (higher is better)", "rps"),
            ("CPU µs/req (lower is better)", "cpu_us_req"),
            ("p99 (lower is better)", "p99_ms"))
 
 
+def _round_ratios(rounds, scenario, key, peer):
+    """baton's figure over peer's, in each round that measured both."""
+    out = []
+    for by in rounds.values():
+        b, p = by.get(("baton", scenario)), by.get((peer, scenario))
+        if b and p and b[key] is not None and p[key]:
+            out.append(b[key] / p[key])
+    return sorted(out)
+
+
+def _ratio_cell(ratios):
+    if not ratios:
+        return "n/a"
+    mid = len(ratios) // 2
+    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    if len(ratios) == 1:
+        return f"{median:.2f}×"
+    return f"{median:.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f})"
+
+
 def print_ratios(rows, metrics=METRICS):
-    by = {(r["proxy"], r["scenario"]): r for r in rows}
+    """One ratio per round, from the rows measured back to back in it; with several rounds the
+    median and, in brackets, the range."""
+    rounds = {}
+    for r in rows:
+        rounds.setdefault(r.get("round", 1), {})[(r["proxy"], r["scenario"])] = r
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
+    if len(rounds) > 1:
+        print(f"Ratios: median of {len(rounds)} rounds (lowest–highest).\n")
     print("| scenario | metric | baton/HAProxy | baton/nginx |")
     print("|---|---|--:|--:|")
     for s in scenarios:
-        b, h, n = by.get(("baton", s)), by.get(("haproxy", s)), by.get(("nginx", s))
         for label, key in metrics:
-            bv = b[key] if b else None
-            print(f"| {s} | {label} | {_ratio(bv, h[key] if h else None)} "
-                  f"| {_ratio(bv, n[key] if n else None)} |")
-    if not any(p == "baton" for p, _ in by):
+            print(f"| {s} | {label} | {_ratio_cell(_round_ratios(rounds, s, key, 'haproxy'))} "
+                  f"| {_ratio_cell(_round_ratios(rounds, s, key, 'nginx'))} |")
+    if not any(p == "baton" for by in rounds.values() for p, _ in by):
         print("\nbaton was skipped in this run: every ratio is n/a.")
 
 

@@ -28,6 +28,11 @@
 #   PROXY_CPU    [1]  LOAD_CPU [0]   cores for the proxy / for the clients + origin + this script
 #   READY_TIMEOUT [10]   seconds to wait for a proxy to come up
 #   NICE         [-10 as root, else 0] as run.sh
+#   ROUNDS       [1]     rounds; each measures every scenario with every proxy back to back (a
+#                        proxy started afresh per scenario), the proxies' order reversed every other
+#                        round; the ratios are then medians of each round's own ratios. This VM's
+#                        speed drifts by up to 2x within minutes: only proxies measured minutes
+#                        apart in the same order would otherwise be compared
 #   RESULTS_DIR  []      if set, keep raw client outputs and results.jsonl there
 #   KEEP_WORK    [0]     1 = keep the temporary work dir (configs, logs, certificate)
 set -euo pipefail
@@ -45,6 +50,8 @@ fi
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-10}
+ROUNDS=${ROUNDS:-1}
+ROUND=1
 PROXIES=${PROXIES:-"baton haproxy nginx"}
 SCENARIOS=${SCENARIOS:-"tls-m1 tls-m100 h2c-m1 h2c-m100 tls-handshake"}
 PROXY_CPU=${PROXY_CPU:-1}
@@ -208,7 +215,7 @@ check_proxy() { # proxy
     ${TLS13_CIPHER:+-ciphersuites "$TLS13_CIPHER"} -brief </dev/null 2>&1 |
     sed -n 's/^\(Protocol version\|Ciphersuite\|Server Temp Key\): */\1=/p' | paste -sd ';' -) ||
     true
-  TLS_INFO+=("$1: ${tls:-unknown}.")
+  [[ " ${TLS_INFO[*]} " == *" $1: "* ]] || TLS_INFO+=("$1: ${tls:-unknown}.")
 }
 
 # ---------------------------------------------------------------- one measured run
@@ -245,8 +252,8 @@ run_client() { # scenario seconds out log
 measure() { # proxy scenario rss_idle_kb
   local proxy=$1 scenario=$2 rss_idle=$3 out lg t0 o0 c0 w0 t1 o1 c1 w1 rss hwm n s0 s1 reuse=""
   local alive_after=true
-  out="$RESULTS/$proxy-$scenario.out"
-  lg="$RESULTS/$proxy-$scenario.log"
+  out="$RESULTS/$proxy-$scenario-r$ROUND.out"
+  lg="$RESULTS/$proxy-$scenario-r$ROUND.log"
   log "e2e-h2: $proxy / $scenario: warm-up ${WARMUP}s, then ${DURATION}s"
   ((WARMUP > 0)) && run_client "$scenario" "$WARMUP" "$out.warmup" "$lg.warmup"
   rm -f "$lg.warmup"
@@ -271,7 +278,7 @@ measure() { # proxy scenario rss_idle_kb
       "$("$PY" -c "print(round($w1 - $w0, 3))")" "$("$PY" -c "print(round($s1 - $s0, 3))")"
     printf '"connections":%d,"haproxy_reuse_pct":"%s",' "$CONNECTIONS" "$reuse"
     printf '"rss_idle_kb":%d,"rss_after_kb":%d,"hwm_kb":%d,' "$rss_idle" "${rss:-0}" "${hwm:-0}"
-    printf '"nprocs":%d,"alive_after":%s}\n' "${n:-0}" "$alive_after"
+    printf '"nprocs":%d,"alive_after":%s,"round":%d}\n' "${n:-0}" "$alive_after" "$ROUND"
   } >>"$RESULTS/results.jsonl"
 }
 
@@ -287,7 +294,17 @@ main() {
   load_start=$(cut -d' ' -f1-3 /proc/loadavg)
   make_cert
   start_origin
-  for p in $PROXIES; do bench_proxy "$p"; done
+  local s order reversed=""
+  for p in $PROXIES; do reversed="$p $reversed"; done
+  for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+    order=$PROXIES
+    ((ROUND % 2 == 0)) && order=$reversed
+    for s in $SCENARIOS; do
+      for p in $order; do
+        [[ " ${SKIPPED[*]} " == *" $p "* ]] || bench_proxy "$p" "$s"
+      done
+    done
+  done
 
   echo "## baton HTTP/2 and TLS end-to-end benchmark"
   echo
@@ -309,6 +326,8 @@ main() {
   echo "- CPU ms/1k req = proxy utime+stime (all threads and processes, /proc/PID/stat) during" \
     "the measured run / requests completed (= µs per request; per handshake for tls-handshake);" \
     "RSS = VmRSS (idle: after start), peak = VmHWM"
+  echo "- rounds: $ROUNDS (every scenario with every proxy back to back, a proxy started afresh" \
+    "per scenario, the order reversed every other round)"
   echo "- niceness: $(ps -o ni= -p $$ | tr -d ' '); machine load average at start: $load_start;" \
     "at end: $(cut -d' ' -f1-3 /proc/loadavg)"
   if ((${#SKIPPED[@]})); then echo "- skipped: ${SKIPPED[*]} (see messages on stderr)"; fi

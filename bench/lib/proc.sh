@@ -268,6 +268,7 @@ start_baton_ready() { # config
   fi
   local fifo="$WORK/baton/ready" ready_fd deadline rc
   READY_LINE=""
+  rm -f "$fifo" # left by an earlier start in this run
   mkfifo "$fifo"
   exec {ready_fd}<>"$fifo"
   taskset -c "$PROXY_CPU" "$BATON_BIN" --config "$1" --ready-fd 3 \
@@ -296,10 +297,10 @@ start_baton_ready() { # config
 # "ticks rss_kb hwm_kb nprocs" for pid and its descendants.
 proc_stat() { "$PY" "$BENCH_LIB/../e2e/report.py" proc "$@"; }
 
-# Starts one proxy, checks it answers, runs every scenario of SCENARIOS against it, stops it. A proxy
+# Starts one proxy, checks it answers, runs the given scenarios (default: SCENARIOS) against it, stops it. A proxy
 # that does not start or fails the sanity requests is added to SKIPPED and the run goes on.
-bench_proxy() { # proxy
-  local proxy=$1 rss_idle s
+bench_proxy() { # proxy [scenarios, default $SCENARIOS]
+  local proxy=$1 scenarios=${2:-$SCENARIOS} rss_idle s
   PROXY_PID=""
   if ! "start_$proxy"; then
     [[ $proxy == baton ]] || log "$LOG_TAG: SKIP $proxy: failed to start"
@@ -316,7 +317,7 @@ bench_proxy() { # proxy
     SKIPPED+=("$proxy")
     return 0
   fi
-  for s in $SCENARIOS; do measure "$proxy" "$s" "$rss_idle"; done
+  for s in $scenarios; do measure "$proxy" "$s" "$rss_idle"; done
   stop_and_forget "$PROXY_PID"
 }
 
