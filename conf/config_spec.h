@@ -178,6 +178,10 @@ struct HostSpec {
   std::string name;
   std::string task_id;    // Marathon task id, "" for configured hosts
   bool draining = false;  // discovery says: no new requests (task killing, old deployment colour)
+  // Discovery: other routable tasks share this address (a LOST task whose port went to a new one),
+  // merged into this entry, which drains only when all of them do. Set by translate; the
+  // fast-path drain (discovery/model/fast_drain.h) leaves such a host to the next translate.
+  bool shared_address = false;
   // Asset pinning: the id of the ClusterSpec::pin version this host runs ("" = none; a host of
   // a pinned cluster without one belongs to no version and gets only unpinned requests).
   std::string version;

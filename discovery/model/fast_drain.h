@@ -16,7 +16,9 @@
 namespace baton::discovery {
 
 // `spec` with every host whose task_id is in `task_ids` draining; null when no host changes (none
-// of them listed, or all draining already). Unchanged clusters keep their shared host lists.
+// of them listed, or all draining already). A host other tasks share (HostSpec::shared_address)
+// is left as it is: it drains when all of them do, which the next translate decides. Unchanged
+// clusters keep their shared host lists.
 std::shared_ptr<const conf::DiscoveredSpec> withTasksDraining(
     const conf::DiscoveredSpec& spec, const std::unordered_set<std::string>& task_ids);
 

@@ -540,6 +540,7 @@ class Translator {
       }
       conf::HostSpec& same = kept[it->second];
       same.draining = same.draining && host.draining;
+      same.shared_address = true;
       issues.push_back(DiscoveryIssue{app.id, "task " + host.task_id,
                                       "same address " + host.address + " as task " + same.task_id +
                                           "; one backend serves both"});

@@ -76,7 +76,7 @@ class PinTrackerTest : public ::testing::Test {
 TEST_F(PinTrackerTest, UnpinnedClusterHasNoState) {
   conf::ClusterSpec spec;
   spec.name = "plain";
-  spec.hosts = {conf::HostSpec{{}, "127.0.0.1:1", 1, "", "", false, ""}};
+  spec.hosts = {conf::HostSpec{.address = "127.0.0.1:1"}};
   auto pins = tracker_.update({*Cluster::create(spec)}, settings_, 0);
   ASSERT_EQ(pins.size(), 1u);
   EXPECT_EQ(pins[0], nullptr);

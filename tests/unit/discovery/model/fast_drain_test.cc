@@ -39,6 +39,18 @@ TEST(FastDrainTest, DrainsTheTasksHostsAndSharesTheOtherLists) {
   EXPECT_EQ(undone, spec);
 }
 
+// Two tasks on one address are one backend entry (translate merges them): the end of one of them
+// must not drain the other's traffic; the next translate decides with both tasks' states.
+TEST(FastDrainTest, AHostOtherTasksShareIsLeftToTranslate) {
+  conf::DiscoveredSpec spec = twoClusters();
+  spec.clusters[0].hosts.mut()[1].shared_address = true;
+  EXPECT_EQ(withTasksDraining(spec, {"web.2"}), nullptr);
+  auto drained = withTasksDraining(spec, {"web.1", "web.2"});
+  ASSERT_NE(drained, nullptr);
+  EXPECT_TRUE(drained->clusters[0].hosts[0].draining);
+  EXPECT_FALSE(drained->clusters[0].hosts[1].draining);
+}
+
 TEST(FastDrainTest, NothingToChangeGivesNull) {
   const conf::DiscoveredSpec spec = twoClusters();
   EXPECT_EQ(withTasksDraining(spec, {}), nullptr);

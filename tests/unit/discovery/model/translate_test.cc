@@ -459,6 +459,27 @@ TEST(Translate, HostsSortedByTaskIdThenAddress) {
   EXPECT_EQ(c->hosts[3].name, "10_0_0_4_31003");
 }
 
+// A LOST task whose port the agent gave to a new task: one backend entry for the address, marked
+// shared, draining only when both tasks are; reported.
+TEST(Translate, TasksSharingAnAddressAreOneSharedHost) {
+  Fixture f;
+  App a = app("/svc", 10000, {});
+  a.tasks = {task("svc.1", "10.0.0.1", 31000), task("svc.2", "10.0.0.1", 31000),
+             task("svc.3", "10.0.0.2", 31000)};
+  f.draining = {"svc.1"};
+  DiscoveredSpec s = f.run({a});
+  const auto* c = cluster(s, "svc_10000");
+  ASSERT_EQ(c->hosts.size(), 2u);
+  EXPECT_EQ(c->hosts[0].address, "10.0.0.1:31000");
+  EXPECT_TRUE(c->hosts[0].shared_address);
+  EXPECT_FALSE(c->hosts[0].draining) << "svc.2 still serves on it";
+  EXPECT_FALSE(c->hosts[1].shared_address);
+  EXPECT_TRUE(hasIssue(s, "/svc", "one backend serves both"));
+  f.draining = {"svc.1", "svc.2"};
+  s = f.run({a});
+  EXPECT_TRUE(cluster(s, "svc_10000")->hosts[0].draining);
+}
+
 TEST(Translate, ServerNamesAddressesAndDraining) {
   Fixture f;
   App a = app("/svc", 10000, {});
