@@ -167,7 +167,8 @@ def _notes(rows):
         print("\nTLS seen by h2load: " + "; ".join(f"{p}: {t}" for p, t in tls.items()))
     for r in rows:
         if r.get("haproxy_reuse_pct"):
-            print(f"\nHAProxy's counters after tls-handshake (last second): {r['haproxy_reuse_pct']} "
+            where = f" (round {r['round']})" if "round" in r else ""
+            print(f"\nHAProxy's counters after tls-handshake{where} (last second): {r['haproxy_reuse_pct']} "
                   "(reuse_pct 0 = every connection was a full handshake)")
     print("\ntls-handshake: req/s = full TLS handshakes per second (one request per connection); "
           "CPU ms/1k req = proxy CPU ms per 1000 handshakes (handshake + one HTTP/1.1 request).")

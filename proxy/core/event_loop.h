@@ -46,10 +46,10 @@ enum class TimerClock : uint8_t {
   // timer fires up to a tick late. epoll_wait's millisecond timeout is the whole cost: right for
   // the workers, whose timers are deadlines of seconds re-armed on every request.
   Coarse,
-  // CLOCK_MONOTONIC, with libevent's timerfd (one timerfd_settime per loop pass whose next
-  // timeout changed): for the control loop, where a Marathon event's 1-20 ms debounce, a
-  // same-turn drain publish and health and ejection times are what convergence is made of
-  // (measured with Coarse: a 1 ms debounce took 3.6 ms).
+  // CLOCK_MONOTONIC, with libevent's timerfd (libevent 2.1 calls timerfd_settime on every loop
+  // pass): for the control loop, where a Marathon event's 1-20 ms debounce, a same-turn drain
+  // publish and ejection expiries are what convergence is made of (measured with Coarse: a 1 ms
+  // debounce took 3.6 ms). The health thread's loop stays Coarse: probe intervals are seconds.
   Precise,
 };
 

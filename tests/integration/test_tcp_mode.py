@@ -237,6 +237,7 @@ def test_dead_host_is_ejected_after_its_connect_failures(baton, origins, tmp_pat
     h = hosts(path, "echo")[dead]
     assert h["ejected"] is True, h
     assert h["connect_failures"] >= 2, h
+    assert f"host {dead} ejected for 60s after 2 consecutive failures" in baton.stderr()
     for _ in range(6):
         serve_one()
     after = hosts(path, "echo")[dead]
