@@ -99,7 +99,9 @@ struct PinGroupLabels {
 };
 PinGroupLabels readPinGroupLabels(const App& app, std::vector<conf::DiscoveryIssue>& issues);
 
-// Reads the labels of service port `index`. Value errors are appended to `issues`.
+// Reads the labels of service port `index`. Value errors are appended to `issues`. Reads the
+// app's id, labels and number of service ports only, as does checkAppLabels: translate.h's
+// TranslateCache reuses the result for any app object equal in those.
 PortLabels readPortLabels(const App& app, size_t index, std::vector<conf::DiscoveryIssue>& issues);
 
 // One issue per label baton does not apply: unsupported (BIND_OPTIONS,

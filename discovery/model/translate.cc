@@ -39,7 +39,7 @@ struct PortPlan {
   size_t index = 0;
   uint16_t listen_port = 0;  // HAPROXY_{n}_PORT or the service port; 0 = no per-port listener
   ListenerKind mode = ListenerKind::Http;
-  PortLabels labels;
+  const PortLabels* labels = nullptr;  // in Translator::labels_ (or the cache), never null
   std::string cluster;
 };
 
@@ -176,8 +176,8 @@ class Translator {
     cluster_names_.reserve(ports);
     vhost_names_.reserve(2 * ports);
     out_.clusters.reserve(ports);
-    std::vector<AppLabels> labels = readAllLabels(apps);
-    for (size_t i = 0; i < apps.size(); ++i) planApp(*apps[i], std::move(labels[i]));
+    labels_ = readAllLabels(apps);
+    for (size_t i = 0; i < apps.size(); ++i) planApp(*apps[i], *labels_[i]);
     addGroups();
     std::vector<ClusterJob> jobs;
     jobs.reserve(plans_.size());
@@ -191,9 +191,11 @@ class Translator {
     addCertificates();
     if (context_.cache != nullptr) {
       context_.cache->retired = std::exchange(context_.cache->clusters, std::move(next_cache_));
-      context_.cache->retired_work = std::make_shared<Work>(Work{
-          std::move(merge_), std::move(plans_), std::move(cluster_names_), std::move(vhost_names_),
-          std::move(unresolved_), std::move(served_), std::move(owners_)});
+      auto retired_apps = std::exchange(context_.cache->apps, std::move(next_apps_));
+      context_.cache->retired_work = std::make_shared<Work>(
+          Work{std::move(merge_), std::move(plans_), std::move(labels_), std::move(retired_apps),
+               std::move(cluster_names_), std::move(vhost_names_), std::move(unresolved_),
+               std::move(served_), std::move(owners_)});
     }
     return std::move(out_);
   }
@@ -220,52 +222,73 @@ class Translator {
     return labels.enabled.value_or(true);
   }
 
-  // What readPortLabels and checkAppLabels say about one app (both pure). The issues are kept
-  // only if a port of the app is selected (planApp).
-  struct AppLabels {
-    std::vector<PortLabels> ports;  // by service port index
-    std::vector<std::vector<DiscoveryIssue>> port_issues;
-    std::vector<DiscoveryIssue> app_issues;
-  };
-
   // Label issues of ports that other load balancers serve are not ours to report: they are
   // collected per port and kept only when the port is selected.
-  void planApp(const App& app, AppLabels read) {
+  // The labels are the app's (read once per app object, see TranslateCache), the issues are
+  // copied out.
+  void planApp(const App& app, const AppLabels& read) {
     if (isSelf(app, options_.self_app_id)) return;
     bool any = false;
     for (size_t i = 0; i < app.service_ports.size(); ++i) {
-      PortLabels& labels = read.ports[i];
+      const PortLabels& labels = read.ports[i];
       if (!selected(labels) || !enabled(labels)) continue;
       any = true;
       const auto& port_issues = read.port_issues[i];
       out_.issues.insert(out_.issues.end(), port_issues.begin(), port_issues.end());
       if (labels.fail_closed) continue;
-      planPort(app, i, std::move(labels));
+      planPort(app, i, labels);
     }
     if (!any) return;
-    std::move(read.app_issues.begin(), read.app_issues.end(), std::back_inserter(out_.issues));
+    out_.issues.insert(out_.issues.end(), read.app_issues.begin(), read.app_issues.end());
     served_.insert(&app);
   }
 
-  static AppLabels readAppLabels(const App& app) {
-    AppLabels out;
-    out.ports.reserve(app.service_ports.size());
-    out.port_issues.resize(app.service_ports.size());
+  static std::shared_ptr<const AppLabels> readAppLabels(const App& app) {
+    auto out = std::make_shared<AppLabels>();
+    out->ports.reserve(app.service_ports.size());
+    out->port_issues.resize(app.service_ports.size());
     for (size_t i = 0; i < app.service_ports.size(); ++i) {
-      out.ports.push_back(readPortLabels(app, i, out.port_issues[i]));
+      out->ports.push_back(readPortLabels(app, i, out->port_issues[i]));
     }
-    checkAppLabels(app, out.app_issues);
+    checkAppLabels(app, out->app_issues);
     return out;
   }
 
-  // Every app's labels, read on this thread and a helper when there are many apps (10,000 apps'
-  // labels are ~50 M instructions a resync).
-  std::vector<AppLabels> readAllLabels(const std::vector<const App*>& apps) const {
-    std::vector<AppLabels> out(apps.size());
+  // Every app's labels: an input app whose labels the last call read is not read again (see
+  // TranslateCache); the others are read on this thread and a helper when there are many.
+  std::vector<std::shared_ptr<const AppLabels>> readAllLabels(const std::vector<const App*>& apps) {
+    std::vector<std::shared_ptr<const AppLabels>> out(apps.size());
+    std::vector<size_t> to_read;
+    for (size_t i = 0; i < apps.size(); ++i) {
+      if (!(out[i] = cachedLabels(*apps[i]))) to_read.push_back(i);
+    }
     core::forEachOnTwoThreads(
-        apps.size(), context_.parallel_labels_from, [](size_t) { return size_t{1}; },
-        [&](size_t i) { out[i] = readAppLabels(*apps[i]); });
+        to_read.size(), context_.parallel_labels_from, [](size_t) { return size_t{1}; },
+        [&](size_t k) { out[to_read[k]] = readAppLabels(*apps[to_read[k]]); });
+    if (context_.cache != nullptr) {
+      next_apps_.reserve(owners_.size());
+      for (size_t i = 0; i < apps.size(); ++i) {
+        const std::shared_ptr<const App>* owner = cacheOwner(*apps[i]);
+        if (owner != nullptr) {
+          next_apps_.emplace((*owner)->id, TranslateCache::AppEntry{*owner, out[i]});
+        }
+      }
+    }
     return out;
+  }
+
+  // The labels the last call read for this app, or for an app of the same id, labels and number
+  // of service ports (what reading them depends on), else null.
+  std::shared_ptr<const AppLabels> cachedLabels(const App& app) const {
+    if (context_.cache == nullptr || cacheOwner(app) == nullptr) return nullptr;
+    const auto it = context_.cache->apps.find(app.id);
+    if (it == context_.cache->apps.end()) return nullptr;
+    const App& read = *it->second.app;
+    if (&read == &app ||
+        (read.service_ports.size() == app.service_ports.size() && read.labels == app.labels)) {
+      return it->second.labels;
+    }
+    return nullptr;
   }
 
   // The deployment groups this instance serves (a port selected), already sorted by group name,
@@ -288,7 +311,7 @@ class Translator {
     return &merge_.pins[static_cast<size_t>(&app - merge_.merged.data())];
   }
 
-  void planPort(const App& app, size_t index, PortLabels labels) {
+  void planPort(const App& app, size_t index, const PortLabels& labels) {
     PortPlan plan;
     plan.app = &app;
     plan.index = index;
@@ -296,7 +319,7 @@ class Translator {
     plan.listen_port = labels.port.value_or(service_port);
     plan.mode = defaultMode(app, index, labels);
     plan.cluster = backendName(app.id, service_port != 0 ? service_port : plan.listen_port);
-    plan.labels = std::move(labels);
+    plan.labels = &labels;
     if (!cluster_names_.insert(plan.cluster).second) {
       issue(app, "id",
             "cluster name \"" + plan.cluster + "\" is already used by another app; port index " +
@@ -387,17 +410,17 @@ class Translator {
     conf::ClusterSpec& cluster = job.cluster;
     cluster.loc = originLoc(app);
     cluster.name = plan.cluster;
-    cluster.policy = plan.labels.balance;
-    if (plan.labels.sticky) cluster.sticky_cookie = "mesosphere_server_id";
-    cluster.timeouts = plan.labels.timeouts;
-    cluster.retry = plan.labels.retry;
-    cluster.tls_verify = plan.labels.tls_verify;
-    cluster.tls_ca_file = plan.labels.tls_ca_file;
-    cluster.tls_server_name = plan.labels.tls_server_name;
-    cluster.limits = plan.labels.limits;
-    cluster.protocol = plan.labels.protocol;
-    cluster.health_check = healthCheckSpecFor(app, plan.index, plan.labels);
-    cluster.outlier = plan.labels.outlier;
+    cluster.policy = plan.labels->balance;
+    if (plan.labels->sticky) cluster.sticky_cookie = "mesosphere_server_id";
+    cluster.timeouts = plan.labels->timeouts;
+    cluster.retry = plan.labels->retry;
+    cluster.tls_verify = plan.labels->tls_verify;
+    cluster.tls_ca_file = plan.labels->tls_ca_file;
+    cluster.tls_server_name = plan.labels->tls_server_name;
+    cluster.limits = plan.labels->limits;
+    cluster.protocol = plan.labels->protocol;
+    cluster.health_check = healthCheckSpecFor(app, plan.index, *plan.labels);
+    cluster.outlier = plan.labels->outlier;
     cluster.origin = "marathon:" + app.id;
     job.pin = pinOf(app);
     if (job.pin != nullptr) cluster.pin = job.pin->spec;
@@ -559,7 +582,7 @@ class Translator {
   // The same actions on every route of a port; redirect_to_https only on the shared vhosts
   // (marathon-lb ties it to the vhost ACL).
   conf::RouteSpec routeFor(const PortPlan& plan, std::string prefix, bool shared) const {
-    const PortLabels& l = plan.labels;
+    const PortLabels& l = *plan.labels;
     conf::RouteSpec route;
     route.loc = originLoc(*plan.app);
     route.prefix = std::move(prefix);
@@ -639,7 +662,7 @@ class Translator {
       return false;
     }
     if (plan.mode == ListenerKind::Tcp &&
-        (plan.labels.auth || !plan.labels.allowed_sources.empty())) {
+        (plan.labels->auth || !plan.labels->allowed_sources.empty())) {
       issue(*plan.app, label(plan.index, "MODE"),
             "AUTH / BACKEND_NETWORK_ALLOWED_ACL cannot be enforced in tcp mode; per-port listener "
             "not exposed");
@@ -654,13 +677,13 @@ class Translator {
   void addCertificates() {
     std::set<std::string> seen;
     for (const PortPlan& plan : plans_) {
-      if (plan.labels.ssl_certs.empty()) continue;
+      if (plan.labels->ssl_certs.empty()) continue;
       if (plan.mode == ListenerKind::Tcp) {
         issue(*plan.app, label(plan.index, "SSL_CERT"),
               "TLS on a tcp-mode port is not supported; ignored");
         continue;
       }
-      for (const std::string& path : plan.labels.ssl_certs) {
+      for (const std::string& path : plan.labels->ssl_certs) {
         if (!seen.insert(path).second) continue;
         conf::CertificateSpec cert;
         cert.loc = originLoc(*plan.app);
@@ -680,7 +703,7 @@ class Translator {
       conf::ListenerSpec l;
       l.name = name;
       l.address = listenerAddress(
-          plan.labels.bind_addr.empty() ? options_.bind_address : plan.labels.bind_addr,
+          plan.labels->bind_addr.empty() ? options_.bind_address : plan.labels->bind_addr,
           plan.listen_port);
       l.origin = "marathon:" + plan.app->id;
       if (!conf::checkListenerAddress(l.address)) {
@@ -694,7 +717,7 @@ class Translator {
       } else {
         l.route_scope = name;
         // marathon-lb binds a port with SSL_CERT as `bind :port ssl crt <file>`.
-        l.tls = !plan.labels.ssl_certs.empty();
+        l.tls = !plan.labels->ssl_certs.empty();
         l.h2c = !l.tls;
         conf::VirtualHostSpec vh;
         vh.loc = originLoc(*plan.app);
@@ -720,7 +743,7 @@ class Translator {
   }
 
   void addExplicit(const PortPlan& plan, std::map<std::string, std::vector<Candidate>>& domains) {
-    const PortLabels& l = plan.labels;
+    const PortLabels& l = *plan.labels;
     if (l.vhosts.empty()) {
       if (!l.paths.empty()) issue(*plan.app, label(plan.index, "PATH"), "needs a VHOST; ignored");
       if (l.redirect_to_https) {
@@ -752,7 +775,7 @@ class Translator {
   void addAuto(const PortPlan& plan, const std::unordered_set<std::string>& explicit_domains,
                std::map<std::string, std::vector<Candidate>>& domains) {
     if (options_.domain.empty() || plan.index != 0 || plan.mode != ListenerKind::Http ||
-        !plan.labels.vhosts.empty()) {
+        !plan.labels->vhosts.empty()) {
       return;
     }
     const std::string raw = autoDomain(plan.app->id, options_.domain);
@@ -828,6 +851,8 @@ class Translator {
   struct Work {
     DeploymentMerge merge;
     std::vector<PortPlan> plans;
+    std::vector<std::shared_ptr<const AppLabels>> labels;
+    std::unordered_map<std::string_view, TranslateCache::AppEntry> retired_apps;
     std::unordered_set<std::string> cluster_names;
     std::unordered_set<std::string> vhost_names;
     std::unordered_set<std::string> unresolved;
@@ -839,6 +864,7 @@ class Translator {
   TranslateContext& context_;
   DeploymentMerge merge_;  // owns the merged deployment-group apps the plans point to
   std::vector<PortPlan> plans_;
+  std::vector<std::shared_ptr<const AppLabels>> labels_;  // per app of the plans, in their order
   // Membership only (their order is never read): hashed, as 10,000 apps insert into each.
   std::unordered_set<std::string> cluster_names_;
   std::unordered_set<std::string> vhost_names_;
@@ -848,6 +874,7 @@ class Translator {
   // call leaves for the next.
   std::unordered_map<const App*, const std::shared_ptr<const App>*> owners_;
   std::unordered_map<std::string, TranslateCache::Entry> next_cache_;
+  std::unordered_map<std::string_view, TranslateCache::AppEntry> next_apps_;
   conf::DiscoveredSpec out_;
 };
 

@@ -217,7 +217,37 @@ TEST(IncrementalTranslate, PreviousCacheIsRetiredForTheCallerToFree) {
   EXPECT_TRUE(cache.clusters.contains("team_app1_10001"));
   ASSERT_TRUE(cache.retired.contains("team_app0_10000"));
   EXPECT_EQ(cache.retired.at("team_app0_10000").app, app0);  // still alive through it
-  EXPECT_EQ(app0.use_count(), 3);  // here, and the retired entries of both its ports
+  // Here, the retired entries of both its ports, and its labels' entry in the retired work.
+  EXPECT_EQ(app0.use_count(), 4);
+  EXPECT_FALSE(cache.apps.contains("/team/app0"));
+}
+
+// An app whose labels the last call read keeps them (not read again): the same object, or a new
+// one with only its tasks changed (a redeploy); a relabelled app is read anew.
+TEST(IncrementalTranslate, LabelsAreReadOncePerAppUntilTheyChange) {
+  Pipeline incremental(true);
+  std::vector<AppDoc> apps = {AppDoc{0}, AppDoc{1}, AppDoc{2}};
+  incremental.run(document(apps));
+  const SharedApps first = incremental.apps();
+  auto labelsOf = [&](const char* id) { return incremental.cache().apps.at(id).labels; };
+  const auto labels0 = labelsOf("/team/app0");
+  const auto labels1 = labelsOf("/team/app1");
+  const auto labels2 = labelsOf("/team/app2");
+
+  apps[1].vhost = "other.example.com";  // relabelled
+  apps[2].generation = 1;               // redeployed: every task replaced, same labels
+  incremental.run(document(apps));
+  ASSERT_EQ(incremental.apps()[0], first[0]);
+  ASSERT_NE(incremental.apps()[1], first[1]);
+  ASSERT_NE(incremental.apps()[2], first[2]);
+  EXPECT_EQ(labelsOf("/team/app0"), labels0);
+  EXPECT_EQ(labelsOf("/team/app2"), labels2);
+  EXPECT_EQ(incremental.cache().apps.at("/team/app2").app, incremental.apps()[2]);
+  const auto fresh1 = labelsOf("/team/app1");
+  EXPECT_NE(fresh1, labels1);
+  ASSERT_FALSE(fresh1->ports.empty());
+  EXPECT_EQ(fresh1->ports[0].vhosts, std::vector<std::string>{"other.example.com"});
+  EXPECT_EQ(incremental.cache().apps.size(), 3u);
 }
 
 TEST(IncrementalTranslate, ParseSharedMatchesParseInPlaceForErrors) {
