@@ -136,14 +136,17 @@ void DiscoveryManager::onTaskEnding(const std::string& task_id) {
 
 void DiscoveryManager::publishFreshDrains() {
   auto ids = std::exchange(fresh_drains_, {});
-  if (!last_spec_) return;
-  auto drained = withTasksDraining(*last_spec_, ids);
-  if (!drained) return;
-  for (const std::string& id : ids) {
-    core::logf(core::LogLevel::Info, "discovery: draining task %s (ending)", id.c_str());
+  auto drained = last_spec_ ? withTasksDraining(*last_spec_, ids) : nullptr;
+  if (drained) {
+    for (const std::string& id : ids) {
+      core::logf(core::LogLevel::Info, "discovery: draining task %s (ending)", id.c_str());
+    }
   }
+  // Pending even when nothing drains here: a host other tasks share is left to the translate
+  // (fast_drain.h), and a translate already running without this drain may publish that host
+  // un-shared (the other task gone); the pipeline's step for these ids ends them (onStep).
   pending_drains_.merge(ids);
-  applySpec(std::move(drained), /*from_document=*/false);
+  if (drained) applySpec(std::move(drained), /*from_document=*/false);
 }
 
 // Resolves on this loop, then hands the answers to the pipeline, which translates unless a newer

@@ -82,8 +82,9 @@ class DiscoveryManager {
   core::Timer confirm_timer_;
   DiscoveryStatus status_;
   std::shared_ptr<const conf::DiscoveredSpec> last_spec_;  // the last one handed to on_spec
-  // Fast-path drains applied here (fast_drain.h) whose task-ending job the pipeline has not
-  // answered yet: a spec it made before it saw them gets them too.
+  // Fast-path drains reported (applied here, or left to the translate for a shared host: see
+  // fast_drain.h) whose task-ending job the pipeline has not answered yet: a spec it made before
+  // it saw them gets them too.
   std::unordered_set<std::string> pending_drains_;
   // Task endings reported in this turn of the loop: one patched spec for a burst of them.
   std::unordered_set<std::string> fresh_drains_;
