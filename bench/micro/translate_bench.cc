@@ -27,34 +27,51 @@ std::shared_ptr<const App> redeployed(const App& app, int64_t generation) {
   return copy;
 }
 
-TranslateOptions externalGroup() {
-  TranslateOptions options;
-  options.groups = {"external"};
-  return options;
-}
+// The discovery pipeline's translate state over a sequence of documents: apps of group
+// "external" (range(0) apps of range(1) tasks), translated once so the cache holds the last
+// document, as it does on every resync after the first.
+class Resyncs {
+ public:
+  explicit Resyncs(benchmark::State& state)
+      : apps_(sharedApps(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)))) {
+    if (apps_.empty()) state.SkipWithError("parse failed");
+    options_.groups = {"external"};
+    context_.cache = &cache_;
+    benchmark::DoNotOptimize(translate(apps_, options_, context_));
+  }
+
+  SharedApps& apps() { return apps_; }
+
+  // One translate, timed; what it leaves to free is freed untimed (the discovery manager frees
+  // it on its reclaimer's thread).
+  void translateTimed(benchmark::State& state) {
+    auto spec = translate(apps_, options_, context_);
+    benchmark::DoNotOptimize(spec);
+    state.PauseTiming();
+    cache_.retired.clear();
+    cache_.retired_work.reset();
+    spec = {};
+    state.ResumeTiming();
+  }
+
+ private:
+  SharedApps apps_;
+  TranslateOptions options_;
+  TranslateCache cache_;
+  TranslateContext context_;
+};
 
 // Args: apps, tasks per app. Each iteration one app is redeployed (the common resync: a scale
 // or a deploy), the other apps are the very objects of the last document, as parseShared
 // hands them over.
 void BM_TranslateOneAppChanged(benchmark::State& state) {
-  SharedApps apps = sharedApps(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
-  if (apps.empty()) state.SkipWithError("parse failed");
-  const TranslateOptions options = externalGroup();
-  TranslateCache cache;
-  TranslateContext context;
-  context.cache = &cache;
-  benchmark::DoNotOptimize(translate(apps, options, context));  // the cache filled once
+  Resyncs resyncs(state);
+  SharedApps& apps = resyncs.apps();
   int64_t generation = 0;
   for (auto _ : state) {
     const size_t i = static_cast<size_t>(generation) % apps.size();
     apps[i] = redeployed(*apps[i], ++generation);
-    auto spec = translate(apps, options, context);
-    benchmark::DoNotOptimize(spec);
-    state.PauseTiming();  // the discovery manager frees these on its reclaimer's thread
-    cache.retired.clear();
-    cache.retired_work.reset();
-    spec = {};
-    state.ResumeTiming();
+    resyncs.translateTimed(state);
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));  // apps
 }
@@ -66,26 +83,14 @@ BENCHMARK(BM_TranslateOneAppChanged)
 // Every app redeployed at once (every task replaced, labels unchanged): no host list can be
 // reused.
 void BM_TranslateEveryAppChanged(benchmark::State& state) {
-  SharedApps apps = sharedApps(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
-  if (apps.empty()) state.SkipWithError("parse failed");
-  const TranslateOptions options = externalGroup();
-  TranslateCache cache;
-  TranslateContext context;
-  context.cache = &cache;
-  benchmark::DoNotOptimize(translate(apps, options, context));  // the last document's cache
+  Resyncs resyncs(state);
   int64_t generation = 0;
   for (auto _ : state) {
     state.PauseTiming();
     ++generation;
-    for (auto& app : apps) app = redeployed(*app, generation);
+    for (auto& app : resyncs.apps()) app = redeployed(*app, generation);
     state.ResumeTiming();
-    auto spec = translate(apps, options, context);
-    benchmark::DoNotOptimize(spec);
-    state.PauseTiming();
-    cache.retired.clear();
-    cache.retired_work.reset();
-    spec = {};
-    state.ResumeTiming();
+    resyncs.translateTimed(state);
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
