@@ -864,7 +864,8 @@ class Translator {
   TranslateContext& context_;
   DeploymentMerge merge_;  // owns the merged deployment-group apps the plans point to
   std::vector<PortPlan> plans_;
-  std::vector<std::shared_ptr<const AppLabels>> labels_;  // per app of the plans, in their order
+  // Per app of run()'s sorted list (the input's and the merged groups'); the plans point in.
+  std::vector<std::shared_ptr<const AppLabels>> labels_;
   // Membership only (their order is never read): hashed, as 10,000 apps insert into each.
   std::unordered_set<std::string> cluster_names_;
   std::unordered_set<std::string> vhost_names_;

@@ -205,6 +205,28 @@ TEST(IncrementalTranslate, SameOutputAsFromScratchAndUnchangedAppsReused) {
             clusterNamed(earlier, "team_app1_10001").hosts.shared());
 }
 
+// The labels of a second port are read again when the app gains or loses it, labels unchanged
+// (HAPROXY_1_* then applies, or is reported as naming no service port).
+TEST(IncrementalTranslate, LabelsAreReadAgainWhenTheServicePortsChange) {
+  auto appWithPorts = [](int ports) {
+    std::string out = R"({"apps":[{"id":"/team/app0","labels":{"HAPROXY_GROUP":"external",)"
+                      R"("HAPROXY_0_VHOST":"a.example.com","HAPROXY_1_VHOST":"b.example.com"},)"
+                      R"("networks":[{"mode":"host"}],"portDefinitions":[{"port":10000})";
+    if (ports == 2) out += R"(,{"port":20000})";
+    out += R"(],"tasks":[{"id":"t1","host":"10.0.0.1","state":"TASK_RUNNING","ports":[31000)";
+    if (ports == 2) out += ",32000";
+    return out + "]}]}]}";
+  };
+  Pipeline incremental(true);
+  for (int ports : {1, 2, 1}) {
+    SCOPED_TRACE(ports);
+    const std::string doc = appWithPorts(ports);
+    EXPECT_EQ(incremental.run(doc), Pipeline(false).run(doc));
+    EXPECT_EQ(incremental.cache().apps.at("/team/app0").labels->ports.size(),
+              static_cast<size_t>(ports));
+  }
+}
+
 // The previous call's cache entries (and through them the previous document's apps) are left in
 // `retired` for the caller to free off its thread; `clusters` holds this call's only.
 TEST(IncrementalTranslate, PreviousCacheIsRetiredForTheCallerToFree) {
