@@ -17,10 +17,14 @@
 # proxy. Prints the four runs (baseline, decoy attacked, under attack, after), the ratios, the
 # connections held and the proxy's RSS; the target is p99 under attack within 10% of the baseline.
 #
-# Needs: nginx, wrk, slowhttptest (Debian package `slowhttptest`), ss. Loopback only, ports chosen
-# at run time, every process started here is stopped by pid on exit.
+# Needs: nginx, wrk, slowhttptest (Debian package `slowhttptest`; not with ATTACKER=quiet), ss.
+# Loopback only, ports chosen at run time, every process started here is stopped by pid on exit.
 #
 # Environment (defaults in brackets):
+#   ATTACKER [slowhttptest] or quiet: who generates the attack. slowhttptest (three processes, as
+#   issue 5 names it) busy-polls and, even capped, costs this 2-core rig more than baton's handling
+#   does; quiet is bench/abuse/slow_clients.py, one process holding the same three attacks with
+#   the same parameters from an epoll loop that sleeps between trickles (well under 1 % of a core)
 #   PROXY [baton] or haproxy (the same attack against HAProxy 2.6, timeouts raised alike: what
 #   of the p99 change is this machine and the attack's own cost rather than the proxy)
 #   BATON_BIN [build/main/baton]  DURATION [20] seconds per wrk run  CONNECTIONS [50] wrk -c
@@ -57,7 +61,14 @@ LOG_TAG=abuse
 # shellcheck source=SCRIPTDIR/../lib/proc.sh
 source "$ROOT/bench/lib/proc.sh" # log, die, cleanup, free_port, wait_port, spawn
 cleanup_on_exit
-for tool in nginx wrk slowhttptest ss taskset; do
+ATTACKER=${ATTACKER:-slowhttptest}
+TOOLS=(nginx wrk ss taskset chrt)
+case $ATTACKER in
+  slowhttptest) TOOLS+=(slowhttptest) ;;
+  quiet) ;; # slow_clients.py needs only $PY
+  *) die "ATTACKER must be slowhttptest or quiet" ;;
+esac
+for tool in "${TOOLS[@]}"; do
   command -v "$tool" >/dev/null || die "$tool not found (slowhttptest: apt-get install slowhttptest)"
 done
 case $PROXY in
@@ -166,11 +177,12 @@ print(f'{($t1-$t0)/os.sysconf(\"SC_CLK_TCK\")*1e6/n:.1f}')"
 HOLD=$((DURATION + RAMP_TIMEOUT + 30))
 WANT=$((SLOWLORIS + SLOWBODY + SLOWREAD))
 ATTACK_PIDS=()
-# The attack generators busy-poll (slowhttptest -B and -X make ~5,500 poll() calls a second each,
-# 60 % of the load core together even under SCHED_IDLE, against baton's 0.2 % to hold the
-# attack): a CPU cgroup caps them at ATTACK_CPU_CAP percent of a core (cgroup v2 cpu.max, or v1
+# slowhttptest busy-polls (-B and -X make ~5,500 poll() calls a second each, 60 % of the load
+# core together even under SCHED_IDLE, against baton's 0.2 % to hold the attack): a CPU cgroup
+# caps the attack generators at ATTACK_CPU_CAP percent of a core (cgroup v2 cpu.max, or v1
 # cpu.cfs_quota_us), so that wrk and the origin keep their core. They still hold and trickle on
-# every connection; the decoy run shows what is left of their cost.
+# every connection; the decoy run shows what is left of their cost. ATTACKER=quiet's generator
+# gets the same treatment, though it stays far below the cap.
 CAP_GROUP=""
 if ((ATTACK_CPU_CAP > 0)); then
   if [[ -f /sys/fs/cgroup/cgroup.controllers ]] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
@@ -186,11 +198,9 @@ if ((ATTACK_CPU_CAP > 0)); then
 fi
 remove_cap_group() { [[ -z $CAP_GROUP ]] || rmdir "$CAP_GROUP" 2>/dev/null || true; }
 capped() { [[ -z $CAP_GROUP ]] || echo "$1" >"$CAP_GROUP/cgroup.procs"; }
-# Opens the three attacks on 127.0.0.1:$1 (logs tagged $2) and waits until they are held; sets
-# HELD to how many connections are.
-attack_start() { # port tag
-  local url="http://127.0.0.1:$1" deadline p
-  log "abuse: opening $SLOWLORIS slowloris + $SLOWBODY slow-body + $SLOWREAD slow-read connections ($2)"
+# slowhttptest's three processes against 127.0.0.1:$1, logs tagged $2; sets ATTACK_PIDS.
+attack_slowhttptest() { # port tag
+  local url="http://127.0.0.1:$1"
   chrt --idle 0 taskset -c "$LOAD_CPU" slowhttptest -H -c "$SLOWLORIS" -r 250 -i 10 -x 10 -p 10 -l "$HOLD" \
     -u "$url/small" >"$WORK/slowloris-$2.log" 2>&1 &
   PIDS+=($!)
@@ -201,6 +211,23 @@ attack_start() { # port tag
     -p 10 -l "$HOLD" -u "$url/big" >"$WORK/slowread-$2.log" 2>&1 &
   PIDS+=($!)
   ATTACK_PIDS=("${PIDS[@]: -3}")
+}
+# The same three attacks with the same parameters from slow_clients.py, one quiet process.
+attack_quiet() { # port tag
+  chrt --idle 0 taskset -c "$LOAD_CPU" "$PY" "$HERE/slow_clients.py" --port "$1" --hold "$HOLD" \
+    --slowloris "$SLOWLORIS" --slowloris-rate 250 --slowbody "$SLOWBODY" --slowbody-rate 100 \
+    --slowread "$SLOWREAD" --slowread-rate 50 --interval 10 --body-bytes 10 \
+    --content-length 10000000 --rcvbuf-min 512 --rcvbuf-max 1024 --pipeline 3 --read-bytes 32 \
+    --read-interval 3 >"$WORK/slow-clients-$2.log" 2>&1 &
+  PIDS+=($!)
+  ATTACK_PIDS=("${PIDS[@]: -1}")
+}
+# Opens the three attacks on 127.0.0.1:$1 (logs tagged $2) with ATTACKER's generator and waits
+# until they are held; sets HELD to how many connections are.
+attack_start() { # port tag
+  local deadline p
+  log "abuse: opening $SLOWLORIS slowloris + $SLOWBODY slow-body + $SLOWREAD slow-read connections ($2, $ATTACKER)"
+  "attack_$ATTACKER" "$1" "$2"
   for p in "${ATTACK_PIDS[@]}"; do capped "$p"; done
   deadline=$((SECONDS + RAMP_TIMEOUT))
   while (($(established "$1") < WANT * 98 / 100)) && ((SECONDS < deadline)); do sleep 0.5; done
@@ -255,7 +282,7 @@ cat <<OUT
 | run | req/s | p50 ms | p99 ms | $PROXY CPU µs/req | non-2xx | socket errors | attack conns held | $PROXY RSS MiB |
 |---|--:|--:|--:|--:|--:|---|---|--:|
 ${ROWS}
-attack generators capped at ${ATTACK_CPU_CAP}% of a core (0: uncapped)${CAP_GROUP:+ via $CAP_GROUP}
+attacker: $ATTACKER; attack generators capped at ${ATTACK_CPU_CAP}% of a core (0: uncapped)${CAP_GROUP:+ via $CAP_GROUP}
 median p99: baseline $B99 ms, attack on the decoy $D99 ms, under attack $A99 ms
 p99 under attack / baseline: $(ratio "$A99" "$B99")× (target ≤ 1.10×): $VERDICT
 p99 under attack / attack on the decoy: $(ratio "$A99" "$D99")× (what $PROXY's own handling of the attack adds)
