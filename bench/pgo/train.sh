@@ -4,12 +4,12 @@
 # (.gcda files under the build's BATON_PGO_DIR). See the BATON_LTO / BATON_PGO notes in
 # CMakeLists.txt for the whole build sequence.
 #
-# Load, each for SECONDS against one worker before an nginx origin serving /small:
+# Load, each for SECONDS_EACH seconds against one worker before an nginx origin serving /small:
 #   h2load -c10 -m1 over TLS (ALPN h2) and over h2c, h2load -c10 -m100 over h2c, wrk -c10 HTTP/1.1.
 # The profile weighs what it sees: a mix closer to production (other methods, bodies, many vhosts)
 # would move hot/cold decisions towards it.
 #
-# Usage: BATON_BIN=build-pgo-gen/main/baton bench/pgo/train.sh
+# Usage: BATON_BIN=build-pgo/gen/main/baton bench/pgo/train.sh (bench/pgo/build.sh runs it)
 # Environment: BATON_BIN (required), SECONDS_EACH [10], PROXY_CPU [1], LOAD_CPU [0],
 #              READY_TIMEOUT [10], KEEP_WORK [0].
 set -euo pipefail
@@ -70,6 +70,15 @@ load() { # what command...
   log "$LOG_TAG: $what"
   taskset -c "$LOAD_CPU" "$@" >"$WORK/load.log" 2>&1 || die "$what failed: $(tail -n 5 "$WORK/load.log")"
   grep -E '^requests:|requests in' "$WORK/load.log" >&2 || true
+  # h2load and wrk exit 0 when requests fail or are answered 4xx/5xx: read their reports.
+  if grep -qE '^requests:' "$WORK/load.log"; then
+    if ! grep -qE ' 0 failed, 0 errored, 0 timeout' "$WORK/load.log" ||
+      ! grep -qE '^status codes: [0-9]+ 2xx, [0-9]+ 3xx, 0 4xx, 0 5xx' "$WORK/load.log"; then
+      die "$what: requests failed: $(grep -E '^requests:|^status codes:' "$WORK/load.log")"
+    fi
+  elif grep -qE 'Non-2xx|Socket errors' "$WORK/load.log"; then
+    die "$what: requests failed: $(grep -E 'Non-2xx|Socket errors' "$WORK/load.log")"
+  fi
 }
 
 main() {
