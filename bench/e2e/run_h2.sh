@@ -135,29 +135,9 @@ $(nginx_proxy_location)
 EOF
 }
 
-# Two listeners may not share an address string in baton, so both get explicit free ports.
 write_baton_conf() { # tls_port h2c_port
   mkdir -p "$WORK/baton"
-  cat >"$WORK/baton/baton.toml" <<EOF
-$(baton_conf_head)
-
-[tls]
-[[tls.certificate]]
-cert = "$WORK/tls/cert.pem"
-key = "$WORK/tls/key.pem"
-default = true
-
-[[listener]]
-name = "https"
-address = "127.0.0.1:$1"
-tls = true
-
-[[listener]]
-name = "h2c"
-address = "127.0.0.1:$2"
-
-$(baton_conf_origin "$UPSTREAM_POOL")
-EOF
+  baton_conf_tls_h2c "$1" "$2" "$WORK/tls" "$UPSTREAM_POOL" >"$WORK/baton/baton.toml"
 }
 
 # ---------------------------------------------------------------- starting things

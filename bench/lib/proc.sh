@@ -229,6 +229,32 @@ domains = ["*"]
 EOF
 }
 
+# A whole baton.toml for the HTTP/2 benchmarks: a TLS listener (ALPN h2, http/1.1) on port $1 and
+# an h2c one on port $2 (two listeners may not share an address string, so both get explicit free
+# ports), the certificate $3/cert.pem with $3/key.pem, before the origin (max_idle $4).
+baton_conf_tls_h2c() { # tls_port h2c_port tls_dir max_idle
+  cat <<EOF
+$(baton_conf_head)
+
+[tls]
+[[tls.certificate]]
+cert = "$3/cert.pem"
+key = "$3/key.pem"
+default = true
+
+[[listener]]
+name = "https"
+address = "127.0.0.1:$1"
+tls = true
+
+[[listener]]
+name = "h2c"
+address = "127.0.0.1:$2"
+
+$(baton_conf_origin "$4")
+EOF
+}
+
 # Starts the origin nginx of $WORK/origin/nginx.conf on LOAD_CPU; sets ORIGIN_PID; dies if
 # ORIGIN_PORT does not answer.
 start_origin_nginx() {

@@ -41,26 +41,7 @@ write_configs() { # tls_port h2c_port
     -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
     -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>"$WORK/tls/openssl.log" ||
     die "openssl could not make a certificate: $(cat "$WORK/tls/openssl.log")"
-  cat >"$WORK/baton/baton.toml" <<EOF
-$(baton_conf_head)
-
-[tls]
-[[tls.certificate]]
-cert = "$WORK/tls/cert.pem"
-key = "$WORK/tls/key.pem"
-default = true
-
-[[listener]]
-name = "https"
-address = "127.0.0.1:$1"
-tls = true
-
-[[listener]]
-name = "h2c"
-address = "127.0.0.1:$2"
-
-$(baton_conf_origin 1024)
-EOF
+  baton_conf_tls_h2c "$1" "$2" "$WORK/tls" 1024 >"$WORK/baton/baton.toml"
 }
 
 # One load run; a client failure fails the training (a profile of error paths would mislead).
