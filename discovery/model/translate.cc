@@ -223,9 +223,8 @@ class Translator {
   }
 
   // Label issues of ports that other load balancers serve are not ours to report: they are
-  // collected per port and kept only when the port is selected.
-  // The labels are the app's (read once per app object, see TranslateCache), the issues are
-  // copied out.
+  // collected per port and kept only when the port is selected (copied out: `read` may be the
+  // cached reading of TranslateCache, shared with the next call).
   void planApp(const App& app, const AppLabels& read) {
     if (isSelf(app, options_.self_app_id)) return;
     bool any = false;
@@ -258,29 +257,26 @@ class Translator {
   // TranslateCache); the others are read on this thread and a helper when there are many.
   std::vector<std::shared_ptr<const AppLabels>> readAllLabels(const std::vector<const App*>& apps) {
     std::vector<std::shared_ptr<const AppLabels>> out(apps.size());
+    std::vector<const std::shared_ptr<const App>*> owners(apps.size());  // null: not cacheable
     std::vector<size_t> to_read;
     for (size_t i = 0; i < apps.size(); ++i) {
-      if (!(out[i] = cachedLabels(*apps[i]))) to_read.push_back(i);
+      owners[i] = context_.cache != nullptr ? cacheOwner(*apps[i]) : nullptr;
+      if (owners[i] == nullptr || !(out[i] = cachedLabels(*apps[i]))) to_read.push_back(i);
     }
     core::forEachOnTwoThreads(
         to_read.size(), context_.parallel_labels_from, [](size_t) { return size_t{1}; },
         [&](size_t k) { out[to_read[k]] = readAppLabels(*apps[to_read[k]]); });
-    if (context_.cache != nullptr) {
-      next_apps_.reserve(owners_.size());
-      for (size_t i = 0; i < apps.size(); ++i) {
-        const std::shared_ptr<const App>* owner = cacheOwner(*apps[i]);
-        if (owner != nullptr) {
-          next_apps_.emplace((*owner)->id, TranslateCache::AppEntry{*owner, out[i]});
-        }
-      }
+    next_apps_.reserve(owners_.size());
+    for (size_t i = 0; i < apps.size(); ++i) {
+      if (owners[i] == nullptr) continue;
+      next_apps_.emplace((*owners[i])->id, TranslateCache::AppEntry{*owners[i], out[i]});
     }
     return out;
   }
 
-  // The labels the last call read for this app, or for an app of the same id, labels and number
-  // of service ports (what reading them depends on), else null.
+  // The labels the last call read for this (cacheable) app, or for an app of the same id, labels
+  // and number of service ports (what reading them depends on), else null.
   std::shared_ptr<const AppLabels> cachedLabels(const App& app) const {
-    if (context_.cache == nullptr || cacheOwner(app) == nullptr) return nullptr;
     const auto it = context_.cache->apps.find(app.id);
     if (it == context_.cache->apps.end()) return nullptr;
     const App& read = *it->second.app;
