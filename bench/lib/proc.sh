@@ -162,6 +162,20 @@ $(nginx_temp_paths "$WORK/origin")
 EOF
 }
 
+# FORWARD_HEADERS [same]: "same" has HAProxy and nginx add to each request the fields baton adds
+# by default (X-Forwarded-For, -Proto, -Host, -Port, X-Real-IP, X-Request-Id), so the origin
+# parses a like-sized head from every proxy and every proxy does the same work; "minimal" has
+# them add only X-Forwarded-For (the setup of bench/RESULTS.md's entries before 2026-11-27
+# 13:00). At one stream per connection the load core caps req/s, and the origin parsing baton's
+# five extra fields cost it ~0.8 µs a request (RESULTS.md, that entry).
+forward_same_headers() {
+  case ${FORWARD_HEADERS:-same} in
+  same) return 0 ;;
+  minimal) return 1 ;;
+  *) die "FORWARD_HEADERS must be 'same' or 'minimal', not '$FORWARD_HEADERS'" ;;
+  esac
+}
+
 # nginx as the proxy under test: its upstream "origin" (keep-alive pool of pool connections) and the
 # location that proxies everything to it with keep-alive and X-Forwarded-For.
 nginx_proxy_upstream() { # pool
@@ -174,14 +188,17 @@ nginx_proxy_upstream() { # pool
 EOF
 }
 nginx_proxy_location() {
-  cat <<'EOF'
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    }
-EOF
+  printf '%s\n' "    location / {" "      proxy_pass http://origin;" "      proxy_http_version 1.1;" \
+    '      proxy_set_header Connection "";' \
+    '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;'
+  if forward_same_headers; then
+    printf '%s\n' '      proxy_set_header X-Forwarded-Proto $scheme;' \
+      '      proxy_set_header X-Forwarded-Host $host;' \
+      '      proxy_set_header X-Forwarded-Port $server_port;' \
+      '      proxy_set_header X-Real-IP $remote_addr;' \
+      '      proxy_set_header X-Request-Id $request_id;'
+  fi
+  printf '%s\n' "    }"
 }
 
 # HAProxy's global and defaults sections (one thread, forwardfor, connection reuse to the origin);
@@ -203,7 +220,16 @@ defaults
 EOF
 }
 haproxy_conf_backend() {
-  printf '%s\n' "backend origin" "  server origin1 127.0.0.1:$ORIGIN_PORT"
+  printf '%s\n' "backend origin"
+  if forward_same_headers; then
+    printf '%s\n' "  http-request set-header X-Forwarded-Proto https if { ssl_fc }" \
+      "  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }" \
+      "  http-request set-header X-Forwarded-Host %[req.hdr(host)]" \
+      "  http-request set-header X-Forwarded-Port %[dst_port]" \
+      "  http-request set-header X-Real-IP %[src]" \
+      "  http-request set-header X-Request-Id %[uuid]"
+  fi
+  printf '%s\n' "  server origin1 127.0.0.1:$ORIGIN_PORT"
 }
 
 # The [server] and [limits] head of a baton.toml: one worker, no access log, no per-connection limit.
