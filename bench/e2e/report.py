@@ -13,6 +13,7 @@ CPU figures and table printing (print_report):
 import json
 import os
 import re
+import statistics
 import sys
 import time
 
@@ -215,8 +216,7 @@ def _round_ratios(rounds, scenario, key, peer):
 def _ratio_cell(ratios):
     if not ratios:
         return "n/a"
-    mid = len(ratios) // 2
-    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    median = statistics.median(ratios)
     if len(ratios) == 1:
         return f"{median:.2f}×"
     return f"{median:.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f})"
