@@ -620,12 +620,14 @@ struct DeploymentGroupInfo {
 };
 
 struct DiscoveredSpec {
-  std::vector<ListenerSpec> listeners;
+  // Listeners, vhosts and certificates follow from the apps' port plans alone: shared with the
+  // translate cache, so a resync that changes only tasks hands them on without building them.
+  SharedList<ListenerSpec> listeners;
   std::vector<ClusterSpec> clusters;
-  std::vector<VirtualHostSpec> vhosts;
+  SharedList<VirtualHostSpec> vhosts;
   std::vector<DiscoveryIssue> issues;
-  std::vector<DeploymentGroupInfo> groups;    // sorted by group name
-  std::vector<CertificateSpec> certificates;  // HAPROXY_{n}_SSL_CERT (combined PEM files)
+  std::vector<DeploymentGroupInfo> groups;   // sorted by group name
+  SharedList<CertificateSpec> certificates;  // HAPROXY_{n}_SSL_CERT (combined PEM files)
   bool operator==(const DiscoveredSpec&) const = default;
 };
 

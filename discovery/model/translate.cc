@@ -184,18 +184,23 @@ class Translator {
     for (const PortPlan& plan : plans_) jobs.push_back(prepareCluster(plan));
     buildAllHosts(jobs);
     for (ClusterJob& job : jobs) finishCluster(job);
-    addSharedListeners();
-    addAppIdVhosts();
-    addPortListeners();
-    addSharedVhosts();
-    addCertificates();
+    if (!reusePlanOutputs()) {
+      const size_t first_issue = out_.issues.size();
+      addSharedListeners();
+      addAppIdVhosts();
+      addPortListeners();
+      addSharedVhosts();
+      addCertificates();
+      keepPlanOutputs(first_issue);
+    }
     if (context_.cache != nullptr) {
       context_.cache->retired = std::exchange(context_.cache->clusters, std::move(next_cache_));
       auto retired_apps = std::exchange(context_.cache->apps, std::move(next_apps_));
+      auto retired_outputs = std::exchange(context_.cache->plan_outputs, std::move(next_outputs_));
       context_.cache->retired_work = std::make_shared<Work>(
           Work{std::move(merge_), std::move(plans_), std::move(labels_), std::move(retired_apps),
                std::move(cluster_names_), std::move(vhost_names_), std::move(unresolved_),
-               std::move(served_), std::move(owners_)});
+               std::move(served_), std::move(owners_), std::move(retired_outputs)});
     }
     return std::move(out_);
   }
@@ -575,6 +580,42 @@ class Translator {
     return std::adjacent_find(addresses.begin(), addresses.end()) != addresses.end();
   }
 
+  // TranslateCache::PlanOutputs: the last call's, when it was made from the same plans.
+  bool reusePlanOutputs() {
+    if (context_.cache == nullptr || owners_.empty()) return false;
+    const auto& kept = context_.cache->plan_outputs;
+    if (!kept || kept->options != options_ || kept->plans.size() != plans_.size()) return false;
+    for (size_t i = 0; i < plans_.size(); ++i) {
+      if (!(kept->plans[i] == keyOf(plans_[i]))) return false;
+    }
+    out_.listeners = kept->listeners;
+    out_.vhosts = kept->vhosts;
+    out_.certificates = kept->certificates;
+    out_.issues.insert(out_.issues.end(), kept->issues.begin(), kept->issues.end());
+    next_outputs_ = kept;
+    return true;
+  }
+
+  static TranslateCache::PlanOutputs::Plan keyOf(const PortPlan& plan) {
+    return {plan.labels, plan.app->service_ports[plan.index], plan.listen_port, plan.mode};
+  }
+
+  // Keeps this call's plan outputs (issues from `first_issue` on) for the next call.
+  void keepPlanOutputs(size_t first_issue) {
+    if (context_.cache == nullptr || owners_.empty()) return;
+    auto kept = std::make_shared<TranslateCache::PlanOutputs>();
+    kept->options = options_;
+    kept->plans.reserve(plans_.size());
+    for (const PortPlan& plan : plans_) kept->plans.push_back(keyOf(plan));
+    kept->labels = labels_;
+    kept->listeners = out_.listeners;
+    kept->vhosts = out_.vhosts;
+    kept->certificates = out_.certificates;
+    kept->issues.assign(out_.issues.begin() + static_cast<std::ptrdiff_t>(first_issue),
+                        out_.issues.end());
+    next_outputs_ = std::move(kept);
+  }
+
   // The same actions on every route of a port; redirect_to_https only on the shared vhosts
   // (marathon-lb ties it to the vhost ACL).
   conf::RouteSpec routeFor(const PortPlan& plan, std::string prefix, bool shared) const {
@@ -854,6 +895,7 @@ class Translator {
     std::unordered_set<std::string> unresolved;
     std::unordered_set<const App*> served;
     std::unordered_map<const App*, const std::shared_ptr<const App>*> owners;
+    std::shared_ptr<const TranslateCache::PlanOutputs> plan_outputs;
   };
 
   const TranslateOptions& options_;
@@ -872,6 +914,7 @@ class Translator {
   std::unordered_map<const App*, const std::shared_ptr<const App>*> owners_;
   std::unordered_map<std::string, TranslateCache::Entry> next_cache_;
   std::unordered_map<std::string_view, TranslateCache::AppEntry> next_apps_;
+  std::shared_ptr<const TranslateCache::PlanOutputs> next_outputs_;
   conf::DiscoveredSpec out_;
 };
 

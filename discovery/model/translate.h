@@ -56,6 +56,7 @@ struct TranslateOptions {           // from conf::MarathonSpec
   uint16_t https_port = 443;    // reserved for the server's https listener (0 = none)
   bool bind_service_ports = true;
   std::string self_app_id;  // never expose this app (baton's own)
+  bool operator==(const TranslateOptions&) const = default;
 };
 
 // What an app's labels say (labels.h: readPortLabels per service port, checkAppLabels), with the
@@ -91,11 +92,35 @@ struct TranslateCache {
     std::shared_ptr<const std::vector<conf::HostSpec>> hosts;
   };
   std::unordered_map<std::string, Entry> clusters;  // by cluster name; the last call's only
+  // The outputs made from the port plans alone (listeners, vhosts, certificates and the issues
+  // raised making them; ~45 % of a 10,000-app translate), with the plans they were made from. A
+  // call whose plans are the same (the same options; per plan, in order, the very same cached
+  // PortLabels, service port, listen port and mode) takes them as they are: a scale, a redeploy or
+  // a health change moves only hosts. A PortLabels is only ever read for one app id, so the same
+  // one means the same app id, and `labels` holds them so that no address is reused meanwhile.
+  struct PlanOutputs {
+    struct Plan {
+      const PortLabels* labels = nullptr;
+      uint16_t service_port = 0;
+      uint16_t listen_port = 0;
+      conf::ListenerKind mode = conf::ListenerKind::Http;
+      bool operator==(const Plan&) const = default;
+    };
+    TranslateOptions options;
+    std::vector<Plan> plans;
+    std::vector<std::shared_ptr<const AppLabels>> labels;
+    conf::SharedList<conf::ListenerSpec> listeners;
+    conf::SharedList<conf::VirtualHostSpec> vhosts;
+    conf::SharedList<conf::CertificateSpec> certificates;
+    std::vector<conf::DiscoveryIssue> issues;
+  };
+  std::shared_ptr<const PlanOutputs> plan_outputs;  // null: none kept yet
   // The call before's map, left for the caller to free where it likes (the discovery manager
   // frees it on its Reclaimer's thread): its entries hold the previous document's apps.
   std::unordered_map<std::string, Entry> retired;
   // The last call's working state (per-port plans, the call before's labels, name sets: ~13 M
-  // instructions of destructors for 10,000 apps), left to be freed the same way.
+  // instructions of destructors for 10,000 apps; replaced plan outputs), left to be freed the
+  // same way.
   std::shared_ptr<void> retired_work;
 };
 

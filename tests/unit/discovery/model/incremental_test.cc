@@ -23,6 +23,8 @@ struct AppDoc {
   std::string results = R"([{"alive":true,"lastSuccess":"t0"}])";  // "" = no results
   std::string vhost;                                               // "" = appN.example.com
   bool container = false;  // IP-per-task without service ports: the port assigner's ports
+  int port_shift = 0;      // added to both service ports (10000 + n, 20000 + n)
+  int check_index = 0;     // the port index of the HTTP health check (1: port 1 is http too)
 };
 
 std::string appJson(const AppDoc& a) {
@@ -36,9 +38,11 @@ std::string appJson(const AppDoc& a) {
            R"("container":{"portMappings":[{"containerPort":8080}]},)";
   } else {
     out += R"("networks":[{"mode":"host"}],"portDefinitions":[{"port":)" +
-           std::to_string(10000 + a.n) + R"(},{"port":)" + std::to_string(20000 + a.n) + "}],";
+           std::to_string(10000 + a.n + a.port_shift) + R"(},{"port":)" +
+           std::to_string(20000 + a.n + a.port_shift) + "}],";
   }
-  out += R"("healthChecks":[{"protocol":"HTTP","path":"/health","portIndex":0}],"tasks":[)";
+  out += R"("healthChecks":[{"protocol":"HTTP","path":"/health","portIndex":)" +
+         std::to_string(a.check_index) + R"(}],"tasks":[)";
   for (int t = 0; t < a.tasks; ++t) {
     if (t > 0) out += ',';
     out += R"({"id":"app)" + n + "." + std::to_string(a.generation) + "-" + std::to_string(t) +
@@ -96,6 +100,7 @@ class Pipeline {
   }
 
   AppsParser& parser() { return parser_; }
+  TranslateOptions& options() { return options_; }
   const SharedApps& apps() const { return apps_; }
   const TranslateCache& cache() const { return cache_; }
   std::unordered_set<std::string> draining;
@@ -270,6 +275,49 @@ TEST(IncrementalTranslate, LabelsAreReadOncePerAppUntilTheyChange) {
   ASSERT_FALSE(fresh1->ports.empty());
   EXPECT_EQ(fresh1->ports[0].vhosts, std::vector<std::string>{"other.example.com"});
   EXPECT_EQ(incremental.cache().apps.size(), 3u);
+}
+
+// Listeners, vhosts, certificates and their issues are taken from the last call when only tasks
+// changed (redeploy, scale, health), and made anew when anything they are made from changed:
+// labels, a service port, a port's mode, the set of apps, the options. Always as from scratch.
+TEST(IncrementalTranslate, PlanOutputsAreReusedWhileOnlyTasksChange) {
+  std::vector<AppDoc> apps = {AppDoc{0}, AppDoc{1}, AppDoc{2}};
+  apps[2].vhost = "app1.example.com";  // a collision: an issue among the plan outputs
+  Pipeline incremental(true);
+  Pipeline scratch(false);
+  const TranslateCache::PlanOutputs* last = nullptr;
+  auto step = [&](const char* what, bool reused) {
+    SCOPED_TRACE(what);
+    const std::string doc = document(apps);
+    const conf::DiscoveredSpec got = incremental.run(doc);
+    EXPECT_EQ(got, scratch.run(doc));
+    const auto& kept = incremental.cache().plan_outputs;
+    ASSERT_NE(kept, nullptr);
+    EXPECT_EQ(kept.get() == last, reused);
+    EXPECT_EQ(got.vhosts.shared(), kept->vhosts.shared());  // shared, not copied
+    EXPECT_EQ(got.listeners.shared(), kept->listeners.shared());
+    last = kept.get();
+  };
+  step("first", false);
+  apps[0].generation = 1;
+  step("redeployed", true);
+  apps[1].tasks = 5;
+  step("scaled", true);
+  apps[0].results = R"([{"alive":false}])";
+  step("unhealthy", true);
+  apps[1].vhost = "other.example.com";
+  step("relabelled", false);
+  apps[1].port_shift = 100;
+  step("service ports moved", false);
+  apps[1].check_index = 1;
+  step("port 1 now http (its health check)", false);
+  apps.push_back(AppDoc{3});
+  step("app added", false);
+  apps.erase(apps.begin());
+  step("app removed", false);
+  incremental.options().domain = scratch.options().domain = "other.example.com";
+  step("options changed", false);
+  step("same again", true);
 }
 
 TEST(IncrementalTranslate, ParseSharedMatchesParseInPlaceForErrors) {
