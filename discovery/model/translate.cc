@@ -586,7 +586,7 @@ class Translator {
     const auto& kept = context_.cache->plan_outputs;
     if (!kept || kept->options != options_ || kept->plans.size() != plans_.size()) return false;
     for (size_t i = 0; i < plans_.size(); ++i) {
-      if (!(kept->plans[i] == keyOf(plans_[i]))) return false;
+      if (!(kept->plans[i] == keyOf(i))) return false;
     }
     out_.listeners = kept->listeners;
     out_.vhosts = kept->vhosts;
@@ -596,8 +596,10 @@ class Translator {
     return true;
   }
 
-  static TranslateCache::PlanOutputs::Plan keyOf(const PortPlan& plan) {
-    return {plan.labels, plan.app->service_ports[plan.index], plan.listen_port, plan.mode};
+  TranslateCache::PlanOutputs::Plan keyOf(size_t i) const {
+    const PortPlan& plan = plans_[i];
+    return {plan.labels, plan.app->service_ports[plan.index], plan.listen_port, plan.mode,
+            i == 0 || plans_[i - 1].app != plan.app};
   }
 
   // Keeps this call's plan outputs (issues from `first_issue` on) for the next call.
@@ -606,7 +608,7 @@ class Translator {
     auto kept = std::make_shared<TranslateCache::PlanOutputs>();
     kept->options = options_;
     kept->plans.reserve(plans_.size());
-    for (const PortPlan& plan : plans_) kept->plans.push_back(keyOf(plan));
+    for (size_t i = 0; i < plans_.size(); ++i) kept->plans.push_back(keyOf(i));
     kept->labels = labels_;
     kept->listeners = out_.listeners;
     kept->vhosts = out_.vhosts;

@@ -98,12 +98,16 @@ struct TranslateCache {
   // PortLabels, service port, listen port and mode) takes them as they are: a scale, a redeploy or
   // a health change moves only hosts. A PortLabels is only ever read for one app id, so the same
   // one means the same app id, and `labels` holds them so that no address is reused meanwhile.
+  // Apps of a deployment group (merged anew each call) never reuse them.
   struct PlanOutputs {
     struct Plan {
       const PortLabels* labels = nullptr;
       uint16_t service_port = 0;
       uint16_t listen_port = 0;
       conf::ListenerKind mode = conf::ListenerKind::Http;
+      // The first plan of its App object: the app-id vhosts are one per App, and a document
+      // naming an id twice gives two Apps the same cached labels.
+      bool first_of_app = false;
       bool operator==(const Plan&) const = default;
     };
     TranslateOptions options;

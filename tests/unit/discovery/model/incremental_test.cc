@@ -320,6 +320,22 @@ TEST(IncrementalTranslate, PlanOutputsAreReusedWhileOnlyTasksChange) {
   step("same again", true);
 }
 
+// A document naming an app id twice gives both Apps the same cached labels: the app-id vhosts
+// (one per App) must still be made anew when the plans group into Apps differently.
+TEST(IncrementalTranslate, PlanOutputsFollowAnAppIdNamedTwice) {
+  const auto app = [](int port0, int port1) {
+    return R"({"id":"/x","labels":{"HAPROXY_GROUP":"external","HAPROXY_0_MODE":"http",)"
+           R"("HAPROXY_1_MODE":"http"},"networks":[{"mode":"host"}],"portDefinitions":[{"port":)" +
+           std::to_string(port0) + R"(},{"port":)" + std::to_string(port1) + "}]}";
+  };
+  const std::string one = R"({"apps":[)" + app(100, 200) + "]}";
+  const std::string two = R"({"apps":[)" + app(100, 100) + "," + app(100, 200) + "]}";
+  Pipeline incremental(true);
+  for (const std::string* doc : {&one, &two, &two, &one}) {
+    EXPECT_EQ(incremental.run(*doc), Pipeline(false).run(*doc));
+  }
+}
+
 TEST(IncrementalTranslate, ParseSharedMatchesParseInPlaceForErrors) {
   AppsParser parser;
   std::string good = document({AppDoc{1}, AppDoc{2}});
