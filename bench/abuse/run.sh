@@ -29,7 +29,7 @@
 #   of the p99 change is this machine and the attack's own cost rather than the proxy)
 #   BATON_BIN [build/main/baton]  DURATION [20] seconds per wrk run  CONNECTIONS [50] wrk -c
 #   SLOWLORIS [1000] SLOWBODY [200] SLOWREAD [100]  RAMP_TIMEOUT [30] seconds to open the attack
-#   PROXY_CPU [1] LOAD_CPU [0]  KEEP_WORK [0]
+#   PROXY_CPU [1] LOAD_CPU [0]  KEEP_WORK [0]  FORWARD_HEADERS [same] (bench/lib/proc.sh)
 #   ATTACK_CPU_CAP [10] percent of a core for the attack generators (0: no cap)
 #   PACE_MS [0] each wrk connection waits this long between requests (wrk's delay()): normal
 #   traffic at a fixed, partial load instead of as fast as baton answers (0)

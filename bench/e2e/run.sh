@@ -24,6 +24,8 @@
 #                                     shields it from other jobs on a shared machine; 0 = off
 #   RESULTS_DIR  []                   if set, keep raw wrk outputs and results.jsonl there
 #   KEEP_WORK    [0]                  1 = keep the temporary work dir (configs, logs)
+#   FORWARD_HEADERS [same]            or minimal: the request fields HAProxy and nginx add
+#                                     (bench/lib/proc.sh)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -220,7 +222,8 @@ main() {
     "/16k = $BIG_SIZE B"
   echo "- proxies: baton ($BATON_BIN), $(haproxy -v | head -n 1 | cut -d' ' -f1-3)" \
     "(nbthread 1, http-reuse always), nginx (1 worker, upstream keepalive 64); one" \
-    "worker each, keep-alive to the origin; HAProxy and nginx add X-Forwarded-For"
+    "worker each, keep-alive to the origin; HAProxy and nginx add baton's request fields" \
+    "(FORWARD_HEADERS=${FORWARD_HEADERS:-same})"
   echo "- load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after a ${WARMUP}s" \
     "warm-up; close-small adds -H 'Connection: close' (one TCP connection per request)"
   echo "- CPU µs/req = proxy utime+stime (all threads and processes, /proc/PID/stat) during the" \

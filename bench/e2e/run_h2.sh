@@ -35,6 +35,7 @@
 #                        apart in the same order would otherwise be compared
 #   RESULTS_DIR  []      if set, keep raw client outputs and results.jsonl there
 #   KEEP_WORK    [0]     1 = keep the temporary work dir (configs, logs, certificate)
+#   FORWARD_HEADERS [same]  or minimal: the request fields HAProxy and nginx add (bench/lib/proc.sh)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -296,7 +297,8 @@ main() {
   echo "- proxies: baton ($BATON_BIN), $(haproxy -v | head -n 1 | cut -d' ' -f1-3)" \
     "(nbthread 1, http-reuse always), nginx (1 worker, upstream keepalive $UPSTREAM_POOL); baton" \
     "max_idle_connections $UPSTREAM_POOL; one worker each; TLS: self-signed EC P-256 certificate," \
-    "ALPN h2,http/1.1; h2c: prior knowledge on a second plain listener"
+    "ALPN h2,http/1.1; h2c: prior knowledge on a second plain listener; HAProxy and nginx add" \
+    "baton's request fields (FORWARD_HEADERS=${FORWARD_HEADERS:-same})"
   echo "- TLS as negotiated by openssl s_client: ${TLS_INFO[*]:-none}"
   echo "- load: $(h2load --version | head -n 1), -c$CONNECTIONS -m1 / -m100 -D${DURATION}s after" \
     "a ${WARMUP}s warm-up run; tls-handshake: $(curl -V | head -n 1 | cut -d' ' -f1-2)" \

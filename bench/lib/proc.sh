@@ -165,19 +165,23 @@ EOF
 # FORWARD_HEADERS [same]: "same" has HAProxy and nginx add to each request the fields baton adds
 # by default (X-Forwarded-For, -Proto, -Host, -Port, X-Real-IP, X-Request-Id), so the origin
 # parses a like-sized head from every proxy and every proxy does the same work; "minimal" has
-# them add only X-Forwarded-For (the setup of bench/RESULTS.md's entries before 2026-11-27
-# 13:00). At one stream per connection the load core caps req/s, and the origin parsing baton's
-# five extra fields cost it ~0.8 µs a request (RESULTS.md, that entry).
-forward_same_headers() {
-  case ${FORWARD_HEADERS:-same} in
-  same) return 0 ;;
-  minimal) return 1 ;;
-  *) die "FORWARD_HEADERS must be 'same' or 'minimal', not '$FORWARD_HEADERS'" ;;
-  esac
-}
+# them add only X-Forwarded-For (the setup of the bench/RESULTS.md entries below the one of
+# 2026-11-27 12:40–13:35). At one stream per connection the load core caps req/s, and the origin
+# parsing baton's five extra fields cost it ~0.8 µs a request (RESULTS.md, 2026-11-27 12:40–13:35).
+# Checked here, when this file is sourced: the functions below run inside $( ), where a die
+# would end only the substitution and leave a broken config behind.
+case ${FORWARD_HEADERS:-same} in
+same | minimal) ;;
+*)
+  printf '%s\n' "FORWARD_HEADERS must be 'same' or 'minimal', not '$FORWARD_HEADERS'" >&2
+  exit 1
+  ;;
+esac
+forward_same_headers() { [[ ${FORWARD_HEADERS:-same} == same ]]; }
 
 # nginx as the proxy under test: its upstream "origin" (keep-alive pool of pool connections) and the
-# location that proxies everything to it with keep-alive and X-Forwarded-For.
+# location that proxies everything to it with keep-alive and the request fields of
+# FORWARD_HEADERS.
 nginx_proxy_upstream() { # pool
   cat <<EOF
   upstream origin {
@@ -193,7 +197,7 @@ nginx_proxy_location() {
     '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;'
   if forward_same_headers; then
     printf '%s\n' '      proxy_set_header X-Forwarded-Proto $scheme;' \
-      '      proxy_set_header X-Forwarded-Host $host;' \
+      '      proxy_set_header X-Forwarded-Host $http_host;' \
       '      proxy_set_header X-Forwarded-Port $server_port;' \
       '      proxy_set_header X-Real-IP $remote_addr;' \
       '      proxy_set_header X-Request-Id $request_id;'

@@ -93,12 +93,13 @@ struct TranslateCache {
   };
   std::unordered_map<std::string, Entry> clusters;  // by cluster name; the last call's only
   // The outputs made from the port plans alone (listeners, vhosts, certificates and the issues
-  // raised making them; ~45 % of a 10,000-app translate), with the plans they were made from. A
-  // call whose plans are the same (the same options; per plan, in order, the very same cached
-  // PortLabels, service port, listen port and mode) takes them as they are: a scale, a redeploy or
-  // a health change moves only hosts. A PortLabels is only ever read for one app id, so the same
-  // one means the same app id, and `labels` holds them so that no address is reused meanwhile.
-  // Apps of a deployment group (merged anew each call) never reuse them.
+  // raised making them; half or more of a 10,000-app translate), with the plans they were made
+  // from. A call whose plans are the same (the same options; per plan, in order, the very same
+  // cached PortLabels, service port, listen port, mode and whether it starts its App) takes them
+  // as they are: a scale, a redeploy or a health change moves only hosts. A PortLabels is only
+  // ever read for one app id, so the same one means the same app id, and `labels` holds them so
+  // that no address is reused meanwhile. A document with a served deployment-group app (merged,
+  // its labels read anew each call) never reuses them.
   struct PlanOutputs {
     struct Plan {
       const PortLabels* labels = nullptr;
