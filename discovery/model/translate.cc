@@ -258,25 +258,41 @@ class Translator {
     return out;
   }
 
-  // Every app's labels: an input app whose labels the last call read is not read again (see
-  // TranslateCache); the others are read on this thread and a helper when there are many.
+  // Every app's labels: an app (of the input, or a deployment group's merged one) whose labels
+  // the last call read is not read again (see TranslateCache); the others are read on this thread
+  // and a helper when there are many.
   std::vector<std::shared_ptr<const AppLabels>> readAllLabels(const std::vector<const App*>& apps) {
     std::vector<std::shared_ptr<const AppLabels>> out(apps.size());
-    std::vector<const std::shared_ptr<const App>*> owners(apps.size());  // null: not cacheable
+    std::vector<std::shared_ptr<const App>> keep(apps.size());  // null: not cacheable
     std::vector<size_t> to_read;
     for (size_t i = 0; i < apps.size(); ++i) {
-      owners[i] = context_.cache != nullptr ? cacheOwner(*apps[i]) : nullptr;
-      if (owners[i] == nullptr || !(out[i] = cachedLabels(*apps[i]))) to_read.push_back(i);
+      keep[i] = cacheableApp(*apps[i]);
+      if (keep[i] == nullptr || !(out[i] = cachedLabels(*apps[i]))) to_read.push_back(i);
     }
     core::forEachOnTwoThreads(
         to_read.size(), context_.parallel_labels_from, [](size_t) { return size_t{1}; },
         [&](size_t k) { out[to_read[k]] = readAppLabels(*apps[to_read[k]]); });
-    next_apps_.reserve(owners_.size());
+    next_apps_.reserve(apps.size());
     for (size_t i = 0; i < apps.size(); ++i) {
-      if (owners[i] == nullptr) continue;
-      next_apps_.emplace((*owners[i])->id, TranslateCache::AppEntry{*owners[i], out[i]});
+      if (keep[i] == nullptr) continue;
+      const std::string_view id = keep[i]->id;  // in the App the entry holds
+      next_apps_.emplace(id, TranslateCache::AppEntry{std::move(keep[i]), out[i]});
     }
     return out;
+  }
+
+  // What the next cache's entry for `app` holds (null: no entry): an input app itself; for a
+  // deployment group's merged app (made anew every call) a copy of what its labels are read from,
+  // so that its labels, and with them the plan outputs, are reused across a cutover's calls too.
+  std::shared_ptr<const App> cacheableApp(const App& app) const {
+    if (context_.cache == nullptr || owners_.empty()) return nullptr;
+    if (const auto* owner = cacheOwner(app)) return *owner;
+    if (pinOf(app) == nullptr) return nullptr;
+    auto read_from = std::make_shared<App>();
+    read_from->id = app.id;
+    read_from->labels = app.labels;
+    read_from->service_ports = app.service_ports;
+    return read_from;
   }
 
   // The labels the last call read for this (cacheable) app, or for an app of the same id, labels

@@ -81,10 +81,12 @@ struct AppLabels {
 // same as without a cache.
 struct TranslateCache {
   struct AppEntry {
-    std::shared_ptr<const App> app;  // the app read (its id is the key's storage)
+    // The app read (its id is the key's storage); for a deployment group's merged app, made
+    // anew each call, a copy of its id, labels and service ports.
+    std::shared_ptr<const App> app;
     std::shared_ptr<const AppLabels> labels;
   };
-  std::unordered_map<std::string_view, AppEntry> apps;  // by app id; the last call's input only
+  std::unordered_map<std::string_view, AppEntry> apps;  // by app id; the last call's apps only
   struct Entry {
     std::shared_ptr<const App> app;  // held: the address stays this app's while cached
     size_t index = 0;                // service port index
@@ -98,8 +100,7 @@ struct TranslateCache {
   // cached PortLabels, service port, listen port, mode and whether it starts its App) takes them
   // as they are: a scale, a redeploy or a health change moves only hosts. A PortLabels is only
   // ever read for one app id, so the same one means the same app id, and `labels` holds them so
-  // that no address is reused meanwhile. A document with a served deployment-group app (merged,
-  // its labels read anew each call) never reuses them.
+  // that no address is reused meanwhile.
   struct PlanOutputs {
     struct Plan {
       const PortLabels* labels = nullptr;

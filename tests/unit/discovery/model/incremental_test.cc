@@ -336,6 +336,58 @@ TEST(IncrementalTranslate, PlanOutputsFollowAnAppIdNamedTwice) {
   }
 }
 
+// One colour of deployment group "shop" as zdd stamps it (marathon.md §4.1), `tasks` tasks whose
+// ids carry `generation`, healthy or not.
+std::string shopColour(const std::string& colour, const char* started_at, int port, int tasks,
+                       int generation, bool healthy) {
+  std::string out = R"({"id":"/shop-)" + colour + R"(","instances":)" + std::to_string(tasks) +
+                    R"(,"labels":{"HAPROXY_GROUP":"external","HAPROXY_DEPLOYMENT_GROUP":"shop",)"
+                    R"("HAPROXY_DEPLOYMENT_ALT_PORT":"10001","HAPROXY_0_PORT":"10000",)"
+                    R"("HAPROXY_0_VHOST":"shop.example.com","HAPROXY_DEPLOYMENT_COLOUR":")" +
+                    colour + R"(","HAPROXY_DEPLOYMENT_STARTED_AT":")" + started_at +
+                    R"(","HAPROXY_DEPLOYMENT_TARGET_INSTANCES":"2",)"
+                    R"("HAPROXY_DEPLOYMENT_NEW_INSTANCES":"0"},"networks":[{"mode":"host"}],)"
+                    R"("portDefinitions":[{"port":)" +
+                    std::to_string(port) +
+                    R"(}],"healthChecks":[{"protocol":"HTTP","path":"/","portIndex":0}],"tasks":[)";
+  for (int t = 0; t < tasks; ++t) {
+    if (t > 0) out += ',';
+    out += R"({"id":")" + colour + std::to_string(generation) + "-" + std::to_string(t) +
+           R"(","host":"10.1.)" + std::to_string(port % 2) + "." + std::to_string(t + 1) +
+           R"(","state":"TASK_RUNNING","ports":[)" + std::to_string(31000 + t) +
+           R"(],"healthCheckResults":[{"alive":)" + (healthy ? "true" : "false") + "}]}";
+  }
+  return out + "]}";
+}
+
+// The same through a deployment group's cutover: its merged app is made anew every call, and its
+// labels (the new colour's) are still read once.
+TEST(IncrementalTranslate, PlanOutputsAreReusedThroughADeploymentGroupCutover) {
+  const auto doc = [](int blue_generation, int green_tasks, bool green_healthy) {
+    return R"({"apps":[)" +
+           shopColour("blue", "2024-01-01T00:00:00Z", 10000, 2, blue_generation, true) + "," +
+           shopColour("green", "2024-02-01T00:00:00Z", 10001, green_tasks, 0, green_healthy) + "," +
+           appJson(AppDoc{1}) + "]}";
+  };
+  Pipeline incremental(true);
+  Pipeline scratch(false);
+  const TranslateCache::PlanOutputs* last = nullptr;
+  auto step = [&](const char* what, const std::string& document, bool reused) {
+    SCOPED_TRACE(what);
+    const conf::DiscoveredSpec got = incremental.run(document);
+    EXPECT_EQ(got, scratch.run(document));
+    ASSERT_EQ(got.groups.size(), 1u);
+    const auto& kept = incremental.cache().plan_outputs;
+    ASSERT_NE(kept, nullptr);
+    EXPECT_EQ(kept.get() == last, reused);
+    last = kept.get();
+  };
+  step("cutover starts", doc(0, 1, false), false);
+  step("blue redeployed", doc(1, 1, false), true);
+  step("green healthy: blue drains", doc(1, 1, true), true);
+  step("green scaled", doc(1, 2, true), true);
+}
+
 TEST(IncrementalTranslate, ParseSharedMatchesParseInPlaceForErrors) {
   AppsParser parser;
   std::string good = document({AppDoc{1}, AppDoc{2}});
