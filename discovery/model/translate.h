@@ -72,7 +72,8 @@ struct AppLabels {
 // instructions, a third of a one-app resync's translate): reused for the same app object
 // (parse_apps.h parseShared hands an unchanged app over as the same object) and for a new object
 // with the same labels and number of service ports (all readPortLabels and checkAppLabels read
-// besides the id: a scale or a redeploy changes only tasks). Per cluster, the app object it was
+// besides the id: a scale or a redeploy changes only tasks), a deployment group's merged app
+// (made anew each call) included. Per cluster, the app object it was
 // built from, the per-task inputs that do not come from the app (include verdict, draining,
 // resolved address) and the hosts built. When all of them are the same, the cluster gets the very
 // same shared host list (conf::HostList), which the server's comparisons and the snapshot's cluster

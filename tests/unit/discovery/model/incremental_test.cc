@@ -363,11 +363,17 @@ std::string shopColour(const std::string& colour, const char* started_at, int po
 // The same through a deployment group's cutover: its merged app is made anew every call, and its
 // labels (the new colour's) are still read once.
 TEST(IncrementalTranslate, PlanOutputsAreReusedThroughADeploymentGroupCutover) {
+  // green_tasks 0: green not deployed yet; blue_generation -1: blue gone.
   const auto doc = [](int blue_generation, int green_tasks, bool green_healthy) {
-    return R"({"apps":[)" +
-           shopColour("blue", "2024-01-01T00:00:00Z", 10000, 2, blue_generation, true) + "," +
-           shopColour("green", "2024-02-01T00:00:00Z", 10001, green_tasks, 0, green_healthy) + "," +
-           appJson(AppDoc{1}) + "]}";
+    std::string apps;
+    if (blue_generation >= 0) {
+      apps += shopColour("blue", "2024-01-01T00:00:00Z", 10000, 2, blue_generation, true) + ",";
+    }
+    if (green_tasks > 0) {
+      apps += shopColour("green", "2024-02-01T00:00:00Z", 10001, green_tasks, 0, green_healthy);
+      apps += ",";
+    }
+    return R"({"apps":[)" + apps + appJson(AppDoc{1}) + "]}";
   };
   Pipeline incremental(true);
   Pipeline scratch(false);
@@ -382,10 +388,13 @@ TEST(IncrementalTranslate, PlanOutputsAreReusedThroughADeploymentGroupCutover) {
     EXPECT_EQ(kept.get() == last, reused);
     last = kept.get();
   };
-  step("cutover starts", doc(0, 1, false), false);
-  step("blue redeployed", doc(1, 1, false), true);
-  step("green healthy: blue drains", doc(1, 1, true), true);
-  step("green scaled", doc(1, 2, true), true);
+  step("blue alone", doc(0, 0, false), false);
+  step("blue scaled", doc(1, 0, false), true);
+  step("green deployed: the merged app takes green's labels", doc(1, 1, false), false);
+  step("blue redeployed", doc(2, 1, false), true);
+  step("green healthy: blue drains", doc(2, 1, true), true);
+  step("green scaled", doc(2, 2, true), true);
+  step("blue gone", doc(-1, 2, true), true);
 }
 
 TEST(IncrementalTranslate, ParseSharedMatchesParseInPlaceForErrors) {
