@@ -12,7 +12,12 @@ GET /v2/apps?embed=apps.tasks):
   2. memory: baton's RSS with the whole state loaded;
   3. the data path while resyncs run every second (the file replaced a second after the last
      time, or as soon as that resync was applied if it took longer): wrk req/s on one app, idle
-     vs under resyncs, and how long the resyncs took under that load.
+     vs under resyncs, and how long the resyncs took under that load. The app's backend is nginx
+     (one worker) in a process of its own, and a "decoy" run writes the same documents every
+     second where baton does not look: this script writing 37.5 MB a second is the rig's own load
+     on the 2 cores, and busy/decoy is baton's share of the drop. (Until 2026-11-27 14:30 the
+     backend was the Python test origin, in this process: it set the data path's req/s, ~5k, and
+     stalled on the GIL while this script wrote each document.)
 
     BATON_BIN=build/main/baton /usr/bin/python3 bench/marathon/scale.py
     APPS=10000 TASKS_PER_APP=10 SERVICE_PORTS=1 DURATION=10 REST=12 ACTIVE_CHECKS=0 ... (defaults
@@ -25,6 +30,7 @@ Marathon health check itself (on its health thread); ACTIVE_CHECKS=1 keeps the c
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -129,11 +135,46 @@ def resyncs(baton, path: str, docs: list, label: str) -> None:
           flush=True)
 
 
-def replace(path: str, text: str) -> None:
+def replace(path: str, text: str | bytes) -> None:
     tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
+    with open(tmp, "wb") as f:
+        f.write(text if isinstance(text, bytes) else text.encode())
     os.replace(tmp, path)
+
+
+class NginxOrigin:
+    """The apps' backend for the data path: nginx, one worker, answering "ok" to everything, in a
+    process of its own (not a thread of this script, whose GIL the document writes hold)."""
+
+    def __init__(self, tmp: str):
+        self.port = harness.free_port()
+        root = os.path.join(tmp, "origin")
+        os.makedirs(os.path.join(root, "tmp"))
+        os.chmod(tmp, 0o755)  # nginx's worker runs unprivileged when we are root
+        temps = " ".join(f"{k}_temp_path {root}/tmp;" for k in
+                         ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        conf = os.path.join(root, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"worker_processes 1; daemon off; pid {root}/nginx.pid; "
+                    f"error_log {root}/error.log;\nevents {{ worker_connections 4096; }}\n"
+                    f"http {{ access_log off; keepalive_requests 10000000; {temps}\n"
+                    f"  server {{ listen 127.0.0.1:{self.port} backlog=4096; "
+                    f"location / {{ return 200 \"ok\\n\"; }} }} }}\n")
+        self.proc = subprocess.Popen(["nginx", "-p", root, "-e", f"{root}/error.log", "-c", conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"origin nginx did not start (see {root}/error.log)")
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 def wrk(port: int, seconds: int) -> float:
@@ -144,8 +185,8 @@ def wrk(port: int, seconds: int) -> float:
 
 
 def main():
-    backend = harness.Backend("origin")
     tmp = tempfile.mkdtemp(prefix="baton-scale-")
+    backend = NginxOrigin(tmp)
     path = os.path.join(tmp, "apps.json")
     docs = [document(backend.port, g) for g in range(2)]
     print(f"document: {APPS} apps, {APPS * TASKS} tasks, {len(docs[0]) / 1e6:.1f} MB")
@@ -178,30 +219,42 @@ def main():
         return
 
     port = baton.port_of("marathon_http")
-    idle = wrk(port, DURATION)
-    stop = threading.Event()
-
     churn_docs = docs if CHURN == "every" else [document(backend.port, g, only_app=7) for g in (4, 5)]
-
+    churn_docs = [d.encode() for d in churn_docs]
+    decoy = os.path.join(tmp, "decoy", "apps.json")  # a directory baton does not watch
+    os.makedirs(os.path.dirname(decoy))
     applied = []  # seconds from each file replacement to its `discovery` event, under load
 
-    def churn():
-        g = 0
-        while not stop.is_set():
-            t0 = time.perf_counter()
-            replace(path, churn_docs[g % 2])
-            g += 1
-            baton.wait_event("discovery", timeout=60)
-            applied.append(time.perf_counter() - t0)
-            stop.wait(max(0.0, 1.0 - applied[-1]))
+    def under_churn(target: str) -> float:
+        """wrk's req/s while `target` is replaced every second (or as soon as baton applied it,
+        when it took longer: `target` is the watched file)."""
+        stop = threading.Event()
 
-    t = threading.Thread(target=churn, daemon=True)
-    t.start()
-    busy = wrk(port, DURATION)
-    stop.set()
-    t.join()
-    print(f"data path: idle {idle:.0f} req/s, with a resync every second ({CHURN} changed) "
-          f"{busy:.0f} req/s ({busy / idle:.2f}x)")
+        def churn():
+            g = 0
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                replace(target, churn_docs[g % 2])
+                g += 1
+                if target == path:
+                    baton.wait_event("discovery", timeout=60)
+                    applied.append(time.perf_counter() - t0)
+                stop.wait(max(0.0, 1.0 - (time.perf_counter() - t0)))
+
+        t = threading.Thread(target=churn, daemon=True)
+        t.start()
+        rate = wrk(port, DURATION)
+        stop.set()
+        t.join()
+        return rate
+
+    idle = wrk(port, DURATION)
+    decoyed = under_churn(decoy)
+    busy = under_churn(path)
+    print(f"data path: idle {idle:.0f} req/s, the same documents written every second where baton "
+          f"does not look {decoyed:.0f} req/s ({decoyed / idle:.2f}x), with a resync every second "
+          f"({CHURN} changed) {busy:.0f} req/s ({busy / idle:.2f}x idle, {busy / decoyed:.2f}x "
+          f"decoy)")
     ms = sorted(a * 1000 for a in applied)
     print(f"resyncs under that load: {len(ms)} applied, file replaced -> discovery event median "
           f"{ms[len(ms) // 2]:.0f} ms, max {ms[-1]:.0f} ms", flush=True)
