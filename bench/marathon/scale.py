@@ -30,7 +30,6 @@ Marathon health check itself (on its health thread); ACTIVE_CHECKS=1 keeps the c
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 
 import harness  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "resilience"))
+from common import NginxBackend  # noqa: E402  (one single-process nginx answering 200 to "/")
 
 APPS = int(os.environ.get("APPS", "10000"))
 TASKS = int(os.environ.get("TASKS_PER_APP", "10"))
@@ -142,41 +143,6 @@ def replace(path: str, text: str | bytes) -> None:
     os.replace(tmp, path)
 
 
-class NginxOrigin:
-    """The apps' backend for the data path: nginx, one worker, answering "ok" to everything, in a
-    process of its own (not a thread of this script, whose GIL the document writes hold)."""
-
-    def __init__(self, tmp: str):
-        self.port = harness.free_port()
-        root = os.path.join(tmp, "origin")
-        os.makedirs(os.path.join(root, "tmp"))
-        os.chmod(tmp, 0o755)  # nginx's worker runs unprivileged when we are root
-        temps = " ".join(f"{k}_temp_path {root}/tmp;" for k in
-                         ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        conf = os.path.join(root, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(f"worker_processes 1; daemon off; pid {root}/nginx.pid; "
-                    f"error_log {root}/error.log;\nevents {{ worker_connections 4096; }}\n"
-                    f"http {{ access_log off; keepalive_requests 10000000; {temps}\n"
-                    f"  server {{ listen 127.0.0.1:{self.port} backlog=4096; "
-                    f"location / {{ return 200 \"ok\\n\"; }} }} }}\n")
-        self.proc = subprocess.Popen(["nginx", "-p", root, "-e", f"{root}/error.log", "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"origin nginx did not start (see {root}/error.log)")
-                time.sleep(0.05)
-
-    def close(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
 def wrk(port: int, seconds: int) -> float:
     out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s", "-H", "Host: app0.example.com",
                           f"http://127.0.0.1:{port}/"], capture_output=True, text=True).stdout
@@ -186,7 +152,8 @@ def wrk(port: int, seconds: int) -> float:
 
 def main():
     tmp = tempfile.mkdtemp(prefix="baton-scale-")
-    backend = NginxOrigin(tmp)
+    # In a process of its own: not a thread of this script, whose GIL the document writes hold.
+    backend = NginxBackend(tmp, "origin")
     path = os.path.join(tmp, "apps.json")
     docs = [document(backend.port, g) for g in range(2)]
     print(f"document: {APPS} apps, {APPS * TASKS} tasks, {len(docs[0]) / 1e6:.1f} MB")

@@ -281,11 +281,15 @@ class Translator {
     return out;
   }
 
+  // A cache to read and fill, and apps shared between calls (the shared-apps overload): the
+  // other overload's apps die with the call, so nothing of them may be kept.
+  bool caching() const { return context_.cache != nullptr && !owners_.empty(); }
+
   // What the next cache's entry for `app` holds (null: no entry): an input app itself; for a
   // deployment group's merged app (made anew every call) a copy of what its labels are read from,
   // so that its labels, and with them the plan outputs, are reused across a cutover's calls too.
   std::shared_ptr<const App> cacheableApp(const App& app) const {
-    if (context_.cache == nullptr || owners_.empty()) return nullptr;
+    if (!caching()) return nullptr;
     if (const auto* owner = cacheOwner(app)) return *owner;
     if (pinOf(app) == nullptr) return nullptr;
     auto read_from = std::make_shared<App>();
@@ -598,7 +602,7 @@ class Translator {
 
   // TranslateCache::PlanOutputs: the last call's, when it was made from the same plans.
   bool reusePlanOutputs() {
-    if (context_.cache == nullptr || owners_.empty()) return false;
+    if (!caching()) return false;
     const auto& kept = context_.cache->plan_outputs;
     if (!kept || kept->options != options_ || kept->plans.size() != plans_.size()) return false;
     for (size_t i = 0; i < plans_.size(); ++i) {
@@ -620,7 +624,7 @@ class Translator {
 
   // Keeps this call's plan outputs (issues from `first_issue` on) for the next call.
   void keepPlanOutputs(size_t first_issue) {
-    if (context_.cache == nullptr || owners_.empty()) return;
+    if (!caching()) return;
     auto kept = std::make_shared<TranslateCache::PlanOutputs>();
     kept->options = options_;
     kept->plans.reserve(plans_.size());

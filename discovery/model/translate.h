@@ -73,13 +73,13 @@ struct AppLabels {
 // (parse_apps.h parseShared hands an unchanged app over as the same object) and for a new object
 // with the same labels and number of service ports (all readPortLabels and checkAppLabels read
 // besides the id: a scale or a redeploy changes only tasks), a deployment group's merged app
-// (made anew each call) included. Per cluster, the app object it was
-// built from, the per-task inputs that do not come from the app (include verdict, draining,
-// resolved address) and the hosts built. When all of them are the same, the cluster gets the very
-// same shared host list (conf::HostList), which the server's comparisons and the snapshot's cluster
-// reuse then recognise without comparing hosts. Only clusters whose build reported no issue are
-// kept. Owned by the caller (the discovery manager), used on the control thread; the output is the
-// same as without a cache.
+// (made anew each call) included. Per cluster, the app object it was built from, the per-task
+// inputs that do not come from the app (include verdict, draining, resolved address) and the
+// hosts built. When all of them are the same, the cluster gets the very same shared host list
+// (conf::HostList), which the server's comparisons and the snapshot's cluster reuse then
+// recognise without comparing hosts. Only clusters whose build reported no issue are kept. Owned
+// by the caller (the discovery manager), used on the control thread; the output is the same as
+// without a cache.
 struct TranslateCache {
   struct AppEntry {
     // The app read (its id is the key's storage); for a deployment group's merged app, made
