@@ -87,6 +87,7 @@ void DiscoveryManager::resync() {
 DiscoveryStatus DiscoveryManager::status() const {
   DiscoveryStatus out = status_;
   if (source_) out.source = source_->status();
+  if (pipeline_) out.starved_resyncs = pipeline_->starvedRaises();
   return out;
 }
 

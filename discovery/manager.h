@@ -40,6 +40,9 @@ struct DiscoveryStatus {
   size_t tasks = 0;
   double last_parse_ms = 0;      // parse + validate of the last document
   double last_translate_ms = 0;  // apps -> DiscoveredSpec
+  // Times a resync had waited PipelineThread::kStarvedAfter for a core (the data path saturating
+  // every one) and its threads were raised from idle-class to nice 10 until it was applied.
+  uint64_t starved_resyncs = 0;
   std::vector<conf::DiscoveryIssue> issues;
 };
 

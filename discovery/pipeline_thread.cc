@@ -6,7 +6,7 @@
 #include <iterator>
 #include <utility>
 
-#include "proxy/core/background_thread.h"
+#include "proxy/core/log.h"
 #include "proxy/core/stop_signals.h"
 
 namespace baton::discovery {
@@ -39,14 +39,17 @@ std::optional<PipelineJob> PipelineQueue::pop() {
 }
 
 PipelineThread::PipelineThread(core::EventLoop& loop, std::unique_ptr<DiscoveryPipeline> pipeline,
-                               core::Reclaimer& reclaimer, OnStep on_step, size_t low_priority_from)
+                               core::Reclaimer& reclaimer, OnStep on_step, size_t low_priority_from,
+                               std::chrono::milliseconds starved_after)
     : loop_(loop),
       reclaimer_(reclaimer),
       on_step_(std::move(on_step)),
       low_priority_from_(low_priority_from),
+      starved_after_(starved_after),
       pipeline_(std::move(pipeline)),
+      starved_timer_(loop, [this] { onStarvedCheck(); }),
       thread_([this] {
-        core::blockStopSignals();  // its priority is lowered after the first sync (run)
+        core::blockStopSignals();  // it joins its lane after the first large sync (run)
         run();
       }) {
   pthread_setname_np(thread_.native_handle(), "baton-resync");
@@ -94,14 +97,35 @@ void PipelineThread::waitIdle() {
 void PipelineThread::push(PipelineJob job) {
   {
     std::lock_guard lock(mutex_);
+    if (queue_.empty() && !busy_) pending_since_ = std::chrono::steady_clock::now();
     queue_.push(std::move(job));
   }
   wake_.notify_one();
+  if (!starved_timer_.armed()) starved_timer_.arm(starved_after_);
+}
+
+void PipelineThread::onStarvedCheck() {
+  std::lock_guard lock(mutex_);
+  if (stopped_ || (queue_.empty() && !busy_)) return;  // idle: a later push arms the timer again
+  const auto waited = std::chrono::steady_clock::now() - pending_since_;
+  if (waited < starved_after_) {  // work that came after an idle spell: its own deadline
+    starved_timer_.arm(std::chrono::ceil<std::chrono::milliseconds>(starved_after_ - waited));
+    return;
+  }
+  // Raised until the thread is idle again (run() lowers it then, under this lock).
+  if (!lane_.raise()) return;
+  ++starved_raises_;
+  core::logf(
+      core::LogLevel::Warn,
+      "discovery: a resync waited %lld ms for a core; its threads run at nice 10 until "
+      "it is applied (starved resyncs so far: %llu)",
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()),
+      static_cast<unsigned long long>(starved_raises_));
 }
 
 void PipelineThread::run() {
   bool large_accepted = false;
-  bool lowered = false;
+  std::optional<core::BackgroundLane::Member> in_lane;
   for (;;) {
     std::optional<PipelineJob> job;
     {
@@ -115,15 +139,16 @@ void PipelineThread::run() {
                                    job->body.size() >= low_priority_from_;
     PipelineStep step = perform(*job);
     large_accepted = large_accepted || (large_from_source && step.accepted);
-    // Lowered once a large document from the source is translated (see the header).
-    if (!lowered && large_accepted && step.spec) {
-      core::lowerThreadPriority();
-      lowered = true;
-    }
+    // In the background lane once a large document from the source is translated (see the
+    // header).
+    if (!in_lane && large_accepted && step.spec) in_lane.emplace(&lane_);
     deliver(std::move(step));
     std::lock_guard lock(mutex_);
     busy_ = false;
-    if (queue_.empty()) idle_.notify_all();
+    if (queue_.empty()) {
+      lane_.lower();  // caught up: the starvation guard's raise (if any) ends
+      idle_.notify_all();
+    }
   }
   reclaimer_.dispose(std::move(pipeline_));  // its state (100,000 tasks) is not freed on a join
   std::lock_guard lock(mutex_);

@@ -1,13 +1,19 @@
 // Runs the discovery pipeline (pipeline.h) on a thread of its own, with the helper threads its
 // parse and translate start. Once a large document (kLowPriorityFromBytes) from the source has
-// been translated, at background priority (core::lowerThreadPriority): a resync of 100,000 tasks
+// been translated, the thread and its helpers are a background lane (core::BackgroundLane:
+// idle-class where the process can come back from it, else nice 10): a resync of 100,000 tasks
 // is ~0.5 CPU-seconds, and on a loaded machine it should take its CPU from idle time rather than
 // from the workers' requests. Until then at normal priority: the first sync reuses nothing and an
 // upgraded process waits for it (or kFirstSyncWait) before it serves; and a small cluster's
 // resync costs the data path nothing measurable, while at low priority it would wait for a core
-// behind any busy thread (convergence p99 +5-10 ms measured with 300 apps). A thread's priority
-// is never raised back (that needs CAP_SYS_NICE). The control loop stays free meanwhile for the
-// source, the admin endpoints, publishing and the health and drain events.
+// behind any busy thread (convergence p99 +5-10 ms measured with 300 apps). The control loop
+// stays free meanwhile for the source, the admin endpoints, publishing and the health and drain
+// events (a fast-path drain is patched in there, it does not wait for this thread).
+//
+// Starvation guard: when the thread has had work for `starved_after` (kStarvedAfter) without
+// becoming idle, the control loop raises the lane (nice 10, the share a contended core gives
+// it) until the thread has nothing left to do; under full load a resync then applies in about
+// starved_after plus its own time instead of never.
 //
 // Called on the control thread (the loop's): document(), resolved() and taskEnding() queue a
 // job and return at once; each job's PipelineStep is delivered to on_step on the loop's thread,
@@ -16,6 +22,7 @@
 // the thread; no step is delivered once it has returned.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -28,6 +35,7 @@
 #include <vector>
 
 #include "discovery/pipeline.h"
+#include "proxy/core/background_lane.h"
 #include "proxy/core/event_loop.h"
 
 namespace baton::discovery {
@@ -63,11 +71,15 @@ class PipelineThread {
 
   // Documents from 1 MiB (~3,000 tasks) lower the thread's priority.
   static constexpr size_t kLowPriorityFromBytes = size_t{1} << 20;
+  // Longer than a 100,000-task resync takes on an idle core (~0.3-0.5 s), shorter than a
+  // deployment's own steps (Marathon's health checks run every few seconds at best).
+  static constexpr std::chrono::milliseconds kStarvedAfter{2000};
 
   // `reclaimer` (outliving this) frees the pipeline's state when the thread ends.
   PipelineThread(core::EventLoop& loop, std::unique_ptr<DiscoveryPipeline> pipeline,
                  core::Reclaimer& reclaimer, OnStep on_step,
-                 size_t low_priority_from = kLowPriorityFromBytes);
+                 size_t low_priority_from = kLowPriorityFromBytes,
+                 std::chrono::milliseconds starved_after = kStarvedAfter);
   ~PipelineThread();
   PipelineThread(const PipelineThread&) = delete;
   PipelineThread& operator=(const PipelineThread&) = delete;
@@ -79,16 +91,21 @@ class PipelineThread {
   // Blocks until no job is queued or running (tests: a step then waits in the loop's queue).
   void waitIdle();
 
+  // Times the starvation guard raised the thread's lane (loop thread: status, tests).
+  uint64_t starvedRaises() const { return starved_raises_; }
+
  private:
   void push(PipelineJob job);
   void run();
   PipelineStep perform(PipelineJob& job);
   void deliver(PipelineStep step);
+  void onStarvedCheck();  // the guard's timer, on the loop's thread
 
   core::EventLoop& loop_;
   core::Reclaimer& reclaimer_;
   OnStep on_step_;
   size_t low_priority_from_;
+  std::chrono::milliseconds starved_after_;
   // Read and cleared on the loop's thread only: a step posted before the destructor ran finds
   // it false and is dropped.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -100,7 +117,12 @@ class PipelineThread {
   bool busy_ = false;    // guarded by mutex_: a job is being performed
   bool stopping_ = false;
   bool stopped_ = false;  // guarded by mutex_: run() has returned (waitIdle waits no more)
-  std::thread thread_;    // last: started when the members above exist
+  // Since when the thread has had work without becoming idle (guarded by mutex_).
+  std::chrono::steady_clock::time_point pending_since_;
+  core::BackgroundLane lane_;
+  core::Timer starved_timer_;    // loop thread: armed while the thread has work
+  uint64_t starved_raises_ = 0;  // loop thread
+  std::thread thread_;           // last: started when the members above exist
 };
 
 }  // namespace baton::discovery

@@ -882,6 +882,7 @@ void Server::fillProcessStatus(admin::EdgeStatus& status) const {
     status.discovery.sync_age_ms = discovery_->stalenessMs();
     status.discovery.documents_applied = d.documents_applied;
     status.discovery.documents_refused = d.documents_refused;
+    status.discovery.starved_resyncs = d.starved_resyncs;
     status.discovery.last_refusal = d.last_refusal;
     status.discovery.from_state_file = d.from_state_file;
     status.discovery.holding = d.holding;

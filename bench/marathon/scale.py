@@ -12,7 +12,8 @@ GET /v2/apps?embed=apps.tasks):
   2. memory: baton's RSS with the whole state loaded;
   3. the data path while resyncs run every second (the file replaced a second after the last
      time, or as soon as that resync was applied if it took longer): wrk req/s on one app, idle
-     vs under resyncs, and how long the resyncs took under that load. The app's backend is nginx
+     vs under resyncs (ROUNDS interleaved rounds, medians), and how long the resyncs took under
+     that load. The app's backend is nginx
      (one worker) in a process of its own, and a "decoy" run writes the same documents every
      second where baton does not look: this script writing 37.5 MB a second is the rig's own load
      on the 2 cores, and busy/decoy is baton's share of the drop. (Until 2026-11-27 14:30 the
@@ -20,8 +21,8 @@ GET /v2/apps?embed=apps.tasks):
      stalled on the GIL while this script wrote each document.)
 
     BATON_BIN=build/main/baton /usr/bin/python3 bench/marathon/scale.py
-    APPS=10000 TASKS_PER_APP=10 SERVICE_PORTS=1 DURATION=10 REST=12 ACTIVE_CHECKS=0 ... (defaults
-    shown; DURATION=0 skips the data-path part)
+    APPS=10000 TASKS_PER_APP=10 SERVICE_PORTS=1 DURATION=10 ROUNDS=3 REST=12 ACTIVE_CHECKS=0
+    CHURN=every ... (defaults shown; DURATION=0 skips the data-path part)
 
 ACTIVE_CHECKS=0 labels every app BATON_0_HEALTH_CHECK=off: since issue 8 baton probes an app's
 Marathon health check itself (on its health thread); ACTIVE_CHECKS=1 keeps the checks, whose
@@ -30,6 +31,7 @@ Marathon health check itself (on its health thread); ACTIVE_CHECKS=1 keeps the c
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +54,7 @@ ACTIVE_CHECKS = os.environ.get("ACTIVE_CHECKS", "0") == "1"
 # What the resync every second during the data-path run changes: "every" task (the worst case)
 # or "one" app (the common case: a scale or a deploy).
 CHURN = os.environ.get("CHURN", "every")
+ROUNDS = int(os.environ.get("ROUNDS", "3"))  # data-path rounds of idle, decoy and busy runs
 
 
 def document(backend_port: int, generation: int, only_app: int | None = None) -> str:
@@ -191,6 +194,9 @@ def main():
     decoy = os.path.join(tmp, "decoy", "apps.json")  # a directory baton does not watch
     os.makedirs(os.path.dirname(decoy))
     applied = []  # seconds from each file replacement to its `discovery` event, under load
+    # Documents written so far, across runs: each write differs from the one before, or baton
+    # (nothing changed) would send no `discovery` event to wait for.
+    written = [0]
 
     def under_churn(target: str) -> float:
         """wrk's req/s while `target` is replaced every second (or as soon as baton applied it,
@@ -198,11 +204,10 @@ def main():
         stop = threading.Event()
 
         def churn():
-            g = 0
             while not stop.is_set():
                 t0 = time.perf_counter()
-                replace(target, churn_docs[g % 2])
-                g += 1
+                replace(target, churn_docs[written[0] % 2])
+                written[0] += 1
                 if target == path:
                     baton.wait_event("discovery", timeout=60)
                     applied.append(time.perf_counter() - t0)
@@ -215,13 +220,25 @@ def main():
         t.join()
         return rate
 
-    idle = wrk(port, DURATION)
-    decoyed = under_churn(decoy)
-    busy = under_churn(path)
-    print(f"data path: idle {idle:.0f} req/s, the same documents written every second where baton "
-          f"does not look {decoyed:.0f} req/s ({decoyed / idle:.2f}x), with a resync every second "
-          f"({CHURN} changed) {busy:.0f} req/s ({busy / idle:.2f}x idle, {busy / decoyed:.2f}x "
-          f"decoy)")
+    # Interleaved rounds, the order rotating each round: this VM's speed drifts within a minute,
+    # so one run of each (the figure before 2026-11-27 16:00) spread 0.7-1.1x on the same binary.
+    rates = {"idle": [], "decoy": [], "busy": []}
+    runs = {"idle": lambda: wrk(port, DURATION), "decoy": lambda: under_churn(decoy),
+            "busy": lambda: under_churn(path)}
+    order = list(runs)
+    for r in range(ROUNDS):
+        for kind in order[r % 3:] + order[:r % 3]:
+            rates[kind].append(runs[kind]())
+        print(f"round {r}: idle {rates['idle'][-1]:.0f}, decoy {rates['decoy'][-1]:.0f}, "
+              f"busy {rates['busy'][-1]:.0f} req/s ({rates['busy'][-1] / rates['idle'][-1]:.2f}x "
+              f"idle)", flush=True)
+    idle, decoyed, busy = (statistics.median(rates[k]) for k in ("idle", "decoy", "busy"))
+    to_idle = statistics.median(b / i for b, i in zip(rates["busy"], rates["idle"]))
+    to_decoy = statistics.median(b / d for b, d in zip(rates["busy"], rates["decoy"]))
+    print(f"data path, median of {ROUNDS} rounds: idle {idle:.0f} req/s, the same documents written "
+          f"every second where baton does not look {decoyed:.0f} req/s, with a resync every second "
+          f"({CHURN} changed) {busy:.0f} req/s; per-round ratio median {to_idle:.2f}x idle, "
+          f"{to_decoy:.2f}x decoy")
     ms = sorted(a * 1000 for a in applied)
     print(f"resyncs under that load: {len(ms)} applied, file replaced -> discovery event median "
           f"{ms[len(ms) // 2]:.0f} ms, max {ms[-1]:.0f} ms", flush=True)

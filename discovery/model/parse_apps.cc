@@ -24,6 +24,7 @@
 
 #include "discovery/model/app_print.h"
 #include "discovery/model/network.h"
+#include "proxy/core/background_lane.h"
 
 namespace baton::discovery {
 
@@ -938,7 +939,8 @@ void parseInParallel(SpanParsers parsers, const DocumentSpans& spans, size_t doc
   }
   SpanRun tail;
   {
-    std::jthread helper([&] {
+    std::jthread helper([&, lane = core::BackgroundLane::current()] {
+      core::BackgroundLane::Member member(lane);  // a raise of the resync's lane reaches it
       parseSpanRange(parsers.second, spans, split, items.size(), previous, nullptr, tail);
     });
     parseSpanRange(parsers.first, spans, 0, split, previous, &assigner, run);
@@ -1078,7 +1080,8 @@ std::optional<SharedApps> AppsParser::parseSpans(std::string_view padded) {
   std::jthread helper;
   tail.start = tailStart(padded);
   if (tail.start != 0 && readySpanParser(impl_->tail_spans, impl_->tail_ready)) {
-    helper = std::jthread([&] {
+    helper = std::jthread([&, lane = core::BackgroundLane::current()] {
+      core::BackgroundLane::Member member(lane);  // a raise of the resync's lane reaches it
       tail.end = splitItems(padded, tail.start, tail.spans, nullptr);
       tail.split_done.count_down();
       if (tail.end == std::string_view::npos || tail.dropped.load()) return;

@@ -156,6 +156,7 @@ std::string infoText(const EdgeStatus& s) {
   line("marathon_sync_age_ms", std::to_string(d.sync_age_ms));
   line("marathon_documents_applied", number(d.documents_applied));
   line("marathon_documents_refused", number(d.documents_refused));
+  line("marathon_starved_resyncs", number(d.starved_resyncs));
   if (!d.last_refusal.empty()) line("marathon_last_refusal", cell(d.last_refusal));
   line("marathon_from_state_file", d.from_state_file ? "yes" : "no");
   line("marathon_holding", d.holding ? "yes" : "no");

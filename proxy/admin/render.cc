@@ -312,6 +312,7 @@ void writeDiscovery(JsonWriter& json, const DiscoveryView& discovery) {
       .field("sync_age_ms", discovery.sync_age_ms)
       .field("documents_applied", discovery.documents_applied)
       .field("documents_refused", discovery.documents_refused)
+      .field("starved_resyncs", discovery.starved_resyncs)
       .field("last_refusal", std::string_view(discovery.last_refusal))
       .field("from_state_file", discovery.from_state_file)
       .field("holding", discovery.holding);
@@ -932,6 +933,9 @@ void marathonMetrics(Exposition& m, const EdgeStatus& s) {
   m.family("baton_marathon_documents_refused_total", "counter",
            "Marathon documents refused (previous state kept).");
   m.sample("baton_marathon_documents_refused_total", {}, d.documents_refused);
+  m.family("baton_marathon_starved_resyncs_total", "counter",
+           "Resyncs that waited for a core so long that their threads were raised to nice 10.");
+  m.sample("baton_marathon_starved_resyncs_total", {}, d.starved_resyncs);
   m.family("baton_marathon_apps", "gauge", "Marathon apps in the applied state.");
   m.sample("baton_marathon_apps", {}, static_cast<uint64_t>(d.apps));
   m.family("baton_marathon_tasks", "gauge", "Marathon tasks in the applied state.");

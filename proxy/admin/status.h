@@ -132,6 +132,7 @@ struct DiscoveryView {
   int64_t sync_age_ms = -1;  // since the last applied document; -1 = none yet
   uint64_t documents_applied = 0;
   uint64_t documents_refused = 0;
+  uint64_t starved_resyncs = 0;  // resyncs raised from idle-class after waiting for a core
   std::string last_refusal;
   bool from_state_file = false;
   bool holding = false;  // a suspicious change waits for a confirming resync

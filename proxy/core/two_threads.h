@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <thread>
 
+#include "proxy/core/background_lane.h"
+
 namespace baton::core {
 
 // Calls fn(i) once for every i in [0, n) and returns when all calls have returned. When the
@@ -24,7 +26,10 @@ void forEachOnTwoThreads(size_t n, size_t parallel_from, Weight&& weight, Fn&& f
   }
   std::jthread helper;
   if (split < n) {
-    helper = std::jthread([&] {
+    // In the caller's background lane, if any: a raise of the lane must reach the helper too,
+    // or the caller would wait for a helper still starved (proxy/core/background_lane.h).
+    helper = std::jthread([&, lane = BackgroundLane::current()] {
+      BackgroundLane::Member member(lane);
       for (size_t i = split; i < n; ++i) fn(i);
     });
   }

@@ -4,6 +4,7 @@
 #include "discovery/pipeline.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "discovery/pipeline_thread.h"
 #include "discovery/state_store.h"
 #include "fake_server.h"
+#include "proxy/core/background_lane.h"
 #include "proxy/core/background_thread.h"
 
 namespace baton::discovery {
@@ -306,6 +308,16 @@ int niceOfThread(const std::string& name) {
   return -100;
 }
 
+int policyOfThread(const std::string& name) {
+  for (const auto& entry : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string found;
+    std::getline(comm, found);
+    if (found == name) return sched_getscheduler(std::stoi(entry.path().filename().string()));
+  }
+  return -1;
+}
+
 TEST(PipelineThreadTest, StepsComeBackOnTheLoopThreadInOrder) {
   core::EventLoop loop;
   core::Reclaimer reclaimer;
@@ -346,10 +358,63 @@ TEST(PipelineThreadTest, ALargeDocumentFromTheSourceLowersThePriorityOnceTransla
   thread.document(small, false);
   thread.waitIdle();
   EXPECT_EQ(niceOfThread("baton-resync"), own);
+  EXPECT_EQ(policyOfThread("baton-resync"), SCHED_OTHER);
   thread.document(large, false);
   thread.waitIdle();
   EXPECT_GE(niceOfThread("baton-resync"), core::kBackgroundNice);
+  if (core::BackgroundLane::idleClassAvailable()) {
+    EXPECT_EQ(policyOfThread("baton-resync"), SCHED_IDLE);
+  }
   ASSERT_TRUE(testing::runUntil(loop, [&] { return steps >= 2; }));
+}
+
+std::string manyTasks(size_t n, int generation) {
+  std::vector<std::string> hosts;
+  for (size_t i = 0; i < n; ++i) {
+    hosts.push_back("10." + std::to_string(generation) + "." + std::to_string(i / 250) + "." +
+                    std::to_string(1 + i % 250));
+  }
+  return document(hosts);
+}
+
+TEST(PipelineThreadTest, WorkThatWaitedTooLongRaisesTheLaneUntilTheThreadIsIdle) {
+  core::EventLoop loop;
+  core::Reclaimer reclaimer;
+  size_t steps = 0;
+  // A guard of 0 ms: its timer fires on the loop's next pass, while the thread still parses and
+  // translates 4,000 tasks.
+  PipelineThread thread(
+      loop, std::make_unique<DiscoveryPipeline>(conf::MarathonSpec{}, options(), reclaimer),
+      reclaimer, [&](PipelineStep) { ++steps; }, /*low_priority_from=*/1,
+      /*starved_after=*/std::chrono::milliseconds{0});
+  thread.document(manyTasks(4000, 1), false);  // the thread joins its lane once translated
+  ASSERT_TRUE(testing::runUntil(loop, [&] { return steps == 1; }));
+  thread.waitIdle();
+  EXPECT_EQ(thread.starvedRaises(), 1u);
+  if (core::BackgroundLane::idleClassAvailable()) {
+    EXPECT_EQ(policyOfThread("baton-resync"), SCHED_IDLE);  // lowered once idle
+  }
+  thread.document(manyTasks(4000, 2), false);
+  ASSERT_TRUE(testing::runUntil(loop, [&] { return steps == 2; }));
+  thread.waitIdle();
+  EXPECT_EQ(thread.starvedRaises(), 2u);  // a raise per spell of work, each ended when idle
+  if (core::BackgroundLane::idleClassAvailable()) {
+    EXPECT_EQ(policyOfThread("baton-resync"), SCHED_IDLE);
+  }
+}
+
+TEST(PipelineThreadTest, WorkDoneWithinTheGuardRaisesNothing) {
+  core::EventLoop loop;
+  core::Reclaimer reclaimer;
+  size_t steps = 0;
+  PipelineThread thread(
+      loop, std::make_unique<DiscoveryPipeline>(conf::MarathonSpec{}, options(), reclaimer),
+      reclaimer, [&](PipelineStep) { ++steps; }, /*low_priority_from=*/1);
+  thread.document(tenTasks(), false);
+  ASSERT_TRUE(testing::runUntil(loop, [&] { return steps == 1; }));
+  thread.document(document({"10.0.0.1"}), false);
+  ASSERT_TRUE(testing::runUntil(loop, [&] { return steps == 2; }));
+  EXPECT_EQ(thread.starvedRaises(), 0u);
 }
 
 TEST(PipelineThreadTest, NothingIsDeliveredOnceTheThreadObjectIsGone) {
