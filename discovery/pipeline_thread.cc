@@ -58,6 +58,9 @@ PipelineThread::PipelineThread(core::EventLoop& loop, std::unique_ptr<DiscoveryP
 PipelineThread::~PipelineThread() {
   *alive_ = false;
   pipeline_->cancel();  // a resync under way stops at its next phase
+  // The control thread waits for that phase below, and its loop (the guard's timer) is blocked
+  // meanwhile: the thread must not wait for an idle core (a reload or an upgrade under load).
+  lane_.raise();
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -105,14 +108,21 @@ void PipelineThread::push(PipelineJob job) {
 }
 
 void PipelineThread::onStarvedCheck() {
-  std::lock_guard lock(mutex_);
-  if (stopped_ || (queue_.empty() && !busy_)) return;  // idle: a later push arms the timer again
-  const auto waited = std::chrono::steady_clock::now() - pending_since_;
+  std::chrono::steady_clock::duration waited;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_ || (queue_.empty() && !busy_)) return;  // idle: the next push arms it again
+    waited = std::chrono::steady_clock::now() - pending_since_;
+  }
   if (waited < starved_after_) {  // work that came after an idle spell: its own deadline
     starved_timer_.arm(std::chrono::ceil<std::chrono::milliseconds>(starved_after_ - waited));
     return;
   }
-  // Raised until the thread is idle again (run() lowers it then, under this lock).
+  // Checked again while the work lasts: raise() re-applies the class to every member (a helper
+  // that registered late, a lowering that crossed this raise).
+  starved_timer_.arm(starved_after_);
+  if (!in_lane_.load(std::memory_order_relaxed)) return;  // normal priority: nothing to raise
+  // Raised until the thread is idle again (run() lowers it then).
   if (!lane_.raise()) return;
   ++starved_raises_;
   core::logf(
@@ -141,14 +151,21 @@ void PipelineThread::run() {
     large_accepted = large_accepted || (large_from_source && step.accepted);
     // In the background lane once a large document from the source is translated (see the
     // header).
-    if (!in_lane && large_accepted && step.spec) in_lane.emplace(&lane_);
-    deliver(std::move(step));
-    std::lock_guard lock(mutex_);
-    busy_ = false;
-    if (queue_.empty()) {
-      lane_.lower();  // caught up: the starvation guard's raise (if any) ends
-      idle_.notify_all();
+    if (!in_lane && large_accepted && step.spec) {
+      in_lane.emplace(&lane_);
+      in_lane_.store(true, std::memory_order_relaxed);
     }
+    deliver(std::move(step));
+    bool idle = false;
+    {
+      std::lock_guard lock(mutex_);
+      busy_ = false;
+      idle = queue_.empty();
+      if (idle) idle_.notify_all();
+    }
+    // Caught up: the guard's raise (if any) ends. Outside mutex_, which the control thread
+    // takes: going idle-class may preempt this thread on the spot.
+    if (idle) lane_.lower();
   }
   reclaimer_.dispose(std::move(pipeline_));  // its state (100,000 tasks) is not freed on a join
   std::lock_guard lock(mutex_);

@@ -10,10 +10,11 @@
 // stays free meanwhile for the source, the admin endpoints, publishing and the health and drain
 // events (a fast-path drain is patched in there, it does not wait for this thread).
 //
-// Starvation guard: when the thread has had work for `starved_after` (kStarvedAfter) without
-// becoming idle, the control loop raises the lane (nice 10, the share a contended core gives
-// it) until the thread has nothing left to do; under full load a resync then applies in about
-// starved_after plus its own time instead of never.
+// Starvation guard: when the thread, in its lane, has had work for `starved_after`
+// (kStarvedAfter) without becoming idle, the control loop raises the lane (nice 10, the share a
+// contended core gives it) until the thread has nothing left to do; under full load a resync
+// then applies in about starved_after plus its own time. The destructor raises it too: the
+// control thread waits for the phase under way.
 //
 // Called on the control thread (the loop's): document(), resolved() and taskEnding() queue a
 // job and return at once; each job's PipelineStep is delivered to on_step on the loop's thread,
@@ -22,6 +23,7 @@
 // the thread; no step is delivered once it has returned.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -120,9 +122,10 @@ class PipelineThread {
   // Since when the thread has had work without becoming idle (guarded by mutex_).
   std::chrono::steady_clock::time_point pending_since_;
   core::BackgroundLane lane_;
-  core::Timer starved_timer_;    // loop thread: armed while the thread has work
-  uint64_t starved_raises_ = 0;  // loop thread
-  std::thread thread_;           // last: started when the members above exist
+  core::Timer starved_timer_;         // loop thread: armed while the thread has work
+  uint64_t starved_raises_ = 0;       // loop thread
+  std::atomic<bool> in_lane_{false};  // the thread has joined lane_ (set once, by the thread)
+  std::thread thread_;                // last: started when the members above exist
 };
 
 }  // namespace baton::discovery

@@ -146,11 +146,16 @@ def replace(path: str, text: str | bytes) -> None:
     os.replace(tmp, path)
 
 
-def wrk(port: int, seconds: int) -> float:
-    out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s", "-H", "Host: app0.example.com",
-                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True).stdout
+def wrk(port: int, seconds: int) -> tuple[float, float]:
+    """req/s and the 99th percentile latency in ms."""
+    out = subprocess.run(["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-H",
+                          "Host: app0.example.com", f"http://127.0.0.1:{port}/"],
+                         capture_output=True, text=True).stdout
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    return float(m.group(1)) if m else 0.0
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return (float(m.group(1)) if m else 0.0,
+            float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"))
 
 
 def main():
@@ -194,11 +199,11 @@ def main():
     decoy = os.path.join(tmp, "decoy", "apps.json")  # a directory baton does not watch
     os.makedirs(os.path.dirname(decoy))
     applied = []  # seconds from each file replacement to its `discovery` event, under load
-    # Documents written so far, across runs: each write differs from the one before, or baton
-    # (nothing changed) would send no `discovery` event to wait for.
-    written = [0]
+    # Documents written to each target so far, across runs: each write differs from the one
+    # before, or baton (nothing changed) would send no `discovery` event to wait for.
+    written = {path: 0, decoy: 0}
 
-    def under_churn(target: str) -> float:
+    def under_churn(target: str) -> tuple[float, float]:
         """wrk's req/s while `target` is replaced every second (or as soon as baton applied it,
         when it took longer: `target` is the watched file)."""
         stop = threading.Event()
@@ -206,8 +211,8 @@ def main():
         def churn():
             while not stop.is_set():
                 t0 = time.perf_counter()
-                replace(target, churn_docs[written[0] % 2])
-                written[0] += 1
+                replace(target, churn_docs[written[target] % 2])
+                written[target] += 1
                 if target == path:
                     baton.wait_event("discovery", timeout=60)
                     applied.append(time.perf_counter() - t0)
@@ -223,22 +228,28 @@ def main():
     # Interleaved rounds, the order rotating each round: this VM's speed drifts within a minute,
     # so one run of each (the figure before 2026-11-27 16:00) spread 0.7-1.1x on the same binary.
     rates = {"idle": [], "decoy": [], "busy": []}
+    p99s = {"idle": [], "decoy": [], "busy": []}
     runs = {"idle": lambda: wrk(port, DURATION), "decoy": lambda: under_churn(decoy),
             "busy": lambda: under_churn(path)}
     order = list(runs)
     for r in range(ROUNDS):
         for kind in order[r % 3:] + order[:r % 3]:
-            rates[kind].append(runs[kind]())
+            rate, p99 = runs[kind]()
+            rates[kind].append(rate)
+            p99s[kind].append(p99)
         print(f"round {r}: idle {rates['idle'][-1]:.0f}, decoy {rates['decoy'][-1]:.0f}, "
               f"busy {rates['busy'][-1]:.0f} req/s ({rates['busy'][-1] / rates['idle'][-1]:.2f}x "
-              f"idle)", flush=True)
+              f"idle); p99 {p99s['idle'][-1]:.2f} / {p99s['decoy'][-1]:.2f} / "
+              f"{p99s['busy'][-1]:.2f} ms", flush=True)
     idle, decoyed, busy = (statistics.median(rates[k]) for k in ("idle", "decoy", "busy"))
     to_idle = statistics.median(b / i for b, i in zip(rates["busy"], rates["idle"]))
     to_decoy = statistics.median(b / d for b, d in zip(rates["busy"], rates["decoy"]))
     print(f"data path, median of {ROUNDS} rounds: idle {idle:.0f} req/s, the same documents written "
           f"every second where baton does not look {decoyed:.0f} req/s, with a resync every second "
           f"({CHURN} changed) {busy:.0f} req/s; per-round ratio median {to_idle:.2f}x idle, "
-          f"{to_decoy:.2f}x decoy")
+          f"{to_decoy:.2f}x decoy; p99 latency median idle "
+          f"{statistics.median(p99s['idle']):.2f} ms, decoy {statistics.median(p99s['decoy']):.2f} "
+          f"ms, busy {statistics.median(p99s['busy']):.2f} ms")
     ms = sorted(a * 1000 for a in applied)
     print(f"resyncs under that load: {len(ms)} applied, file replaced -> discovery event median "
           f"{ms[len(ms) // 2]:.0f} ms, max {ms[-1]:.0f} ms", flush=True)

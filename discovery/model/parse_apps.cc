@@ -939,8 +939,7 @@ void parseInParallel(SpanParsers parsers, const DocumentSpans& spans, size_t doc
   }
   SpanRun tail;
   {
-    std::jthread helper([&, lane = core::BackgroundLane::current()] {
-      core::BackgroundLane::Member member(lane);  // a raise of the resync's lane reaches it
+    std::jthread helper = core::BackgroundLane::startHelper([&] {  // in the resync's lane
       parseSpanRange(parsers.second, spans, split, items.size(), previous, nullptr, tail);
     });
     parseSpanRange(parsers.first, spans, 0, split, previous, &assigner, run);
@@ -1080,8 +1079,7 @@ std::optional<SharedApps> AppsParser::parseSpans(std::string_view padded) {
   std::jthread helper;
   tail.start = tailStart(padded);
   if (tail.start != 0 && readySpanParser(impl_->tail_spans, impl_->tail_ready)) {
-    helper = std::jthread([&, lane = core::BackgroundLane::current()] {
-      core::BackgroundLane::Member member(lane);  // a raise of the resync's lane reaches it
+    helper = core::BackgroundLane::startHelper([&] {  // in the resync's lane
       tail.end = splitItems(padded, tail.start, tail.spans, nullptr);
       tail.split_done.count_down();
       if (tail.end == std::string_view::npos || tail.dropped.load()) return;

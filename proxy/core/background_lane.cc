@@ -52,37 +52,77 @@ BackgroundLane::Member::~Member() {
   current_lane = outer_;
 }
 
+BackgroundLane::SpawnScope::SpawnScope() : lane_(current_lane) {
+  if (lane_ != nullptr && idleClassAvailable()) setClass(0, false);
+}
+
+BackgroundLane::SpawnScope::~SpawnScope() {
+  if (lane_ != nullptr) lane_->applyToSelf(gettid());
+}
+
 void BackgroundLane::join(pid_t tid) {
-  std::lock_guard lock(mutex_);
-  members_.push_back(tid);
-  // Under the lock: a raise() cannot slip between this thread's class and its registration.
-  if (idleClassAvailable()) setClass(tid, !raised_);
+  {
+    std::lock_guard lock(mutex_);
+    members_.push_back(tid);
+  }
+  applyToSelf(tid);
 }
 
 void BackgroundLane::leave(pid_t tid) {
   std::lock_guard lock(mutex_);
   // Removed before the thread ends: its id may be reused by another thread, which a later
   // raise() or lower() must not touch.
-  members_.erase(std::find(members_.begin(), members_.end(), tid));
+  const auto it = std::find(members_.begin(), members_.end(), tid);
+  if (it != members_.end()) members_.erase(it);
+}
+
+// A thread going idle-class may be preempted on the way back from the call (the class change
+// reschedules): it never does so holding mutex_, which raise() on a non-starved thread takes.
+// If a raise slipped in between, it is applied here under the lock (no longer idle-class: no
+// such wait).
+void BackgroundLane::applyToSelf(pid_t tid) {
+  if (!idleClassAvailable()) return;
+  bool raised;
+  {
+    std::lock_guard lock(mutex_);
+    raised = raised_;
+  }
+  if (raised) {
+    setClass(tid, false);
+    return;
+  }
+  setClass(tid, true);
+  std::lock_guard lock(mutex_);
+  if (raised_) setClass(tid, false);
 }
 
 bool BackgroundLane::raise() {
   std::lock_guard lock(mutex_);
-  if (raised_) return false;
+  const bool was_lowered = !raised_;
   raised_ = true;
   if (idleClassAvailable()) {
     for (pid_t tid : members_) setClass(tid, false);
   }
-  return true;
+  return was_lowered;
 }
 
 void BackgroundLane::lower() {
-  std::lock_guard lock(mutex_);
-  if (!raised_) return;
-  raised_ = false;
-  if (idleClassAvailable()) {
-    for (pid_t tid : members_) setClass(tid, true);
+  const pid_t self = gettid();
+  bool self_member = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (!raised_) return;
+    raised_ = false;
+    if (!idleClassAvailable()) return;
+    for (pid_t tid : members_) {
+      if (tid == self) {
+        self_member = true;
+      } else {
+        setClass(tid, true);
+      }
+    }
   }
+  if (self_member) applyToSelf(self);  // the caller itself last, outside the lock
 }
 
 bool BackgroundLane::raised() const {

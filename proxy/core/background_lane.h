@@ -1,27 +1,34 @@
-// The control plane's bulk work (a Marathon resync's parse and translate, the reclaimer freeing
-// the state it replaced) gives way to the data plane completely, with a floor when it falls
-// behind.
+// The control plane's bulk work (a Marathon resync's parse and translate, on the resync thread
+// and the helper threads it starts) gives way to the data plane completely, with a floor when it
+// falls behind.
 //
 // Why not nice alone: on this kernel (EEVDF) and a busy 2-core edge, a resync thread at nice 10,
 // or nice 19 and SCHED_BATCH, still got most of a core while the workers, the load and the
-// origin shared the other: a 100,000-task resync every second cost the data path 25-30 % of its
-// req/s. SCHED_IDLE threads run only when nothing else wants the core, and the data path then
-// kept its req/s (bench/RESULTS.md, 2026-11-27 15:30). But an idle-class thread can wait forever
-// on a saturated machine, and routing that never catches up is worse than slower requests: a
-// lane whose work has waited too long is raised (SCHED_OTHER at nice 10, the old share) by a
-// thread that is not starved, until its backlog is done, then lowered again.
+// origin shared the other: a 100,000-task resync every second cost the data path 21-31 % of its
+// req/s. SCHED_IDLE threads run only when nothing else wants the core (or with a weight of 3
+// against nice 0's 1024), and the data path then kept its req/s (bench/RESULTS.md, 2026-11-27
+// 16:00). But a saturated machine can keep an idle-class thread waiting for seconds, and routing
+// that does not catch up is worse than slower requests: the lane's owner raises it (SCHED_OTHER
+// at nice 10, the old share) from a thread that is not starved when its work has waited too
+// long, and lowers it again once it has caught up.
+//
+// Lane threads must not hold a lock the workers take for more than a few instructions: an
+// idle-class thread preempted while holding it would stall the worker until a core went idle.
+// So the reclaimer (which frees everyone's memory, taking the allocator's bin locks) is not one.
 //
 // Coming back from SCHED_IDLE needs CAP_SYS_NICE or RLIMIT_NICE >= 10 (sched(7)). Without them a
-// lane never goes idle-class: its threads run at nice 10 throughout, as before.
+// lane never goes idle-class: its threads run at nice 10 throughout, and raise()/lower() change
+// nothing.
 //
-// Threads: Member on the lane's own threads (at their start, or when their work becomes bulk);
-// raise() and lower() from any thread (the guard's: the control loop, a reclaimer poster).
+// Threads: Member and startHelper on the lane's own threads; raise() and lower() from any thread.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <mutex>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace baton::core {
@@ -33,9 +40,8 @@ class BackgroundLane {
   BackgroundLane& operator=(const BackgroundLane&) = delete;
 
   // The calling thread is in `lane` while this lives: nice 10 (core::lowerThreadPriority) and
-  // idle-class unless the lane is raised. A null lane: nothing happens. Threads this thread
-  // starts inherit its class; forEachOnTwoThreads' helper joins current() as well, so a raise
-  // reaches it.
+  // idle-class unless the lane is raised. A null lane: nothing happens. Leaving does not restore
+  // the thread's class (lane threads stay in their lane until they end).
   class Member {
    public:
     explicit Member(BackgroundLane* lane);
@@ -49,8 +55,23 @@ class BackgroundLane {
     pid_t tid_;
   };
 
-  // Every member, and every thread joining until lower(), runs at SCHED_OTHER (nice 10). Returns
-  // whether this call raised it (false: already raised).
+  // Starts a helper thread of the calling thread's lane (if any), which runs fn() as a Member.
+  // The caller runs SCHED_OTHER while it starts the thread, so the helper starts SCHED_OTHER
+  // too: an idle-class helper could wait for a core before it even registered, a raise() in
+  // between would miss it, and its raised parent would wait for it. Outside a lane: a plain
+  // thread.
+  template <class Fn>
+  static std::jthread startHelper(Fn&& fn) {
+    SpawnScope spawning;
+    return std::jthread([lane = current(), fn = std::forward<Fn>(fn)]() mutable {
+      Member member(lane);
+      fn();
+    });
+  }
+
+  // Every member, and every thread joining until lower(), runs at SCHED_OTHER (nice 10); members
+  // already raised are set again (cheap: a raise is rare). Returns whether the lane was lowered
+  // before this call.
   bool raise();
   // Members back to idle-class.
   void lower();
@@ -63,8 +84,20 @@ class BackgroundLane {
   static bool idleClassAvailable();
 
  private:
+  class SpawnScope {
+   public:
+    SpawnScope();
+    ~SpawnScope();
+    SpawnScope(const SpawnScope&) = delete;
+    SpawnScope& operator=(const SpawnScope&) = delete;
+
+   private:
+    BackgroundLane* lane_;
+  };
+
   void join(pid_t tid);
   void leave(pid_t tid);
+  void applyToSelf(pid_t tid);
 
   mutable std::mutex mutex_;
   std::vector<pid_t> members_;  // guarded by mutex_

@@ -1,9 +1,9 @@
 // Threads that do the control plane's heavy lifting run at a lower scheduling weight, so that on
 // a busy machine they take their CPU from idle time first instead of sharing a core evenly with
-// the workers' requests: nice 10 here; the bulk of it (a resync's parse and translate, the
-// reclaimer) goes further, to idle-class with a starvation guard (background_lane.h, which
-// starts from this). The Marathon state digest thread stays at plain nice 10: the control thread
-// joins it before the next one, and an idle-class thread could keep it waiting.
+// the workers' requests: nice 10 here (the reclaimer, the Marathon state digest). A resync's
+// parse and translate go further, to idle-class with a starvation guard (background_lane.h,
+// which starts from this); the digest thread does not: the control thread joins it before the
+// next one, and an idle-class thread could keep the control loop waiting.
 //
 // Only threads whose own children do the same kind of work (the resync thread's parse and
 // translate helpers): a thread inherits its creator's nice value on Linux, and raising it back

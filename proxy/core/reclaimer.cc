@@ -2,14 +2,13 @@
 
 #include <pthread.h>
 
-#include "proxy/core/stop_signals.h"
+#include "proxy/core/background_thread.h"
 
 namespace baton::core {
 
-Reclaimer::Reclaimer(std::chrono::milliseconds starved_after)
-    : starved_after_(starved_after), thread_([this] {
-        blockStopSignals();
-        BackgroundLane::Member member(&lane_);
+Reclaimer::Reclaimer()
+    : thread_([this] {
+        core::enterBackgroundThread();
         run();
       }) {
   pthread_setname_np(thread_.native_handle(), "baton-reclaim");
@@ -27,18 +26,9 @@ Reclaimer::~Reclaimer() {
 void Reclaimer::post(std::shared_ptr<void> garbage) {
   {
     std::lock_guard lock(mutex_);
-    const auto now = std::chrono::steady_clock::now();
-    if (queue_.empty()) queue_since_ = now;
-    const auto oldest = busy_ ? batch_since_ : queue_since_;  // a batch under way is older
     queue_.push_back(std::move(garbage));
-    if (now - oldest >= starved_after_ && lane_.raise()) ++raises_;
   }
   wake_.notify_one();
-}
-
-uint64_t Reclaimer::raises() const {
-  std::lock_guard lock(mutex_);
-  return raises_;
 }
 
 void Reclaimer::drain() {
@@ -54,15 +44,11 @@ void Reclaimer::run() {
     std::vector<std::shared_ptr<void>> batch = std::move(queue_);
     queue_.clear();
     busy_ = true;
-    batch_since_ = queue_since_;
     lock.unlock();
     batch.clear();  // the destructors run here, outside the lock
     lock.lock();
     busy_ = false;
-    if (queue_.empty()) {
-      lane_.lower();  // caught up: back to idle-class
-      idle_.notify_all();
-    }
+    if (queue_.empty()) idle_.notify_all();
   }
 }
 

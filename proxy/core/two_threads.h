@@ -28,8 +28,7 @@ void forEachOnTwoThreads(size_t n, size_t parallel_from, Weight&& weight, Fn&& f
   if (split < n) {
     // In the caller's background lane, if any: a raise of the lane must reach the helper too,
     // or the caller would wait for a helper still starved (proxy/core/background_lane.h).
-    helper = std::jthread([&, lane = BackgroundLane::current()] {
-      BackgroundLane::Member member(lane);
+    helper = BackgroundLane::startHelper([&] {
       for (size_t i = split; i < n; ++i) fn(i);
     });
   }

@@ -1,18 +1,10 @@
-// Reclaimer: what it is handed is destroyed on its own thread, nothing is lost at shutdown, and
-// garbage that waited too long raises the thread (background lane) until it has caught up.
+// Reclaimer: what it is handed is destroyed on its own thread, nothing is lost at shutdown.
 #include "proxy/core/reclaimer.h"
 
 #include <gtest/gtest.h>
 
-#include <sched.h>
-
 #include <atomic>
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <latch>
 #include <memory>
-#include <string>
 #include <thread>
 #include <vector>
 
@@ -66,62 +58,6 @@ TEST(ReclaimerTest, DestructorFreesEverythingStillQueued) {
     for (int i = 0; i < 1000; ++i) reclaimer.dispose(Witness(&died_on, &deaths));
   }
   EXPECT_EQ(deaths.load(), 1000);
-}
-
-// The scheduling policy of the process's thread named `name` (-1: none).
-int policyOfThread(const std::string& name) {
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(entry.path() / "comm");
-    std::string found;
-    std::getline(comm, found);
-    if (found == name) return sched_getscheduler(std::stoi(entry.path().filename().string()));
-  }
-  return -1;
-}
-
-// Blocks the reclaimer's thread in its destructor until released.
-struct Blocker {
-  std::latch* entered;
-  std::latch* release;
-  Blocker(std::latch* e, std::latch* r) : entered(e), release(r) {}
-  Blocker(Blocker&& other) noexcept : entered(other.entered), release(other.release) {
-    other.release = nullptr;
-  }
-  ~Blocker() {
-    if (release == nullptr) return;  // moved from
-    entered->count_down();
-    release->wait();
-  }
-};
-
-TEST(ReclaimerTest, GarbageThatWaitedTooLongRaisesTheThreadUntilItCaughtUp) {
-  using namespace std::chrono_literals;
-  std::latch entered{1};
-  std::latch release{1};
-  Reclaimer reclaimer(300ms);
-  const bool idle_class = BackgroundLane::idleClassAvailable();
-  reclaimer.dispose(Blocker(&entered, &release));
-  entered.wait();  // the thread is inside that batch now
-  if (idle_class) {
-    EXPECT_EQ(policyOfThread("baton-reclaim"), SCHED_IDLE);
-  }
-  reclaimer.dispose(1);  // the batch under way is younger than 300 ms
-  EXPECT_EQ(reclaimer.raises(), 0u);
-  std::this_thread::sleep_for(400ms);  // the condition under test is time passing
-  reclaimer.dispose(2);
-  reclaimer.dispose(3);  // raised once, not per disposal
-  EXPECT_EQ(reclaimer.raises(), 1u);
-  if (idle_class) {
-    EXPECT_EQ(policyOfThread("baton-reclaim"), SCHED_OTHER);
-  }
-  release.count_down();
-  reclaimer.drain();
-  if (idle_class) {
-    EXPECT_EQ(policyOfThread("baton-reclaim"), SCHED_IDLE);  // caught up
-  }
-  reclaimer.dispose(4);  // young again
-  reclaimer.drain();
-  EXPECT_EQ(reclaimer.raises(), 1u);
 }
 
 }  // namespace
