@@ -75,6 +75,13 @@ SnapshotPtr WorkerStats::attach(SnapshotPtr snapshot, std::vector<HostRuntime*>&
   SnapshotPtr replaced = std::exchange(attached_, std::move(snapshot));
 
   const ProxySnapshot& current = *attached_;
+  if (replaced != nullptr && replaced->routes == current.routes) {
+    // The very same route table (a resync where only hosts changed): the same runtimes by index,
+    // without building and hashing 10,000 route names on this worker's thread per resync.
+    for (RouteRuntime* runtime : routes_by_index_) runtime->present = true;
+    prune();
+    return replaced;
+  }
   routes_by_index_.assign(current.routes ? current.routes->routeCount() : 0, nullptr);
   for (size_t r = 0; r < routes_by_index_.size(); ++r) {
     const routing::Route& route = current.routes->route(r);

@@ -62,6 +62,30 @@ TEST(WorkerStats, CountersSurviveASnapshotThatKeepsTheHost) {
   EXPECT_EQ(report.clusters[0].hosts.size(), 1u) << "the dropped, idle host is forgotten";
 }
 
+TEST(WorkerStats, RouteCountersSurviveASnapshotThatKeepsTheRouteTable) {
+  WorkerStats stats;
+  std::vector<HostRuntime*> left;
+  auto first = snapshotOf(configWith({hostSpec("127.0.0.1:1000")}), 1);
+  EXPECT_EQ(stats.attach(first, left), nullptr);
+  RouteRuntime* route = stats.route(0);
+  route->traffic.record(200, 1, 2, std::chrono::microseconds(5));
+  // Only the hosts change: the snapshot keeps the route table object.
+  auto second = snapshotOf(configWith({hostSpec("127.0.0.1:1001")}), 2, first.get());
+  ASSERT_EQ(second->routes, first->routes);
+  EXPECT_EQ(stats.attach(second, left), first);
+  EXPECT_EQ(stats.route(0), route);
+  EXPECT_EQ(stats.findRoute("site|/"), route) << "kept through the prune";
+  EXPECT_EQ(stats.route(0)->traffic.total(), 1u);
+  // A new route table (another prefix): the old route's runtime goes, the new one is fresh.
+  auto third_config = std::make_shared<conf::ConfigSpec>(*configWith({hostSpec("127.0.0.1:1001")}));
+  third_config->vhosts[0].routes[0].prefix = "/api";
+  auto third = snapshotOf(third_config, 3, second.get());
+  EXPECT_EQ(stats.attach(third, left), second);
+  EXPECT_EQ(stats.findRoute("site|/"), nullptr);
+  ASSERT_NE(stats.findRoute("site|/api"), nullptr);
+  EXPECT_EQ(stats.route(0)->traffic.total(), 0u);
+}
+
 TEST(WorkerStats, AHostGetsCountersOnlyOnceARequestFinishes) {
   WorkerStats stats;
   std::vector<HostRuntime*> left;
