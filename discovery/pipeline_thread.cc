@@ -6,6 +6,7 @@
 #include <iterator>
 #include <utility>
 
+#include "proxy/core/background_thread.h"
 #include "proxy/core/log.h"
 #include "proxy/core/stop_signals.h"
 
@@ -58,13 +59,14 @@ PipelineThread::PipelineThread(core::EventLoop& loop, std::unique_ptr<DiscoveryP
 PipelineThread::~PipelineThread() {
   *alive_ = false;
   pipeline_->cancel();  // a resync under way stops at its next phase
-  // The control thread waits for that phase below, and its loop (the guard's timer) is blocked
-  // meanwhile: the thread must not wait for an idle core (a reload or an upgrade under load).
-  lane_.raise();
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
+  // The control thread waits for that phase below, and its loop (the guard's timer) is blocked
+  // meanwhile: the thread must not wait for an idle core (a reload or an upgrade under load).
+  // After stopping_: run() no longer lowers the lane.
+  lane_.raise();
   wake_.notify_one();
   thread_.join();
 }
@@ -113,17 +115,20 @@ void PipelineThread::onStarvedCheck() {
     std::lock_guard lock(mutex_);
     if (stopped_ || (queue_.empty() && !busy_)) return;  // idle: the next push arms it again
     waited = std::chrono::steady_clock::now() - pending_since_;
+    if (waited < starved_after_) {  // work that came after an idle spell: its own deadline
+      starved_timer_.arm(std::chrono::ceil<std::chrono::milliseconds>(starved_after_ - waited));
+      return;
+    }
+    // Checked again while the work lasts: raise() re-applies the class to every member.
+    starved_timer_.arm(starved_after_);
+    // Nothing to raise at normal priority (not in the lane yet, or no idle class to leave).
+    if (!in_lane_.load(std::memory_order_relaxed) || !core::BackgroundLane::idleClassAvailable()) {
+      return;
+    }
+    // Raised until the thread is idle again (run() lowers it then). Under mutex_: run() decides
+    // it is idle under it too, so a raise cannot land after that lowering.
+    if (!lane_.raise()) return;
   }
-  if (waited < starved_after_) {  // work that came after an idle spell: its own deadline
-    starved_timer_.arm(std::chrono::ceil<std::chrono::milliseconds>(starved_after_ - waited));
-    return;
-  }
-  // Checked again while the work lasts: raise() re-applies the class to every member (a helper
-  // that registered late, a lowering that crossed this raise).
-  starved_timer_.arm(starved_after_);
-  if (!in_lane_.load(std::memory_order_relaxed)) return;  // normal priority: nothing to raise
-  // Raised until the thread is idle again (run() lowers it then).
-  if (!lane_.raise()) return;
   ++starved_raises_;
   core::logf(
       core::LogLevel::Warn,
@@ -135,7 +140,6 @@ void PipelineThread::onStarvedCheck() {
 
 void PipelineThread::run() {
   bool large_accepted = false;
-  std::optional<core::BackgroundLane::Member> in_lane;
   for (;;) {
     std::optional<PipelineJob> job;
     {
@@ -147,25 +151,30 @@ void PipelineThread::run() {
     }
     const bool large_from_source = job->kind == PipelineJob::Kind::Document && !job->from_disk &&
                                    job->body.size() >= low_priority_from_;
-    PipelineStep step = perform(*job);
+    PipelineStep step;
+    {
+      // A member of the lane (idle-class) only while it works: outside perform() it takes
+      // mutex_ and the loop's post lock, which the control thread takes too.
+      std::optional<core::BackgroundLane::Member> member;
+      if (in_lane_.load(std::memory_order_relaxed)) member.emplace(&lane_);
+      step = perform(*job);
+    }
     large_accepted = large_accepted || (large_from_source && step.accepted);
     // In the background lane once a large document from the source is translated (see the
-    // header).
-    if (!in_lane && large_accepted && step.spec) {
-      in_lane.emplace(&lane_);
+    // header); nice 10 from now on.
+    if (!in_lane_.load(std::memory_order_relaxed) && large_accepted && step.spec) {
+      core::lowerThreadPriority();
       in_lane_.store(true, std::memory_order_relaxed);
     }
     deliver(std::move(step));
-    bool idle = false;
-    {
-      std::lock_guard lock(mutex_);
-      busy_ = false;
-      idle = queue_.empty();
-      if (idle) idle_.notify_all();
+    std::lock_guard lock(mutex_);
+    busy_ = false;
+    if (queue_.empty()) {
+      // Caught up: the guard's raise (if any) ends. Not when stopping: the destructor's raise
+      // holds for whatever runs until the thread ends.
+      if (!stopping_) lane_.lower();
+      idle_.notify_all();
     }
-    // Caught up: the guard's raise (if any) ends. Outside mutex_, which the control thread
-    // takes: going idle-class may preempt this thread on the spot.
-    if (idle) lane_.lower();
   }
   reclaimer_.dispose(std::move(pipeline_));  // its state (100,000 tasks) is not freed on a join
   std::lock_guard lock(mutex_);

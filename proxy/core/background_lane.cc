@@ -50,13 +50,18 @@ BackgroundLane::Member::~Member() {
   if (lane_ == nullptr) return;
   lane_->leave(tid_);
   current_lane = outer_;
+  if (outer_ != nullptr) {
+    outer_->applyToSelf(tid_);
+  } else if (idleClassAvailable()) {
+    setClass(tid_, false);
+  }
 }
 
-BackgroundLane::SpawnScope::SpawnScope() : lane_(current_lane) {
+BackgroundLane::Foreground::Foreground() : lane_(current_lane) {
   if (lane_ != nullptr && idleClassAvailable()) setClass(0, false);
 }
 
-BackgroundLane::SpawnScope::~SpawnScope() {
+BackgroundLane::Foreground::~Foreground() {
   if (lane_ != nullptr) lane_->applyToSelf(gettid());
 }
 
@@ -82,14 +87,12 @@ void BackgroundLane::leave(pid_t tid) {
 // such wait).
 void BackgroundLane::applyToSelf(pid_t tid) {
   if (!idleClassAvailable()) return;
-  bool raised;
   {
     std::lock_guard lock(mutex_);
-    raised = raised_;
-  }
-  if (raised) {
-    setClass(tid, false);
-    return;
+    if (raised_) {  // SCHED_OTHER from here on: no wait for a core under the lock
+      setClass(tid, false);
+      return;
+    }
   }
   setClass(tid, true);
   std::lock_guard lock(mutex_);

@@ -39,9 +39,9 @@ class BackgroundLane {
   BackgroundLane(const BackgroundLane&) = delete;
   BackgroundLane& operator=(const BackgroundLane&) = delete;
 
-  // The calling thread is in `lane` while this lives: nice 10 (core::lowerThreadPriority) and
-  // idle-class unless the lane is raised. A null lane: nothing happens. Leaving does not restore
-  // the thread's class (lane threads stay in their lane until they end).
+  // The calling thread is in `lane` while this lives: nice 10 (core::lowerThreadPriority, kept
+  // after) and idle-class unless the lane is raised; SCHED_OTHER again once it leaves. A null
+  // lane: nothing happens.
   class Member {
    public:
     explicit Member(BackgroundLane* lane);
@@ -55,14 +55,28 @@ class BackgroundLane {
     pid_t tid_;
   };
 
+  // While this lives, a lane thread runs SCHED_OTHER (still at nice 10), then its lane's class
+  // again: around a lock that threads outside the lane take too (an idle-class holder preempted
+  // would keep them waiting for an idle core), or starting a thread. Outside a lane: nothing.
+  class Foreground {
+   public:
+    Foreground();
+    ~Foreground();
+    Foreground(const Foreground&) = delete;
+    Foreground& operator=(const Foreground&) = delete;
+
+   private:
+    BackgroundLane* lane_;
+  };
+
   // Starts a helper thread of the calling thread's lane (if any), which runs fn() as a Member.
-  // The caller runs SCHED_OTHER while it starts the thread, so the helper starts SCHED_OTHER
+  // The caller is in the Foreground while it starts the thread, so the helper starts SCHED_OTHER
   // too: an idle-class helper could wait for a core before it even registered, a raise() in
   // between would miss it, and its raised parent would wait for it. Outside a lane: a plain
   // thread.
   template <class Fn>
   static std::jthread startHelper(Fn&& fn) {
-    SpawnScope spawning;
+    Foreground spawning;
     return std::jthread([lane = current(), fn = std::forward<Fn>(fn)]() mutable {
       Member member(lane);
       fn();
@@ -84,17 +98,6 @@ class BackgroundLane {
   static bool idleClassAvailable();
 
  private:
-  class SpawnScope {
-   public:
-    SpawnScope();
-    ~SpawnScope();
-    SpawnScope(const SpawnScope&) = delete;
-    SpawnScope& operator=(const SpawnScope&) = delete;
-
-   private:
-    BackgroundLane* lane_;
-  };
-
   void join(pid_t tid);
   void leave(pid_t tid);
   void applyToSelf(pid_t tid);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include "proxy/core/background_lane.h"
 #include "proxy/core/background_thread.h"
 
 namespace baton::core {
@@ -24,6 +25,9 @@ Reclaimer::~Reclaimer() {
 }
 
 void Reclaimer::post(std::shared_ptr<void> garbage) {
+  // The workers take mutex_ too: a poster from a background lane (the resync thread) must not
+  // be preempted for want of an idle core while it holds it.
+  BackgroundLane::Foreground foreground;
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(garbage));

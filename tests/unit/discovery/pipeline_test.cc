@@ -362,9 +362,9 @@ TEST(PipelineThreadTest, ALargeDocumentFromTheSourceLowersThePriorityOnceTransla
   thread.document(large, false);
   thread.waitIdle();
   EXPECT_GE(niceOfThread("baton-resync"), core::kBackgroundNice);
-  if (core::BackgroundLane::idleClassAvailable()) {
-    EXPECT_EQ(policyOfThread("baton-resync"), SCHED_IDLE);
-  }
+  // Idle-class only while it works (perform()): between jobs it takes locks the control thread
+  // takes too.
+  EXPECT_EQ(policyOfThread("baton-resync"), SCHED_OTHER);
   ASSERT_TRUE(testing::runUntil(loop, [&] { return steps >= 2; }));
 }
 
@@ -375,17 +375,6 @@ std::string manyTasks(size_t n, int generation) {
                     std::to_string(1 + i % 250));
   }
   return document(hosts);
-}
-
-// Waits (bounded) until the thread named `name` runs at `policy`: the resync thread lowers its
-// lane just after it reports itself idle.
-bool awaitPolicy(const std::string& name, int policy) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
-  while (policyOfThread(name) != policy) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  }
-  return true;
 }
 
 TEST(PipelineThreadTest, WorkThatWaitedTooLongRaisesTheLaneUntilTheThreadIsIdle) {
@@ -406,10 +395,10 @@ TEST(PipelineThreadTest, WorkThatWaitedTooLongRaisesTheLaneUntilTheThreadIsIdle)
     thread.document(manyTasks(4000, generation), false);
     ASSERT_TRUE(testing::runUntil(loop, [&] { return steps == size_t(generation); }));
     thread.waitIdle();
-    // One raise per spell of work, however often the guard looked, each ended once idle.
-    EXPECT_EQ(thread.starvedRaises(), before + generation - 1);
+    // One raise per spell of work, however often the guard looked, each ended once idle (a
+    // raise counts only when the lane was lowered).
     if (core::BackgroundLane::idleClassAvailable()) {
-      EXPECT_TRUE(awaitPolicy("baton-resync", SCHED_IDLE));
+      EXPECT_EQ(thread.starvedRaises(), before + generation - 1);
     }
   }
 }

@@ -65,6 +65,28 @@ TEST(BackgroundLaneTest, AMemberIsLoweredAndTheCallerIsNot) {
   EXPECT_EQ(BackgroundLane::current(), nullptr);
 }
 
+TEST(BackgroundLaneTest, LeavingTheLaneRestoresTheClassButNotTheNice) {
+  BackgroundLane lane;
+  int inside = -1;
+  int after = -1;
+  int nice_after = -100;
+  std::thread([&] {
+    {
+      BackgroundLane::Member member(&lane);
+      inside = policyOf(0);
+      BackgroundLane::Foreground foreground;  // around a lock others take
+      EXPECT_EQ(policyOf(0), SCHED_OTHER);
+    }
+    after = policyOf(0);
+    nice_after = niceOf(0);
+  }).join();
+  if (BackgroundLane::idleClassAvailable()) {
+    EXPECT_EQ(inside, SCHED_IDLE);
+  }
+  EXPECT_EQ(after, SCHED_OTHER);
+  EXPECT_GE(nice_after, kBackgroundNice);
+}
+
 TEST(BackgroundLaneTest, RaiseReachesMembersAndJoinersUntilLowered) {
   if (!BackgroundLane::idleClassAvailable()) GTEST_SKIP() << "no right to leave SCHED_IDLE";
   BackgroundLane lane;
@@ -88,6 +110,7 @@ TEST(BackgroundLaneTest, TwoThreadsHelperJoinsTheCallersLaneAndARaiseReachesIt) 
   std::atomic<int> helper_before{-1};
   std::atomic<int> helper_after{-1};
   std::atomic<int> helper_nice{-100};
+  std::atomic<int> parent_during{-1};
   std::latch helper_started{1};
   std::latch raised{1};
   std::thread([&] {
@@ -97,6 +120,7 @@ TEST(BackgroundLaneTest, TwoThreadsHelperJoinsTheCallersLaneAndARaiseReachesIt) 
         2, 0, [](size_t) { return 1; },
         [&](size_t i) {
           if (i == 0) {
+            parent_during = policyOf(0);  // back in its lane's class once the helper started
             helper_started.wait();
             lane.raise();
             raised.count_down();
@@ -113,6 +137,7 @@ TEST(BackgroundLaneTest, TwoThreadsHelperJoinsTheCallersLaneAndARaiseReachesIt) 
   EXPECT_EQ(helper_lane.load(), &lane);
   EXPECT_GE(helper_nice.load(), kBackgroundNice);
   if (BackgroundLane::idleClassAvailable()) {
+    EXPECT_EQ(parent_during.load(), SCHED_IDLE);
     EXPECT_EQ(helper_before.load(), SCHED_IDLE);  // a member like its caller
     EXPECT_EQ(helper_after.load(), SCHED_OTHER);  // registered: the raise reached it
   }
