@@ -3,24 +3,26 @@
 // falls behind.
 //
 // Why not nice alone: on this kernel (EEVDF) and a busy 2-core edge, a resync thread at nice 10,
-// or nice 19 and SCHED_BATCH, still got most of a core while the workers, the load and the
-// origin shared the other: a 100,000-task resync every second cost the data path 21-31 % of its
-// req/s. SCHED_IDLE threads run only when nothing else wants the core (or with a weight of 3
-// against nice 0's 1024), and the data path then kept its req/s (bench/RESULTS.md, 2026-11-27
-// 16:00). But a saturated machine can keep an idle-class thread waiting for seconds, and routing
-// that does not catch up is worse than slower requests: the lane's owner raises it (SCHED_OTHER
-// at nice 10, the old share) from a thread that is not starved when its work has waited too
-// long, and lowers it again once it has caught up.
+// or at nice 10 or 19 with SCHED_BATCH, still got most of a core while the workers, the load and
+// the origin shared the other: a 100,000-task resync every second cost the data path 21-31 % of
+// its req/s. SCHED_IDLE threads run when no other thread wants the core (or with a weight of 3
+// against nice 0's 1024), and the data path then kept 0.93-1.05x of its req/s (bench/RESULTS.md,
+// 2026-11-27 15:15). But a saturated machine can keep an idle-class thread waiting for seconds,
+// and routing that does not catch up is worse than slower requests: the lane's owner raises it
+// (SCHED_OTHER at nice 10, the old share) from a thread that is not starved when its work has
+// waited too long, and lowers it again once it has caught up.
 //
-// Lane threads must not hold a lock the workers take for more than a few instructions: an
-// idle-class thread preempted while holding it would stall the worker until a core went idle.
-// So the reclaimer (which frees everyone's memory, taking the allocator's bin locks) is not one.
+// An idle-class thread preempted while holding a lock keeps every thread waiting on it until a
+// core goes idle. So a lane thread takes a lock that others take only in the Foreground (below)
+// or outside the lane, and goes idle-class outside the lane's own lock; the reclaimer (which frees
+// everyone's memory, taking the allocator's bin locks) is not a lane.
 //
 // Coming back from SCHED_IDLE needs CAP_SYS_NICE or RLIMIT_NICE >= 10 (sched(7)). Without them a
 // lane never goes idle-class: its threads run at nice 10 throughout, and raise()/lower() change
 // nothing.
 //
-// Threads: Member and startHelper on the lane's own threads; raise() and lower() from any thread.
+// Threads: Member, Foreground and startHelper on the lane's own threads; raise() and lower() from
+// any thread.
 #pragma once
 
 #include <sys/types.h>
