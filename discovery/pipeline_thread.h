@@ -1,7 +1,8 @@
 // Runs the discovery pipeline (pipeline.h) on a thread of its own, with the helper threads its
 // parse and translate start. Once a large document (kLowPriorityFromBytes) from the source has
-// been translated, the thread and its helpers are a background lane (core::BackgroundLane:
-// idle-class where the process can come back from it, else nice 10): a resync of 100,000 tasks
+// been translated, the thread runs at nice 10, and while it performs a job it and its helpers are
+// a background lane (core::BackgroundLane: idle-class where the process can come back from it;
+// between jobs it takes locks the control thread takes too): a resync of 100,000 tasks
 // is ~0.5 CPU-seconds, and on a loaded machine it should take its CPU from idle time rather than
 // from the workers' requests. Until then at normal priority: the first sync reuses nothing and an
 // upgraded process waits for it (or kFirstSyncWait) before it serves; and a small cluster's
