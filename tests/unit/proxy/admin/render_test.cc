@@ -212,6 +212,7 @@ EdgeStatus sampleStatus() {
   s.discovery.tasks = 6;
   s.discovery.sync_age_ms = 1500;
   s.discovery.documents_applied = 9;
+  s.discovery.starved_resyncs = 2;
   s.discovery.issues = {"app /x: bad label"};
   DeploymentGroupStatus g;
   g.group = "shop";
@@ -475,6 +476,7 @@ TEST(Prometheus, WellFormedAndEveryRequiredFamilyPresent) {
                              "baton_marathon_sync_age_seconds",
                              "baton_marathon_documents_applied_total",
                              "baton_marathon_documents_refused_total",
+                             "baton_marathon_starved_resyncs_total",
                              "baton_marathon_apps",
                              "baton_marathon_tasks",
                              "baton_marathon_issues",
@@ -492,6 +494,7 @@ TEST(Prometheus, Values) {
   EXPECT_EQ(one(e, "baton_info", {{"version", "1.2.3"}}), 1);
   EXPECT_EQ(one(e, "baton_config_generation", {}), 7);
   EXPECT_DOUBLE_EQ(one(e, "baton_uptime_seconds", {}), 61.5);
+  EXPECT_EQ(one(e, "baton_marathon_starved_resyncs_total", {}), 2);
   EXPECT_EQ(one(e, "baton_listener_requests_total", {{"listener", "http"}, {"class", "other"}}), 1);
   EXPECT_EQ(one(e, "baton_route_requests_total",
                 {{"route", "|shop.example|/"}, {"cluster", "shop_web"}, {"class", "5xx"}}),
