@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <thread>
 
+#include "proxy/core/allocator_arena.h"
 #include "proxy/core/background_thread.h"
 
 namespace baton::core {
 namespace {
 
 thread_local BackgroundLane* current_lane = nullptr;
+thread_local bool in_background_arena = false;
 
 bool setClass(pid_t tid, bool idle) {
   sched_param param{};
@@ -42,6 +44,10 @@ BackgroundLane::Member::Member(BackgroundLane* lane)
     : lane_(lane), outer_(current_lane), tid_(gettid()) {
   if (lane_ == nullptr) return;
   lowerThreadPriority();
+  if (!in_background_arena) {  // once per thread: it stays there between its turns in a lane
+    useBackgroundArena();
+    in_background_arena = true;
+  }
   lane_->join(tid_);
   current_lane = lane_;
 }

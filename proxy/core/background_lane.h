@@ -14,8 +14,9 @@
 //
 // An idle-class thread preempted while holding a lock keeps every thread waiting on it until a
 // core goes idle. So a lane thread takes a lock that others take only in the Foreground (below)
-// or outside the lane, and goes idle-class outside the lane's own lock; the reclaimer (which frees
-// everyone's memory, taking the allocator's bin locks) is not a lane.
+// or outside the lane, goes idle-class outside the lane's own lock, and allocates from an arena
+// of its own (allocator_arena.h); the reclaimer (which frees everyone's memory, taking every
+// arena's bin locks) is not a lane.
 //
 // Coming back from SCHED_IDLE needs CAP_SYS_NICE or RLIMIT_NICE >= 10 (sched(7)). Without them a
 // lane never goes idle-class: its threads run at nice 10 throughout, and raise()/lower() change

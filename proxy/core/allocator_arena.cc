@@ -1,0 +1,36 @@
+#include "proxy/core/allocator_arena.h"
+
+#include <cstddef>
+
+// Weak: resolved when jemalloc is linked (the baton binary), null otherwise. jemalloc's own
+// header is not needed for this one declaration.
+extern "C" int mallctl(const char* name, void* old_value, size_t* old_size, void* new_value,
+                       size_t new_size) __attribute__((weak));
+
+namespace baton::core {
+namespace {
+
+int createArena() {
+  if (mallctl == nullptr) return -1;
+  unsigned index = 0;
+  size_t size = sizeof(index);
+  return mallctl("arenas.create", &index, &size, nullptr, 0) == 0 ? static_cast<int>(index) : -1;
+}
+
+}  // namespace
+
+int useBackgroundArena() {
+  static const int arena = createArena();
+  if (arena < 0) return -1;
+  unsigned index = static_cast<unsigned>(arena);
+  return mallctl("thread.arena", nullptr, nullptr, &index, sizeof(index)) == 0 ? arena : -1;
+}
+
+int currentArena() {
+  if (mallctl == nullptr) return -1;
+  unsigned index = 0;
+  size_t size = sizeof(index);
+  return mallctl("thread.arena", &index, &size, nullptr, 0) == 0 ? static_cast<int>(index) : -1;
+}
+
+}  // namespace baton::core

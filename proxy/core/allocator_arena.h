@@ -1,0 +1,19 @@
+// jemalloc's arenas, where the binary links jemalloc (unit tests other than core's do not): the
+// one place that calls mallctl. Without jemalloc every call here does nothing and says so.
+//
+// Why: an idle-class thread (background_lane.h) can be preempted, for want of an idle core,
+// while it holds one of its arena's bin locks (a thread-cache refill or flush). Threads share
+// arenas (jemalloc keeps 4 per core and gives each new thread the least used), so a worker could
+// then wait on it. Background work allocates from an arena of its own instead.
+#pragma once
+
+namespace baton::core {
+
+// Moves the calling thread's future allocations to the background arena (made on first use,
+// shared by every thread that asks). Returns its index; -1 without jemalloc.
+int useBackgroundArena();
+
+// The calling thread's arena index; -1 without jemalloc.
+int currentArena();
+
+}  // namespace baton::core
