@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -288,34 +287,27 @@ TEST_F(PipelineTest, SeveralTaskEndingsCostOneTranslate) {
   EXPECT_TRUE(hosts[2].draining);
 }
 
-// The nice value of this process's thread named `name` (-100: none found).
-int niceOfThread(const std::string& name) {
+// The id of this process's thread named `name` (-1: none found).
+pid_t tidOfThread(const std::string& name) {
   for (const auto& entry : fs::directory_iterator("/proc/self/task")) {
     std::ifstream comm(entry.path() / "comm");
     std::string found;
     std::getline(comm, found);
-    if (found != name) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    std::getline(stat, line);
-    // Fields after the ")" closing comm: state is field 3, nice field 19.
-    std::istringstream rest(line.substr(line.rfind(')') + 2));
-    std::string field;
-    for (int i = 3; i <= 19 && rest >> field; ++i) {
-    }
-    return std::stoi(field);
-  }
-  return -100;
-}
-
-int policyOfThread(const std::string& name) {
-  for (const auto& entry : fs::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(entry.path() / "comm");
-    std::string found;
-    std::getline(comm, found);
-    if (found == name) return sched_getscheduler(std::stoi(entry.path().filename().string()));
+    if (found == name) return std::stoi(entry.path().filename().string());
   }
   return -1;
+}
+
+// The nice value of the thread named `name` (-100: none found).
+int niceOfThread(const std::string& name) {
+  const pid_t tid = tidOfThread(name);
+  return tid < 0 ? -100 : getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+}
+
+// The scheduling policy of the thread named `name` (-1: none found).
+int policyOfThread(const std::string& name) {
+  const pid_t tid = tidOfThread(name);
+  return tid < 0 ? -1 : sched_getscheduler(tid);
 }
 
 TEST(PipelineThreadTest, StepsComeBackOnTheLoopThreadInOrder) {
