@@ -1002,12 +1002,27 @@ class Blackhole:
         self.lsock.close()
 
 
+# The probe sockets of free_port(), held for the life of the test process (see there).
+_reserved_ports: list[socket.socket] = []
+
+
 def free_port() -> int:
-    """A port that was free a moment ago (for service ports that come from Marathon's JSON and
-    so cannot be 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOCAL, 0))
-        return s.getsockname()[1]
+    """A loopback port for this test process alone (for service ports that come from Marathon's
+    JSON and so cannot be 0).
+
+    The probe socket stays bound, with SO_REUSEADDR and SO_REUSEPORT, and never listens. A port
+    merely free a moment ago could be handed to two concurrent tests (ctest -j), whose batons
+    would then share it through SO_REUSEPORT and split its connections. While the probe is bound
+    the kernel picks the port for no other bind(0), so no other free_port() and no ephemeral
+    listener gets it; the consumer's explicit bind succeeds as long as it sets SO_REUSEADDR
+    (baton, nginx, HAProxy, Python's HTTPServer) or SO_REUSEPORT (as root, the same user), and
+    connecting to it is refused until the consumer listens."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind((LOCAL, 0))
+    _reserved_ports.append(s)
+    return s.getsockname()[1]
 
 
 def dead_address() -> str:
