@@ -26,6 +26,19 @@ int useBackgroundArena() {
   return mallctl("thread.arena", nullptr, nullptr, &index, sizeof(index)) == 0 ? arena : -1;
 }
 
+bool enableThreadCache() {
+  if (mallctl == nullptr) return false;
+  bool on = true;
+  return mallctl("thread.tcache.enabled", nullptr, nullptr, &on, sizeof(on)) == 0;
+}
+
+bool threadCacheEnabled() {
+  if (mallctl == nullptr) return false;
+  bool on = false;
+  size_t size = sizeof(on);
+  return mallctl("thread.tcache.enabled", &on, &size, nullptr, 0) == 0 && on;
+}
+
 int currentArena() {
   if (mallctl == nullptr) return -1;
   unsigned index = 0;

@@ -16,4 +16,13 @@ int useBackgroundArena();
 // The calling thread's arena index; -1 without jemalloc.
 int currentArena();
 
+// Gives the calling thread its thread cache now; false without jemalloc. A thread that has only
+// ever freed (the reclaimer: what it frees was allocated elsewhere, and it allocates nothing)
+// stays in jemalloc's "minimal" state, which has no thread cache: every free then locks its
+// bin, one lock per object, instead of one per batch of a cache flush.
+bool enableThreadCache();
+
+// Whether the calling thread has a thread cache; false without jemalloc (for tests).
+bool threadCacheEnabled();
+
 }  // namespace baton::core

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include "proxy/core/allocator_arena.h"
 #include "proxy/core/background_lane.h"
 #include "proxy/core/background_thread.h"
 
@@ -10,6 +11,9 @@ namespace baton::core {
 Reclaimer::Reclaimer()
     : thread_([this] {
         core::enterBackgroundThread();
+        // It frees what other threads allocated and allocates nothing itself: without this,
+        // jemalloc would free every object under its bin's lock (allocator_arena.h).
+        core::enableThreadCache();
         run();
       }) {
   pthread_setname_np(thread_.native_handle(), "baton-reclaim");
