@@ -32,13 +32,6 @@ bool enableThreadCache() {
   return mallctl("thread.tcache.enabled", nullptr, nullptr, &on, sizeof(on)) == 0;
 }
 
-bool threadCacheEnabled() {
-  if (mallctl == nullptr) return false;
-  bool on = false;
-  size_t size = sizeof(on);
-  return mallctl("thread.tcache.enabled", &on, &size, nullptr, 0) == 0 && on;
-}
-
 int currentArena() {
   if (mallctl == nullptr) return -1;
   unsigned index = 0;

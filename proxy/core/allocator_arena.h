@@ -22,7 +22,4 @@ int currentArena();
 // bin, one lock per object, instead of one per batch of a cache flush.
 bool enableThreadCache();
 
-// Whether the calling thread has a thread cache; false without jemalloc (for tests).
-bool threadCacheEnabled();
-
 }  // namespace baton::core
