@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "proxy/core/error.h"
+#include "proxy/core/string_keyed.h"
 #include "upstream/cluster.h"
 
 namespace baton::proxy {
@@ -57,7 +58,7 @@ class AdminOverrides {
  private:
   struct ClusterOverride {
     upstream::AdminState state = upstream::AdminState::Active;
-    std::unordered_map<std::string, HostOverride> hosts;
+    core::StringMap<HostOverride> hosts;
   };
   const ClusterOverride* find(std::string_view cluster) const;
   void changed() { memo_.clear(); }

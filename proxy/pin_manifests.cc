@@ -61,7 +61,7 @@ void PinManifests::start(const Key& key, Entry& entry, const upstream::Host& hos
     }
     client_ = std::move(*client);
   }
-  entry.url = "http://" + host.address + path;
+  entry.url = "http://" + std::string(host.address) + path;
   discovery::HttpRequest request;
   request.url = entry.url;
   request.timeout = kFetchTimeout;

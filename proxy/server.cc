@@ -933,7 +933,7 @@ std::expected<std::pair<std::string, std::string>, admin::CommandError> Server::
     return std::unexpected(admin::CommandError{"notfound", "no cluster " + std::string(cluster)});
   }
   for (const upstream::Host& h : found->hosts()) {
-    if (h.name == host || h.address == host) return std::pair{found->name(), h.name};
+    if (h.name == host || h.address == host) return std::pair{found->name(), std::string(h.name)};
   }
   return std::unexpected(admin::CommandError{
       "notfound", "no host " + std::string(host) + " in cluster " + std::string(cluster)});

@@ -748,12 +748,13 @@ void Stream::onTunnelEnd(Tunnel::End end) {
     case Tunnel::End::IdleTimeout:
       outcome = ErrorCode::TunnelIdleTimeout;
       if (core::logEnabled(core::LogLevel::Info)) {
+        const std::string_view backend =
+            host_picked_ != nullptr ? host_picked_->address : std::string_view("-");
         core::logf(core::LogLevel::Info,
-                   "worker %u: websocket tunnel %s -> %s: no byte either way for %lld ms (tunnel "
+                   "worker %u: websocket tunnel %s -> %.*s: no byte either way for %lld ms (tunnel "
                    "idle timeout): closed",
-                   worker_.index(), info_.client_ip.c_str(),
-                   host_picked_ != nullptr ? host_picked_->address.c_str() : "-",
-                   static_cast<long long>(tunnel_idle_.count()));
+                   worker_.index(), info_.client_ip.c_str(), static_cast<int>(backend.size()),
+                   backend.data(), static_cast<long long>(tunnel_idle_.count()));
       }
       break;
   }

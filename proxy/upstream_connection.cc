@@ -10,7 +10,7 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::connect(core::EventLoop&
                                                                 const upstream::Host& host,
                                                                 size_t high_watermark,
                                                                 Handler* handler) {
-  std::unique_ptr<UpstreamConnection> conn(new UpstreamConnection(host.address));
+  std::unique_ptr<UpstreamConnection> conn(new UpstreamConnection(std::string(host.address)));
   conn->handler_ = handler;
   auto transport = core::Transport::connect(loop, reinterpret_cast<const sockaddr*>(&host.sockaddr),
                                             host.sockaddr_len, conn.get(), high_watermark);

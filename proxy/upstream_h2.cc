@@ -20,13 +20,13 @@ constexpr uint32_t kStreamWindow = 256 * 1024;
 // The name a TLS backend is verified against (and sent as SNI): the host part of "ip:port" or
 // "[v6]:port". Marathon hosts are addresses; a certificate for them needs an IP SAN (or
 // tls_verify = false with a private CA on the network).
-std::string hostPart(const std::string& address) {
+std::string hostPart(std::string_view address) {
   if (!address.empty() && address[0] == '[') {
     const size_t end = address.find(']');
-    return end == std::string::npos ? address : address.substr(1, end - 1);
+    return std::string(end == std::string_view::npos ? address : address.substr(1, end - 1));
   }
   const size_t colon = address.rfind(':');
-  return colon == std::string::npos ? address : address.substr(0, colon);
+  return std::string(colon == std::string_view::npos ? address : address.substr(0, colon));
 }
 
 }  // namespace
@@ -407,7 +407,10 @@ H2Pool::~H2Pool() {
 
 std::unique_ptr<H2UpstreamStream> H2Pool::open(const upstream::Host& host, const H2Options& options,
                                                UpstreamConnection::Handler* handler) {
-  auto& list = conns_[host.address];
+  auto slot = conns_.find(host.address);
+  if (slot == conns_.end())
+    slot = conns_.emplace(std::string(host.address), decltype(slot->second)()).first;
+  auto& list = slot->second;
   H2Connection* conn = nullptr;
   for (auto& c : list) {
     // The first with room: streams pack onto few connections (fewer handshakes, warm windows).
@@ -420,7 +423,7 @@ std::unique_ptr<H2UpstreamStream> H2Pool::open(const upstream::Host& host, const
   if (conn == nullptr) {
     const tls::ClientContext* tls = nullptr;
     if (options.tls && (tls = tlsContext(options)) == nullptr) return nullptr;
-    auto fresh = std::make_unique<H2Connection>(*this, loop_, host.address, options);
+    auto fresh = std::make_unique<H2Connection>(*this, loop_, std::string(host.address), options);
     if (!fresh->start(host, tls)) {
       loop_.deferDelete(std::move(fresh));
       return nullptr;
@@ -460,7 +463,7 @@ void H2Pool::remove(H2Connection* conn) {
   if (list.empty()) conns_.erase(found);
 }
 
-uint32_t H2Pool::knownLimit(const std::string& address) const {
+uint32_t H2Pool::knownLimit(std::string_view address) const {
   auto found = known_limits_.find(address);
   return found == known_limits_.end() ? 0 : found->second;
 }
@@ -473,8 +476,10 @@ void H2Pool::closeAll() {
   for (H2Connection* c : all) c->retire();
 }
 
-void H2Pool::closeIdle(const std::string& address) {
-  known_limits_.erase(address);
+void H2Pool::closeIdle(std::string_view address) {
+  if (auto known = known_limits_.find(address); known != known_limits_.end()) {
+    known_limits_.erase(known);
+  }
   auto found = conns_.find(address);
   if (found == conns_.end()) return;
   std::vector<H2Connection*> all;
@@ -488,7 +493,7 @@ size_t H2Pool::connectionCount() const {
   return n;
 }
 
-size_t H2Pool::connectionCount(const std::string& address) const {
+size_t H2Pool::connectionCount(std::string_view address) const {
   auto found = conns_.find(address);
   return found == conns_.end() ? 0 : found->second.size();
 }

@@ -36,6 +36,7 @@
 
 #include "proxy/core/error.h"
 #include "proxy/core/event_loop.h"
+#include "proxy/core/string_keyed.h"
 #include "proxy/core/transport.h"
 #include "proxy/http/http2/client_session.h"
 #include "proxy/http1/message.h"
@@ -55,7 +56,7 @@ class H2Pool;
 struct H2Options {
   bool tls = false;  // h2 (TLS + ALPN h2) rather than h2c (prior knowledge)
   bool verify = true;
-  std::string ca_file;  // "" = system trust store
+  std::string ca_file;      // "" = system trust store
   std::string server_name;  // SNI and the name verified; "" = the host's address
   size_t high_watermark = 1024 * 1024;
   std::chrono::milliseconds idle_timeout{60000};
@@ -186,21 +187,21 @@ class H2Pool {
                                          UpstreamConnection::Handler* handler);
   // Retire everything (worker drain) / the connections to one host (left Active).
   void closeAll();
-  void closeIdle(const std::string& address);
+  void closeIdle(std::string_view address);
   size_t connectionCount() const;
-  size_t connectionCount(const std::string& address) const;
+  size_t connectionCount(std::string_view address) const;
 
  private:
   friend class H2Connection;
   // The connection is finished: destroyed after the current callback.
   void remove(H2Connection* conn);
   // The last SETTINGS_MAX_CONCURRENT_STREAMS a connection to `address` received (0 = none).
-  uint32_t knownLimit(const std::string& address) const;
+  uint32_t knownLimit(std::string_view address) const;
   const tls::ClientContext* tlsContext(const H2Options& options);
 
   core::EventLoop& loop_;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<H2Connection>>> conns_;
-  std::unordered_map<std::string, uint32_t> known_limits_;
+  core::StringMap<std::vector<std::unique_ptr<H2Connection>>> conns_;
+  core::StringMap<uint32_t> known_limits_;
   // Client TLS contexts by (verify, CA file), made on first use on this worker.
   std::map<std::pair<bool, std::string>, std::shared_ptr<const tls::ClientContext>> tls_;
 };

@@ -7,7 +7,7 @@ UpstreamPool::~UpstreamPool() {
   idle_.clear();
 }
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& address) {
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(std::string_view address) {
   while (spare_.size() > kMaxSpare) spare_.pop_back();
   auto found = idle_.find(address);
   if (found == idle_.end() || found->second.empty()) return nullptr;
@@ -57,14 +57,14 @@ void UpstreamPool::closeAll() {
   h2_.closeAll();
 }
 
-void UpstreamPool::closeIdle(const std::string& address) {
+void UpstreamPool::closeIdle(std::string_view address) {
   // Not inside any of these connections' callbacks (called from a snapshot change): erasing
   // destroys them and their timers at once.
-  idle_.erase(address);
+  if (auto found = idle_.find(address); found != idle_.end()) idle_.erase(found);
   h2_.closeIdle(address);
 }
 
-size_t UpstreamPool::idleCount(const std::string& address) const {
+size_t UpstreamPool::idleCount(std::string_view address) const {
   auto found = idle_.find(address);
   return found == idle_.end() ? 0 : found->second.size();
 }

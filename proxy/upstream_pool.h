@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "proxy/core/event_loop.h"
+#include "proxy/core/string_keyed.h"
 #include "proxy/upstream_connection.h"
 #include "proxy/upstream_h2.h"
 
@@ -28,15 +29,15 @@ class UpstreamPool {
   ~UpstreamPool();
 
   // An idle connection to `address`, or nullptr.
-  std::unique_ptr<UpstreamConnection> take(const std::string& address);
+  std::unique_ptr<UpstreamConnection> take(std::string_view address);
   // Parks a reusable connection; closes it instead when the host already has `max_idle`.
   void release(std::unique_ptr<UpstreamConnection> conn, uint32_t max_idle,
                std::chrono::milliseconds idle_timeout);
   void closeAll();
   // Closes the idle connections to one host (an operator drained it).
-  void closeIdle(const std::string& address);
+  void closeIdle(std::string_view address);
   size_t idleCount() const;
-  size_t idleCount(const std::string& address) const;
+  size_t idleCount(std::string_view address) const;
   H2Pool& h2() { return h2_; }
 
  private:
@@ -61,7 +62,7 @@ class UpstreamPool {
 
   core::EventLoop& loop_;
   IdleList spare_;  // before idle_: destroyed after it
-  std::unordered_map<std::string, IdleList> idle_;
+  core::StringMap<IdleList> idle_;
   H2Pool h2_;
 };
 

@@ -577,7 +577,7 @@ WorkerReport Worker::statsReport() const {
   std::unordered_map<std::string, Tunnels> tunnels;  // "cluster\nhost" -> open
   for (const auto& [proxy, entry] : tcp_proxies_) {
     if (proxy->host() == nullptr) continue;
-    Tunnels& t = tunnels[proxy->cluster().name() + '\n' + proxy->host()->name];
+    Tunnels& t = tunnels[proxy->cluster().name() + '\n' + std::string(proxy->host()->name)];
     ++t.open;
     t.host = proxy->host();
   }

@@ -134,7 +134,10 @@ HostRuntime* WorkerStats::track(ClusterRuntime& runtime, const upstream::Cluster
                                 const upstream::Host& host,
                                 std::chrono::steady_clock::time_point now,
                                 std::vector<HostRuntime*>* left_active) {
-  auto& h = runtime.hosts[host.name];
+  auto slot = runtime.hosts.find(host.name);
+  if (slot == runtime.hosts.end())
+    slot = runtime.hosts.emplace(std::string(host.name), nullptr).first;
+  auto& h = slot->second;
   if (!h) {
     h = std::make_unique<HostRuntime>();
     h->name = host.name;
@@ -177,7 +180,7 @@ ClusterRuntime* WorkerStats::findCluster(const std::string& name) const {
   return found == clusters_.end() ? nullptr : found->second.get();
 }
 
-HostRuntime* WorkerStats::findHost(const std::string& cluster, const std::string& host) const {
+HostRuntime* WorkerStats::findHost(const std::string& cluster, std::string_view host) const {
   ClusterRuntime* c = findCluster(cluster);
   if (c == nullptr) return nullptr;
   auto found = c->hosts.find(host);

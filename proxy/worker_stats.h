@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/core/string_keyed.h"
 #include "proxy/health/outlier_streak.h"
 #include "proxy/traffic_stats.h"
 #include "upstream/cluster.h"
@@ -88,7 +89,7 @@ struct ClusterRuntime : StatsRefCounted {
   uint64_t retries = 0;
   ResilienceCounters resilience;
   upstream::RetryBudget retry_budget;  // this worker's share of the cluster's budget
-  std::unordered_map<std::string, std::unique_ptr<HostRuntime>> hosts;  // by host name
+  core::StringMap<std::unique_ptr<HostRuntime>> hosts;  // by host name
 };
 
 struct RouteRuntime : StatsRefCounted {
@@ -191,7 +192,7 @@ class WorkerStats {
   ListenerRuntime* listener(const std::string& name);  // created on first use
   // By name, present or not (nullptr when unknown).
   ClusterRuntime* findCluster(const std::string& name) const;
-  HostRuntime* findHost(const std::string& cluster, const std::string& host) const;
+  HostRuntime* findHost(const std::string& cluster, std::string_view host) const;
   RouteRuntime* findRoute(const std::string& id) const;
 
   void listenerGone(const std::string& name);  // the listener was removed from the worker

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "conf/config_spec.h"
+#include "proxy/core/string_keyed.h"
 
 namespace baton::routing::pin {
 
@@ -98,11 +99,7 @@ Kind classifyKind(const RequestFacts& facts, const ClassifyRules& rules);
 bool isHashedPath(std::string_view path, const ClassifyRules& rules);
 
 // The files a version's build holds, from its manifest (BATON_PIN_MANIFEST); looked up by view.
-struct PathHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-using PathSet = std::unordered_set<std::string, PathHash, std::equal_to<>>;
+using PathSet = core::StringSet;
 
 // One version as the control thread saw it when building the snapshot.
 struct VersionState {

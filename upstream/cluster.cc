@@ -212,6 +212,7 @@ core::Result<std::shared_ptr<const Cluster>> Cluster::create(const conf::Cluster
   if (spec.pin && spec.pin->mode != conf::PinMode::Off) {
     cluster->pin_ = std::make_shared<const conf::PinGroupSpec>(*spec.pin);
   }
+  cluster->host_specs_ = spec.hosts.shared();
   cluster->hosts_.reserve(spec.hosts.size());
   std::unordered_map<std::string, size_t> seen;  // only for large clusters, see firstSame
   for (size_t i = 0; i < spec.hosts.size(); ++i) {

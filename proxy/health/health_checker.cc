@@ -7,14 +7,15 @@
 
 #include "proxy/core/clock.h"
 #include "proxy/core/log.h"
+#include "proxy/core/string_keyed.h"
 #include "proxy/tls/client_context.h"
 
 namespace baton::proxy::health {
 
 struct HealthChecker::Target {
-  Target(ClusterChecks& owner, std::string host_address, Clock::time_point now,
+  Target(ClusterChecks& owner, std::string_view host_address, Clock::time_point now,
          conf::Duration grace)
-      : cluster(&owner), address(std::move(host_address)), health(now, grace) {}
+      : cluster(&owner), address(host_address), health(now, grace) {}
   ClusterChecks* cluster;  // the owner: stable (heap), outlives its targets
   std::string address;
   upstream::HostSockaddr addr{};  // the host's, with the check's port applied
@@ -44,7 +45,7 @@ struct HealthChecker::Target {
 struct HealthChecker::ClusterChecks {
   std::string name;
   conf::HealthCheckSpec spec;
-  std::unordered_map<std::string, std::unique_ptr<Target>> targets;  // by host address
+  core::StringMap<std::unique_ptr<Target>> targets;  // by host address
   uint64_t epoch = 1;  // bumped when a host's routability flips or hosts come and go
   std::array<uint64_t, kProbeOutcomes> outcomes{};
 };
@@ -99,7 +100,7 @@ void HealthChecker::sync(const Clusters& clusters) {
       checks->name = cluster->name();
     }
     checks->spec = *spec;
-    std::unordered_map<std::string, std::unique_ptr<Target>> targets;
+    core::StringMap<std::unique_ptr<Target>> targets;
     targets.reserve(cluster->hosts().size());
     for (const upstream::Host& host : cluster->hosts()) {
       if (targets.contains(host.address)) continue;  // one probe per address

@@ -24,13 +24,14 @@
 #include <vector>
 
 #include "proxy/admin/status.h"
+#include "proxy/core/string_keyed.h"
 #include "upstream/cluster.h"
 
 namespace baton::proxy::health {
 
 struct ClusterVerdict {
-  uint64_t epoch = 0;                          // the checker's count of changes to the cluster
-  std::unordered_set<std::string> unroutable;  // host addresses failing the check
+  uint64_t epoch = 0;          // the checker's count of changes to the cluster
+  core::StringSet unroutable;  // host addresses failing the check
 };
 using Verdicts = std::unordered_map<std::string, std::shared_ptr<const ClusterVerdict>>;
 

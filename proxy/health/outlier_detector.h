@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "proxy/admin/status.h"
+#include "proxy/core/string_keyed.h"
 #include "proxy/health/outlier_streak.h"
 #include "upstream/cluster.h"
 
@@ -73,7 +74,7 @@ class OutlierDetector {
     // As last synced: a late report about a host that has left is ignored.
     std::shared_ptr<const upstream::Cluster> cluster;
     // Only hosts that were ejected at least once since their last recovery (most have none).
-    std::unordered_map<std::string, HostState> hosts;
+    core::StringMap<HostState> hosts;
     uint64_t epoch = 1;  // bumped when what apply() writes changes
     uint64_t capped = 0;
     bool panic = false;  // as last applied

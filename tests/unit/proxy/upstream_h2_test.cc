@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -181,9 +182,10 @@ class H2PoolTest : public test::LoopThreadTest {
     });
     stopLoop();
   }
+  // A host's strings are views (upstream/cluster.h): the fixture keeps what they view.
   upstream::Host hostFor(uint16_t port) {
     upstream::Host h;
-    h.address = "127.0.0.1:" + std::to_string(port);
+    h.address = addresses_.emplace_back("127.0.0.1:" + std::to_string(port));
     auto* a = reinterpret_cast<sockaddr_in*>(&h.sockaddr);
     a->sin_family = AF_INET;
     a->sin_port = htons(port);
@@ -248,6 +250,7 @@ class H2PoolTest : public test::LoopThreadTest {
     return run([this] { return pool_->connectionCount(); });
   }
 
+  std::deque<std::string> addresses_;  // before pool_: outlives the connections keyed by them
   std::unique_ptr<H2Pool> pool_;
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::mutex mu_;

@@ -206,5 +206,37 @@ TEST(ClusterTest, WithAdminStateCopiesAndLeavesOriginal) {
   for (const Host& h : same->hosts()) EXPECT_EQ(h.admin_state, AdminState::Active);
 }
 
+// A host's address, name and task id are views of its spec's host list, which the cluster keeps:
+// they outlive the spec, and a later write to the spec's list (copy on write) does not reach them.
+TEST(ClusterTest, HostStringsOutliveAndIgnoreTheirSpec) {
+  std::shared_ptr<const Cluster> cluster;
+  std::shared_ptr<const Cluster> adjusted;
+  {
+    conf::ClusterSpec spec;
+    spec.name = "shop";
+    spec.origin = "marathon:/shop";
+    conf::HostSpec host;
+    host.address = "10.0.0.1:31000";
+    host.name = "shop_10_0_0_1_31000_long_enough_for_the_heap";
+    host.task_id = "shop.0f0e9a1c-4a1b-11f0-8000-000000000001";
+    spec.hosts.push_back(host);
+    auto made = Cluster::create(spec);
+    ASSERT_TRUE(made.has_value()) << made.error().detail;
+    cluster = *made;
+    adjusted = cluster->withAdminState(0, AdminState::Draining);
+    spec.hosts[0].address = "10.0.0.2:31000";  // the spec's own copy now
+    spec.hosts[0].name = "replaced";
+    spec.hosts[0].task_id = "replaced";
+  }
+  for (const auto& c : {cluster, adjusted}) {
+    const Host& h = c->hosts().at(0);
+    EXPECT_EQ(h.address, "10.0.0.1:31000");
+    EXPECT_EQ(h.name, "shop_10_0_0_1_31000_long_enough_for_the_heap");
+    EXPECT_EQ(h.task_id, "shop.0f0e9a1c-4a1b-11f0-8000-000000000001");
+  }
+  cluster.reset();  // the copy keeps the list alive on its own
+  EXPECT_EQ(adjusted->hosts().at(0).name, "shop_10_0_0_1_31000_long_enough_for_the_heap");
+}
+
 }  // namespace
 }  // namespace baton::upstream

@@ -32,7 +32,7 @@ std::vector<std::string> assignments(const std::shared_ptr<const Cluster>& clust
   std::vector<std::string> out;
   for (int c = 0; c < clients; ++c) {
     const Host* h = lb.pick({}, PickContext{clientHash(0x0a000000u + static_cast<uint32_t>(c))});
-    out.push_back(h != nullptr ? h->name : "-");
+    out.emplace_back(h != nullptr ? h->name : "-");
   }
   return out;
 }
