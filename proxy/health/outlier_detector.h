@@ -77,8 +77,9 @@ class OutlierDetector {
     core::StringMap<HostState> hosts;
     uint64_t epoch = 1;  // bumped when what apply() writes changes
     uint64_t capped = 0;
-    bool panic = false;  // as last applied
-    bool marks() const;  // any host ejected or recovering
+    bool panic = false;   // as last applied
+    uint64_t synced = 0;  // the sync() round that last saw the cluster
+    bool marks() const;   // any host ejected or recovering
   };
   bool eject(const std::string& name, ClusterState& cluster, const std::string& address,
              OutlierSignal signal, Clock::time_point now);
@@ -86,6 +87,7 @@ class OutlierDetector {
                                                     const upstream::Cluster& cluster) const;
 
   std::unordered_map<std::string, ClusterState> clusters_;  // by cluster name
+  uint64_t sync_round_ = 0;
   struct Memo {
     std::shared_ptr<const upstream::Cluster> base;  // held: its address stays unique
     std::shared_ptr<const upstream::Cluster> adjusted;
