@@ -32,6 +32,11 @@ bool enableThreadCache() {
   return mallctl("thread.tcache.enabled", nullptr, nullptr, &on, sizeof(on)) == 0;
 }
 
+bool flushThreadCache() {
+  if (mallctl == nullptr) return false;
+  return mallctl("thread.tcache.flush", nullptr, nullptr, nullptr, 0) == 0;
+}
+
 int currentArena() {
   if (mallctl == nullptr) return -1;
   unsigned index = 0;

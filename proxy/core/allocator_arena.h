@@ -22,4 +22,9 @@ int currentArena();
 // bin, one lock per object, instead of one per batch of a cache flush.
 bool enableThreadCache();
 
+// Returns everything in the calling thread's cache to the arenas' bins (one lock per bin);
+// false without jemalloc. The reclaimer's cache fills with what it frees; flushed after each
+// batch, that memory can be reused by others or purged instead of waiting for its next batch.
+bool flushThreadCache();
+
 }  // namespace baton::core

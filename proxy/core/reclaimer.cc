@@ -54,6 +54,9 @@ void Reclaimer::run() {
     busy_ = true;
     lock.unlock();
     batch.clear();  // the destructors run here, outside the lock
+    // What it freed went to its thread cache: back to the bins now, for others to reuse or the
+    // allocator to purge, rather than held until the next batch (minutes at rest).
+    core::flushThreadCache();
     lock.lock();
     busy_ = false;
     if (queue_.empty()) idle_.notify_all();

@@ -42,7 +42,8 @@ class UpstreamPoolTest : public test::LoopThreadTest {
     signal(SIGPIPE, SIG_IGN);
     sockaddr_in a{};
     listen_fd_ = test::listenLoopback(a);
-    host_.address = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    address_ = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    host_.address = address_;  // a view (upstream/cluster.h): address_ keeps the text
     auto* sa = reinterpret_cast<sockaddr_in*>(&host_.sockaddr);
     *sa = a;
     host_.sockaddr_len = sizeof(sockaddr_in);
@@ -107,6 +108,7 @@ class UpstreamPoolTest : public test::LoopThreadTest {
   std::unique_ptr<UpstreamPool> pool_;
   std::vector<std::unique_ptr<UpstreamConnection>> conns_;  // loop thread only
   NullHandler handler_;
+  std::string address_;
   upstream::Host host_;
   int listen_fd_ = -1;
   std::vector<int> accepted_;

@@ -57,54 +57,85 @@ TEST(AllocatorArenaTest, AThreadOutsideALaneKeepsItsArena) {
   EXPECT_NE(arena.load(), background);
 }
 
-// Objects of `size` that frees have returned to `arena`'s bin so far: a free through a thread
-// cache stays in the cache until it flushes; a free without one reaches the bin at once.
-uint64_t binFrees(int arena, size_t size) {
+// What frees of `size` did so far, over every arena (MALLCTL_ARENAS_ALL): objects returned to
+// their bins, and how often the bins' locks were taken. A free through a thread cache reaches
+// the bin only with a flush, many objects under one lock; a free without one takes it alone.
+struct BinStats {
+  uint64_t frees = 0;
+  uint64_t locks = 0;
+};
+
+uint64_t readCounter(const char* name) {
+  uint64_t value = 0;
+  size_t len = sizeof(value);
+  EXPECT_EQ(mallctl(name, &value, &len, nullptr, 0), 0) << name;
+  return value;
+}
+
+BinStats binStats(size_t size) {
   uint64_t epoch = 1;
-  mallctl("epoch", nullptr, nullptr, &epoch, sizeof(epoch));
+  EXPECT_EQ(mallctl("epoch", nullptr, nullptr, &epoch, sizeof(epoch)), 0);
   unsigned nbins = 0;
   size_t len = sizeof(nbins);
-  mallctl("arenas.nbins", &nbins, &len, nullptr, 0);
+  EXPECT_EQ(mallctl("arenas.nbins", &nbins, &len, nullptr, 0), 0);
   char name[96];
   for (unsigned bin = 0; bin < nbins; ++bin) {
     size_t bin_size = 0;
     len = sizeof(bin_size);
     std::snprintf(name, sizeof(name), "arenas.bin.%u.size", bin);
     if (mallctl(name, &bin_size, &len, nullptr, 0) != 0 || bin_size != size) continue;
-    uint64_t frees = 0;
-    len = sizeof(frees);
-    std::snprintf(name, sizeof(name), "stats.arenas.%d.bins.%u.ndalloc", arena, bin);
-    return mallctl(name, &frees, &len, nullptr, 0) == 0 ? frees : 0;
+    BinStats stats;
+    std::snprintf(name, sizeof(name), "stats.arenas.4096.bins.%u.ndalloc", bin);
+    stats.frees = readCounter(name);
+    std::snprintf(name, sizeof(name), "stats.arenas.4096.bins.%u.mutex.num_ops", bin);
+    stats.locks = readCounter(name);
+    return stats;
   }
   ADD_FAILURE() << "no bin of size " << size;
-  return 0;
+  return {};
 }
 
-// The reclaimer only frees. jemalloc leaves such a thread without a thread cache unless it is
-// given one, and then returns each object to its bin under the bin's lock: a resync's
-// reclaimer took ~900,000 locks that way (bench/RESULTS.md, 2026-11-27 18:20).
-TEST(AllocatorArenaTest, TheReclaimerFreesThroughAThreadCache) {
-  const int arena = currentArena();
-  if (arena < 0) GTEST_SKIP() << "jemalloc is not linked";
-  constexpr size_t kSize = 2560;  // a size class nothing else here uses
-  constexpr int kObjects = 16;    // well under a thread cache's capacity for it
-  // Blocks of kSize, freed when the last owner lets go of them.
-  struct Blocks {
-    std::vector<void*> blocks;
-    Blocks() = default;
-    Blocks(Blocks&& other) noexcept : blocks(std::move(other.blocks)) { other.blocks.clear(); }
-    ~Blocks() {
-      for (void* block : blocks) ::operator delete(block, kSize);
-    }
-  };
+constexpr size_t kBlockSize = 2560;  // a size class nothing else here uses
+constexpr int kBlocks = 16;          // fits a thread cache's 20 slots for it
+
+// Blocks of kBlockSize, freed by whichever thread lets go of the last owner.
+struct Blocks {
+  std::vector<void*> blocks;
+  Blocks() {
+    for (int i = 0; i < kBlocks; ++i) blocks.push_back(::operator new(kBlockSize));
+  }
+  Blocks(Blocks&& other) noexcept : blocks(std::move(other.blocks)) { other.blocks.clear(); }
+  ~Blocks() {
+    for (void* block : blocks) ::operator delete(block, kBlockSize);
+  }
+};
+
+// The measure itself: a thread that only frees has no thread cache, so each of its frees takes
+// its bin's lock.
+TEST(AllocatorArenaTest, AThreadThatOnlyFreesHasNoThreadCache) {
+  if (currentArena() < 0) GTEST_SKIP() << "jemalloc is not linked";
+  auto garbage = std::make_unique<Blocks>();
+  const BinStats before = binStats(kBlockSize);
+  std::thread([&garbage] { garbage.reset(); }).join();
+  const BinStats after = binStats(kBlockSize);
+  EXPECT_EQ(after.frees - before.frees, static_cast<uint64_t>(kBlocks));
+  EXPECT_GE(after.locks - before.locks, static_cast<uint64_t>(kBlocks));
+}
+
+// The reclaimer only frees, and jemalloc would leave it without a thread cache too: a resync's
+// reclaimer took ~900,000 bin locks that way (bench/RESULTS.md, 2026-11-27 19:10). It frees
+// through one, and flushes it after each batch, so what it freed is back in the bins (to reuse
+// or purge) rather than parked in its cache until its next batch.
+TEST(AllocatorArenaTest, TheReclaimerFreesThroughAThreadCacheAndFlushesIt) {
+  if (currentArena() < 0) GTEST_SKIP() << "jemalloc is not linked";
   Reclaimer reclaimer;
   Blocks garbage;
-  for (int i = 0; i < kObjects; ++i) garbage.blocks.push_back(::operator new(kSize));
-  const uint64_t before = binFrees(arena, kSize);
+  const BinStats before = binStats(kBlockSize);
   reclaimer.dispose(std::move(garbage));
   reclaimer.drain();
-  // Read while the reclaimer lives: its thread cache is flushed when it exits.
-  EXPECT_EQ(binFrees(arena, kSize) - before, 0u);
+  const BinStats after = binStats(kBlockSize);
+  EXPECT_EQ(after.frees - before.frees, static_cast<uint64_t>(kBlocks));      // flushed
+  EXPECT_LT(after.locks - before.locks, static_cast<uint64_t>(kBlocks) / 2);  // in a batch
 }
 
 }  // namespace
