@@ -6,6 +6,7 @@
 // there too; never shared mutable with workers.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
@@ -238,6 +239,10 @@ class SharedList {
       owned_ = true;
     } else if (items_.use_count() != 1) {
       items_ = std::make_shared<Vector>(*items_);
+    } else {
+      // The last other holder may have let go on another thread (a worker, the reclaimer) right
+      // after reading the list: use_count() is a relaxed load, so order those reads first.
+      std::atomic_thread_fence(std::memory_order_acquire);
     }
     // Created non-const by this class (owned_) and held by this list alone: writable.
     return const_cast<Vector&>(*items_);

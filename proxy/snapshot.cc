@@ -50,6 +50,10 @@ core::Result<std::vector<std::shared_ptr<const upstream::Cluster>>> buildCluster
     const conf::ClusterSpec& cluster_spec = config.clusters[i];
     auto same = reusable.find(cluster_spec.name);
     if (same != reusable.end() && previous->config->clusters[same->second] == cluster_spec) {
+      // Equal by value: the cluster is kept, and with it the host list its hosts view
+      // (upstream/cluster.h). When translate built an equal list anew (an app object changed,
+      // its tasks did not), that old list lives on beside the new config's copy until the
+      // cluster is next rebuilt: at most one extra list per cluster, never a growing chain.
       clusters[i] = previous->clusters[same->second];
       continue;
     }
