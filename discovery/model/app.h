@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "proxy/core/inline_vector.h"
+
 namespace baton::discovery {
 
 enum class NetworkMode : uint8_t { Host, Bridge, Container };  // container = IP-per-task
@@ -66,6 +68,11 @@ struct Endpoint {
   bool operator==(const Endpoint& o) const { return host == o.host && port == o.port; }
 };
 
+// Inline: nearly every task has one service port and at most two health checks (see
+// core/inline_vector.h).
+using HealthResults = core::InlineVector<HealthCheckResult, 2>;
+using Endpoints = core::InlineVector<Endpoint, 1>;
+
 struct Task {
   std::string id;
   std::string app_id;
@@ -74,11 +81,11 @@ struct Task {
   // Not kept: the task's `version` and `startedAt` (type-checked, then dropped). Nothing
   // downstream reads them, and with 100,000 tasks they were 13 MB of resident strings.
   // Empty when Marathon reported no results (before the first check, after leader failover).
-  std::vector<HealthCheckResult> health;
+  HealthResults health;
   // Resolved at parse time, one per App::service_ports entry (shorter when the task has fewer
   // ports: the extra service ports have no endpoint for this task). Empty in container mode
   // until the task has an IP address.
-  std::vector<Endpoint> endpoints;
+  Endpoints endpoints;
   bool operator==(const Task&) const = default;
 };
 

@@ -128,9 +128,9 @@ std::vector<uint16_t> resolveServicePorts(const AppNetwork& app, NetworkMode mod
 
 namespace {
 
-std::vector<Endpoint> zipEndpoints(std::string_view host, std::span<const uint16_t> ports,
-                                   size_t service_port_count) {
-  std::vector<Endpoint> endpoints;
+Endpoints zipEndpoints(std::string_view host, std::span<const uint16_t> ports,
+                       size_t service_port_count) {
+  Endpoints endpoints;
   size_t n = std::min(ports.size(), service_port_count);
   endpoints.reserve(n);
   const bool ipv4 = conf::parseIpv4(host).has_value();
@@ -140,8 +140,8 @@ std::vector<Endpoint> zipEndpoints(std::string_view host, std::span<const uint16
 
 }  // namespace
 
-std::vector<Endpoint> resolveEndpoints(const AppNetwork& app, NetworkMode mode,
-                                       const TaskNetwork& task, size_t service_port_count) {
+Endpoints resolveEndpoints(const AppNetwork& app, NetworkMode mode, const TaskNetwork& task,
+                           size_t service_port_count) {
   if (mode == NetworkMode::Container) {
     if (!task.first_ip || task.first_ip->empty()) return {};
     return zipEndpoints(*task.first_ip, containerTaskPorts(app), service_port_count);

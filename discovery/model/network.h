@@ -106,7 +106,7 @@ std::vector<uint16_t> resolveServicePorts(const AppNetwork& app, NetworkMode mod
 // (host — the agent, never the bridge IP — , task.ports[i]), fallback portDefinitions, then
 // portMappings[].containerPort. Container: (ipAddresses[0], containerTaskPorts()), nothing
 // while the task has no IP. A task with no host (host/bridge) has no endpoints.
-std::vector<Endpoint> resolveEndpoints(const AppNetwork& app, NetworkMode mode,
-                                       const TaskNetwork& task, size_t service_port_count);
+Endpoints resolveEndpoints(const AppNetwork& app, NetworkMode mode, const TaskNetwork& task,
+                           size_t service_port_count);
 
 }  // namespace baton::discovery

@@ -304,7 +304,7 @@ Status readPortList(element value, const Path& path, std::vector<uint16_t>& out)
 
 // ---- tasks ------------------------------------------------------------------------------------
 
-Status readHealthResults(element value, const Path& path, std::vector<HealthCheckResult>& out) {
+Status readHealthResults(element value, const Path& path, HealthResults& out) {
   return forEachItem(value, path, [&](element item, const Path& p) -> Status {
     HealthCheckResult result;
     PARSE_TRY(

@@ -14,7 +14,7 @@ namespace {
 
 using Ports = std::vector<uint16_t>;
 
-std::vector<uint16_t> ports(const std::vector<Endpoint>& endpoints) {
+std::vector<uint16_t> ports(const Endpoints& endpoints) {
   std::vector<uint16_t> out;
   for (const Endpoint& e : endpoints) out.push_back(e.port);
   return out;
