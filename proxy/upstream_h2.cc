@@ -407,10 +407,7 @@ H2Pool::~H2Pool() {
 
 std::unique_ptr<H2UpstreamStream> H2Pool::open(const upstream::Host& host, const H2Options& options,
                                                UpstreamConnection::Handler* handler) {
-  auto slot = conns_.find(host.address);
-  if (slot == conns_.end())
-    slot = conns_.emplace(std::string(host.address), decltype(slot->second)()).first;
-  auto& list = slot->second;
+  auto& list = core::slotFor(conns_, host.address);
   H2Connection* conn = nullptr;
   for (auto& c : list) {
     // The first with room: streams pack onto few connections (fewer handshakes, warm windows).

@@ -134,10 +134,7 @@ HostRuntime* WorkerStats::track(ClusterRuntime& runtime, const upstream::Cluster
                                 const upstream::Host& host,
                                 std::chrono::steady_clock::time_point now,
                                 std::vector<HostRuntime*>* left_active) {
-  auto slot = runtime.hosts.find(host.name);
-  if (slot == runtime.hosts.end())
-    slot = runtime.hosts.emplace(std::string(host.name), nullptr).first;
-  auto& h = slot->second;
+  auto& h = core::slotFor(runtime.hosts, host.name);
   if (!h) {
     h = std::make_unique<HostRuntime>();
     h->name = host.name;

@@ -21,4 +21,13 @@ template <typename Value>
 using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
 using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
+// map[key] for a view (C++20 has no heterogeneous operator[]): the string is made only when the
+// key is new.
+template <typename Value>
+Value& slotFor(StringMap<Value>& map, std::string_view key) {
+  auto found = map.find(key);
+  if (found == map.end()) found = map.emplace(std::string(key), Value()).first;
+  return found->second;
+}
+
 }  // namespace baton::core

@@ -212,14 +212,9 @@ TEST(ClusterTest, HostStringsOutliveAndIgnoreTheirSpec) {
   std::shared_ptr<const Cluster> cluster;
   std::shared_ptr<const Cluster> adjusted;
   {
-    conf::ClusterSpec spec;
-    spec.name = "shop";
-    spec.origin = "marathon:/shop";
-    conf::HostSpec host;
-    host.address = "10.0.0.1:31000";
-    host.name = "shop_10_0_0_1_31000_long_enough_for_the_heap";
-    host.task_id = "shop.0f0e9a1c-4a1b-11f0-8000-000000000001";
-    spec.hosts.push_back(host);
+    conf::ClusterSpec spec = makeSpec(LbPolicyKind::RoundRobin, {{"10.0.0.1:31000", 1}});
+    spec.hosts[0].name = "shop_10_0_0_1_31000_long_enough_for_the_heap";
+    spec.hosts[0].task_id = "shop.0f0e9a1c-4a1b-11f0-8000-000000000001";
     auto made = Cluster::create(spec);
     ASSERT_TRUE(made.has_value()) << made.error().detail;
     cluster = *made;
