@@ -749,7 +749,7 @@ void Stream::onTunnelEnd(Tunnel::End end) {
       outcome = ErrorCode::TunnelIdleTimeout;
       if (core::logEnabled(core::LogLevel::Info)) {
         const std::string_view backend =
-            host_picked_ != nullptr ? host_picked_->address : std::string_view("-");
+            host_picked_ != nullptr ? std::string_view(host_picked_->address) : "-";
         core::logf(core::LogLevel::Info,
                    "worker %u: websocket tunnel %s -> %.*s: no byte either way for %lld ms (tunnel "
                    "idle timeout): closed",

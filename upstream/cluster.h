@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "conf/config_spec.h"
+#include "proxy/core/borrowed_string.h"
 #include "proxy/core/error.h"
 #include "upstream/circuit_breaker.h"
 
@@ -63,11 +64,12 @@ struct Host {
   // The three strings are views of the conf::HostSpec the host was built from, which its
   // cluster keeps alive (Cluster::create): at Marathon scale a resync built 100,000 hosts, and
   // copying their strings was 300,000 allocations on the control thread and as many frees.
-  std::string_view address;  // as configured, "ip:port" / "[v6]:port"; the pool's key
+  // BorrowedString: assigning a temporary std::string to one is a compile error.
+  core::BorrowedString address;  // as configured, "ip:port" / "[v6]:port"; the pool's key
   // Stats / admin / hashing name (marathon-lb's svname); the address when none was given.
   // Source hashing keys on it, so it must not depend on the host's position in the cluster.
-  std::string_view name;
-  std::string_view task_id;  // Marathon task id, "" for configured hosts
+  core::BorrowedString name;
+  core::BorrowedString task_id;  // Marathon task id, "" for configured hosts
   // Cookie value naming this host for cluster stickiness: the first 10 hex digits of
   // SHA-1(name), exactly marathon-lb's `cookie <sha1(servername)[:10]>`, so a client's cookie
   // survives a move from marathon-lb to baton and between baton instances. Empty in a cluster

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
+#include <type_traits>
+#include <utility>
 
 #include "tests/unit/upstream/test_clusters.h"
 
@@ -205,6 +208,12 @@ TEST(ClusterTest, WithAdminStateCopiesAndLeavesOriginal) {
   auto same = c->withAdminState(99, AdminState::Maintenance);  // out of range: unchanged
   for (const Host& h : same->hosts()) EXPECT_EQ(h.admin_state, AdminState::Active);
 }
+
+// The same views cannot be pointed at a temporary: `host.name = makeName()` would dangle.
+static_assert(!std::is_assignable_v<decltype((std::declval<Host&>().address)), std::string>);
+static_assert(!std::is_assignable_v<decltype((std::declval<Host&>().name)), std::string>);
+static_assert(!std::is_assignable_v<decltype((std::declval<Host&>().task_id)), std::string>);
+static_assert(std::is_assignable_v<decltype((std::declval<Host&>().name)), const std::string&>);
 
 // A host's address, name and task id are views of its spec's host list, which the cluster keeps:
 // they outlive the spec, and a later write to the spec's list (copy on write) does not reach them.
