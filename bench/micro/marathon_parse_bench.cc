@@ -44,5 +44,37 @@ void BM_MarathonParseFresh(benchmark::State& state) {
 }
 BENCHMARK(BM_MarathonParseFresh)->Args({10000, 10})->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// What a resync where every task changed costs the discovery manager's parse: parseShared
+// (the split, the prints, the apps parsed one at a time on two threads) on two documents that
+// differ in every task id, alternately, so no app can be reused.
+void BM_MarathonParseSharedEveryTaskChanged(benchmark::State& state) {
+  const std::string first =
+      testing::makeAppsDocument(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  std::string second = first;
+  for (size_t at = second.find("-01da9a15-"); at != std::string::npos;
+       at = second.find("-01da9a15-", at + 1)) {
+    second[at + 8] = '6';
+  }
+  std::string docs[2] = {first, second};
+  AppsParser parser;
+  if (!parser.parseShared(docs[0])) state.SkipWithError("warm-up parse failed");
+  size_t turn = 0;
+  for (auto _ : state) {
+    auto apps = parser.parseShared(docs[turn ^= 1]);
+    if (!apps) state.SkipWithError(apps.error().detail.c_str());
+    const AppsParser::Stats stats = parser.lastStats();
+    if (stats.by_print + stats.by_fingerprint != 0) {
+      state.SkipWithError("an app was reused: the documents do not differ everywhere");
+    }
+    benchmark::DoNotOptimize(apps);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * first.size()));
+  state.SetItemsProcessed(state.iterations() * state.range(0) * state.range(1));  // tasks
+}
+BENCHMARK(BM_MarathonParseSharedEveryTaskChanged)
+    ->Args({10000, 10})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 }  // namespace
 }  // namespace baton::discovery

@@ -21,8 +21,15 @@ struct SpanPrint {
   bool usable = false;  // an object with such an id, and nothing in it the scan cannot follow
 };
 
-bool isJsonSpace(char c);
-size_t skipSpace(std::string_view doc, size_t pos);
+// Inline: the walks call skipSpace around every key and value of every task's health results
+// (Marathon writes no whitespace, so it usually returns at once).
+inline bool isJsonSpace(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+inline size_t skipSpace(std::string_view doc, size_t pos) {
+  while (pos < doc.size() && isJsonSpace(doc[pos])) ++pos;
+  return pos;
+}
 // `pos` at an opening quote: the index after the closing one (npos if unterminated).
 size_t skipString(std::string_view doc, size_t pos);
 // The end of the value starting at `pos` as far as its brackets and quotes tell (simdjson then

@@ -147,7 +147,9 @@ Endpoints resolveEndpoints(const AppNetwork& app, NetworkMode mode, const TaskNe
     return zipEndpoints(*task.first_ip, containerTaskPorts(app), service_port_count);
   }
   if (task.host.empty()) return {};
-  if (!task.ports.empty()) return zipEndpoints(task.host, task.ports, service_port_count);
+  if (!task.ports.empty()) {
+    return zipEndpoints(task.host, {task.ports.data(), task.ports.size()}, service_port_count);
+  }
   if (mode == NetworkMode::Host || !app.port_definitions.empty()) {
     return zipEndpoints(task.host, app.port_definitions, service_port_count);
   }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "discovery/model/app.h"
+#include "proxy/core/inline_vector.h"
 
 namespace baton::discovery {
 
@@ -40,8 +41,10 @@ struct AppNetwork {
 
 // The network-relevant fields of one task.
 struct TaskNetwork {
-  std::string_view host;                     // agent ("" = unknown)
-  std::vector<uint16_t> ports;               // host ports (host and bridge modes)
+  std::string_view host;  // agent ("" = unknown)
+  // Host ports (host and bridge modes). Inline: read for each of 100,000 tasks and dropped at
+  // once, it was an allocation and a free per task.
+  core::InlineVector<uint16_t, 4> ports;
   std::optional<std::string_view> first_ip;  // ipAddresses[0].ipAddress
 };
 

@@ -289,7 +289,8 @@ Status readPortDefinitions(element value, const Path& path, AppNetwork& net) {
   });
 }
 
-Status readPortList(element value, const Path& path, std::vector<uint16_t>& out) {
+template <typename Ports>  // std::vector or core::InlineVector of uint16_t
+Status readPortList(element value, const Path& path, Ports& out) {
   array arr;
   PARSE_TRY(readArray(value, path, arr));
   out.reserve(arr.size());
@@ -938,6 +939,7 @@ void parseInParallel(SpanParsers parsers, const DocumentSpans& spans, size_t doc
     return;
   }
   SpanRun tail;
+  tail.next_prints.reserve(items.size() - split);
   {
     std::jthread helper = core::BackgroundLane::startHelper([&] {  // in the resync's lane
       parseSpanRange(parsers.second, spans, split, items.size(), previous, nullptr, tail);
@@ -1083,6 +1085,7 @@ std::optional<SharedApps> AppsParser::parseSpans(std::string_view padded) {
       tail.end = splitItems(padded, tail.start, tail.spans, nullptr);
       tail.split_done.count_down();
       if (tail.end == std::string_view::npos || tail.dropped.load()) return;
+      tail_run.next_prints.reserve(tail.spans.apps.size());  // no rehash as the half grows
       parseSpanRange(impl_->tail_spans, tail.spans, 0, tail.spans.apps.size(), previous, nullptr,
                      tail_run);
     });

@@ -221,5 +221,31 @@ TEST(AppPrintTest, LastSuccessIsLeftOutOfThePrintAliveIsNot) {
   EXPECT_FALSE(walk(R"({"id":"/a\/b"})").print.usable);  // an escaped id: looked up by its DOM
 }
 
+// A result's string value is left out only when it is plain ASCII (nothing that could hide an
+// escape or invalid bytes): at every length and every position of the offending byte, around
+// the 16-byte steps the string scan takes.
+TEST(AppPrintTest, OnlyPlainStringValuesAreLeftOut) {
+  const auto print = [](const std::string& value) {
+    const std::string app = R"({"id":"/a","tasks":[{"healthCheckResults":[{"alive":true,)"
+                            R"("lastSuccess":")" +
+                            value + R"("}]}]})";
+    const auto [blocks, bytes] = walkBoth(app, 0);
+    EXPECT_EQ(blocks.print.value, bytes.print.value) << app;
+    EXPECT_NE(blocks.end, std::string_view::npos) << app;
+    return blocks.print.value;
+  };
+  const uint64_t plain = print("2026-11-27T22:15:00.000Z");
+  for (size_t length = 0; length < 50; ++length) {
+    EXPECT_EQ(print(std::string(length, 'x')), plain) << length;
+    for (size_t at = 0; at < length; ++at) {
+      for (const std::string bad : {"\\u00e9", "\\\\", "\xc3\xa9", "\x7f", "\x01", "\t"}) {
+        std::string value(length, 'x');
+        value.replace(at, 1, bad);
+        EXPECT_NE(print(value), plain) << length << " at " << at << ": " << value;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace baton::discovery
