@@ -9,6 +9,7 @@
 // made the lifetime decision, and names the type to pass one.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -20,7 +21,9 @@ namespace baton::core::borrowed {
 class BorrowedString : public std::string_view {
  public:
   constexpr BorrowedString() noexcept = default;
-  constexpr BorrowedString(const char* text) : std::string_view(text) {}  // NOLINT: literals
+  // consteval: only a pointer known at compile time (a literal), never a temporary's c_str().
+  consteval BorrowedString(const char* text) : std::string_view(text) {}  // NOLINT: literals
+  BorrowedString(std::nullptr_t) = delete;
   // Explicit: a view already made its lifetime decision, but saying so keeps `cond ? borrowed :
   // view` unambiguous (the result is then the view).
   constexpr explicit BorrowedString(std::string_view view) noexcept : std::string_view(view) {}

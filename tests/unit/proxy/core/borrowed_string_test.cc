@@ -27,7 +27,9 @@ static_assert(std::is_assignable_v<BorrowedString&, std::string&>);
 static_assert(std::is_assignable_v<BorrowedString&, const std::string&>);
 static_assert(std::is_constructible_v<BorrowedString, std::string_view>);  // explicitly
 static_assert(!std::is_convertible_v<std::string_view, BorrowedString>);
-static_assert(std::is_assignable_v<BorrowedString&, const char*>);
+// (A runtime const char*, such as a temporary's c_str(), is refused too: that constructor is
+// consteval, which a type trait cannot see.)
+static_assert(!std::is_constructible_v<BorrowedString, std::nullptr_t>);
 static_assert(std::is_convertible_v<BorrowedString, std::string_view>);
 static_assert(sizeof(BorrowedString) == sizeof(std::string_view));
 
@@ -45,7 +47,7 @@ TEST(BorrowedStringTest, ReadsAsTheStringItViews) {
   EXPECT_EQ(std::string(view), owner);
 }
 
-TEST(BorrowedStringTest, LooksUpStringKeyedContainersWithoutACopy) {
+TEST(BorrowedStringTest, LooksUpStringKeyedContainers) {
   StringMap<int> counts;
   counts.emplace("10.0.0.1:31000", 7);
   const std::string address = "10.0.0.1:31000";
@@ -58,6 +60,8 @@ TEST(BorrowedStringTest, LooksUpStringKeyedContainersWithoutACopy) {
 
 TEST(BorrowedStringTest, DefaultIsEmptyAndComparesByContent) {
   BorrowedString empty;
+  BorrowedString literal = "web";  // a literal is fine: it lives for the whole program
+  EXPECT_EQ(literal, "web");
   EXPECT_TRUE(empty.empty());
   const std::string a = "web";
   const std::string b = "web";
