@@ -1,10 +1,13 @@
 #include "proxy/listen_socket.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -68,6 +71,38 @@ std::string boundAddress(int fd, uint16_t* port_out) {
   }
   if (port_out != nullptr) *port_out = port;
   return out;
+}
+
+ListenerFdBudget::ListenerFdBudget(uint64_t limit, uint32_t fd_reserve)
+    : limit_(limit),
+      reserve_(limit == kUnlimited
+                   ? 0
+                   : std::min(limit, uint64_t{fd_reserve} + std::max<uint64_t>(limit / 4, 64))) {}
+
+bool ListenerFdBudget::take(size_t sockets) {
+  if (limit_ == kUnlimited) return true;
+  if (used_ + sockets > limit_ - reserve_) return false;
+  used_ += sockets;
+  return true;
+}
+
+ListenerFdBudget listenerFdBudget(uint32_t fd_reserve) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return ListenerFdBudget(ListenerFdBudget::kUnlimited, fd_reserve);
+  }
+  return ListenerFdBudget(static_cast<uint64_t>(limit.rlim_cur), fd_reserve);
+}
+
+size_t openDescriptorCount() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return 0;
+  size_t count = 0;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  ::closedir(dir);
+  return count > 0 ? count - 1 : 0;  // not the directory's own descriptor
 }
 
 }  // namespace baton::proxy

@@ -5,6 +5,9 @@
 
 #include <sys/socket.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,5 +24,40 @@ core::Result<int> openListenSocket(const sockaddr_storage& addr, socklen_t len);
 
 // The bound address of `fd` as "ip:port" / "[v6]:port" (learns the port the kernel picked).
 std::string boundAddress(int fd, uint16_t* port_out);
+
+// How many descriptors Marathon's per-service-port listeners may hold: one socket per worker per
+// port (10,000 ports x 2 workers = 20,000), which could otherwise take every descriptor and
+// leave none to accept a connection with. Kept out of their reach: [limits] fd_reserve (the
+// accept-time guard's own margin), then a quarter of the limit (at least 64) for connections
+// (client and upstream), and whatever else the process holds. Used by the server on the control
+// thread while it plans a publish's listeners. Only service-port listeners are refused;
+// configured and shared listeners (the operator asked for each) are counted.
+class ListenerFdBudget {
+ public:
+  static constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max();
+  // `limit`: the process's descriptor limit (kUnlimited: none).
+  ListenerFdBudget(uint64_t limit, uint32_t fd_reserve);
+
+  // Counts a service port's `sockets` against the budget; false (nothing counted) when they do
+  // not fit.
+  bool take(size_t sockets);
+  // Counts descriptors that are open whatever the budget says (other listeners, the rest of
+  // the process).
+  void count(size_t descriptors) { used_ += descriptors; }
+  uint64_t limit() const { return limit_; }
+  // Descriptors never given to service-port listeners.
+  uint64_t reserve() const { return reserve_; }
+
+ private:
+  uint64_t limit_;
+  uint64_t reserve_;
+  uint64_t used_ = 0;
+};
+
+// The budget for this process's current descriptor limit (RLIMIT_NOFILE's soft value).
+ListenerFdBudget listenerFdBudget(uint32_t fd_reserve);
+
+// The descriptors this process has open (/proc/self/fd); 0 when that cannot be read.
+size_t openDescriptorCount();
 
 }  // namespace baton::proxy

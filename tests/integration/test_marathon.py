@@ -356,3 +356,35 @@ def test_deployment_group_cutover_drains_old_tasks_as_zdd_expects(baton, maratho
         assert get(baton).status == 200
     assert old0.requests == []
     assert len(old1.requests) + len(new0.requests) == 6
+
+
+def test_service_port_listeners_leave_descriptors_for_connections(baton, backends, tmp_path):
+    """One socket per worker per service port: under a small descriptor limit the listeners
+    stop at a budget (a quarter of the limit stays for connections) instead of taking every
+    descriptor, which left baton unable to accept any connection at all. The ports left out are
+    reported; the shared vhost listener keeps serving, with many connections at once."""
+    (b0,) = backends(1)
+    wrapper = tmp_path / "baton-256-fds"
+    wrapper.write_text(f'#!/bin/sh\nulimit -n 256\nexec "{baton.bin}" "$@"\n')
+    wrapper.chmod(0o755)
+    baton.bin = str(wrapper)
+    ports = [free_port() for _ in range(150)]  # 300 sockets with 2 workers: over the limit
+    apps = [web_app("/shop/web", [b0])]
+    apps += [web_app(f"/svc/p{i}", [b0], vhost=None, service_port=p) for i, p in enumerate(ports)]
+    path = tmp_path / "apps.json"
+    path.write_text(json.dumps({"apps": apps}))
+    baton.start(marathon_config([f"file:{path}"]), workers=2)
+    baton.wait_event("discovery")
+    opened = [p for p in ports if f"port_{p}" in baton.listeners]
+    assert 0 < len(opened) < len(ports), len(opened)
+    assert "not opened" in baton.stderr() and "file descriptors for connections" in baton.stderr()
+    # 20 client connections open at once (40 descriptors with their upstream ones), each served.
+    clients = [baton.client("marathon_http") for _ in range(20)]
+    try:
+        for c in clients:
+            assert c.request("GET", "/", host="shop.example.com").status == 200
+    finally:
+        for c in clients:
+            c.close()
+    with harness.Client(opened[0]) as c:
+        assert c.request("GET", "/", host="any").status == 200
