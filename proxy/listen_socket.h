@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -44,6 +45,8 @@ class ListenerFdBudget {
   // Counts descriptors that are open whatever the budget says (other listeners, the rest of
   // the process).
   void count(size_t descriptors) { used_ += descriptors; }
+  // Gives back what take() counted for sockets that were not opened after all.
+  void refund(size_t sockets) { used_ -= std::min<uint64_t>(used_, sockets); }
   uint64_t limit() const { return limit_; }
   // Descriptors never given to service-port listeners.
   uint64_t reserve() const { return reserve_; }

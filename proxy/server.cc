@@ -280,27 +280,9 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
   std::vector<OpenListener> planned;
   std::vector<OpenListener> opened;  // new sockets: closed again if anything fails
   std::vector<bool> kept(listeners_.size(), false);
-  // Measured only when a service port is to be opened: most publishes open none, and listing
-  // /proc/self/fd of a process holding 20,000 sockets is not free.
+  // Measured only when a service port is to be opened (listing /proc/self/fd of a process
+  // holding 20,000 sockets is not free).
   std::optional<ListenerFdBudget> budget;
-  const auto fits = [&](size_t sockets) {
-    if (!budget) {
-      budget = listenerFdBudget(next.limits.fd_reserve);
-      size_t held = 0;  // listener sockets now open: kept ones count again below
-      for (const OpenListener& listener : listeners_) held += listener.per_worker.size();
-      for (const OpenListener& listener : opened) held += listener.per_worker.size();
-      const size_t open = openDescriptorCount();
-      budget->count(open - std::min(open, held));  // the rest of the process
-      for (const auto& spec : next.listeners) {
-        const auto kept_socket = running.find(spec.name + '\n' + spec.address);
-        if (kept_socket != running.end()) {
-          budget->count(listeners_[kept_socket->second].per_worker.size());
-        }
-      }
-      for (const OpenListener& listener : opened) budget->count(listener.per_worker.size());
-    }
-    return budget->take(sockets);
-  };
   for (const auto& spec : next.listeners) {
     auto found = running.find(spec.name + '\n' + spec.address);
     if (found != running.end() && !kept[found->second]) {
@@ -319,21 +301,12 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
       planned.push_back(std::move(same));
       continue;
     }
-    if (spec.origin.starts_with("marathon:") && !fits(worker_count_)) {
-      // A service port's sockets would leave too few descriptors for connections: a proxy
-      // whose listeners took every descriptor accepts nothing at all. Retried on each publish.
-      if (failed_listener_addresses_.insert(spec.address).second) {
-        std::fprintf(stderr,
-                     "baton: discovery: listener \"%s\" (%s) not opened: %zu sockets would leave "
-                     "fewer than %llu of the %llu file descriptors for connections (raise the "
-                     "descriptor limit, or use fewer workers)\n",
-                     spec.name.c_str(), spec.address.c_str(), static_cast<size_t>(worker_count_),
-                     static_cast<unsigned long long>(budget->reserve()),
-                     static_cast<unsigned long long>(budget->limit()));
-      }
-      continue;
-    }
+    // Sockets an upgrade handed over are open already: adopting them costs no descriptor.
+    const bool budgeted =
+        spec.origin.starts_with("marathon:") && !inherited_.has(spec.name, spec.address);
+    if (budgeted && !serviceListenerFits(spec, next.limits.fd_reserve, budget)) continue;
     auto fresh = openListener(spec);
+    if (!fresh && budgeted) budget->refund(worker_count_);
     if (!fresh && spec.origin != "config") {
       // A discovered port that cannot be bound (in use by another process) must not hold back
       // every other app's update: left out now, retried on the next publish.
@@ -347,7 +320,13 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
       return core::fail(std::move(fresh.error()));
     }
     failed_listener_addresses_.erase(spec.address);
-    if (budget && !spec.origin.starts_with("marathon:")) budget->count(fresh->per_worker.size());
+    fd_budget_refused_.erase(spec.address);
+    // Opened past the measurement and not charged by serviceListenerFits: counted now. (An
+    // adopted listener's sockets were open when measured; one opened for workers the old
+    // process did not have is left out.)
+    if (budget && !budgeted && !spec.origin.starts_with("marathon:")) {
+      budget->count(fresh->per_worker.size());
+    }
     for (size_t i = 0; i < fresh->per_worker.size(); ++i) {
       changes[i % worker_count_].add.push_back(fresh->per_worker[i]);
     }
@@ -361,6 +340,30 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
     }
   }
   return planned;
+}
+
+bool Server::serviceListenerFits(const conf::ListenerSpec& spec, uint32_t fd_reserve,
+                                 std::optional<ListenerFdBudget>& budget) {
+  if (!budget) {
+    budget = listenerFdBudget(fd_reserve);
+    // Everything open now: running listeners (those about to close too: their workers close
+    // them after this publish), sockets this plan opened, an upgrade's inherited sockets, and
+    // the connections of the moment.
+    budget->count(openDescriptorCount());
+  }
+  if (budget->take(worker_count_)) return true;
+  // A service port's sockets would leave too few descriptors for connections: a proxy whose
+  // listeners took every descriptor accepts nothing at all. Retried on each publish.
+  if (fd_budget_refused_.insert(spec.address).second) {
+    std::fprintf(stderr,
+                 "baton: discovery: listener \"%s\" (%s) not opened: %u more sockets would leave "
+                 "fewer than %llu of the %llu file descriptors for connections (raise the "
+                 "descriptor limit, or use fewer workers)\n",
+                 spec.name.c_str(), spec.address.c_str(), worker_count_,
+                 static_cast<unsigned long long>(budget->reserve()),
+                 static_cast<unsigned long long>(budget->limit()));
+  }
+  return false;
 }
 
 int Server::run() {

@@ -26,6 +26,7 @@
 #include "proxy/core/reclaimer.h"
 #include "proxy/health/health_service.h"
 #include "proxy/health/outlier_detector.h"
+#include "proxy/listen_socket.h"
 #include "proxy/peers/peer_monitor.h"
 #include "proxy/pin_manifests.h"
 #include "proxy/pin_tracker.h"
@@ -92,6 +93,10 @@ class Server : public admin::AdminService {
   // per-worker changes. On error nothing is left open and the running set is untouched.
   core::Result<std::vector<OpenListener>> planListeners(const conf::ConfigSpec& next,
                                                         std::vector<ListenerChanges>& changes);
+  // planListeners: whether a Marathon service port's sockets (one per worker) fit the
+  // descriptor budget, measuring it on first use; logs a refusal once per address.
+  bool serviceListenerFits(const conf::ListenerSpec& spec, uint32_t fd_reserve,
+                           std::optional<ListenerFdBudget>& budget);
   // One path for reloads and discovery updates: merge, build, plan listeners, publish. On any
   // error nothing changes and the error is returned.
   core::Result<void> publish(std::shared_ptr<const conf::ConfigSpec> file,
@@ -192,6 +197,7 @@ class Server : public admin::AdminService {
   int64_t marathon_state_since_unix_ms_ = 0;
   std::unique_ptr<AdminHttpServer> admin_;
   std::unordered_set<std::string> failed_listener_addresses_;  // logged once each
+  std::unordered_set<std::string> fd_budget_refused_;          // logged once each
   SnapshotPtr base_snapshot_;  // built from config_ alone (reused by the next build)
   SnapshotPtr snapshot_;       // base + operator overrides: what the workers serve
   AdminOverrides overrides_;

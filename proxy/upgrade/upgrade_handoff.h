@@ -71,6 +71,13 @@ class InheritedSockets {
   void add(SocketRecord record) { records_.push_back(std::move(record)); }
   // The sockets of that listener, by worker index; the caller owns them from now on.
   std::vector<SocketRecord> take(std::string_view name, std::string_view address);
+  // take() would return sockets for it.
+  bool has(std::string_view name, std::string_view address) const {
+    for (const auto& record : records_) {
+      if (record.name == name && record.address == address) return true;
+    }
+    return false;
+  }
   size_t size() const { return records_.size(); }
   // Closes the sockets nobody took (listeners the new config does not have); returns how many.
   size_t closeAll();
