@@ -198,7 +198,8 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
   return server;
 }
 
-core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec& spec) {
+core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec& spec,
+                                                        bool extra_sockets) {
   auto parsed = parseListenAddress(spec.address);
   if (!parsed) {
     return core::fail(core::Error::config(spec.loc.file + ":" + std::to_string(spec.loc.line) +
@@ -207,7 +208,7 @@ core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec
   }
   if (inherited_.size() > 0) {
     auto taken = inherited_.take(spec.name, spec.address);
-    if (!taken.empty()) return adoptListener(spec, std::move(taken));
+    if (!taken.empty()) return adoptListener(spec, std::move(taken), extra_sockets);
   }
   auto [addr, len] = *parsed;
   OpenListener out{spec, {}, {}};
@@ -234,13 +235,14 @@ core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec
 }
 
 core::Result<Server::OpenListener> Server::adoptListener(const conf::ListenerSpec& spec,
-                                                         std::vector<upgrade::SocketRecord> taken) {
+                                                         std::vector<upgrade::SocketRecord> taken,
+                                                         bool extra_sockets) {
   OpenListener out{spec, {}, {}};
   uint16_t port = 0;
   out.bound = boundAddress(taken.front().fd, &port);
   for (const auto& socket : taken) out.per_worker.push_back(workerListener(spec, socket.fd, port));
   // More workers than the old process had: the others join the same SO_REUSEPORT group.
-  if (taken.size() < worker_count_) {
+  if (extra_sockets && taken.size() < worker_count_) {
     auto parsed = parseListenAddress(out.bound);
     for (size_t w = taken.size(); parsed && w < worker_count_; ++w) {
       auto fd = openListenSocket(parsed->first, parsed->second);
@@ -301,37 +303,18 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
       planned.push_back(std::move(same));
       continue;
     }
-    // Sockets an upgrade handed over are open already: adopting them costs no descriptor.
-    const bool budgeted =
-        spec.origin.starts_with("marathon:") && !inherited_.has(spec.name, spec.address);
-    if (budgeted && !serviceListenerFits(spec, next.limits.fd_reserve, budget)) continue;
-    auto fresh = openListener(spec);
-    if (!fresh && budgeted) budget->refund(worker_count_);
-    if (!fresh && spec.origin != "config") {
-      // A discovered port that cannot be bound (in use by another process) must not hold back
-      // every other app's update: left out now, retried on the next publish.
-      if (failed_listener_addresses_.insert(spec.address).second) {
-        std::fprintf(stderr, "baton: discovery: %s\n", fresh.error().detail.c_str());
-      }
-      continue;
-    }
+    auto fresh = openWithinBudget(spec, next.limits.fd_reserve, budget);
     if (!fresh) {
       for (const auto& listener : opened) closeSockets(listener);
       return core::fail(std::move(fresh.error()));
     }
-    failed_listener_addresses_.erase(spec.address);
-    fd_budget_refused_.erase(spec.address);
-    // Opened past the measurement and not charged by serviceListenerFits: counted now. (An
-    // adopted listener's sockets were open when measured; one opened for workers the old
-    // process did not have is left out.)
-    if (budget && !budgeted && !spec.origin.starts_with("marathon:")) {
-      budget->count(fresh->per_worker.size());
+    if (!*fresh) continue;  // a discovered port left out for now (reported)
+    auto& listener = **fresh;
+    for (size_t i = 0; i < listener.per_worker.size(); ++i) {
+      changes[i % worker_count_].add.push_back(listener.per_worker[i]);
     }
-    for (size_t i = 0; i < fresh->per_worker.size(); ++i) {
-      changes[i % worker_count_].add.push_back(fresh->per_worker[i]);
-    }
-    opened.push_back(*fresh);
-    planned.push_back(std::move(*fresh));
+    opened.push_back(listener);
+    planned.push_back(std::move(listener));
   }
   for (size_t i = 0; i < listeners_.size(); ++i) {
     if (kept[i]) continue;
@@ -342,24 +325,68 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
   return planned;
 }
 
-bool Server::serviceListenerFits(const conf::ListenerSpec& spec, uint32_t fd_reserve,
-                                 std::optional<ListenerFdBudget>& budget) {
+core::Result<std::optional<Server::OpenListener>> Server::openWithinBudget(
+    const conf::ListenerSpec& spec, uint32_t fd_reserve, std::optional<ListenerFdBudget>& budget) {
+  const bool service_port = spec.origin.starts_with("marathon:");
+  // Sockets an upgrade handed over are open already: adopting them costs no descriptor, and
+  // they are adopted whatever the budget says (closing them would take the port down). Only
+  // sockets for workers the old process did not have are new.
+  const size_t inherited = inherited_.count(spec.name, spec.address);
+  const size_t new_sockets = worker_count_ > inherited ? worker_count_ - inherited : 0;
+  size_t charged = 0;
+  bool extra_sockets = true;
+  if (service_port && new_sockets > 0) {
+    if (serviceListenerFits(spec, new_sockets, fd_reserve, budget, inherited > 0)) {
+      charged = new_sockets;
+    } else if (inherited == 0) {
+      return std::optional<OpenListener>();
+    } else {
+      extra_sockets = false;  // served by the inherited sockets only
+    }
+  }
+  auto fresh = openListener(spec, extra_sockets);
+  if (!fresh) {
+    if (charged > 0) budget->refund(charged);
+    if (spec.origin == "config") return core::fail(std::move(fresh.error()));
+    // A discovered port that cannot be bound (in use by another process) must not hold back
+    // every other app's update: left out now, retried on the next publish.
+    if (failed_listener_addresses_.insert(spec.address).second) {
+      std::fprintf(stderr, "baton: discovery: %s\n", fresh.error().detail.c_str());
+    }
+    return std::optional<OpenListener>();
+  }
+  failed_listener_addresses_.erase(spec.address);
+  fd_budget_refused_.erase(spec.address);
+  // Opened after the budget was measured and not charged above: counted now, but for the
+  // inherited sockets (open, so counted, when it was measured).
+  if (budget && !service_port) {
+    budget->count(fresh->per_worker.size() - std::min(fresh->per_worker.size(), inherited));
+  }
+  return std::optional<OpenListener>(std::move(*fresh));
+}
+
+bool Server::serviceListenerFits(const conf::ListenerSpec& spec, size_t sockets,
+                                 uint32_t fd_reserve, std::optional<ListenerFdBudget>& budget,
+                                 bool adopting) {
   if (!budget) {
     budget = listenerFdBudget(fd_reserve);
     // Everything open now: running listeners (those about to close too: their workers close
     // them after this publish), sockets this plan opened, an upgrade's inherited sockets, and
-    // the connections of the moment.
-    budget->count(openDescriptorCount());
+    // the connections of the moment. At least the listener sockets, should /proc be unreadable.
+    size_t listener_sockets = inherited_.size();
+    for (const OpenListener& listener : listeners_) listener_sockets += listener.per_worker.size();
+    budget->count(std::max(openDescriptorCount(), listener_sockets));
   }
-  if (budget->take(worker_count_)) return true;
+  if (budget->take(sockets)) return true;
   // A service port's sockets would leave too few descriptors for connections: a proxy whose
   // listeners took every descriptor accepts nothing at all. Retried on each publish.
   if (fd_budget_refused_.insert(spec.address).second) {
     std::fprintf(stderr,
-                 "baton: discovery: listener \"%s\" (%s) not opened: %u more sockets would leave "
+                 "baton: discovery: listener \"%s\" (%s) %s: %zu more sockets would leave "
                  "fewer than %llu of the %llu file descriptors for connections (raise the "
                  "descriptor limit, or use fewer workers)\n",
-                 spec.name.c_str(), spec.address.c_str(), worker_count_,
+                 spec.name.c_str(), spec.address.c_str(),
+                 adopting ? "kept on the sockets it inherited only" : "not opened", sockets,
                  static_cast<unsigned long long>(budget->reserve()),
                  static_cast<unsigned long long>(budget->limit()));
   }

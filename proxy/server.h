@@ -81,22 +81,31 @@ class Server : public admin::AdminService {
     std::string bound;  // "ip:port" actually bound (port 0 resolved)
     std::vector<WorkerListener> per_worker;
   };
-  core::Result<OpenListener> openListener(const conf::ListenerSpec& spec);
+  // `extra_sockets` false: an upgrade's inherited sockets are adopted as they are, with none
+  // opened for workers the old process did not have (they would not fit the descriptor budget).
+  core::Result<OpenListener> openListener(const conf::ListenerSpec& spec,
+                                          bool extra_sockets = true);
   // New process of an upgrade: the old process's sockets of that listener (the same kernel
   // sockets, so their accept queues carry over); a socket is opened for each worker beyond them,
   // and a socket beyond the worker count is kept and served by worker (index % workers).
   core::Result<OpenListener> adoptListener(const conf::ListenerSpec& spec,
-                                           std::vector<upgrade::SocketRecord> taken);
+                                           std::vector<upgrade::SocketRecord> taken,
+                                           bool extra_sockets);
   static void closeSockets(const OpenListener& listener);
   std::string listenersJson() const;
   // Diffs the running listeners against `next`: opens added ones (all or nothing), and fills
   // per-worker changes. On error nothing is left open and the running set is untouched.
   core::Result<std::vector<OpenListener>> planListeners(const conf::ConfigSpec& next,
                                                         std::vector<ListenerChanges>& changes);
-  // planListeners: whether a Marathon service port's sockets (one per worker) fit the
-  // descriptor budget, measuring it on first use; logs a refusal once per address.
-  bool serviceListenerFits(const conf::ListenerSpec& spec, uint32_t fd_reserve,
-                           std::optional<ListenerFdBudget>& budget);
+  // planListeners: a listener the running set does not have, opened (or adopted from an
+  // upgrade) within the descriptor budget for Marathon service ports (listen_socket.h).
+  // nullopt: a discovered listener left out for now (reported once; retried each publish).
+  core::Result<std::optional<OpenListener>> openWithinBudget(
+      const conf::ListenerSpec& spec, uint32_t fd_reserve, std::optional<ListenerFdBudget>& budget);
+  // Whether `sockets` more sockets of a service port fit the budget, measuring it on first use;
+  // logs a refusal once per address.
+  bool serviceListenerFits(const conf::ListenerSpec& spec, size_t sockets, uint32_t fd_reserve,
+                           std::optional<ListenerFdBudget>& budget, bool adopting);
   // One path for reloads and discovery updates: merge, build, plan listeners, publish. On any
   // error nothing changes and the error is returned.
   core::Result<void> publish(std::shared_ptr<const conf::ConfigSpec> file,

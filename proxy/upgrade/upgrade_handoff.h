@@ -71,12 +71,13 @@ class InheritedSockets {
   void add(SocketRecord record) { records_.push_back(std::move(record)); }
   // The sockets of that listener, by worker index; the caller owns them from now on.
   std::vector<SocketRecord> take(std::string_view name, std::string_view address);
-  // take() would return sockets for it.
-  bool has(std::string_view name, std::string_view address) const {
+  // How many sockets take() would return for it.
+  size_t count(std::string_view name, std::string_view address) const {
+    size_t n = 0;
     for (const auto& record : records_) {
-      if (record.name == name && record.address == address) return true;
+      if (record.name == name && record.address == address) ++n;
     }
-    return false;
+    return n;
   }
   size_t size() const { return records_.size(); }
   // Closes the sockets nobody took (listeners the new config does not have); returns how many.

@@ -394,3 +394,33 @@ def test_in_flight_requests_finish_with_close_and_goaway(edge):
         h.close()
         if r.poll() is None:
             r.kill()
+
+
+def test_upgrade_to_more_workers_keeps_service_ports_within_the_descriptor_budget(
+        edge, baton, backend, tmp_path):
+    """An upgrade adopts the old process's service-port sockets whatever the descriptor budget
+    says, and opens sockets for the workers it adds only within it. Without the budget, going
+    from 1 to 2 workers under a 256-descriptor limit opened a socket per port per new worker and
+    left too few descriptors to accept with: connections to the ports were shed."""
+    from fake_marathon import app, task
+
+    wrapper = tmp_path / "baton-256-fds"
+    wrapper.write_text(f'#!/bin/sh\nulimit -n 256\nexec "{baton.bin}" "$@"\n')
+    wrapper.chmod(0o755)
+    baton.bin = str(wrapper)
+    ports = [harness.free_port() for _ in range(110)]
+    apps = [app(f"/svc/p{i}", labels={"HAPROXY_GROUP": "external"}, service_ports=(p,),
+                tasks=[task(f"/svc/p{i}", ports=(backend.port,), task_id=f"svc_p{i}.t0")])
+            for i, p in enumerate(ports)]
+    path = tmp_path / "apps.json"
+    path.write_text(json.dumps({"apps": apps}))
+    e = edge(workers=1, extra=f'\n[marathon]\nurls = ["file:{path}"]\nhttp_port = 0\n'
+                              'app_id_port = 0\n')
+    e.b.wait_event("discovery")
+    assert all(f"port_{p}" in e.b.listeners for p in ports)  # one socket each: all fit
+    e.workers = 2
+    e.b.write_config(e.config())
+    e.upgrade()
+    for p in ports:
+        with harness.Client(p) as c:
+            assert c.request("GET", "/", host="any").status == 200, p

@@ -53,12 +53,12 @@ TEST(Handoff, SocketsOverridesAndGenerationArrive) {
   EXPECT_EQ(got->upgrade_generation, 7u);
   EXPECT_EQ(got->overrides, overrides);
   EXPECT_EQ(got->sockets.size(), 450u);
-  // has() says what take() would give: the descriptor budget lets an upgrade adopt these free.
-  EXPECT_TRUE(got->sockets.has("app_3", "127.0.0.1:7"));
-  EXPECT_FALSE(got->sockets.has("app_3", "127.0.0.1:8"));
+  // count() says what take() would give: the descriptor budget lets an upgrade adopt these free.
+  EXPECT_EQ(got->sockets.count("app_3", "127.0.0.1:7"), 1u);
+  EXPECT_EQ(got->sockets.count("app_3", "127.0.0.1:8"), 0u);
   auto taken = got->sockets.take("app_3", "127.0.0.1:7");
   ASSERT_EQ(taken.size(), 1u);
-  EXPECT_FALSE(got->sockets.has("app_3", "127.0.0.1:7"));
+  EXPECT_EQ(got->sockets.count("app_3", "127.0.0.1:7"), 0u);
   EXPECT_EQ(taken[0].bound, "127.0.0.1:40007");
   EXPECT_EQ(taken[0].worker, 1u);
   int type = 0;
