@@ -247,9 +247,11 @@ core::Result<Server::OpenListener> Server::adoptListener(const conf::ListenerSpe
     for (size_t w = taken.size(); parsed && w < worker_count_; ++w) {
       auto fd = openListenSocket(parsed->first, parsed->second);
       if (!fd) {
-        closeSockets(out);
-        return core::fail(core::Error::config("listener \"" + spec.name + "\" (" + out.bound +
-                                              "): " + fd.error().detail));
+        // The inherited sockets serve on (closing them would take the port down): the workers
+        // without one just do not accept on it.
+        std::fprintf(stderr, "baton: listener \"%s\" (%s): kept on its inherited sockets: %s\n",
+                     spec.name.c_str(), out.bound.c_str(), fd.error().detail.c_str());
+        break;
       }
       out.per_worker.push_back(workerListener(spec, *fd, port));
     }
@@ -271,7 +273,8 @@ std::string Server::listenersJson() const {
 }
 
 core::Result<std::vector<Server::OpenListener>> Server::planListeners(
-    const conf::ConfigSpec& next, std::vector<ListenerChanges>& changes) {
+    const conf::ConfigSpec& next, std::vector<ListenerChanges>& changes,
+    std::vector<conf::DiscoveryIssue>& issues) {
   changes.assign(worker_count_, {});
   // Running listeners by (name, address): discovery may bring thousands (one per service port).
   std::unordered_map<std::string, size_t> running;
@@ -282,9 +285,7 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
   std::vector<OpenListener> planned;
   std::vector<OpenListener> opened;  // new sockets: closed again if anything fails
   std::vector<bool> kept(listeners_.size(), false);
-  // Measured only when a service port is to be opened (listing /proc/self/fd of a process
-  // holding 20,000 sockets is not free).
-  std::optional<ListenerFdBudget> budget;
+  ListenerPlan plan{next.limits.fd_reserve, std::nullopt, issues};
   for (const auto& spec : next.listeners) {
     auto found = running.find(spec.name + '\n' + spec.address);
     if (found != running.end() && !kept[found->second]) {
@@ -303,7 +304,7 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
       planned.push_back(std::move(same));
       continue;
     }
-    auto fresh = openWithinBudget(spec, next.limits.fd_reserve, budget);
+    auto fresh = openWithinBudget(spec, plan);
     if (!fresh) {
       for (const auto& listener : opened) closeSockets(listener);
       return core::fail(std::move(fresh.error()));
@@ -313,6 +314,7 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
     for (size_t i = 0; i < listener.per_worker.size(); ++i) {
       changes[i % worker_count_].add.push_back(listener.per_worker[i]);
     }
+    plan.opened_sockets += listener.per_worker.size();
     opened.push_back(listener);
     planned.push_back(std::move(listener));
   }
@@ -325,8 +327,20 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
   return planned;
 }
 
+namespace {
+
+// A discovered listener left out, as the status, /_haproxy_getconfig and the log show it.
+conf::DiscoveryIssue listenerIssue(const conf::ListenerSpec& spec, std::string message) {
+  std::string app = spec.origin.starts_with("marathon:") ? spec.origin.substr(9) : spec.origin;
+  return conf::DiscoveryIssue{std::move(app), "listener " + spec.name + " (" + spec.address + ")",
+                              std::move(message)};
+}
+
+}  // namespace
+
 core::Result<std::optional<Server::OpenListener>> Server::openWithinBudget(
-    const conf::ListenerSpec& spec, uint32_t fd_reserve, std::optional<ListenerFdBudget>& budget) {
+    const conf::ListenerSpec& spec, ListenerPlan& plan) {
+  std::optional<ListenerFdBudget>& budget = plan.budget;
   const bool service_port = spec.origin.starts_with("marathon:");
   // Sockets an upgrade handed over are open already: adopting them costs no descriptor, and
   // they are adopted whatever the budget says (closing them would take the port down). Only
@@ -336,7 +350,7 @@ core::Result<std::optional<Server::OpenListener>> Server::openWithinBudget(
   size_t charged = 0;
   bool extra_sockets = true;
   if (service_port && new_sockets > 0) {
-    if (serviceListenerFits(spec, new_sockets, fd_reserve, budget, inherited > 0)) {
+    if (serviceListenerFits(spec, new_sockets, plan, inherited > 0)) {
       charged = new_sockets;
     } else if (inherited == 0) {
       return std::optional<OpenListener>();
@@ -350,13 +364,9 @@ core::Result<std::optional<Server::OpenListener>> Server::openWithinBudget(
     if (spec.origin == "config") return core::fail(std::move(fresh.error()));
     // A discovered port that cannot be bound (in use by another process) must not hold back
     // every other app's update: left out now, retried on the next publish.
-    if (failed_listener_addresses_.insert(spec.address).second) {
-      std::fprintf(stderr, "baton: discovery: %s\n", fresh.error().detail.c_str());
-    }
+    plan.issues.push_back(listenerIssue(spec, "not opened: " + fresh.error().detail));
     return std::optional<OpenListener>();
   }
-  failed_listener_addresses_.erase(spec.address);
-  fd_budget_refused_.erase(spec.address);
   // Opened after the budget was measured and not charged above: counted now, but for the
   // inherited sockets (open, so counted, when it was measured).
   if (budget && !service_port) {
@@ -365,31 +375,29 @@ core::Result<std::optional<Server::OpenListener>> Server::openWithinBudget(
   return std::optional<OpenListener>(std::move(*fresh));
 }
 
-bool Server::serviceListenerFits(const conf::ListenerSpec& spec, size_t sockets,
-                                 uint32_t fd_reserve, std::optional<ListenerFdBudget>& budget,
+bool Server::serviceListenerFits(const conf::ListenerSpec& spec, size_t sockets, ListenerPlan& plan,
                                  bool adopting) {
+  std::optional<ListenerFdBudget>& budget = plan.budget;
   if (!budget) {
-    budget = listenerFdBudget(fd_reserve);
+    budget = listenerFdBudget(plan.fd_reserve);
     // Everything open now: running listeners (those about to close too: their workers close
     // them after this publish), sockets this plan opened, an upgrade's inherited sockets, and
     // the connections of the moment. At least the listener sockets, should /proc be unreadable.
-    size_t listener_sockets = inherited_.size();
+    size_t listener_sockets = inherited_.size() + plan.opened_sockets;
     for (const OpenListener& listener : listeners_) listener_sockets += listener.per_worker.size();
     budget->count(std::max(openDescriptorCount(), listener_sockets));
   }
   if (budget->take(sockets)) return true;
   // A service port's sockets would leave too few descriptors for connections: a proxy whose
   // listeners took every descriptor accepts nothing at all. Retried on each publish.
-  if (fd_budget_refused_.insert(spec.address).second) {
-    std::fprintf(stderr,
-                 "baton: discovery: listener \"%s\" (%s) %s: %zu more sockets would leave "
-                 "fewer than %llu of the %llu file descriptors for connections (raise the "
-                 "descriptor limit, or use fewer workers)\n",
-                 spec.name.c_str(), spec.address.c_str(),
-                 adopting ? "kept on the sockets it inherited only" : "not opened", sockets,
-                 static_cast<unsigned long long>(budget->reserve()),
-                 static_cast<unsigned long long>(budget->limit()));
-  }
+  plan.issues.push_back(listenerIssue(
+      spec, std::string(adopting ? "kept on the sockets it inherited only (the workers the upgrade "
+                                   "added do not accept on it)"
+                                 : "not opened") +
+                ": " + std::to_string(sockets) + " more sockets would leave fewer than " +
+                std::to_string(budget->reserve()) + " of the " + std::to_string(budget->limit()) +
+                " file descriptors for connections (raise the descriptor limit, or use fewer "
+                "workers)"));
   return false;
 }
 
@@ -563,7 +571,7 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
   if (!snapshot) return core::fail(std::move(snapshot.error()));
   // Listeners last: opening sockets is the only step with side effects, and it undoes itself.
   std::vector<ListenerChanges> changes;
-  auto listeners = planListeners(*next, changes);
+  auto listeners = planListeners(*next, changes, issues);
   if (!listeners) return core::fail(std::move(listeners.error()));
 
   for (const auto& issue : issues) {  // logged once, when it first appears

@@ -95,17 +95,29 @@ class Server : public admin::AdminService {
   std::string listenersJson() const;
   // Diffs the running listeners against `next`: opens added ones (all or nothing), and fills
   // per-worker changes. On error nothing is left open and the running set is untouched.
+  // Discovered listeners left out (a port in use, the descriptor budget) are appended to
+  // `issues`: shown in the status and /_haproxy_getconfig, logged once, retried each publish.
   core::Result<std::vector<OpenListener>> planListeners(const conf::ConfigSpec& next,
-                                                        std::vector<ListenerChanges>& changes);
+                                                        std::vector<ListenerChanges>& changes,
+                                                        std::vector<conf::DiscoveryIssue>& issues);
+  // What planListeners carries from one listener to the next.
+  struct ListenerPlan {
+    uint32_t fd_reserve = 0;  // [limits]
+    // Measured only when a service port is to be opened (listing /proc/self/fd of a process
+    // holding 20,000 sockets is not free).
+    std::optional<ListenerFdBudget> budget;
+    std::vector<conf::DiscoveryIssue>& issues;
+    size_t opened_sockets = 0;  // by this plan so far (a floor should /proc be unreadable)
+  };
   // planListeners: a listener the running set does not have, opened (or adopted from an
   // upgrade) within the descriptor budget for Marathon service ports (listen_socket.h).
-  // nullopt: a discovered listener left out for now (reported once; retried each publish).
-  core::Result<std::optional<OpenListener>> openWithinBudget(
-      const conf::ListenerSpec& spec, uint32_t fd_reserve, std::optional<ListenerFdBudget>& budget);
-  // Whether `sockets` more sockets of a service port fit the budget, measuring it on first use;
-  // logs a refusal once per address.
-  bool serviceListenerFits(const conf::ListenerSpec& spec, size_t sockets, uint32_t fd_reserve,
-                           std::optional<ListenerFdBudget>& budget, bool adopting);
+  // nullopt: a discovered listener left out for now (an issue in plan.issues).
+  core::Result<std::optional<OpenListener>> openWithinBudget(const conf::ListenerSpec& spec,
+                                                             ListenerPlan& plan);
+  // Whether `sockets` more sockets of a service port fit the budget, measuring it on first use
+  // (a refusal is an issue in plan.issues).
+  bool serviceListenerFits(const conf::ListenerSpec& spec, size_t sockets, ListenerPlan& plan,
+                           bool adopting);
   // One path for reloads and discovery updates: merge, build, plan listeners, publish. On any
   // error nothing changes and the error is returned.
   core::Result<void> publish(std::shared_ptr<const conf::ConfigSpec> file,
@@ -205,8 +217,6 @@ class Server : public admin::AdminService {
   std::string marathon_state_;
   int64_t marathon_state_since_unix_ms_ = 0;
   std::unique_ptr<AdminHttpServer> admin_;
-  std::unordered_set<std::string> failed_listener_addresses_;  // logged once each
-  std::unordered_set<std::string> fd_budget_refused_;          // logged once each
   SnapshotPtr base_snapshot_;  // built from config_ alone (reused by the next build)
   SnapshotPtr snapshot_;       // base + operator overrides: what the workers serve
   AdminOverrides overrides_;
