@@ -86,12 +86,14 @@ bool ListenerFdBudget::take(size_t sockets) {
   return true;
 }
 
-ListenerFdBudget listenerFdBudget(uint32_t fd_reserve) {
+std::optional<uint64_t> descriptorLimit() {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
-    return ListenerFdBudget(ListenerFdBudget::kUnlimited, fd_reserve);
-  }
-  return ListenerFdBudget(static_cast<uint64_t>(limit.rlim_cur), fd_reserve);
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  return static_cast<uint64_t>(limit.rlim_cur);
+}
+
+ListenerFdBudget listenerFdBudget(uint32_t fd_reserve) {
+  return ListenerFdBudget(descriptorLimit().value_or(ListenerFdBudget::kUnlimited), fd_reserve);
 }
 
 size_t openDescriptorCount() {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,7 +58,11 @@ class ListenerFdBudget {
   uint64_t used_ = 0;
 };
 
-// The budget for this process's current descriptor limit (RLIMIT_NOFILE's soft value).
+// RLIMIT_NOFILE's soft value; nullopt when unlimited or unreadable. Read by the descriptor
+// budget below and by each worker's accept-time guard.
+std::optional<uint64_t> descriptorLimit();
+
+// The budget for this process's current descriptor limit.
 ListenerFdBudget listenerFdBudget(uint32_t fd_reserve);
 
 // The descriptors this process has open (/proc/self/fd); 0 when that cannot be read.

@@ -3,7 +3,6 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include "proxy/core/log.h"
 #include "proxy/core/stop_signals.h"
 #include "proxy/downstream_connection.h"
+#include "proxy/listen_socket.h"
 #include "proxy/tcp_proxy.h"
 
 namespace baton::proxy {
@@ -347,9 +347,7 @@ void Worker::shedWaitingClients(int listen_fd) {
 }
 
 void Worker::refreshFdLimit() {
-  rlimit limit{};
-  fd_limit_ =
-      getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? limit.rlim_cur : 0;
+  fd_limit_ = descriptorLimit().value_or(0);  // 0: no limit to guard
 }
 
 // The accept-time guards, cheapest first. Takes a process-wide connection slot on admission.
