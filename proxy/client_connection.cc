@@ -31,10 +31,10 @@ DownstreamInfo makeDownstreamInfo(const ProxySnapshot& snapshot, const sockaddr*
   }
   info.peer_trusted = snapshot.trusted_proxies && snapshot.trusted_proxies->contains(peer);
   info.listener_port = listener.port;
-  info.raw_bytes = listener.raw_bytes;
-  info.route_by = listener.route_by;
-  info.route_scope = listener.route_scope;
-  info.cdn_origin = listener.cdn_origin;
+  info.raw_bytes = listener.spec->raw_bytes;
+  info.route_by = listener.spec->route_by;
+  info.route_scope = listener.spec->route_scope;
+  info.cdn_origin = listener.spec->cdn_origin;
   info.tls = tls;
   return info;
 }

@@ -45,7 +45,7 @@ void ConnectionStart::start() {
 }
 
 void ConnectionStart::onTransportSecured() {
-  ListenerRuntime* counters = worker_.listenerRuntime(listener_.name);
+  ListenerRuntime* counters = worker_.listenerRuntime(listener_.spec->name);
   ++counters->tls.handshakes;
   handOver(transport_->secureLayer()->alpn() == "h2");
 }
@@ -77,7 +77,7 @@ void ConnectionStart::handOver(bool http2) {
   const auto* peer = reinterpret_cast<const sockaddr*>(&peer_);
   std::unique_ptr<ClientConnection> next;
   if (http2) {
-    ++worker_.listenerRuntime(listener_.name)->h2_connections;
+    ++worker_.listenerRuntime(listener_.spec->name)->h2_connections;
     auto conn =
         std::make_unique<Http2Connection>(worker_, std::move(transport_), peer, listener_, tls_);
     Http2Connection* raw = conn.get();
@@ -97,11 +97,11 @@ void ConnectionStart::handOver(bool http2) {
 void ConnectionStart::onTransportClosed(bool error, int) {
   if (done_) return;
   if (tls_ && !transport_->handshakeDone()) {
-    ListenerRuntime* counters = worker_.listenerRuntime(listener_.name);
+    ListenerRuntime* counters = worker_.listenerRuntime(listener_.spec->name);
     ++counters->tls.failures;
     if (error) {
       core::logf(core::LogLevel::Debug, "baton: %s: TLS handshake with %s failed: %s",
-                 listener_.name.c_str(),
+                 listener_.spec->name.c_str(),
                  peerAddressText(reinterpret_cast<sockaddr*>(&peer_)).c_str(),
                  transport_->closeReason().c_str());
     }
@@ -111,7 +111,7 @@ void ConnectionStart::onTransportClosed(bool error, int) {
 
 void ConnectionStart::onDeadline() {
   if (tls_) {
-    ListenerRuntime* counters = worker_.listenerRuntime(listener_.name);
+    ListenerRuntime* counters = worker_.listenerRuntime(listener_.spec->name);
     ++counters->tls.failures;
   }
   close();

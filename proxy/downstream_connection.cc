@@ -28,7 +28,7 @@ DownstreamConnection::DownstreamConnection(Worker& worker,
                                            const sockaddr* peer, const WorkerListener& listener,
                                            bool tls)
     : worker_(worker),
-      listener_stats_(worker.listenerRuntime(listener.name)),
+      listener_stats_(worker.listenerRuntime(listener.spec->name)),
       transport_(std::move(transport)),
       codec_(*this, http1::ServerCodecLimits::from(worker.snapshot()->config->limits)),
       head_timer_(worker.loop(), [this] { onHeadTimer(); }),

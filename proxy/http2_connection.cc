@@ -248,7 +248,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
 Http2Connection::Http2Connection(Worker& worker, std::unique_ptr<core::Transport> transport,
                                  const sockaddr* peer, const WorkerListener& listener, bool tls)
     : worker_(worker),
-      listener_stats_(worker.listenerRuntime(listener.name)),
+      listener_stats_(worker.listenerRuntime(listener.spec->name)),
       transport_(std::move(transport)),
       idle_timer_(worker.loop(), [this] { onIdleTimer(); }),
       head_timer_(worker.loop(), [this] { onHeadTimer(); }),

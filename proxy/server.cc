@@ -50,21 +50,6 @@ std::string jsonEscape(std::string_view text) {
   return out;
 }
 
-WorkerListener workerListener(const conf::ListenerSpec& spec, int fd, uint16_t port) {
-  return WorkerListener{fd,
-                        spec.name,
-                        port,
-                        spec.raw_bytes,
-                        spec.kind,
-                        spec.route_by,
-                        spec.route_scope,
-                        spec.tcp_cluster,
-                        spec.tls,
-                        spec.h2c,
-                        spec.alpn,
-                        spec.cdn_origin};
-}
-
 // Settings a running socket can take in place (everything but the address).
 bool sameSettings(const conf::ListenerSpec& a, const conf::ListenerSpec& b) {
   return a.raw_bytes == b.raw_bytes && a.kind == b.kind && a.route_by == b.route_by &&
@@ -185,7 +170,7 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
   server->started_unix_ms_ = core::unixNowMs();
 
   for (const auto& spec : server->config_->listeners) {
-    auto listener = server->openListener(spec);
+    auto listener = server->openListener(std::make_shared<const conf::ListenerSpec>(spec));
     if (!listener) return core::fail(std::move(listener.error()));
     server->listeners_.push_back(std::move(*listener));
   }
@@ -199,8 +184,9 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
   return server;
 }
 
-core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec& spec,
-                                                        bool extra_sockets) {
+core::Result<Server::OpenListener> Server::openListener(
+    std::shared_ptr<const conf::ListenerSpec> settings, bool extra_sockets) {
+  const conf::ListenerSpec& spec = *settings;
   auto parsed = parseListenAddress(spec.address);
   if (!parsed) {
     return core::fail(core::Error::config(spec.loc.file + ":" + std::to_string(spec.loc.line) +
@@ -209,10 +195,10 @@ core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec
   }
   if (inherited_.size() > 0) {
     auto taken = inherited_.take(spec.name, spec.address);
-    if (!taken.empty()) return adoptListener(spec, std::move(taken), extra_sockets);
+    if (!taken.empty()) return adoptListener(std::move(settings), std::move(taken), extra_sockets);
   }
   auto [addr, len] = *parsed;
-  OpenListener out{spec, {}, {}};
+  OpenListener out{settings, {}, {}};
   uint16_t port = 0;
   for (uint32_t w = 0; w < worker_count_; ++w) {
     auto fd = openListenSocket(addr, len);
@@ -230,18 +216,19 @@ core::Result<Server::OpenListener> Server::openListener(const conf::ListenerSpec
         reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(port);
       }
     }
-    out.per_worker.push_back(workerListener(spec, *fd, port));
+    out.per_worker.push_back(WorkerListener{*fd, port, settings});
   }
   return out;
 }
 
-core::Result<Server::OpenListener> Server::adoptListener(const conf::ListenerSpec& spec,
-                                                         std::vector<upgrade::SocketRecord> taken,
-                                                         bool extra_sockets) {
-  OpenListener out{spec, {}, {}};
+core::Result<Server::OpenListener> Server::adoptListener(
+    std::shared_ptr<const conf::ListenerSpec> settings, std::vector<upgrade::SocketRecord> taken,
+    bool extra_sockets) {
+  OpenListener out{settings, {}, {}};
   uint16_t port = 0;
   out.bound = boundAddress(taken.front().fd, &port);
-  for (const auto& socket : taken) out.per_worker.push_back(workerListener(spec, socket.fd, port));
+  for (const auto& socket : taken)
+    out.per_worker.push_back(WorkerListener{socket.fd, port, settings});
   // More workers than the old process had: the others join the same SO_REUSEPORT group.
   if (extra_sockets && taken.size() < worker_count_) {
     auto parsed = parseListenAddress(out.bound);
@@ -251,10 +238,10 @@ core::Result<Server::OpenListener> Server::adoptListener(const conf::ListenerSpe
         // The inherited sockets serve on (closing them would take the port down): the workers
         // without one just do not accept on it.
         std::fprintf(stderr, "baton: listener \"%s\" (%s): kept on its inherited sockets: %s\n",
-                     spec.name.c_str(), out.bound.c_str(), fd.error().detail.c_str());
+                     settings->name.c_str(), out.bound.c_str(), fd.error().detail.c_str());
         break;
       }
-      out.per_worker.push_back(workerListener(spec, *fd, port));
+      out.per_worker.push_back(WorkerListener{*fd, port, settings});
     }
   }
   return out;
@@ -268,7 +255,7 @@ std::string Server::listenersJson() const {
   std::string out = "{";
   for (size_t i = 0; i < listeners_.size(); ++i) {
     if (i != 0) out += ",";
-    out += "\"" + jsonEscape(listeners_[i].spec.name) + "\":\"" + listeners_[i].bound + "\"";
+    out += "\"" + jsonEscape(listeners_[i].spec->name) + "\":\"" + listeners_[i].bound + "\"";
   }
   return out + "}";
 }
@@ -281,7 +268,7 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
   std::unordered_map<std::string, size_t> running;
   running.reserve(listeners_.size());
   for (size_t i = 0; i < listeners_.size(); ++i) {
-    running.emplace(listeners_[i].spec.name + '\n' + listeners_[i].spec.address, i);
+    running.emplace(listeners_[i].spec->name + '\n' + listeners_[i].spec->address, i);
   }
   std::vector<OpenListener> planned;
   std::vector<OpenListener> opened;  // new sockets: closed again if anything fails
@@ -293,14 +280,18 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
       // Same socket; only its settings may change, in place (no socket is closed).
       const OpenListener& current = listeners_[found->second];
       kept[found->second] = true;
-      OpenListener same{spec, current.bound, {}};
+      if (spec == *current.spec) {  // the common case: nothing to copy, nothing to tell
+        planned.push_back(current);
+        continue;
+      }
+      auto settings = std::make_shared<const conf::ListenerSpec>(spec);
+      const bool update = !sameSettings(spec, *current.spec);
+      OpenListener same{settings, current.bound, {}};
       // Sockets beyond the worker count (inherited by an upgrade) are served by w % workers.
       for (size_t i = 0; i < current.per_worker.size(); ++i) {
         const WorkerListener& old = current.per_worker[i];
-        same.per_worker.push_back(workerListener(spec, old.fd, old.port));
-        if (!sameSettings(spec, current.spec)) {
-          changes[i % worker_count_].update.push_back(same.per_worker[i]);
-        }
+        same.per_worker.push_back(WorkerListener{old.fd, old.port, settings});
+        if (update) changes[i % worker_count_].update.push_back(same.per_worker[i]);
       }
       planned.push_back(std::move(same));
       continue;
@@ -359,7 +350,7 @@ core::Result<std::optional<Server::OpenListener>> Server::openWithinBudget(
       extra_sockets = false;  // served by the inherited sockets only
     }
   }
-  auto fresh = openListener(spec, extra_sockets);
+  auto fresh = openListener(std::make_shared<const conf::ListenerSpec>(spec), extra_sockets);
   if (!fresh) {
     if (charged > 0) budget->refund(charged);
     if (spec.origin == "config") return core::fail(std::move(fresh.error()));
@@ -430,7 +421,8 @@ int Server::run() {
 
   std::fprintf(stderr, "baton: serving with %u worker(s)", worker_count_);
   for (const auto& listener : listeners_) {
-    std::fprintf(stderr, ", listener %s on %s", listener.spec.name.c_str(), listener.bound.c_str());
+    std::fprintf(stderr, ", listener %s on %s", listener.spec->name.c_str(),
+                 listener.bound.c_str());
   }
   std::fprintf(stderr, "\n");
   if (live_) {
@@ -990,7 +982,7 @@ void Server::status(std::function<void(admin::EdgeStatus)> done) {
     fillProcessStatus(status);
     std::vector<BoundListener> bound;
     bound.reserve(listeners_.size());
-    for (const auto& listener : listeners_) bound.push_back({&listener.spec, listener.bound});
+    for (const auto& listener : listeners_) bound.push_back({listener.spec.get(), listener.bound});
     fillEdgeStatus(*snapshot_, overrides_, bound, reports, status);
     health_->fillStatus(std::move(status), [this, done](admin::EdgeStatus status) {
       outliers_.fillStatus(status, health::OutlierDetector::Clock::now());
@@ -1163,8 +1155,9 @@ std::vector<upgrade::SocketRecord> Server::socketsToHand() const {
   std::vector<upgrade::SocketRecord> out;
   for (const auto& listener : listeners_) {
     for (size_t i = 0; i < listener.per_worker.size(); ++i) {
-      out.push_back(upgrade::SocketRecord{listener.spec.name, listener.spec.address, listener.bound,
-                                          static_cast<uint32_t>(i), listener.per_worker[i].fd});
+      out.push_back(upgrade::SocketRecord{listener.spec->name, listener.spec->address,
+                                          listener.bound, static_cast<uint32_t>(i),
+                                          listener.per_worker[i].fd});
     }
   }
   return out;

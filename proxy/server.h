@@ -77,18 +77,18 @@ class Server : public admin::AdminService {
   explicit Server(ServerOptions options);
   // One configured listener: a socket per worker on the same address (SO_REUSEPORT).
   struct OpenListener {
-    conf::ListenerSpec spec;
-    std::string bound;  // "ip:port" actually bound (port 0 resolved)
+    std::shared_ptr<const conf::ListenerSpec> spec;  // shared with the workers' sockets
+    std::string bound;                               // "ip:port" actually bound (port 0 resolved)
     std::vector<WorkerListener> per_worker;
   };
   // `extra_sockets` false: an upgrade's inherited sockets are adopted as they are, with none
   // opened for workers the old process did not have (they would not fit the descriptor budget).
-  core::Result<OpenListener> openListener(const conf::ListenerSpec& spec,
+  core::Result<OpenListener> openListener(std::shared_ptr<const conf::ListenerSpec> spec,
                                           bool extra_sockets = true);
   // New process of an upgrade: the old process's sockets of that listener (the same kernel
   // sockets, so their accept queues carry over); a socket is opened for each worker beyond them,
   // and a socket beyond the worker count is kept and served by worker (index % workers).
-  core::Result<OpenListener> adoptListener(const conf::ListenerSpec& spec,
+  core::Result<OpenListener> adoptListener(std::shared_ptr<const conf::ListenerSpec> spec,
                                            std::vector<upgrade::SocketRecord> taken,
                                            bool extra_sockets);
   static void closeSockets(const OpenListener& listener);

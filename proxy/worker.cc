@@ -105,15 +105,10 @@ void Worker::addListener(WorkerListener spec) {
   slot->listener = evconnlistener_new(loop_.base(), &Worker::onAccept, slot.get(),
                                       LEV_OPT_CLOSE_ON_FREE, 0, slot->spec.fd);
   evconnlistener_set_error_cb(slot->listener, &Worker::onAcceptError);
-  ListenerSlot* raw = slot.get();
-  slot->resume_timer = std::make_unique<core::Timer>(loop_, [raw] {
-    // Under overload the listener stays off: setOverloaded(false) turns it back on.
-    if (raw->listener != nullptr && !raw->worker->overloaded_ && !raw->worker->accepting_held_) {
-      evconnlistener_enable(raw->listener);
-    }
-  });
   if (overloaded_ || accepting_held_) evconnlistener_disable(slot->listener);
-  stats_.listener(listeners_.emplace_back(std::move(slot))->spec.name);
+  // Its counters are made on the first connection (WorkerStats::listener): the status lists
+  // listeners from the server's record, and most service ports see none on a given worker.
+  listeners_.push_back(std::move(slot));
 }
 
 void Worker::removeListener(int fd) {
@@ -132,7 +127,7 @@ void Worker::removeListener(int fd) {
       }
       evconnlistener_free(slot.listener);  // closes the socket
     }
-    const std::string name = slot.spec.name;
+    const std::string name = slot.spec.spec->name;
     listeners_.erase(it);
     stats_.listenerGone(name);
     return;
@@ -265,7 +260,7 @@ RouteRuntime* Worker::routeRuntime(const ProxySnapshot& snapshot, const routing:
     const size_t index = static_cast<size_t>(&route - &snapshot.routes->route(0));
     return stats_.route(index);
   }
-  return stats_.findRoute(routeId(route.vhost_name, route.prefix));
+  return stats_.routeById(routeId(route.vhost_name, route.prefix));
 }
 
 ClusterRuntime* Worker::clusterRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index) {
@@ -327,8 +322,17 @@ void Worker::onAcceptError(evconnlistener* listener, void* arg) {
   }
   ++self->shedding_.accept_pauses;
   std::fprintf(stderr, "baton: worker %u: accept on %s failed: %s; pausing it 100 ms\n",
-               self->index_, slot->spec.name.c_str(), evutil_socket_error_to_string(err));
+               self->index_, slot->spec.spec->name.c_str(), evutil_socket_error_to_string(err));
   evconnlistener_disable(listener);
+  if (!slot->resume_timer) {
+    slot->resume_timer = std::make_unique<core::Timer>(self->loop_, [slot] {
+      // Under overload the listener stays off: setOverloaded(false) turns it back on.
+      if (slot->listener != nullptr && !slot->worker->overloaded_ &&
+          !slot->worker->accepting_held_) {
+        evconnlistener_enable(slot->listener);
+      }
+    });
+  }
   slot->resume_timer->arm(std::chrono::milliseconds(100));
 }
 
@@ -409,7 +413,7 @@ void Worker::setListenersEnabled(bool on) {
   for (auto& slot : listeners_) {
     if (slot->listener == nullptr) continue;
     if (on) {
-      slot->resume_timer->cancel();
+      if (slot->resume_timer) slot->resume_timer->cancel();
       evconnlistener_enable(slot->listener);
     } else {
       evconnlistener_disable(slot->listener);
@@ -423,13 +427,13 @@ void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr
     ::close(fd);
     return;
   }
-  ListenerRuntime* counters = stats_.listener(listener.name);
+  ListenerRuntime* counters = stats_.listener(listener.spec->name);
   ++counters->accepted;
-  if (listener.kind == conf::ListenerKind::Tcp) {
+  if (listener.spec->kind == conf::ListenerKind::Tcp) {
     acceptTcp(listener, fd, addr);
     return;
   }
-  if (listener.tls) {
+  if (listener.spec->tls) {
     acceptTls(listener, fd, addr);
     return;
   }
@@ -437,7 +441,7 @@ void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr
   // pushes back on the client.
   auto transport = std::make_unique<core::Transport>(
       loop_, fd, nullptr, snapshot_->config->limits.buffer_high_watermark);
-  if (listener.h2c) {
+  if (listener.spec->h2c) {
     auto start =
         std::make_unique<ConnectionStart>(*this, std::move(transport), addr, listener, false);
     ConnectionStart* raw = start.get();
@@ -454,15 +458,15 @@ void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr
 
 // The handshake runs in a ConnectionStart, which hands over to HTTP/2 or HTTP/1 by ALPN.
 void Worker::acceptTls(const WorkerListener& listener, int fd, const sockaddr* addr) {
-  ListenerRuntime* counters = stats_.listener(listener.name);
-  auto layer = snapshot_->tls ? snapshot_->tls->newSession(fd, listener.alpn)
+  ListenerRuntime* counters = stats_.listener(listener.spec->name);
+  auto layer = snapshot_->tls ? snapshot_->tls->newSession(fd, listener.spec->alpn)
                               : core::Result<std::unique_ptr<core::SecureLayer>>(
                                     core::fail(core::Error::internal("no certificate is loaded")));
   if (!layer) {
     ++counters->tls.failures;
-    if (tls_refusal_logged_.insert(listener.name).second) {
+    if (tls_refusal_logged_.insert(listener.spec->name).second) {
       core::logf(core::LogLevel::Error, "baton: worker %u: %s: cannot start TLS: %s", index_,
-                 listener.name.c_str(), layer.error().detail.c_str());
+                 listener.spec->name.c_str(), layer.error().detail.c_str());
     }
     ::close(fd);
     releaseConnectionSlot();
@@ -495,7 +499,7 @@ void Worker::onConnectionClosed(ClientConnection* conn) {
 }
 
 void Worker::acceptTcp(const WorkerListener& listener, int fd, const sockaddr* peer) {
-  const auto index = snapshot_->clusterIndexOf(listener.tcp_cluster);
+  const auto index = snapshot_->clusterIndexOf(listener.spec->tcp_cluster);
   if (!index) {
     releaseConnectionSlot();
     refuseTcp(listener, fd, "unknown cluster");
@@ -526,7 +530,7 @@ void Worker::acceptTcp(const WorkerListener& listener, int fd, const sockaddr* p
       std::make_unique<TcpProxy>(loop_, fd, cluster, loadBalancerFor(cluster), std::move(settings),
                                  [this](TcpProxy* p) { onTcpProxyClosed(p); });
   TcpProxy* raw = proxy.get();
-  StatsRef<ListenerRuntime> counters(stats_.listener(listener.name));
+  StatsRef<ListenerRuntime> counters(stats_.listener(listener.spec->name));
   ++counters->active;
   tcp_proxies_.emplace(raw, TcpEntry{std::move(proxy), std::move(counters)});
   raw->start();
@@ -541,11 +545,11 @@ void Worker::refuseTcp(const WorkerListener& listener, int fd, const char* why) 
 void Worker::noteTcpRefusal(const WorkerListener& listener, const char* why) {
   ++tcp_refused_;
   // Every connection of a misconfigured listener fails the same way: say it once per worker.
-  if (tcp_refusal_logged_.insert(listener.name).second) {
+  if (tcp_refusal_logged_.insert(listener.spec->name).second) {
     std::fprintf(stderr,
                  "baton: worker %u: tcp listener %s: %s %s; closing client connections (logged "
                  "once)\n",
-                 index_, listener.name.c_str(), why, listener.tcp_cluster.c_str());
+                 index_, listener.spec->name.c_str(), why, listener.spec->tcp_cluster.c_str());
   }
 }
 

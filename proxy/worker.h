@@ -34,20 +34,15 @@ namespace baton::proxy {
 class ClientConnection;
 class TcpProxy;
 
-// A listening socket handed to a worker, with the listener's settings.
+// A listening socket handed to a worker. Its settings are the listener's spec, immutable and
+// shared by every socket of that listener, the server's record of it and each connection that
+// was accepted on it (ConnectionStart keeps a copy): with marathon-lb's one listener per service
+// port, 10,000 ports x 2 workers each held a private copy of six strings and an ALPN list.
+// Freed by whichever thread lets go of it last (it owns no thread-bound state).
 struct WorkerListener {
   int fd = -1;
-  std::string name;
   uint16_t port = 0;
-  conf::RawByteMode raw_bytes = conf::RawByteMode::Forward;
-  conf::ListenerKind kind = conf::ListenerKind::Http;
-  conf::RouteBy route_by = conf::RouteBy::Host;
-  std::string route_scope;        // Http: "" = shared vhosts, else only that scope's vhosts
-  std::string tcp_cluster;        // Tcp: the cluster every connection goes to
-  bool tls = false;               // Http: TLS (certificate by SNI from the snapshot's contexts)
-  bool h2c = true;                // Http, plain: sniff for the HTTP/2 preface
-  std::vector<std::string> alpn;  // Http, TLS: offered protocols in preference order
-  std::optional<conf::CdnOrigin> cdn_origin;  // asset pinning; unset: [pinning] cdn_origin
+  std::shared_ptr<const conf::ListenerSpec> spec;  // never null
 };
 
 // Listener changes a reload hands to one worker, applied together with the new snapshot.
@@ -124,7 +119,8 @@ class Worker {
   void collectStats(core::EventLoop& reply_to, std::function<void(WorkerReport)> reply);
 
   // Worker thread: the counters a stream records into. `snapshot` is the stream's own: when the
-  // worker has moved on to a newer one, runtimes are found by name (nullptr when gone).
+  // worker has moved on to a newer one, runtimes are found by name (nullptr when gone; a route's
+  // is made, as routes get theirs on first use).
   RouteRuntime* routeRuntime(const ProxySnapshot& snapshot, const routing::Route& route);
   ClusterRuntime* clusterRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index);
   HostRuntime* hostRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index,
@@ -162,7 +158,9 @@ class Worker {
     Worker* worker;
     WorkerListener spec;
     evconnlistener* listener = nullptr;
-    std::unique_ptr<core::Timer> resume_timer;  // re-enables accepting after EMFILE & co
+    // Re-enables accepting after EMFILE & co; made on the first such error (thousands of
+    // service-port listeners never see one).
+    std::unique_ptr<core::Timer> resume_timer;
   };
   static void onAcceptError(evconnlistener* listener, void* arg);
   // Abuse guards (issue 5): process-wide connection limit, descriptor reserve, overload.

@@ -78,20 +78,38 @@ SnapshotPtr WorkerStats::attach(SnapshotPtr snapshot, std::vector<HostRuntime*>&
   if (replaced != nullptr && replaced->routes == current.routes) {
     // The very same route table (a resync where only hosts changed): the same runtimes by index,
     // without building and hashing 10,000 route names on this worker's thread per resync.
-    for (RouteRuntime* runtime : routes_by_index_) runtime->present = true;
+    for (RouteRuntime* runtime : routes_by_index_) {
+      if (runtime != nullptr) runtime->present = true;
+    }
     prune();
     return replaced;
   }
+  // A new table: the runtimes this worker has (routes it served) follow their id; the others
+  // wait for their first use (route()).
   routes_by_index_.assign(current.routes ? current.routes->routeCount() : 0, nullptr);
-  for (size_t r = 0; r < routes_by_index_.size(); ++r) {
+  for (size_t r = 0; r < routes_by_index_.size() && !routes_.empty(); ++r) {
     const routing::Route& route = current.routes->route(r);
-    auto& runtime = routes_[routeId(route.vhost_name, route.prefix)];
-    if (!runtime) runtime = std::make_unique<RouteRuntime>();
-    runtime->present = true;
-    routes_by_index_[r] = runtime.get();
+    auto found = routes_.find(routeId(route.vhost_name, route.prefix));
+    if (found == routes_.end()) continue;
+    found->second->present = true;
+    routes_by_index_[r] = found->second.get();
   }
   prune();
   return replaced;
+}
+
+RouteRuntime* WorkerStats::firstRouteUse(size_t route_index) {
+  const routing::Route& route = attached_->routes->route(route_index);
+  RouteRuntime* runtime = routeById(routeId(route.vhost_name, route.prefix));
+  runtime->present = true;
+  routes_by_index_[route_index] = runtime;
+  return runtime;
+}
+
+RouteRuntime* WorkerStats::routeById(const std::string& id) {
+  auto& runtime = routes_[id];
+  if (!runtime) runtime = std::make_unique<RouteRuntime>();
+  return runtime.get();
 }
 
 WorkerStats::ClusterTable WorkerStats::tableFor(const upstream::Cluster& cluster,

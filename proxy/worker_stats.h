@@ -188,12 +188,20 @@ class WorkerStats {
     HostRuntime* runtime = tables_[cluster_index].hosts[host_index];
     return runtime != nullptr ? runtime : firstUse(cluster_index, host_index);
   }
-  RouteRuntime* route(size_t route_index) const { return routes_by_index_[route_index]; }
+  // Made on first use, like hosts: most of 10,000 Marathon apps' routes (and a route per
+  // service port) see no request on a given worker for long stretches.
+  RouteRuntime* route(size_t route_index) {
+    RouteRuntime* runtime = routes_by_index_[route_index];
+    return runtime != nullptr ? runtime : firstRouteUse(route_index);
+  }
   ListenerRuntime* listener(const std::string& name);  // created on first use
   // By name, present or not (nullptr when unknown).
   ClusterRuntime* findCluster(const std::string& name) const;
   HostRuntime* findHost(const std::string& cluster, std::string_view host) const;
   RouteRuntime* findRoute(const std::string& id) const;
+  // A route of an older snapshot (a stream that began before the last attach): by id, made if
+  // new. Marked present by the next attach (or first use) if the attached table has it too.
+  RouteRuntime* routeById(const std::string& id);
 
   void listenerGone(const std::string& name);  // the listener was removed from the worker
   void noteRejected(RejectedEntry entry);
@@ -221,6 +229,7 @@ class WorkerStats {
                         std::chrono::steady_clock::time_point now,
                         std::vector<HostRuntime*>& left_active);
   HostRuntime* firstUse(uint32_t cluster_index, uint32_t host_index);
+  RouteRuntime* firstRouteUse(size_t route_index);
   // The host's runtime by name (made if new), brought up to date with the snapshot's host.
   HostRuntime* track(ClusterRuntime& runtime, const upstream::Cluster& cluster,
                      const upstream::Host& host, std::chrono::steady_clock::time_point now,
@@ -231,9 +240,9 @@ class WorkerStats {
   std::unordered_map<std::string, std::unique_ptr<RouteRuntime>> routes_;
   std::unordered_map<std::string, std::unique_ptr<ListenerRuntime>> listeners_;
   SnapshotPtr attached_;
-  std::vector<ClusterTable> tables_;  // by cluster index in attached_
-  std::vector<RouteRuntime*> routes_by_index_;
-  std::vector<RejectedEntry> rejected_;  // ring
+  std::vector<ClusterTable> tables_;            // by cluster index in attached_
+  std::vector<RouteRuntime*> routes_by_index_;  // nullptr until first use
+  std::vector<RejectedEntry> rejected_;         // ring
   size_t rejected_next_ = 0;
 };
 

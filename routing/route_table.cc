@@ -314,6 +314,8 @@ core::Result<std::shared_ptr<const RouteTable>> RouteTable::create(
     if (auto r = checkShadowing(vh, impl->routes, first); !r) return fail(std::move(r.error()));
     impl->vhosts.push_back({first, static_cast<uint32_t>(impl->routes.size())});
   }
+  // One scope per service-port listener, grown by doubling: 10,000 ports left ~1.4 MB unused.
+  impl->scopes.shrink_to_fit();
   return std::make_shared<const RouteTable>(std::move(impl));
 }
 

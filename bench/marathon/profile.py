@@ -21,8 +21,9 @@ resyncs (EVERY=1: two "every task changed" resyncs), waits REST seconds, prints 
     MALLOC_CONF=prof:true,lg_prof_sample:17,prof_prefix:/tmp/jeprof DUMP=1 \
       BATON_BIN=build/main/baton /usr/bin/python3 bench/marathon/profile.py
 
-APPS, TASKS_PER_APP and ACTIVE_CHECKS as in scale.py; OUT (default /tmp/baton-profile) gets the
-files.
+APPS, TASKS_PER_APP, SERVICE_PORTS (default 1: a listener per service port, as marathon-lb;
+until 2026-11-28 this script bound none) and ACTIVE_CHECKS as in scale.py; WORKERS (default 2);
+OUT (default /tmp/baton-profile) gets the files.
 """
 import os
 import shutil
@@ -77,9 +78,10 @@ def main():
         "[marathon]\n"
         f'urls = ["file:{path}"]\n'
         f'groups = ["external"]\nbind_address = "127.0.0.1"\nhttp_port = {harness.free_port()}\n'
-        "app_id_port = 0\nbind_service_ports = false\nhealth_check = true\n"
+        f"app_id_port = 0\nbind_service_ports = {'true' if scale.SERVICE_PORTS else 'false'}\n"
+        "health_check = true\n"
     )
-    baton.start(config, workers=2)
+    baton.start(config, workers=int(os.environ.get("WORKERS", "2")))
     baton.wait_event("discovery", timeout=300)
     pid = baton.proc.pid
     print(f"after the first load: {smaps(pid)} MiB", flush=True)

@@ -755,6 +755,7 @@ class Translator {
 
   void addPortListeners() {
     if (!options_.bind_service_ports) return;
+    out_.listeners.reserve(out_.listeners.size() + plans_.size());
     std::map<uint16_t, const PortPlan*> taken;
     for (const PortPlan& plan : plans_) {
       if (!portUsable(plan, taken)) continue;
@@ -773,11 +774,13 @@ class Translator {
       if (plan.mode == ListenerKind::Tcp) {
         l.kind = ListenerKind::Tcp;
         l.tcp_cluster = plan.cluster;
+        l.alpn = std::vector<std::string>();  // TLS only: no allocation per copy of the spec
       } else {
         l.route_scope = name;
         // marathon-lb binds a port with SSL_CERT as `bind :port ssl crt <file>`.
         l.tls = !plan.labels->ssl_certs.empty();
         l.h2c = !l.tls;
+        if (!l.tls) l.alpn = std::vector<std::string>();  // as above
         conf::VirtualHostSpec vh;
         vh.loc = originLoc(*plan.app);
         vh.name = uniqueVhostName(name);

@@ -82,8 +82,54 @@ TEST(WorkerStats, RouteCountersSurviveASnapshotThatKeepsTheRouteTable) {
   auto third = snapshotOf(third_config, 3, second.get());
   EXPECT_EQ(stats.attach(third, left), second);
   EXPECT_EQ(stats.findRoute("site|/"), nullptr);
-  ASSERT_NE(stats.findRoute("site|/api"), nullptr);
+  EXPECT_EQ(stats.findRoute("site|/api"), nullptr) << "made on first use";
   EXPECT_EQ(stats.route(0)->traffic.total(), 0u);
+  EXPECT_NE(stats.findRoute("site|/api"), nullptr);
+}
+
+TEST(WorkerStats, ARouteGetsCountersOnFirstUseAndKeepsThemAcrossRouteTables) {
+  WorkerStats stats;
+  std::vector<HostRuntime*> left;
+  auto first = snapshotOf(configWith({hostSpec("127.0.0.1:1000")}), 1);
+  (void)stats.attach(first, left);
+  EXPECT_EQ(stats.findRoute("site|/"), nullptr) << "no request yet: nothing allocated";
+  EXPECT_TRUE(stats.report().routes.empty());
+  stats.route(0)->traffic.record(200, 1, 2, std::chrono::microseconds(5));
+  ASSERT_EQ(stats.report().routes.size(), 1u);
+
+  // A new route table that keeps the used route and adds one: the used one follows its id, the
+  // new one waits for its first use.
+  auto second_config =
+      std::make_shared<conf::ConfigSpec>(*configWith({hostSpec("127.0.0.1:1000")}));
+  conf::RouteSpec api;
+  api.prefix = "/api";
+  api.cluster = "web";
+  second_config->vhosts[0].routes = {api, second_config->vhosts[0].routes[0]};
+  auto second = snapshotOf(second_config, 2, first.get());
+  ASSERT_NE(second->routes, first->routes);
+  (void)stats.attach(second, left);
+  EXPECT_EQ(stats.findRoute("site|/api"), nullptr);
+  EXPECT_EQ(stats.route(1)->traffic.total(), 1u) << "site|/ moved to index 1 with its counters";
+  EXPECT_EQ(stats.route(0)->traffic.total(), 0u);
+  EXPECT_EQ(stats.findRoute("site|/api"), stats.route(0));
+}
+
+TEST(WorkerStats, ARouteOfAnOlderSnapshotGetsCountersThatTheCurrentTableFindsByName) {
+  WorkerStats stats;
+  std::vector<HostRuntime*> left;
+  auto first = snapshotOf(configWith({hostSpec("127.0.0.1:1000")}), 1);
+  (void)stats.attach(first, left);
+  auto second_config =
+      std::make_shared<conf::ConfigSpec>(*configWith({hostSpec("127.0.0.1:1000")}));
+  second_config->vhosts[0].routes[0].timeouts.upstream_first_byte = conf::Duration{7};
+  auto second = snapshotOf(second_config, 2, first.get());
+  ASSERT_NE(second->routes, first->routes);
+  (void)stats.attach(second, left);
+  // A stream routed on the first snapshot ends after the second was attached.
+  RouteRuntime* old = stats.routeById("site|/");
+  old->traffic.record(200, 1, 2, std::chrono::microseconds(5));
+  EXPECT_EQ(stats.route(0), old) << "the same route in the current table: the same counters";
+  EXPECT_EQ(stats.route(0)->traffic.total(), 1u);
 }
 
 TEST(WorkerStats, AHostGetsCountersOnlyOnceARequestFinishes) {
