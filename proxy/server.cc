@@ -271,6 +271,7 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
     running.emplace(listeners_[i].spec->name + '\n' + listeners_[i].spec->address, i);
   }
   std::vector<OpenListener> planned;
+  planned.reserve(next.listeners.size());
   std::vector<OpenListener> opened;  // new sockets: closed again if anything fails
   std::vector<bool> kept(listeners_.size(), false);
   ListenerPlan plan{next.limits.fd_reserve, std::nullopt, issues};

@@ -146,7 +146,7 @@ core::Result<void> Stream::routeRequest() {
   route_ = matchRoute();
   if (route_ == nullptr) return core::fail(Error::downstream(ErrorCode::NoRoute));
   route_stats_ = StatsRef<RouteRuntime>(worker_.routeRuntime(*snapshot_, *route_));
-  if (route_->actions.any_request_action) {
+  if (route_->actions->any_request_action) {
     if (auto acted = applyRouteActions(); !acted) return acted;
   }
 
@@ -159,7 +159,7 @@ core::Result<void> Stream::routeRequest() {
   auto forward = routing::renderForwardTarget(target_, options);
   if (!forward) return core::fail(std::move(forward.error()));
   forward_target_ = std::move(*forward);
-  const routing::RouteActions& actions = route_->actions;
+  const routing::RouteActions& actions = *route_->actions;
   if (!actions.strip_prefix.empty() && target_.form != routing::TargetForm::Asterisk &&
       routing::prefixMatches(actions.strip_prefix, target_.route_key)) {
     forward_target_ = routing::stripPathSegments(forward_target_, actions.strip_segments);
@@ -220,7 +220,7 @@ const routing::Route* Stream::matchRoute() const {
 // Route actions that answer instead of forwarding, in marathon-lb's order. A refusal or a
 // redirect is a local reply through the one table; its extra fields go in reply_headers_.
 core::Result<void> Stream::applyRouteActions() {
-  const routing::RouteActions& actions = route_->actions;
+  const routing::RouteActions& actions = *route_->actions;
   if (!actions.allowed_sources.empty() &&
       !actions.allowed_sources.contains(reinterpret_cast<const sockaddr*>(&info_.peer))) {
     return core::fail(Error::downstream(ErrorCode::SourceNotAllowed));
@@ -331,7 +331,7 @@ const upstream::Host* Stream::pickHost(const upstream::Cluster& cluster) {
 
 // Response-side route actions and stickiness, applied to the head sent downstream.
 void Stream::rewriteResponseHeaders(http1::HeaderList& headers) const {
-  const routing::RouteActions& actions = route_->actions;
+  const routing::RouteActions& actions = *route_->actions;
   if (!actions.location_rewrite.empty()) {
     const std::string bare_host = routing::canonicalHost(host_);
     for (http1::HeaderField& h : headers) {
@@ -460,7 +460,7 @@ bool Stream::sendRequestHead() {
   ctx.listener_port = info_.listener_port;
   ctx.host = host_;
   ctx.request_id = request_id_;
-  ctx.upstream_host = route_->actions.upstream_host;
+  ctx.upstream_host = route_->actions->upstream_host;
   ctx.websocket = websocket_;
   HeadScratch scratch;
   if (h2_ != nullptr) {

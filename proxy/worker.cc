@@ -108,6 +108,7 @@ void Worker::addListener(WorkerListener spec) {
   if (overloaded_ || accepting_held_) evconnlistener_disable(slot->listener);
   // Its counters are made on the first connection (WorkerStats::listener): the status lists
   // listeners from the server's record, and most service ports see none on a given worker.
+  stats_.listenerAdded(slot->spec.spec->name);
   listeners_.push_back(std::move(slot));
 }
 
@@ -260,7 +261,7 @@ RouteRuntime* Worker::routeRuntime(const ProxySnapshot& snapshot, const routing:
     const size_t index = static_cast<size_t>(&route - &snapshot.routes->route(0));
     return stats_.route(index);
   }
-  return stats_.routeById(routeId(route.vhost_name, route.prefix));
+  return stats_.findRoute(routeId(route.vhost_name, route.prefix));
 }
 
 ClusterRuntime* Worker::clusterRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index) {

@@ -119,8 +119,8 @@ class Worker {
   void collectStats(core::EventLoop& reply_to, std::function<void(WorkerReport)> reply);
 
   // Worker thread: the counters a stream records into. `snapshot` is the stream's own: when the
-  // worker has moved on to a newer one, runtimes are found by name (nullptr when gone; a route's
-  // is made, as routes get theirs on first use).
+  // worker has moved on to a newer one, runtimes are found by name (nullptr when gone, or for
+  // a route or host this worker never used).
   RouteRuntime* routeRuntime(const ProxySnapshot& snapshot, const routing::Route& route);
   ClusterRuntime* clusterRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index);
   HostRuntime* hostRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index,

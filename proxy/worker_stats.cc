@@ -100,15 +100,10 @@ SnapshotPtr WorkerStats::attach(SnapshotPtr snapshot, std::vector<HostRuntime*>&
 
 RouteRuntime* WorkerStats::firstRouteUse(size_t route_index) {
   const routing::Route& route = attached_->routes->route(route_index);
-  RouteRuntime* runtime = routeById(routeId(route.vhost_name, route.prefix));
-  runtime->present = true;
-  routes_by_index_[route_index] = runtime;
-  return runtime;
-}
-
-RouteRuntime* WorkerStats::routeById(const std::string& id) {
-  auto& runtime = routes_[id];
+  auto& runtime = routes_[routeId(route.vhost_name, route.prefix)];
   if (!runtime) runtime = std::make_unique<RouteRuntime>();
+  runtime->present = true;
+  routes_by_index_[route_index] = runtime.get();
   return runtime.get();
 }
 
@@ -205,6 +200,11 @@ HostRuntime* WorkerStats::findHost(const std::string& cluster, std::string_view 
 RouteRuntime* WorkerStats::findRoute(const std::string& id) const {
   auto found = routes_.find(id);
   return found == routes_.end() ? nullptr : found->second.get();
+}
+
+void WorkerStats::listenerAdded(const std::string& name) {
+  auto found = listeners_.find(name);
+  if (found != listeners_.end()) found->second->present = true;
 }
 
 void WorkerStats::listenerGone(const std::string& name) {

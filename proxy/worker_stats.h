@@ -199,11 +199,11 @@ class WorkerStats {
   ClusterRuntime* findCluster(const std::string& name) const;
   HostRuntime* findHost(const std::string& cluster, std::string_view host) const;
   RouteRuntime* findRoute(const std::string& id) const;
-  // A route of an older snapshot (a stream that began before the last attach): by id, made if
-  // new. Marked present by the next attach (or first use) if the attached table has it too.
-  RouteRuntime* routeById(const std::string& id);
 
   void listenerGone(const std::string& name);  // the listener was removed from the worker
+  // The listener was added to the worker: counters it still has (removed and added back while
+  // its connections lived on) are present again. None are made (listener() makes them).
+  void listenerAdded(const std::string& name);
   void noteRejected(RejectedEntry entry);
 
   // Every runtime currently known (present or still referenced). Pooled idle and TCP counts are

@@ -162,6 +162,15 @@ Result<void> addDomains(const conf::VirtualHostSpec& vh, uint32_t index, RouteTa
   return {};
 }
 
+}  // namespace
+
+const std::shared_ptr<const RouteActions>& noRouteActions() {
+  static const auto none = std::make_shared<const RouteActions>();
+  return none;
+}
+
+namespace {
+
 // Error messages name the route ("route 2 in vhost \"shop\""); built only on the error path,
 // since a discovered table has tens of thousands of routes.
 std::string routeLabel(const conf::VirtualHostSpec& vh, size_t n) {
@@ -227,7 +236,9 @@ Result<Route> buildRoute(const conf::VirtualHostSpec& vh, const conf::RouteSpec&
   route.cdn_origin = vh.cdn_origin;
   auto actions = buildActions(vh, spec, n);
   if (!actions) return fail(std::move(actions.error()));
-  route.actions = std::move(*actions);
+  if (actions->any_request_action || !actions->location_rewrite.empty() || actions->hsts) {
+    route.actions = std::make_shared<const RouteActions>(std::move(*actions));
+  }
   return route;
 }
 

@@ -45,6 +45,9 @@ struct RouteActions {
   bool any_request_action = false;
 };
 
+// The empty set of actions, shared by every route without any. Any thread.
+const std::shared_ptr<const RouteActions>& noRouteActions();
+
 // One resolved route. Indices are stable for the life of the table.
 struct Route {
   std::string vhost_name;
@@ -54,7 +57,9 @@ struct Route {
   uint64_t body_limit = 0;     // 0 = unlimited
   std::optional<conf::RawByteMode> raw_bytes;  // unset: use the listener's
   bool merge_slashes = true;
-  RouteActions actions;
+  // Never null. Most routes have none: they share one empty set (noRouteActions()), which keeps
+  // 264 bytes off each of a Marathon cluster's tens of thousands of routes.
+  std::shared_ptr<const RouteActions> actions = noRouteActions();
   bool websocket = true;                       // Upgrade: websocket forwarded, tunnel after 101
   std::optional<conf::Duration> tunnel_idle;   // unset: the cluster's, else [timeouts]
   conf::TimeoutOverrides timeouts;             // connect, first byte, body idle: over the cluster's

@@ -115,7 +115,7 @@ TEST(RouteActionsTest, CompiledFromSpec) {
   ASSERT_TRUE(t);
   const Route* m = t->match("h", "/app/x");
   ASSERT_NE(m, nullptr);
-  const RouteActions& a = m->actions;
+  const RouteActions& a = *m->actions;
   EXPECT_TRUE(a.any_request_action);
   EXPECT_EQ(a.strip_prefix, "/app");
   EXPECT_EQ(a.strip_segments, 1u);
@@ -129,8 +129,10 @@ TEST(RouteActionsTest, CompiledFromSpec) {
   EXPECT_FALSE(a.allowed_sources.contains(reinterpret_cast<const sockaddr*>(&in)));
   const Route* plain = t->match("h", "/other");
   ASSERT_NE(plain, nullptr);
-  EXPECT_FALSE(plain->actions.any_request_action);
-  EXPECT_TRUE(plain->actions.allowed_sources.empty());
+  EXPECT_FALSE(plain->actions->any_request_action);
+  EXPECT_TRUE(plain->actions->allowed_sources.empty());
+  EXPECT_EQ(plain->actions, noRouteActions()) << "a route without actions shares the empty set";
+  EXPECT_NE(m->actions, noRouteActions());
 }
 
 TEST(RouteActionsTest, ResponseOnlyActionsKeepTheRequestFastPath) {
@@ -139,7 +141,8 @@ TEST(RouteActionsTest, ResponseOnlyActionsKeepTheRequestFastPath) {
   r.location_rewrite = "/";
   auto t = build({vhost("a", {"*"}, "", {r})});
   ASSERT_TRUE(t);
-  EXPECT_FALSE(t->match("h", "/")->actions.any_request_action);
+  EXPECT_FALSE(t->match("h", "/")->actions->any_request_action);
+  EXPECT_TRUE(t->match("h", "/")->actions->hsts) << "not taken for a route without actions";
 }
 
 TEST(RouteActionsTest, BadCidrIsAConfigErrorNamingTheRoute) {
