@@ -602,7 +602,11 @@ WorkerReport Worker::statsReport() const {
     const std::string_view cluster_name = std::string_view(key).substr(0, key.find('\n'));
     auto cluster = std::find_if(report.clusters.begin(), report.clusters.end(),
                                 [&](const ClusterReport& c) { return c.name == cluster_name; });
-    if (cluster == report.clusters.end()) continue;
+    if (cluster == report.clusters.end()) {
+      // Nor its cluster one, when it is the first connection to it (counters made on use).
+      report.clusters.push_back(ClusterReport{std::string(cluster_name), true, {}, 0, 0, {}, {}});
+      cluster = std::prev(report.clusters.end());
+    }
     HostReport host;
     host.name = t.host->name;
     host.address = t.host->address;

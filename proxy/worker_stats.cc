@@ -111,34 +111,54 @@ WorkerStats::ClusterTable WorkerStats::tableFor(const upstream::Cluster& cluster
                                                 ClusterTable* last,
                                                 std::chrono::steady_clock::time_point now,
                                                 std::vector<HostRuntime*>& left_active) {
-  auto& runtime = clusters_[cluster.name()];
-  if (!runtime) runtime = std::make_unique<ClusterRuntime>();
-  runtime->present = true;
+  // The cluster's counters if this worker has them (made on first use, like its hosts').
+  ClusterRuntime* runtime = nullptr;
+  if (auto found = clusters_.find(cluster.name()); found != clusters_.end()) {
+    runtime = found->second.get();
+    runtime->present = true;
+  }
   if (last != nullptr) {
     // The very same cluster object: same hosts, same states, same outlier settings.
     for (HostRuntime* host : last->hosts) {
       if (host != nullptr) host->present = true;
     }
-    return std::move(*last);
+    ClusterTable kept = std::move(*last);
+    kept.runtime = runtime;
+    return kept;
   }
-  ClusterTable table{&cluster, runtime.get(), std::vector<HostRuntime*>(cluster.hosts().size())};
+  ClusterTable table{&cluster, runtime, std::vector<HostRuntime*>(cluster.hosts().size())};
   for (const upstream::Host& host : cluster.hosts()) {
     // Runtimes this worker already has (hosts it used, hosts out of service) follow their name;
     // a host out of service gets one now (see attach); the others wait for their first use.
-    const bool known = !runtime->hosts.empty() && runtime->hosts.contains(host.name);
+    const bool known =
+        runtime != nullptr && !runtime->hosts.empty() && runtime->hosts.contains(host.name);
     if (known || host.admin_state != upstream::AdminState::Active) {
-      table.hosts[host.index] = track(*runtime, cluster, host, now, &left_active);
+      if (table.runtime == nullptr) table.runtime = clusterNamed(cluster.name());
+      table.hosts[host.index] = track(*table.runtime, cluster, host, now, &left_active);
     }
   }
   return table;
+}
+
+ClusterRuntime* WorkerStats::firstClusterUse(uint32_t cluster_index) {
+  ClusterTable& table = tables_[cluster_index];
+  table.runtime = clusterNamed(table.cluster->name());
+  return table.runtime;
+}
+
+ClusterRuntime* WorkerStats::clusterNamed(const std::string& name) {
+  auto& runtime = clusters_[name];
+  if (!runtime) runtime = std::make_unique<ClusterRuntime>();
+  runtime->present = true;
+  return runtime.get();
 }
 
 HostRuntime* WorkerStats::firstUse(uint32_t cluster_index, uint32_t host_index) {
   ClusterTable& table = tables_[cluster_index];
   const upstream::Host& host = table.cluster->hosts()[host_index];
   // Not Active hosts got theirs in attach: this one is Active, it cannot be leaving service.
-  HostRuntime* runtime =
-      track(*table.runtime, *table.cluster, host, std::chrono::steady_clock::now(), nullptr);
+  HostRuntime* runtime = track(*cluster(cluster_index), *table.cluster, host,
+                               std::chrono::steady_clock::now(), nullptr);
   table.hosts[host_index] = runtime;
   return runtime;
 }

@@ -114,6 +114,25 @@ TEST(WorkerStats, ARouteGetsCountersOnFirstUseAndKeepsThemAcrossRouteTables) {
   EXPECT_EQ(stats.findRoute("site|/api"), stats.route(0));
 }
 
+TEST(WorkerStats, AClusterGetsCountersOnFirstUseAndKeepsThemByName) {
+  WorkerStats stats;
+  std::vector<HostRuntime*> left;
+  auto first = snapshotOf(configWith({hostSpec("127.0.0.1:1000")}), 1);
+  (void)stats.attach(first, left);
+  EXPECT_EQ(stats.findCluster("web"), nullptr) << "no request yet: nothing allocated";
+  stats.cluster(0)->no_host = 2;
+  EXPECT_EQ(stats.findCluster("web"), stats.cluster(0));
+  // Another cluster object of the same name (its hosts changed): the counters follow the name.
+  auto second = snapshotOf(configWith({hostSpec("127.0.0.1:1001")}), 2, first.get());
+  ASSERT_NE(second->clusters[0], first->clusters[0]);
+  (void)stats.attach(second, left);
+  EXPECT_EQ(stats.cluster(0)->no_host, 2u);
+  // The same cluster object again: the table is kept, its counters with it.
+  (void)stats.attach(second, left);
+  EXPECT_EQ(stats.cluster(0)->no_host, 2u);
+  ASSERT_EQ(stats.report().clusters.size(), 1u);
+}
+
 TEST(WorkerStats, AListenerAddedBackKeepsTheCountersItsConnectionsStillHold) {
   WorkerStats stats;
   EXPECT_TRUE(stats.report().listeners.empty());
@@ -209,7 +228,7 @@ TEST(WorkerStats, AHostGetsARuntimeOnItsFirstUse) {
   config->clusters[0].outlier.consecutive_failures = 3;
   auto snapshot = snapshotOf(config, 1);
   (void)stats.attach(snapshot, left);
-  EXPECT_TRUE(stats.report().clusters[0].hosts.empty()) << "no host used yet: none kept";
+  EXPECT_TRUE(stats.report().clusters.empty()) << "nothing used yet: not even the cluster's";
 
   HostRuntime* used = stats.host(0, 1);
   EXPECT_EQ(used->name, "127.0.0.1:1001");
