@@ -266,7 +266,11 @@ RouteRuntime* Worker::routeRuntime(const ProxySnapshot& snapshot, const routing:
 
 ClusterRuntime* Worker::clusterRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index) {
   if (&snapshot == snapshot_.get()) return stats_.cluster(cluster_index);
-  return stats_.findCluster(snapshot.clusters[cluster_index]->name());
+  const std::string& name = snapshot.clusters[cluster_index]->name();
+  if (ClusterRuntime* known = stats_.findCluster(name)) return known;
+  // Not used on this worker yet: made in the current snapshot if it still has the cluster.
+  const auto now = snapshot_->clusterIndexOf(name);
+  return now ? stats_.cluster(*now) : nullptr;
 }
 
 HostRuntime* Worker::hostRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index,
@@ -604,7 +608,9 @@ WorkerReport Worker::statsReport() const {
                                 [&](const ClusterReport& c) { return c.name == cluster_name; });
     if (cluster == report.clusters.end()) {
       // Nor its cluster one, when it is the first connection to it (counters made on use).
-      report.clusters.push_back(ClusterReport{std::string(cluster_name), true, {}, 0, 0, {}, {}});
+      std::string name(cluster_name);
+      const bool present = snapshot_->clusterIndexOf(name).has_value();
+      report.clusters.push_back(ClusterReport{std::move(name), present, {}, 0, 0, {}, {}});
       cluster = std::prev(report.clusters.end());
     }
     HostReport host;

@@ -119,8 +119,9 @@ class Worker {
   void collectStats(core::EventLoop& reply_to, std::function<void(WorkerReport)> reply);
 
   // Worker thread: the counters a stream records into. `snapshot` is the stream's own: when the
-  // worker has moved on to a newer one, runtimes are found by name (nullptr when gone, or for
-  // a route or host this worker never used).
+  // worker has moved on to a newer one, runtimes are found by name; a cluster or host this
+  // worker never used gets one made in the current snapshot (nullptr when it left it), a route
+  // never used has none (nullptr: the stream's counts go uncounted, as for a route gone).
   RouteRuntime* routeRuntime(const ProxySnapshot& snapshot, const routing::Route& route);
   ClusterRuntime* clusterRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index);
   HostRuntime* hostRuntime(const ProxySnapshot& snapshot, uint32_t cluster_index,
