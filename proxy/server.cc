@@ -283,6 +283,7 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
       kept[found->second] = true;
       if (spec == *current.spec) {  // the common case: nothing to copy, nothing to tell
         planned.push_back(current);
+        topUpSockets(planned.back(), plan, changes, opened);
         continue;
       }
       auto settings = std::make_shared<const conf::ListenerSpec>(spec);
@@ -295,6 +296,7 @@ core::Result<std::vector<Server::OpenListener>> Server::planListeners(
         if (update) changes[i % worker_count_].update.push_back(same.per_worker[i]);
       }
       planned.push_back(std::move(same));
+      topUpSockets(planned.back(), plan, changes, opened);
       continue;
     }
     auto fresh = openWithinBudget(spec, plan);
@@ -366,6 +368,48 @@ core::Result<std::optional<Server::OpenListener>> Server::openWithinBudget(
     budget->count(fresh->per_worker.size() - std::min(fresh->per_worker.size(), inherited));
   }
   return std::optional<OpenListener>(std::move(*fresh));
+}
+
+void Server::topUpSockets(OpenListener& listener, ListenerPlan& plan,
+                          std::vector<ListenerChanges>& changes,
+                          std::vector<OpenListener>& opened) {
+  const size_t have = listener.per_worker.size();
+  if (have == 0 || have >= worker_count_) return;
+  const conf::ListenerSpec& spec = *listener.spec;
+  const size_t missing = worker_count_ - have;
+  const bool service_port = spec.origin.starts_with("marathon:");
+  if (service_port && !serviceListenerFits(spec, missing, plan, true)) return;
+  OpenListener added{listener.spec, listener.bound, {}};
+  const uint16_t port = listener.per_worker.front().port;
+  std::string failure;
+  auto parsed = parseListenAddress(listener.bound);
+  if (!parsed) failure = parsed.error().detail;
+  while (parsed && have + added.per_worker.size() < worker_count_) {
+    auto fd = openListenSocket(parsed->first, parsed->second);
+    if (!fd) {
+      failure = fd.error().detail;
+      break;
+    }
+    added.per_worker.push_back(WorkerListener{*fd, port, listener.spec});
+  }
+  const size_t opened_now = added.per_worker.size();
+  if (service_port && opened_now < missing) plan.budget->refund(missing - opened_now);
+  if (!service_port && plan.budget) plan.budget->count(opened_now);
+  if (!failure.empty()) {
+    plan.issues.push_back(
+        listenerIssue(spec,
+                      "kept on the sockets it inherited only (the workers the upgrade added do not "
+                      "accept on it): " +
+                          failure));
+  }
+  if (opened_now == 0) return;
+  // Socket i is served by worker i % workers: these are the workers that had none.
+  for (const WorkerListener& socket : added.per_worker) {
+    changes[listener.per_worker.size() % worker_count_].add.push_back(socket);
+    listener.per_worker.push_back(socket);
+  }
+  plan.opened_sockets += opened_now;
+  opened.push_back(std::move(added));
 }
 
 bool Server::serviceListenerFits(const conf::ListenerSpec& spec, size_t sockets, ListenerPlan& plan,

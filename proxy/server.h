@@ -114,6 +114,12 @@ class Server : public admin::AdminService {
   // nullopt: a discovered listener left out for now (an issue in plan.issues).
   core::Result<std::optional<OpenListener>> openWithinBudget(const conf::ListenerSpec& spec,
                                                              ListenerPlan& plan);
+  // planListeners: a running listener with fewer sockets than workers (an upgrade to more
+  // workers adopted it on its inherited sockets only: the budget was short, or a socket failed
+  // to open) gets sockets for the others, within the budget; until then it is an issue in
+  // plan.issues, retried on each publish. New sockets go to `changes` and `opened`.
+  void topUpSockets(OpenListener& listener, ListenerPlan& plan,
+                    std::vector<ListenerChanges>& changes, std::vector<OpenListener>& opened);
   // Whether `sockets` more sockets of a service port fit the budget, measuring it on first use
   // (a refusal is an issue in plan.issues).
   bool serviceListenerFits(const conf::ListenerSpec& spec, size_t sockets, ListenerPlan& plan,

@@ -426,3 +426,39 @@ def test_upgrade_to_more_workers_keeps_service_ports_within_the_descriptor_budge
     for p in served:
         with harness.Client(p) as c:
             assert c.request("GET", "/", host="any").status == 200, p
+    # The budget was short for some ports' second socket: they serve on the inherited one only.
+    inherited_only = [p for p in served if listening_sockets(p) == 1]
+    assert inherited_only, [listening_sockets(p) for p in served]
+    # All but 20 of those apps go: descriptors come free. The sockets of the ports just removed are still open
+    # while this publish is planned (their workers close them after it), so the next publish is
+    # the one that gives the ports kept on one socket their second: retried on every publish.
+    inherited_only = inherited_only[:20]
+    kept = [a for a, p in zip(apps, ports) if p in inherited_only]
+    path.write_text(json.dumps({"apps": kept}))
+    e.b.wait_event("discovery", where=lambda ev: ev.get("apps") == len(kept))
+    extra = app("/svc/extra", labels={"HAPROXY_GROUP": "external"},
+                service_ports=(harness.free_port(),),
+                tasks=[task("/svc/extra", ports=(backend.port,), task_id="svc_extra.t0")])
+    path.write_text(json.dumps({"apps": kept + [extra]}))
+    ev = e.b.wait_event("discovery", where=lambda ev: ev.get("apps") == len(kept) + 1)
+    assert ev["issues"] == 0, ev
+    assert [listening_sockets(p) for p in inherited_only] == [2] * len(inherited_only)
+    for p in inherited_only:
+        with harness.Client(p) as c:
+            assert c.request("GET", "/", host="any").status == 200, p
+
+
+def listening_sockets(port: int) -> int:
+    """Listening TCP sockets on `port` in this network namespace (/proc/net/tcp, state 0A)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                lines = f.readlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
