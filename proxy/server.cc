@@ -374,7 +374,9 @@ void Server::topUpSockets(OpenListener& listener, ListenerPlan& plan,
                           std::vector<ListenerChanges>& changes,
                           std::vector<OpenListener>& opened) {
   const size_t have = listener.per_worker.size();
-  if (have == 0 || have >= worker_count_) return;
+  // During an upgrade of this process the socket list is being handed over: a socket opened
+  // now would be held by this process only, and closed with its queue when it drains.
+  if (have == 0 || have >= worker_count_ || launcher_) return;
   const conf::ListenerSpec& spec = *listener.spec;
   const size_t missing = worker_count_ - have;
   const bool service_port = spec.origin.starts_with("marathon:");
@@ -396,11 +398,11 @@ void Server::topUpSockets(OpenListener& listener, ListenerPlan& plan,
   if (service_port && opened_now < missing) plan.budget->refund(missing - opened_now);
   if (!service_port && plan.budget) plan.budget->count(opened_now);
   if (!failure.empty()) {
-    plan.issues.push_back(
-        listenerIssue(spec,
-                      "kept on the sockets it inherited only (the workers the upgrade added do not "
-                      "accept on it): " +
-                          failure));
+    plan.issues.push_back(listenerIssue(
+        spec, std::to_string(have + added.per_worker.size()) + " of " +
+                  std::to_string(worker_count_) +
+                  " workers accept on it (an upgrade added the others; retried on each publish): " +
+                  failure));
   }
   if (opened_now == 0) return;
   // Socket i is served by worker i % workers: these are the workers that had none.

@@ -427,8 +427,9 @@ def test_upgrade_to_more_workers_keeps_service_ports_within_the_descriptor_budge
         with harness.Client(p) as c:
             assert c.request("GET", "/", host="any").status == 200, p
     # The budget was short for some ports' second socket: they serve on the inherited one only.
-    inherited_only = [p for p in served if listening_sockets(p) == 1]
-    assert inherited_only, [listening_sockets(p) for p in served]
+    sockets = listening_sockets(e.pid)
+    inherited_only = [p for p in served if sockets.get(p) == 1]
+    assert inherited_only, sockets
     # All but 20 of those apps go: descriptors come free. The sockets of the ports just removed are still open
     # while this publish is planned (their workers close them after it), so the next publish is
     # the one that gives the ports kept on one socket their second: retried on every publish.
@@ -442,23 +443,34 @@ def test_upgrade_to_more_workers_keeps_service_ports_within_the_descriptor_budge
     path.write_text(json.dumps({"apps": kept + [extra]}))
     ev = e.b.wait_event("discovery", where=lambda ev: ev.get("apps") == len(kept) + 1)
     assert ev["issues"] == 0, ev
-    assert [listening_sockets(p) for p in inherited_only] == [2] * len(inherited_only)
+    sockets = listening_sockets(e.pid)
+    assert [sockets.get(p) for p in inherited_only] == [2] * len(inherited_only)
     for p in inherited_only:
         with harness.Client(p) as c:
             assert c.request("GET", "/", host="any").status == 200, p
 
 
-def listening_sockets(port: int) -> int:
-    """Listening TCP sockets on `port` in this network namespace (/proc/net/tcp, state 0A)."""
-    count = 0
+def listening_sockets(pid: int) -> dict[int, int]:
+    """Listening TCP sockets of process `pid`, counted by port: the /proc/net/tcp{,6} entries in
+    state 0A whose inode is one of its descriptors (other tests' sockets are not counted)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    counts: dict[int, int] = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as f:
-                lines = f.readlines()[1:]
+                lines = f.read().splitlines()[1:]
         except FileNotFoundError:
             continue
         for line in lines:
             fields = line.split()
-            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                count += 1
-    return count
+            if len(fields) > 9 and fields[3] == "0A" and fields[9] in inodes:
+                port = int(fields[1].rsplit(":", 1)[1], 16)
+                counts[port] = counts.get(port, 0) + 1
+    return counts
