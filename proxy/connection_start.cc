@@ -29,6 +29,7 @@ ConnectionStart::ConnectionStart(Worker& worker, std::unique_ptr<core::Transport
     : worker_(worker),
       transport_(std::move(transport)),
       listener_(listener),
+      counters_(worker.listenerRuntime(listener.spec->name)),
       deadline_(worker.loop(), [this] { onDeadline(); }),
       tls_(tls) {
   std::memcpy(&peer_, peer,
@@ -45,8 +46,7 @@ void ConnectionStart::start() {
 }
 
 void ConnectionStart::onTransportSecured() {
-  ListenerRuntime* counters = worker_.listenerRuntime(listener_.spec->name);
-  ++counters->tls.handshakes;
+  ++counters_->tls.handshakes;
   handOver(transport_->secureLayer()->alpn() == "h2");
 }
 
@@ -77,7 +77,7 @@ void ConnectionStart::handOver(bool http2) {
   const auto* peer = reinterpret_cast<const sockaddr*>(&peer_);
   std::unique_ptr<ClientConnection> next;
   if (http2) {
-    ++worker_.listenerRuntime(listener_.spec->name)->h2_connections;
+    ++counters_->h2_connections;
     auto conn =
         std::make_unique<Http2Connection>(worker_, std::move(transport_), peer, listener_, tls_);
     Http2Connection* raw = conn.get();
@@ -97,8 +97,7 @@ void ConnectionStart::handOver(bool http2) {
 void ConnectionStart::onTransportClosed(bool error, int) {
   if (done_) return;
   if (tls_ && !transport_->handshakeDone()) {
-    ListenerRuntime* counters = worker_.listenerRuntime(listener_.spec->name);
-    ++counters->tls.failures;
+    ++counters_->tls.failures;
     if (error) {
       core::logf(core::LogLevel::Debug, "baton: %s: TLS handshake with %s failed: %s",
                  listener_.spec->name.c_str(),
@@ -111,8 +110,7 @@ void ConnectionStart::onTransportClosed(bool error, int) {
 
 void ConnectionStart::onDeadline() {
   if (tls_) {
-    ListenerRuntime* counters = worker_.listenerRuntime(listener_.spec->name);
-    ++counters->tls.failures;
+    ++counters_->tls.failures;
   }
   close();
 }

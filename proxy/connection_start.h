@@ -62,6 +62,9 @@ class ConnectionStart : public ClientConnection, private core::Transport::Handle
   std::unique_ptr<core::Transport> transport_;
   sockaddr_storage peer_{};
   WorkerListener listener_;  // a copy: a reload may remove the listener meanwhile
+  // Held from accept: a listener removed meanwhile keeps its counters (absent) until this
+  // connection and the codec it hands over to are done, instead of getting new ones.
+  StatsRef<ListenerRuntime> counters_;
   core::Timer deadline_;
   bool tls_;
   bool done_ = false;

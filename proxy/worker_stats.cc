@@ -201,7 +201,8 @@ ListenerRuntime* WorkerStats::listener(const std::string& name) {
     runtime = std::make_unique<ListenerRuntime>();
     runtime->name = name;
   }
-  runtime->present = true;
+  // Not marked present here: a connection of a listener removed meanwhile must not bring its
+  // counters back for good (listenerAdded does, when the listener itself comes back).
   return runtime.get();
 }
 

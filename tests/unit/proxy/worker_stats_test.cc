@@ -150,6 +150,20 @@ TEST(WorkerStats, AListenerAddedBackKeepsTheCountersItsConnectionsStillHold) {
   EXPECT_EQ(report.listeners[0].accepted, 1u);
 }
 
+TEST(WorkerStats, AConnectionOfARemovedListenerDoesNotBringItsCountersBack) {
+  WorkerStats stats;
+  StatsRef<ListenerRuntime> accepted(stats.listener("port_10001"));
+  stats.listenerGone("port_10001");
+  // The codec that connection hands over to looks its counters up after the removal.
+  StatsRef<ListenerRuntime> codec(stats.listener("port_10001"));
+  EXPECT_EQ(codec.get(), accepted.get());
+  accepted = StatsRef<ListenerRuntime>();
+  codec = StatsRef<ListenerRuntime>();
+  std::vector<HostRuntime*> left;
+  (void)stats.attach(snapshotOf(configWith({hostSpec("127.0.0.1:1000")}), 1), left);  // prunes
+  EXPECT_TRUE(stats.report().listeners.empty()) << "forgotten once nothing holds them";
+}
+
 TEST(WorkerStats, AHostGetsCountersOnlyOnceARequestFinishes) {
   WorkerStats stats;
   std::vector<HostRuntime*> left;
