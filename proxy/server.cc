@@ -75,6 +75,7 @@ constexpr auto kHandoffWait = std::chrono::seconds(10);
 constexpr auto kFirstSyncWait = std::chrono::seconds(10);
 constexpr auto kUpgradeReadyDeadline = std::chrono::seconds(60);
 constexpr auto kAnswerGrace = std::chrono::milliseconds(200);
+constexpr auto kListenerRetry = std::chrono::seconds(30);
 
 uint32_t defaultWorkers() {
   unsigned n = std::thread::hardware_concurrency();
@@ -635,6 +636,7 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
       snapshot_, overrides_.empty()
                      ? base_snapshot_
                      : applyOverrides(base_snapshot_, overrides_, base_snapshot_->generation));
+  scheduleListenerRetry(*config_, *listeners);
   listeners_ = std::move(*listeners);
   bool listeners_changed = false;
   for (const auto& change : changes) {
@@ -646,6 +648,31 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
   reclaimer_.dispose(std::tuple(std::move(old_discovered), std::move(old_config),
                                 std::move(old_base), std::move(old_served)));
   return {};
+}
+
+std::chrono::milliseconds Server::listenerRetryDelay() const {
+  // As often as the periodic Marathon resync, at most 30 s apart (publishing again rebuilds the
+  // snapshot: not free at 10,000 apps, so not every second).
+  return std::min(std::chrono::milliseconds(config_->marathon.resync_interval),
+                  std::chrono::milliseconds(kListenerRetry));
+}
+
+void Server::scheduleListenerRetry(const conf::ConfigSpec& config,
+                                   const std::vector<OpenListener>& planned) {
+  const bool incomplete =
+      planned.size() < config.listeners.size() ||
+      std::any_of(planned.begin(), planned.end(), [this](const OpenListener& listener) {
+        return listener.per_worker.size() < worker_count_;
+      });
+  if (!incomplete) {
+    if (listener_retry_timer_) listener_retry_timer_->cancel();
+    return;
+  }
+  if (!listener_retry_timer_) {
+    listener_retry_timer_ =
+        std::make_unique<core::Timer>(loop_, [this] { republish("listeners"); });
+  }
+  if (!listener_retry_timer_->armed()) listener_retry_timer_->arm(listenerRetryDelay());
 }
 
 // Certificate files changed on disk: the same publish as a reload, with the same inputs.

@@ -42,7 +42,8 @@ namespace baton::proxy {
 struct ServerOptions {
   std::string config_path;          // "" = no file: defaults plus the command line's settings
   std::optional<uint32_t> workers;  // --workers overrides [server] workers
-  // JSON lines: ready / reloaded / reload_failed / discovery / discovery_failed / stopped.
+  // JSON lines: ready / reloaded / reload_failed / discovery / discovery_failed / listeners
+  // (a retry of listeners left out) / stopped.
   int ready_fd = -1;
   // Command-line settings (marathon-lb flags), applied on top of the file at start and on
   // every reload, so a reload never loses them.
@@ -239,10 +240,17 @@ class Server : public admin::AdminService {
   // loop: joined before the loop it posts its result to is destroyed.
   std::jthread digest_worker_;
   // After the loop: its timers must go before the loop does.
-  std::unique_ptr<TlsManager> tls_;          // certificate contexts, ticket rotation, file watch
-  PinTracker pins_;                          // asset pinning: per-group state across snapshots
-  std::unique_ptr<core::Timer> pin_timer_;   // the next pinning deadline -> publishPins
-  std::unique_ptr<PinManifests> manifests_;  // BATON_PIN_MANIFEST fetches
+  std::unique_ptr<TlsManager> tls_;         // certificate contexts, ticket rotation, file watch
+  PinTracker pins_;                         // asset pinning: per-group state across snapshots
+  std::unique_ptr<core::Timer> pin_timer_;  // the next pinning deadline -> publishPins
+  // Listeners left out (a port in use, the descriptor budget) or with fewer sockets than
+  // workers: published again after listenerRetryDelay() even when nothing changes, so a freed
+  // port or descriptors are taken up without waiting for a Marathon change.
+  std::unique_ptr<core::Timer> listener_retry_timer_;
+  std::chrono::milliseconds listenerRetryDelay() const;
+  void scheduleListenerRetry(const conf::ConfigSpec& config,
+                             const std::vector<OpenListener>& planned);
+  std::unique_ptr<PinManifests> manifests_;        // BATON_PIN_MANIFEST fetches
   std::unique_ptr<health::HealthService> health_;  // active health checks (own thread)
   bool health_publish_pending_ = false;
   // Binary upgrade. New process: the inherited sockets not yet taken by a listener, whether the

@@ -358,6 +358,31 @@ def test_deployment_group_cutover_drains_old_tasks_as_zdd_expects(baton, maratho
     assert len(old1.requests) + len(new0.requests) == 6
 
 
+def test_a_service_port_another_process_holds_is_opened_once_it_is_free(baton, backends, tmp_path):
+    """A service port another process has bound is reported and left out (other apps are served);
+    once it is free baton opens it within the retry delay (the resync interval, at most 30 s),
+    without waiting for a Marathon change."""
+    import socket
+
+    (b0,) = backends(1)
+    holder = socket.socket()
+    holder.bind((LOCAL, 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    path = tmp_path / "apps.json"
+    path.write_text(json.dumps({"apps": [web_app("/shop/web", [b0]),
+                                         web_app("/svc/held", [b0], vhost=None, service_port=port)]}))
+    baton.start(marathon_config([f"file:{path}"], resync_interval="1s"), workers=2)
+    ev = baton.wait_event("discovery")
+    assert f"port_{port}" not in baton.listeners and ev["issues"] == 1, ev
+    assert get(baton).status == 200
+    assert f"listener port_{port} (127.0.0.1:{port}): not opened" in baton.stderr()
+    holder.close()
+    baton.wait_event("listeners", where=lambda ev: f"port_{port}" in ev.get("listeners", {}))
+    with harness.Client(port) as c:
+        assert c.request("GET", "/", host="any").status == 200
+
+
 def test_service_port_listeners_leave_descriptors_for_connections(baton, backends, tmp_path):
     """One socket per worker per service port: under a small descriptor limit the listeners
     stop at a budget (a quarter of the limit stays for connections) instead of taking every
