@@ -568,3 +568,40 @@ def test_groups_changed_by_a_reload_apply_at_once(baton, marathon, backends):
     with harness.Client(port) as c:
         assert c.request("GET", "/", host="ext.example.com").status == 404
     assert b1.wait_requests(1) and len(b0.requests) == 1
+
+
+def test_automatic_domains_follow_apps_as_they_start_and_stop(baton, marathon, backends):
+    """`[marathon] domain` (`--domain`): an http-mode app without a VHOST label is served at its
+    id's segments reversed under the domain, each made a DNS label (a tcp-mode one gets none: a
+    port without a VHOST, a MODE=http label or an HTTP health check is tcp, as in marathon-lb);
+    a VHOST label wins a collision with an automatic name, which is reported; names come and go
+    with the apps."""
+    b0, b1, b2 = backends(3)
+    http = {"HAPROXY_0_MODE": "http"}
+    branch = web_app("/Team/My_Project/feature.1", [b0], vhost=None, labels=http)
+    m = marathon(apps=[branch, web_app("/shop/web", [b1], vhost=None, labels=http),
+                       web_app("/shop/db", [b2], vhost=None)])
+    ev = start(baton, m, domain="ns.example.com")
+    assert ev["issues"] == 0, ev
+    assert get(baton, host="feature-1.my-project.team.ns.example.com").status == 200
+    assert b0.wait_requests(1)
+    assert get(baton, host="web.shop.ns.example.com").status == 200
+    assert b1.wait_requests(1)
+    assert get(baton, host="db.shop.ns.example.com").status == 404  # tcp mode: its port only
+    # A new app whose automatic name another app's VHOST label has: the label wins, reported.
+    clash = web_app("/web/shop", [b2], vhost=None, labels=http)  # -> shop.web.ns.example.com
+    owner = web_app("/owner", [b1], vhost="shop.web.ns.example.com")
+    m.set_apps([branch, clash, owner])
+    m.emit("deployment_success")
+    ev = baton.wait_event("discovery", where=lambda e: e["apps"] == 3)
+    assert ev["issues"] == 1, ev
+    b1.clear()
+    b2.clear()
+    assert get(baton, host="shop.web.ns.example.com").status == 200
+    assert b1.wait_requests(1) and b2.requests == []
+    assert "shop.web.ns.example.com" in baton.stderr()
+    assert get(baton, host="web.shop.ns.example.com").status == 404  # /shop/web stopped
+    m.set_apps([clash, owner])
+    m.emit("deployment_success")
+    baton.wait_event("discovery", where=lambda e: e["apps"] == 2)
+    assert get(baton, host="feature-1.my-project.team.ns.example.com").status == 404
