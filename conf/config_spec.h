@@ -35,6 +35,12 @@ enum class RawByteMode : uint8_t {
 
 enum class AccessLogFormat : uint8_t { Text, Json };
 
+// Which of a route's requests the access log gets ([server.access_log] says where it goes).
+// Errors: those baton could not serve (a local reply for a proxy error) or that got a 5xx,
+// HAProxy's `option dontlog-normal`; marathon-lb users set that, or turned logging off for a
+// noisy app, through template overrides.
+enum class AccessLogMode : uint8_t { All, Errors, Off };
+
 // SourceHash: the client address picks the host (marathon-lb's `balance source`), so one client
 // keeps landing on the same host while the host set is unchanged.
 enum class LbPolicyKind : uint8_t { RoundRobin, LeastRequest, PowerOfTwo, SourceHash };
@@ -497,7 +503,8 @@ struct RouteSpec {
   std::optional<Duration> tunnel_idle;  // overrides the cluster's and [timeouts] tunnel_idle
   // Per-route overrides of the cluster's (then [timeouts]') connect, first byte and body idle.
   TimeoutOverrides timeouts;
-  std::optional<RetryPolicySpec> retry;  // unset: the cluster's
+  std::optional<RetryPolicySpec> retry;           // unset: the cluster's
+  AccessLogMode access_log = AccessLogMode::All;  // BATON_{n}_ACCESS_LOG
   bool operator==(const RouteSpec&) const = default;
 };
 

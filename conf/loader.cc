@@ -188,6 +188,8 @@ constexpr EnumName<RawByteMode> kRawByteModes[] = {{"forward", RawByteMode::Forw
                                                    {"reject", RawByteMode::Reject}};
 constexpr EnumName<AccessLogFormat> kLogFormats[] = {{"text", AccessLogFormat::Text},
                                                      {"json", AccessLogFormat::Json}};
+constexpr EnumName<AccessLogMode> kLogModes[] = {
+    {"all", AccessLogMode::All}, {"errors", AccessLogMode::Errors}, {"off", AccessLogMode::Off}};
 constexpr EnumName<LbPolicyKind> kPolicies[] = {{"round_robin", LbPolicyKind::RoundRobin},
                                                 {"least_request", LbPolicyKind::LeastRequest},
                                                 {"power_of_two", LbPolicyKind::PowerOfTwo},
@@ -924,13 +926,14 @@ Result<RouteSpec> readRoute(const TableView& t) {
   CONF_TRY(t.allowOnly({"prefix", "cluster", "body_limit", "raw_bytes", "merge_slashes",
                         "allowed_sources", "basic_auth", "redirect_to_https", "redirect_root_to",
                         "strip_prefix", "upstream_host", "location_rewrite", "hsts", "websocket",
-                        "tunnel_idle", "timeouts", "retry"}));
+                        "tunnel_idle", "timeouts", "retry", "access_log"}));
   CONF_TRY(t.optional("prefix", out.prefix, checkedString(checkRoutePrefix)));
   CONF_TRY(t.required("cluster", out.cluster, asString));
   CONF_TRY(
       t.optional("body_limit", out.body_bytes, sizeIn(0, std::numeric_limits<uint64_t>::max())));
   CONF_TRY(t.optional("raw_bytes", out.raw_bytes, enumOf(kRawByteModes)));
   CONF_TRY(t.optional("merge_slashes", out.merge_slashes, asBool));
+  CONF_TRY(t.optional("access_log", out.access_log, enumOf(kLogModes)));
   CONF_TRY(readRouteActions(t, out));
   CONF_TRY(readSection(t, "timeouts", out.timeouts, readRouteTimeouts));
   CONF_TRY(readSection(t, "retry", out.retry, readRouteRetry));

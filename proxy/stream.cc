@@ -1128,7 +1128,7 @@ void Stream::releaseUpstream(bool reusable) {
 
 void Stream::logRequest(ErrorCode outcome) {
   const auto& log = snapshot_->access_log;
-  if (!log || !log->enabled()) return;
+  if (!log || !log->enabled() || !routeLogs(outcome)) return;
   AccessLogEntry entry{};
   entry.start = started_wall_;
   entry.duration = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -1157,6 +1157,22 @@ void Stream::logRequest(ErrorCode outcome) {
   entry.bytes_in = bytes_in_;
   entry.bytes_out = bytes_out_;
   log->log(worker_.index(), entry);
+}
+
+// The route's access_log mode (BATON_{n}_ACCESS_LOG): requests refused before routing are
+// always logged. A client that went away (499) is not an error of the route's.
+bool Stream::routeLogs(ErrorCode outcome) const {
+  if (route_ == nullptr) return true;
+  switch (route_->access_log) {
+    case conf::AccessLogMode::All:
+      return true;
+    case conf::AccessLogMode::Off:
+      return false;
+    case conf::AccessLogMode::Errors:
+      return (outcome != ErrorCode::Ok && outcome != ErrorCode::DownstreamClosed) ||
+             statusFor(outcome) >= 500;
+  }
+  return true;
 }
 
 uint16_t Stream::statusFor(ErrorCode outcome) const {

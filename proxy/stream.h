@@ -184,6 +184,7 @@ class Stream : public core::Deletable, private UpstreamConnection::Handler {
   void releaseUpstream(bool reusable);
   void logRequest(core::ErrorCode outcome);
   uint16_t statusFor(core::ErrorCode outcome) const;
+  bool routeLogs(core::ErrorCode outcome) const;  // the route's access_log mode lets it through
   void recordStats(core::ErrorCode outcome);
   void armFirstByteTimer();
   void touchBodyIdle();

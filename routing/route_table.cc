@@ -230,6 +230,7 @@ Result<Route> buildRoute(const conf::VirtualHostSpec& vh, const conf::RouteSpec&
   route.raw_bytes = spec.raw_bytes;
   route.merge_slashes = spec.merge_slashes;
   route.websocket = spec.websocket;
+  route.access_log = spec.access_log;
   route.tunnel_idle = spec.tunnel_idle;
   route.timeouts = spec.timeouts;
   route.retry = spec.retry;

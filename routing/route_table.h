@@ -60,7 +60,8 @@ struct Route {
   // Never null. Most routes have none: they share one empty set (noRouteActions()), which keeps
   // 264 bytes off each of a Marathon cluster's tens of thousands of routes.
   std::shared_ptr<const RouteActions> actions = noRouteActions();
-  bool websocket = true;                       // Upgrade: websocket forwarded, tunnel after 101
+  bool websocket = true;  // Upgrade: websocket forwarded, tunnel after 101
+  conf::AccessLogMode access_log = conf::AccessLogMode::All;  // which requests are logged
   std::optional<conf::Duration> tunnel_idle;   // unset: the cluster's, else [timeouts]
   conf::TimeoutOverrides timeouts;             // connect, first byte, body idle: over the cluster's
   std::optional<conf::RetryPolicySpec> retry;  // unset: the cluster's

@@ -276,7 +276,7 @@ void readCount(const PortReader& r, std::string_view key, uint32_t max, uint32_t
 }
 
 // marathon-lb's true words, and their false counterparts; anything else is not a boolean.
-std::optional<bool> webSocketWord(std::string_view value) {
+std::optional<bool> booleanWord(std::string_view value) {
   const std::string_view v = trim(value);
   if (parseMlbBool(v)) return true;
   for (std::string_view word : {"false", "f", "no", "n"}) {
@@ -294,10 +294,30 @@ std::optional<bool> webSocketWord(std::string_view value) {
 void readWebSocket(const PortReader& r, PortLabels& out) {
   const std::string* v = r.getBaton("WEBSOCKET");
   if (v == nullptr) return;
-  if (auto word = webSocketWord(*v)) {
+  if (auto word = booleanWord(*v)) {
     out.websocket = *word;
   } else {
     r.issue(r.batonName("WEBSOCKET"), "not a boolean (true/false); WebSocket stays allowed");
+  }
+}
+
+// BATON_{n}_ACCESS_LOG: all | errors | off, any case (marathon-lb's true/false words too:
+// true = all, false = off). Anything else is an issue and every request stays logged.
+void readAccessLog(const PortReader& r, PortLabels& out) {
+  const std::string* v = r.getBaton("ACCESS_LOG");
+  if (v == nullptr) return;
+  const std::string word = lower(trim(*v));
+  if (word == "all") {
+    out.access_log = conf::AccessLogMode::All;
+  } else if (word == "errors") {
+    out.access_log = conf::AccessLogMode::Errors;
+  } else if (word == "off") {
+    out.access_log = conf::AccessLogMode::Off;
+  } else if (auto flag = booleanWord(*v)) {
+    out.access_log = *flag ? conf::AccessLogMode::All : conf::AccessLogMode::Off;
+  } else {
+    r.issue(r.batonName("ACCESS_LOG"),
+            "\"" + *v + "\" is not all, errors or off; every request stays logged");
   }
 }
 
@@ -328,7 +348,7 @@ void readUpstreamTls(const PortReader& r, PortLabels& out) {
     }
   }
   if (const std::string* v = r.getBaton("TLS_VERIFY")) {
-    if (auto word = webSocketWord(*v)) {
+    if (auto word = booleanWord(*v)) {
       out.tls_verify = *word;
     } else {
       r.issue(r.batonName("TLS_VERIFY"), "not a boolean (true/false); certificates stay verified");
@@ -502,6 +522,7 @@ constexpr std::array kBatonPortKeys = {"TIMEOUT_CONNECT",
                                        "TIMEOUT_BODY_IDLE",
                                        "TIMEOUT_TUNNEL",
                                        "WEBSOCKET",
+                                       "ACCESS_LOG",
                                        "PROTO",
                                        "HEALTH_CHECK",
                                        "HEALTH_CHECK_PATH",
@@ -562,7 +583,9 @@ std::optional<size_t> portIndex(std::string_view label) {
 std::string templateMessage(std::string_view key) {
   std::string msg = "HAProxy template overrides are not supported; label ignored";
   if (key.starts_with("BACKEND") || key.starts_with("FRONTEND")) {
-    msg += " (per-app timeouts: BATON_{n}_TIMEOUT_CONNECT, _SERVER, _BODY_IDLE, _TUNNEL)";
+    msg +=
+        " (per-app timeouts: BATON_{n}_TIMEOUT_CONNECT, _SERVER, _BODY_IDLE, _TUNNEL; per-app "
+        "access logs: BATON_{n}_ACCESS_LOG=all|errors|off)";
   }
   return msg;
 }
@@ -687,7 +710,7 @@ PinGroupLabels readPinGroupLabels(const App& app, std::vector<DiscoveryIssue>& i
     }
   }
   if (const auto it = app.labels.find("BATON_PIN_CACHE_CAP"); it != app.labels.end()) {
-    out.cache_cap = webSocketWord(it->second);
+    out.cache_cap = booleanWord(it->second);
     if (!out.cache_cap) {
       issues.push_back(DiscoveryIssue{app.id, "BATON_PIN_CACHE_CAP",
                                       "not a boolean (true/false); [pinning] cache_cap applies"});
@@ -727,6 +750,7 @@ PortLabels readPortLabels(const App& app, size_t index, std::vector<DiscoveryIss
   readAcl(r, out);
   readTimeouts(r, out);
   readWebSocket(r, out);
+  readAccessLog(r, out);
   readProto(r, out);
   readUpstreamTls(r, out);
   readSslCerts(r, out);

@@ -49,6 +49,9 @@ struct PortLabels {
   // BATON_{n}_MAX_CONNECTIONS, _MAX_PENDING, _MAX_REQUESTS: circuit breaking (0 = no limit).
   conf::CircuitLimitsSpec limits;
   bool websocket = true;  // BATON_{n}_WEBSOCKET (HAProxy tunnelled upgrades on every backend)
+  // BATON_{n}_ACCESS_LOG: all (default), errors or off: which of the port's requests the access
+  // log gets (what marathon-lb users did with template overrides).
+  conf::AccessLogMode access_log = conf::AccessLogMode::All;
   // BATON_{n}_PROTO: http1 (default), h2c or h2 (TLS, ALPN h2, certificate verified against
   // the system store) toward the tasks: gRPC apps need h2c or h2.
   conf::UpstreamProtocol protocol = conf::UpstreamProtocol::Http1;

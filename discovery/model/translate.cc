@@ -655,6 +655,7 @@ class Translator {
     route.location_rewrite = l.revproxy_path;
     route.hsts = l.hsts;
     route.websocket = l.websocket;
+    route.access_log = l.access_log;
     return route;
   }
 

@@ -605,3 +605,36 @@ def test_automatic_domains_follow_apps_as_they_start_and_stop(baton, marathon, b
     m.emit("deployment_success")
     baton.wait_event("discovery", where=lambda e: e["apps"] == 2)
     assert get(baton, host="feature-1.my-project.team.ns.example.com").status == 404
+
+
+def test_access_log_label_picks_which_requests_are_logged(baton, marathon, backends, tmp_path):
+    """BATON_{n}_ACCESS_LOG (what marathon-lb users did with template overrides): `off` leaves an
+    app's requests out of the access log, `errors` keeps only those baton could not serve or that
+    got a 5xx, the default logs every one; a word it does not know is reported and changes
+    nothing."""
+    import json
+
+    (b0,) = backends(1)
+    dead = harness.dead_address()
+    down = web_app("/errs/down", [b0], vhost="down.example.com",
+                   labels={"BATON_0_ACCESS_LOG": "errors"})
+    down["tasks"][0]["ports"] = [int(dead.rsplit(":", 1)[1])]
+    m = marathon(apps=[
+        web_app("/quiet", [b0], vhost="quiet.example.com", labels={"BATON_0_ACCESS_LOG": "off"}),
+        web_app("/errs/up", [b0], vhost="up.example.com", labels={"BATON_0_ACCESS_LOG": "errors"}),
+        down,
+        web_app("/all", [b0], vhost="all.example.com", labels={"BATON_0_ACCESS_LOG": "sometimes"}),
+    ])
+    log = tmp_path / "access.json"
+    baton.start(marathon_config([m.url]) + f'[server.access_log]\npath = "{log}"\nformat = "json"\n',
+                workers=1)
+    ev = baton.wait_event("discovery")
+    assert ev["issues"] == 1, ev  # "sometimes"
+    assert "BATON_0_ACCESS_LOG" in baton.stderr()
+    for host, status in (("quiet.example.com", 200), ("up.example.com", 200),
+                         ("down.example.com", 503), ("all.example.com", 200)):
+        assert get(baton, host=host).status == status, host
+    assert baton.stop() == 0  # the writer thread flushes before exit
+    with open(log, "rb") as f:
+        hosts = [json.loads(line)["host"] for line in f.read().decode().splitlines()]
+    assert hosts == ["down.example.com", "all.example.com"], hosts

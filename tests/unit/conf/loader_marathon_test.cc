@@ -242,7 +242,7 @@ TEST(AdminKeysErrors, Values) {
             "t.toml:14: vhost[0].route[0].admin: unknown key (expected one of: prefix, cluster, "
             "body_limit, raw_bytes, merge_slashes, allowed_sources, basic_auth, "
             "redirect_to_https, redirect_root_to, strip_prefix, upstream_host, location_rewrite, "
-            "hsts, websocket, tunnel_idle, timeouts, retry)");
+            "hsts, websocket, tunnel_idle, timeouts, retry, access_log)");
 }
 
 // ---- validateConfig on specs built in code ----

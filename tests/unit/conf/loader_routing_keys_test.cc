@@ -241,6 +241,15 @@ password_hash = "$5$salt$hash"
   EXPECT_EQ(spec.vhosts.at(0).routes.at(0).basic_auth->users.at(0).password_hash, "$5$salt$hash");
 }
 
+TEST(RouteActions, AccessLogMode) {
+  EXPECT_EQ(load(base()).vhosts.at(0).routes.at(0).access_log, AccessLogMode::All);
+  const ConfigSpec spec = load(base() + "access_log = \"errors\"\n");
+  EXPECT_EQ(spec.vhosts.at(0).routes.at(0).access_log, AccessLogMode::Errors);
+  EXPECT_EQ(errorOf(base() + "access_log = \"some\"\n"),
+            "t.toml:14: vhost[0].route[0].access_log: unknown value \"some\" (expected one of "
+            "\"all\", \"errors\", \"off\")");
+}
+
 TEST(RouteActionsErrors, ValueSyntax) {
   const auto err = [](std::string_view line) { return errorOf(base() + std::string(line) + "\n"); };
   EXPECT_EQ(err("allowed_sources = [\"10.0.0.0/8\", \"10.1.0.1/16\"]"),

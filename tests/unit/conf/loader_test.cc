@@ -223,7 +223,7 @@ TEST(LoaderErrors, UnknownKeyInArrayOfTablesElement) {
             "t.toml:16: vhost[0].route[1].prefx: unknown key (expected one of: prefix, cluster, "
             "body_limit, raw_bytes, merge_slashes, allowed_sources, basic_auth, redirect_to_https, "
             "redirect_root_to, strip_prefix, upstream_host, location_rewrite, hsts, websocket, "
-            "tunnel_idle, timeouts, retry)");
+            "tunnel_idle, timeouts, retry, access_log)");
   EXPECT_EQ(
       errorOf(base() + "[[cluster]]\nname = \"x\"\nhost = [\"127.0.0.1:1\"]\n"),
       "t.toml:16: cluster[1].host: unknown key (expected one of: name, policy, "

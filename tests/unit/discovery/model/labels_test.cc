@@ -163,6 +163,26 @@ TEST(Labels, WebSocketValueChecked) {
   EXPECT_TRUE(issues.empty());  // known to checkAppLabels
 }
 
+TEST(Labels, BatonAccessLog) {
+  std::vector<DiscoveryIssue> issues;
+  using conf::AccessLogMode;
+  EXPECT_EQ(readPortLabels(appWith({}), 0, issues).access_log, AccessLogMode::All);
+  EXPECT_EQ(readPortLabels(appWith({{"BATON_0_ACCESS_LOG", "Errors"}}), 0, issues).access_log,
+            AccessLogMode::Errors);
+  EXPECT_EQ(readPortLabels(appWith({{"BATON_0_ACCESS_LOG", "off"}}), 0, issues).access_log,
+            AccessLogMode::Off);
+  EXPECT_EQ(readPortLabels(appWith({{"BATON_0_ACCESS_LOG", "false"}}), 0, issues).access_log,
+            AccessLogMode::Off);
+  EXPECT_EQ(readPortLabels(appWith({{"BATON_0_ACCESS_LOG", "true"}}), 0, issues).access_log,
+            AccessLogMode::All);
+  EXPECT_TRUE(issues.empty());
+  checkAppLabels(appWith({{"BATON_0_ACCESS_LOG", "all"}}), issues);
+  EXPECT_TRUE(issues.empty()) << "known to checkAppLabels";
+  EXPECT_EQ(readPortLabels(appWith({{"BATON_0_ACCESS_LOG", "some"}}), 0, issues).access_log,
+            AccessLogMode::All);
+  EXPECT_TRUE(hasIssue(issues, "BATON_0_ACCESS_LOG", "is not all, errors or off"));
+}
+
 TEST(Labels, BatonProto) {
   std::vector<DiscoveryIssue> issues;
   EXPECT_EQ(readPortLabels(appWith({}), 0, issues).protocol, conf::UpstreamProtocol::Http1);
@@ -203,6 +223,7 @@ TEST(Labels, UnsupportedTemplateAndUnknownLabelsReported) {
   EXPECT_TRUE(hasIssue(issues, "HAPROXY_1_BIND_OPTIONS", "not supported"));
   EXPECT_TRUE(hasIssue(issues, "HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX", "not supported"));
   EXPECT_TRUE(hasIssue(issues, "HAPROXY_0_BACKEND_HEAD", "BATON_{n}_TIMEOUT"));
+  EXPECT_TRUE(hasIssue(issues, "HAPROXY_0_BACKEND_HEAD", "BATON_{n}_ACCESS_LOG"));
   EXPECT_TRUE(hasIssue(issues, "HAPROXY_0_HTTP_FRONTEND_ACL", "template"));
   EXPECT_TRUE(hasIssue(issues, "HAPROXY_0_FROBNICATE", "unknown"));
   EXPECT_TRUE(hasIssue(issues, "BATON_0_TIMEOUT_QUEUE", "unknown"));
