@@ -638,3 +638,35 @@ def test_access_log_label_picks_which_requests_are_logged(baton, marathon, backe
     with open(log, "rb") as f:
         hosts = [json.loads(line)["host"] for line in f.read().decode().splitlines()]
     assert hosts == ["down.example.com", "all.example.com"], hosts
+
+
+def test_tunnel_timeout_label_closes_an_apps_quiet_websockets(baton, marathon, request):
+    """BATON_{n}_TIMEOUT_TUNNEL on an HTTP app: its WebSocket tunnels close after that long idle
+    (marathon-lb users were cut after exactly one hour by a global tunnel timeout); another app's
+    tunnel on the same host keeps the default."""
+    from test_websocket import WsClient, ws_backend
+
+    b = ws_backend(request)
+
+    class Port:  # web_app takes backends by their .port
+        port = int(b.address.rsplit(":", 1)[1])
+
+    short = web_app("/chat/short", [Port], vhost="chat.example",
+                    labels={"HAPROXY_0_PATH": "/ws/short", "BATON_0_TIMEOUT_TUNNEL": "1s"})
+    long = web_app("/chat/long", [Port], vhost="chat.example", labels={"HAPROXY_0_PATH": "/ws/long"})
+    m = marathon(apps=[short, long])
+    ev = start(baton, m)
+    assert ev["issues"] == 0, ev
+    port = baton.listeners["marathon_http"][1]
+    quiet = WsClient(port, target="/ws/short")
+    quiet.handshake()
+    other = WsClient(port, target="/ws/long")
+    other.handshake()
+    started = time.monotonic()
+    quiet.echo(1, b"hello")
+    assert quiet.closed_within(5.0)
+    assert time.monotonic() - started >= 0.9
+    assert not other.closed_within(0.2)
+    other.echo(1, b"still open")
+    quiet.close()
+    other.close()
