@@ -536,6 +536,8 @@ struct ServerSpec {
   AccessLogSpec access_log;
 };
 
+enum class MarathonAuthScheme : uint8_t { Token, Bearer };
+
 // Discovery settings ([marathon] in the file; `--marathon`, `--group`... on the command line).
 struct MarathonSpec {
   // "http(s)://host:port" Marathon endpoints (tried in order, failing over), or one
@@ -547,8 +549,11 @@ struct MarathonSpec {
   std::string domain;         // automatic domains: /team/app -> app.team.<domain>; "" = off
   std::string username;       // HTTP Basic to Marathon ("" = none)
   std::string password;
-  std::string auth_token;  // sent as "Authorization: token=<value>" (DC/OS); "" = none
-  std::string ca_file;     // TLS to Marathon: verify against this CA bundle ("" = system CAs)
+  std::string auth_token;  // sent per auth_scheme (marathon_auth.h); "" = none
+  // How auth_token is sent: Token = "Authorization: token=<value>" (DC/OS, marathon-lb), Bearer
+  // = "Authorization: Bearer <value>" (an OAuth gateway in front of Marathon).
+  MarathonAuthScheme auth_scheme = MarathonAuthScheme::Token;
+  std::string ca_file;  // TLS to Marathon: verify against this CA bundle ("" = system CAs)
   Duration resync_interval{300'000};     // full resync even when the stream is quiet
   Duration event_debounce{20};           // events within this window coalesce into one resync
   Duration stream_idle_timeout{60'000};  // no byte (heartbeats are every 10 s) -> reconnect

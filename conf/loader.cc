@@ -188,6 +188,8 @@ constexpr EnumName<RawByteMode> kRawByteModes[] = {{"forward", RawByteMode::Forw
                                                    {"reject", RawByteMode::Reject}};
 constexpr EnumName<AccessLogFormat> kLogFormats[] = {{"text", AccessLogFormat::Text},
                                                      {"json", AccessLogFormat::Json}};
+constexpr EnumName<MarathonAuthScheme> kAuthSchemes[] = {{"token", MarathonAuthScheme::Token},
+                                                         {"bearer", MarathonAuthScheme::Bearer}};
 constexpr EnumName<AccessLogMode> kLogModes[] = {
     {"all", AccessLogMode::All}, {"errors", AccessLogMode::Errors}, {"off", AccessLogMode::Off}};
 constexpr EnumName<LbPolicyKind> kPolicies[] = {{"round_robin", LbPolicyKind::RoundRobin},
@@ -1041,6 +1043,7 @@ Result<void> readMarathon(const TableView& t, MarathonSpec& out) {
                         "username",
                         "password",
                         "auth_token",
+                        "auth_scheme",
                         "ca_file",
                         "resync_interval",
                         "event_debounce",
@@ -1060,6 +1063,7 @@ Result<void> readMarathon(const TableView& t, MarathonSpec& out) {
   CONF_TRY(t.optional("username", out.username, asHeaderString));
   CONF_TRY(t.optional("password", out.password, asHeaderString));
   CONF_TRY(t.optional("auth_token", out.auth_token, asHeaderString));
+  CONF_TRY(t.optional("auth_scheme", out.auth_scheme, enumOf(kAuthSchemes)));
   CONF_TRY(t.optional("ca_file", out.ca_file, asString));
   CONF_TRY(readMarathonDurations(t, out));
   CONF_TRY(t.optional("state_file", out.state_file, asString));

@@ -4,6 +4,8 @@
 #include <array>
 #include <random>
 
+#include "conf/marathon_auth.h"
+
 namespace baton::discovery {
 namespace {
 
@@ -18,27 +20,6 @@ constexpr milliseconds kInitialBackoff{1000};
 constexpr std::array kEndingStates = {
     "TASK_KILLING", "TASK_KILLED",  "TASK_FAILED", "TASK_FINISHED",
     "TASK_GONE",    "TASK_DROPPED", "TASK_ERROR",  "TASK_GONE_BY_OPERATOR"};
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out.push_back(kAlphabet[(v >> shift) & 63]);
-  }
-  if (i < in.size()) {
-    const bool two = i + 1 < in.size();
-    const uint32_t v = (uint8_t(in[i]) << 16) | (two ? uint8_t(in[i + 1]) << 8 : 0);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(two ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
 
 bool isEndingEvent(const EventInfo& info) {
   if (info.event_type == "unhealthy_instance_kill_event" ||
@@ -125,10 +106,9 @@ void MarathonSource::resync() {
 std::vector<std::pair<std::string, std::string>> MarathonSource::baseHeaders(
     const char* accept) const {
   std::vector<std::pair<std::string, std::string>> headers{{"Accept", accept}};
-  if (!spec_.auth_token.empty())
-    headers.emplace_back("Authorization", "token=" + spec_.auth_token);
-  else if (!spec_.username.empty() || !spec_.password.empty())
-    headers.emplace_back("Authorization", "Basic " + base64(spec_.username + ":" + spec_.password));
+  if (std::string authorization = conf::marathonAuthorization(spec_); !authorization.empty()) {
+    headers.emplace_back("Authorization", std::move(authorization));
+  }
   return headers;
 }
 

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "conf/loader.h"
+#include "conf/marathon_auth.h"
 #include "main/batonctl_all.h"
 
 namespace {
@@ -503,9 +504,7 @@ int runOnAll(const Options& options, const std::vector<Request>& requests) {
     auto config = baton::conf::loadConfigFile(options.config_path);
     if (!config) usageError("--config: " + config.error().detail);
     if (all.marathon_urls.empty()) all.marathon_urls = config->marathon.urls;
-    all.marathon_username = config->marathon.username;
-    all.marathon_password = config->marathon.password;
-    all.marathon_token = config->marathon.auth_token;
+    all.marathon_authorization = baton::conf::marathonAuthorization(config->marathon);
     all.marathon_ca_file = config->marathon.ca_file;
     if (!options.token && std::getenv("BATON_ADMIN_TOKEN") == nullptr) {
       all.token = config->admin.token;

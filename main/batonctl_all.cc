@@ -326,9 +326,8 @@ std::vector<peers::PeerEndpoint> listInstances(const AllOptions& options, std::s
     std::string request = "GET " + url->path + peers::selfAppPath(options.self_app) +
                           " HTTP/1.0\r\nHost: " + hostHeader(url->host, url->port) +
                           "\r\nAccept: application/json\r\n";
-    for (const auto& [name, value] : peers::marathonAuthHeaders(
-             options.marathon_username, options.marathon_password, options.marathon_token)) {
-      request += name + ": " + value + "\r\n";
+    if (!options.marathon_authorization.empty()) {
+      request += "Authorization: " + options.marathon_authorization + "\r\n";
     }
     request += "\r\n";
     HttpAnswer answer =

@@ -35,7 +35,8 @@ namespace batonctl {
 
 struct AllOptions {
   std::vector<std::string> marathon_urls;  // http(s)://host:port (tried in order)
-  std::string marathon_username, marathon_password, marathon_token;
+  // conf::marathonAuthorization of the config's [marathon]; "" = none.
+  std::string marathon_authorization;
   std::string marathon_ca_file;  // https: PEM bundle to verify Marathon ("" = system CAs)
   std::string self_app;          // baton's own app id
   uint16_t admin_port = 0;       // 0 = from the app

@@ -76,27 +76,6 @@ std::optional<uint16_t> taskPort(const object& task, size_t index) {
   return std::nullopt;
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t n = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) |
-                       uint32_t(uint8_t(in[i + 2]));
-    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(n >> shift) & 63];
-  }
-  if (i < in.size()) {
-    uint32_t n = uint32_t(uint8_t(in[i])) << 16;
-    if (i + 1 < in.size()) n |= uint32_t(uint8_t(in[i + 1])) << 8;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string PeerEndpoint::address() const {
@@ -177,15 +156,6 @@ core::Result<admin::InstanceFacts> parseInstanceFacts(std::string_view body) {
   facts.marathon_sync_age_ms = number("marathon_sync_age_ms", int64_t{-1});
   facts.now_unix_ms = number("now_unix_ms", int64_t{0});
   return facts;
-}
-
-std::vector<std::pair<std::string, std::string>> marathonAuthHeaders(std::string_view username,
-                                                                     std::string_view password,
-                                                                     std::string_view token) {
-  if (!token.empty()) return {{"Authorization", "token=" + std::string(token)}};
-  if (username.empty() && password.empty()) return {};
-  return {
-      {"Authorization", "Basic " + base64(std::string(username) + ":" + std::string(password))}};
 }
 
 }  // namespace baton::proxy::peers

@@ -53,9 +53,4 @@ core::Result<PeerList> peersFromApp(std::string_view body, uint16_t fixed_port);
 // A peer's GET /instance answer (proxy/admin/render.h renderInstanceJson).
 core::Result<admin::InstanceFacts> parseInstanceFacts(std::string_view body);
 
-// Marathon credentials as the discovery source sends them: "token=<t>" (DC/OS) wins over Basic.
-std::vector<std::pair<std::string, std::string>> marathonAuthHeaders(std::string_view username,
-                                                                     std::string_view password,
-                                                                     std::string_view token);
-
 }  // namespace baton::proxy::peers

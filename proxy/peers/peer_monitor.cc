@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "conf/marathon_auth.h"
 #include "proxy/core/clock.h"
 #include "proxy/core/log.h"
 #include "proxy/peers/lag.h"
@@ -228,8 +229,10 @@ std::optional<PeerMonitorOptions> monitorOptions(const conf::MarathonSpec& marat
     options.marathon_urls.push_back(std::move(trimmed));
   }
   if (options.marathon_urls.empty()) return std::nullopt;
-  options.marathon_headers =
-      marathonAuthHeaders(marathon.username, marathon.password, marathon.auth_token);
+  // The credentials the discovery source sends (conf/marathon_auth.h).
+  if (std::string authorization = conf::marathonAuthorization(marathon); !authorization.empty()) {
+    options.marathon_headers = {{"Authorization", std::move(authorization)}};
+  }
   options.ca_file = marathon.ca_file;
   options.interval = envMs("BATON_PEER_INTERVAL_MS", options.interval);
   options.lag_threshold = envMs("BATON_PEER_LAG_MS", options.lag_threshold);

@@ -30,7 +30,7 @@ What it imitates:
   filtered out; Jetty framing "event: T\\r\\ndata: JSON\\r\\n\\r\\n"; a heartbeat every
   heartbeat_interval written as "\\r", flush, "\\n", flush.
 - Auth: with username/password and/or token set, 401 unless the request carries the right
-  "Basic ..." or "token=..." Authorization.
+  "Basic ...", "token=..." or "Bearer ..." Authorization.
 - redirect_to(other): every request answered 302 to the same path on `other` (Marathon ≥1.7
   standbys redirect /v2/events; REST is proxied by real standbys, redirected here for tests).
 """
@@ -400,7 +400,7 @@ class FakeMarathon:
     def _authorized(self, header):
         if not (self.username or self.password or self.token):
             return True
-        if self.token and header == f"token={self.token}":
+        if self.token and header in (f"token={self.token}", f"Bearer {self.token}"):
             return True
         if self.username or self.password:
             creds = base64.b64encode(f"{self.username or ''}:{self.password or ''}".encode()).decode()

@@ -222,6 +222,16 @@ def test_token_auth(baton, marathon, backends):
         assert m.wait_for_request(path, 5, since=0)[2]["Authorization"] == "token=s3cr3t"
 
 
+def test_bearer_token_auth(baton, marathon, backends):
+    """auth_scheme = "bearer": the token as "Bearer <t>" (an OAuth gateway in front of Marathon)."""
+    (b0,) = backends(1)
+    m = marathon(apps=[web_app("/shop/web", [b0])], token="s3cr3t")
+    start_with(baton, m, auth_token="s3cr3t", auth_scheme="bearer")
+    assert get(baton).status == 200
+    for path in ("/v2/apps", "/v2/events"):
+        assert m.wait_for_request(path, 5, since=0)[2]["Authorization"] == "Bearer s3cr3t"
+
+
 # ---- safety: a sudden fall is held until confirmed ----
 
 

@@ -77,6 +77,7 @@ http = "127.0.0.1:9090"
   EXPECT_EQ(m.username, "lb");
   EXPECT_EQ(m.password, "s3cret:!");
   EXPECT_EQ(m.auth_token, "eyJhbGciOi");
+  EXPECT_EQ(m.auth_scheme, MarathonAuthScheme::Token);
   EXPECT_EQ(m.ca_file, "/etc/ssl/marathon.pem");
   EXPECT_EQ(m.resync_interval, std::chrono::minutes(1));
   EXPECT_EQ(m.event_debounce, milliseconds(0));
@@ -89,6 +90,11 @@ http = "127.0.0.1:9090"
   EXPECT_EQ(m.app_id_port, 0);
   EXPECT_FALSE(m.bind_service_ports);
   EXPECT_EQ(spec.admin.http_address, "127.0.0.1:9090");
+}
+
+TEST(MarathonKeys, BearerAuthScheme) {
+  const ConfigSpec spec = load(marathonWith("auth_token = \"t\"\nauth_scheme = \"bearer\""));
+  EXPECT_EQ(spec.marathon.auth_scheme, MarathonAuthScheme::Bearer);
 }
 
 TEST(MarathonKeys, GroupStarAndIpv6Bind) {
@@ -174,6 +180,9 @@ TEST(MarathonKeysErrors, ScalarValues) {
             "digits, '-' or '_' separated by dots");
   EXPECT_EQ(errorOf(marathonWith("auth_token = \"a\\r\\nX: y\"")),
             "t.toml:3: marathon.auth_token: must not contain control characters");
+  EXPECT_EQ(errorOf(marathonWith("auth_scheme = \"jwt\"")),
+            "t.toml:3: marathon.auth_scheme: unknown value \"jwt\" (expected one of \"token\", "
+            "\"bearer\")");
   EXPECT_EQ(errorOf(marathonWith("password = \"pw\"")),
             "t.toml:3: marathon.password: requires marathon.username");
   EXPECT_EQ(errorOf(marathonWith("username = \"a:b\"")),

@@ -102,13 +102,5 @@ TEST(PeerListTest, InstanceFacts) {
   EXPECT_FALSE(parseInstanceFacts("<html>"));
 }
 
-TEST(PeerListTest, MarathonAuthHeaders) {
-  EXPECT_TRUE(marathonAuthHeaders("", "", "").empty());
-  auto basic = marathonAuthHeaders("user", "pass", "");
-  ASSERT_EQ(basic.size(), 1u);
-  EXPECT_EQ(basic[0].second, "Basic dXNlcjpwYXNz");
-  EXPECT_EQ(marathonAuthHeaders("user", "pass", "tok")[0].second, "token=tok");
-}
-
 }  // namespace
 }  // namespace baton::proxy::peers
