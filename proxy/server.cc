@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "conf/loader.h"
@@ -659,20 +660,62 @@ std::chrono::milliseconds Server::listenerRetryDelay() const {
 
 void Server::scheduleListenerRetry(const conf::ConfigSpec& config,
                                    const std::vector<OpenListener>& planned) {
-  const bool incomplete =
-      planned.size() < config.listeners.size() ||
-      std::any_of(planned.begin(), planned.end(), [this](const OpenListener& listener) {
-        return listener.per_worker.size() < worker_count_;
-      });
-  if (!incomplete) {
+  retry_listeners_.clear();
+  if (planned.size() < config.listeners.size()) {
+    std::unordered_set<std::string_view> opened;
+    opened.reserve(planned.size());
+    for (const OpenListener& listener : planned) opened.insert(listener.spec->name);
+    for (const conf::ListenerSpec& spec : config.listeners) {
+      if (opened.contains(spec.name)) continue;
+      retry_listeners_.push_back({spec.address, spec.origin.starts_with("marathon:"), 0});
+    }
+  }
+  for (const OpenListener& listener : planned) {
+    if (listener.per_worker.size() >= worker_count_) continue;
+    retry_listeners_.push_back({listener.bound, listener.spec->origin.starts_with("marathon:"),
+                                listener.per_worker.size()});
+  }
+  if (retry_listeners_.empty()) {
     if (listener_retry_timer_) listener_retry_timer_->cancel();
     return;
   }
   if (!listener_retry_timer_) {
-    listener_retry_timer_ =
-        std::make_unique<core::Timer>(loop_, [this] { republish("listeners"); });
+    listener_retry_timer_ = std::make_unique<core::Timer>(loop_, [this] { retryListeners(); });
   }
   if (!listener_retry_timer_->armed()) listener_retry_timer_->arm(listenerRetryDelay());
+}
+
+void Server::retryListeners() {
+  if (shutting_down_) return;
+  // During an upgrade of this process the socket list handed over is fixed: wait for the next.
+  if (launcher_ || !listenerRetryMayOpen()) {
+    listener_retry_timer_->arm(listenerRetryDelay());
+    return;
+  }
+  republish("listeners");
+}
+
+bool Server::listenerRetryMayOpen() const {
+  std::optional<ListenerFdBudget> budget;
+  for (const RetryListener& listener : retry_listeners_) {
+    if (listener.service_port) {
+      if (!budget) {
+        budget = listenerFdBudget(config_->limits.fd_reserve);
+        budget->count(openDescriptorCount());
+      }
+      if (!budget->take(worker_count_ - listener.sockets)) continue;
+    }
+    // Short of sockets: its port is served, and a probe socket joining its SO_REUSEPORT group
+    // could take a client's connection with it when closed. The budget was what kept it short.
+    if (listener.sockets > 0) return true;
+    auto parsed = parseListenAddress(listener.address);
+    if (!parsed) continue;
+    if (auto fd = openListenSocket(parsed->first, parsed->second)) {
+      ::close(*fd);
+      return true;
+    }
+  }
+  return false;
 }
 
 // Certificate files changed on disk: the same publish as a reload, with the same inputs.

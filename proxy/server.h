@@ -244,12 +244,23 @@ class Server : public admin::AdminService {
   PinTracker pins_;                         // asset pinning: per-group state across snapshots
   std::unique_ptr<core::Timer> pin_timer_;  // the next pinning deadline -> publishPins
   // Listeners left out (a port in use, the descriptor budget) or with fewer sockets than
-  // workers: published again after listenerRetryDelay() even when nothing changes, so a freed
-  // port or descriptors are taken up without waiting for a Marathon change.
+  // workers: checked every listenerRetryDelay() even when nothing changes, and published again
+  // when one may open now (a freed port, descriptors back within the budget), so they are taken
+  // up without waiting for a Marathon change. The check costs a bind per left-out port, not a
+  // publish: a port that can never open (another service's, below 1024 without the capability,
+  // the 2,500 ports over a 20,000-descriptor limit) does not rebuild the snapshot every time.
+  struct RetryListener {
+    std::string address;  // to probe: the spec's for a left-out one, the bound one otherwise
+    bool service_port = false;
+    size_t sockets = 0;  // it has now (0: left out)
+  };
+  std::vector<RetryListener> retry_listeners_;
   std::unique_ptr<core::Timer> listener_retry_timer_;
   std::chrono::milliseconds listenerRetryDelay() const;
   void scheduleListenerRetry(const conf::ConfigSpec& config,
                              const std::vector<OpenListener>& planned);
+  void retryListeners();
+  bool listenerRetryMayOpen() const;
   std::unique_ptr<PinManifests> manifests_;        // BATON_PIN_MANIFEST fetches
   std::unique_ptr<health::HealthService> health_;  // active health checks (own thread)
   bool health_publish_pending_ = false;

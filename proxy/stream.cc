@@ -1160,7 +1160,7 @@ void Stream::logRequest(ErrorCode outcome) {
 }
 
 // The route's access_log mode (BATON_{n}_ACCESS_LOG): requests refused before routing are
-// always logged. A client that went away (499) is not an error of the route's.
+// always logged.
 bool Stream::routeLogs(ErrorCode outcome) const {
   if (route_ == nullptr) return true;
   switch (route_->access_log) {
@@ -1169,8 +1169,13 @@ bool Stream::routeLogs(ErrorCode outcome) const {
     case conf::AccessLogMode::Off:
       return false;
     case conf::AccessLogMode::Errors:
-      return (outcome != ErrorCode::Ok && outcome != ErrorCode::DownstreamClosed) ||
-             statusFor(outcome) >= 500;
+      // Not errors: a route action's redirect or auth challenge, a backend's own 4xx, a client
+      // that left after its response began. A client that gave up waiting for any response is.
+      if (outcome == ErrorCode::Ok || outcome == ErrorCode::Redirect ||
+          outcome == ErrorCode::AuthRequired) {
+        return statusFor(outcome) >= 500;
+      }
+      return outcome != ErrorCode::DownstreamClosed || status_ == 0;
   }
   return true;
 }

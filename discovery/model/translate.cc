@@ -341,6 +341,10 @@ class Translator {
     plan.mode = defaultMode(app, index, labels);
     plan.cluster = backendName(app.id, service_port != 0 ? service_port : plan.listen_port);
     plan.labels = &labels;
+    if (plan.mode == ListenerKind::Tcp && labels.access_log != conf::AccessLogMode::All) {
+      issue(app, "BATON_" + std::to_string(index) + "_ACCESS_LOG",
+            "ignored on a tcp-mode port (TCP connections are not in the access log)");
+    }
     if (!cluster_names_.insert(plan.cluster).second) {
       issue(app, "id",
             "cluster name \"" + plan.cluster + "\" is already used by another app; port index " +

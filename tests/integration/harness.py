@@ -835,7 +835,7 @@ class Baton:
         self.proc.send_signal(signal.SIGHUP)
         ev = self.next_event(timeout)
         # Other publishes meanwhile: operator changes, health-check flips, pinning deadlines.
-        while ev.get("event") in ("admin", "health", "pinning"):
+        while ev.get("event") in ("admin", "health", "pinning", "listeners"):
             ev = self.next_event(timeout)
         assert ev.get("event") in ("reloaded", "reload_failed"), ev
         if ev["event"] == "reloaded":
@@ -866,7 +866,7 @@ class Baton:
                 raise AssertionError(f"no {name} event within {timeout}s; seen {self.events[-5:]};"
                                      f" stderr:\n{self.stderr()[-3000:]}")
             ev = self.next_event(left)
-            if ev.get("event") in ("reloaded", "discovery"):
+            if ev.get("event") in ("reloaded", "discovery", "listeners"):
                 self.generation = ev.get("generation", self.generation)
                 self._take_listeners(ev)
             if ev.get("event") == name and (where is None or where(ev)):

@@ -377,6 +377,9 @@ def test_a_service_port_another_process_holds_is_opened_once_it_is_free(baton, b
     assert f"port_{port}" not in baton.listeners and ev["issues"] == 1, ev
     assert get(baton).status == 200
     assert f"listener port_{port} (127.0.0.1:{port}): not opened" in baton.stderr()
+    # While the port stays taken the retry only probes it: no publish (two retry periods).
+    with pytest.raises(AssertionError, match="no (listeners )?event"):
+        baton.wait_event("listeners", timeout=2.5)
     holder.close()
     baton.wait_event("listeners", where=lambda ev: f"port_{port}" in ev.get("listeners", {}))
     with harness.Client(port) as c:

@@ -576,6 +576,17 @@ TEST(Translate, PerPortListeners) {
   EXPECT_TRUE(f.run({pinned}).listeners.empty());
 }
 
+TEST(Translate, AccessLogLabelReachesTheRouteAndIsReportedOnATcpPort) {
+  Fixture f;
+  const DiscoveredSpec s =
+      f.run({app("/web", 10000, {{"HAPROXY_0_VHOST", "web.example.com"},
+                                 {"BATON_0_ACCESS_LOG", "errors"}}),
+             app("/db", 10001, {{"BATON_0_ACCESS_LOG", "off"}})});  // tcp mode: no vhost
+  EXPECT_EQ(vhost(s, "web.example.com")->routes.at(0).access_log, conf::AccessLogMode::Errors);
+  EXPECT_TRUE(hasIssue(s, "/db", "BATON_0_ACCESS_LOG"));
+  EXPECT_FALSE(hasIssue(s, "/web", "BATON_0_ACCESS_LOG"));
+}
+
 TEST(Translate, AutomaticDomains) {
   Fixture f;
   f.options.domain = "ns.example.com";
