@@ -31,7 +31,10 @@ core::Result<std::pair<sockaddr_storage, socklen_t>> parseListenAddress(std::str
   return upstream::parseSocketAddress(text, upstream::PortRule::ZeroAllowed);
 }
 
-core::Result<int> openListenSocket(const sockaddr_storage& addr, socklen_t len) {
+namespace {
+
+// A socket bound as every listener's is (SO_REUSEPORT: one per worker), not listening yet.
+core::Result<int> bindListenSocket(const sockaddr_storage& addr, socklen_t len) {
   int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return core::fail(socketError("socket"));
   int one = 1;
@@ -43,6 +46,22 @@ core::Result<int> openListenSocket(const sockaddr_storage& addr, socklen_t len) 
     ::close(fd);
     return core::fail(std::move(error));
   }
+  return fd;
+}
+
+}  // namespace
+
+bool listenAddressBindable(const sockaddr_storage& addr, socklen_t len) {
+  auto fd = bindListenSocket(addr, len);
+  if (!fd) return false;
+  ::close(*fd);
+  return true;
+}
+
+core::Result<int> openListenSocket(const sockaddr_storage& addr, socklen_t len) {
+  auto bound = bindListenSocket(addr, len);
+  if (!bound) return bound;
+  const int fd = *bound;
   if (::listen(fd, kListenBacklog) != 0) {
     auto error = socketError("listen");
     ::close(fd);

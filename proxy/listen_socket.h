@@ -24,6 +24,11 @@ core::Result<std::pair<sockaddr_storage, socklen_t>> parseListenAddress(std::str
 // A non-blocking, listening socket bound with SO_REUSEADDR and SO_REUSEPORT.
 core::Result<int> openListenSocket(const sockaddr_storage& addr, socklen_t len);
 
+// Whether openListenSocket could bind `addr` now: binds a socket the same way and closes it,
+// without listen(), so the probe never joins a port's SO_REUSEPORT group and never takes a
+// connection (the listener retry probes ports left out, and ports baton already serves).
+bool listenAddressBindable(const sockaddr_storage& addr, socklen_t len);
+
 // The bound address of `fd` as "ip:port" / "[v6]:port" (learns the port the kernel picked).
 std::string boundAddress(int fd, uint16_t* port_out);
 

@@ -705,15 +705,9 @@ bool Server::listenerRetryMayOpen() const {
       }
       if (!budget->take(worker_count_ - listener.sockets)) continue;
     }
-    // Short of sockets: its port is served, and a probe socket joining its SO_REUSEPORT group
-    // could take a client's connection with it when closed. The budget was what kept it short.
-    if (listener.sockets > 0) return true;
     auto parsed = parseListenAddress(listener.address);
-    if (!parsed) continue;
-    if (auto fd = openListenSocket(parsed->first, parsed->second)) {
-      ::close(*fd);
-      return true;
-    }
+    if (parsed && listenAddressBindable(parsed->first, parsed->second)) return true;
+    if (listener.service_port) budget->refund(worker_count_ - listener.sockets);
   }
   return false;
 }

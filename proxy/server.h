@@ -246,9 +246,10 @@ class Server : public admin::AdminService {
   // Listeners left out (a port in use, the descriptor budget) or with fewer sockets than
   // workers: checked every listenerRetryDelay() even when nothing changes, and published again
   // when one may open now (a freed port, descriptors back within the budget), so they are taken
-  // up without waiting for a Marathon change. The check costs a bind per left-out port, not a
-  // publish: a port that can never open (another service's, below 1024 without the capability,
-  // the 2,500 ports over a 20,000-descriptor limit) does not rebuild the snapshot every time.
+  // up without waiting for a Marathon change. The check costs a bind (no listen) per left-out
+  // port, not a publish: a port that can never open (another service's, below 1024 without the
+  // capability, the 2,500 ports over a 20,000-descriptor limit) does not rebuild the snapshot every
+  // time.
   struct RetryListener {
     std::string address;  // to probe: the spec's for a left-out one, the bound one otherwise
     bool service_port = false;

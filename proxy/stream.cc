@@ -1175,7 +1175,10 @@ bool Stream::routeLogs(ErrorCode outcome) const {
           outcome == ErrorCode::AuthRequired) {
         return statusFor(outcome) >= 500;
       }
-      return outcome != ErrorCode::DownstreamClosed || status_ == 0;
+      if (outcome == ErrorCode::DownstreamClosed || outcome == ErrorCode::Http2StreamCancelled) {
+        return status_ == 0 || status_ >= 500;  // the client left: an error before any answer
+      }
+      return true;
   }
   return true;
 }

@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "proxy/listen_socket.h"
 
@@ -40,6 +43,30 @@ TEST(ListenerFdBudgetTest, NoLimitNoBudget) {
   ListenerFdBudget budget(ListenerFdBudget::kUnlimited, 32);
   EXPECT_EQ(budget.reserve(), 0u);
   EXPECT_TRUE(budget.take(1'000'000));
+}
+
+// The listener retry's probe: bindable where openListenSocket would succeed, never listening.
+TEST(ListenAddressBindable, FollowsWhatOpenListenSocketCanBind) {
+  // A plain listening socket (no SO_REUSEPORT, as another service's): the port is not bindable.
+  const int other = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(other, 0);
+  auto any = parseListenAddress("127.0.0.1:0");
+  ASSERT_TRUE(any.has_value());
+  ASSERT_EQ(::bind(other, reinterpret_cast<const sockaddr*>(&any->first), any->second), 0);
+  ASSERT_EQ(::listen(other, 8), 0);
+  uint16_t port = 0;
+  const std::string held = boundAddress(other, &port);
+  auto held_addr = parseListenAddress(held);
+  ASSERT_TRUE(held_addr.has_value());
+  EXPECT_FALSE(listenAddressBindable(held_addr->first, held_addr->second));
+  ::close(other);
+  EXPECT_TRUE(listenAddressBindable(held_addr->first, held_addr->second)) << "freed";
+  // Baton's own listener (SO_REUSEPORT): a socket for another worker fits, so the probe passes
+  // and takes none of its connections (it never listens).
+  auto own = openListenSocket(held_addr->first, held_addr->second);
+  ASSERT_TRUE(own.has_value());
+  EXPECT_TRUE(listenAddressBindable(held_addr->first, held_addr->second));
+  ::close(*own);
 }
 
 }  // namespace
