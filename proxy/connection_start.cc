@@ -25,11 +25,12 @@ bool mayBeHttp2Preface(std::string_view bytes, bool& complete) {
 }
 
 ConnectionStart::ConnectionStart(Worker& worker, std::unique_ptr<core::Transport> transport,
-                                 const sockaddr* peer, const WorkerListener& listener, bool tls)
+                                 const sockaddr* peer, const WorkerListener& listener,
+                                 ListenerRuntime& counters, bool tls)
     : worker_(worker),
       transport_(std::move(transport)),
       listener_(listener),
-      counters_(worker.listenerRuntime(listener.spec->name)),
+      counters_(&counters),
       deadline_(worker.loop(), [this] { onDeadline(); }),
       tls_(tls) {
   std::memcpy(&peer_, peer,

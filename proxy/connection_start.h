@@ -29,8 +29,10 @@ bool mayBeHttp2Preface(std::string_view bytes, bool& complete);
 class ConnectionStart : public ClientConnection, private core::Transport::Handler {
  public:
   // `transport` is plain (sniffing for h2c) or carries a TLS layer whose handshake is pending.
+  // `counters`: the listener's (Worker::accept looked them up), held until this connection and
+  // the codec it hands over to are done.
   ConnectionStart(Worker& worker, std::unique_ptr<core::Transport> transport, const sockaddr* peer,
-                  const WorkerListener& listener, bool tls);
+                  const WorkerListener& listener, ListenerRuntime& counters, bool tls);
   ~ConnectionStart() override;
   void start();
 

@@ -51,6 +51,11 @@ std::string jsonEscape(std::string_view text) {
   return out;
 }
 
+// A Marathon service port's listener (the descriptor budget applies), not a configured one.
+bool isServicePort(const conf::ListenerSpec& spec) {
+  return spec.origin.starts_with("marathon:");
+}
+
 // Settings a running socket can take in place (everything but the address).
 bool sameSettings(const conf::ListenerSpec& a, const conf::ListenerSpec& b) {
   return a.raw_bytes == b.raw_bytes && a.kind == b.kind && a.route_by == b.route_by &&
@@ -229,24 +234,32 @@ core::Result<Server::OpenListener> Server::adoptListener(
   OpenListener out{settings, {}, {}};
   uint16_t port = 0;
   out.bound = boundAddress(taken.front().fd, &port);
-  for (const auto& socket : taken)
+  for (const auto& socket : taken) {
     out.per_worker.push_back(WorkerListener{socket.fd, port, settings});
-  // More workers than the old process had: the others join the same SO_REUSEPORT group.
-  if (extra_sockets && taken.size() < worker_count_) {
-    auto parsed = parseListenAddress(out.bound);
-    for (size_t w = taken.size(); parsed && w < worker_count_; ++w) {
-      auto fd = openListenSocket(parsed->first, parsed->second);
-      if (!fd) {
-        // The inherited sockets serve on (closing them would take the port down): the workers
-        // without one just do not accept on it.
-        std::fprintf(stderr, "baton: listener \"%s\" (%s): kept on its inherited sockets: %s\n",
-                     settings->name.c_str(), out.bound.c_str(), fd.error().detail.c_str());
-        break;
-      }
-      out.per_worker.push_back(WorkerListener{*fd, port, settings});
+  }
+  // More workers than the old process had: the others join the same SO_REUSEPORT group. When
+  // one cannot be opened the inherited sockets serve on (closing them would take the port
+  // down): the workers without one just do not accept on it (topUpSockets retries).
+  if (extra_sockets) {
+    if (std::string failure = addWorkerSockets(out); !failure.empty()) {
+      std::fprintf(stderr, "baton: listener \"%s\" (%s): kept on its inherited sockets: %s\n",
+                   settings->name.c_str(), out.bound.c_str(), failure.c_str());
     }
   }
   return out;
+}
+
+std::string Server::addWorkerSockets(OpenListener& listener) {
+  if (listener.per_worker.empty() || listener.per_worker.size() >= worker_count_) return {};
+  auto parsed = parseListenAddress(listener.bound);
+  if (!parsed) return parsed.error().detail;
+  const uint16_t port = listener.per_worker.front().port;
+  while (listener.per_worker.size() < worker_count_) {
+    auto fd = openListenSocket(parsed->first, parsed->second);
+    if (!fd) return fd.error().detail;
+    listener.per_worker.push_back(WorkerListener{*fd, port, listener.spec});
+  }
+  return {};
 }
 
 void Server::closeSockets(const OpenListener& listener) {
@@ -338,7 +351,7 @@ conf::DiscoveryIssue listenerIssue(const conf::ListenerSpec& spec, std::string m
 core::Result<std::optional<Server::OpenListener>> Server::openWithinBudget(
     const conf::ListenerSpec& spec, ListenerPlan& plan) {
   std::optional<ListenerFdBudget>& budget = plan.budget;
-  const bool service_port = spec.origin.starts_with("marathon:");
+  const bool service_port = isServicePort(spec);
   // Sockets an upgrade handed over are open already: adopting them costs no descriptor, and
   // they are adopted whatever the budget says (closing them would take the port down). Only
   // sockets for workers the old process did not have are new.
@@ -381,39 +394,27 @@ void Server::topUpSockets(OpenListener& listener, ListenerPlan& plan,
   if (have == 0 || have >= worker_count_ || launcher_) return;
   const conf::ListenerSpec& spec = *listener.spec;
   const size_t missing = worker_count_ - have;
-  const bool service_port = spec.origin.starts_with("marathon:");
+  const bool service_port = isServicePort(spec);
   if (service_port && !serviceListenerFits(spec, missing, plan, true)) return;
-  OpenListener added{listener.spec, listener.bound, {}};
-  const uint16_t port = listener.per_worker.front().port;
-  std::string failure;
-  auto parsed = parseListenAddress(listener.bound);
-  if (!parsed) failure = parsed.error().detail;
-  while (parsed && have + added.per_worker.size() < worker_count_) {
-    auto fd = openListenSocket(parsed->first, parsed->second);
-    if (!fd) {
-      failure = fd.error().detail;
-      break;
-    }
-    added.per_worker.push_back(WorkerListener{*fd, port, listener.spec});
-  }
-  const size_t opened_now = added.per_worker.size();
+  const std::string failure = addWorkerSockets(listener);
+  const size_t opened_now = listener.per_worker.size() - have;
   if (service_port && opened_now < missing) plan.budget->refund(missing - opened_now);
   if (!service_port && plan.budget) plan.budget->count(opened_now);
   if (!failure.empty()) {
     plan.issues.push_back(listenerIssue(
-        spec, std::to_string(have + added.per_worker.size()) + " of " +
-                  std::to_string(worker_count_) +
+        spec, std::to_string(listener.per_worker.size()) + " of " + std::to_string(worker_count_) +
                   " workers accept on it (an upgrade added the others; retried on each publish): " +
                   failure));
   }
   if (opened_now == 0) return;
-  // Socket i is served by worker i % workers: these are the workers that had none.
-  for (const WorkerListener& socket : added.per_worker) {
-    changes[listener.per_worker.size() % worker_count_].add.push_back(socket);
-    listener.per_worker.push_back(socket);
+  // Socket i is served by worker i % workers: the new ones go to the workers that had none.
+  OpenListener added{listener.spec, listener.bound, {}};
+  for (size_t i = have; i < listener.per_worker.size(); ++i) {
+    changes[i % worker_count_].add.push_back(listener.per_worker[i]);
+    added.per_worker.push_back(listener.per_worker[i]);
   }
   plan.opened_sockets += opened_now;
-  opened.push_back(std::move(added));
+  opened.push_back(std::move(added));  // closed again if a later listener fails the plan
 }
 
 bool Server::serviceListenerFits(const conf::ListenerSpec& spec, size_t sockets, ListenerPlan& plan,
@@ -667,13 +668,13 @@ void Server::scheduleListenerRetry(const conf::ConfigSpec& config,
     for (const OpenListener& listener : planned) opened.insert(listener.spec->name);
     for (const conf::ListenerSpec& spec : config.listeners) {
       if (opened.contains(spec.name)) continue;
-      retry_listeners_.push_back({spec.address, spec.origin.starts_with("marathon:"), 0});
+      retry_listeners_.push_back({spec.address, isServicePort(spec), 0});
     }
   }
   for (const OpenListener& listener : planned) {
     if (listener.per_worker.size() >= worker_count_) continue;
-    retry_listeners_.push_back({listener.bound, listener.spec->origin.starts_with("marathon:"),
-                                listener.per_worker.size()});
+    retry_listeners_.push_back(
+        {listener.bound, isServicePort(*listener.spec), listener.per_worker.size()});
   }
   if (retry_listeners_.empty()) {
     if (listener_retry_timer_) listener_retry_timer_->cancel();

@@ -92,6 +92,9 @@ class Server : public admin::AdminService {
   core::Result<OpenListener> adoptListener(std::shared_ptr<const conf::ListenerSpec> spec,
                                            std::vector<upgrade::SocketRecord> taken,
                                            bool extra_sockets);
+  // Opens sockets on `listener`'s bound address for the workers it has none for (an upgrade to
+  // more workers); "" when it has one per worker now, else why the next could not be opened.
+  std::string addWorkerSockets(OpenListener& listener);
   static void closeSockets(const OpenListener& listener);
   std::string listenersJson() const;
   // Diffs the running listeners against `next`: opens added ones (all or nothing), and fills

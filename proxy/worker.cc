@@ -435,11 +435,11 @@ void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr
   ListenerRuntime* counters = stats_.listener(listener.spec->name);
   ++counters->accepted;
   if (listener.spec->kind == conf::ListenerKind::Tcp) {
-    acceptTcp(listener, fd, addr);
+    acceptTcp(listener, *counters, fd, addr);
     return;
   }
   if (listener.spec->tls) {
-    acceptTls(listener, fd, addr);
+    acceptTls(listener, *counters, fd, addr);
     return;
   }
   // Never hold more than the high watermark of unparsed client bytes: the kernel's window
@@ -447,8 +447,8 @@ void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr
   auto transport = std::make_unique<core::Transport>(
       loop_, fd, nullptr, snapshot_->config->limits.buffer_high_watermark);
   if (listener.spec->h2c) {
-    auto start =
-        std::make_unique<ConnectionStart>(*this, std::move(transport), addr, listener, false);
+    auto start = std::make_unique<ConnectionStart>(*this, std::move(transport), addr, listener,
+                                                   *counters, false);
     ConnectionStart* raw = start.get();
     connections_.emplace(raw, std::move(start));
     raw->start();
@@ -462,13 +462,13 @@ void Worker::accept(const WorkerListener& listener, int fd, const sockaddr* addr
 }
 
 // The handshake runs in a ConnectionStart, which hands over to HTTP/2 or HTTP/1 by ALPN.
-void Worker::acceptTls(const WorkerListener& listener, int fd, const sockaddr* addr) {
-  ListenerRuntime* counters = stats_.listener(listener.spec->name);
+void Worker::acceptTls(const WorkerListener& listener, ListenerRuntime& counters, int fd,
+                       const sockaddr* addr) {
   auto layer = snapshot_->tls ? snapshot_->tls->newSession(fd, listener.spec->alpn)
                               : core::Result<std::unique_ptr<core::SecureLayer>>(
                                     core::fail(core::Error::internal("no certificate is loaded")));
   if (!layer) {
-    ++counters->tls.failures;
+    ++counters.tls.failures;
     if (tls_refusal_logged_.insert(listener.spec->name).second) {
       core::logf(core::LogLevel::Error, "baton: worker %u: %s: cannot start TLS: %s", index_,
                  listener.spec->name.c_str(), layer.error().detail.c_str());
@@ -479,7 +479,8 @@ void Worker::acceptTls(const WorkerListener& listener, int fd, const sockaddr* a
   }
   auto transport = std::make_unique<core::Transport>(
       loop_, fd, std::move(*layer), nullptr, snapshot_->config->limits.buffer_high_watermark);
-  auto start = std::make_unique<ConnectionStart>(*this, std::move(transport), addr, listener, true);
+  auto start = std::make_unique<ConnectionStart>(*this, std::move(transport), addr, listener,
+                                                 counters, true);
   ConnectionStart* raw = start.get();
   connections_.emplace(raw, std::move(start));
   raw->start();
@@ -503,7 +504,8 @@ void Worker::onConnectionClosed(ClientConnection* conn) {
   maybeFinishDrain();
 }
 
-void Worker::acceptTcp(const WorkerListener& listener, int fd, const sockaddr* peer) {
+void Worker::acceptTcp(const WorkerListener& listener, ListenerRuntime& listener_counters, int fd,
+                       const sockaddr* peer) {
   const auto index = snapshot_->clusterIndexOf(listener.spec->tcp_cluster);
   if (!index) {
     releaseConnectionSlot();
@@ -535,7 +537,7 @@ void Worker::acceptTcp(const WorkerListener& listener, int fd, const sockaddr* p
       std::make_unique<TcpProxy>(loop_, fd, cluster, loadBalancerFor(cluster), std::move(settings),
                                  [this](TcpProxy* p) { onTcpProxyClosed(p); });
   TcpProxy* raw = proxy.get();
-  StatsRef<ListenerRuntime> counters(stats_.listener(listener.spec->name));
+  StatsRef<ListenerRuntime> counters(&listener_counters);
   ++counters->active;
   tcp_proxies_.emplace(raw, TcpEntry{std::move(proxy), std::move(counters)});
   raw->start();

@@ -138,8 +138,11 @@ class Worker {
  private:
   static void onAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   void accept(const WorkerListener& listener, int fd, const sockaddr* addr);
-  void acceptTcp(const WorkerListener& listener, int fd, const sockaddr* peer);
-  void acceptTls(const WorkerListener& listener, int fd, const sockaddr* peer);
+  // `counters`: the listener's, looked up once by accept().
+  void acceptTcp(const WorkerListener& listener, ListenerRuntime& counters, int fd,
+                 const sockaddr* peer);
+  void acceptTls(const WorkerListener& listener, ListenerRuntime& counters, int fd,
+                 const sockaddr* peer);
   void refuseTcp(const WorkerListener& listener, int fd, const char* why);
   void noteTcpRefusal(const WorkerListener& listener, const char* why);
   void onTcpProxyClosed(TcpProxy* proxy);
