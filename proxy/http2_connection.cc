@@ -53,7 +53,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
     head_request_ = head.method == "HEAD";
     body_idle_ = conn_.worker_.snapshot()->config->timeouts.body_idle;
     no_body_ = end_stream;
-    if (!end_stream) body_timer_.arm(body_idle_);
+    if (!end_stream) armBodyTimer();
     stream_ = std::make_unique<Stream>(conn_.worker_, *this, conn_.info_);
     stream_->onRequestHead(std::move(head));
   }
@@ -67,7 +67,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
       held_.append(reinterpret_cast<const char*>(data), len);
       return;
     }
-    body_timer_.arm(body_idle_);
+    armBodyTimer();
     stream_->onRequestBody(reinterpret_cast<const char*>(data), len);
     conn_.session_->consume(id_, len);  // taken: the client may send as much again
   }
@@ -156,7 +156,11 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
   void setRequestBodyLimit(uint64_t) override {}  // the Stream counts the bytes itself
   void setRequestBodyIdle(std::chrono::milliseconds timeout) override {
     body_idle_ = timeout;
-    if (body_timer_.armed()) body_timer_.arm(body_idle_);
+    if (body_timer_.armed()) armBodyTimer();
+  }
+  void requestBodyIsTunnel() override {
+    tunnel_ = true;
+    body_timer_.cancel();
   }
   void pauseRequestBody() override {
     paused_ = true;
@@ -166,7 +170,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
     if (!paused_) return;
     paused_ = false;
     // A head that ended the stream has no body to wait for (onEnd follows the head).
-    if (!request_ended_ && !no_body_) body_timer_.arm(body_idle_);
+    if (!request_ended_ && !no_body_) armBodyTimer();
     // Deliver from a fresh callback, not from inside the Stream's call.
     if (!held_.empty() || end_pending_) resume_timer_.arm(std::chrono::milliseconds(0));
   }
@@ -196,7 +200,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
     if (!held_.empty()) {
       std::string bytes;
       bytes.swap(held_);
-      body_timer_.arm(body_idle_);
+      armBodyTimer();
       stream_->onRequestBody(bytes.data(), bytes.size());
       conn_.session_->consume(id_, bytes.size());
       if (stream_done_) {
@@ -210,6 +214,11 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
       stream_->onRequestComplete();
     }
     conn_.scheduleIo();  // WINDOW_UPDATEs
+  }
+
+  // The client's request body must keep moving (body_idle), unless it is a tunnel's.
+  void armBodyTimer() {
+    if (!tunnel_) body_timer_.arm(body_idle_);
   }
 
   void onBodyTimer() {
@@ -241,6 +250,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
   bool responded_ = false;
   bool finishing_ = false;  // the Stream's last call is under way (it calls onStreamDone)
   bool closed_ = false;
+  bool tunnel_ = false;  // requestBodyIsTunnel: no body timer (StreamTunnel's idle limit rules)
 };
 
 // ---- Construction ---------------------------------------------------------------------------

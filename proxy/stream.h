@@ -108,6 +108,11 @@ class DownstreamSink {
   // Request-body flow control toward the client.
   virtual void pauseRequestBody() = 0;
   virtual void resumeRequestBody() = 0;
+  // An HTTP/2 extended CONNECT became a tunnel (StreamTunnel::start): the request body is now
+  // tunnel bytes, idle only under the tunnel's own limit, so the sink stops its body timer
+  // for good (a WebSocket whose client is quiet while the backend talks is not a slow upload).
+  // HTTP/1 never calls it: upgradeToTunnel already stops that sink's timers.
+  virtual void requestBodyIsTunnel() {}
   // The stream is finished (response fully queued or aborted); the sink may start the next one.
   // After upgradeToTunnel() it means the tunnel ended: the sink closes its connection.
   virtual void onStreamDone() = 0;

@@ -22,6 +22,7 @@ void StreamTunnel::start(bool upstream_eof, bool downstream_ended) {
   if (evbuffer_get_length(upstream_.input()) > 0) onTransportReadable();
   if (ended_) return;
   upstream_.resumeReading();
+  sink_.requestBodyIsTunnel();
   sink_.resumeRequestBody();  // the client's held DATA (if any) arrives through fromDownstream
   if (!ended_ && downstream_ended) downstreamEnded();
   if (!ended_ && upstream_eof) onTransportClosed(false, 0);

@@ -584,3 +584,26 @@ def test_http2_websocket_other_streams_live_on_and_refusals(baton, request):
     assert e.head()[":status"] == "405"
     e.close()
     assert [t for t, _ in b.requests].count("/ws") == 1  # only the first client's handshake
+
+
+def test_http2_websocket_quiet_client_lives_to_tunnel_idle_not_body_idle(baton, request, tmp_path):
+    # After the 101 the stream's DATA are tunnel bytes: a client that only listens (a push feed)
+    # is not a stalled upload, so body_idle must not cut it; tunnel_idle still does.
+    b = ws_backend(request)
+    log = tmp_path / "access.json"
+    baton.start(config(b, timeouts={"body_idle": "1s", "tunnel_idle": "3s"},
+                       access_log={"path": str(log), "format": "json"}))
+    c = H2WsClient(baton.port)
+    assert c.head()[":status"] == "200"
+    c.echo(1, b"one")
+    time.sleep(1.6)  # the client says nothing for longer than body_idle: nothing to await
+    c.echo(1, b"still open past body_idle")
+    quiet_from = time.monotonic()
+    c.wait_closed()
+    elapsed = time.monotonic() - quiet_from
+    assert c.reset is not None and not c.ended, (c.ended, c.reset)  # cut, not ended cleanly
+    assert 2.5 < elapsed < 6, elapsed
+    c.close()
+    assert baton.stop() == 0
+    entry = json.loads(log.read_text().splitlines()[0])
+    assert (entry["status"], entry["error"]) == (200, "TunnelIdleTimeout"), entry
