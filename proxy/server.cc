@@ -1077,7 +1077,7 @@ void Server::fillProcessStatus(admin::EdgeStatus& status) const {
     status.certificates.push_back(admin::CertificateView{
         cert.origin, cert.where, cert.cert_file, cert.names,
         std::chrono::duration_cast<std::chrono::seconds>(cert.not_after.time_since_epoch()).count(),
-        cert.serving, cert.is_default, cert.expired, cert.last_error});
+        cert.serving, cert.is_default, cert.expired, cert.last_error, cert.ocsp});
   }
   if (discovered_) {
     for (const auto& g : discovered_->groups) {

@@ -312,13 +312,13 @@ std::string errorsText(const EdgeStatus& s) {
 
 std::string certsText(const EdgeStatus& s) {
   std::vector<std::vector<std::string>> rows = {
-      {"file", "names", "not_after", "serving", "default", "origin", "error"}};
+      {"file", "names", "not_after", "serving", "default", "ocsp", "origin", "error"}};
   for (const CertificateView& c : s.certificates) {
     std::string names;
     for (const auto& n : c.names) names += (names.empty() ? "" : ",") + n;
     rows.push_back({cell(c.cert_file), cell(names), utcTime(c.not_after_unix * 1000),
                     c.expired ? "expired" : (c.serving ? "yes" : "no"), c.is_default ? "yes" : "no",
-                    cell(c.origin), cell(c.last_error)});
+                    cell(c.ocsp), cell(c.origin), cell(c.last_error)});
   }
   return table(rows);
 }

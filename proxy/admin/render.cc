@@ -391,7 +391,8 @@ void writeCertificate(JsonWriter& json, const CertificateView& cert) {
       .field("serving", cert.serving)
       .field("default", cert.is_default)
       .field("expired", cert.expired)
-      .field("last_error", std::string_view(cert.last_error));
+      .field("last_error", std::string_view(cert.last_error))
+      .field("ocsp", std::string_view(cert.ocsp));
   json.key("names").beginArray();
   for (const auto& name : cert.names) json.value(std::string_view(name));
   json.endArray().endObject();

@@ -122,6 +122,8 @@ struct CertificateView {
   bool is_default = false;
   bool expired = false;
   std::string last_error;  // "" = the latest load succeeded
+  // OCSP stapling: "none" (no response file), "stapled", or why not ("not stapled: ...").
+  std::string ocsp;
 };
 
 struct DiscoveryView {

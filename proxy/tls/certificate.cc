@@ -1,7 +1,6 @@
 #include "proxy/tls/certificate.h"
 
 #include <openssl/err.h>
-#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
@@ -11,7 +10,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
+
+#include "proxy/tls/ocsp_staple.h"
 
 namespace baton::tls {
 
@@ -80,7 +82,29 @@ std::chrono::system_clock::time_point timeOf(const ASN1_TIME* t) {
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
+// What a server context would refuse: SSL_CTX_use_certificate and set1_chain apply the
+// system's security level (Debian: level 2, so RSA under 2048 bits or a SHA-1 signature is
+// refused). Tried on a context of its own, at load, so the message names this file.
+std::optional<std::string> refusedByServerContext(const LoadedCertificate& cert) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) return "cannot make a TLS context: " + lastSslError();
+  std::optional<std::string> refused;
+  if (SSL_CTX_use_certificate(ctx, cert.leaf) != 1 || SSL_CTX_use_PrivateKey(ctx, cert.key) != 1 ||
+      SSL_CTX_set1_chain(ctx, cert.chain) != 1) {
+    refused = lastSslError();
+  }
+  SSL_CTX_free(ctx);
+  return refused;
+}
+
 }  // namespace
+
+std::string ocspFileOf(const conf::CertificateSpec& spec) {
+  if (!spec.ocsp.empty()) return spec.ocsp;
+  std::string sidecar = spec.cert + ".ocsp";
+  struct stat st = {};
+  return ::stat(sidecar.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? sidecar : std::string();
+}
 
 LoadedCertificate::~LoadedCertificate() {
   X509_free(leaf);
@@ -137,16 +161,26 @@ core::Result<std::shared_ptr<const LoadedCertificate>> loadCertificate(
   if (X509_check_private_key(out->leaf, out->key) != 1) {
     return fail(fileError(where, key_name, key_file, "key does not match the certificate"));
   }
-  if (!spec.ocsp.empty()) {
-    auto der = readFile(spec.ocsp);
-    if (!der) return fail(fileError(where, "ocsp", spec.ocsp, der.error().detail));
-    const auto* p = reinterpret_cast<const unsigned char*>(der->data());
-    OCSP_RESPONSE* resp = d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der->size()));
-    if (resp == nullptr) {
-      return fail(fileError(where, "ocsp", spec.ocsp, "not a DER OCSP response"));
+  if (auto refused = refusedByServerContext(*out)) {
+    return fail(fileError(where, "cert", spec.cert, "refused by OpenSSL: " + *refused));
+  }
+  out->ocsp_file = ocspFileOf(spec);
+  if (!out->ocsp_file.empty()) {
+    auto der = readFile(out->ocsp_file);
+    // A configured file must exist; the <cert>.ocsp one may vanish between stat and read.
+    if (!der && !spec.ocsp.empty()) {
+      return fail(fileError(where, "ocsp", spec.ocsp, der.error().detail));
     }
-    OCSP_RESPONSE_free(resp);
-    out->ocsp = std::move(*der);
+    if (der) {
+      auto valid = checkStaple(*der, out->leaf, out->chain, std::chrono::system_clock::now());
+      if (valid) {
+        out->ocsp = std::move(*der);
+        out->ocsp_next_update = valid->next_update;
+      } else {
+        out->ocsp_problem =
+            where + ".ocsp: " + out->ocsp_file + ": not stapled: " + valid.error().detail;
+      }
+    }
   }
   out->names = namesOf(out->leaf);  // may be empty: still usable as the default certificate
   out->not_before = timeOf(X509_get0_notBefore(out->leaf));

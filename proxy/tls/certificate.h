@@ -35,17 +35,29 @@ struct LoadedCertificate {
   X509* leaf = nullptr;
   STACK_OF(X509) * chain = nullptr;  // intermediates, may be empty
   EVP_PKEY* key = nullptr;
-  std::string ocsp;                // DER, "" = no staple
+  std::string ocsp;  // DER, "" = no staple (none configured, or it did not check out)
+  // Past this the staple is no longer sent (its nextUpdate; checkStaple in ocsp_staple.h).
+  std::chrono::system_clock::time_point ocsp_next_update =
+      std::chrono::system_clock::time_point::max();
+  std::string ocsp_file;           // the response file read ("" = none)
+  std::string ocsp_problem;        // why it is not stapled, a whole message ("" = stapled or none)
   std::vector<std::string> names;  // lowercase DNS names (SAN, else CN); "*.x.y" wildcards
   std::chrono::system_clock::time_point not_before, not_after;
 };
 
-// Reads the files of `spec`. Errors are "<where>: <file>: <what>", `where` naming the config
-// key (see ContextBuilder). Expiry is not an error (the caller warns).
 // The reason of the first error on this thread's OpenSSL error queue, which it empties
 // ("rejected by OpenSSL" when the queue held no reason). For config and setup messages.
 std::string lastSslError();
 
+// The OCSP response file of `spec`: its `ocsp`, else `<cert>.ocsp` if that file exists (as
+// HAProxy looks for one), else "".
+std::string ocspFileOf(const conf::CertificateSpec& spec);
+
+// Reads the files of `spec`. Errors are "<where>.<key>: <file>: <what>", `where` naming the
+// config entry (see ContextBuilder). A certificate a server context would refuse (a key or
+// signature under the system's OpenSSL security level) is an error here, so that it never fails
+// the build of the others. Expiry is not an error (the caller warns), nor is an OCSP response
+// that does not check out (not stapled; ocsp_problem says why).
 core::Result<std::shared_ptr<const LoadedCertificate>> loadCertificate(
     const conf::CertificateSpec& spec, const std::string& where);
 

@@ -19,8 +19,10 @@ struct ContextBuilder::Slot {
 
 namespace {
 
+// The OCSP entry is `<cert>.ocsp` when no file is configured: a response put there later is
+// picked up like any changed file.
 std::vector<std::string> filesOf(const conf::CertificateSpec& spec) {
-  return {spec.cert, spec.key, spec.ocsp};
+  return {spec.cert, spec.key, spec.ocsp.empty() ? spec.cert + ".ocsp" : spec.ocsp};
 }
 
 std::vector<FileStamp> stampsOf(const conf::CertificateSpec& spec) {
@@ -42,6 +44,17 @@ std::string whereOf(const conf::CertificateSpec& spec, size_t config_index) {
     where = spec.loc.file + ":" + std::to_string(spec.loc.line) + ": ";
   }
   return where + "tls.certificate[" + std::to_string(config_index) + "]";
+}
+
+// How the status pages show a certificate's stapling (its full problem is a build warning).
+std::string ocspState(const LoadedCertificate& cert, std::chrono::system_clock::time_point now) {
+  if (cert.ocsp_file.empty()) return "none";
+  if (!cert.ocsp_problem.empty()) {
+    const size_t at = cert.ocsp_problem.find("not stapled: ");
+    return at == std::string::npos ? "not stapled" : cert.ocsp_problem.substr(at);
+  }
+  if (cert.ocsp_next_update < now) return "not stapled: the response has expired";
+  return "stapled";
 }
 
 }  // namespace
@@ -88,6 +101,12 @@ core::Result<ContextBuilder::Build> ContextBuilder::build(
       out.warnings.push_back(slot->where + ": " + c.cert + ": certificate has expired");
     } else if (slot->good->not_before > now) {
       out.warnings.push_back(slot->where + ": " + c.cert + ": certificate is not valid yet");
+    }
+    if (!slot->good->ocsp_problem.empty()) {
+      out.warnings.push_back(slot->good->ocsp_problem);
+    } else if (!slot->good->ocsp.empty() && slot->good->ocsp_next_update < now) {
+      out.warnings.push_back(slot->where + ".ocsp: " + slot->good->ocsp_file +
+                             ": not stapled any more: the response has expired");
     }
     certs.push_back(slot->good);
     cert_keys.push_back(key);
@@ -143,6 +162,7 @@ std::vector<CertificateStatus> ContextBuilder::describe() const {
       s.names = slot.good->names;
       s.not_after = slot.good->not_after;
       s.expired = slot.good->not_after < now;
+      s.ocsp = ocspState(*slot.good, now);
     }
     out.push_back(std::move(s));
   }

@@ -35,6 +35,9 @@ struct CertificateStatus {
   bool is_default = false;  // the one clients without (a known) SNI get
   bool expired = false;
   std::string last_error;  // of the latest attempt ("" = it loaded)
+  // OCSP stapling of the certificate served: "none" (no response file), "stapled", or why not
+  // ("not stapled: the response has expired", ...).
+  std::string ocsp = "none";
 };
 
 class ContextBuilder {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 
 #include "proxy/tls/server_contexts_impl.h"
@@ -57,11 +58,16 @@ int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const uns
   return SSL_TLSEXT_ERR_OK;
 }
 
-// OCSP stapling: `arg` is the certificate's DER response (owned by the LoadedCertificate that
-// the context's Impl keeps alive). OpenSSL frees what it is given, hence the copy.
+// OCSP stapling: `arg` is the LoadedCertificate (kept alive by the context's Impl) whose DER
+// response is sent until its nextUpdate: an expired staple makes a checking client refuse the
+// connection, none does not. OpenSSL frees what it is given, hence the copy.
 int onStatusRequest(SSL* ssl, void* arg) {
-  const auto* der = static_cast<const std::string*>(arg);
-  if (der == nullptr || der->empty()) return SSL_TLSEXT_ERR_NOACK;
+  const auto* cert = static_cast<const LoadedCertificate*>(arg);
+  if (cert == nullptr || cert->ocsp.empty() ||
+      cert->ocsp_next_update < std::chrono::system_clock::now()) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  const std::string* der = &cert->ocsp;
   auto* copy = static_cast<unsigned char*>(OPENSSL_malloc(der->size()));
   if (copy == nullptr) return SSL_TLSEXT_ERR_NOACK;
   std::memcpy(copy, der->data(), der->size());
@@ -143,7 +149,7 @@ core::Result<SSL_CTX*> makeContext(const conf::TlsSpec& spec, const LoadedCertif
   SSL_CTX_set_alpn_select_cb(ctx, &onAlpn, nullptr);
   if (!cert.ocsp.empty()) {
     SSL_CTX_set_tlsext_status_cb(ctx, &onStatusRequest);
-    SSL_CTX_set_tlsext_status_arg(ctx, const_cast<std::string*>(&cert.ocsp));
+    SSL_CTX_set_tlsext_status_arg(ctx, const_cast<LoadedCertificate*>(&cert));
   }
   SSL_CTX_set_app_data(ctx, impl);
   return ctx;

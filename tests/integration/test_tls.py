@@ -364,3 +364,53 @@ def test_marathon_ssl_cert_labels(baton, backends, pki):
             assert c.request("GET", "/", host="shop.example.com").status == 200
     finally:
         m.stop()
+
+
+def test_marathon_label_certificates_one_refused_the_others_served_and_stapled(baton, backends, pki):
+    # A label certificate OpenSSL refuses (RSA-512) is reported naming its file and skipped; it
+    # must not hold back the others, nor a certificate another app brings later. A response
+    # beside a label certificate (<crt>.ocsp, HAProxy's convention) is stapled.
+    from harness import free_port
+    from fake_marathon import FakeMarathon
+    from test_marathon import marathon_config, web_app
+
+    b0, b1, b2 = backends(3)
+    shop_pem = pki.combined("shop", ["shop.example.com"])
+    pki.ocsp_response(shop_pem, shop_pem + ".ocsp")
+    weak_pem = pki.weak_combined("weak", "weak.example.com")
+    apps = [
+        web_app("/shop", [b0], vhost="shop.example.com", labels={"HAPROXY_0_SSL_CERT": shop_pem}),
+        web_app("/weak", [b1], vhost="weak.example.com", labels={"HAPROXY_0_SSL_CERT": weak_pem}),
+    ]
+    m = FakeMarathon(apps=apps)
+    try:
+        https = free_port()
+        baton.start(marathon_config([m.url], https_port=https), workers=1)
+        baton.wait_event("discovery")
+        ctx = pki.context()
+        with TlsClient(https, ctx, "shop.example.com") as c:
+            assert c.names == ["shop.example.com"]
+            assert c.request("GET", "/", host="shop.example.com").status == 200
+        deadline = time.monotonic() + 5
+        while "refused by OpenSSL" not in baton.stderr() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        refused = [line for line in baton.stderr().splitlines() if "refused by OpenSSL" in line]
+        assert refused and weak_pem in refused[0], baton.stderr()
+        status = subprocess.run(
+            ["/usr/bin/openssl", "s_client", "-connect", f"{LOCAL}:{https}", "-servername",
+             "shop.example.com", "-status", "-CAfile", pki.ca_pem],
+            input="", capture_output=True, text=True, timeout=20).stdout
+        assert "OCSP Response Status: successful" in status, status
+        assert "Cert Status: good" in status, status
+        # Another app's certificate arrives while the refused one is still there: served.
+        fresh_pem = pki.combined("fresh", ["fresh.example.com"])
+        m.set_apps(apps + [web_app("/fresh", [b2], vhost="fresh.example.com",
+                                   labels={"HAPROXY_0_SSL_CERT": fresh_pem})])
+        m.emit("api_post_event")
+        baton.wait_event("discovery", where=lambda e: e["apps"] == 3)
+        with TlsClient(https, ctx, "fresh.example.com") as c:
+            assert c.names == ["fresh.example.com"]
+            assert c.request("GET", "/", host="fresh.example.com").status == 200
+        assert b2.wait_requests(1)
+    finally:
+        m.stop()

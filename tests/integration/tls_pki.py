@@ -56,6 +56,34 @@ class Pki:
             out.write(p.read() + k.read())
         return path
 
+    def weak_combined(self, name: str, dns: str) -> str:
+        """A combined PEM whose RSA-512 key OpenSSL refuses to serve at any security level."""
+        key = os.path.join(self.root, f"{name}.key")
+        csr = os.path.join(self.root, f"{name}.csr")
+        pem = os.path.join(self.root, f"{name}.pem")
+        _run("req", "-newkey", "rsa:512", "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={dns}")
+        self._serial += 1
+        _run("x509", "-req", "-in", csr, "-CA", self.ca_pem, "-CAkey", self.ca_key, "-set_serial",
+             str(self._serial), "-days", "2", "-out", pem)
+        path = os.path.join(self.root, f"{name}.combined.pem")
+        with open(path, "w") as out, open(pem) as p, open(key) as k:
+            out.write(p.read() + k.read())
+        return path
+
+    def ocsp_response(self, cert: str, out: str) -> None:
+        """A CA-signed OCSP response saying `cert` is good for a day, written to `out` (DER)."""
+        serial = subprocess.run([OPENSSL, "x509", "-noout", "-serial", "-in", cert], check=True,
+                                capture_output=True, text=True, timeout=30).stdout.strip().split("=")[1]
+        subject = subprocess.run([OPENSSL, "x509", "-noout", "-subject", "-nameopt", "compat", "-in", cert],
+                                 check=True, capture_output=True, text=True, timeout=30).stdout.strip()
+        index = out + ".index"
+        with open(index, "w") as f:
+            f.write(f"V\t301231000000Z\t\t{serial}\tunknown\t{subject.split('=', 1)[1]}\n")
+        request = out + ".req"
+        _run("ocsp", "-issuer", self.ca_pem, "-cert", cert, "-reqout", request, "-no_nonce")
+        _run("ocsp", "-index", index, "-rsigner", self.ca_pem, "-rkey", self.ca_key, "-CA", self.ca_pem,
+             "-reqin", request, "-respout", out, "-ndays", "1")
+
     def context(self, alpn: list[str] | None = None) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=self.ca_pem)
         if alpn:

@@ -171,13 +171,39 @@ TEST_F(ContextBuilderTest, ExpiredIsOnlyAWarning) {
   EXPECT_TRUE(builder_.describe()[0].expired);
 }
 
+// A key OpenSSL refuses (under the system's security level) fails that certificate only, at
+// load, naming its file; the others are served. It used to fail the whole build.
+TEST_F(ContextBuilderTest, CertificateOpenSslRefusesIsSkippedNamingItsFile) {
+  auto good = writeCertificate(dir_, "good", makeCertificate("good", {"good.test"}));
+  auto weak = writeCertificate(dir_, "weak", testing::makeWeakRsaCertificate("weak", "weak.test"));
+  auto built = builder_.build(specWith({good, weak}));
+  ASSERT_TRUE(built.has_value()) << built.error().detail;
+  ASSERT_EQ(built->errors.size(), 1u);
+  EXPECT_THAT(built->errors[0],
+              HasSubstr("tls.certificate[1].cert: " + weak.cert + ": refused by OpenSSL: "));
+  EXPECT_THAT(built->errors[0], HasSubstr("(certificate skipped)"));
+  EXPECT_THAT(built->contexts->certificateNames(), ElementsAre(ElementsAre("good.test")));
+  auto status = builder_.describe();
+  ASSERT_EQ(status.size(), 2u);
+  EXPECT_TRUE(status[0].serving);
+  EXPECT_FALSE(status[1].serving);
+  // Replaced by a good one: served from the next build.
+  auto renewed = makeCertificate("weak", {"weak.test"});
+  writeFile(weak.cert, renewed.cert);
+  writeFile(weak.key, renewed.key);
+  built = builder_.build(specWith({good, weak}));
+  ASSERT_TRUE(built.has_value()) << built.error().detail;
+  EXPECT_TRUE(built->errors.empty());
+  EXPECT_EQ(built->contexts->certificateNames().size(), 2u);
+}
+
 TEST_F(ContextBuilderTest, DetectsChangedFilesByStatAlone) {
   auto spec = writeCertificate(dir_, "a", makeCertificate("a", {"a.test"}));
   spec.ocsp = dir_.file("a.ocsp");
-  writeFile(spec.ocsp, testing::makeOcspDer());
+  writeFile(spec.ocsp, testing::makeOcspFor(spec));
   ASSERT_TRUE(builder_.build(specWith({spec})).has_value());
   EXPECT_FALSE(builder_.filesChanged());
-  writeFile(spec.ocsp, testing::makeOcspDer());  // same bytes, new inode
+  writeFile(spec.ocsp, testing::makeOcspFor(spec));  // new bytes, new inode
   EXPECT_TRUE(builder_.filesChanged());
   ASSERT_TRUE(builder_.build(specWith({spec})).has_value());
   EXPECT_FALSE(builder_.filesChanged());

@@ -183,7 +183,7 @@ TEST_F(ServerHandshakeTest, NoTicketsWhenRotationIsZero) {
 }
 
 TEST_F(ServerHandshakeTest, OcspResponseIsStapled) {
-  const std::string der = testing::makeOcspDer();
+  const std::string der = testing::makeOcspFor(spec_.certificates[0]);
   spec_.certificates[0].ocsp = dir_.file("exact.ocsp");
   writeFile(spec_.certificates[0].ocsp, der);
   rebuild();
@@ -193,6 +193,58 @@ TEST_F(ServerHandshakeTest, OcspResponseIsStapled) {
   out = connect({.sni = "other.test", .want_ocsp = true});  // the default has none
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.ocsp, "");
+  EXPECT_EQ(builder_.describe()[0].ocsp, "stapled");
+  EXPECT_EQ(builder_.describe()[2].ocsp, "none");
+}
+
+// HAProxy's convention: a response beside the certificate, no key needed; one put there later
+// is a changed file like any other.
+TEST_F(ServerHandshakeTest, OcspResponseBesideTheCertificateIsStapled) {
+  const auto& exact = spec_.certificates[0];
+  EXPECT_FALSE(builder_.filesChanged());
+  const std::string der = testing::makeOcspFor(exact);
+  writeFile(exact.cert + ".ocsp", der);
+  EXPECT_TRUE(builder_.filesChanged());
+  rebuild();
+  auto out = connect({.sni = "www.example.com", .want_ocsp = true});
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.ocsp, der);
+}
+
+// A response that does not vouch for the certificate now is not sent (a checking client would
+// refuse the connection); the certificate is served and a warning says why.
+TEST_F(ServerHandshakeTest, OcspResponseThatDoesNotCheckOutIsNotStapled) {
+  struct Case {
+    std::string der;
+    std::string why;
+  };
+  const std::vector<Case> cases{
+      {testing::makeOcspFor(spec_.certificates[1]), "no status for this certificate"},
+      {testing::makeOcspDer(), "\"trylater\""},
+      {testing::makeOcspFor(spec_.certificates[0], V_OCSP_CERTSTATUS_GOOD, -7200, -3600),
+       "has expired"},
+      {testing::makeOcspFor(spec_.certificates[0], V_OCSP_CERTSTATUS_GOOD, 3600, 7200),
+       "not valid yet"},
+      {testing::makeOcspFor(spec_.certificates[0], V_OCSP_CERTSTATUS_REVOKED), "\"revoked\""},
+      {"garbage", "not a DER OCSP response"},
+  };
+  spec_.certificates[0].ocsp = dir_.file("exact.ocsp");
+  for (const auto& c : cases) {
+    writeFile(spec_.certificates[0].ocsp, c.der);
+    auto built = builder_.build(spec_);
+    ASSERT_TRUE(built.has_value()) << built.error().detail;
+    EXPECT_TRUE(built->errors.empty()) << c.why;
+    ASSERT_EQ(built->warnings.size(), 1u) << c.why;
+    EXPECT_THAT(
+        built->warnings[0],
+        HasSubstr("tls.certificate[0].ocsp: " + spec_.certificates[0].ocsp + ": not stapled: "));
+    EXPECT_THAT(built->warnings[0], HasSubstr(c.why));
+    contexts_ = built->contexts;
+    auto out = connect({.sni = "www.example.com", .want_ocsp = true});
+    ASSERT_TRUE(out.ok) << out.error;
+    EXPECT_EQ(out.ocsp, "") << c.why;
+    EXPECT_THAT(builder_.describe()[0].ocsp, HasSubstr("not stapled: ")) << c.why;
+  }
 }
 
 TEST_F(ServerHandshakeTest, PreviousCertificateStillServedAfterABadRebuild) {

@@ -107,8 +107,7 @@ inline Pem makeCertificate(const std::string& cn, const std::vector<std::string>
   return {bioString(cb), bioString(kb)};
 }
 
-// A syntactically valid DER OCSP response ("try later": no signature needed); stapling passes
-// the bytes through unchanged, which is what the tests check.
+// A syntactically valid DER OCSP response that holds no status ("try later"): never stapled.
 inline std::string makeOcspDer() {
   OCSP_RESPONSE* resp = OCSP_response_create(OCSP_RESPONSE_STATUS_TRYLATER, nullptr);
   unsigned char* der = nullptr;
@@ -116,6 +115,78 @@ inline std::string makeOcspDer() {
   std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
   OPENSSL_free(der);
   OCSP_RESPONSE_free(resp);
+  return out;
+}
+
+// A certificate whose key OpenSSL refuses at any security level (RSA-512), signed SHA-256.
+inline Pem makeWeakRsaCertificate(const std::string& cn, const std::string& dns) {
+  EVP_PKEY* key = EVP_RSA_gen(512);
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+  X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, nullptr);
+  X509_time_adj_ex(X509_getm_notAfter(x), 30, 0, nullptr);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+  X509_EXTENSION* ext =
+      X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, ("DNS:" + dns).c_str());
+  X509_add_ext(x, ext, -1);
+  X509_EXTENSION_free(ext);
+  X509_sign(x, key, EVP_sha256());
+  BIO* cb = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(cb, x);
+  BIO* kb = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(kb, key, nullptr, nullptr, 0, nullptr, nullptr);
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return {bioString(cb), bioString(kb)};
+}
+
+// A signed DER OCSP response for the self-signed certificate of `spec` (its own issuer and
+// responder): `status` (V_OCSP_CERTSTATUS_*), thisUpdate and nextUpdate in seconds from now.
+inline std::string makeOcspFor(const conf::CertificateSpec& spec,
+                               int status = V_OCSP_CERTSTATUS_GOOD, long this_update = -3600,
+                               long next_update = 86400) {
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string cert_pem = read(spec.cert);
+  const std::string key_pem = read(spec.key.empty() ? spec.cert : spec.key);
+  BIO* cb = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
+  X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
+  BIO_free(cb);
+  BIO* kb = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+  BIO_free(kb);
+  OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), cert, cert);
+  OCSP_BASICRESP* basic = OCSP_BASICRESP_new();
+  ASN1_TIME* thisupd = X509_gmtime_adj(nullptr, this_update);
+  ASN1_TIME* nextupd = X509_gmtime_adj(nullptr, next_update);
+  ASN1_TIME* revoked =
+      status == V_OCSP_CERTSTATUS_REVOKED ? X509_gmtime_adj(nullptr, -60) : nullptr;
+  OCSP_basic_add1_status(basic, id, status, status == V_OCSP_CERTSTATUS_REVOKED ? 0 : -1, revoked,
+                         thisupd, nextupd);
+  OCSP_basic_sign(basic, cert, key, EVP_sha256(), nullptr, 0);
+  OCSP_RESPONSE* resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic);
+  unsigned char* der = nullptr;
+  const int len = i2d_OCSP_RESPONSE(resp, &der);
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  OCSP_RESPONSE_free(resp);
+  OCSP_BASICRESP_free(basic);
+  OCSP_CERTID_free(id);
+  ASN1_TIME_free(thisupd);
+  ASN1_TIME_free(nextupd);
+  ASN1_TIME_free(revoked);
+  X509_free(cert);
+  EVP_PKEY_free(key);
   return out;
 }
 
