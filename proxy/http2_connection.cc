@@ -40,7 +40,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
         id_(id),
         body_timer_(conn.worker_.loop(), [this] { onBodyTimer(); }),
         resume_timer_(conn.worker_.loop(), [this] { deliverHeld(); }) {}
-  ~StreamSink() override = default;
+  ~StreamSink() override { countHeld(-static_cast<int64_t>(held_.size())); }
   // One per Stream, recycled the same way (proxy/core/recycled_blocks.h).
   static void* operator new(size_t size) {
     return core::RecycledBlocks<sizeof(StreamSink), kMaxSinkBlocks>::take(size);
@@ -65,6 +65,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
     }
     if (paused_ || !held_.empty()) {
       held_.append(reinterpret_cast<const char*>(data), len);
+      countHeld(static_cast<int64_t>(len));
       return;
     }
     armBodyTimer();
@@ -190,6 +191,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
     // body with NO_ERROR once the response is out).
     if (!held_.empty()) {
       conn_.session_->consume(id_, held_.size());
+      countHeld(-static_cast<int64_t>(held_.size()));
       held_.clear();
     }
   }
@@ -200,6 +202,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
     if (!held_.empty()) {
       std::string bytes;
       bytes.swap(held_);
+      countHeld(-static_cast<int64_t>(bytes.size()));
       armBodyTimer();
       stream_->onRequestBody(bytes.data(), bytes.size());
       conn_.session_->consume(id_, bytes.size());
@@ -214,6 +217,13 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
       stream_->onRequestComplete();
     }
     conn_.scheduleIo();  // WINDOW_UPDATEs
+  }
+
+  // Held body bytes are buffered memory like a transport's: the worker's buffer account (and so
+  // [limits] buffer_budget, whose overload stops reopening connection windows) sees them. Up to
+  // a stream window per stream: 100 streams x 256 KiB = 25 MiB on one connection by default.
+  void countHeld(int64_t delta) {
+    if (account_ != nullptr && delta != 0) account_->add(delta);
   }
 
   // The client's request body must keep moving (body_idle), unless it is a tunnel's.
@@ -240,6 +250,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
   core::LazyTimer body_timer_;
   core::LazyTimer resume_timer_;
   std::string held_;
+  core::BufferAccount* account_ = core::BufferAccount::current();  // the worker's (or none)
   std::chrono::milliseconds body_idle_{0};
   bool head_request_ = false;
   bool paused_ = false;

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -393,3 +394,45 @@ def test_content_length_mismatch_is_stream_error(guarded, backend):
         assert h.wait(lambda c: 1 in c.rst)
         assert h.rst[1] == PROTOCOL_ERROR
         assert h.goaway is None
+
+
+def test_held_request_bodies_count_in_the_buffer_account(baton, tmp_path):
+    # Request body bytes an HTTP/2 stream holds until its upstream takes them (here: a backend
+    # that never answers the connect) are buffered memory like a socket buffer's: they must show
+    # in buffered_bytes (and so count toward [limits] buffer_budget), and leave it when the
+    # streams end. Up to a stream window each: 100 x 256 KiB on one connection by default.
+    from test_drain import command
+
+    hole = harness.Blackhole()
+    sock = os.path.join(str(tmp_path), "admin.sock")
+    text = h2_config({"web": {"hosts": [hole.address], "connect_attempts": 1}},
+                     timeouts={"upstream_connect": "20s"}) + f'\n[admin]\nsocket = "{sock}"\n'
+    b = baton.start(text, workers=1)
+
+    def buffered() -> int:
+        info = dict(line.split(": ", 1) for line in command(sock, "show info").splitlines() if ": " in line)
+        return int(info["buffered_bytes"].split()[0])
+
+    try:
+        assert buffered() < 64 * 1024
+        streams, chunk, frames = range(1, 16, 2), b"x" * 16384, 7  # 8 streams x 112 KiB, in the windows
+        with RawH2(b.port) as h:
+            h.handshake()
+            # The 256 KiB stream window applies once our ACK of baton's SETTINGS is read.
+            assert h.wait(lambda c: c.frames >= 1)
+            for sid in streams:
+                h.request(sid, get_headers(f"/up{sid}", method="POST") + [("content-length", str(1 << 20))],
+                          end_stream=False)
+                h.send(data_frame(sid, chunk) * frames)
+            held = len(streams) * frames * len(chunk)
+            deadline = time.monotonic() + 10
+            while buffered() < held - 64 * 1024:
+                assert time.monotonic() < deadline, f"buffered_bytes {buffered()} never reached ~{held}"
+                time.sleep(0.02)  # polling the admin socket: no event says "the bytes are held"
+            h.send(b"".join(rst_frame(sid, CANCEL) for sid in streams))
+            deadline = time.monotonic() + 10
+            while buffered() >= 64 * 1024:
+                assert time.monotonic() < deadline, f"buffered_bytes {buffered()} after the streams ended"
+                time.sleep(0.02)
+    finally:
+        hole.close()
