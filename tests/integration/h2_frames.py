@@ -17,6 +17,7 @@ from hyperframe.frame import (
     GoAwayFrame,
     HeadersFrame,
     PingFrame,
+    PriorityFrame,
     RstStreamFrame,
     SettingsFrame,
     WindowUpdateFrame,
@@ -76,6 +77,10 @@ def ping_frame(payload: bytes = b"12345678") -> bytes:
 
 def window_update_frame(stream_id: int, increment: int) -> bytes:
     return WindowUpdateFrame(stream_id, window_increment=increment).serialize()
+
+
+def priority_frame(stream_id: int, depends_on: int = 0) -> bytes:
+    return PriorityFrame(stream_id, depends_on=depends_on, stream_weight=16).serialize()
 
 
 class RawH2:

@@ -7,6 +7,7 @@ baton still serves another client, and that baton's CPU time stayed bounded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -29,8 +30,10 @@ from h2_frames import (
     get_headers,
     headers_frame,
     ping_frame,
+    priority_frame,
     rst_frame,
     settings_frame,
+    window_update_frame,
 )
 
 CURL_TIMEOUT = 20
@@ -200,16 +203,32 @@ def test_client_cancel_cancels_upstream(baton, backend):
 # ---- Hostile inputs ---------------------------------------------------------------------------
 
 
+# What one hostile connection may cost baton: CPU seconds, and resident memory growth (the
+# decoded HPACK cap, stream and queue limits bound it well under this).
+HOSTILE_CPU_S = 3.0
+HOSTILE_RSS_GROWTH_KIB = 48 * 1024
+
+
+@contextlib.contextmanager
+def bounded_cost(b):
+    before_cpu = cpu_seconds(b.proc.pid)
+    before_rss = b.rss_kib()
+    with harness.RssSampler(b, period=0.02) as rss:
+        yield
+    spent = cpu_seconds(b.proc.pid) - before_cpu
+    assert spent < HOSTILE_CPU_S, f"baton spent {spent:.2f}s of CPU on one hostile connection"
+    grew = max(rss.max_kib, b.rss_kib()) - before_rss
+    assert grew < HOSTILE_RSS_GROWTH_KIB, f"baton's RSS grew by {grew} KiB on one hostile connection"
+    assert_still_serving(b.port)
+
+
 @pytest.fixture
 def guarded(baton, backend):
-    """Starts baton with tight flood budgets; yields (baton, cpu_before); checks CPU after."""
+    """Starts baton with tight flood budgets; checks its CPU and memory after the test."""
     http2 = {"reset_burst": 100, "reset_rate": 10, "control_frame_burst": 100, "control_frame_rate": 10}
     b = start_h2(baton, backend, http2=http2, timeouts={"request_head": "500ms"})
-    before = cpu_seconds(b.proc.pid)
-    yield b
-    spent = cpu_seconds(b.proc.pid) - before
-    assert spent < 3.0, f"baton spent {spent:.2f}s of CPU on one hostile connection"
-    assert_still_serving(b.port)
+    with bounded_cost(b):
+        yield b
 
 
 def test_rapid_reset_gets_enhance_your_calm(guarded, backend):
@@ -224,6 +243,53 @@ def test_rapid_reset_gets_enhance_your_calm(guarded, backend):
         assert h.goaway == ENHANCE_YOUR_CALM
     # Few of the 10,000 cancelled streams reached the backend.
     assert len(backend.heads) <= 150, len(backend.heads)
+
+
+def test_rapid_reset_at_the_default_budgets(baton, backend):
+    # No tightened [http2] limits: the defaults (a burst of 1000, then 33 a second) still cut a
+    # 20,000-stream reset flood, and only about the burst reaches a backend.
+    b = start_h2(baton, backend)
+    with bounded_cost(b):
+        with RawH2(b.port) as h:
+            h.handshake()
+            burst = b"".join(
+                headers_frame(sid, h.block(get_headers(f"/r{sid}"))) + rst_frame(sid, CANCEL)
+                for sid in range(1, 40001, 2)
+            )
+            h.send(burst)
+            assert h.wait_closed(15)
+            assert h.goaway == ENHANCE_YOUR_CALM
+    assert len(backend.heads) <= 1100, len(backend.heads)
+
+
+def test_made_you_reset_flood_is_cut(guarded, backend):
+    # MadeYouReset (CVE-2025-8671): each stream is a valid request followed by a frame that makes
+    # the server reset it (a WINDOW_UPDATE overflowing the stream's send window: FLOW_CONTROL_ERROR
+    # on that stream only); the client never sends RST_STREAM. Whichever of baton's limits fires
+    # first (the count of resets it sends, unit-tested in server_session_test
+    # StreamErrorsWeSendCountToo, or the refused streams that follow), the connection is cut
+    # with ENHANCE_YOUR_CALM at a bounded cost and the flood never reaches a backend.
+    with RawH2(guarded.port) as h:
+        h.handshake()
+        flood = b"".join(
+            headers_frame(sid, h.block(get_headers(f"/m{sid}"))) + window_update_frame(sid, 0x7FFFFFFF)
+            for sid in range(1, 20001, 2)
+        )
+        h.send(flood)
+        assert h.wait_closed(10)
+        assert h.goaway == ENHANCE_YOUR_CALM
+    assert len(backend.heads) <= 150, len(backend.heads)
+
+
+@pytest.mark.parametrize("kind", ["priority", "empty DATA"])
+def test_priority_and_empty_data_floods_get_enhance_your_calm(guarded, kind):
+    with RawH2(guarded.port) as h:
+        h.handshake()
+        h.request(1, get_headers("/upload", method="POST"), end_stream=False)
+        one = priority_frame(3) if kind == "priority" else data_frame(1, b"")
+        h.send(one * 20000)
+        assert h.wait_closed(10)
+        assert h.goaway == ENHANCE_YOUR_CALM
 
 
 def test_continuation_flood_is_connection_error(guarded):
@@ -285,6 +351,9 @@ BAD_HEADS = {
     "CR LF in value": get_headers() + [("x-v", "a\r\nx-injected: 1")],
     "NUL in value": get_headers() + [("x-v", "a\x00b")],
     "LF in name": get_headers() + [("x-a\nb", "1")],
+    "empty :path": get_headers(""),
+    "unknown pseudo-header": get_headers() + [(":foo", "bar")],
+    "pseudo in a regular's place": get_headers() + [(":status", "200")],
 }
 
 
