@@ -672,3 +672,46 @@ def test_tunnel_timeout_label_closes_an_apps_quiet_websockets(baton, marathon, r
     other.echo(1, b"still open")
     quiet.close()
     other.close()
+
+
+def test_redirect_to_https_app_is_served_over_tls_with_hsts(baton, marathon, backends, tmp_path):
+    # The other half of REDIRECT_TO_HTTPS: the HTTPS side (marathon_https, with the app's
+    # SSL_CERT) serves the request; a redirect there too would be a loop, i.e. an outage.
+    import os
+
+    from tls_pki import Pki, TlsClient
+
+    pki = Pki(os.path.join(str(tmp_path), "pki"))
+    (b0,) = backends(1)
+    pem = pki.combined("shop", ["shop.example.com"])
+    m = marathon(apps=[web_app("/shop/web", [b0], labels={
+        "HAPROXY_0_REDIRECT_TO_HTTPS": "true", "HAPROXY_0_USE_HSTS": "true", "HAPROXY_0_SSL_CERT": pem})])
+    https = free_port()
+    start(baton, m, https_port=https)
+    assert get(baton, target="/a").status == 301
+    with TlsClient(https, pki.context(), "shop.example.com") as c:
+        r = c.request("GET", "/a", host="shop.example.com")
+        assert r.status == 200, (r.status, r.header("location"))
+        assert r.header("strict-transport-security") == "max-age=15768000"
+    assert [x.target for x in b0.wait_requests(1)] == [b"/a"]
+    assert b0.requests[0].header("x-forwarded-proto") == b"https"
+
+
+def test_proto_h2c_label_reaches_an_http2_backend(baton, marathon):
+    # BATON_0_PROTO=h2c: the app's tasks speak HTTP/2 only (gRPC); an HTTP/1.1 client's request
+    # reaches them as an HTTP/2 stream, and the response (with its trailers) comes back.
+    from test_grpc_h2_upstream import H2Backend
+
+    be = H2Backend()
+    try:
+        m = marathon(apps=[web_app("/grpc/svc", [be], vhost="grpc.example.com",
+                                   labels={"BATON_0_PROTO": "h2c"})])
+        start(baton, m)
+        r = get(baton, host="grpc.example.com", target="/echo/x")
+        assert r.status == 200, r.status
+        assert r.header("x-got-method") == "GET"
+        rec = be.wait_requests(1)[0]
+        assert rec["headers"][":authority"] == "grpc.example.com"
+        assert rec["headers"][":path"] == "/echo/x"
+    finally:
+        be.close()
