@@ -131,7 +131,7 @@ struct TlsSpec {
   // 0 = no session tickets.
   Duration ticket_key_rotation{3'600'000};
   // Certificate, key and OCSP files are checked for changes this often and reloaded without a
-  // restart (0 = only on `reload certs` / SIGHUP).
+  // restart (0 = only on the admin command `reload certs`, or a reload).
   Duration watch_interval{5'000};
   std::vector<CertificateSpec> certificates;
   bool operator==(const TlsSpec&) const = default;

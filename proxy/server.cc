@@ -1234,6 +1234,20 @@ void Server::resync() {
   if (discovery_) discovery_->resync();
 }
 
+admin::CommandResult Server::reloadCertificates() {
+  if (shutting_down_) return admin::commandError("failed", "baton is stopping");
+  if (!tls_->reloadFiles()) return admin::commandError("failed", "no listener uses TLS");
+  size_t serving = 0;
+  size_t failed = 0;
+  for (const auto& cert : tls_->certificates()) {
+    serving += cert.serving ? 1 : 0;
+    failed += cert.last_error.empty() ? 0 : 1;
+  }
+  std::string answer = "certificates reloaded: " + std::to_string(serving) + " served";
+  if (failed > 0) answer += ", " + std::to_string(failed) + " failed (see show certs)";
+  return answer;
+}
+
 admin::CommandResult Server::setLogLevel(std::string_view level) {
   auto parsed = core::parseLogLevel(level);
   if (!parsed) {

@@ -182,6 +182,7 @@ class Server : public admin::AdminService {
                     std::function<void(admin::CommandResult)> done) override;
   admin::CommandResult reload() override;
   void resync() override;
+  admin::CommandResult reloadCertificates() override;
   std::string configText() override;
   admin::CommandResult setLogLevel(std::string_view level) override;
   admin::CommandResult setGroupCdnVersion(std::string_view group, std::string_view id) override;

@@ -98,6 +98,15 @@ void TlsManager::onWatch() {
   if (watch_interval_.count() > 0) watch_timer_.arm(watch_interval_);
 }
 
+bool TlsManager::reloadFiles() {
+  if (!active_) return false;
+  files_changed_ = true;
+  builder_.forgetFileStamps();
+  core::logf(core::LogLevel::Info, "baton: tls: reloading the certificate files (admin)");
+  on_files_changed_();
+  return true;
+}
+
 void TlsManager::onRotate() {
   if (!active_) return;
   builder_.ticketKeys().rotate();

@@ -36,6 +36,10 @@ class TlsManager {
   // (A non-strict call with the same [tls] as the last good build, and no file change seen by
   // the watch since, returns that build's contexts without rebuilding.)
   std::vector<tls::CertificateStatus> certificates() const { return builder_.describe(); }
+  // The admin command `reload certs`: every certificate, key and OCSP file is read again now
+  // (not only when the watch sees it changed; with watch_interval = 0 this is the way), through
+  // on_files_changed like a watch hit. False when no listener uses TLS.
+  bool reloadFiles();
   const std::vector<std::string>& lastErrors() const { return last_errors_; }
 
  private:

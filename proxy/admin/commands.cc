@@ -529,6 +529,10 @@ void runReload(const Command&, AdminService& service, Args, Done done) {
   done(resultAnswer(service.reload()));
 }
 
+void runReloadCerts(const Command&, AdminService& service, Args, Done done) {
+  done(resultAnswer(service.reloadCertificates()));
+}
+
 void runResync(const Command&, AdminService& service, Args, Done done) {
   service.resync();
   done(finish("resync requested"));
@@ -644,6 +648,13 @@ const std::vector<Command>& commands() {
        "wait host <cluster>/<host> [<seconds>]",
        "answers when nothing is in flight to the host (default 60 s)",
        runWaitHost},
+      // Before `reload`: the first command whose words start the line is the one run.
+      {{"reload", "certs"},
+       0,
+       0,
+       "reload certs",
+       "re-read every TLS certificate, key and OCSP file now (nothing else)",
+       runReloadCerts},
       {{"reload"}, 0, 0, "reload", "re-read the config file (all or nothing)", runReload},
       {{"resync"}, 0, 0, "resync", "re-read Marathon now", runResync},
       {{"upgrade"},

@@ -63,6 +63,11 @@ class AdminService {
   // (FILE:LINE: key: message) when it is refused.
   virtual CommandResult reload() = 0;
   virtual void resync() = 0;  // re-read Marathon now
+  // Re-reads every TLS certificate, key and OCSP file now (nothing else of the config); a bad
+  // file keeps its certificate's last good load. The answer counts what is served and what failed.
+  virtual CommandResult reloadCertificates() {
+    return commandError("failed", "certificate reload is not available here");
+  }
   // The effective config, as /_haproxy_getconfig shows it.
   virtual std::string configText() = 0;
   // "error", "warn", "info", "debug".

@@ -138,6 +138,10 @@ core::Result<ContextBuilder::Build> ContextBuilder::build(
   return out;
 }
 
+void ContextBuilder::forgetFileStamps() {
+  for (auto& [key, slot] : slots_) slot->good_stamps.clear();
+}
+
 bool ContextBuilder::filesChanged() const {
   for (const auto& key : order_) {
     const Slot& slot = *slots_.at(key);

@@ -61,6 +61,9 @@ class ContextBuilder {
 
   // Whether any cert/key/ocsp file of the last build changed since (stat only, no reads).
   bool filesChanged() const;
+  // The next build reads every file again, changed or not (`reload certs`: a file rewritten in
+  // place within the stat's resolution still gets read).
+  void forgetFileStamps();
   std::vector<CertificateStatus> describe() const;
 
   // Shared by every build, so tickets survive reloads. rotate() every ticket_key_rotation.

@@ -414,3 +414,34 @@ def test_marathon_label_certificates_one_refused_the_others_served_and_stapled(b
         assert b2.wait_requests(1)
     finally:
         m.stop()
+
+
+def test_reload_certs_admin_command_reads_the_files_without_a_config_reload(baton, backend, pki, tmp_path):
+    # watch_interval = 0: nothing polls. `reload certs` reads every certificate file now, while
+    # the config file itself (made invalid here) is not re-read; a bad file keeps its last load.
+    from test_drain import command
+
+    a_pem, a_key = pki.leaf("a", ["a.example.com"])
+    sock = os.path.join(str(tmp_path), "admin.sock")
+    text = tls_config(pki, backend, certs=[f'[[tls.certificate]]\ncert = "{a_pem}"\nkey = "{a_key}"\n'])
+    text = text.replace('watch_interval = "100ms"', 'watch_interval = "0s"') + f'\n[admin]\nsocket = "{sock}"\n'
+    baton.start(text)
+    with open(baton.conf_path, "a") as f:
+        f.write("\n[nonsense\n")  # a whole-config reload would now be refused
+    new_pem, new_key = pki.leaf("a2", ["a.example.com", "new.example.com"])
+    shutil.copy(new_key, a_key)
+    shutil.copy(new_pem, a_pem)
+    with TlsClient(baton.port_of("https"), pki.context(), "a.example.com") as c:
+        assert c.names == ["a.example.com"]  # not polled: still the old one
+    answer = command(sock, "reload certs")
+    assert answer.startswith("certificates reloaded: 1 served"), answer
+    with TlsClient(baton.port_of("https"), pki.context(), "new.example.com") as c:
+        assert c.names == ["a.example.com", "new.example.com"]
+        assert c.request("GET", "/", host="new.example.com").status == 200
+    with open(a_pem, "w") as f:
+        f.write("not a certificate\n")
+    answer = command(sock, "reload certs")
+    assert "1 failed (see show certs)" in answer, answer
+    assert a_pem in command(sock, "show certs")
+    with TlsClient(baton.port_of("https"), pki.context(), "new.example.com") as c:
+        assert c.names == ["a.example.com", "new.example.com"]

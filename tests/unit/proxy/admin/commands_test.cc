@@ -63,6 +63,10 @@ class FakeAdminService : public AdminService {
     return next;
   }
   void resync() override { calls.push_back({"resync"}); }
+  CommandResult reloadCertificates() override {
+    calls.push_back({"reloadCertificates"});
+    return next;
+  }
   std::string configText() override {
     calls.push_back({"configText"});
     return config;
@@ -195,8 +199,8 @@ TEST_F(CommandsTest, HelpListsEveryCommand) {
         "show errors [json]", "set host <cluster>/<host> state ready|drain|maint",
         "set host <cluster>/<host> weight <1..256>",
         "set cluster <cluster> state ready|drain|maint", "drain host <cluster>/<host>",
-        "drain cluster <cluster>", "wait host <cluster>/<host> [<seconds>]", "reload", "resync",
-        "set log-level error|warn|info|debug"}) {
+        "drain cluster <cluster>", "wait host <cluster>/<host> [<seconds>]", "reload",
+        "reload certs", "resync", "set log-level error|warn|info|debug"}) {
     EXPECT_NE(answer.find(std::string(synopsis) + "  "), std::string::npos) << synopsis;
   }
   EXPECT_EQ(run("help me"), "usage: help\n\n");
@@ -588,6 +592,14 @@ TEST_F(CommandsTest, ReloadPassesTheLoadersMessage) {
   service.next = commandError("failed", "a.toml:1: x: bad\n\nb.toml:2: y: bad");
   EXPECT_EQ(run("reload"), "failed: a.toml:1: x: bad\nb.toml:2: y: bad\n\n");
   EXPECT_EQ(run("reload now"), "usage: reload\n\n");
+}
+
+TEST_F(CommandsTest, ReloadCertsIsItsOwnCommand) {
+  service.next = std::string("certificates reloaded: 2 served");
+  EXPECT_EQ(run("reload certs"), "certificates reloaded: 2 served\n\n");
+  ASSERT_EQ(service.calls.size(), 1u);
+  EXPECT_EQ(service.calls[0].what, "reloadCertificates");  // never the whole-config reload
+  EXPECT_EQ(run("reload certs now"), "usage: reload certs\n\n");
 }
 
 TEST_F(CommandsTest, ResyncAndLogLevel) {
