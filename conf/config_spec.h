@@ -130,6 +130,11 @@ struct TlsSpec {
   // Session-ticket keys rotate this often (the previous key still decrypts for one more period);
   // 0 = no session tickets.
   Duration ticket_key_rotation{3'600'000};
+  // Session-ticket keys shared with other processes (HA peers, the next binary after an upgrade):
+  // HAProxy's tls-ticket-keys format, base64 80-byte keys one per line; every key decrypts, the
+  // next-to-last encrypts (append a key everywhere, then another: rotation without a failed
+  // resumption). Set: tickets are on and ticket_key_rotation is not used. "" = own random keys.
+  std::string ticket_key_file;
   // Certificate, key and OCSP files are checked for changes this often and reloaded without a
   // restart (0 = only on the admin command `reload certs`, or a reload).
   Duration watch_interval{5'000};

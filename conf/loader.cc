@@ -1170,11 +1170,12 @@ Result<CertificateSpec> readCertificate(const TableView& t) {
 // server builds its contexts, which names file and key on failure).
 Result<void> readTls(const TableView& t, TlsSpec& out) {
   CONF_TRY(t.allowOnly({"min_version", "ciphers", "ciphersuites", "ticket_key_rotation",
-                        "watch_interval", "certificate"}));
+                        "ticket_key_file", "watch_interval", "certificate"}));
   CONF_TRY(t.optional("min_version", out.min_version, enumOf(kTlsVersions)));
   CONF_TRY(t.optional("ciphers", out.ciphers, asString));
   CONF_TRY(t.optional("ciphersuites", out.ciphersuites, asString));
   CONF_TRY(t.optional("ticket_key_rotation", out.ticket_key_rotation, asDuration));
+  CONF_TRY(t.optional("ticket_key_file", out.ticket_key_file, filePath(t.ctx().file)));
   CONF_TRY(t.optional("watch_interval", out.watch_interval, asDuration));
   CONF_TRY(readAll(t, "certificate", out.certificates, readCertificate));
   size_t defaults = 0;

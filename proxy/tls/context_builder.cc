@@ -1,6 +1,10 @@
 #include "proxy/tls/context_builder.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "proxy/tls/certificate.h"
 #include "proxy/tls/server_contexts_impl.h"
@@ -59,12 +63,14 @@ std::string ocspState(const LoadedCertificate& cert, std::chrono::system_clock::
 
 }  // namespace
 
-ContextBuilder::ContextBuilder() : ticket_keys_(std::make_shared<TicketKeys>()) {}
+ContextBuilder::ContextBuilder()
+    : ticket_keys_(std::make_shared<TicketKeys>()), ticket_stamp_(std::make_unique<FileStamp>()) {}
 ContextBuilder::~ContextBuilder() = default;
 
 core::Result<ContextBuilder::Build> ContextBuilder::build(
     const conf::TlsSpec& spec, std::span<const conf::CertificateSpec> extra) {
   Build out;
+  if (auto keys = applyTicketKeyFile(spec, out); !keys) return core::fail(std::move(keys.error()));
   std::vector<const conf::CertificateSpec*> specs;
   for (const auto& c : spec.certificates) specs.push_back(&c);
   for (const auto& c : extra) specs.push_back(&c);
@@ -131,7 +137,9 @@ core::Result<ContextBuilder::Build> ContextBuilder::build(
   }
   auto impl = ServerContexts::Impl::create(
       spec, std::move(certs), default_index,
-      spec.ticket_key_rotation.count() > 0 ? ticket_keys_ : nullptr, &out.warnings);
+      spec.ticket_key_rotation.count() > 0 || !spec.ticket_key_file.empty() ? ticket_keys_
+                                                                            : nullptr,
+      &out.warnings);
   if (!impl) return core::fail(std::move(impl.error()));
   default_key_ = cert_keys[default_index];
   out.contexts = std::make_shared<ServerContexts>(std::move(*impl));
@@ -140,9 +148,39 @@ core::Result<ContextBuilder::Build> ContextBuilder::build(
 
 void ContextBuilder::forgetFileStamps() {
   for (auto& [key, slot] : slots_) slot->good_stamps.clear();
+  *ticket_stamp_ = FileStamp{};
+}
+
+core::Result<void> ContextBuilder::applyTicketKeyFile(const conf::TlsSpec& spec, Build& out) {
+  const std::string& path = spec.ticket_key_file;
+  ticket_file_ = path;
+  if (path.empty()) {
+    ticket_keys_->setOwn();
+    ticket_file_good_.clear();
+    return {};
+  }
+  const FileStamp stamp = stampOf(path);
+  if (path == ticket_file_good_ && stamp == *ticket_stamp_) return {};  // unchanged
+  *ticket_stamp_ = stamp;
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  auto keys = in ? parseTicketKeyFile(text.str())
+                 : core::Result<std::vector<TicketKeys::Key>>(
+                       core::fail(core::Error::config(std::strerror(errno))));
+  if (keys) {
+    ticket_keys_->setShared(std::move(*keys));
+    ticket_file_good_ = path;
+    return {};
+  }
+  const std::string message = "tls.ticket_key_file: " + path + ": " + keys.error().detail;
+  if (path != ticket_file_good_) return core::fail(core::Error::config(message));
+  out.errors.push_back(message + " (still using the keys it held before)");
+  return {};
 }
 
 bool ContextBuilder::filesChanged() const {
+  if (!ticket_file_.empty() && stampOf(ticket_file_) != *ticket_stamp_) return true;
   for (const auto& key : order_) {
     const Slot& slot = *slots_.at(key);
     if (stampsOf(slot.spec) != slot.stamps) return true;

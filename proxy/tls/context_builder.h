@@ -71,10 +71,17 @@ class ContextBuilder {
 
  private:
   struct Slot;
+  // [tls] ticket_key_file: (re)reads it when it changed. A bad file keeps the keys it gave
+  // before (an error in `out`); a file never good is a failure (the build is refused).
+  core::Result<void> applyTicketKeyFile(const conf::TlsSpec& spec, Build& out);
+
   std::map<std::string, std::unique_ptr<Slot>> slots_;  // by spec identity
   std::vector<std::string> order_;                      // slot keys of the last build
   std::shared_ptr<TicketKeys> ticket_keys_;
   std::string default_key_;
+  std::string ticket_file_;       // the ticket_key_file of the last build ("" = own keys)
+  std::string ticket_file_good_;  // the file the shared keys came from ("" = none yet)
+  std::unique_ptr<FileStamp> ticket_stamp_;  // of ticket_file_ at the latest attempt
 };
 
 }  // namespace baton::tls

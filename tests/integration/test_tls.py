@@ -445,3 +445,29 @@ def test_reload_certs_admin_command_reads_the_files_without_a_config_reload(bato
     assert a_pem in command(sock, "show certs")
     with TlsClient(baton.port_of("https"), pki.context(), "new.example.com") as c:
         assert c.names == ["a.example.com", "new.example.com"]
+
+
+def test_shared_ticket_key_file_resumes_sessions_on_a_peer(baton, backend, pki, tmp_path):
+    # Two instances (HA peers, or the binary before and after an upgrade) with one
+    # ticket_key_file: a session made on one resumes on the other.
+    import base64
+
+    keys = os.path.join(str(tmp_path), "ticket.keys")
+    with open(keys, "w") as f:
+        f.write("".join(base64.b64encode(os.urandom(80)).decode() + "\n" for _ in range(3)))
+    text = tls_config(pki, backend, extra_tls=f'ticket_key_file = "{keys}"')
+    peer = harness.Baton(tmp_path / "peer")
+    os.makedirs(tmp_path / "peer", exist_ok=True)
+    baton.start(text)
+    peer.start(text)
+    try:
+        ctx = pki.context()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # the session is known after the handshake
+        with TlsClient(baton.port_of("https"), ctx, "a.example.com") as first:
+            assert first.request("GET", "/", host="a.example.com").status == 200
+            session = first.sock.session
+        with TlsClient(peer.port_of("https"), ctx, "a.example.com", session=session) as there:
+            assert there.request("GET", "/", host="a.example.com").status == 200
+            assert there.sock.session_reused
+    finally:
+        assert peer.stop() == 0

@@ -45,6 +45,7 @@ TEST(TlsKeys, CertificatesListenerAndPathsRelativeToTheFile) {
                                        R"([tls]
 min_version = "1.3"
 ticket_key_rotation = "0s"
+ticket_key_file = "keys/tickets"
 watch_interval = "1s"
 [[tls.certificate]]
 cert = "certs/a.pem"
@@ -61,12 +62,13 @@ default = true
   EXPECT_EQ(spec.tls.min_version, TlsVersion::Tls13);
   EXPECT_EQ(spec.tls.ticket_key_rotation, milliseconds(0));
   EXPECT_EQ(spec.tls.watch_interval, milliseconds(1000));
+  EXPECT_EQ(spec.tls.ticket_key_file, "/etc/baton/keys/tickets");
   ASSERT_EQ(spec.tls.certificates.size(), 2u);
   EXPECT_EQ(spec.tls.certificates[0].cert, "/etc/baton/certs/a.pem");
   EXPECT_EQ(spec.tls.certificates[0].key, "/keys/a.key");
   EXPECT_EQ(spec.tls.certificates[0].ocsp, "/etc/baton/a.ocsp");
   EXPECT_FALSE(spec.tls.certificates[0].is_default);
-  EXPECT_EQ(spec.tls.certificates[0].loc.line, 20u);
+  EXPECT_EQ(spec.tls.certificates[0].loc.line, 21u);
   EXPECT_EQ(spec.tls.certificates[1].key, "");  // combined PEM
   EXPECT_TRUE(spec.tls.certificates[1].is_default);
 }

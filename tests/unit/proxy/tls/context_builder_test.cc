@@ -197,6 +197,35 @@ TEST_F(ContextBuilderTest, CertificateOpenSslRefusesIsSkippedNamingItsFile) {
   EXPECT_EQ(built->contexts->certificateNames().size(), 2u);
 }
 
+TEST_F(ContextBuilderTest, TicketKeyFileErrorsNameFileAndLineAndKeepTheLastGoodKeys) {
+  auto a = writeCertificate(dir_, "a", makeCertificate("a", {"a.test"}));
+  auto spec = specWith({a});
+  spec.ticket_key_file = dir_.file("ticket.keys");
+  const std::string good_line = std::string(107, 'A') + "=";  // 80 zero bytes
+  writeFile(spec.ticket_key_file, "\n" + good_line + "\nnot base64\n");
+  auto built = builder_.build(spec);
+  ASSERT_FALSE(built.has_value());  // never good: the build is refused (start, reload)
+  EXPECT_EQ(built.error().detail, "tls.ticket_key_file: " + spec.ticket_key_file +
+                                      ": line 3: not the base64 of an 80-byte key "
+                                      "(openssl rand 80 | base64 -w0)");
+  writeFile(spec.ticket_key_file, "# comment\n" + good_line + "\n");
+  built = builder_.build(spec);
+  ASSERT_TRUE(built.has_value()) << built.error().detail;
+  EXPECT_TRUE(builder_.ticketKeys().shared());
+  EXPECT_FALSE(builder_.filesChanged());
+  writeFile(spec.ticket_key_file, "\n");
+  EXPECT_TRUE(builder_.filesChanged());
+  built = builder_.build(spec);
+  ASSERT_TRUE(built.has_value()) << built.error().detail;
+  ASSERT_EQ(built->errors.size(), 1u);
+  EXPECT_EQ(built->errors[0], "tls.ticket_key_file: " + spec.ticket_key_file +
+                                  ": no key in the file (still using the keys it held before)");
+  EXPECT_TRUE(builder_.ticketKeys().shared());
+  spec.ticket_key_file.clear();  // removed from the config: own random keys again
+  ASSERT_TRUE(builder_.build(spec).has_value());
+  EXPECT_FALSE(builder_.ticketKeys().shared());
+}
+
 TEST_F(ContextBuilderTest, DetectsChangedFilesByStatAlone) {
   auto spec = writeCertificate(dir_, "a", makeCertificate("a", {"a.test"}));
   spec.ocsp = dir_.file("a.ocsp");

@@ -172,6 +172,51 @@ TEST_F(ServerHandshakeTest, TicketsResumeAcrossOneRotationAndRebuildsNotTwo) {
   }
 }
 
+// Base64 lines of `n` random 80-byte keys (openssl rand 80 | base64 -w0).
+std::string ticketKeyLines(int n) {
+  std::string out = "# baton ticket keys\n";
+  for (int i = 0; i < n; ++i) {
+    unsigned char raw[80];
+    for (auto& b : raw) b = static_cast<unsigned char>(std::rand());
+    unsigned char b64[120];
+    const int len = EVP_EncodeBlock(b64, raw, sizeof(raw));
+    out.append(reinterpret_cast<char*>(b64), static_cast<size_t>(len)).append("\n");
+  }
+  return out;
+}
+
+// Two processes (two builders: an HA peer, the binary after an upgrade) with the same
+// ticket_key_file resume each other's sessions; with their own random keys they cannot.
+TEST_F(ServerHandshakeTest, TicketsFromASharedKeyFileResumeOnAnotherProcess) {
+  for (const bool shared : {false, true}) {
+    SCOPED_TRACE(shared);
+    spec_.ticket_key_file = shared ? dir_.file("ticket.keys") : "";
+    if (shared) writeFile(spec_.ticket_key_file, ticketKeyLines(3));
+    rebuild();
+    ContextBuilder peer;
+    auto peer_built = peer.build(spec_);
+    ASSERT_TRUE(peer_built.has_value()) << peer_built.error().detail;
+    for (int max_version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+      auto first = connect({.sni = "www.example.com", .max_version = max_version});
+      ASSERT_TRUE(first.ok && first.session) << first.error;
+      const auto mine = contexts_;
+      contexts_ = peer_built->contexts;
+      auto there = connect(
+          {.sni = "www.example.com", .session = first.session.get(), .max_version = max_version});
+      contexts_ = mine;
+      ASSERT_TRUE(there.ok) << there.error;
+      EXPECT_EQ(there.reused, shared) << max_version;
+    }
+    // A shared file is never rotated away by the timer.
+    if (shared) {
+      auto first = connect({.sni = "www.example.com"});
+      builder_.ticketKeys().rotate();
+      builder_.ticketKeys().rotate();
+      EXPECT_TRUE(connect({.sni = "www.example.com", .session = first.session.get()}).reused);
+    }
+  }
+}
+
 TEST_F(ServerHandshakeTest, NoTicketsWhenRotationIsZero) {
   spec_.ticket_key_rotation = conf::Duration{0};
   rebuild();
