@@ -604,7 +604,7 @@ const std::vector<Command>& commands() {
        0,
        1,
        "show certs [json]",
-       "TLS certificates: file, names, expiry, serving, default, last load error",
+       "TLS certificates: file, names, expiry, serving, default, OCSP stapling, last load error",
        showView<certsText, certsJson>},
       {{"set", "host"},
        3,

@@ -967,6 +967,16 @@ void certificateMetrics(Exposition& m, const EdgeStatus& s) {
     m.sample("baton_tls_certificate_load_errors", labels,
              static_cast<uint64_t>(c.last_error.empty() ? 0 : 1));
   }
+  // A staple that stopped (expired while served, or refused at load) is a quiet failure: no
+  // log line at the moment it expires, hence a gauge to alert on.
+  m.family("baton_tls_certificate_ocsp_stapled", "gauge",
+           "1 when a served certificate with an OCSP response file staples it now.");
+  for (const auto& c : s.certificates) {
+    if (!c.serving || c.ocsp == "none") continue;
+    const Label labels[] = {{"file", c.cert_file}, {"origin", c.origin}};
+    m.sample("baton_tls_certificate_ocsp_stapled", labels,
+             static_cast<uint64_t>(c.ocsp == "stapled" ? 1 : 0));
+  }
 }
 
 template <typename Get>

@@ -85,9 +85,13 @@ std::chrono::system_clock::time_point timeOf(const ASN1_TIME* t) {
 // What a server context would refuse: SSL_CTX_use_certificate and set1_chain apply the
 // system's security level (Debian: level 2, so RSA under 2048 bits or a SHA-1 signature is
 // refused). Tried on a context of its own, at load, so the message names this file.
-std::optional<std::string> refusedByServerContext(const LoadedCertificate& cert) {
+std::optional<std::string> refusedByServerContext(const LoadedCertificate& cert,
+                                                  const std::string& ciphers) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) return "cannot make a TLS context: " + lastSslError();
+  // The cipher list may carry @SECLEVEL=n, which sets the context's level: as makeContext
+  // applies it (a bad list is reported by that build, not per certificate).
+  if (!ciphers.empty() && SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) ERR_clear_error();
   std::optional<std::string> refused;
   if (SSL_CTX_use_certificate(ctx, cert.leaf) != 1 || SSL_CTX_use_PrivateKey(ctx, cert.key) != 1 ||
       SSL_CTX_set1_chain(ctx, cert.chain) != 1) {
@@ -121,7 +125,7 @@ FileStamp stampOf(const std::string& path) {
 }
 
 core::Result<std::shared_ptr<const LoadedCertificate>> loadCertificate(
-    const conf::CertificateSpec& spec, const std::string& where) {
+    const conf::CertificateSpec& spec, const std::string& where, const std::string& ciphers) {
   auto cert_pem = readFile(spec.cert);
   if (!cert_pem) return fail(fileError(where, "cert", spec.cert, cert_pem.error().detail));
   auto out = std::make_shared<LoadedCertificate>();
@@ -161,30 +165,28 @@ core::Result<std::shared_ptr<const LoadedCertificate>> loadCertificate(
   if (X509_check_private_key(out->leaf, out->key) != 1) {
     return fail(fileError(where, key_name, key_file, "key does not match the certificate"));
   }
-  if (auto refused = refusedByServerContext(*out)) {
+  if (auto refused = refusedByServerContext(*out, ciphers)) {
     return fail(fileError(where, "cert", spec.cert, "refused by OpenSSL: " + *refused));
   }
   out->ocsp_file = ocspFileOf(spec);
   if (!out->ocsp_file.empty()) {
+    // A response that cannot be read (a renewal script removed the stale one) costs the
+    // staple, never the certificate.
     auto der = readFile(out->ocsp_file);
-    // A configured file must exist; the <cert>.ocsp one may vanish between stat and read.
-    if (!der && !spec.ocsp.empty()) {
-      return fail(fileError(where, "ocsp", spec.ocsp, der.error().detail));
-    }
-    if (der) {
-      auto valid = checkStaple(*der, out->leaf, out->chain, std::chrono::system_clock::now());
-      if (valid) {
-        out->ocsp = std::move(*der);
-        out->ocsp_next_update = valid->next_update;
-      } else {
-        out->ocsp_problem =
-            where + ".ocsp: " + out->ocsp_file + ": not stapled: " + valid.error().detail;
-      }
+    auto valid = der ? checkStaple(*der, out->leaf, out->chain, std::chrono::system_clock::now())
+                     : core::Result<StapleValidity>(core::fail(std::move(der.error())));
+    if (valid) {
+      out->ocsp = std::move(*der);
+      out->ocsp_next_update = valid->next_update;
+    } else {
+      out->ocsp_problem =
+          where + ".ocsp: " + out->ocsp_file + ": not stapled: " + valid.error().detail;
     }
   }
   out->names = namesOf(out->leaf);  // may be empty: still usable as the default certificate
   out->not_before = timeOf(X509_get0_notBefore(out->leaf));
   out->not_after = timeOf(X509_get0_notAfter(out->leaf));
+  ERR_clear_error();  // lookups above (extensions, issuer checks) may leave reasons behind
   return std::shared_ptr<const LoadedCertificate>(std::move(out));
 }
 

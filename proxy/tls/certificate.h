@@ -55,10 +55,11 @@ std::string ocspFileOf(const conf::CertificateSpec& spec);
 
 // Reads the files of `spec`. Errors are "<where>.<key>: <file>: <what>", `where` naming the
 // config entry (see ContextBuilder). A certificate a server context would refuse (a key or
-// signature under the system's OpenSSL security level) is an error here, so that it never fails
-// the build of the others. Expiry is not an error (the caller warns), nor is an OCSP response
-// that does not check out (not stapled; ocsp_problem says why).
+// signature under the security level: the system's, or an @SECLEVEL in `ciphers`, [tls]
+// ciphers, applied the same way) is an error here, so that it never fails the build of the
+// others. Expiry is not an error (the caller warns), nor is an OCSP response that does not check
+// out or cannot be read (not stapled; ocsp_problem says why).
 core::Result<std::shared_ptr<const LoadedCertificate>> loadCertificate(
-    const conf::CertificateSpec& spec, const std::string& where);
+    const conf::CertificateSpec& spec, const std::string& where, const std::string& ciphers);
 
 }  // namespace baton::tls

@@ -18,6 +18,7 @@ struct ContextBuilder::Slot {
   std::shared_ptr<const LoadedCertificate> good;  // last good load (kept when files go bad)
   std::vector<FileStamp> stamps;                  // files at the latest attempt
   std::vector<FileStamp> good_stamps;             // files at the last good load
+  std::string good_ciphers;  // [tls] ciphers of the last good load (its security level)
   std::string last_error;
 };
 
@@ -53,7 +54,7 @@ std::string whereOf(const conf::CertificateSpec& spec, size_t config_index) {
 // How the status pages show a certificate's stapling (its full problem is a build warning).
 std::string ocspState(const LoadedCertificate& cert, std::chrono::system_clock::time_point now) {
   if (cert.ocsp_file.empty()) return "none";
-  if (!cert.ocsp_problem.empty()) {
+  if (cert.ocsp.empty()) {
     const size_t at = cert.ocsp_problem.find("not stapled: ");
     return at == std::string::npos ? "not stapled" : cert.ocsp_problem.substr(at);
   }
@@ -90,13 +91,17 @@ core::Result<ContextBuilder::Build> ContextBuilder::build(
     slot->where = whereOf(c, i);
     slot->stamps = stampsOf(c);
     // Unchanged files since the last good load: reuse it without reading anything.
-    if (!slot->good || slot->stamps != slot->good_stamps) {
-      auto loaded = loadCertificate(c, slot->where);
+    if (!slot->good || slot->stamps != slot->good_stamps || slot->good_ciphers != spec.ciphers) {
+      auto loaded = loadCertificate(c, slot->where, spec.ciphers);
       if (loaded) {
         slot->good = std::move(*loaded);
         slot->good_stamps = slot->stamps;
+        slot->good_ciphers = spec.ciphers;
         slot->last_error.clear();
       } else {
+        // A previous load checked under another [tls] ciphers (security level) would fail the
+        // contexts of this one: only one checked under the same list is kept.
+        if (slot->good && slot->good_ciphers != spec.ciphers) slot->good.reset();
         slot->last_error = loaded.error().detail;
         out.errors.push_back(slot->last_error + (slot->good ? " (still serving the previous one)"
                                                             : " (certificate skipped)"));

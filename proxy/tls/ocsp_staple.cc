@@ -27,7 +27,6 @@ using BasicPtr = std::unique_ptr<OCSP_BASICRESP, Deleter<OCSP_BASICRESP_free>>;
 using CertIdPtr = std::unique_ptr<OCSP_CERTID, Deleter<OCSP_CERTID_free>>;
 
 core::Result<StapleValidity> problem(std::string what) {
-  ERR_clear_error();
   return fail(core::Error::config(std::move(what)));
 }
 
@@ -61,10 +60,9 @@ std::chrono::system_clock::time_point timeOf(const ASN1_GENERALIZEDTIME* t) {
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-}  // namespace
-
-core::Result<StapleValidity> checkStaple(const std::string& der, X509* leaf, STACK_OF(X509) * chain,
-                                         std::chrono::system_clock::time_point now) {
+core::Result<StapleValidity> checkStapleMarked(const std::string& der, X509* leaf,
+                                               STACK_OF(X509) * chain,
+                                               std::chrono::system_clock::time_point now) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   ResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
   if (resp == nullptr) return problem("not a DER OCSP response");
@@ -107,6 +105,17 @@ core::Result<StapleValidity> checkStaple(const std::string& der, X509* leaf, STA
   return problem(
       "the response has no status for this certificate (one for another "
       "certificate, e.g. left over from before a renewal?)");
+}
+
+}  // namespace
+
+core::Result<StapleValidity> checkStaple(const std::string& der, X509* leaf, STACK_OF(X509) * chain,
+                                         std::chrono::system_clock::time_point now) {
+  // Whatever the lookups below leave on this thread's error queue is dropped on every return.
+  ERR_set_mark();
+  auto result = checkStapleMarked(der, leaf, chain, now);
+  ERR_pop_to_mark();
+  return result;
 }
 
 }  // namespace baton::tls

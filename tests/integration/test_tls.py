@@ -271,6 +271,8 @@ def test_certificates_and_handshakes_are_observable(baton, backend, pki, tmp_pat
     sock = os.path.join(str(tmp_path), "admin.sock")
     config = tls_config(pki, backend).replace(
         "[server]\nworkers = 1\n", f'[server]\nworkers = 1\n\n[admin]\nhttp = "127.0.0.3:0"\nsocket = "{sock}"\n')
+    combined = os.path.join(pki.root, "c.combined.pem")
+    pki.ocsp_response(combined, combined + ".ocsp")  # stapled from beside the certificate
     baton.start(config)
     c, resp = tls_get(baton, pki, "a.example.com")
     with c:
@@ -310,11 +312,16 @@ def test_certificates_and_handshakes_are_observable(baton, backend, pki, tmp_pat
     certs = {c["cert_file"]: c for c in status["certificates"]}
     assert any(c["default"] and c["names"] == ["a.example.com"] for c in certs.values())
     assert all(c["serving"] and not c["last_error"] for c in certs.values())
+    assert {f: c["ocsp"] for f, c in certs.items()} == {
+        f: "stapled" if f == combined else "none" for f in certs}
+    stapled = fams["baton_tls_certificate_ocsp_stapled"].samples
+    assert [(s.labels["file"], s.value) for s in stapled] == [(combined, 1)]
     # The admin socket's view.
     out = subprocess.run([os.path.join(os.path.dirname(harness.baton_bin()), "batonctl"), "--socket", sock,
                           "show", "certs"], capture_output=True, text=True, timeout=20)
     assert out.returncode == 0, out.stderr
     assert "*.wild.example.com" in out.stdout and "c.example.com" in out.stdout
+    assert "stapled" in out.stdout
 
 
 def test_marathon_ssl_cert_labels(baton, backends, pki):

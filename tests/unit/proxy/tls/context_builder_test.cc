@@ -187,6 +187,19 @@ TEST_F(ContextBuilderTest, CertificateOpenSslRefusesIsSkippedNamingItsFile) {
   ASSERT_EQ(status.size(), 2u);
   EXPECT_TRUE(status[0].serving);
   EXPECT_FALSE(status[1].serving);
+  // An operator who lowers the level in [tls] ciphers (@SECLEVEL=0) gets it served: the
+  // load-time check applies the list as the contexts do.
+  auto lowered = specWith({good, weak});
+  lowered.ciphers += ":@SECLEVEL=0";
+  built = builder_.build(lowered);
+  ASSERT_TRUE(built.has_value()) << built.error().detail;
+  EXPECT_TRUE(built->errors.empty()) << built->errors[0];
+  EXPECT_EQ(built->contexts->certificateNames().size(), 2u);
+  // Back at the default level: refused again (the level is part of what a load was checked at).
+  built = builder_.build(specWith({good, weak}));
+  ASSERT_TRUE(built.has_value()) << built.error().detail;
+  ASSERT_EQ(built->errors.size(), 1u);
+  EXPECT_THAT(built->errors[0], HasSubstr("refused by OpenSSL"));
   // Replaced by a good one: served from the next build.
   auto renewed = makeCertificate("weak", {"weak.test"});
   writeFile(weak.cert, renewed.cert);

@@ -242,6 +242,54 @@ TEST_F(ServerHandshakeTest, OcspResponseIsStapled) {
   EXPECT_EQ(builder_.describe()[2].ocsp, "none");
 }
 
+// The same serial from another issuer (another CA's certificate) is not this certificate.
+TEST_F(ServerHandshakeTest, OcspResponseForTheSameSerialFromAnotherIssuerIsNotStapled) {
+  auto mine = writeCertificate(dir_, "mine", makeCertificate("mine", {"m.test"}, -1, 30, 42));
+  auto other = writeCertificate(dir_, "other", makeCertificate("other", {"o.test"}, -1, 30, 42));
+  mine.ocsp = dir_.file("mine.ocsp");
+  writeFile(mine.ocsp, testing::makeOcspFor(other));
+  spec_.certificates.push_back(mine);
+  auto built = builder_.build(spec_);
+  ASSERT_TRUE(built.has_value()) << built.error().detail;
+  ASSERT_EQ(built->warnings.size(), 1u);
+  EXPECT_THAT(built->warnings[0], HasSubstr("no status for this certificate"));
+  // The right issuer: stapled.
+  writeFile(mine.ocsp, testing::makeOcspFor(mine));
+  spec_.certificates.back() = mine;
+  built = builder_.build(spec_);
+  ASSERT_TRUE(built.has_value()) << built.error().detail;
+  EXPECT_TRUE(built->warnings.empty());
+  EXPECT_EQ(builder_.describe().back().ocsp, "stapled");
+}
+
+// Checked at every handshake, not only at load: a staple past its nextUpdate is not sent.
+TEST_F(ServerHandshakeTest, OcspStapleStopsAtItsNextUpdate) {
+  spec_.certificates[0].ocsp = dir_.file("exact.ocsp");
+  writeFile(spec_.certificates[0].ocsp,
+            testing::makeOcspFor(spec_.certificates[0], V_OCSP_CERTSTATUS_GOOD, -3600, 2));
+  rebuild();
+  auto out = connect({.sni = "www.example.com", .want_ocsp = true});
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_NE(out.ocsp, "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // time passing is the test
+  out = connect({.sni = "www.example.com", .want_ocsp = true});
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.ocsp, "");
+  EXPECT_EQ(builder_.describe()[0].ocsp, "not stapled: the response has expired");
+}
+
+// A response file that is gone (a renewal script removed the stale one) costs the staple only.
+TEST_F(ServerHandshakeTest, MissingOcspFileIsAWarningNotAnError) {
+  spec_.certificates[0].ocsp = dir_.file("gone.ocsp");
+  auto built = builder_.build(spec_);
+  ASSERT_TRUE(built.has_value()) << built.error().detail;
+  EXPECT_TRUE(built->errors.empty());
+  ASSERT_EQ(built->warnings.size(), 1u);
+  EXPECT_THAT(built->warnings[0], HasSubstr("gone.ocsp: not stapled: "));
+  EXPECT_TRUE(builder_.describe()[0].serving);
+  EXPECT_THAT(builder_.describe()[0].ocsp, HasSubstr("not stapled: "));
+}
+
 // HAProxy's convention: a response beside the certificate, no key needed; one put there later
 // is a changed file like any other.
 TEST_F(ServerHandshakeTest, OcspResponseBesideTheCertificateIsStapled) {

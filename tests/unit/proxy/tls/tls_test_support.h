@@ -74,11 +74,11 @@ inline std::string bioString(BIO* bio) {
 
 // A self-signed EC P-256 certificate. `dns` empty = names only in the CN.
 inline Pem makeCertificate(const std::string& cn, const std::vector<std::string>& dns,
-                           long valid_from_days = -1, long valid_days = 30) {
+                           long valid_from_days = -1, long valid_days = 30, long serial = -1) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   X509* x = X509_new();
   X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), std::rand() & 0x7fffffff);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), serial >= 0 ? serial : std::rand() & 0x7fffffff);
   X509_time_adj_ex(X509_getm_notBefore(x), static_cast<int>(valid_from_days), 0, nullptr);
   X509_time_adj_ex(X509_getm_notAfter(x), static_cast<int>(valid_from_days + valid_days), 0,
                    nullptr);
@@ -118,7 +118,7 @@ inline std::string makeOcspDer() {
   return out;
 }
 
-// A certificate whose key OpenSSL refuses at any security level (RSA-512), signed SHA-256.
+// A certificate whose key OpenSSL refuses at security level 1 and up (RSA-512), signed SHA-256.
 inline Pem makeWeakRsaCertificate(const std::string& cn, const std::string& dns) {
   EVP_PKEY* key = EVP_RSA_gen(512);
   X509* x = X509_new();
