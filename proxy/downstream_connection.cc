@@ -341,14 +341,8 @@ void DownstreamConnection::sendResponseEnd() {
 // RFC 9112 §7.1.2: trailers only fit a chunked response; otherwise they are dropped.
 void DownstreamConnection::sendResponseEndWithTrailers(http1::HeaderList&& trailers) {
   if (!chunked_out_) return;
-  std::string bytes = "0\r\n";
-  // Fields from the HTTP/2 codec (already checked there); CR/LF never reach the client.
-  const auto clean = [](std::string_view v) { return v.find_first_of("\r\n") == v.npos; };
-  for (const http1::HeaderField& t : trailers) {
-    if (t.name.empty() || !clean(t.name) || !clean(t.value)) continue;
-    bytes.append(t.name).append(": ").append(t.value).append("\r\n");
-  }
-  bytes.append("\r\n");
+  std::string bytes;
+  http1::appendLastChunk(trailers, bytes);  // CR/LF/NUL never reach the client
   write(bytes);
 }
 

@@ -601,8 +601,13 @@ void Stream::onRequestComplete() {
   if (done_ || !head_sent_) return;       // sent once the upstream is connected
   if (h2_ != nullptr) {
     h2_->endBody(std::move(request_trailers_));
-  } else if (request_.chunked) {
+  } else if (request_.chunked && request_trailers_.empty()) {
     upstream_->send(http1::kLastChunk);
+  } else if (request_.chunked) {
+    // An HTTP/2 client's trailers (gRPC-style) in the HTTP/1.1 trailer section.
+    std::string last;
+    http1::appendLastChunk(request_trailers_, last);
+    upstream_->send(last);
   }
   request_body_done_upstream_ = true;
   if (!response_first_byte_) armFirstByteTimer();

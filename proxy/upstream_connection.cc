@@ -193,6 +193,10 @@ void UpstreamConnection::onResponseBody(const char* data, size_t len) {
   if (handler_ != nullptr) handler_->onUpstreamBody(data, len);
 }
 
+void UpstreamConnection::onResponseTrailers(http1::HeaderList&& trailers) {
+  if (handler_ != nullptr) handler_->onUpstreamTrailers(std::move(trailers));
+}
+
 void UpstreamConnection::onResponseComplete() {
   awaiting_response_ = false;
   if (handler_ != nullptr) handler_->onUpstreamComplete();

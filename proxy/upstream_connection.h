@@ -31,8 +31,9 @@ class UpstreamConnection : public core::Deletable,
     virtual void onUpstreamInformational(http1::ResponseHead&& head) = 0;
     virtual void onUpstreamHead(http1::ResponseHead&& head) = 0;
     virtual void onUpstreamBody(const char* data, size_t len) = 0;
-    // Response trailers, before onUpstreamComplete. Only HTTP/2 upstreams (H2UpstreamStream,
-    // proxy/upstream_h2.h) deliver them: the HTTP/1 client codec drops chunked trailers.
+    // Response trailers, before onUpstreamComplete: an HTTP/2 upstream's trailing HEADERS
+    // (H2UpstreamStream, proxy/upstream_h2.h) or an HTTP/1.1 chunked trailer section (the
+    // forwardable fields, http1::trailerForwardable).
     virtual void onUpstreamTrailers(http1::HeaderList&& trailers) { (void)trailers; }
     virtual void onUpstreamComplete() = 0;
     // Connect failure, reset, protocol error; the connection is dead after this.
@@ -108,6 +109,7 @@ class UpstreamConnection : public core::Deletable,
   void onInformational(http1::ResponseHead&& head) override;
   void onResponseHead(http1::ResponseHead&& head) override;
   void onResponseBody(const char* data, size_t len) override;
+  void onResponseTrailers(http1::HeaderList&& trailers) override;
   void onResponseComplete() override;
 
   std::string pool_key_;

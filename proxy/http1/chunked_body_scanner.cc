@@ -29,6 +29,7 @@ ChunkedBodyScanner::ChunkedBodyScanner(const HeaderBlockLimits& trailer_limits,
 
 void ChunkedBodyScanner::reset() {
   trailers_.reset();
+  trailer_bytes_.clear();
   state_ = State::SizeStart;
   chunk_size_ = 0;
   remaining_ = 0;
@@ -81,6 +82,8 @@ core::Result<size_t> ChunkedBodyScanner::consumeImpl(const char* data, size_t le
       }
       auto r = trailers_.consume(data + i, n);
       if (!r) return core::fail(std::move(r.error()));
+      // The final CRLF alone is not worth keeping: a body without trailers allocates nothing.
+      if (!trailer_bytes_.empty() || !trailers_.done()) trailer_bytes_.append(data + i, *r);
       i += *r;
       if (trailers_.done()) state_ = State::Done;
       continue;
@@ -188,6 +191,43 @@ core::Result<void> ChunkedBodyScanner::step(char c) {
       break;
   }
   return {};
+}
+
+HeaderList ChunkedBodyScanner::takeTrailers() {
+  HeaderList out;
+  std::string_view rest = trailer_bytes_;
+  // Lines as trailers_ checked them: "name:" OWS value OWS CRLF (a bare LF ends one too), then
+  // the empty line.
+  while (!rest.empty()) {
+    const size_t eol = rest.find('\n');
+    std::string_view line = rest.substr(0, eol);
+    rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const size_t colon = line.find(':');
+    if (line.empty() || colon == std::string_view::npos || colon == 0) continue;
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!trailerForwardable(name)) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    out.push_back({std::move(name), std::string(value)});
+  }
+  trailer_bytes_.clear();
+  return out;
+}
+
+bool trailerForwardable(std::string_view name) {
+  static constexpr std::string_view kNever[] = {
+      "transfer-encoding",   "content-length",   "trailer", "host",    "connection",
+      "keep-alive",          "proxy-connection", "te",      "upgrade", "proxy-authenticate",
+      "proxy-authorization",
+  };
+  for (std::string_view n : kNever) {
+    if (n == name) return false;
+  }
+  return true;
 }
 
 }  // namespace baton::proxy::http1

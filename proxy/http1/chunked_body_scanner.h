@@ -18,9 +18,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "proxy/core/error.h"
 #include "proxy/http1/header_block_scanner.h"
+#include "proxy/http1/message.h"
 
 namespace baton::proxy::http1 {
 
@@ -49,6 +51,11 @@ class ChunkedBodyScanner {
   core::Result<size_t> consumeRun(const char* data, size_t len, bool extension);
 
   bool done() const { return state_ == State::Done; }
+  // The trailer fields of the finished body, for forwarding (an upstream's to the client): names
+  // lowercased, values trimmed, framing and hop-by-hop fields dropped (trailerForwardable).
+  // Empty when there were none; the bytes are kept only from the first trailer line on, so a
+  // body without trailers costs nothing. Cleared by reset().
+  HeaderList takeTrailers();
   // Refuse (BodyTooLarge) as soon as the declared chunk sizes add up past `limit` (0 = no
   // limit), before any of that data arrives. Cleared by reset().
   void setBodyLimit(uint64_t limit) { body_limit_ = limit; }
@@ -83,6 +90,7 @@ class ChunkedBodyScanner {
 
   core::ErrorSource source_;
   HeaderBlockScanner trailers_;
+  std::string trailer_bytes_;  // the trailer section as received (checked by trailers_)
   State state_ = State::SizeStart;
   uint64_t chunk_size_ = 0;
   uint64_t remaining_ = 0;
@@ -91,5 +99,10 @@ class ChunkedBodyScanner {
   uint32_t digits_ = 0;
   uint32_t ext_bytes_ = 0;
 };
+
+// Whether a trailer field may be forwarded (RFC 9110 §6.5.1): not framing (Transfer-Encoding,
+// Content-Length, Trailer), not hop-by-hop (Connection, Keep-Alive, TE, Upgrade, ...), not
+// routing (Host). `name` lowercase.
+bool trailerForwardable(std::string_view name);
 
 }  // namespace baton::proxy::http1

@@ -349,6 +349,9 @@ void ClientCodec::Impl::completeResponse() {
   started = false;
   paused = true;
   kick = false;
+  if (HeaderList trailers = chunk_scanner.takeTrailers(); !trailers.empty()) {
+    cb.onResponseTrailers(std::move(trailers));
+  }
   cb.onResponseComplete();
 }
 
@@ -451,6 +454,19 @@ void appendChunkHeader(size_t len, std::string& out) {
   char buf[20];
   const auto r = std::to_chars(buf, buf + sizeof buf, len, 16);
   out.append(buf, r.ptr).append("\r\n");
+}
+
+void appendLastChunk(const HeaderList& trailers, std::string& out) {
+  out.append("0\r\n");
+  const auto clean = [](std::string_view s) {
+    return s.find_first_of(std::string_view("\r\n\0", 3)) == s.npos;
+  };
+  for (const HeaderField& t : trailers) {
+    if (t.name.empty() || !clean(t.name) || !clean(t.value) || !trailerForwardable(t.name))
+      continue;
+    out.append(t.name).append(": ").append(t.value).append("\r\n");
+  }
+  out.append("\r\n");
 }
 
 }  // namespace baton::proxy::http1

@@ -28,6 +28,9 @@ class ClientCodecCallbacks {
   // upgraded() and consumes nothing more (the bytes after the 101 head are the new protocol's).
   virtual void onResponseHead(ResponseHead&& head) = 0;
   virtual void onResponseBody(const char* data, size_t len) = 0;
+  // A chunked response's trailer fields (forwardable ones, see trailerForwardable), just before
+  // onResponseComplete; not called when there are none.
+  virtual void onResponseTrailers(HeaderList&& trailers) { (void)trailers; }
   virtual void onResponseComplete() = 0;
 };
 
@@ -74,5 +77,8 @@ core::Result<void> serializeResponseHead(uint16_t status, std::string_view reaso
 // Chunked-encoding helpers for re-chunking bodies: "<hex>\r\n" and the last-chunk "0\r\n\r\n".
 void appendChunkHeader(size_t len, std::string& out);
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+// The last chunk with a trailer section: "0\r\n" + "name: value\r\n"... + "\r\n". Fields with an
+// empty name, CR, LF or NUL, or not forwardable as trailers, are left out (whatever the source).
+void appendLastChunk(const HeaderList& trailers, std::string& out);
 
 }  // namespace baton::proxy::http1

@@ -505,3 +505,67 @@ def test_held_request_bodies_count_in_the_buffer_account(baton, tmp_path):
                 time.sleep(0.02)
     finally:
         hole.close()
+
+
+class _TrailerBackend:
+    """HTTP/1.1 backend on a raw socket: records each request's bytes up to the end of its
+    chunked body (trailer section included) and answers chunked with trailers."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.requests: list[bytes] = []
+        self.got = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            buf = b""
+            with conn:
+                conn.settimeout(10)
+                while b"\r\n0\r\n" not in buf or not buf.endswith(b"\r\n\r\n"):
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    buf += data
+                self.requests.append(buf)
+                self.got.set()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+                             b"0\r\nGrpc-Status: 0\r\nConnection: close\r\nX-Checksum: abc\r\n\r\n")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_trailers_cross_between_http2_clients_and_http1_backends(baton):
+    # An HTTP/2 client's request trailers go out in the HTTP/1.1 chunked trailer section; an
+    # HTTP/1.1 backend's response trailers come back as a trailing HEADERS frame. Hop-by-hop and
+    # framing fields never cross.
+    be = _TrailerBackend()
+    try:
+        b = baton.start(h2_config({"web": [be.address]}))
+        with RawH2(b.port) as h:
+            h.handshake()
+            h.request(1, get_headers("/up", method="POST"), end_stream=False)
+            h.send(data_frame(1, b"abc") + headers_frame(1, h.block([("x-sum", "s1")])))
+            assert h.wait(lambda c: 1 in c.ended)
+            fields = h.headers[1]
+            assert h.status(1) == "200"
+            assert h.bodies[1] == b"hello"
+            assert ("grpc-status", "0") in fields and ("x-checksum", "abc") in fields, fields
+            assert ("connection", "close") not in fields
+        assert be.got.wait(5)
+        raw = be.requests[0]
+        assert b"transfer-encoding: chunked" in raw.lower(), raw
+        assert raw.endswith(b"\r\n0\r\nx-sum: s1\r\n\r\n"), raw
+    finally:
+        be.close()

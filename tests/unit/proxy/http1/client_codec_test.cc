@@ -27,9 +27,14 @@ struct Recorder : ClientCodecCallbacks {
     if (events.back() != "body") events.push_back("body");
     if (pause_on_body) codec->pause();
   }
+  void onResponseTrailers(HeaderList&& t) override {
+    trailers = std::move(t);
+    events.push_back("trailers");
+  }
   void onResponseComplete() override { events.push_back("complete"); }
 
   ClientCodec* codec = nullptr;
+  HeaderList trailers;
   bool pause_on_body = false;
   std::vector<ResponseHead> informational;
   std::optional<ResponseHead> head;
@@ -193,6 +198,27 @@ TEST(ClientCodecTest, ChunkedBody) {
       EXPECT_TRUE(r->complete());
     }
   }
+}
+
+// Trailers are forwarded (gRPC over HTTP/1.1, checksums): lowercased, trimmed, framing and
+// hop-by-hop fields left out, delivered just before the end, in every split.
+TEST(ClientCodecTest, ChunkedTrailersAreDeliveredBeforeTheEnd) {
+  for (size_t step : {size_t{1}, size_t{2}, size_t{7}, std::string_view::npos}) {
+    auto r = run(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+        "0\r\nGrpc-Status:  0 \r\nConnection: x\r\nX-Checksum:\tabc\r\nContent-Length: 5\r\n\r\n",
+        false, step);
+    ASSERT_FALSE(r->error) << r->error->detail;
+    EXPECT_EQ(r->rec.events, (std::vector<std::string>{"head", "body", "trailers", "complete"}));
+    ASSERT_EQ(r->rec.trailers.size(), 2u) << step;
+    EXPECT_EQ(r->rec.trailers[0].name, "grpc-status");
+    EXPECT_EQ(r->rec.trailers[0].value, "0");
+    EXPECT_EQ(r->rec.trailers[1].name, "x-checksum");
+    EXPECT_EQ(r->rec.trailers[1].value, "abc");
+  }
+  // Without trailers: no trailer event; and a second response on the connection starts clean.
+  auto r = run("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(r->rec.events, (std::vector<std::string>{"head", "complete"}));
 }
 
 TEST(ClientCodecTest, ReadUntilClose) {
@@ -452,6 +478,14 @@ TEST(SerializeTest, ResponseHeadAndChunks) {
   appendChunkHeader(0, out);
   EXPECT_EQ(out, "1a2b\r\n0\r\n");
   EXPECT_EQ(kLastChunk, "0\r\n\r\n");
+  out.clear();
+  appendLastChunk({{"grpc-status", "0"},
+                   {"x-bad", "a\r\nx-injected: 1"},
+                   {"transfer-encoding", "chunked"},
+                   {"x-nul", std::string("a\0b", 3)},
+                   {"x-ok", "1"}},
+                  out);
+  EXPECT_EQ(out, "0\r\ngrpc-status: 0\r\nx-ok: 1\r\n\r\n");
 }
 
 struct InjectionCase {
