@@ -192,7 +192,7 @@ class Http2Connection::StreamSink : public DownstreamSink, public core::Deletabl
     if (!held_.empty()) {
       conn_.session_->consume(id_, held_.size());
       countHeld(-static_cast<int64_t>(held_.size()));
-      held_.clear();
+      std::string().swap(held_);  // its capacity (up to a stream window) is not counted
     }
   }
 

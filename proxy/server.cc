@@ -164,7 +164,7 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
   server->outlier_timer_ =
       std::make_unique<core::Timer>(server->loop_, [raw = server.get()] { raw->expireOutliers(); });
   server->tls_ = std::make_unique<TlsManager>(
-      server->loop_, [raw = server.get()] { raw->republish("certificates"); });
+      server->loop_, [raw = server.get()] { return raw->republish("certificates"); });
   auto contexts = server->tls_->contextsFor(*server->config_, true);
   if (!contexts) return core::fail(std::move(contexts.error()));
   auto snapshot =
@@ -714,12 +714,14 @@ bool Server::listenerRetryMayOpen() const {
 }
 
 // Certificate files changed on disk: the same publish as a reload, with the same inputs.
-void Server::republish(std::string event_name) {
-  if (shutting_down_ || !file_config_) return;
+std::string Server::republish(std::string event_name) {
+  if (shutting_down_ || !file_config_) return "baton is stopping";
   auto done = publish(file_config_, discovered_, std::move(event_name));
   if (!done) {
     core::logf(core::LogLevel::Error, "baton: %s", done.error().detail.c_str());
+    return done.error().detail;
   }
+  return {};
 }
 
 void Server::publishOverrides() {
@@ -1236,15 +1238,17 @@ void Server::resync() {
 
 admin::CommandResult Server::reloadCertificates() {
   if (shutting_down_) return admin::commandError("failed", "baton is stopping");
-  if (!tls_->reloadFiles()) return admin::commandError("failed", "no listener uses TLS");
-  size_t serving = 0;
-  size_t failed = 0;
-  for (const auto& cert : tls_->certificates()) {
-    serving += cert.serving ? 1 : 0;
-    failed += cert.last_error.empty() ? 0 : 1;
+  if (!tls_->active()) return admin::commandError("failed", "no listener uses TLS");
+  // The new contexts reach the workers through one publish; if it is refused, say so (the
+  // contexts then go out with the next publish that succeeds).
+  if (std::string refused = tls_->reloadFiles(); !refused.empty()) {
+    return admin::commandError("failed", "not published: " + refused);
   }
+  size_t serving = 0;
+  for (const auto& cert : tls_->certificates()) serving += cert.serving ? 1 : 0;
+  const size_t failed = tls_->lastErrors().size();
   std::string answer = "certificates reloaded: " + std::to_string(serving) + " served";
-  if (failed > 0) answer += ", " + std::to_string(failed) + " failed (see show certs)";
+  if (failed > 0) answer += ", " + std::to_string(failed) + " failed (see show certs and the log)";
   return answer;
 }
 

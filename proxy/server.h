@@ -144,7 +144,9 @@ class Server : public admin::AdminService {
   // listener changes).
   void publishOverrides();
   // publish() with the current file config and discovery (certificate files changed).
-  void republish(std::string event_name);
+  // Publishes again with the current inputs (certificates, listeners retried). Returns why it
+  // was refused ("" = published or nothing to do); the refusal is logged too.
+  std::string republish(std::string event_name);
   // Sends `snapshot` (and listener changes) to every worker and queues the applied report.
   void sendToWorkers(std::vector<ListenerChanges> changes, std::string event_name,
                      bool listeners_changed, double build_ms);

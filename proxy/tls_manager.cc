@@ -15,7 +15,7 @@ bool usesTls(const conf::ConfigSpec& config) {
 
 }  // namespace
 
-TlsManager::TlsManager(core::EventLoop& loop, std::function<void()> on_files_changed)
+TlsManager::TlsManager(core::EventLoop& loop, std::function<std::string()> on_files_changed)
     : loop_(loop),
       on_files_changed_(std::move(on_files_changed)),
       watch_timer_(loop, [this] { onWatch(); }),
@@ -93,18 +93,16 @@ void TlsManager::onWatch() {
   if (builder_.filesChanged()) {
     files_changed_ = true;
     core::logf(core::LogLevel::Info, "baton: tls: certificate files changed, reloading them");
-    on_files_changed_();
+    (void)on_files_changed_();  // a refusal is logged by the publisher
   }
   if (watch_interval_.count() > 0) watch_timer_.arm(watch_interval_);
 }
 
-bool TlsManager::reloadFiles() {
-  if (!active_) return false;
+std::string TlsManager::reloadFiles() {
   files_changed_ = true;
   builder_.forgetFileStamps();
   core::logf(core::LogLevel::Info, "baton: tls: reloading the certificate files (admin)");
-  on_files_changed_();
-  return true;
+  return on_files_changed_();
 }
 
 void TlsManager::onRotate() {

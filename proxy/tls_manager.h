@@ -23,7 +23,8 @@ namespace baton::proxy {
 
 class TlsManager {
  public:
-  TlsManager(core::EventLoop& loop, std::function<void()> on_files_changed);
+  // `on_files_changed` publishes; it returns why that was refused ("" = published).
+  TlsManager(core::EventLoop& loop, std::function<std::string()> on_files_changed);
   ~TlsManager();
 
   // Contexts for `config`: null when no listener uses TLS. A single bad certificate is logged
@@ -38,8 +39,9 @@ class TlsManager {
   std::vector<tls::CertificateStatus> certificates() const { return builder_.describe(); }
   // The admin command `reload certs`: every certificate, key and OCSP file is read again now
   // (not only when the watch sees it changed; with watch_interval = 0 this is the way), through
-  // on_files_changed like a watch hit. False when no listener uses TLS.
-  bool reloadFiles();
+  // on_files_changed like a watch hit; returns what that returned. Only while active().
+  std::string reloadFiles();
+  bool active() const { return active_; }
   const std::vector<std::string>& lastErrors() const { return last_errors_; }
 
  private:
@@ -49,7 +51,7 @@ class TlsManager {
   void onRotate();
 
   core::EventLoop& loop_;
-  std::function<void()> on_files_changed_;
+  std::function<std::string()> on_files_changed_;
   tls::ContextBuilder builder_;
   core::Timer watch_timer_;
   core::Timer rotate_timer_;

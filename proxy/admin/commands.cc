@@ -653,7 +653,7 @@ const std::vector<Command>& commands() {
        0,
        0,
        "reload certs",
-       "re-read every TLS certificate, key and OCSP file now (nothing else)",
+       "re-read every TLS certificate, key, OCSP and ticket key file now (nothing else)",
        runReloadCerts},
       {{"reload"}, 0, 0, "reload", "re-read the config file (all or nothing)", runReload},
       {{"resync"}, 0, 0, "resync", "re-read Marathon now", runResync},

@@ -27,7 +27,7 @@
 //   drain cluster <cluster>          = set cluster ... state drain
 //   wait host <cluster>/<host> [<seconds>]
 //                                    answers when nothing is in flight to the host (default 60 s)
-//   reload certs                     re-read every TLS certificate, key and OCSP file now
+//   reload certs                     re-read every TLS certificate, key, OCSP, ticket key file
 //   reload                           re-read the config file (all or nothing)
 //   resync                           re-read Marathon now
 //   upgrade [<binary>]               zero-downtime binary upgrade: answers once the new process

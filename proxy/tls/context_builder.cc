@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "proxy/tls/certificate.h"
@@ -20,6 +21,15 @@ struct ContextBuilder::Slot {
   std::vector<FileStamp> good_stamps;             // files at the last good load
   std::string good_ciphers;  // [tls] ciphers of the last good load (its security level)
   std::string last_error;
+};
+
+// What a build does to the session-ticket keys; applied only once the build succeeds, so a
+// refused reload leaves the keys being served as they were.
+struct ContextBuilder::TicketPlan {
+  std::string file;                                  // the spec's ticket_key_file ("" = own keys)
+  FileStamp stamp;                                   // of `file` now
+  std::optional<std::vector<TicketKeys::Key>> keys;  // new shared keys
+  std::string error;  // a bad file whose previous keys stay (shown on every build until fixed)
 };
 
 namespace {
@@ -71,7 +81,11 @@ ContextBuilder::~ContextBuilder() = default;
 core::Result<ContextBuilder::Build> ContextBuilder::build(
     const conf::TlsSpec& spec, std::span<const conf::CertificateSpec> extra) {
   Build out;
-  if (auto keys = applyTicketKeyFile(spec, out); !keys) return core::fail(std::move(keys.error()));
+  TicketPlan tickets;
+  if (auto planned = planTicketKeys(spec, tickets); !planned) {
+    return core::fail(std::move(planned.error()));
+  }
+  if (!tickets.error.empty()) out.errors.push_back(tickets.error);
   std::vector<const conf::CertificateSpec*> specs;
   for (const auto& c : spec.certificates) specs.push_back(&c);
   for (const auto& c : extra) specs.push_back(&c);
@@ -99,15 +113,15 @@ core::Result<ContextBuilder::Build> ContextBuilder::build(
         slot->good_ciphers = spec.ciphers;
         slot->last_error.clear();
       } else {
-        // A previous load checked under another [tls] ciphers (security level) would fail the
-        // contexts of this one: only one checked under the same list is kept.
-        if (slot->good && slot->good_ciphers != spec.ciphers) slot->good.reset();
         slot->last_error = loaded.error().detail;
         out.errors.push_back(slot->last_error + (slot->good ? " (still serving the previous one)"
                                                             : " (certificate skipped)"));
       }
     }
-    if (!slot->good) continue;
+    // A load checked under another [tls] ciphers (security level) would fail the contexts of
+    // this one: left out of this build (kept for a build with its list, e.g. a refused reload's
+    // old config).
+    if (!slot->good || slot->good_ciphers != spec.ciphers) continue;
     if (slot->good->not_after < now) {
       out.warnings.push_back(slot->where + ": " + c.cert + ": certificate has expired");
     } else if (slot->good->not_before > now) {
@@ -146,6 +160,7 @@ core::Result<ContextBuilder::Build> ContextBuilder::build(
                                                                             : nullptr,
       &out.warnings);
   if (!impl) return core::fail(std::move(impl.error()));
+  commitTicketKeys(std::move(tickets));
   default_key_ = cert_keys[default_index];
   out.contexts = std::make_shared<ServerContexts>(std::move(*impl));
   return out;
@@ -156,32 +171,43 @@ void ContextBuilder::forgetFileStamps() {
   *ticket_stamp_ = FileStamp{};
 }
 
-core::Result<void> ContextBuilder::applyTicketKeyFile(const conf::TlsSpec& spec, Build& out) {
-  const std::string& path = spec.ticket_key_file;
-  ticket_file_ = path;
-  if (path.empty()) {
-    ticket_keys_->setOwn();
-    ticket_file_good_.clear();
+core::Result<void> ContextBuilder::planTicketKeys(const conf::TlsSpec& spec,
+                                                  TicketPlan& plan) const {
+  plan.file = spec.ticket_key_file;
+  if (plan.file.empty()) return {};
+  plan.stamp = stampOf(plan.file);
+  if (plan.file == ticket_file_good_ && plan.stamp == *ticket_stamp_) {
+    plan.error = ticket_error_;  // unchanged since the last attempt
     return {};
   }
-  const FileStamp stamp = stampOf(path);
-  if (path == ticket_file_good_ && stamp == *ticket_stamp_) return {};  // unchanged
-  *ticket_stamp_ = stamp;
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(plan.file, std::ios::binary);
+  const int open_errno = errno;
   std::ostringstream text;
   if (in) text << in.rdbuf();
   auto keys = in ? parseTicketKeyFile(text.str())
                  : core::Result<std::vector<TicketKeys::Key>>(
-                       core::fail(core::Error::config(std::strerror(errno))));
+                       core::fail(core::Error::config(std::strerror(open_errno))));
   if (keys) {
-    ticket_keys_->setShared(std::move(*keys));
-    ticket_file_good_ = path;
+    plan.keys = std::move(*keys);
     return {};
   }
-  const std::string message = "tls.ticket_key_file: " + path + ": " + keys.error().detail;
-  if (path != ticket_file_good_) return core::fail(core::Error::config(message));
-  out.errors.push_back(message + " (still using the keys it held before)");
+  const std::string message = "tls.ticket_key_file: " + plan.file + ": " + keys.error().detail;
+  if (plan.file != ticket_file_good_) return core::fail(core::Error::config(message));
+  plan.error = message + " (still using the keys it held before)";
   return {};
+}
+
+void ContextBuilder::commitTicketKeys(TicketPlan&& plan) {
+  ticket_file_ = plan.file;
+  *ticket_stamp_ = plan.stamp;
+  ticket_error_ = plan.error;
+  if (plan.file.empty()) {
+    ticket_keys_->setOwn();
+    ticket_file_good_.clear();
+  } else if (plan.keys) {
+    ticket_keys_->setShared(std::move(*plan.keys));
+    ticket_file_good_ = plan.file;
+  }
 }
 
 bool ContextBuilder::filesChanged() const {

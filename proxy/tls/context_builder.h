@@ -71,9 +71,12 @@ class ContextBuilder {
 
  private:
   struct Slot;
-  // [tls] ticket_key_file: (re)reads it when it changed. A bad file keeps the keys it gave
-  // before (an error in `out`); a file never good is a failure (the build is refused).
-  core::Result<void> applyTicketKeyFile(const conf::TlsSpec& spec, Build& out);
+  // [tls] ticket_key_file: reads it when it changed (planTicketKeys), installs the keys once
+  // the build succeeded (commitTicketKeys). A bad file keeps the keys it gave before (an error
+  // on every build until fixed); a file never good is a failure (the build is refused).
+  struct TicketPlan;
+  core::Result<void> planTicketKeys(const conf::TlsSpec& spec, TicketPlan& plan) const;
+  void commitTicketKeys(TicketPlan&& plan);
 
   std::map<std::string, std::unique_ptr<Slot>> slots_;  // by spec identity
   std::vector<std::string> order_;                      // slot keys of the last build
@@ -82,6 +85,7 @@ class ContextBuilder {
   std::string ticket_file_;       // the ticket_key_file of the last build ("" = own keys)
   std::string ticket_file_good_;  // the file the shared keys came from ("" = none yet)
   std::unique_ptr<FileStamp> ticket_stamp_;  // of ticket_file_ at the latest attempt
+  std::string ticket_error_;                 // that attempt's error ("" = it loaded)
 };
 
 }  // namespace baton::tls

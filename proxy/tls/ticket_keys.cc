@@ -35,6 +35,13 @@ std::string_view trimmed(std::string_view s) {
 // Standard base64 of exactly kKeyBytes (EVP_DecodeBlock pads its count for '=' characters).
 bool decodeKey(std::string_view b64, TicketKeys::Key* out) {
   if (b64.size() != 4 * ((kKeyBytes + 2) / 3)) return false;
+  // EVP_DecodeBlock takes a '=' anywhere as zero bits: only the last character may be one.
+  for (size_t i = 0; i < b64.size(); ++i) {
+    const char c = b64[i];
+    const bool alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                          (c >= '0' && c <= '9') || c == '+' || c == '/';
+    if (!alphabet && !(c == '=' && i == b64.size() - 1)) return false;
+  }
   unsigned char buf[4 * ((kKeyBytes + 2) / 3)];
   const int n = EVP_DecodeBlock(buf, reinterpret_cast<const unsigned char*>(b64.data()),
                                 static_cast<int>(b64.size()));
@@ -89,10 +96,16 @@ TicketKeys::Key TicketKeys::current() const {
 
 TicketKeys::Match TicketKeys::find(const uint8_t* name, Key* out) const {
   std::lock_guard lock(mutex_);
-  for (size_t i = 0; i < keys_.size(); ++i) {
-    if (std::memcmp(name, keys_[i].name.data(), keys_[i].name.size()) == 0) {
-      *out = keys_[i];
-      return i == encrypt_ ? Match::Current : Match::Previous;
+  // The encrypting key first: a file listing it twice must not renew every ticket.
+  const Key& now = keys_[encrypt_];
+  if (std::memcmp(name, now.name.data(), now.name.size()) == 0) {
+    *out = now;
+    return Match::Current;
+  }
+  for (const Key& key : keys_) {
+    if (std::memcmp(name, key.name.data(), key.name.size()) == 0) {
+      *out = key;
+      return Match::Previous;
     }
   }
   return Match::None;

@@ -123,7 +123,9 @@ class RawH2:
         try:
             self.sock.sendall(data)
             return True
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            # A timeout: the server stopped reading a flood (before its GOAWAY closes the
+            # connection); the caller waits for the close.
             return False
 
     def block(self, headers: list[tuple[str, str]]) -> bytes:

@@ -234,6 +234,13 @@ TEST_F(ContextBuilderTest, TicketKeyFileErrorsNameFileAndLineAndKeepTheLastGoodK
   EXPECT_EQ(built->errors[0], "tls.ticket_key_file: " + spec.ticket_key_file +
                                   ": no key in the file (still using the keys it held before)");
   EXPECT_TRUE(builder_.ticketKeys().shared());
+  built = builder_.build(spec);  // nothing changed: the error is still reported
+  ASSERT_TRUE(built.has_value()) << built.error().detail;
+  EXPECT_EQ(built->errors.size(), 1u);
+  // A refused build (here: no certificate) does not touch the keys being served.
+  auto refused = specWith({});
+  ASSERT_FALSE(builder_.build(refused).has_value());
+  EXPECT_TRUE(builder_.ticketKeys().shared());
   spec.ticket_key_file.clear();  // removed from the config: own random keys again
   ASSERT_TRUE(builder_.build(spec).has_value());
   EXPECT_FALSE(builder_.ticketKeys().shared());
