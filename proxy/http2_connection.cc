@@ -516,8 +516,8 @@ void Http2Connection::onRequestData(int32_t id, const uint8_t* data, size_t len)
   }
 }
 
-// Kept by the Stream until the body ends: forwarded to an HTTP/2 upstream (gRPC), dropped
-// toward HTTP/1.1 (its request ends with an empty last chunk).
+// Kept by the Stream until the body ends: forwarded to an HTTP/2 upstream (gRPC), or in the
+// chunked trailer section to an HTTP/1.1 one (dropped when the request has a content-length).
 void Http2Connection::onRequestTrailers(int32_t id, http1::HeaderList&& trailers) {
   if (StreamSink* sink = find(id)) {
     if (Stream* stream = sink->stream()) stream->onRequestTrailers(std::move(trailers));

@@ -171,6 +171,7 @@ core::Result<std::unique_ptr<Server>> Server::create(const ServerOptions& option
       buildSnapshot(server->config_, 1, nullptr, server->worker_count_, std::move(*contexts));
   if (!snapshot) return core::fail(std::move(snapshot.error()));
   server->base_snapshot_ = std::move(*snapshot);
+  server->tls_->commit();
   server->snapshot_ = server->overrides_.empty()
                           ? server->base_snapshot_
                           : applyOverrides(server->base_snapshot_, server->overrides_, 1);
@@ -616,6 +617,7 @@ core::Result<void> Server::publish(std::shared_ptr<const conf::ConfigSpec> file,
   std::vector<ListenerChanges> changes;
   auto listeners = planListeners(*next, changes, issues);
   if (!listeners) return core::fail(std::move(listeners.error()));
+  tls_->commit();  // accepted: from here on the publish cannot be refused
 
   // Logged once, when it first appears. By a set: with thousands of service ports left out
   // (the descriptor budget) a scan per issue was quadratic, ~60 M instructions a publish.

@@ -600,7 +600,7 @@ void Stream::onRequestComplete() {
   if (request_.extended_connect) return;  // the tunnel, once started, hears of it
   if (done_ || !head_sent_) return;       // sent once the upstream is connected
   if (h2_ != nullptr) {
-    h2_->endBody(std::move(request_trailers_));
+    h2_->endBody(http1::HeaderList(request_trailers_));  // a copy: a re-send needs them again
   } else if (request_.chunked && request_trailers_.empty()) {
     upstream_->send(http1::kLastChunk);
   } else if (request_.chunked) {
@@ -614,7 +614,16 @@ void Stream::onRequestComplete() {
 }
 
 void Stream::onRequestTrailers(http1::HeaderList&& trailers) {
-  if (!done_) request_trailers_ = std::move(trailers);
+  if (done_) return;
+  // The fields baton sets on the request are baton's word: a backend that merges trailers into
+  // the header section must not get a client's own X-Forwarded-For or X-Request-Id.
+  std::erase_if(trailers, [](const http1::HeaderField& f) {
+    static constexpr std::string_view kOurs[] = {
+        "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
+        "x-real-ip",       "x-request-id",      "forwarded",        "via"};
+    return std::find(std::begin(kOurs), std::end(kOurs), f.name) != std::end(kOurs);
+  });
+  request_trailers_ = std::move(trailers);
 }
 
 // ---- Phase 10: stream the response back ------------------------------------------------------
@@ -826,7 +835,8 @@ void Stream::onDownstreamDrained() {
 }
 
 void Stream::onUpstreamTrailers(http1::HeaderList&& trailers) {
-  if (!done_) response_trailers_ = std::move(trailers);
+  // A response being discarded (a retried status, a pinning miss) keeps its trailers to itself.
+  if (!done_ && !discarding_) response_trailers_ = std::move(trailers);
 }
 
 void Stream::onUpstreamComplete() {
@@ -935,6 +945,7 @@ void Stream::resendTo(const upstream::Host& host, bool reusable) {
   ++cluster_stats_->resilience.resent;
   response_timer_.cancel();
   releaseUpstream(reusable);
+  response_trailers_.clear();  // the abandoned response's
   head_sent_ = false;
   request_body_done_upstream_ = false;
   response_first_byte_ = false;
@@ -995,6 +1006,7 @@ void Stream::retryNextVersion(bool reusable) {
   discarding_ = false;
   response_timer_.cancel();
   releaseUpstream(reusable && upstream_ != nullptr && upstream_->reusable());
+  response_trailers_.clear();  // the abandoned response's
   head_sent_ = false;
   request_body_done_upstream_ = false;
   response_first_byte_ = false;

@@ -35,6 +35,7 @@ core::Result<std::shared_ptr<const tls::ServerContexts>> TlsManager::contextsFor
   // unchanged spec with unchanged files keeps the contexts (and their SSL_CTXs) it already has.
   if (!strict && !files_changed_ && last_ != nullptr && last_spec_ == config.tls) return last_;
   files_changed_ = false;
+  pending_.reset();  // only this build's contexts may be committed
   auto built = builder_.build(config.tls);
   if (!built) {
     if (strict) return core::fail(std::move(built.error()));
@@ -43,8 +44,8 @@ core::Result<std::shared_ptr<const tls::ServerContexts>> TlsManager::contextsFor
     schedule(config.tls);
     return last_;
   }
-  last_ = built->contexts;
-  last_spec_ = config.tls;
+  pending_ = built->contexts;
+  pending_spec_ = config.tls;
   last_errors_ = built->errors;
   // Each problem is logged when it first appears, not on every publish (discovery publishes
   // often); it stays visible in the status pages meanwhile.
@@ -61,6 +62,14 @@ core::Result<std::shared_ptr<const tls::ServerContexts>> TlsManager::contextsFor
   logged_ = std::move(now);
   schedule(config.tls);
   return built->contexts;
+}
+
+void TlsManager::commit() {
+  if (pending_ == nullptr) return;
+  last_ = std::move(pending_);
+  last_spec_ = std::move(pending_spec_);
+  pending_.reset();
+  builder_.commitTicketKeys();
 }
 
 void TlsManager::logOnce(core::LogLevel level, const std::string& message) {

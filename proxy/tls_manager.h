@@ -36,6 +36,10 @@ class TlsManager {
       const conf::ConfigSpec& config, bool strict);
   // (A non-strict call with the same [tls] as the last good build, and no file change seen by
   // the watch since, returns that build's contexts without rebuilding.)
+  // The contexts contextsFor returned last were accepted (the publish went through): they
+  // become the ones kept, and a new ticket key file's keys go live. Not called after a refused
+  // publish, which therefore changes nothing here.
+  void commit();
   std::vector<tls::CertificateStatus> certificates() const { return builder_.describe(); }
   // The admin command `reload certs`: every certificate, key and OCSP file is read again now
   // (not only when the watch sees it changed; with watch_interval = 0 this is the way), through
@@ -58,11 +62,13 @@ class TlsManager {
   conf::Duration watch_interval_{0};
   conf::Duration rotation_{0};
   std::vector<std::string> last_errors_;
-  std::shared_ptr<const tls::ServerContexts> last_;  // of the last successful build
-  conf::TlsSpec last_spec_;                          // what last_ was built from
-  bool files_changed_ = false;                       // the watch saw a file change
-  std::vector<std::string> logged_;                  // errors and warnings logged once each
-  bool active_ = false;                              // some listener uses TLS
+  std::shared_ptr<const tls::ServerContexts> last_;     // of the last accepted build
+  conf::TlsSpec last_spec_;                             // what last_ was built from
+  std::shared_ptr<const tls::ServerContexts> pending_;  // built, not yet accepted (commit)
+  conf::TlsSpec pending_spec_;
+  bool files_changed_ = false;       // the watch saw a file change
+  std::vector<std::string> logged_;  // errors and warnings logged once each
+  bool active_ = false;              // some listener uses TLS
 };
 
 }  // namespace baton::proxy

@@ -29,7 +29,12 @@ ChunkedBodyScanner::ChunkedBodyScanner(const HeaderBlockLimits& trailer_limits,
 
 void ChunkedBodyScanner::reset() {
   trailers_.reset();
-  trailer_bytes_.clear();
+  // A large section is not kept at its capacity on a pooled connection.
+  if (trailer_bytes_.capacity() > 1024) {
+    std::string().swap(trailer_bytes_);
+  } else {
+    trailer_bytes_.clear();
+  }
   state_ = State::SizeStart;
   chunk_size_ = 0;
   remaining_ = 0;
@@ -83,7 +88,9 @@ core::Result<size_t> ChunkedBodyScanner::consumeImpl(const char* data, size_t le
       auto r = trailers_.consume(data + i, n);
       if (!r) return core::fail(std::move(r.error()));
       // The final CRLF alone is not worth keeping: a body without trailers allocates nothing.
-      if (!trailer_bytes_.empty() || !trailers_.done()) trailer_bytes_.append(data + i, *r);
+      if (keep_trailers_ && (!trailer_bytes_.empty() || !trailers_.done())) {
+        trailer_bytes_.append(data + i, *r);
+      }
       i += *r;
       if (trailers_.done()) state_ = State::Done;
       continue;
@@ -206,7 +213,9 @@ HeaderList ChunkedBodyScanner::takeTrailers() {
     const size_t colon = line.find(':');
     if (line.empty() || colon == std::string_view::npos || colon == 0) continue;
     std::string name(line.substr(0, colon));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : name) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
     if (!trailerForwardable(name)) continue;
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
@@ -214,7 +223,11 @@ HeaderList ChunkedBodyScanner::takeTrailers() {
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
     out.push_back({std::move(name), std::string(value)});
   }
-  trailer_bytes_.clear();
+  if (trailer_bytes_.capacity() > 1024) {
+    std::string().swap(trailer_bytes_);
+  } else {
+    trailer_bytes_.clear();
+  }
   return out;
 }
 

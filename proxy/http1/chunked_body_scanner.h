@@ -56,6 +56,9 @@ class ChunkedBodyScanner {
   // Empty when there were none; the bytes are kept only from the first trailer line on, so a
   // body without trailers costs nothing. Cleared by reset().
   HeaderList takeTrailers();
+  // Whether the trailer section is kept for takeTrailers (the client codec: an upstream's go to
+  // the client); off, they are checked and dropped (the server codec).
+  void keepTrailers(bool on) { keep_trailers_ = on; }
   // Refuse (BodyTooLarge) as soon as the declared chunk sizes add up past `limit` (0 = no
   // limit), before any of that data arrives. Cleared by reset().
   void setBodyLimit(uint64_t limit) { body_limit_ = limit; }
@@ -91,6 +94,7 @@ class ChunkedBodyScanner {
   core::ErrorSource source_;
   HeaderBlockScanner trailers_;
   std::string trailer_bytes_;  // the trailer section as received (checked by trailers_)
+  bool keep_trailers_ = false;
   State state_ = State::SizeStart;
   uint64_t chunk_size_ = 0;
   uint64_t remaining_ = 0;

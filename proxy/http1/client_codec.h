@@ -77,8 +77,9 @@ core::Result<void> serializeResponseHead(uint16_t status, std::string_view reaso
 // Chunked-encoding helpers for re-chunking bodies: "<hex>\r\n" and the last-chunk "0\r\n\r\n".
 void appendChunkHeader(size_t len, std::string& out);
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
-// The last chunk with a trailer section: "0\r\n" + "name: value\r\n"... + "\r\n". Fields with an
-// empty name, CR, LF or NUL, or not forwardable as trailers, are left out (whatever the source).
+// The last chunk with a trailer section: "0\r\n" + "name: value\r\n"... + "\r\n". Fields whose
+// name is not a token, whose value holds CR, LF or NUL, or not forwardable as trailers, are
+// left out (whatever the source).
 void appendLastChunk(const HeaderList& trailers, std::string& out);
 
 }  // namespace baton::proxy::http1

@@ -75,17 +75,23 @@ std::string ocspState(const LoadedCertificate& cert, std::chrono::system_clock::
 }  // namespace
 
 ContextBuilder::ContextBuilder()
-    : ticket_keys_(std::make_shared<TicketKeys>()), ticket_stamp_(std::make_unique<FileStamp>()) {}
+    : ticket_keys_(std::make_shared<TicketKeys>()),
+      ticket_stamp_(std::make_unique<FileStamp>()),
+      watched_stamp_(std::make_unique<FileStamp>()) {}
 ContextBuilder::~ContextBuilder() = default;
 
 core::Result<ContextBuilder::Build> ContextBuilder::build(
     const conf::TlsSpec& spec, std::span<const conf::CertificateSpec> extra) {
   Build out;
-  TicketPlan tickets;
-  if (auto planned = planTicketKeys(spec, tickets); !planned) {
-    return core::fail(std::move(planned.error()));
-  }
-  if (!tickets.error.empty()) out.errors.push_back(tickets.error);
+  pending_tickets_.reset();  // only the last build's plan may be committed
+  auto tickets = std::make_unique<TicketPlan>();
+  auto planned = planTicketKeys(spec, *tickets);
+  // Seen, whatever comes of this build: the watch asks again only when the file changes.
+  watched_ticket_file_ = tickets->file;
+  *watched_stamp_ = tickets->stamp;
+  ticket_error_ = planned ? tickets->error : planned.error().detail;
+  if (!planned) return core::fail(std::move(planned.error()));
+  if (!tickets->error.empty()) out.errors.push_back(tickets->error);
   std::vector<const conf::CertificateSpec*> specs;
   for (const auto& c : spec.certificates) specs.push_back(&c);
   for (const auto& c : extra) specs.push_back(&c);
@@ -160,7 +166,7 @@ core::Result<ContextBuilder::Build> ContextBuilder::build(
                                                                             : nullptr,
       &out.warnings);
   if (!impl) return core::fail(std::move(impl.error()));
-  commitTicketKeys(std::move(tickets));
+  pending_tickets_ = std::move(tickets);
   default_key_ = cert_keys[default_index];
   out.contexts = std::make_shared<ServerContexts>(std::move(*impl));
   return out;
@@ -169,6 +175,7 @@ core::Result<ContextBuilder::Build> ContextBuilder::build(
 void ContextBuilder::forgetFileStamps() {
   for (auto& [key, slot] : slots_) slot->good_stamps.clear();
   *ticket_stamp_ = FileStamp{};
+  *watched_stamp_ = FileStamp{};
 }
 
 core::Result<void> ContextBuilder::planTicketKeys(const conf::TlsSpec& spec,
@@ -176,8 +183,12 @@ core::Result<void> ContextBuilder::planTicketKeys(const conf::TlsSpec& spec,
   plan.file = spec.ticket_key_file;
   if (plan.file.empty()) return {};
   plan.stamp = stampOf(plan.file);
-  if (plan.file == ticket_file_good_ && plan.stamp == *ticket_stamp_) {
-    plan.error = ticket_error_;  // unchanged since the last attempt
+  if (plan.file == ticket_file_good_ && plan.stamp == *ticket_stamp_) return {};  // in use
+  if (plan.file == watched_ticket_file_ && plan.stamp == *watched_stamp_ &&
+      !ticket_error_.empty()) {
+    // Unchanged since an attempt that failed: the same answer, without reading it again.
+    if (plan.file != ticket_file_good_) return core::fail(core::Error::config(ticket_error_));
+    plan.error = ticket_error_;
     return {};
   }
   std::ifstream in(plan.file, std::ios::binary);
@@ -197,21 +208,24 @@ core::Result<void> ContextBuilder::planTicketKeys(const conf::TlsSpec& spec,
   return {};
 }
 
-void ContextBuilder::commitTicketKeys(TicketPlan&& plan) {
-  ticket_file_ = plan.file;
-  *ticket_stamp_ = plan.stamp;
-  ticket_error_ = plan.error;
+void ContextBuilder::commitTicketKeys() {
+  if (!pending_tickets_) return;
+  TicketPlan plan = std::move(*pending_tickets_);
+  pending_tickets_.reset();
   if (plan.file.empty()) {
     ticket_keys_->setOwn();
     ticket_file_good_.clear();
   } else if (plan.keys) {
     ticket_keys_->setShared(std::move(*plan.keys));
     ticket_file_good_ = plan.file;
+    *ticket_stamp_ = plan.stamp;
   }
 }
 
 bool ContextBuilder::filesChanged() const {
-  if (!ticket_file_.empty() && stampOf(ticket_file_) != *ticket_stamp_) return true;
+  if (!watched_ticket_file_.empty() && stampOf(watched_ticket_file_) != *watched_stamp_) {
+    return true;
+  }
   for (const auto& key : order_) {
     const Slot& slot = *slots_.at(key);
     if (stampsOf(slot.spec) != slot.stamps) return true;

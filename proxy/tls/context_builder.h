@@ -59,7 +59,12 @@ class ContextBuilder {
   core::Result<Build> build(const conf::TlsSpec& spec,
                             std::span<const conf::CertificateSpec> extra = {});
 
-  // Whether any cert/key/ocsp file of the last build changed since (stat only, no reads).
+  // The session-ticket keys the last successful build read (a new ticket_key_file, or its
+  // removal) go live here, once the caller has accepted that build (the publish went through):
+  // the keys are shared with the contexts being served, so a refused reload must not touch them.
+  void commitTicketKeys();
+
+  // Whether any cert/key/ocsp/ticket key file of the last build changed since (stat only).
   bool filesChanged() const;
   // The next build reads every file again, changed or not (`reload certs`: a file rewritten in
   // place within the stat's resolution still gets read).
@@ -71,21 +76,22 @@ class ContextBuilder {
 
  private:
   struct Slot;
-  // [tls] ticket_key_file: reads it when it changed (planTicketKeys), installs the keys once
-  // the build succeeded (commitTicketKeys). A bad file keeps the keys it gave before (an error
-  // on every build until fixed); a file never good is a failure (the build is refused).
+  // [tls] ticket_key_file: reads it when it changed since the keys in use (planTicketKeys);
+  // a successful build keeps the plan for commitTicketKeys. A bad file keeps the keys it gave
+  // before (an error on every build until fixed); a file never good fails the build.
   struct TicketPlan;
   core::Result<void> planTicketKeys(const conf::TlsSpec& spec, TicketPlan& plan) const;
-  void commitTicketKeys(TicketPlan&& plan);
 
   std::map<std::string, std::unique_ptr<Slot>> slots_;  // by spec identity
   std::vector<std::string> order_;                      // slot keys of the last build
   std::shared_ptr<TicketKeys> ticket_keys_;
   std::string default_key_;
-  std::string ticket_file_;       // the ticket_key_file of the last build ("" = own keys)
-  std::string ticket_file_good_;  // the file the shared keys came from ("" = none yet)
-  std::unique_ptr<FileStamp> ticket_stamp_;  // of ticket_file_ at the latest attempt
-  std::string ticket_error_;                 // that attempt's error ("" = it loaded)
+  std::string ticket_file_good_;  // the file the shared keys in use came from ("" = own keys)
+  std::unique_ptr<FileStamp> ticket_stamp_;      // of that file when its keys were read
+  std::string ticket_error_;                     // of the latest attempt at it ("" = none)
+  std::string watched_ticket_file_;              // the ticket_key_file of the latest attempt
+  std::unique_ptr<FileStamp> watched_stamp_;     // its stamp then (filesChanged)
+  std::unique_ptr<TicketPlan> pending_tickets_;  // of the last successful build, to commit
 };
 
 }  // namespace baton::tls

@@ -483,6 +483,8 @@ TEST(SerializeTest, ResponseHeadAndChunks) {
                    {"x-bad", "a\r\nx-injected: 1"},
                    {"transfer-encoding", "chunked"},
                    {"x-nul", std::string("a\0b", 3)},
+                   {":path", "/x"},
+                   {"bad name", "1"},
                    {"x-ok", "1"}},
                   out);
   EXPECT_EQ(out, "0\r\ngrpc-status: 0\r\nx-ok: 1\r\n\r\n");

@@ -34,6 +34,7 @@ class ServerHandshakeTest : public ::testing::Test {
   void rebuild() {
     auto built = builder_.build(spec_);
     ASSERT_TRUE(built.has_value()) << built.error().detail;
+    builder_.commitTicketKeys();  // as the server does once the publish is accepted
     contexts_ = built->contexts;
   }
   // One connection: the client runs on this thread, the server on the loop thread.
@@ -196,6 +197,7 @@ TEST_F(ServerHandshakeTest, TicketsFromASharedKeyFileResumeOnAnotherProcess) {
     ContextBuilder peer;
     auto peer_built = peer.build(spec_);
     ASSERT_TRUE(peer_built.has_value()) << peer_built.error().detail;
+    peer.commitTicketKeys();
     for (int max_version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
       auto first = connect({.sni = "www.example.com", .max_version = max_version});
       ASSERT_TRUE(first.ok && first.session) << first.error;
