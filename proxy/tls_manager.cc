@@ -33,7 +33,12 @@ core::Result<std::shared_ptr<const tls::ServerContexts>> TlsManager::contextsFor
   }
   // Marathon publishes on every change; the contexts depend only on [tls] and its files, so an
   // unchanged spec with unchanged files keeps the contexts (and their SSL_CTXs) it already has.
-  if (!strict && !files_changed_ && last_ != nullptr && last_spec_ == config.tls) return last_;
+  // A build whose publish was refused (pending_ never committed) may have read files the kept
+  // contexts do not serve yet: build again rather than reuse them.
+  if (!strict && !files_changed_ && pending_ == nullptr && last_ != nullptr &&
+      last_spec_ == config.tls) {
+    return last_;
+  }
   files_changed_ = false;
   pending_.reset();  // only this build's contexts may be committed
   auto built = builder_.build(config.tls);
