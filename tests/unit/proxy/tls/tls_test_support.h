@@ -72,10 +72,9 @@ inline std::string bioString(BIO* bio) {
   return out;
 }
 
-// A self-signed EC P-256 certificate. `dns` empty = names only in the CN.
-inline Pem makeCertificate(const std::string& cn, const std::vector<std::string>& dns,
-                           long valid_from_days = -1, long valid_days = 30, long serial = -1) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
+// A self-signed certificate for `key` (taken). `dns` empty = names only in the CN.
+inline Pem makeSelfSigned(EVP_PKEY* key, const std::string& cn, const std::vector<std::string>& dns,
+                          long valid_from_days, long valid_days, long serial) {
   X509* x = X509_new();
   X509_set_version(x, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(x), serial >= 0 ? serial : std::rand() & 0x7fffffff);
@@ -107,6 +106,12 @@ inline Pem makeCertificate(const std::string& cn, const std::vector<std::string>
   return {bioString(cb), bioString(kb)};
 }
 
+// A self-signed EC P-256 certificate. `dns` empty = names only in the CN.
+inline Pem makeCertificate(const std::string& cn, const std::vector<std::string>& dns,
+                           long valid_from_days = -1, long valid_days = 30, long serial = -1) {
+  return makeSelfSigned(EVP_EC_gen("P-256"), cn, dns, valid_from_days, valid_days, serial);
+}
+
 // A syntactically valid DER OCSP response that holds no status ("try later"): never stapled.
 inline std::string makeOcspDer() {
   OCSP_RESPONSE* resp = OCSP_response_create(OCSP_RESPONSE_STATUS_TRYLATER, nullptr);
@@ -120,32 +125,7 @@ inline std::string makeOcspDer() {
 
 // A certificate whose key OpenSSL refuses at security level 1 and up (RSA-512), signed SHA-256.
 inline Pem makeWeakRsaCertificate(const std::string& cn, const std::string& dns) {
-  EVP_PKEY* key = EVP_RSA_gen(512);
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-  X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, nullptr);
-  X509_time_adj_ex(X509_getm_notAfter(x), 30, 0, nullptr);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-  X509_EXTENSION* ext =
-      X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, ("DNS:" + dns).c_str());
-  X509_add_ext(x, ext, -1);
-  X509_EXTENSION_free(ext);
-  X509_sign(x, key, EVP_sha256());
-  BIO* cb = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(cb, x);
-  BIO* kb = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(kb, key, nullptr, nullptr, 0, nullptr, nullptr);
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return {bioString(cb), bioString(kb)};
+  return makeSelfSigned(EVP_RSA_gen(512), cn, {dns}, -1, 30, 7);
 }
 
 // A signed DER OCSP response for the self-signed certificate of `spec` (its own issuer and
