@@ -29,6 +29,11 @@ core::Result<std::shared_ptr<const tls::ServerContexts>> TlsManager::contextsFor
   if (!active_) {
     watch_timer_.cancel();
     rotate_timer_.cancel();
+    // Nothing kept for TLS's return: a pending build (a refused publish's) must not be
+    // committed by this publish, and kept contexts would skip the timers' re-arming then.
+    pending_.reset();
+    builder_.dropPendingTicketKeys();
+    last_.reset();
     return std::shared_ptr<const tls::ServerContexts>();
   }
   // Marathon publishes on every change; the contexts depend only on [tls] and its files, so an
@@ -104,7 +109,9 @@ void TlsManager::schedule(const conf::TlsSpec& spec) {
 
 void TlsManager::onWatch() {
   if (!active_) return;
-  if (builder_.filesChanged()) {
+  // pending_: a build whose publish was refused may have read changed files the served
+  // contexts lack (their stamps are recorded): publish again, at most once per tick.
+  if (builder_.filesChanged() || pending_ != nullptr) {
     files_changed_ = true;
     core::logf(core::LogLevel::Info, "baton: tls: certificate files changed, reloading them");
     (void)on_files_changed_();  // a refusal is logged by the publisher

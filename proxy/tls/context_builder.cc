@@ -183,7 +183,9 @@ core::Result<void> ContextBuilder::planTicketKeys(const conf::TlsSpec& spec,
   plan.file = spec.ticket_key_file;
   if (plan.file.empty()) return {};
   plan.stamp = stampOf(plan.file);
-  if (plan.file == ticket_file_good_ && plan.stamp == *ticket_stamp_) return {};  // in use
+  if (plan.stamp.exists && plan.file == ticket_file_good_ && plan.stamp == *ticket_stamp_) {
+    return {};  // the keys in use
+  }
   if (plan.file == watched_ticket_file_ && plan.stamp == *watched_stamp_ &&
       !ticket_error_.empty()) {
     // Unchanged since an attempt that failed: the same answer, without reading it again.
@@ -206,6 +208,10 @@ core::Result<void> ContextBuilder::planTicketKeys(const conf::TlsSpec& spec,
   if (plan.file != ticket_file_good_) return core::fail(core::Error::config(message));
   plan.error = message + " (still using the keys it held before)";
   return {};
+}
+
+void ContextBuilder::dropPendingTicketKeys() {
+  pending_tickets_.reset();
 }
 
 void ContextBuilder::commitTicketKeys() {

@@ -63,6 +63,7 @@ class ContextBuilder {
   // removal) go live here, once the caller has accepted that build (the publish went through):
   // the keys are shared with the contexts being served, so a refused reload must not touch them.
   void commitTicketKeys();
+  void dropPendingTicketKeys();
 
   // Whether any cert/key/ocsp/ticket key file of the last build changed since (stat only).
   bool filesChanged() const;
