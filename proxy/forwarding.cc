@@ -373,6 +373,12 @@ bool requestsWebSocket(const HeaderList& headers) {
   return connection_upgrade && upgrade_fields == 1 && websocket;
 }
 
+bool isIdentityField(std::string_view name) {
+  bool underscore = false;
+  const Name n = classify(name, underscore);
+  return isIdentity(n) || n == Name::XRequestId;
+}
+
 bool upgradesToWebSocket(const HeaderList& headers) {
   bool websocket = false;
   for (const HeaderField& h : headers) {

@@ -40,6 +40,11 @@ bool requestsWebSocket(const http1::HeaderList& headers);
 // accepted if websocket is in it: the client asked for nothing else).
 bool upgradesToWebSocket(const http1::HeaderList& headers);
 
+// Whether `name` is an identity field baton sets or vets on forwarding (X-Forwarded-For/-Proto/
+// -Host/-Port, X-Real-IP, Forwarded, X-Request-Id; any case, '_' for '-' too): a client's own
+// must not reach the upstream another way, e.g. as a request trailer.
+bool isIdentityField(std::string_view name);
+
 // Request headers for the upstream, in the original order, minus: Connection and every name it
 // lists, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Content-Length, Upgrade,
 // HTTP2-Settings, Host, Expect, X-Request-Id; and (unless peer_trusted) client

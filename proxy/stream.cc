@@ -617,12 +617,7 @@ void Stream::onRequestTrailers(http1::HeaderList&& trailers) {
   if (done_) return;
   // The fields baton sets on the request are baton's word: a backend that merges trailers into
   // the header section must not get a client's own X-Forwarded-For or X-Request-Id.
-  std::erase_if(trailers, [](const http1::HeaderField& f) {
-    static constexpr std::string_view kOurs[] = {
-        "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
-        "x-real-ip",       "x-request-id",      "forwarded",        "via"};
-    return std::find(std::begin(kOurs), std::end(kOurs), f.name) != std::end(kOurs);
-  });
+  std::erase_if(trailers, [](const http1::HeaderField& f) { return isIdentityField(f.name); });
   request_trailers_ = std::move(trailers);
 }
 

@@ -29,12 +29,7 @@ ChunkedBodyScanner::ChunkedBodyScanner(const HeaderBlockLimits& trailer_limits,
 
 void ChunkedBodyScanner::reset() {
   trailers_.reset();
-  // A large section is not kept at its capacity on a pooled connection.
-  if (trailer_bytes_.capacity() > 1024) {
-    std::string().swap(trailer_bytes_);
-  } else {
-    trailer_bytes_.clear();
-  }
+  releaseTrailerBytes();
   state_ = State::SizeStart;
   chunk_size_ = 0;
   remaining_ = 0;
@@ -223,12 +218,17 @@ HeaderList ChunkedBodyScanner::takeTrailers() {
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
     out.push_back({std::move(name), std::string(value)});
   }
+  releaseTrailerBytes();
+  return out;
+}
+
+// A large section is not kept at its capacity on a pooled connection.
+void ChunkedBodyScanner::releaseTrailerBytes() {
   if (trailer_bytes_.capacity() > 1024) {
     std::string().swap(trailer_bytes_);
   } else {
     trailer_bytes_.clear();
   }
-  return out;
 }
 
 bool trailerForwardable(std::string_view name) {

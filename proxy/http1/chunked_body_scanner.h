@@ -90,6 +90,7 @@ class ChunkedBodyScanner {
   core::Result<void> step(char c);
   core::Result<void> afterExtension(char c);
   core::Error error(const char* detail) const;
+  void releaseTrailerBytes();
 
   core::ErrorSource source_;
   HeaderBlockScanner trailers_;

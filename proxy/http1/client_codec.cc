@@ -457,30 +457,15 @@ void appendChunkHeader(size_t len, std::string& out) {
   out.append(buf, r.ptr).append("\r\n");
 }
 
-namespace {
-
-// RFC 9110 token characters: a field name is one (no ':', space, or anything a parser could
-// read as the end of the name).
-bool isToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    const bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
-                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 void appendLastChunk(const HeaderList& trailers, std::string& out) {
   out.append("0\r\n");
   const auto clean = [](std::string_view s) {
     return s.find_first_of(std::string_view("\r\n\0", 3)) == s.npos;
   };
   for (const HeaderField& t : trailers) {
-    if (!isToken(t.name) || !clean(t.value) || !trailerForwardable(t.name)) continue;
+    const bool token =
+        !t.name.empty() && tcharPrefix(t.name.data(), t.name.size()) == t.name.size();
+    if (!token || !clean(t.value) || !trailerForwardable(t.name)) continue;
     out.append(t.name).append(": ").append(t.value).append("\r\n");
   }
   out.append("\r\n");

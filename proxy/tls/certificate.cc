@@ -27,15 +27,6 @@ core::Error fileError(const std::string& where, const std::string& key, const st
   return core::Error::config(where + "." + key + ": " + file + ": " + what);
 }
 
-core::Result<std::string> readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(core::Error::config(std::strerror(errno)));
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) return fail(core::Error::config("read error"));
-  return out.str();
-}
-
 struct BioDeleter {
   void operator()(BIO* b) const { BIO_free(b); }
 };
@@ -76,12 +67,6 @@ std::vector<std::string> namesOf(X509* leaf) {
   return names;
 }
 
-std::chrono::system_clock::time_point timeOf(const ASN1_TIME* t) {
-  struct tm tm = {};
-  if (ASN1_TIME_to_tm(t, &tm) != 1) return {};
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
 // What a server context would refuse: SSL_CTX_use_certificate and set1_chain apply the
 // system's security level (Debian: level 2, so RSA under 2048 bits or a SHA-1 signature is
 // refused). Tried on a context of its own, at load, so the message names this file.
@@ -102,6 +87,21 @@ std::optional<std::string> refusedByServerContext(const LoadedCertificate& cert,
 }
 
 }  // namespace
+
+core::Result<std::string> readWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(core::Error::config(std::strerror(errno)));
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) return fail(core::Error::config("read error"));
+  return out.str();
+}
+
+std::chrono::system_clock::time_point timeOf(const ASN1_TIME* t) {
+  struct tm tm = {};
+  if (ASN1_TIME_to_tm(t, &tm) != 1) return {};
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
 
 std::string ocspFileOf(const conf::CertificateSpec& spec) {
   if (!spec.ocsp.empty()) return spec.ocsp;
@@ -126,7 +126,7 @@ FileStamp stampOf(const std::string& path) {
 
 core::Result<std::shared_ptr<const LoadedCertificate>> loadCertificate(
     const conf::CertificateSpec& spec, const std::string& where, const std::string& ciphers) {
-  auto cert_pem = readFile(spec.cert);
+  auto cert_pem = readWholeFile(spec.cert);
   if (!cert_pem) return fail(fileError(where, "cert", spec.cert, cert_pem.error().detail));
   auto out = std::make_shared<LoadedCertificate>();
   // The leaf first, then any intermediates; non-certificate blocks (a combined PEM's key) are
@@ -149,7 +149,7 @@ core::Result<std::shared_ptr<const LoadedCertificate>> loadCertificate(
   if (spec.key.empty()) {
     key_pem = *cert_pem;
   } else {
-    auto read = readFile(spec.key);
+    auto read = readWholeFile(spec.key);
     if (!read) return fail(fileError(where, key_name, key_file, read.error().detail));
     key_pem = std::move(*read);
   }
@@ -172,7 +172,7 @@ core::Result<std::shared_ptr<const LoadedCertificate>> loadCertificate(
   if (!out->ocsp_file.empty()) {
     // A response that cannot be read (a renewal script removed the stale one) costs the
     // staple, never the certificate.
-    auto der = readFile(out->ocsp_file);
+    auto der = readWholeFile(out->ocsp_file);
     auto valid = der ? checkStaple(*der, out->leaf, out->chain, std::chrono::system_clock::now())
                      : core::Result<StapleValidity>(core::fail(std::move(der.error())));
     if (valid) {

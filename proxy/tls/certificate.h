@@ -49,6 +49,11 @@ struct LoadedCertificate {
 // ("rejected by OpenSSL" when the queue held no reason). For config and setup messages.
 std::string lastSslError();
 
+// A file's bytes; the error is strerror's text (callers prefix file and key).
+core::Result<std::string> readWholeFile(const std::string& path);
+// An ASN.1 time (certificate validity, OCSP updates) as a time point; the epoch if unreadable.
+std::chrono::system_clock::time_point timeOf(const ASN1_TIME* t);
+
 // The OCSP response file of `spec`: its `ocsp`, else `<cert>.ocsp` if that file exists (as
 // HAProxy looks for one), else "".
 std::string ocspFileOf(const conf::CertificateSpec& spec);

@@ -1,11 +1,7 @@
 #include "proxy/tls/context_builder.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "proxy/tls/certificate.h"
 #include "proxy/tls/server_contexts_impl.h"
@@ -193,13 +189,10 @@ core::Result<void> ContextBuilder::planTicketKeys(const conf::TlsSpec& spec,
     plan.error = ticket_error_;
     return {};
   }
-  std::ifstream in(plan.file, std::ios::binary);
-  const int open_errno = errno;
-  std::ostringstream text;
-  if (in) text << in.rdbuf();
-  auto keys = in ? parseTicketKeyFile(text.str())
-                 : core::Result<std::vector<TicketKeys::Key>>(
-                       core::fail(core::Error::config(std::strerror(open_errno))));
+  auto text = readWholeFile(plan.file);
+  auto keys = text
+                  ? parseTicketKeyFile(*text)
+                  : core::Result<std::vector<TicketKeys::Key>>(core::fail(std::move(text.error())));
   if (keys) {
     plan.keys = std::move(*keys);
     return {};

@@ -6,6 +6,8 @@
 
 #include <memory>
 
+#include "proxy/tls/certificate.h"
+
 namespace baton::tls {
 
 namespace {
@@ -52,12 +54,6 @@ bool namesCertificate(OCSP_CERTID* id, X509* leaf, X509* issuer) {
   const EVP_MD* md = md_obj != nullptr ? EVP_get_digestbyobj(md_obj) : nullptr;
   CertIdPtr ours(OCSP_cert_to_id(md != nullptr ? md : EVP_sha1(), leaf, issuer));
   return ours != nullptr && OCSP_id_issuer_cmp(ours.get(), id) == 0;
-}
-
-std::chrono::system_clock::time_point timeOf(const ASN1_GENERALIZEDTIME* t) {
-  struct tm tm = {};
-  if (ASN1_TIME_to_tm(t, &tm) != 1) return {};
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 core::Result<StapleValidity> checkStapleMarked(const std::string& der, X509* leaf,
